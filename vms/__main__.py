@@ -1,0 +1,3 @@
+from vms.cli import main
+
+raise SystemExit(main())

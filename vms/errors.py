@@ -1,0 +1,66 @@
+"""The one exception hierarchy of Beacon VMS (modelled on httpx).
+
+VmsError
+├── ConfigError            bad flags, settings or TOML
+├── ProfileError           the data directory cannot be used
+├── PortInUse              a listening port is taken (names the port)
+├── SimNotRunning          a sim control command found no running site
+├── DeviceError            something about one device
+│   ├── DeviceUnreachable
+│   ├── AuthFailed
+│   ├── ClockSkew
+│   └── ProtocolError      the device spoke, but not in a way we accept
+└── UnsafeXml              XML with a DTD or entities, refused before parsing
+
+Callers catch the narrowest type they can act on; nothing catches ``Exception``
+just to print it, so the type of a failure survives to the place that reports it.
+"""
+
+from __future__ import annotations
+
+
+class VmsError(Exception):
+    """Base of every error Beacon VMS raises on purpose."""
+
+
+class ConfigError(VmsError):
+    pass
+
+
+class ProfileError(VmsError):
+    pass
+
+
+class PortInUse(VmsError):
+    def __init__(self, port: int, what: str) -> None:
+        super().__init__(f"port {port} is already in use ({what}); choose another with --base-port")
+        self.port = port
+        self.what = what
+
+
+class SimNotRunning(VmsError):
+    pass
+
+
+class DeviceError(VmsError):
+    pass
+
+
+class DeviceUnreachable(DeviceError):
+    pass
+
+
+class AuthFailed(DeviceError):
+    pass
+
+
+class ClockSkew(DeviceError):
+    pass
+
+
+class ProtocolError(DeviceError):
+    pass
+
+
+class UnsafeXml(VmsError):
+    pass

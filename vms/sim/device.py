@@ -1,0 +1,335 @@
+"""State of one simulated device: clock, I/O, PID alarms, PTZ, configuration, events.
+
+All methods run on the simulator's asyncio loop thread; nothing here blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from vms.sim.config import DeviceConfig, DeviceKind, SiteConfig
+
+# Topics as ONVIF writes them (tns1 = http://www.onvif.org/ver10/topics).
+TOPIC_DIGITAL_INPUT = "tns1:Device/Trigger/DigitalInput"
+TOPIC_RELAY = "tns1:Device/Trigger/Relay"
+TOPIC_FIELD = "tns1:RuleEngine/FieldDetector/ObjectsInside"
+TOPIC_LINE = "tns1:RuleEngine/LineDetector/Crossed"
+TOPIC_MOTION = "tns1:VideoSource/MotionAlarm"
+
+INPUT_TOKEN = "DI_0"
+RELAY_TOKEN = "RO_0"
+VIDEO_SOURCE = "VS_0"
+VIDEO_SOURCE_CONFIG = "VSC_0"
+ANALYTICS_CONFIG = "VAC_0"
+FIELD_RULE = "Perimeter"
+LINE_RULE = "Boundary line"
+
+
+@dataclass
+class Notification:
+    topic: str
+    utc: datetime
+    source: list[tuple[str, str]]
+    data: list[tuple[str, str]]
+    property_op: str | None = None  # Initialized | Changed | Deleted; None for pulse events
+
+
+@dataclass
+class StreamProfile:
+    token: str
+    name: str
+    width: int
+    height: int
+    fps: int
+    bitrate_kbps: int
+    gov_length: int
+    quality: float = 5.0
+    path: str = ""
+
+    @property
+    def encoder_token(self) -> str:
+        return f"VEC_{self.token}"
+
+
+@dataclass
+class Preset:
+    token: str
+    name: str
+    pan: float
+    tilt: float
+    zoom: float
+
+
+@dataclass
+class PtzState:
+    pan: float = 0.0
+    tilt: float = 0.0
+    zoom: float = 0.0
+    vel: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    since: float = 0.0  # monotonic time of the last state change
+    until: float | None = None  # monotonic deadline of a timed move
+    presets: dict[str, Preset] = field(default_factory=dict)
+
+    def settle(self, now: float) -> None:
+        """Integrate the current move up to ``now`` (clamped to the PTZ spaces)."""
+        end = now if self.until is None else min(now, self.until)
+        dt = max(0.0, end - self.since)
+        if any(self.vel):
+            self.pan = _clamp(self.pan + self.vel[0] * dt * 0.5, -1.0, 1.0)
+            self.tilt = _clamp(self.tilt + self.vel[1] * dt * 0.5, -1.0, 1.0)
+            self.zoom = _clamp(self.zoom + self.vel[2] * dt * 0.5, 0.0, 1.0)
+        self.since = now
+        if self.until is not None and now >= self.until:
+            self.vel = (0.0, 0.0, 0.0)
+            self.until = None
+
+    @property
+    def moving(self) -> bool:
+        return any(self.vel)
+
+
+def _clamp(v: float, lo: float, hi: float) -> float:
+    return max(lo, min(hi, v))
+
+
+Listener = Callable[[Notification], None]
+
+
+class SimDevice:
+    def __init__(self, cfg: DeviceConfig, site: SiteConfig) -> None:
+        self.cfg = cfg
+        self.site = site
+        self.uuid = site.device_uuid(cfg)
+        self.online = True
+        self.clock_offset = cfg.clock_offset
+        self.hostname = cfg.name
+        self.ntp_servers: list[str] = ["pool.ntp.org"]
+        self.ntp_from_dhcp = False
+        self.time_manual = False
+        self.fixed_scopes = [
+            "onvif://www.onvif.org/Profile/Streaming",
+            "onvif://www.onvif.org/Profile/T",
+            f"onvif://www.onvif.org/hardware/{self.model}",
+            "onvif://www.onvif.org/type/video_encoder",
+        ]
+        if cfg.kind == DeviceKind.HELP_POINT:
+            self.fixed_scopes.append("onvif://www.onvif.org/type/audio_encoder")
+        if cfg.kind == DeviceKind.PID:
+            self.fixed_scopes.append("onvif://www.onvif.org/type/ptz")
+        self.scopes = [
+            f"onvif://www.onvif.org/name/{cfg.name}",
+            f"onvif://www.onvif.org/location/{cfg.location.replace(' ', '_')}",
+        ]
+        fps = site.fps
+        self.profiles = [
+            StreamProfile("main", "MainStream", 1280, 720, fps, 1024, fps, path="main"),
+            StreamProfile("sub", "SubStream", 640, 360, fps, 256, fps, path="sub"),
+        ]
+        self.inputs = {INPUT_TOKEN: False} if self.is_help_point else {}
+        self.relays = {RELAY_TOKEN: False} if self.is_help_point else {}
+        self.objects_inside = False
+        self.motion = False
+        self.ptz = PtzState(since=time.monotonic()) if self.is_pid else None
+        self._listeners: list[Listener] = []
+        self._clear_timer: asyncio.TimerHandle | None = None
+        self._object_ids = itertools.count(1)
+        self.http_port = cfg.http_port
+        self.rtsp_port = cfg.rtsp_port
+
+    # -- identity -------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @property
+    def kind(self) -> DeviceKind:
+        return self.cfg.kind
+
+    @property
+    def is_help_point(self) -> bool:
+        return self.cfg.kind == DeviceKind.HELP_POINT
+
+    @property
+    def is_pid(self) -> bool:
+        return self.cfg.kind == DeviceKind.PID
+
+    @property
+    def model(self) -> str:
+        return {DeviceKind.CAMERA: "BeaconSim-Cam", DeviceKind.HELP_POINT: "BeaconSim-HelpPoint",
+                DeviceKind.PID: "BeaconSim-PID"}[self.cfg.kind]
+
+    @property
+    def serial(self) -> str:
+        return self.uuid.split("-")[0].upper()
+
+    @property
+    def mac(self) -> str:
+        h = self.uuid.replace("-", "")[:12]
+        return ":".join(h[i:i + 2] for i in range(0, 12, 2))
+
+    @property
+    def http_base(self) -> str:
+        return f"http://{self.site.host}:{self.http_port}"
+
+    @property
+    def xaddr(self) -> str:
+        return f"{self.http_base}/onvif/device_service"
+
+    def rtsp_uri(self, profile: StreamProfile) -> str:
+        return f"rtsp://{self.site.host}:{self.rtsp_port}/{profile.path}"
+
+    def profile(self, token: str) -> StreamProfile | None:
+        return next((p for p in self.profiles if p.token == token), None)
+
+    # -- clock ----------------------------------------------------------
+    def now(self) -> float:
+        """The device's own wall clock (POSIX seconds), skew included."""
+        return time.time() + self.clock_offset
+
+    def utcnow(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), UTC)
+
+    # -- events ---------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, n: Notification) -> None:
+        for listener in list(self._listeners):
+            listener(n)
+
+    def property_states(self) -> list[Notification]:
+        """Current state of every property topic, as ``Initialized`` messages."""
+        now = self.utcnow()
+        out = [self._input_msg(tok, st, now, "Initialized") for tok, st in self.inputs.items()]
+        out += [self._relay_msg(tok, st, now, "Initialized") for tok, st in self.relays.items()]
+        if self.is_pid:
+            out.append(self._field_msg(self.objects_inside, now, "Initialized"))
+            out.append(self._motion_msg(self.motion, now, "Initialized"))
+        return out
+
+    def _input_msg(self, tok: str, st: bool, now: datetime, op: str) -> Notification:
+        return Notification(TOPIC_DIGITAL_INPUT, now, [("InputToken", tok)],
+                            [("LogicalState", _b(st))], op)
+
+    def _relay_msg(self, tok: str, st: bool, now: datetime, op: str) -> Notification:
+        return Notification(TOPIC_RELAY, now, [("RelayToken", tok)],
+                            [("LogicalState", "active" if st else "inactive")], op)
+
+    def _field_msg(self, inside: bool, now: datetime, op: str) -> Notification:
+        return Notification(TOPIC_FIELD, now, [
+            ("VideoSourceConfigurationToken", VIDEO_SOURCE_CONFIG),
+            ("VideoAnalyticsConfigurationToken", ANALYTICS_CONFIG), ("Rule", FIELD_RULE)],
+            [("IsInside", _b(inside))], op)
+
+    def _motion_msg(self, state: bool, now: datetime, op: str) -> Notification:
+        return Notification(TOPIC_MOTION, now, [("Source", VIDEO_SOURCE)],
+                            [("State", _b(state))], op)
+
+    def set_input(self, state: bool, token: str = INPUT_TOKEN) -> None:
+        if token not in self.inputs:
+            raise KeyError(f"{self.name} has no digital input {token}")
+        if self.inputs[token] == state:
+            return
+        self.inputs[token] = state
+        self._emit(self._input_msg(token, state, self.utcnow(), "Changed"))
+
+    def set_relay(self, state: bool, token: str = RELAY_TOKEN) -> None:
+        if token not in self.relays:
+            raise KeyError(f"{self.name} has no relay output {token}")
+        if self.relays[token] == state:
+            return
+        self.relays[token] = state
+        self._emit(self._relay_msg(token, state, self.utcnow(), "Changed"))
+
+    def intrude(self, duration: float, send_off: bool = True) -> None:
+        """Someone crosses the line into the field: Crossed, ObjectsInside and motion.
+
+        After ``duration`` seconds the object leaves; with ``send_off=False`` the
+        device never says so, as real devices sometimes fail to.
+        """
+        if not self.is_pid:
+            raise KeyError(f"{self.name} is not a perimeter-intrusion camera")
+        now = self.utcnow()
+        self._emit(Notification(TOPIC_LINE, now, [
+            ("VideoSourceConfigurationToken", VIDEO_SOURCE_CONFIG),
+            ("VideoAnalyticsConfigurationToken", ANALYTICS_CONFIG), ("Rule", LINE_RULE)],
+            [("ObjectId", str(next(self._object_ids)))]))
+        if not self.objects_inside:
+            self.objects_inside = True
+            self._emit(self._field_msg(True, now, "Changed"))
+        if not self.motion:
+            self.motion = True
+            self._emit(self._motion_msg(True, now, "Changed"))
+        if self._clear_timer:
+            self._clear_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._clear_timer = loop.call_later(duration, self._clear_intrusion, send_off)
+
+    def _clear_intrusion(self, send_off: bool) -> None:
+        self._clear_timer = None
+        now = self.utcnow()
+        if self.objects_inside:
+            self.objects_inside = False
+            if send_off:
+                self._emit(self._field_msg(False, now, "Changed"))
+        if self.motion:
+            self.motion = False
+            if send_off:
+                self._emit(self._motion_msg(False, now, "Changed"))
+
+    # -- PTZ -------------------------------------------------------------
+    def ptz_state(self) -> PtzState:
+        if self.ptz is None:
+            raise KeyError(f"{self.name} has no PTZ")
+        self.ptz.settle(time.monotonic())
+        return self.ptz
+
+    def ptz_move(self, pan: float, tilt: float, zoom: float, timeout: float | None) -> None:
+        st = self.ptz_state()
+        st.vel = (_clamp(pan, -1, 1), _clamp(tilt, -1, 1), _clamp(zoom, -1, 1))
+        st.until = None if timeout is None else time.monotonic() + timeout
+
+    def ptz_stop(self, pan_tilt: bool = True, zoom: bool = True) -> None:
+        st = self.ptz_state()
+        st.vel = (0.0 if pan_tilt else st.vel[0], 0.0 if pan_tilt else st.vel[1],
+                  0.0 if zoom else st.vel[2])
+        if not st.moving:
+            st.until = None
+
+    def ptz_goto(self, pan: float, tilt: float, zoom: float) -> None:
+        st = self.ptz_state()
+        st.pan, st.tilt, st.zoom = pan, tilt, zoom
+        st.vel, st.until = (0.0, 0.0, 0.0), None
+
+    # -- reporting ---------------------------------------------------------
+    def status(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "name": self.name, "kind": self.kind.value, "location": self.cfg.location,
+            "model": self.model, "uuid": self.uuid, "online": self.online,
+            "onvif": self.xaddr, "http_port": self.http_port, "rtsp_port": self.rtsp_port,
+            "streams": {p.token: self.rtsp_uri(p) for p in self.profiles},
+            "clock_offset": self.clock_offset,
+        }
+        if self.is_help_point:
+            out["button_pressed"] = self.inputs[INPUT_TOKEN]
+            out["blue_light"] = self.relays[RELAY_TOKEN]
+        if self.is_pid:
+            out["objects_inside"] = self.objects_inside
+            out["motion"] = self.motion
+            st = self.ptz_state()
+            out["ptz"] = {"pan": round(st.pan, 4), "tilt": round(st.tilt, 4),
+                          "zoom": round(st.zoom, 4), "moving": st.moving}
+        return out
+
+
+def _b(v: bool) -> str:
+    return "true" if v else "false"

@@ -1,0 +1,1 @@
+"""Media of the simulated devices: cached clips, RTP packetization, the RTSP server."""

@@ -1,0 +1,1 @@
+"""SOAP 1.2 ONVIF services of a simulated device."""
