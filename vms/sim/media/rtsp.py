@@ -33,6 +33,8 @@ SESSION_TIMEOUT = 60
 MAX_WRITE_BUFFER = 4 * 1024 * 1024
 MAX_HEADER = 16 * 1024
 TRACK_VIDEO, TRACK_AUDIO, TRACK_BACK = 0, 1, 2
+_METHODS = {"OPTIONS", "DESCRIBE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER",
+            "SET_PARAMETER"}
 
 
 @dataclass
@@ -216,13 +218,14 @@ class _Connection:
 
     async def _dispatch(self, method: str, url: str, h: dict[str, str]
                         ) -> tuple[dict[str, str], bytes]:
+        if method not in _METHODS:
+            raise _RtspError(501, "Not Implemented", {"Public": ", ".join(sorted(_METHODS))})
         path, track = _split_url(url)
         wants_back = BACKCHANNEL in h.get("require", "")
         if wants_back and not self.dev.is_help_point:
             raise _RtspError(551, "Option not supported", {"Unsupported": BACKCHANNEL})
         if method == "OPTIONS":
-            return {"Public": "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, "
-                              "SET_PARAMETER"}, b""
+            return {"Public": ", ".join(sorted(_METHODS))}, b""
         if method == "DESCRIBE":
             self._source(path)
             base = f"rtsp://{self.dev.site.host}:{self.dev.rtsp_port}/{path}/"
@@ -241,10 +244,7 @@ class _Connection:
             self._teardown(session)
             self.sessions.pop(session.sid, None)
             return {"Session": session.sid}, b""
-        if method in ("GET_PARAMETER", "SET_PARAMETER"):
-            return {"Session": session.sid}, b""
-        raise _RtspError(405, "Method Not Allowed", {"Allow": "OPTIONS, DESCRIBE, SETUP, PLAY, "
-                                                              "PAUSE, TEARDOWN, GET_PARAMETER"})
+        return {"Session": session.sid}, b""  # GET_PARAMETER / SET_PARAMETER: keep-alive
 
     def _source(self, path: str) -> VideoSource:
         src = self.server.media.video.get(path)

@@ -1,0 +1,103 @@
+"""WS-Discovery: unicast on the host, multicast inside a private network namespace."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.conftest import REPO, Sim
+
+WSD = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
+WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+
+
+def probe_xml(types: str = "dn:NetworkVideoTransmitter", scopes: str = "") -> tuple[str, bytes]:
+    mid = f"urn:uuid:{uuid.uuid4()}"
+    sc = f"<d:Scopes>{scopes}</d:Scopes>" if scopes else ""
+    return mid, (
+        f'<?xml version="1.0"?><e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope" '
+        f'xmlns:w="{WSA}" xmlns:d="{WSD}" xmlns:dn="http://www.onvif.org/ver10/network/wsdl" '
+        f'xmlns:tds="http://www.onvif.org/ver10/device/wsdl"><e:Header><w:MessageID>{mid}'
+        f"</w:MessageID><w:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</w:To>"
+        f"<w:Action>{WSD}/Probe</w:Action></e:Header><e:Body><d:Probe><d:Types>{types}</d:Types>"
+        f"{sc}</d:Probe></e:Body></e:Envelope>").encode()
+
+
+def unicast_probe(sim: Sim, payload: bytes, wait: float = 1.0) -> list[etree._Element]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(wait)
+    s.sendto(payload, ("127.0.0.1", sim.state()["discovery_port"]))
+    out = []
+    try:
+        while True:
+            data, _ = s.recvfrom(65536)
+            out.append(etree.fromstring(data))
+    except TimeoutError:
+        pass
+    s.close()
+    return out
+
+
+def test_unicast_probe_gets_one_match_per_device(sim: Sim) -> None:
+    mid, payload = probe_xml("dn:NetworkVideoTransmitter tds:Device")
+    replies = unicast_probe(sim, payload)
+    assert len(replies) == 8
+    names = set()
+    for r in replies:
+        assert r.findtext(f".//{{{WSA}}}RelatesTo") == mid
+        assert r.find(f".//{{{WSD}}}ProbeMatches/{{{WSD}}}ProbeMatch") is not None
+        xaddr = r.findtext(f".//{{{WSD}}}XAddrs")
+        assert xaddr.startswith("http://127.0.0.1:") and xaddr.endswith("/onvif/device_service")
+        scopes = r.findtext(f".//{{{WSD}}}Scopes").split()
+        assert "onvif://www.onvif.org/Profile/Streaming" in scopes
+        assert any(s.startswith("onvif://www.onvif.org/hardware/") for s in scopes)
+        assert any(s.startswith("onvif://www.onvif.org/location/") for s in scopes)
+        names |= {s.rsplit("/", 1)[1] for s in scopes if "/name/" in s}
+        assert r.findtext(f".//{{{WSA}}}Address").startswith("urn:uuid:")
+    assert {"cam1", "hp1", "pid2"} <= names
+
+
+def test_probe_filters_by_type_and_scope(sim: Sim) -> None:
+    _, other = probe_xml("dn:SomethingElse")
+    assert unicast_probe(sim, other, 0.5) == []
+    _, scoped = probe_xml(scopes="onvif://www.onvif.org/type/ptz")
+    assert len(unicast_probe(sim, scoped)) == 2  # the two PID cameras
+
+
+def test_garbage_datagrams_do_not_stop_discovery(sim: Sim) -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    port = sim.state()["discovery_port"]
+    for junk in (b"\x00\xff garbage", b"<unclosed", b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'):
+        s.sendto(junk, ("127.0.0.1", port))
+    s.close()
+    _, payload = probe_xml()
+    assert len(unicast_probe(sim, payload)) == 8
+
+
+def test_multicast_probe_hello_and_bye_in_a_network_namespace(tmp_path: Path,
+                                                            clip_cache: Path) -> None:
+    unshare = shutil.which("unshare")
+    assert unshare and shutil.which("ip"), "needs util-linux unshare and iproute2 ip"
+    if os.geteuid() != 0:
+        pytest.fail("multicast test needs root to create a network namespace (CI runs as root)")
+    script = (f"ip link set lo up && ip link set lo multicast on && "
+              f"ip route add 224.0.0.0/4 dev lo && exec {sys.executable} "
+              f"{REPO / 'tests' / 'discovery_probe.py'} {tmp_path / 'data'} {clip_cache}")
+    res = subprocess.run([unshare, "-n", "bash", "-c", script], capture_output=True, text=True,
+                         timeout=600, cwd=REPO)
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["hello"].count("Hello") == 2, out
+    assert len(out["matches"]) == 2 and all(m["relates_to"] == out["mid"] for m in out["matches"])
+    assert all(m["xaddrs"].endswith("/onvif/device_service") for m in out["matches"])
+    assert out["bye"].count("Bye") == 2, out
