@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from vms.errors import VmsError
+from vms.sim.launcher import EPHEMERAL, SimProcess
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -37,14 +37,11 @@ def vms_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "vms", *args]
 
 
-@dataclass
-class Sim:
-    data_dir: Path
-    proc: subprocess.Popen[bytes]
-    log: Path
+class Sim(SimProcess):
+    """A running simulator plus the helpers tests use on it."""
 
     def state(self) -> dict[str, Any]:
-        return json.loads((self.data_dir / "sim" / "site.json").read_text())
+        return json.loads(self.state_file.read_text())
 
     def device(self, name: str) -> dict[str, Any]:
         return next(d for d in self.state()["devices"] if d["name"] == name)
@@ -61,41 +58,19 @@ class Sim:
             raise AssertionError(f"vms sim {' '.join(args)} failed: {res.stderr}")
         return res
 
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.log.read_text(errors="replace")
-
 
 def start_sim(data_dir: Path, clip_cache: Path, *extra: str, env: dict[str, str] | None = None,
               wait: float = 600.0) -> Sim:
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir.parent / f"{data_dir.name}-sim.log"
-    args = vms_cmd("--data-dir", str(data_dir), "sim", "--base-port", "0", "--rtsp-base-port", "0",
-                   "--control-port", "0", "--discovery-port", "0", "--clip-cache", str(clip_cache),
-                   *extra)
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-    sim = Sim(data_dir, proc, log)
-    deadline = time.monotonic() + wait
-    state = data_dir / "sim" / "site.json"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"vms sim exited with {proc.returncode}:\n{log.read_text()}")
-        if state.exists():
-            try:
-                if json.loads(state.read_text()).get("ready"):
-                    return sim
-            except json.JSONDecodeError:
-                pass
-        time.sleep(0.2)
-    sim.stop()
-    raise AssertionError(f"vms sim was not ready within {wait:.0f} s:\n{log.read_text()}")
+    sim = Sim(data_dir, *EPHEMERAL, *extra, clip_cache=clip_cache, env=env,
+              log_path=data_dir.parent / f"{data_dir.name}-sim.log")
+    sim.start()
+    try:
+        sim.wait_ready(wait)
+    except VmsError as exc:
+        sim.stop()
+        raise AssertionError(f"{exc}\n{sim.log_text()}") from exc
+    return sim
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import start_sim  # noqa: E402
+from tests.conftest import start_sim
 
 GROUP = "239.255.255.250"
 WSD = "http://schemas.xmlsoap.org/ws/2005/04/discovery"

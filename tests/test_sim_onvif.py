@@ -24,6 +24,7 @@ from zeep.exceptions import Fault
 from tests.conftest import PASSWORD, USER, Sim
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+OASIS = "http://docs.oasis-open.org/wss/2004/01"
 NS = {"env": SOAP12, "tr2": "http://www.onvif.org/ver20/media/wsdl",
       "tt": "http://www.onvif.org/ver10/schema", "tds": "http://www.onvif.org/ver10/device/wsdl"}
 
@@ -40,7 +41,7 @@ async def camera(sim: Sim, name: str, password: str = PASSWORD,
         await cam.close()
 
 
-def run(coro):  # noqa: ANN001, ANN201 - a tiny asyncio runner for sync tests
+def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
@@ -68,12 +69,12 @@ def wsse(user: str, password: str, created: dt.datetime) -> str:
     c = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = base64.b64encode(hashlib.sha1(nonce + c.encode() + password.encode()).digest())
     return (
-        '<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" '
-        'xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">'
+        f'<wsse:Security xmlns:wsse="{OASIS}/oasis-200401-wss-wssecurity-secext-1.0.xsd" '
+        f'xmlns:wsu="{OASIS}/oasis-200401-wss-wssecurity-utility-1.0.xsd">'
         f"<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
-        '<wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">'
+        f'<wsse:Password Type="{OASIS}/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">'
         f"{digest.decode()}</wsse:Password>"
-        '<wsse:Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">'
+        f'<wsse:Nonce EncodingType="{OASIS}/oasis-200401-wss-soap-message-security-1.0#Base64Binary">'
         f"{base64.b64encode(nonce).decode()}</wsse:Nonce>"
         f"<wsu:Created>{c}</wsu:Created></wsse:UsernameToken></wsse:Security>")
 
@@ -172,7 +173,7 @@ def test_hostname_network_ntp_and_scopes(sim: Sim) -> None:
 
 # -- events ------------------------------------------------------------------------
 
-def _items(msg) -> tuple[str, str | None, dict[str, str], dict[str, str]]:  # noqa: ANN001
+def _items(msg) -> tuple[str, str | None, dict[str, str], dict[str, str]]:
     m = msg.Message._value_1
     src = {i.Name: i.Value for i in m.Source.SimpleItem}
     data = {i.Name: i.Value for i in m.Data.SimpleItem}
@@ -370,10 +371,9 @@ def test_http_digest_is_accepted_and_no_credentials_are_challenged(sim: Sim) -> 
 
     async def go() -> tuple[int, str, int]:
         headers = {"Content-Type": "application/soap+xml"}
-        async with aiohttp.ClientSession() as plain:
-            async with plain.post(url, data=body, headers=headers) as r:
-                challenged = r.status
-                scheme = r.headers.get("WWW-Authenticate", "")
+        async with aiohttp.ClientSession() as plain, plain.post(url, data=body, headers=headers) as r:
+            challenged = r.status
+            scheme = r.headers.get("WWW-Authenticate", "")
         mw = aiohttp.DigestAuthMiddleware(USER, PASSWORD)
         async with aiohttp.ClientSession(middlewares=(mw,)) as s, \
                 s.post(url, data=body, headers=headers) as r:

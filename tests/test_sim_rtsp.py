@@ -122,7 +122,7 @@ def test_a_viewer_vanishing_mid_stream_does_not_disturb_others(sim: Sim) -> None
     t0 = time.monotonic()
     n = 0
     while time.monotonic() - t0 < 3:
-        ch, data = steady.read_frame()
+        ch, _ = steady.read_frame()
         if ch == 0:
             n += 1
     counts.append(n)
@@ -206,12 +206,10 @@ def test_many_concurrent_viewers_are_served(sim: Sim) -> None:
     def watch() -> None:
         try:
             with av.open(url(sim, "pid1", "sub"), options={"rtsp_transport": "tcp"}, timeout=10) as c:
-                n = 0
-                for _ in c.decode(c.streams.video[0]):
-                    n += 1
+                for n, _ in enumerate(c.decode(c.streams.video[0]), 1):
                     if n >= 10:
                         return
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:
             errors.append(repr(exc))
 
     threads = [threading.Thread(target=watch) for _ in range(6)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -142,10 +143,8 @@ async def _serve(site: object, duration: float | None) -> int:
     await site.start(prepare_media=False)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl+C raises
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(site.stop()))
-        except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C raises instead
-            pass
     try:
         await site.prepare_media()
         _print_site(site)

@@ -11,7 +11,7 @@ from pathlib import Path
 from vms.errors import ConfigError
 
 DEFAULT_USER = "admin"
-DEFAULT_PASSWORD = "beacon-sim"  # noqa: S105 - documented training credentials, printed at start
+DEFAULT_PASSWORD = "beacon-sim"
 DEFAULT_BASE_PORT = 10080
 DEFAULT_RTSP_BASE_PORT = 10554
 DEFAULT_CONTROL_PORT = 10079

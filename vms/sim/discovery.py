@@ -112,7 +112,7 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
         if hasattr(socket, "SO_REUSEPORT"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
-            sock.bind(("0.0.0.0", port))  # noqa: S104 - multicast is only received on 0.0.0.0
+            sock.bind(("0.0.0.0", port))
         except OSError as exc:
             sock.close()
             raise PortInUse(port, "WS-Discovery") from exc

@@ -98,7 +98,7 @@ def render_frame(spec: ClipSpec, index: int, bg: Image.Image | None = None,
     d.text((int(24 * s), int(74 * s)), f"{spec.label} · {spec.location}",
            font=_font(max(8, int(26 * s))), fill=(180, 200, 230))
     sec = t % LOOP_SECONDS
-    stamp = clock or f"··:··:{int(sec):02d}.{int(round((sec % 1) * 10)) % 10}"
+    stamp = clock or f"··:··:{int(sec):02d}.{round((sec % 1) * 10) % 10}"
     d.rectangle([w - int(330 * s), h - int(74 * s), w, h], fill=(0, 0, 0))
     d.text((w - int(316 * s), h - int(66 * s)), stamp, font=_font(max(10, int(50 * s))),
            fill=(120, 255, 120))

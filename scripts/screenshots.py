@@ -1,0 +1,69 @@
+"""Regenerate docs/screenshots/*.png from the real desktop on the simulated site.
+
+Run under a real X server, e.g. ``xvfb-run -a -s "-screen 0 1400x900x24" python scripts/screenshots.py``.
+It starts a site on a throwaway profile, raises a Help Point call, an intrusion and
+an outage so every state shows, and grabs the main window.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import resources  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+from ui.site_link import SiteLink  # noqa: E402
+from vms.sim import control  # noqa: E402
+from vms.sim.launcher import EPHEMERAL, SimProcess  # noqa: E402
+
+OUT = REPO / "docs" / "screenshots"
+
+
+def pump(app: QApplication, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.02)
+
+
+def main() -> int:
+    clip_cache = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        sim = SimProcess(data, *EPHEMERAL, clip_cache=clip_cache)
+        sim.start()
+        try:
+            sim.wait_ready()
+            app = QApplication(sys.argv[:1])
+            app.setStyleSheet(resources.path("styles/app.qss").read_text())
+            link = SiteLink(data)
+            win = MainWindow(link)
+            win.show()
+            link.watch()
+            control.action(data, "hp1", "press")
+            control.action(data, "hp2", "relay", active=True)
+            control.action(data, "pid1", "intrude", duration=60)
+            control.action(data, "cam3", "offline")
+            control.action(data, "cam4", "skew", seconds=-95)
+            pump(app, 3)
+            QTimer.singleShot(0, lambda: None)
+            path = OUT / "main-window.png"
+            win.grab().save(str(path))
+            print(f"wrote {path}")
+            link.shutdown()
+        finally:
+            sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from ui.panes.devices.pane import DevicesPane
+
+__all__ = ["DevicesPane"]

@@ -1,0 +1,55 @@
+"""The one sanctioned way to run work off the GUI thread (after Anki's background ops).
+
+``run(fn, on_done, on_error)`` runs ``fn`` on Qt's global thread pool and calls
+``on_done(result)`` or ``on_error(exc)`` back on the GUI thread. Widgets never
+create threads of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+
+class _Relay(QObject):
+    done = Signal(object)
+    failed = Signal(object)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self.fn = fn
+        self.relay = relay
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:
+            self.relay.failed.emit(exc)
+        else:
+            self.relay.done.emit(result)
+
+
+_live: set[_Relay] = set()
+
+
+def run(fn: Callable[[], Any], on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None]) -> None:
+    relay = _Relay()  # created on the GUI thread, so its signals are delivered there
+    _live.add(relay)
+
+    def finish(cb: Callable[[Any], None], value: Any) -> None:
+        _live.discard(relay)
+        cb(value)
+
+    relay.done.connect(lambda r: finish(on_done, r))
+    relay.failed.connect(lambda e: finish(on_error, e))
+    QThreadPool.globalInstance().start(_Task(fn, relay))
+
+
+def wait_all(msecs: int = 5000) -> bool:
+    return QThreadPool.globalInstance().waitForDone(msecs)
