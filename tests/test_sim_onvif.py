@@ -411,3 +411,32 @@ def test_unknown_operation_is_action_not_supported(sim: Sim) -> None:
                         header=wsse(USER, PASSWORD, dt.datetime.now(dt.UTC)))
     assert status == 500
     assert any(s.endswith("ActionNotSupported") for s in fault_subcodes(root))
+
+
+def test_set_system_date_and_time_moves_the_device_clock(sim: Sim) -> None:
+    def device_time() -> dt.datetime:
+        _, root = soap(sim, "pid2", '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>')
+        u = root.find(".//tt:UTCDateTime", NS)
+        f = lambda p: int(u.findtext(p, namespaces=NS))  # noqa: E731
+        return dt.datetime(f("tt:Date/tt:Year"), f("tt:Date/tt:Month"), f("tt:Date/tt:Day"),
+                           f("tt:Time/tt:Hour"), f("tt:Time/tt:Minute"), f("tt:Time/tt:Second"),
+                           tzinfo=dt.UTC)
+
+    target = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)
+    body = ('<SetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl" '
+            'xmlns:tt="http://www.onvif.org/ver10/schema"><DateTimeType>Manual</DateTimeType>'
+            "<DaylightSavings>false</DaylightSavings><UTCDateTime>"
+            f"<tt:Date><tt:Year>{target.year}</tt:Year><tt:Month>{target.month}</tt:Month>"
+            f"<tt:Day>{target.day}</tt:Day></tt:Date><tt:Time><tt:Hour>{target.hour}</tt:Hour>"
+            f"<tt:Minute>{target.minute}</tt:Minute><tt:Second>{target.second}</tt:Second>"
+            "</tt:Time></UTCDateTime></SetSystemDateAndTime>")
+    status, _ = soap(sim, "pid2", body, header=wsse(USER, PASSWORD, dt.datetime.now(dt.UTC)))
+    assert status == 200
+    offset = (device_time() - dt.datetime.now(dt.UTC)).total_seconds()
+    assert 17 <= offset <= 22
+    ntp = ('<SetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl">'
+           "<DateTimeType>NTP</DateTimeType><DaylightSavings>false</DaylightSavings>"
+           "</SetSystemDateAndTime>")
+    status, _ = soap(sim, "pid2", ntp, header=wsse(USER, PASSWORD, target))
+    assert status == 200
+    assert abs((device_time() - dt.datetime.now(dt.UTC)).total_seconds()) <= 2
