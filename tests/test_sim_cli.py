@@ -122,3 +122,23 @@ def test_offline_drops_http_and_rtsp_and_online_restores_them(sim: Sim) -> None:
 def test_bad_flags(tmp_path: Path, args: list[str], message: str) -> None:
     res = run_vms("--data-dir", str(tmp_path), *args)
     assert res.returncode == 2 and message in res.stderr
+
+
+def test_default_site_on_documented_ports(tmp_path: Path, clip_cache: Path) -> None:
+    """`vms sim` with no flags: 4 + 2 + 2 devices, HTTP from 10080, RTSP from 10554, control 10079."""
+    sim = Sim(tmp_path / "data", clip_cache=clip_cache)
+    sim.start()
+    try:
+        state = sim.wait_ready(600)
+        devs = state["devices"]
+        assert [d["kind"] for d in devs] == ["camera"] * 4 + ["help_point"] * 2 + ["pid"] * 2
+        assert [d["http_port"] for d in devs] == list(range(10080, 10088))
+        assert [d["rtsp_port"] for d in devs] == list(range(10554, 10562))
+        assert state["control_url"] == "http://127.0.0.1:10079"
+        assert state["discovery_port"] == 3702
+        assert sim.cli("press", "hp1").returncode == 0
+        assert sim.live("hp1")["button_pressed"] is True
+    finally:
+        sim.stop()
+    log = sim.log_text()
+    assert "user 'admin', password 'beacon-sim'" in log  # credentials printed at start

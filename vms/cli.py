@@ -40,27 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", parents=[common], help="run or drive a simulated site",
                          description="Run a simulated site of ONVIF devices on loopback "
                                      "(no action), or drive a running one.")
-    sim.add_argument("--cameras", type=int, default=4)
-    sim.add_argument("--help-points", type=int, default=2)
-    sim.add_argument("--pid", type=int, default=2, help="perimeter-intrusion cameras")
-    sim.add_argument("--config", type=Path, help="TOML file sizing the site")
+    sim.add_argument("--cameras", type=int, default=4, metavar="N", help="fixed cameras (default 4)")
+    sim.add_argument("--help-points", type=int, default=2, metavar="N",
+                     help="Help Points (default 2)")
+    sim.add_argument("--pid", type=int, default=2, metavar="N",
+                     help="perimeter-intrusion (PID) cameras (default 2)")
+    sim.add_argument("--config", type=Path, metavar="FILE", help="TOML file sizing the site")
     sim.add_argument("--user", default=None, help=f"device user (default {simcfg.DEFAULT_USER})")
     sim.add_argument("--password", default=None,
                      help=f"device password (default {simcfg.DEFAULT_PASSWORD})")
     sim.add_argument("--host", default=None, help="address to serve on (default 127.0.0.1)")
-    sim.add_argument("--base-port", type=int, default=None,
+    sim.add_argument("--base-port", type=int, default=None, metavar="PORT",
                      help=f"first ONVIF HTTP port (default {simcfg.DEFAULT_BASE_PORT}; 0 = any)")
-    sim.add_argument("--rtsp-base-port", type=int, default=None,
+    sim.add_argument("--rtsp-base-port", type=int, default=None, metavar="PORT",
                      help=f"first RTSP port (default {simcfg.DEFAULT_RTSP_BASE_PORT}; 0 = any)")
-    sim.add_argument("--control-port", type=int, default=None,
+    sim.add_argument("--control-port", type=int, default=None, metavar="PORT",
                      help=f"control API port (default {simcfg.DEFAULT_CONTROL_PORT}; 0 = any)")
-    sim.add_argument("--discovery-port", type=int, default=None,
+    sim.add_argument("--discovery-port", type=int, default=None, metavar="PORT",
                      help="WS-Discovery port (default 3702; 0 = any, unicast only)")
     sim.add_argument("--no-discovery", action="store_true", help="do not answer WS-Discovery")
     sim.add_argument("--rtsp-auth", action="store_true", help="require RTSP Digest auth")
-    sim.add_argument("--clip-cache", type=Path, default=None,
+    sim.add_argument("--clip-cache", type=Path, default=None, metavar="DIR",
                      help="where encoded clips are cached (default: the profile's sim/clips)")
-    sim.add_argument("--duration", type=float, default=None,
+    sim.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                      help="stop after this many seconds (default: run until interrupted)")
     acts = sim.add_subparsers(dest="action", metavar="ACTION")
     for name, text in (("press", "press a Help Point's assistance button"),

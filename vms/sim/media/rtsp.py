@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
@@ -73,7 +74,7 @@ class _Session:
 
 
 class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, on_data: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, on_data: Callable[[bytes], None]) -> None:
         self.on_data = on_data
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
@@ -301,7 +302,8 @@ class _Connection:
         spec = next((t for t in tr.split(",") if t.strip().upper().startswith("RTP/AVP")), "")
         if not spec or "multicast" in spec.lower():
             raise _RtspError(461, "Unsupported Transport")
-        params = dict(p.split("=", 1) if "=" in p else (p, "") for p in spec.strip().split(";"))
+        params = {k.strip().lower(): v.strip()
+                  for k, _, v in (p.partition("=") for p in spec.strip().split(";"))}
         if spec.upper().startswith("RTP/AVP/TCP"):
             chans = params.get("interleaved", f"{2 * track}-{2 * track + 1}")
             try:
@@ -348,7 +350,7 @@ class _Connection:
             except OSError:
                 rtp_tr.close()
                 continue
-            t.udp_rtp, t.udp_rtcp = rtp_tr, rtcp_tr  # type: ignore[assignment]
+            t.udp_rtp, t.udp_rtcp = rtp_tr, rtcp_tr
             return port, port + 1
         raise _RtspError(503, "Service Unavailable")
 

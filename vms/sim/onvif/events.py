@@ -196,7 +196,7 @@ class EventService:
             except TimeoutError:
                 break
             sub.wakeup.clear()
-        msgs = []
+        msgs: list[Notification] = []
         while sub.queue and len(msgs) < limit:
             msgs.append(sub.queue.popleft())
         now = dev.utcnow()

@@ -247,7 +247,7 @@ def _vec2(p: StreamProfile, tag: str) -> str:
 
 def _profile2(dev: SimDevice, p: StreamProfile) -> str:
     main = dev.profiles[0]
-    cfg = [el("tr2:VideoSource", [el("tt:Name", "VideoSource"), el("tt:UseCount", 2),
+    cfg: list[str] = [el("tr2:VideoSource", [el("tt:Name", "VideoSource"), el("tt:UseCount", 2),
                                   el("tt:SourceToken", VIDEO_SOURCE),
                                   el("tt:Bounds", x=0, y=0, width=main.width, height=main.height)],
               token=VIDEO_SOURCE_CONFIG)]
