@@ -54,9 +54,13 @@ install_python_packages() {
     "$(pick_python)" -m venv "$VENV"
   fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "setup: installing Python packages into $VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e "$REPO[dev]"
+    echo "setup: installing Python packages into $VENV (log: $VENV/pip.log)"
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip &&
+           "$VENV/bin/python" -m pip install -e "$REPO[dev]"; } > "$VENV/pip.log" 2>&1; then
+      tail -n 30 "$VENV/pip.log" >&2
+      echo "setup: pip failed; the whole log is in $VENV/pip.log" >&2
+      exit 1
+    fi
     echo "$want" > "$stamp"
   fi
 }
