@@ -321,9 +321,7 @@ def test_wrong_password_gets_not_authorized_fault_quickly(sim: Sim) -> None:
             with pytest.raises(Fault) as err:
                 await media.GetProfiles()
             assert time.monotonic() - t0 < 5
-            assert "ter:NotAuthorized" in str(err.value.subcodes) or \
-                "NotAuthorized" in etree.tostring(err.value.detail or etree.Element("x")).decode() \
-                or "password" in str(err.value)
+            assert [q.localname for q in err.value.subcodes] == ["NotAuthorized"]
 
     run(go())
     status, root = soap(sim, "cam1", '<GetProfiles xmlns="http://www.onvif.org/ver10/media/wsdl"/>',

@@ -228,10 +228,9 @@ class EventService:
 
 
 def _pull_fault() -> SoapFault:
-    f = SoapFault("Sender", ["ter:InvalidArgVal", "tev:PullMessagesFaultResponse"],
-                  f"Timeout must be at most PT{MAX_PULL_TIMEOUT:.0f}S and MessageLimit "
-                  f"1..{MAX_MESSAGE_LIMIT}")
-    return f
+    return SoapFault("Sender", ["ter:InvalidArgVal", "tev:PullMessagesFaultResponse"],
+                     f"Timeout must be at most PT{MAX_PULL_TIMEOUT:.0f}S and MessageLimit "
+                     f"1..{MAX_MESSAGE_LIMIT}")
 
 
 def _notification(n: Notification) -> str:

@@ -6,6 +6,7 @@ with every value escaped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
@@ -56,9 +57,9 @@ def not_authorized(reason: str = "Sender not authorized") -> SoapFault:
     return SoapFault("Sender", ["ter:NotAuthorized"], reason, 400)
 
 
-def invalid_arg(reason: str, sub: str = "ter:InvalidArgVal") -> SoapFault:
-    return SoapFault("Sender", ["ter:InvalidArgVal", sub] if sub != "ter:InvalidArgVal"
-                     else ["ter:InvalidArgVal"], reason, 400)
+def invalid_arg(reason: str, sub: str | None = None) -> SoapFault:
+    """env:Sender / ter:InvalidArgVal [/ ``sub``], the ONVIF fault for a bad argument."""
+    return SoapFault("Sender", ["ter:InvalidArgVal", *([sub] if sub else [])], reason, 400)
 
 
 def no_profile(token: str) -> SoapFault:
@@ -208,8 +209,6 @@ def parse_xs_datetime(text: str) -> datetime:
 
 def parse_duration(text: str) -> float:
     """xs:duration (PnDTnHnMnS, the forms ONVIF uses) to seconds."""
-    import re
-
     m = re.fullmatch(r"\s*P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?\s*", text)
     if not m or text.strip() in ("P", "PT"):
         raise invalid_arg(f"not an xs:duration: {text!r}")
