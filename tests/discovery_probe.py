@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import subprocess
 import sys
 import time
 import uuid
@@ -77,9 +78,16 @@ def main() -> None:
             "xaddrs": root.findtext(f".//{{{WSD}}}XAddrs"),
             "scopes": (root.findtext(f".//{{{WSD}}}Scopes") or "").split(),
         })
+    # Our own client, by multicast only (no --range): what `vms discover` does on a LAN.
+    client = subprocess.run([sys.executable, "-m", "vms", "discover", "--json", "--timeout", "1.5",
+                             "--interface", "127.0.0.1"], capture_output=True, text=True,
+                            timeout=60)
+    discovered = sorted(d["name"] for d in json.loads(client.stdout)) if client.returncode == 0 \
+        else client.stderr
     sim.stop()
     bye = drain(heard, 1.0)
-    print(json.dumps({"hello": hello, "matches": matches, "bye": bye, "mid": mid}))
+    print(json.dumps({"hello": hello, "matches": matches, "bye": bye, "mid": mid,
+                      "discovered": discovered}))
 
 
 if __name__ == "__main__":

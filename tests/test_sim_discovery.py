@@ -101,3 +101,4 @@ def test_multicast_probe_hello_and_bye_in_a_network_namespace(tmp_path: Path,
     assert len(out["matches"]) == 2 and all(m["relates_to"] == out["mid"] for m in out["matches"])
     assert all(m["xaddrs"].endswith("/onvif/device_service") for m in out["matches"])
     assert out["bye"].count("Bye") == 2, out
+    assert out["discovered"] == ["cam1", "hp1"], out  # `vms discover` by multicast

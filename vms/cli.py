@@ -37,6 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vms {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    disc = sub.add_parser("discover", parents=[common], help="find ONVIF devices (WS-Discovery)",
+                          description="Probe for ONVIF devices by multicast on the local network "
+                                      "and by unicast to hosts or CIDR ranges (multicast does not "
+                                      "cross routers). Lists each device as it answers.")
+    disc.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS",
+                      help="how long to collect replies (default 2)")
+    disc.add_argument("--range", dest="targets", action="append", default=[],
+                      metavar="CIDR|HOST", help="also probe these hosts by unicast (repeatable)")
+    disc.add_argument("--no-multicast", action="store_true", help="unicast probes only")
+    disc.add_argument("--interface", metavar="ADDR",
+                      help="local IPv4 address to send multicast from (default: the OS's choice)")
+    disc.add_argument("--port", type=int, default=3702, help=argparse.SUPPRESS)
+    disc.add_argument("--json", action="store_true", help="print JSON")
+
     sim = sub.add_parser("sim", parents=[common], help="run or drive a simulated site",
                          description="Run a simulated site of ONVIF devices on loopback "
                                      "(no action), or drive a running one.")
@@ -95,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+        if args.command == "discover":
+            return _discover(args)
         if args.command == "sim":
             if args.action is None:
                 return _run_sim(args, data_dir)
@@ -106,6 +122,35 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command}")
     return EXIT_ERROR
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from vms.discovery.wsd import discover
+
+    if args.timeout <= 0 or args.timeout > 60:
+        raise ConfigError("--timeout must be between 0 and 60 seconds")
+    if args.no_multicast and not args.targets:
+        raise ConfigError("with --no-multicast, give hosts or ranges to probe with --range")
+
+    def show(s: object) -> None:
+        if not args.json:
+            from vms.discovery.wsd import Sighting
+
+            assert isinstance(s, Sighting)
+            print(f"  {s.name or '(no name)':<18} {s.hardware or '?':<22} "
+                  f"{s.xaddr or '-':<45} {s.location}", flush=True)
+            if s.warning:
+                print(f"    warning: {s.warning}", flush=True)
+
+    if not args.json:
+        print(f"Probing for {args.timeout:g} s...", flush=True)
+    found = asyncio.run(discover(args.timeout, args.targets, not args.no_multicast, args.port,
+                                 show, args.interface))
+    if args.json:
+        print(json.dumps([s.to_dict() for s in found], indent=2))
+    else:
+        print(f"{len(found)} device{'s' if len(found) != 1 else ''} found.")
+    return 0
 
 
 def _site_config(args: argparse.Namespace) -> simcfg.SiteConfig:

@@ -1,0 +1,1 @@
+"""Finding ONVIF devices: WS-Discovery (multicast and unicast/range probes)."""
