@@ -73,6 +73,21 @@ class Subscription:
             self.wakeup.set()
 
 
+def parse_topic_filter(expression: str) -> list[str]:
+    """``tns1:Device/Trigger//.|tns1:VideoSource/MotionAlarm`` -> ``["Device/Trigger//.", ...]``.
+
+    ``//.`` (ConcreteSet) means "this topic and everything below it".
+    """
+    out = []
+    for part in expression.split("|"):
+        part = part.strip()
+        if not part:
+            continue
+        subtree = part.endswith("//.")
+        out.append(_strip(part[:-3] if subtree else part) + ("//." if subtree else ""))
+    return out
+
+
 def _strip(topic: str) -> str:
     """Drop namespace prefixes: ``tns1:Device/tnsaxis:IO`` -> ``Device/IO``."""
     return "/".join(part.split(":")[-1] for part in topic.strip().split("/") if part != "")
@@ -150,9 +165,7 @@ class EventService:
         topics = None
         f = req.find("tev:Filter/wsnt:TopicExpression")
         if f is not None and (f.text or "").strip():
-            topics = [_strip(t) + ("//." if t.strip().endswith("//.") else "")
-                      for t in (f.text or "").split("|") if t.strip()]
-            topics = [t.replace("//.//.", "//.") for t in topics]
+            topics = parse_topic_filter(f.text or "")
         expires = self._termination(req.text("tev:InitialTerminationTime"), DEFAULT_TERMINATION)
         sub = Subscription(next(self._ids), expires, topics)
         for n in dev.property_states():
