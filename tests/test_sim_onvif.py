@@ -438,3 +438,45 @@ def test_set_system_date_and_time_moves_the_device_clock(sim: Sim) -> None:
     status, _ = soap(sim, "pid2", ntp, header=wsse(USER, PASSWORD, target))
     assert status == 200
     assert abs((device_time() - dt.datetime.now(dt.UTC)).total_seconds()) <= 2
+
+
+def test_topic_filter_expressions() -> None:
+    from vms.sim.onvif.events import Subscription, parse_topic_filter
+
+    topics = parse_topic_filter(" tns1:Device/Trigger//. | tns1:VideoSource/MotionAlarm ")
+    assert topics == ["Device/Trigger//.", "VideoSource/MotionAlarm"]
+    sub = Subscription(1, 0.0, topics)
+    assert sub.accepts("tns1:Device/Trigger/DigitalInput")
+    assert sub.accepts("tns1:Device/Trigger/Relay")
+    assert sub.accepts("tns1:VideoSource/MotionAlarm")
+    assert not sub.accepts("tns1:RuleEngine/LineDetector/Crossed")
+    assert not sub.accepts("tns1:Device/TriggerX")
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("tns1:Device/Trigger//.", {"tns1:Device/Trigger/DigitalInput", "tns1:Device/Trigger/Relay"}),
+    ("tns1:Device/Trigger/Relay", {"tns1:Device/Trigger/Relay"}),
+    ("tns1:RuleEngine//.", set()),
+], ids=["subtree", "exact", "none"])
+def test_filtered_pullpoint_subscription_over_soap(sim: Sim, expression: str,
+                                                   expected: set[str]) -> None:
+    def call(body: str, path: str = "/onvif/event_service") -> etree._Element:
+        status, root = soap(sim, "hp1", body, path, wsse(USER, PASSWORD, dt.datetime.now(dt.UTC)))
+        assert status == 200, etree.tostring(root)
+        return root
+
+    tev = "http://www.onvif.org/ver10/events/wsdl"
+    root = call(f'<CreatePullPointSubscription xmlns="{tev}"><Filter><wsnt:TopicExpression '
+                'xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" '
+                'xmlns:tns1="http://www.onvif.org/ver10/topics" '
+                'Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">'
+                f"{expression}</wsnt:TopicExpression></Filter>"
+                "<InitialTerminationTime>PT60S</InitialTerminationTime>"
+                "</CreatePullPointSubscription>")
+    address = root.findtext(".//{http://www.w3.org/2005/08/addressing}Address")
+    path = "/" + address.split("/", 3)[3]
+    pulled = call(f'<PullMessages xmlns="{tev}"><Timeout>PT1S</Timeout>'
+                  "<MessageLimit>10</MessageLimit></PullMessages>", path)
+    topics = {t.text for t in pulled.iter("{http://docs.oasis-open.org/wsn/b-2}Topic")}
+    assert topics == expected
+    call('<Unsubscribe xmlns="http://docs.oasis-open.org/wsn/b-2"/>', path)
