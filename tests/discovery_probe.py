@@ -36,16 +36,21 @@ def listener() -> socket.socket:
     return s
 
 
-def drain(s: socket.socket, seconds: float) -> list[str]:
+def receive(s: socket.socket, seconds: float) -> list[etree._Element]:
+    """Every datagram that arrives on ``s`` within ``seconds``, parsed."""
     out, end = [], time.monotonic() + seconds
     while time.monotonic() < end:
         try:
             data, _ = s.recvfrom(65536)
         except TimeoutError:
             continue
-        root = etree.fromstring(data)
-        out.append((root.findtext(f".//{{{WSA}}}Action") or "").rsplit("/", 1)[-1])
+        out.append(etree.fromstring(data))
     return out
+
+
+def drain(s: socket.socket, seconds: float) -> list[str]:
+    """The WS-Discovery actions heard (Hello, Bye, Probe...)."""
+    return [(r.findtext(f".//{{{WSA}}}Action") or "").rsplit("/", 1)[-1] for r in receive(s, seconds)]
 
 
 def main() -> None:
@@ -65,19 +70,10 @@ def main() -> None:
            f"discovery</w:To><w:Action>{WSD}/Probe</w:Action></e:Header><e:Body><d:Probe>"
            "<d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></e:Body></e:Envelope>")
     probe.sendto(msg.encode(), (GROUP, 3702))
-    matches = []
-    end = time.monotonic() + 2
-    while time.monotonic() < end:
-        try:
-            data, _ = probe.recvfrom(65536)
-        except TimeoutError:
-            continue
-        root = etree.fromstring(data)
-        matches.append({
-            "relates_to": root.findtext(f".//{{{WSA}}}RelatesTo"),
-            "xaddrs": root.findtext(f".//{{{WSD}}}XAddrs"),
-            "scopes": (root.findtext(f".//{{{WSD}}}Scopes") or "").split(),
-        })
+    matches = [{"relates_to": root.findtext(f".//{{{WSA}}}RelatesTo"),
+                "xaddrs": root.findtext(f".//{{{WSD}}}XAddrs"),
+                "scopes": (root.findtext(f".//{{{WSD}}}Scopes") or "").split()}
+               for root in receive(probe, 2.0)]
     # Our own client, by multicast only (no --range): what `vms discover` does on a LAN.
     client = subprocess.run([sys.executable, "-m", "vms", "discover", "--json", "--timeout", "1.5",
                              "--interface", "127.0.0.1"], capture_output=True, text=True,

@@ -34,15 +34,17 @@ class SiteLink(QObject):
 
     def start_simulator(self, clip_cache: Path | None = None) -> None:
         """Use the site already running on this profile, or start one."""
+        process = SimProcess(self.data_dir, *EPHEMERAL, clip_cache=clip_cache)
+        self.process = process  # owned from now on, so shutdown() stops it even mid-start
+
         def launch() -> str:
             try:
                 control.status(self.data_dir)
                 return "Connected to the simulated site already running on this profile."
             except SimNotRunning:
                 pass
-            self.process = SimProcess(self.data_dir, *EPHEMERAL, clip_cache=clip_cache)
-            self.process.start()
-            self.process.wait_ready()
+            process.start()
+            process.wait_ready()
             return "Simulated site started."
 
         self.message.emit("Starting the simulated site (the first start encodes its video "

@@ -125,18 +125,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _discover(args: argparse.Namespace) -> int:
-    from vms.discovery.wsd import discover
+    from vms.discovery.wsd import Sighting, discover
 
     if args.timeout <= 0 or args.timeout > 60:
         raise ConfigError("--timeout must be between 0 and 60 seconds")
     if args.no_multicast and not args.targets:
         raise ConfigError("with --no-multicast, give hosts or ranges to probe with --range")
 
-    def show(s: object) -> None:
+    def show(s: Sighting) -> None:
         if not args.json:
-            from vms.discovery.wsd import Sighting
-
-            assert isinstance(s, Sighting)
             print(f"  {s.name or '(no name)':<18} {s.hardware or '?':<22} "
                   f"{s.xaddr or '-':<45} {s.location}", flush=True)
             if s.warning:

@@ -17,6 +17,7 @@ import socket
 import struct
 import uuid
 from collections.abc import Callable
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -55,8 +56,6 @@ def _endpoint(dev: SimDevice) -> str:
 
 
 def _description(dev: SimDevice, with_xaddrs: bool = True) -> str:
-    from xml.sax.saxutils import escape
-
     scopes = " ".join(escape(s) for s in dev.fixed_scopes + dev.scopes)
     x = f"<wsd:XAddrs>{escape(dev.xaddr)}</wsd:XAddrs>" if with_xaddrs else ""
     return (f"{_endpoint(dev)}<wsd:Types>dn:NetworkVideoTransmitter tds:Device</wsd:Types>"

@@ -145,13 +145,11 @@ class _Connection:
                     continue
                 head = first + await self.reader.readuntil(b"\r\n\r\n")
                 method, url, headers = _parse_head(head)
-                body = b""
-                if int(headers.get("content-length", "0") or 0) > 0:
-                    n = int(headers["content-length"])
-                    if n > MAX_HEADER:
-                        raise _RtspError(413, "Request Entity Too Large")
-                    body = await self.reader.readexactly(n)
-                del body
+                n = int(headers.get("content-length", "0") or 0)
+                if n > MAX_HEADER:
+                    raise _RtspError(413, "Request Entity Too Large")
+                if n > 0:
+                    await self.reader.readexactly(n)  # SET_PARAMETER bodies are not used
                 self.writer.write(await self._respond(method, url, headers))
         except _RtspError as exc:  # unparseable request: answer once, then hang up
             self.writer.write(_response(exc.code, exc.reason, "0", exc.headers))

@@ -122,16 +122,20 @@ def _service_caps(dev: SimDevice, key: str) -> str:
                                        el("tr2:StreamingCapabilities", RTSPStreaming=True,
                                           RTPMulticast=False, RTP_RTSP_TCP=True)],
                   SnapshotUri=True, Rotation=False)
-    return el("tds:DeviceServiceCapabilities")  # minimal; see get_service_capabilities
+    return _device_caps("tds:Capabilities")
 
 
 def get_service_capabilities(dev: SimDevice, req: SoapRequest) -> str:
-    return el("tds:GetServiceCapabilitiesResponse", el("tds:Capabilities", [
+    return el("tds:GetServiceCapabilitiesResponse", _device_caps("tds:Capabilities"))
+
+
+def _device_caps(tag: str) -> str:
+    return el(tag, [
         el("tds:Network", IPFilter=False, ZeroConfiguration=False, IPVersion6=False,
            DynDNS=False, NTP=1),
         el("tds:Security", UsernameToken=True, HttpDigest=True, TLS1__2=False),
         el("tds:System", DiscoveryResolve=False, DiscoveryBye=True, RemoteDiscovery=False,
-           SystemBackup=False, SystemLogging=False, FirmwareUpgrade=False)]))
+           SystemBackup=False, SystemLogging=False, FirmwareUpgrade=False)])
 
 
 def get_capabilities(dev: SimDevice, req: SoapRequest) -> str:
