@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,11 @@ from vms.errors import VmsError
 from vms.sim.launcher import EPHEMERAL, SimProcess
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Camera passwords go to keyrings.alt's file backend in a throw-away directory, never to
+# the developer's own keyring (tests of the no-keyring fallback override this).
+_KEYRING_HOME = tempfile.mkdtemp(prefix="vms-test-keyring-")
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+os.environ["XDG_DATA_HOME"] = _KEYRING_HOME
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VMS_SHARED_DIR", REPO.parent / "shared"))

@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--port", type=int, default=3702, help=argparse.SUPPRESS)
     disc.add_argument("--json", action="store_true", help="print JSON")
 
+    from vms import cli_devices
+
+    cli_devices.add_parsers(sub, common)
+
     sim = sub.add_parser("sim", parents=[common], help="run or drive a simulated site",
                          description="Run a simulated site of ONVIF devices on loopback "
                                      "(no action), or drive a running one.")
@@ -111,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = resolve_data_dir(getattr(args, "data_dir", None))
         if args.command == "discover":
             return _discover(args)
+        if args.command in ("probe", "devices"):
+            from vms import cli_devices
+
+            return cli_devices.run(args, data_dir)
         if args.command == "sim":
             if args.action is None:
                 return _run_sim(args, data_dir)

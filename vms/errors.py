@@ -10,6 +10,7 @@ VmsError
 │   ├── AuthFailed
 │   ├── ClockSkew
 │   └── ProtocolError      the device spoke, but not in a way we accept
+│       └── BadReply       ...not even SOAP: a web page, malformed or oversized XML
 └── UnsafeXml              XML with a DTD or entities, refused before parsing
 
 Callers catch the narrowest type they can act on; nothing catches ``Exception``
@@ -59,6 +60,10 @@ class ClockSkew(DeviceError):
 
 
 class ProtocolError(DeviceError):
+    pass
+
+
+class BadReply(ProtocolError):
     pass
 
 

@@ -38,12 +38,17 @@ class DeviceConfig:
     kind: DeviceKind
     location: str
     clock_offset: float = 0.0
+    # "any": WS-UsernameToken or HTTP Digest; "digest": HTTP Digest only (WS-Security ignored,
+    # as some firmwares do), to exercise clients' Digest fallback.
+    auth: str = "any"
     http_port: int = 0
     rtsp_port: int = 0
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"device name {self.name!r}: use letters, digits, - and _ only")
+        if self.auth not in ("any", "digest"):
+            raise ConfigError(f"device {self.name}: auth must be \"any\" or \"digest\"")
 
 
 @dataclass
@@ -92,7 +97,7 @@ def load_toml(path: Path, site: SiteConfig) -> SiteConfig:
     """Overlay a TOML file on ``site``.
 
     Either counts (``cameras``, ``help_points``, ``pid``) or explicit ``[[device]]``
-    tables with ``name``, ``kind``, ``location`` and ``clock_offset``.
+    tables with ``name``, ``kind``, ``location``, ``clock_offset`` and ``auth``.
     """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -115,7 +120,8 @@ def load_toml(path: Path, site: SiteConfig) -> SiteConfig:
                 kind = DeviceKind(entry.get("kind", "camera"))
                 devs.append(DeviceConfig(name=str(entry["name"]), kind=kind,
                                          location=str(entry.get("location", "")),
-                                         clock_offset=float(entry.get("clock_offset", 0.0))))
+                                         clock_offset=float(entry.get("clock_offset", 0.0)),
+                                         auth=str(entry.get("auth", "any"))))
             except (KeyError, ValueError) as exc:
                 raise ConfigError(f"{path}: bad [[device]] entry {entry!r}: {exc}") from exc
         site.devices = devs

@@ -264,7 +264,12 @@ def set_relay_output_state(dev: SimDevice, req: SoapRequest, prefix: str = "tds"
     return el(f"{prefix}:SetRelayOutputStateResponse")
 
 
+def get_endpoint_reference(dev: SimDevice, req: SoapRequest) -> str:
+    return el("tds:GetEndpointReferenceResponse", el("tds:GUID", f"urn:uuid:{dev.uuid}"))
+
+
 HANDLERS = {
+    "GetEndpointReference": get_endpoint_reference,
     "GetSystemDateAndTime": get_system_date_and_time,
     "SetSystemDateAndTime": set_system_date_and_time,
     "GetDeviceInformation": get_device_information,

@@ -104,7 +104,7 @@ class DeviceHttp:
 
     def _authenticate(self, req: SoapRequest, request: web.Request) -> None:
         site = self.dev.site
-        if req.token is not None:
+        if req.token is not None and self.dev.cfg.auth != "digest":
             check_wsse(req.token, site.user, site.password, self.dev.now(), self.nonces)
             return
         auth = request.headers.get("Authorization", "")

@@ -1,0 +1,251 @@
+"""Onboarding and registering devices against the real simulator, through the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.conftest import PASSWORD, USER, Sim, start_sim, vms_cmd
+from vms.commissioning import Commissioning
+from vms.errors import AuthFailed, ProtocolError, UnsafeXml
+from vms.onvif.camera import DeviceClient, parse_target
+from vms.onvif.http import Timeouts
+from vms.onvif.onboard import onboard
+from vms.registry import Registry
+
+
+def vms(profile: Path, *args: str, stdin: str | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(vms_cmd("--data-dir", str(profile), *args), input=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def addr(sim: Sim, name: str) -> str:
+    return sim.device(name)["onvif"].split("//", 1)[1].split("/", 1)[0]
+
+
+def assert_nothing_stored(profile: Path) -> None:
+    reg = Registry.for_profile(profile)
+    assert reg.devices() == []
+    con = sqlite3.connect(profile / "registry.db")
+    assert con.execute("SELECT count(*) FROM streams").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM capabilities").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM sites").fetchone()[0] <= 1
+
+
+def test_probe_prints_profiles_uris_capabilities_and_a_clock_that_follows_skew(sim: Sim,
+                                                                                tmp_path: Path) -> None:
+    cam = addr(sim, "cam4")
+    try:
+        sim.cli("skew", "cam4", "0")
+        res = vms(tmp_path, "probe", cam, "--user", USER, "--password-stdin", "--json", stdin=PASSWORD)
+        assert res.returncode == 0, res.stderr
+        rep = json.loads(res.stdout)
+        assert abs(rep["clock_offset_s"]) < 1.5
+        assert (rep["manufacturer"], rep["model"], rep["name"], rep["location"]) == (
+            "Beacon Simulated Devices", "BeaconSim-Cam", "cam4", "Riverside Car Park")
+        port = sim.device("cam4")["rtsp_port"]
+        assert rep["main_uri"] == f"rtsp://127.0.0.1:{port}/main"
+        assert rep["sub_uri"] == f"rtsp://127.0.0.1:{port}/sub"
+        assert [(s["profile_token"], s["width"], s["height"], s["media_version"]) for s in rep["streams"]] \
+            == [("main", 1280, 720, 2), ("sub", 640, 360, 2)]
+        assert rep["endpoint_ref"] == f"urn:uuid:{sim.device('cam4')['uuid']}"
+        assert rep["capabilities"]["events"] and rep["capabilities"]["media2"]
+
+        sim.cli("skew", "cam4", "600")
+        res = vms(tmp_path, "probe", cam, "--user", USER, "--password-stdin", stdin=PASSWORD)
+        assert res.returncode == 0, res.stderr
+        out = res.stdout
+        assert "Clock       offset +60" in out and "10 min ahead of this computer" in out
+        assert f"rtsp://127.0.0.1:{port}/main" in out and "1280x720" in out and "[main]" in out
+        assert "Supports    events (pull point), Media2" in out
+        res = vms(tmp_path, "probe", cam, "--user", USER, "--password-stdin", "--json", stdin=PASSWORD)
+        assert abs(json.loads(res.stdout)["clock_offset_s"] - 600) < 1.5
+
+        sim.cli("skew", "cam4", "-3600")
+        res = vms(tmp_path, "probe", cam, "--user", USER, "--password-stdin", "--json", stdin=PASSWORD)
+        assert abs(json.loads(res.stdout)["clock_offset_s"] + 3600) < 1.5
+    finally:
+        sim.cli("skew", "cam4", "0")
+    assert not (tmp_path / "registry.db").exists(), "probe must store nothing"
+
+
+def test_a_skewed_camera_refuses_an_uncompensated_client(sim: Sim) -> None:
+    """Why the clock is read first: the same request, signed with our own clock, is refused."""
+    async def go() -> None:
+        async with DeviceClient(parse_target(addr(sim, "cam3")), USER, PASSWORD) as dc:
+            await dc.set_offset(0.0)
+            with pytest.raises(AuthFailed):
+                await dc.call("devicemgmt", "GetDeviceInformation")
+            await dc.read_clock()
+            assert abs((dc.offset or 0) - 600) < 1.5
+            info = await dc.call("devicemgmt", "GetDeviceInformation")
+            assert info.Model == "BeaconSim-Cam"
+    try:
+        sim.cli("skew", "cam3", "600")
+        asyncio.run(go())
+    finally:
+        sim.cli("skew", "cam3", "0")
+
+
+def test_devices_add_list_remove_keeps_passwords_out_of_the_database(sim: Sim, tmp_path: Path) -> None:
+    hp = addr(sim, "hp1")
+    res = vms(tmp_path, "devices", "add", hp, "--user", USER, "--password-stdin", "--site", "Town Centre",
+              "--json", stdin=PASSWORD + "\n")
+    assert res.returncode == 0, res.stderr
+    added = json.loads(res.stdout)
+    assert (added["name"], added["site"], added["location"]) == ("hp1", "Town Centre", "Station Approach")
+
+    listed = json.loads(vms(tmp_path, "devices", "list", "--json").stdout)
+    assert [d["id"] for d in listed] == [added["id"]]
+    dev = listed[0]
+    assert dev["main_uri"].endswith("/main") and dev["sub_uri"].endswith("/sub")
+    caps = dev["capabilities"]
+    assert caps["digital_inputs"] == ["DI_0"] and caps["relay_outputs"] == ["RO_0"]
+    assert caps["backchannel"] and caps["audio_outputs"] == 1
+    text = vms(tmp_path, "devices", "list").stdout
+    assert "hp1" in text and "Town Centre / Station Approach" in text
+
+    # The password is in the credential store, and nowhere in the registry files.
+    svc = Commissioning(tmp_path)
+    assert svc.credentials_for(added["id"]) == (USER, PASSWORD)
+    for f in tmp_path.glob("registry.db*"):
+        assert PASSWORD.encode() not in f.read_bytes(), f
+
+    again = vms(tmp_path, "devices", "add", hp, "--user", USER, "--password-stdin", stdin=PASSWORD)
+    assert again.returncode == 2 and "already registered as device" in again.stderr
+
+    gone = vms(tmp_path, "devices", "remove", str(added["id"]))
+    assert gone.returncode == 0 and "hp1" in gone.stdout
+    assert json.loads(vms(tmp_path, "devices", "list", "--json").stdout) == []
+    assert svc.credentials.get(dev["uid"]) is None
+    missing = vms(tmp_path, "devices", "remove", str(added["id"]))
+    assert missing.returncode == 2 and f"no device with id {added['id']}" in missing.stderr
+
+
+def test_wrong_password_is_said_plainly_and_nothing_is_stored(sim: Sim, tmp_path: Path) -> None:
+    res = vms(tmp_path, "devices", "add", addr(sim, "cam1"), "--user", USER, "--password-stdin",
+              stdin="not-the-password")
+    assert res.returncode == 2
+    assert "refused user 'admin'" in res.stderr and "wrong user name or password" in res.stderr
+    assert "not-the-password" not in res.stderr and "Traceback" not in res.stderr
+    assert_nothing_stored(tmp_path)
+
+
+def test_unreachable_and_silent_hosts(tmp_path: Path) -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed = s.getsockname()[1]
+    s.close()
+    res = vms(tmp_path, "devices", "add", f"127.0.0.1:{closed}", "--user", USER, "--password-stdin",
+              stdin=PASSWORD)
+    assert res.returncode == 2 and "connection refused" in res.stderr, res.stderr
+    assert_nothing_stored(tmp_path)
+
+    # A host that accepts the connection and never answers (a camera stuck rebooting).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        res = vms(tmp_path, "probe", f"127.0.0.1:{silent.getsockname()[1]}", "--user", USER,
+                  "--password-stdin", "--timeout", "1", stdin=PASSWORD)
+    finally:
+        silent.close()
+    assert res.returncode == 2 and "did not answer within" in res.stderr, res.stderr
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol3;</s:Body></s:Envelope>"""
+XXE = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><x>&x;</x></s:Body></s:Envelope>"""
+
+
+@pytest.fixture
+def hostile() -> Iterator[tuple[int, dict[str, bytes]]]:
+    """A loopback 'camera' answering every SOAP request with whatever the test puts in reply['body']."""
+    reply: dict[str, bytes] = {"body": BILLION_LAUGHS, "type": b"application/soap+xml"}
+    loop = asyncio.new_event_loop()
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=reply["body"], content_type=reply["type"].decode())
+
+    async def start() -> tuple[web.AppRunner, int]:
+        app = web.Application()
+        app.router.add_post("/{t:.*}", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    import threading
+
+    runner, port = loop.run_until_complete(start())
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    yield port, reply
+    loop.call_soon_threadsafe(loop.stop)
+    t.join(5)
+    loop.run_until_complete(runner.cleanup())
+
+
+@pytest.mark.parametrize(("body", "ctype", "error", "words"), [
+    (BILLION_LAUGHS, "application/soap+xml", UnsafeXml, "DTD or entities"),
+    (XXE, "application/soap+xml", UnsafeXml, "DTD or entities"),
+    (b"<?xml version='1.0'?><s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body>"
+     + b"<x>" * 10 + b"A" * (5 * 1024 * 1024), "application/soap+xml", ProtocolError, "limit"),
+    (b"<!DOCTYPE html><html><body>Router login</body></html>", "text/html", ProtocolError,
+     "web page"),
+    (b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body><unclosed>",
+     "application/soap+xml", ProtocolError, "incomplete or malformed SOAP reply"),
+])
+def test_hostile_or_broken_replies_are_refused_and_nothing_is_stored(
+        hostile: tuple[int, dict[str, bytes]], tmp_path: Path, body: bytes, ctype: str,
+        error: type[Exception], words: str) -> None:
+    port, reply = hostile
+    reply["body"], reply["type"] = body, ctype.encode()
+    with pytest.raises(error, match=words):
+        asyncio.run(onboard(parse_target(f"127.0.0.1:{port}"), USER, PASSWORD, Timeouts(2, 5, 8)))
+    res = vms(tmp_path, "devices", "add", f"127.0.0.1:{port}", "--user", USER, "--password-stdin",
+              stdin=PASSWORD)
+    assert res.returncode == 2 and words in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert_nothing_stored(tmp_path)
+
+
+def test_http_digest_only_camera(tmp_path: Path, clip_cache: Path) -> None:
+    cfg = tmp_path / "site.toml"
+    cfg.write_text('[[device]]\nname = "digestcam"\nkind = "camera"\nlocation = "Depot"\n'
+                   'auth = "digest"\n')
+    site = start_sim(tmp_path / "simdata", clip_cache, "--config", str(cfg))
+    try:
+        target = addr(site, "digestcam")
+        rep = asyncio.run(onboard(parse_target(target), USER, PASSWORD))
+        assert rep.auth_method == "http-digest"
+        assert rep.model == "BeaconSim-Cam" and rep.stream("main") is not None
+        with pytest.raises(AuthFailed, match="wrong user name or password"):
+            asyncio.run(onboard(parse_target(target), USER, "wrong"))
+    finally:
+        site.stop()
+
+
+def test_a_failed_registry_write_leaves_neither_rows_nor_a_password(sim: Sim, tmp_path: Path) -> None:
+    svc = Commissioning(tmp_path)
+    rep = svc.probe(addr(sim, "cam2"), USER, PASSWORD)
+    rep.streams.append(rep.streams[0])  # same profile token twice: the streams insert fails
+    with pytest.raises(sqlite3.IntegrityError):
+        svc.register(rep, PASSWORD)
+    assert_nothing_stored(tmp_path)
+    assert svc.credentials.get(svc.registry.uid_for(rep)) is None

@@ -1,0 +1,1 @@
+"""ONVIF client side: talking to real cameras (onvif-zeep-async) and onboarding them."""

@@ -1,0 +1,287 @@
+"""The repository layer over the registry database; the only place with SQL for devices.
+
+sqlite-utils on a WAL database. One connection per thread (the GUI reads, workers and
+the CLI write); every change that spans tables is one transaction, so a failed add
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import sqlite_utils
+
+from vms.errors import ConfigError, ProfileError, VmsError
+from vms.onvif.model import Capabilities, DeviceReport, StreamInfo
+from vms.registry.schema import migrate
+
+DEFAULT_SITE = "Default site"
+
+
+class DuplicateDevice(VmsError):
+    pass
+
+
+class UnknownDevice(VmsError):
+    pass
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def strip_userinfo(url: str | None) -> str | None:
+    """Some cameras put ``user:pass@`` into stream URIs; credentials live in the keyring only."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+@dataclass
+class DeviceRow:
+    id: int
+    uid: str
+    name: str
+    site: str
+    location: str | None
+    address: str
+    host: str
+    port: int
+    manufacturer: str | None
+    model: str | None
+    firmware: str | None
+    serial: str | None
+    clock_offset_s: float | None
+    auth_method: str
+    added_at: str
+    warnings: list[str] = field(default_factory=list)
+    streams: list[StreamInfo] = field(default_factory=list)
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+    def stream(self, role: str) -> StreamInfo | None:
+        return next((s for s in self.streams if s.role == role), None)
+
+    def to_json(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        d = asdict(self)
+        d["main_uri"] = s.uri if (s := self.stream("main")) else None
+        d["sub_uri"] = s.uri if (s := self.stream("sub")) else None
+        d["capability_summary"] = self.capabilities.summary()
+        return d
+
+
+@dataclass
+class SightingRow:
+    endpoint_ref: str
+    xaddrs: list[str]
+    scopes: list[str]
+    name: str | None
+    location: str | None
+    hardware: str | None
+    sender: str | None
+    warning: str | None
+    present: bool
+    source: str
+    first_seen: str
+    last_seen: str
+
+
+class Registry:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = self.db
+            db.enable_wal()
+            migrate(db.conn)
+        except sqlite3.DatabaseError as exc:
+            raise ProfileError(f"the device registry {path} cannot be opened: {exc}") from None
+
+    @classmethod
+    def for_profile(cls, profile: Path) -> Registry:
+        return cls(profile / "registry.db")
+
+    @staticmethod
+    def _table(db: sqlite_utils.Database, name: str) -> sqlite_utils.db.Table:
+        return db.table(name)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA busy_timeout = 10000")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite_utils.Database]:
+        db = self.db
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+
+    # -- sites ----------------------------------------------------------------------
+    def _site_id(self, db: sqlite_utils.Database, name: str) -> int:
+        row = db.execute("SELECT id FROM sites WHERE name = ?", [name]).fetchone()
+        if row:
+            return int(row[0])
+        return int(self._table(db, "sites").insert({"name": name, "created_at": now()}).last_pk or 0)
+
+    def sites(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM sites ORDER BY name")]
+
+    # -- devices --------------------------------------------------------------------
+    def uid_for(self, rep: DeviceReport) -> str:
+        if rep.endpoint_ref:
+            return rep.endpoint_ref
+        if rep.serial and rep.manufacturer:
+            return f"serial:{rep.manufacturer}:{rep.model}:{rep.serial}"
+        return f"address:{rep.address}"
+
+    def check_new(self, rep: DeviceReport) -> str:
+        """Raise ``DuplicateDevice`` if ``rep`` is registered already; returns its uid."""
+        uid = self.uid_for(rep)
+        row = self.db.execute("SELECT id, name, address FROM devices WHERE uid = ? OR address = ?",
+                              [uid, rep.address]).fetchone()
+        if row:
+            raise DuplicateDevice(f"{rep.address} is already registered as device {row[0]} "
+                                  f"({row[1]}); remove it first to add it again")
+        return uid
+
+    def add_device(self, rep: DeviceReport, *, name: str | None = None, site: str | None = None,
+                   location: str | None = None) -> int:
+        """Store a device, its streams and capabilities in one transaction; returns its id."""
+        uid = self.check_new(rep)
+        name = (name or rep.name or f"{rep.model or 'device'} at {rep.host}").strip()
+        if not name:
+            raise ConfigError("a device needs a name")
+        stamp = now()
+        caps = rep.capabilities
+        with self._tx() as db:
+            site_id = self._site_id(db, (site or DEFAULT_SITE).strip() or DEFAULT_SITE)
+            try:
+                dev_id = int(self._table(db, "devices").insert({
+                    "uid": uid, "name": name, "site_id": site_id,
+                    "location": location or rep.location, "address": rep.address,
+                    "host": rep.host, "port": rep.port, "endpoint_ref": rep.endpoint_ref,
+                    "manufacturer": rep.manufacturer, "model": rep.model, "firmware": rep.firmware,
+                    "serial": rep.serial, "hardware_id": rep.hardware_id,
+                    "clock_offset_s": rep.clock_offset_s, "auth_method": rep.auth_method,
+                    "warnings": json.dumps(rep.warnings), "added_at": stamp, "updated_at": stamp,
+                }).last_pk or 0)
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateDevice(f"{rep.address} is already registered ({exc})") from None
+            self._table(db, "streams").insert_all([{
+                "device_id": dev_id, "role": s.role, "profile_token": s.profile_token,
+                "profile_name": s.profile_name, "encoding": s.encoding, "width": s.width,
+                "height": s.height, "fps": s.fps, "uri": strip_userinfo(s.uri),
+                "snapshot_uri": strip_userinfo(s.snapshot_uri), "media_version": s.media_version,
+                "audio": int(s.audio), "backchannel": int(s.backchannel)} for s in rep.streams])
+            self._table(db, "capabilities").insert({
+                "device_id": dev_id, "media2": int(caps.media2), "ptz": int(caps.ptz),
+                "events": int(caps.events), "pullpoint": int(caps.pullpoint),
+                "deviceio": int(caps.deviceio), "digital_inputs": json.dumps(caps.digital_inputs),
+                "relay_outputs": json.dumps(caps.relay_outputs),
+                "input_connectors": caps.input_connectors, "relay_count": caps.relay_count,
+                "audio_sources": caps.audio_sources, "audio_outputs": caps.audio_outputs,
+                "backchannel": int(caps.backchannel), "services": json.dumps(caps.services)})
+        return dev_id
+
+    def remove_device(self, device_id: int) -> DeviceRow:
+        row = self.device(device_id)
+        with self._tx() as db:
+            db.execute("DELETE FROM devices WHERE id = ?", [device_id])
+        return row
+
+    def device(self, device_id: int) -> DeviceRow:
+        rows = self._devices("WHERE d.id = ?", [device_id])
+        if not rows:
+            raise UnknownDevice(f"no device with id {device_id} (see 'vms devices list')")
+        return rows[0]
+
+    def devices(self) -> list[DeviceRow]:
+        return self._devices("", [])
+
+    def _devices(self, where: str, params: list[Any]) -> list[DeviceRow]:
+        db = self.db
+        rows = db.execute(f"""SELECT d.id, d.uid, d.name, s.name, d.location, d.address, d.host,
+            d.port, d.manufacturer, d.model, d.firmware, d.serial, d.clock_offset_s, d.auth_method,
+            d.added_at, d.warnings FROM devices d JOIN sites s ON s.id = d.site_id {where}
+            ORDER BY s.name, d.location, d.name, d.id""", params).fetchall()  # noqa: S608
+        out = []
+        for r in rows:
+            dev = DeviceRow(*r[:15])
+            dev.warnings = json.loads(r[15])
+            dev.streams = [StreamInfo(
+                profile_token=s["profile_token"], profile_name=s["profile_name"],
+                encoding=s["encoding"], width=s["width"], height=s["height"], fps=s["fps"],
+                uri=s["uri"], snapshot_uri=s["snapshot_uri"], role=s["role"],
+                media_version=s["media_version"], audio=bool(s["audio"]),
+                backchannel=bool(s["backchannel"]))
+                for s in db["streams"].rows_where("device_id = ?", [dev.id], order_by="id")]
+            c = next(db["capabilities"].rows_where("device_id = ?", [dev.id]), None)
+            if c:
+                dev.capabilities = Capabilities(
+                    services=json.loads(c["services"]), media2=bool(c["media2"]),
+                    ptz=bool(c["ptz"]), events=bool(c["events"]), pullpoint=bool(c["pullpoint"]),
+                    deviceio=bool(c["deviceio"]), digital_inputs=json.loads(c["digital_inputs"]),
+                    relay_outputs=json.loads(c["relay_outputs"]),
+                    input_connectors=c["input_connectors"], relay_count=c["relay_count"],
+                    audio_sources=c["audio_sources"], audio_outputs=c["audio_outputs"],
+                    backchannel=bool(c["backchannel"]))
+            out.append(dev)
+        return out
+
+    def revision(self) -> int:
+        """Changes whenever any connection commits (for cheap polling by the UI)."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0]) + int(
+            self.db.execute("SELECT total_changes()").fetchone()[0])
+
+    # -- sightings ------------------------------------------------------------------
+    def record_sighting(self, endpoint_ref: str, *, xaddrs: list[str], scopes: list[str],
+                        name: str | None, location: str | None, hardware: str | None,
+                        sender: str | None, warning: str | None, source: str,
+                        present: bool = True) -> None:
+        stamp = now()
+        with self._tx() as db:
+            old = db.execute("SELECT first_seen FROM sightings WHERE endpoint_ref = ?",
+                             [endpoint_ref]).fetchone()
+            self._table(db, "sightings").upsert({
+                "endpoint_ref": endpoint_ref, "xaddrs": json.dumps(xaddrs),
+                "scopes": json.dumps(scopes), "name": name, "location": location,
+                "hardware": hardware, "sender": sender, "warning": warning,
+                "present": int(present), "source": source,
+                "first_seen": old[0] if old else stamp, "last_seen": stamp}, pk="endpoint_ref")
+
+    def sightings(self) -> list[SightingRow]:
+        return [SightingRow(r["endpoint_ref"], json.loads(r["xaddrs"]), json.loads(r["scopes"]),
+                            r["name"], r["location"], r["hardware"], r["sender"], r["warning"],
+                            bool(r["present"]), r["source"], r["first_seen"], r["last_seen"])
+                for r in self.db["sightings"].rows_where(order_by="last_seen desc")]

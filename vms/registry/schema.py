@@ -1,0 +1,104 @@
+"""Versioned schema. Each migration runs once, in order, inside one transaction, and bumps
+``PRAGMA user_version``; a database newer than this code is refused rather than damaged."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from vms.errors import ProfileError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _run(c: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it COMMITs first, which would break the migration's transaction.
+    for stmt in script.split(";"):
+        if stmt.strip():
+            c.execute(stmt)
+
+
+def _v1(c: sqlite3.Connection) -> None:
+    _run(c, """
+    CREATE TABLE sites (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE devices (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        site_id INTEGER NOT NULL REFERENCES sites(id),
+        location TEXT,
+        address TEXT NOT NULL UNIQUE,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        endpoint_ref TEXT,
+        manufacturer TEXT, model TEXT, firmware TEXT, serial TEXT, hardware_id TEXT,
+        clock_offset_s REAL,
+        auth_method TEXT NOT NULL,
+        warnings TEXT NOT NULL DEFAULT '[]',
+        added_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE streams (
+        id INTEGER PRIMARY KEY,
+        device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        role TEXT,
+        profile_token TEXT NOT NULL,
+        profile_name TEXT,
+        encoding TEXT, width INTEGER, height INTEGER, fps REAL,
+        uri TEXT, snapshot_uri TEXT,
+        media_version INTEGER NOT NULL,
+        audio INTEGER NOT NULL DEFAULT 0,
+        backchannel INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (device_id, profile_token)
+    );
+    CREATE TABLE capabilities (
+        device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        media2 INTEGER NOT NULL, ptz INTEGER NOT NULL, events INTEGER NOT NULL,
+        pullpoint INTEGER NOT NULL, deviceio INTEGER NOT NULL,
+        digital_inputs TEXT NOT NULL, relay_outputs TEXT NOT NULL,
+        input_connectors INTEGER NOT NULL, relay_count INTEGER NOT NULL,
+        audio_sources INTEGER NOT NULL, audio_outputs INTEGER NOT NULL,
+        backchannel INTEGER NOT NULL,
+        services TEXT NOT NULL
+    );
+    CREATE TABLE sightings (
+        endpoint_ref TEXT PRIMARY KEY,
+        xaddrs TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        name TEXT, location TEXT, hardware TEXT,
+        sender TEXT,
+        warning TEXT,
+        present INTEGER NOT NULL DEFAULT 1,
+        source TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    CREATE INDEX streams_device ON streams(device_id);
+    CREATE INDEX devices_site ON devices(site_id);
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1]
+VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring ``conn`` up to ``VERSION``; returns the version found before."""
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > VERSION:
+        raise ProfileError(f"the device registry is schema version {found}, newer than this "
+                           f"Beacon VMS understands ({VERSION}); update Beacon VMS")
+    for i in range(found, VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[i](conn)
+            conn.execute(f"PRAGMA user_version = {i + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found
