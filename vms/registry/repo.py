@@ -22,7 +22,7 @@ import sqlite_utils
 
 from vms.errors import ConfigError, ProfileError, VmsError
 from vms.onvif.model import Capabilities, DeviceReport, StreamInfo
-from vms.registry.schema import migrate
+from vms.registry.schema import check_version, migrate
 
 DEFAULT_SITE = "Default site"
 
@@ -106,6 +106,7 @@ class Registry:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = self.db
+            check_version(db.conn)  # before anything writes to a newer registry
             db.enable_wal()
             migrate(db.conn)
         except sqlite3.DatabaseError as exc:

@@ -86,12 +86,17 @@ MIGRATIONS: list[Migration] = [_v1]
 VERSION = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring ``conn`` up to ``VERSION``; returns the version found before."""
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
+def check_version(conn: sqlite3.Connection) -> int:
+    found: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > VERSION:
         raise ProfileError(f"the device registry is schema version {found}, newer than this "
                            f"Beacon VMS understands ({VERSION}); update Beacon VMS")
+    return found
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring ``conn`` up to ``VERSION``; returns the version found before."""
+    found = check_version(conn)
     for i in range(found, VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:
