@@ -6,6 +6,7 @@ tests/test_sim_discovery.py (multicast cannot be tested on the host's loopback).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import struct
@@ -19,6 +20,8 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import start_sim
+from vms.coreloop import CoreLoop
+from vms.discovery.presence import PresenceListener
 
 GROUP = "239.255.255.250"
 WSD = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
@@ -56,6 +59,12 @@ def drain(s: socket.socket, seconds: float) -> list[str]:
 def main() -> None:
     data_dir, clip_cache = Path(sys.argv[1]), Path(sys.argv[2])
     heard = listener()
+    # Our own Hello/Bye listener, on the core loop, as the desktop runs it.
+    presence: list[tuple[str, str]] = []
+    loop = CoreLoop()
+    names: dict[str, str] = {}
+    pl = PresenceListener(lambda p: presence.append((p.kind, p.endpoint)), interface="127.0.0.1")
+    loop.call(pl.start())
     sim = start_sim(data_dir, clip_cache, "--cameras", "1", "--help-points", "1", "--pid", "0",
                     "--discovery-port", "3702")
     hello = drain(heard, 1.0)
@@ -80,10 +89,22 @@ def main() -> None:
                             timeout=60)
     discovered = sorted(d["name"] for d in json.loads(client.stdout)) if client.returncode == 0 \
         else client.stderr
+    presence_before = len(presence)
+    sim.cli("offline", "cam1")
+    time.sleep(0.5)
+    sim.cli("online", "cam1")
+    time.sleep(0.5)
+    names = {f"urn:uuid:{d['uuid']}": d["name"] for d in sim.state()["devices"]}
     sim.stop()
     bye = drain(heard, 1.0)
+    time.sleep(0.3)
+    loop.call(asyncio.sleep(0))
+    pl.stop()
+    loop.stop()
     print(json.dumps({"hello": hello, "matches": matches, "bye": bye, "mid": mid,
-                      "discovered": discovered}))
+                      "discovered": discovered,
+                      "presence_start": [[k, names.get(e, e)] for k, e in presence[:presence_before]],
+                      "presence_after": [[k, names.get(e, e)] for k, e in presence[presence_before:]]}))
 
 
 if __name__ == "__main__":

@@ -100,5 +100,10 @@ def test_multicast_probe_hello_and_bye_in_a_network_namespace(tmp_path: Path,
     assert out["hello"].count("Hello") == 2, out
     assert len(out["matches"]) == 2 and all(m["relates_to"] == out["mid"] for m in out["matches"])
     assert all(m["xaddrs"].endswith("/onvif/device_service") for m in out["matches"])
-    assert out["bye"].count("Bye") == 2, out
+    # After discovery: cam1 offline (Bye), online (Hello), then both stop (Bye, Bye).
+    assert [a for a in out["bye"] if a in ("Hello", "Bye")] == ["Bye", "Hello", "Bye", "Bye"], out
     assert out["discovered"] == ["cam1", "hp1"], out  # `vms discover` by multicast
+    # Our Hello/Bye listener heard both devices come up, cam1 go down and come back.
+    assert sorted(out["presence_start"]) == [["hello", "cam1"], ["hello", "hp1"]], out
+    assert out["presence_after"][:2] == [["bye", "cam1"], ["hello", "cam1"]], out
+    assert sorted(out["presence_after"][2:]) == [["bye", "cam1"], ["bye", "hp1"]], out
