@@ -12,15 +12,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QItemSelectionModel, QTimer
 from PySide6.QtWidgets import QApplication
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import resources  # noqa: E402
+from ui.dialogs.discovery import DiscoveryDialog, defaults_for  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.site_link import SiteLink  # noqa: E402
+from vms.commissioning import Commissioning  # noqa: E402
+from vms.registry import Registry  # noqa: E402
 from vms.sim import control  # noqa: E402
 from vms.sim.launcher import EPHEMERAL, SimProcess  # noqa: E402
 
@@ -46,7 +49,13 @@ def main() -> int:
             app = QApplication(sys.argv[:1])
             app.setStyleSheet(resources.path("styles/app.qss").read_text())
             link = SiteLink(data)
-            win = MainWindow(link)
+            registry = Registry.for_profile(data / "desk")
+            svc = Commissioning(data / "desk", registry)
+            for name, site in (("cam1", "Town Centre"), ("cam2", "Town Centre"), ("hp1", "Town Centre"),
+                               ("pid1", "Loaned PID cameras")):
+                xaddr = next(d["onvif"] for d in control.status(data)["devices"] if d["name"] == name)
+                svc.add(xaddr, "admin", "beacon-sim", site=site)
+            win = MainWindow(link, registry)
             win.show()
             link.watch()
             control.action(data, "hp1", "press")
@@ -58,6 +67,26 @@ def main() -> int:
             QTimer.singleShot(0, lambda: None)
             path = OUT / "main-window.png"
             win.grab().save(str(path))
+            print(f"wrote {path}")
+            dlg = DiscoveryDialog(svc, defaults_for(control.status(data)), win)
+            dlg.show()
+            dlg.timeout.setValue(4.0)
+            dlg.start_scan()
+            pump(app, 1.2)
+            sel = dlg.table.selectionModel()
+            for r in range(dlg.model.rowCount()):
+                if dlg.model.item(r, 0).text() in ("cam3", "hp2"):
+                    sel.select(dlg.model.index(r, 0), QItemSelectionModel.SelectionFlag.Select
+                               | QItemSelectionModel.SelectionFlag.Rows)
+            pump(app, 0.2)
+            path = OUT / "discovery-mid-scan.png"
+            dlg.grab().save(str(path))
+            print(f"wrote {path}")
+            pump(app, 3.5)
+            dlg.add_devices(dlg.selected(), "admin", "wrong-password", "Town Centre")
+            pump(app, 3)
+            path = OUT / "discovery-results.png"
+            dlg.grab().save(str(path))
             print(f"wrote {path}")
             link.shutdown()
         finally:

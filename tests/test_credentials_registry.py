@@ -86,7 +86,8 @@ def test_sightings_are_upserted_by_endpoint_reference(tmp_path: Path) -> None:
     reg = Registry.for_profile(tmp_path)
     kw = dict(scopes=["onvif://www.onvif.org/name/cam1"], name="cam1", location="Market Square",
               hardware="X", sender="127.0.0.1", warning=None)
-    reg.record_sighting("urn:uuid:a", xaddrs=["http://127.0.0.1:1/onvif/device_service"], source="probe", **kw)
+    reg.record_sighting("urn:uuid:a", xaddrs=["http://127.0.0.1:1/onvif/device_service"],
+                        source="probe", **kw)
     first = reg.sightings()[0].first_seen
     reg.record_sighting("urn:uuid:a", xaddrs=["http://127.0.0.1:2/onvif/device_service"], source="bye",
                         present=False, **kw)

@@ -12,15 +12,16 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import REPO, Sim
 from ui.main_window import MainWindow
 from ui.site_link import SiteLink
+from vms.registry import Registry
 
 
 def _row(win: MainWindow, name: str) -> dict:
     return next(d for d in win.devices.model.rows if d["name"] == name)
 
 
-def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim) -> None:
+def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim, tmp_path: Path) -> None:
     link = SiteLink(sim.data_dir)
-    win = MainWindow(link)
+    win = MainWindow(link, Registry.for_profile(tmp_path))
     qtbot.addWidget(win)
     win.show()
     link.watch()

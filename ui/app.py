@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -11,10 +13,15 @@ from PySide6.QtWidgets import QApplication
 
 import resources
 from ui import tasks
+from ui.dialogs.discovery import DiscoveryDialog, defaults_for
 from ui.main_window import MainWindow
 from ui.site_link import SiteLink
+from vms.commissioning import Commissioning
+from vms.coreloop import core_loop
+from vms.discovery.presence import Presence, PresenceListener
 from vms.errors import VmsError
 from vms.paths import resolve_data_dir
+from vms.registry import Registry
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,8 +45,21 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Beacon VMS")
     app.setStyleSheet(resources.path("styles/app.qss").read_text(encoding="utf-8"))
+    try:
+        registry = Registry.for_profile(data_dir)
+    except VmsError as exc:
+        print(f"vms-desktop: {exc}", file=sys.stderr)
+        return 2
     link = SiteLink(data_dir)
-    window = MainWindow(link)
+    svc = Commissioning(data_dir, registry)
+    window = MainWindow(link, registry)
+
+    def find_cameras() -> None:
+        DiscoveryDialog(svc, defaults_for(link.last_status), window).exec()
+
+    window.cameras.find_requested.connect(find_cameras)
+    # On the simulated site the announcements stay on loopback (and so does our group join).
+    presence = _listen_for_presence(registry, window, "127.0.0.1" if args.sim else "0.0.0.0")  # noqa: S104
     window.show()
     if args.sim:
         link.start_simulator(args.clip_cache)
@@ -48,9 +68,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.quit_after_ready is not None:
         _quit_when_listed(app, window, args.quit_after_ready)
     code = app.exec()
+    core_loop().loop.call_soon_threadsafe(presence.stop)
     link.shutdown()
     tasks.wait_all()
     return code
+
+
+def _listen_for_presence(registry: Registry, window: MainWindow, interface: str) -> PresenceListener:
+    """Record devices' Hello/Bye as sightings (on the core loop; the window never waits)."""
+    def seen(p: Presence) -> None:
+        s = p.sighting
+        try:
+            registry.record_sighting(p.endpoint, xaddrs=s.xaddrs if s else [],
+                                     scopes=s.scopes if s else [], name=s.name if s else None,
+                                     location=s.location if s else None,
+                                     hardware=s.hardware if s else None, sender=p.sender,
+                                     warning=s.warning if s else None, source=p.kind,
+                                     present=p.kind == "hello")
+        except (VmsError, sqlite3.Error) as exc:  # presence is advisory: note it, carry on
+            logging.getLogger(__name__).warning("could not record a device announcement: %s", exc)
+
+    listener = PresenceListener(seen, interface=interface)
+
+    def failed(exc: BaseException) -> None:
+        window.statusBar().showMessage(f"Not listening for camera announcements: {exc}")
+
+    tasks.run(lambda: core_loop().call(listener.start(), timeout=5), lambda _r: None, failed)
+    return listener
 
 
 def _quit_when_listed(app: QApplication, window: MainWindow, timeout: float) -> None:

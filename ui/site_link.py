@@ -31,6 +31,7 @@ class SiteLink(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.poll)
         self._busy = False
+        self.last_status: dict[str, Any] | None = None
 
     def start_simulator(self, clip_cache: Path | None = None) -> None:
         """Use the site already running on this profile, or start one."""
@@ -71,6 +72,7 @@ class SiteLink(QObject):
 
     def _polled(self, status: dict[str, Any]) -> None:
         self._busy = False
+        self.last_status = status
         self.status_changed.emit(status)
 
     def _poll_failed(self, exc: BaseException) -> None:

@@ -53,7 +53,7 @@ class _Listener(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int] | tuple[Any, ...]) -> None:
         sender = str(addr[0])
         if b"Hello" in data:
-            relates, sightings = parse_reply(data, sender)
+            _, sightings = parse_reply(data, sender)
             for s in sightings:
                 self.on_presence(Presence("hello", s.endpoint, sender, s))
         elif b"Bye" in data and (endpoint := parse_bye(data)):

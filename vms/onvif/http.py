@@ -40,9 +40,11 @@ class ReplyVetter:
 
     def __init__(self) -> None:
         self.digest_used = False
+        self.requests = 0
 
     async def __call__(self, req: aiohttp.ClientRequest,
                        handler: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
+        self.requests += 1
         resp = await handler(req)
         if "Authorization" in req.headers:
             self.digest_used = True

@@ -1,0 +1,1 @@
+"""Dialogs: each observes core objects and calls core services, nothing more."""

@@ -1,0 +1,3 @@
+from ui.panes.cameras.pane import CamerasPane
+
+__all__ = ["CamerasPane"]
