@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
@@ -245,8 +246,7 @@ class DiscoveryDialog(QDialog):
             def job(address: str = address) -> Added:
                 return self.svc.add(address, user, password, site=site or DEFAULT_SITE)
 
-            tasks.run(job, lambda r, e=endpoint: self._added(e, r),
-                      lambda exc, e=endpoint: self._added(e, exc))
+            tasks.run(job, partial(self._added, endpoint), partial(self._added, endpoint))
 
     def _added(self, endpoint: str, result: Added | BaseException) -> None:
         if isinstance(result, BaseException):
