@@ -18,7 +18,7 @@ from tests.replay_camera import ReplayCamera
 from vms.onvif.camera import NS_MEDIA, NS_MEDIA2, DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport
-from vms.onvif.onboard import media2_profiles, onboard, stream_uri
+from vms.onvif.onboard import media1_profiles, media2_profiles, onboard, stream_uri
 
 
 def vendor(name: str) -> Path:
@@ -163,3 +163,16 @@ def test_dahua_stream_and_snapshot_uris(variant: int) -> None:
     # Variant 2 wraps the URI in whitespace and newlines; the value is the same.
     assert uri == "rtsp://192.168.1.123:554/cam/realmonitor?channel=1&subtype=1&unicast=true&proto=Onvif"
     assert snap == "http://192.168.1.123/onvifsnapshot/media_service/snapshot?channel=1&subtype=1"
+
+
+def test_hikvision_media1_profiles() -> None:
+    """Only GetProfiles was captured from this camera: ask its media service directly."""
+    async def fn(cam: ReplayCamera, port: int) -> list[tuple[Any, ...]]:
+        async with DeviceClient(parse_target(f"127.0.0.1:{port}"), "admin", "pw",
+                                Timeouts(2, 5, 8)) as dc:
+            dc.xaddrs[NS_MEDIA] = f"http://127.0.0.1:{port}/onvif/Media"
+            rep = DeviceReport(address=dc.target.url, host="127.0.0.1", port=port, user="admin")
+            streams = await media1_profiles(dc, rep)
+        return [(s.profile_token, s.profile_name, s.encoding, s.resolution, s.fps) for s in streams]
+    assert replay("hikvision", {}, fn) == [("Profile_1", "mainStream", "H264", "1920x1080", 10.0),
+                                           ("Profile_2", "subStream", "H264", "640x360", 25.0)]
