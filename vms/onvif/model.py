@@ -70,8 +70,25 @@ class Capabilities:
         return out
 
 
+class HasStreams:
+    """Shared by what onboarding reports and what the registry holds (both dataclasses)."""
+
+    streams: list[StreamInfo]
+    capabilities: Capabilities
+
+    def stream(self, role: str) -> StreamInfo | None:
+        return next((s for s in self.streams if s.role == role), None)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)  # type: ignore[call-overload]
+        d["main_uri"] = s.uri if (s := self.stream("main")) else None
+        d["sub_uri"] = s.uri if (s := self.stream("sub")) else None
+        d["capability_summary"] = self.capabilities.summary()
+        return d
+
+
 @dataclass
-class DeviceReport:
+class DeviceReport(HasStreams):
     """One device as onboarding found it. Never holds a password."""
 
     address: str  # device service URL as we reached it
@@ -91,16 +108,6 @@ class DeviceReport:
     warnings: list[str] = field(default_factory=list)
     name: str | None = None
     location: str | None = None
-
-    def stream(self, role: str) -> StreamInfo | None:
-        return next((s for s in self.streams if s.role == role), None)
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["main_uri"] = s.uri if (s := self.stream("main")) else None
-        d["sub_uri"] = s.uri if (s := self.stream("sub")) else None
-        d["capability_summary"] = self.capabilities.summary()
-        return d
 
 
 def choose_roles(streams: list[StreamInfo]) -> None:

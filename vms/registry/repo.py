@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlite_utils
 
 from vms.errors import ConfigError, ProfileError, VmsError
-from vms.onvif.model import Capabilities, DeviceReport, StreamInfo
+from vms.onvif.model import Capabilities, DeviceReport, HasStreams, StreamInfo
 from vms.registry.schema import check_version, migrate
 
 DEFAULT_SITE = "Default site"
@@ -50,7 +50,7 @@ def strip_userinfo(url: str | None) -> str | None:
 
 
 @dataclass
-class DeviceRow:
+class DeviceRow(HasStreams):
     id: int
     uid: str
     name: str
@@ -69,18 +69,6 @@ class DeviceRow:
     warnings: list[str] = field(default_factory=list)
     streams: list[StreamInfo] = field(default_factory=list)
     capabilities: Capabilities = field(default_factory=Capabilities)
-
-    def stream(self, role: str) -> StreamInfo | None:
-        return next((s for s in self.streams if s.role == role), None)
-
-    def to_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        d = asdict(self)
-        d["main_uri"] = s.uri if (s := self.stream("main")) else None
-        d["sub_uri"] = s.uri if (s := self.stream("sub")) else None
-        d["capability_summary"] = self.capabilities.summary()
-        return d
 
 
 @dataclass
