@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from vms.commissioning import onboard_many  # noqa: E402
 from vms.discovery.wsd import discover  # noqa: E402
 from vms.onvif.camera import DeviceClient, parse_target  # noqa: E402
-from vms.onvif.onboard import _onboard  # noqa: E402
+from vms.onvif.onboard import onboard_with  # noqa: E402
 from vms.sim.launcher import EPHEMERAL, SimProcess  # noqa: E402
 
 GSDT = (b'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/'
@@ -55,7 +55,7 @@ async def measure(state: dict, n: int, concurrency: int) -> dict:
     # Warm the WSDL cache the way the desktop's first onboarding does, and count requests.
     async with DeviceClient(parse_target(xaddrs[0]), "admin", "beacon-sim") as dc:
         t = time.perf_counter()
-        await _onboard(dc)
+        await onboard_with(dc)
         first_s = time.perf_counter() - t
         per_device = dc.vetter.requests
     targets = [(parse_target(x), "admin", "beacon-sim") for x in xaddrs]

@@ -82,27 +82,28 @@ BM2220 = {"GetCapabilities": "GetCapabilities_2.xml", "GetProfiles": "GetProfile
           "GetRelayOutputs": "GetRelayOutputs_2.xml"}
 NVR = {"GetCapabilities": "GetCapabilities_3.xml", "GetRelayOutputs": "GetRelayOutputs_3.xml"}
 CASES: dict[str, tuple[str, dict[str, str], list[tuple[str, str, str, float | None]], bool, int,
-                       list[str]]] = {
-    # id: (vendor dir, files, profiles (token, name, resolution, fps), ptz, inputs, relay tokens)
+                       list[str], int]] = {
+    # id: (vendor dir, files, profiles (token, name, resolution, fps), ptz, inputs, relay tokens,
+    #      relay outputs GetCapabilities counts)
     "dvc-DCN-BF5365": ("dvc", BF5365, [("profile_token_1", "profile1", "2592x1944", 20.0),
                                        ("profile_token_2", "profile2", "1280x720", 10.0),
-                                       ("profile_token_3", "profile3", "704x576", 25.0)], False, 0, []),
+                                       ("profile_token_3", "profile3", "704x576", 25.0)], False, 0, [], 0),
     "dvc-DCN-BM2220LPR": ("dvc", BM2220, [("profile1", "profile1", "1920x1080", 30.0),
                                           ("profile2", "profile2", "1280x720", 30.0),
-                                          ("profile3", "profile3", "704x480", 30.0)], True, 1, ["0"]),
+                                          ("profile3", "profile3", "704x480", 30.0)], True, 1, ["0"], 1),
     "dvc-DRN-3282R-nvr": ("dvc", NVR, [], True, 0,
-                          [f"{{00000000-0000-4000-8000-0000000000{n}}}" for n in range(11, 22)]),
+                          [f"{{00000000-0000-4000-8000-0000000000{n}}}" for n in range(11, 22)], 11),
     "ezviz-DS-2DE2C400IG": ("ezviz", {}, [("Profile_1", "mainStream", "2560x1440", 25.0),
-                                          ("Profile_2", "subStream", "768x432", 10.0)], True, 0, []),
+                                          ("Profile_2", "subStream", "768x432", 10.0)], True, 0, [], 0),
     "hisilicon-oem": ("hisilicon-oem", {}, [("MainStream", "MainStream", "3072x2048", 25.0),
-                                            ("SubStream", "SubStream", "704x576", 25.0)], True, 1, []),
-    "gsoap-mock": ("gsoap-mock", {}, [("main", "main", "1920x1080", 5.0)], True, 1, []),
+                                            ("SubStream", "SubStream", "704x576", 25.0)], True, 1, [], 1),
+    "gsoap-mock": ("gsoap-mock", {}, [("main", "main", "1920x1080", 5.0)], True, 1, [], 1),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_capabilities_and_profiles_from_real_cameras(case: str) -> None:
-    name, files, profiles, ptz, inputs, relays = CASES[case]
+    name, files, profiles, ptz, inputs, relays, relay_count = CASES[case]
     # hisilicon's capture advertises 127.0.0.1:1981; serve it from another loopback address.
     host = "127.0.0.2" if name == "hisilicon-oem" else "127.0.0.1"
     rep, cam = onboard_capture(name, files, host)
@@ -110,7 +111,7 @@ def test_capabilities_and_profiles_from_real_cameras(case: str) -> None:
     caps = rep.capabilities
     assert (caps.ptz, caps.input_connectors, caps.pullpoint) == (ptz, inputs, True)
     assert caps.relay_outputs == relays
-    assert caps.relay_count == (len(relays) or caps.relay_count)
+    assert caps.relay_count == relay_count
     assert files.get("GetCapabilities", "GetCapabilities_1.xml") in cam.served
     if profiles:
         # No GetStreamUri capture from these cameras: onboarding says so instead of inventing one.

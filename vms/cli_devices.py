@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from vms.commissioning import Commissioning
+from vms.commissioning import Commissioning, probe
 from vms.errors import ConfigError
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport, describe_offset
@@ -69,9 +69,8 @@ def _timeouts(args: argparse.Namespace) -> Timeouts:
 
 def run(args: argparse.Namespace, data_dir: Path) -> int:
     if args.command == "probe":
-        svc = Commissioning(data_dir, registry=_NoRegistry())  # type: ignore[arg-type]
         pw = _password(args)
-        rep = svc.probe(args.address, args.user, pw, _timeouts(args))
+        rep = probe(args.address, args.user, pw, _timeouts(args))  # stores nothing, opens no registry
         if args.json:
             print(json.dumps(rep.to_json(), indent=2))
         else:
@@ -113,10 +112,6 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         print(f"Removed device {args.id} ({name}) and its stored password.")
         return 0
     raise ConfigError(f"unknown devices action {action}")
-
-
-class _NoRegistry:
-    """``vms probe`` stores nothing, so it opens no database."""
 
 
 def print_report(rep: DeviceReport) -> None:

@@ -17,6 +17,13 @@ from vms.onvif.onboard import onboard
 from vms.registry import Registry
 
 
+def probe(address: str | Target, user: str, password: str,
+          timeouts: Timeouts | None = None) -> DeviceReport:
+    """Onboard without storing anything. Blocking: for the CLI and worker threads, never the GUI."""
+    target = parse_target(address) if isinstance(address, str) else address
+    return core_loop().call(onboard(target, user, password, timeouts))
+
+
 @dataclass
 class Added:
     device_id: int
@@ -40,9 +47,7 @@ class Commissioning:
 
     def probe(self, address: str | Target, user: str, password: str,
               timeouts: Timeouts | None = None) -> DeviceReport:
-        """Blocking: for the CLI and worker threads (never the GUI thread)."""
-        target = parse_target(address) if isinstance(address, str) else address
-        return core_loop().call(onboard(target, user, password, timeouts))
+        return probe(address, user, password, timeouts)
 
     def register(self, report: DeviceReport, password: str, *, name: str | None = None,
                  site: str | None = None, location: str | None = None) -> int:

@@ -81,7 +81,7 @@ class PresenceListener:
             sock.close()
             raise PortInUse(self.port, f"WS-Discovery Hello/Bye listener: {exc.strerror}") from None
         group = socket.inet_aton(MCAST_GROUP)
-        iface = socket.inet_aton(self.interface if self.interface != "0.0.0.0" else "0.0.0.0")  # noqa: S104
+        iface = socket.inet_aton(self.interface)
         try:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", group, iface))
         except OSError as exc:  # no multicast route (a box with no network): say so, keep going

@@ -7,11 +7,8 @@ failure comes out as a ``vms.errors.DeviceError`` in plain words.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import ipaddress
-import os
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -26,7 +23,7 @@ from vms import xmlsafe
 from vms.errors import AuthFailed, ConfigError, DeviceUnreachable, ProtocolError
 from vms.onvif.errors import is_auth_fault, map_error
 from vms.onvif.http import ReplyVetter, Timeouts, make_session
-from vms.onvif.library import SERVICES, ONVIFCamera, ONVIFService
+from vms.onvif.library import SERVICES, ONVIFCamera, ONVIFService, UsernameToken
 
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
@@ -35,12 +32,6 @@ NS_EVENTS = "http://www.onvif.org/ver10/events/wsdl"
 NS_PTZ = "http://www.onvif.org/ver20/ptz/wsdl"
 NS_DEVICEIO = "http://www.onvif.org/ver10/deviceIO/wsdl"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-_PW_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
-              "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
-_NONCE_B64 = ("http://docs.oasis-open.org/wss/2004/01/"
-              "oasis-200401-wss-soap-message-security-1.0#Base64Binary")
 
 
 @dataclass(frozen=True)
@@ -146,24 +137,6 @@ class _Camera(ONVIFCamera):
             svc.transport._client_timeout = session.timeout
             svc._beacon = True
         return svc
-
-
-def _ws_security(user: str, password: str, offset: float) -> etree._Element:
-    nonce = os.urandom(16)
-    created = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).strftime(
-        "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    # SHA-1 is what the WS-Security UsernameToken profile specifies; cameras accept nothing else.
-    digest = base64.b64encode(hashlib.sha1(  # noqa: S324
-        nonce + created.encode() + password.encode()).digest())
-    sec = etree.Element(f"{{{WSSE}}}Security", nsmap={"wsse": WSSE, "wsu": WSU})
-    tok = etree.SubElement(sec, f"{{{WSSE}}}UsernameToken")
-    etree.SubElement(tok, f"{{{WSSE}}}Username").text = user
-    pw = etree.SubElement(tok, f"{{{WSSE}}}Password", Type=_PW_DIGEST)
-    pw.text = digest.decode()
-    n = etree.SubElement(tok, f"{{{WSSE}}}Nonce", EncodingType=_NONCE_B64)
-    n.text = base64.b64encode(nonce).decode()
-    etree.SubElement(tok, f"{{{WSU}}}Created").text = created
-    return sec
 
 
 def local(el: etree._Element) -> str:
@@ -305,21 +278,20 @@ class DeviceClient:
         for s in services or []:
             ns, xaddr = getattr(s, "Namespace", None), getattr(s, "XAddr", None)
             if ns and xaddr:
-                xaddrs[ns.strip()] = self.cam.rewrite_url(xaddr.strip()) or xaddr
+                xaddrs[ns.strip()] = reach_url(xaddr, self.target, keep_port=False) or xaddr
         return warnings
 
     async def capabilities(self) -> dict[str, Any]:
         caps = await self.call("devicemgmt", "GetCapabilities", {"Category": "All"})
         data: dict[str, Any] = zeep.helpers.serialize_object(caps, dict) or {}
-        assert self.cam is not None
-        names = {"Media": NS_MEDIA, "Events": NS_EVENTS, "PTZ": NS_PTZ}
-        for key, ns in names.items():
-            xaddr = (data.get(key) or {}).get("XAddr")
-            if xaddr and ns not in self.cam.xaddrs:
-                self.cam.xaddrs[ns] = self.cam.rewrite_url(xaddr.strip()) or xaddr
-        dio = ((data.get("Extension") or {}).get("DeviceIO") or {}).get("XAddr")
-        if dio and NS_DEVICEIO not in self.cam.xaddrs:
-            self.cam.xaddrs[NS_DEVICEIO] = self.cam.rewrite_url(dio.strip()) or dio
+        for path, ns in ((("Media",), NS_MEDIA), (("Events",), NS_EVENTS), (("PTZ",), NS_PTZ),
+                         (("Extension", "DeviceIO"), NS_DEVICEIO)):
+            node: Any = data
+            for key in path:
+                node = (node or {}).get(key)
+            xaddr = (node or {}).get("XAddr")
+            if xaddr and ns not in self.xaddrs:
+                self.xaddrs[ns] = reach_url(xaddr, self.target, keep_port=False) or xaddr
         return data
 
     # -- Media2 (raw SOAP) ---------------------------------------------------------
@@ -331,8 +303,9 @@ class DeviceClient:
             raise ProtocolError(f"{self.target.where} has no Media2 service")
         env = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"s": SOAP12, "tr2": NS_MEDIA2,
                                                               "tt": "http://www.onvif.org/ver10/schema"})
-        head = etree.SubElement(env, f"{{{SOAP12}}}Header")
-        head.append(_ws_security(self.user, self._password, self.offset or 0.0))
+        etree.SubElement(env, f"{{{SOAP12}}}Header")
+        UsernameToken(self.user, self._password, dt_diff=dt.timedelta(seconds=self.offset or 0.0),
+                      use_digest=True).apply(env, {})
         b = etree.SubElement(env, f"{{{SOAP12}}}Body")
         req = etree.fromstring(f'<tr2:{op} xmlns:tr2="{NS_MEDIA2}" '
                                f'xmlns:tt="http://www.onvif.org/ver10/schema">{body}</tr2:{op}>')

@@ -32,4 +32,6 @@ DEFAULT_SETTINGS.forbid_external = True
 ONVIFCamera = onvif.ONVIFCamera
 ONVIFService = onvif.client.ONVIFService
 ONVIFError = onvif.ONVIFError
-__all__ = ["SERVICES", "ONVIFCamera", "ONVIFError", "ONVIFService"]
+# The library's WS-UsernameToken (PasswordDigest, Zulu time, shifted by the device clock offset).
+UsernameToken = onvif.client.UsernameDigestTokenDtDiff
+__all__ = ["SERVICES", "ONVIFCamera", "ONVIFError", "ONVIFService", "UsernameToken"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
+from xml.sax.saxutils import escape
 
-from vms.errors import AuthFailed, BadReply, DeviceError, DeviceUnreachable, ProtocolError, UnsafeXml
+from vms.errors import AuthFailed, BadReply, ProtocolError
 from vms.onvif.camera import (
     NS_DEVICEIO,
     NS_EVENTS,
@@ -29,12 +30,8 @@ from vms.onvif.camera import (
 )
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport, StreamInfo, choose_roles, describe_offset
-from vms.redact import scrub_url
 
 CLOCK_WARN_S = 5.0
-# Fatal in the first exchanges: a device that cannot be reached, refuses us, or answers
-# with something that is not SOAP is not onboarded at all.
-_FATAL = (AuthFailed, DeviceUnreachable, UnsafeXml, BadReply)
 
 
 def _dig(d: Any, *keys: str) -> Any:
@@ -45,21 +42,37 @@ def _dig(d: Any, *keys: str) -> Any:
     return d
 
 
-def _int(v: Any) -> int | None:
+N = TypeVar("N", int, float)
+
+
+def _num(kind: type[N], v: Any) -> N | None:
     try:
-        return int(str(v).strip())
+        return kind(str(v).strip())
     except (TypeError, ValueError):
         return None
+
+
+def _int(v: Any) -> int | None:
+    return _num(int, v)
+
+
+def _float(v: Any) -> float | None:
+    return _num(float, v)
 
 
 async def onboard(target: Target, user: str, password: str,
                   timeouts: Timeouts | None = None) -> DeviceReport:
     """Onboard one device; raises ``DeviceError`` only when nothing useful can be learned."""
     async with DeviceClient(target, user, password, timeouts) as dc:
-        return await _onboard(dc)
+        return await onboard_with(dc)
 
 
-async def _onboard(dc: DeviceClient) -> DeviceReport:
+async def onboard_with(dc: DeviceClient) -> DeviceReport:
+    """Onboard through an open client (the benchmark reads its request count afterwards).
+
+    Unreachable, refused and unsafe replies propagate from the first exchanges; so does a
+    reply that is not SOAP at all (``BadReply``), though other protocol errors are warnings.
+    """
     t = dc.target
     rep = DeviceReport(address=t.url, host=t.host, port=t.port, user=dc.user)
     try:
@@ -69,7 +82,7 @@ async def _onboard(dc: DeviceClient) -> DeviceReport:
             rep.warnings.append(
                 f"the device clock is {describe_offset(offset)} this computer; requests are "
                 "signed with its time, but set NTP on the device so recordings line up")
-    except _FATAL:
+    except BadReply:
         raise
     except ProtocolError as exc:
         rep.warnings.append(f"could not read the device clock ({exc}); if it is off by more than "
@@ -212,13 +225,6 @@ async def media1_profiles(dc: DeviceClient, rep: DeviceReport) -> list[StreamInf
     return out
 
 
-def _float(v: Any) -> float | None:
-    try:
-        return float(str(v).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 async def media2_profiles(dc: DeviceClient) -> list[StreamInfo]:
     resp = await dc.media2("GetProfiles", "<tr2:Type>All</tr2:Type>")
     out: list[StreamInfo] = []
@@ -253,7 +259,7 @@ async def stream_uri(dc: DeviceClient, token: str, media_version: int) -> tuple[
     """RTSP unicast URI and snapshot URI of one profile (the snapshot is optional)."""
     snap: str | None = None
     if media_version == 2:
-        tok = f"<tr2:ProfileToken>{_xml_escape(token)}</tr2:ProfileToken>"
+        tok = f"<tr2:ProfileToken>{escape(token)}</tr2:ProfileToken>"
         uri = text(await dc.media2("GetStreamUri", f"<tr2:Protocol>RTSP</tr2:Protocol>{tok}"), "Uri")
         with contextlib.suppress(ProtocolError):
             snap = text(await dc.media2("GetSnapshotUri", tok), "Uri")
@@ -265,12 +271,3 @@ async def stream_uri(dc: DeviceClient, token: str, media_version: int) -> tuple[
     with contextlib.suppress(ProtocolError):
         snap = _s(getattr(await dc.call("media", "GetSnapshotUri", {"ProfileToken": token}), "Uri", None))
     return uri, snap
-
-
-def _xml_escape(v: str) -> str:
-    return v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def plain(exc: DeviceError | UnsafeXml) -> str:
-    """The one-line reason shown to an installer."""
-    return scrub_url(str(exc))

@@ -143,9 +143,6 @@ class Registry:
             return int(row[0])
         return int(self._table(db, "sites").insert({"name": name, "created_at": now()}).last_pk or 0)
 
-    def sites(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT name FROM sites ORDER BY name")]
-
     # -- devices --------------------------------------------------------------------
     def uid_for(self, rep: DeviceReport) -> str:
         if rep.endpoint_ref:
@@ -219,39 +216,38 @@ class Registry:
         return self._devices("", [])
 
     def _devices(self, where: str, params: list[Any]) -> list[DeviceRow]:
+        """Devices with their streams and capabilities in three queries (the tree polls this)."""
         db = self.db
         rows = db.execute(f"""SELECT d.id, d.uid, d.name, s.name, d.location, d.address, d.host,
             d.port, d.manufacturer, d.model, d.firmware, d.serial, d.clock_offset_s, d.auth_method,
             d.added_at, d.warnings FROM devices d JOIN sites s ON s.id = d.site_id {where}
             ORDER BY s.name, d.location, d.name, d.id""", params).fetchall()  # noqa: S608
-        out = []
+        devices: dict[int, DeviceRow] = {}
         for r in rows:
             dev = DeviceRow(*r[:15])
             dev.warnings = json.loads(r[15])
-            dev.streams = [StreamInfo(
-                profile_token=s["profile_token"], profile_name=s["profile_name"],
-                encoding=s["encoding"], width=s["width"], height=s["height"], fps=s["fps"],
-                uri=s["uri"], snapshot_uri=s["snapshot_uri"], role=s["role"],
-                media_version=s["media_version"], audio=bool(s["audio"]),
-                backchannel=bool(s["backchannel"]))
-                for s in db["streams"].rows_where("device_id = ?", [dev.id], order_by="id")]
-            c = next(db["capabilities"].rows_where("device_id = ?", [dev.id]), None)
-            if c:
-                dev.capabilities = Capabilities(
-                    services=json.loads(c["services"]), media2=bool(c["media2"]),
-                    ptz=bool(c["ptz"]), events=bool(c["events"]), pullpoint=bool(c["pullpoint"]),
-                    deviceio=bool(c["deviceio"]), digital_inputs=json.loads(c["digital_inputs"]),
-                    relay_outputs=json.loads(c["relay_outputs"]),
-                    input_connectors=c["input_connectors"], relay_count=c["relay_count"],
-                    audio_sources=c["audio_sources"], audio_outputs=c["audio_outputs"],
-                    backchannel=bool(c["backchannel"]))
-            out.append(dev)
-        return out
-
-    def revision(self) -> int:
-        """Changes whenever any connection commits (for cheap polling by the UI)."""
-        return int(self.db.execute("PRAGMA data_version").fetchone()[0]) + int(
-            self.db.execute("SELECT total_changes()").fetchone()[0])
+            devices[dev.id] = dev
+        if not devices:
+            return []
+        ids = list(devices)
+        marks = ",".join("?" * len(ids))
+        for st in db.query(f"SELECT * FROM streams WHERE device_id IN ({marks}) ORDER BY id", ids):  # noqa: S608
+            devices[st["device_id"]].streams.append(StreamInfo(
+                profile_token=st["profile_token"], profile_name=st["profile_name"],
+                encoding=st["encoding"], width=st["width"], height=st["height"], fps=st["fps"],
+                uri=st["uri"], snapshot_uri=st["snapshot_uri"], role=st["role"],
+                media_version=st["media_version"], audio=bool(st["audio"]),
+                backchannel=bool(st["backchannel"])))
+        for c in db.query(f"SELECT * FROM capabilities WHERE device_id IN ({marks})", ids):  # noqa: S608
+            devices[c["device_id"]].capabilities = Capabilities(
+                services=json.loads(c["services"]), media2=bool(c["media2"]),
+                ptz=bool(c["ptz"]), events=bool(c["events"]), pullpoint=bool(c["pullpoint"]),
+                deviceio=bool(c["deviceio"]), digital_inputs=json.loads(c["digital_inputs"]),
+                relay_outputs=json.loads(c["relay_outputs"]),
+                input_connectors=c["input_connectors"], relay_count=c["relay_count"],
+                audio_sources=c["audio_sources"], audio_outputs=c["audio_outputs"],
+                backchannel=bool(c["backchannel"]))
+        return list(devices.values())
 
     # -- sightings ------------------------------------------------------------------
     def record_sighting(self, endpoint_ref: str, *, xaddrs: list[str], scopes: list[str],
