@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from vms.credentials import EncryptedFileStore, KeyringStore, open_store
+from vms.discovery.wsd import Sighting
 from vms.errors import ProfileError
 from vms.registry import Registry
 from vms.registry.schema import VERSION
@@ -84,13 +85,20 @@ def test_a_corrupt_registry_is_reported(tmp_path: Path) -> None:
 
 def test_sightings_are_upserted_by_endpoint_reference(tmp_path: Path) -> None:
     reg = Registry.for_profile(tmp_path)
-    kw = dict(scopes=["onvif://www.onvif.org/name/cam1"], name="cam1", location="Market Square",
-              hardware="X", sender="127.0.0.1", warning=None)
-    reg.record_sighting("urn:uuid:a", xaddrs=["http://127.0.0.1:1/onvif/device_service"],
-                        source="probe", **kw)
+
+    def seen(port: int) -> Sighting:
+        return Sighting(endpoint="urn:uuid:a", xaddrs=[f"http://127.0.0.1:{port}/onvif/device_service"],
+                        types=["dn:NetworkVideoTransmitter"], metadata_version=1, senders=["127.0.0.1"],
+                        scopes=["onvif://www.onvif.org/name/cam1",
+                                "onvif://www.onvif.org/location/Market_Square"])
+    reg.record_sighting(seen(1), "probe")
     first = reg.sightings()[0].first_seen
-    reg.record_sighting("urn:uuid:a", xaddrs=["http://127.0.0.1:2/onvif/device_service"], source="bye",
-                        present=False, **kw)
+    reg.record_sighting(seen(2), "hello")
+    reg.mark_gone("urn:uuid:a")
     (s,) = reg.sightings()
     assert s.xaddrs == ["http://127.0.0.1:2/onvif/device_service"] and not s.present
     assert s.first_seen == first and s.source == "bye"
+    # A Bye keeps what the device told us about itself.
+    assert (s.name, s.location, s.sender) == ("cam1", "Market Square", "127.0.0.1")
+    reg.mark_gone("urn:uuid:never-seen")
+    assert len(reg.sightings()) == 1

@@ -51,6 +51,10 @@ def test_scan_fills_the_table_and_adds_selected_with_plain_results(qtbot: QtBot,
     assert "8 devices found" in dlg.summary.text() and dlg.progress.value() == 1000
     assert _cell(dlg, "hp1", 1) == "BeaconSim-HelpPoint" and _cell(dlg, "hp1", 3) == "Station Approach"
     assert _cell(dlg, "cam1", 4) == "Found"
+    # Every answer is kept as a discovery sighting in the registry.
+    qtbot.waitUntil(lambda: len(svc.registry.sightings()) == 8, timeout=5000)
+    hp1 = next(s for s in svc.registry.sightings() if s.name == "hp1")
+    assert hp1.present and hp1.source == "probe" and hp1.location == "Station Approach"
 
     assert not dlg.add.isEnabled()
     assert len(_select(dlg, "hp1", "cam1")) == 2 and dlg.add.isEnabled()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sqlite3
 import sys
@@ -75,18 +76,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _listen_for_presence(registry: Registry, window: MainWindow, interface: str) -> PresenceListener:
-    """Record devices' Hello/Bye as sightings (on the core loop; the window never waits)."""
-    def seen(p: Presence) -> None:
-        s = p.sighting
+    """Record devices' Hello/Bye as sightings. The listener runs on the core loop; the SQLite
+    write goes to a worker thread so a busy database never stalls the loop."""
+    def record(p: Presence) -> None:
         try:
-            registry.record_sighting(p.endpoint, xaddrs=s.xaddrs if s else [],
-                                     scopes=s.scopes if s else [], name=s.name if s else None,
-                                     location=s.location if s else None,
-                                     hardware=s.hardware if s else None, sender=p.sender,
-                                     warning=s.warning if s else None, source=p.kind,
-                                     present=p.kind == "hello")
+            if p.sighting is not None:
+                registry.record_sighting(p.sighting, p.kind)
+            else:
+                registry.mark_gone(p.endpoint)
         except (VmsError, sqlite3.Error) as exc:  # presence is advisory: note it, carry on
             logging.getLogger(__name__).warning("could not record a device announcement: %s", exc)
+
+    def seen(p: Presence) -> None:
+        asyncio.get_running_loop().run_in_executor(None, record, p)
 
     listener = PresenceListener(seen, interface=interface)
 

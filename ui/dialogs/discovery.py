@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -35,6 +36,7 @@ from vms.onvif.model import describe_offset
 from vms.redact import scrub_url
 from vms.registry.repo import DEFAULT_SITE, DuplicateDevice
 
+log = logging.getLogger(__name__)
 COLUMNS = ["Name", "Model", "Address", "Location", "Status"]
 STATUS = 4
 GOOD, BAD, WARN, MUTED = QColor("#6fd08c"), QColor("#ff6b5a"), QColor("#e8c15a"), QColor("#8a97a8")
@@ -84,6 +86,7 @@ class DiscoveryDialog(QDialog):
         self.rows: dict[str, int] = {}
         self.registered: set[str] = set()
         self.run: DiscoveryRun | None = None
+        self._told = False  # the no-keyring notice is said once
 
         self.multicast = QCheckBox("Multicast on this network")
         self.multicast.setChecked(defaults.multicast)
@@ -194,6 +197,8 @@ class DiscoveryDialog(QDialog):
         if s.endpoint in self.rows:
             return
         self.sightings[s.endpoint] = s
+        tasks.run(partial(self.svc.registry.record_sighting, s, "probe"), lambda _r: None,
+                  lambda exc: log.warning("could not record a sighting: %s", exc))
         row = self.model.rowCount()
         self.rows[s.endpoint] = row
         cells = [s.name or "(no name)", s.hardware or "?", scrub_url(s.xaddr or "-"), s.location or "-", ""]
@@ -266,6 +271,6 @@ class DiscoveryDialog(QDialog):
         else:
             self._status(endpoint, "Added", GOOD, "; ".join(rep.warnings) or "Added")
         notice = self.svc.credentials.notice
-        if notice and not getattr(self, "_told", False):
+        if notice and not self._told:
             self._told = True
             self.summary.setText(notice)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
+from vms.discovery.wsd import Sighting
 from vms.errors import ConfigError, ProfileError, VmsError
 from vms.onvif.model import Capabilities, DeviceReport, HasStreams, StreamInfo
 from vms.registry.schema import check_version, migrate
@@ -250,20 +251,25 @@ class Registry:
         return list(devices.values())
 
     # -- sightings ------------------------------------------------------------------
-    def record_sighting(self, endpoint_ref: str, *, xaddrs: list[str], scopes: list[str],
-                        name: str | None, location: str | None, hardware: str | None,
-                        sender: str | None, warning: str | None, source: str,
-                        present: bool = True) -> None:
+    def record_sighting(self, s: Sighting, source: str) -> None:
+        """A device answered a probe or said Hello: insert or refresh it, keeping first_seen."""
         stamp = now()
         with self._tx() as db:
             old = db.execute("SELECT first_seen FROM sightings WHERE endpoint_ref = ?",
-                             [endpoint_ref]).fetchone()
+                             [s.endpoint]).fetchone()
             self._table(db, "sightings").upsert({
-                "endpoint_ref": endpoint_ref, "xaddrs": json.dumps(xaddrs),
-                "scopes": json.dumps(scopes), "name": name, "location": location,
-                "hardware": hardware, "sender": sender, "warning": warning,
-                "present": int(present), "source": source,
+                "endpoint_ref": s.endpoint, "xaddrs": json.dumps(s.xaddrs),
+                "scopes": json.dumps(s.scopes), "name": s.name or None,
+                "location": s.location or None, "hardware": s.hardware or None,
+                "sender": s.senders[0] if s.senders else None, "warning": s.warning,
+                "present": 1, "source": source,
                 "first_seen": old[0] if old else stamp, "last_seen": stamp}, pk="endpoint_ref")
+
+    def mark_gone(self, endpoint_ref: str) -> None:
+        """A device said Bye: it is absent, and what we knew of it stays."""
+        with self._tx() as db:
+            db.execute("UPDATE sightings SET present = 0, source = 'bye', last_seen = ? "
+                       "WHERE endpoint_ref = ?", [now(), endpoint_ref])
 
     def sightings(self) -> list[SightingRow]:
         return [SightingRow(r["endpoint_ref"], json.loads(r["xaddrs"]), json.loads(r["scopes"]),
