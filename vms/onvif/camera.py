@@ -184,10 +184,7 @@ class DeviceClient:
 
     async def __aexit__(self, *exc: object) -> None:
         if self.cam is not None:
-            for svc in list(self.cam.services.values()):
-                await svc.close()
-            self.cam.services.clear()
-            await self.cam.close()
+            await self.cam.close()  # every service's session and the snapshot client
         if self._raw is not None:
             await self._raw.close()
 
