@@ -26,6 +26,8 @@ os.environ["XDG_DATA_HOME"] = _KEYRING_HOME
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VMS_SHARED_DIR", REPO.parent / "shared"))
 USER, PASSWORD = "admin", "beacon-sim"
+# The Beacon account tests sign in as (not a device's login).
+ADMIN, ADMIN_PASSWORD = "root-admin", "test-admin-passphrase"
 
 
 def shared_path(rel: str) -> Path:
@@ -41,6 +43,31 @@ def shared_path(rel: str) -> Path:
 
 def vms_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "vms", *args]
+
+
+def ensure_admin(profile: Path) -> dict[str, str]:
+    """Give a profile its first administrator (once); returns an environment signed in as them."""
+    from vms.access.admin import create_first_administrator
+    from vms.profile import Profile
+
+    p = Profile(profile)
+    try:
+        if p.accounts.count() == 0:
+            create_first_administrator(p.access, ADMIN, ADMIN_PASSWORD, via="test",
+                                       workstation="test")
+    finally:
+        p.close()
+    return {**os.environ, "VMS_USER": ADMIN, "VMS_PASSWORD": ADMIN_PASSWORD}
+
+
+def signed_in(profile: Path, user: str = ADMIN, password: str = ADMIN_PASSWORD,
+              via: str = "desktop") -> tuple[Any, Any]:
+    """An open ``Profile`` and a session on it (the first administrator by default)."""
+    from vms.profile import Profile
+
+    ensure_admin(profile)
+    p = Profile(profile)
+    return p, p.access.sign_in(user, password, via=via)
 
 
 class Sim(SimProcess):

@@ -19,7 +19,7 @@ from pathlib import Path
 from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import start_sim
+from tests.conftest import ensure_admin, start_sim
 from vms.coreloop import CoreLoop
 from vms.discovery.presence import PresenceListener
 
@@ -84,9 +84,11 @@ def main() -> None:
                 "scopes": (root.findtext(f".//{{{WSD}}}Scopes") or "").split()}
                for root in receive(probe, 2.0)]
     # Our own client, by multicast only (no --range): what `vms discover` does on a LAN.
-    client = subprocess.run([sys.executable, "-m", "vms", "discover", "--json", "--timeout", "1.5",
-                             "--interface", "127.0.0.1"], capture_output=True, text=True,
-                            timeout=60)
+    client_profile = data_dir.parent / "client"
+    client = subprocess.run([sys.executable, "-m", "vms", "--data-dir", str(client_profile),
+                             "discover", "--json", "--timeout", "1.5", "--interface", "127.0.0.1"],
+                            capture_output=True, text=True, timeout=60,
+                            env=ensure_admin(client_profile))
     discovered = sorted(d["name"] for d in json.loads(client.stdout)) if client.returncode == 0 \
         else client.stderr
     presence_before = len(presence)

@@ -12,19 +12,21 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.conftest import PASSWORD, USER, Sim, start_sim, vms_cmd
+from tests.conftest import ADMIN, PASSWORD, USER, Sim, ensure_admin, signed_in, start_sim, vms_cmd
 from vms.commissioning import Commissioning
 from vms.errors import AuthFailed, ProtocolError, UnsafeXml
 from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 from vms.onvif.onboard import onboard
+from vms.profile import Profile
 from vms.registry import Registry
 
 
 def vms(profile: Path, *args: str, stdin: str | None = None,
         timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = ensure_admin(profile)
     return subprocess.run(vms_cmd("--data-dir", str(profile), *args), input=stdin,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def addr(sim: Sim, name: str) -> str:
@@ -63,7 +65,9 @@ def test_probe_prints_profiles_uris_capabilities_and_a_clock_that_follows_skew(s
         res = vms(tmp_path, "probe", cam, "--user", USER, "--password-stdin", stdin=PASSWORD)
         assert res.returncode == 0, res.stderr
         out = res.stdout
-        assert "Clock       offset +60" in out and "10 min ahead of this computer" in out
+        clock = next(line for line in out.splitlines() if line.startswith("Clock"))
+        assert abs(float(clock.split()[2]) - 600) < 1.5, clock  # +599.9 and +600.1 are both right
+        assert "10 min ahead of this computer" in out, out
         assert f"rtsp://127.0.0.1:{port}/main" in out and "1280x720" in out and "[main]" in out
         assert "Supports    events (pull point), Media2" in out
         res = vms(tmp_path, "probe", cam, "--user", USER, "--password-stdin", "--json", stdin=PASSWORD)
@@ -74,7 +78,9 @@ def test_probe_prints_profiles_uris_capabilities_and_a_clock_that_follows_skew(s
         assert abs(json.loads(res.stdout)["clock_offset_s"] + 3600) < 1.5
     finally:
         sim.cli("skew", "cam4", "0")
-    assert not (tmp_path / "registry.db").exists(), "probe must store nothing"
+    assert_nothing_stored(tmp_path)  # probe registers nothing; the audit trail says who probed what
+    probes = [e for e in Profile(tmp_path).audit.entries() if e.action == "device.probe"]
+    assert len(probes) == 4 and all(e.user == ADMIN and e.outcome == "ok" for e in probes)
 
 
 def test_a_skewed_camera_refuses_an_uncompensated_client(sim: Sim) -> None:
@@ -114,9 +120,12 @@ def test_devices_add_list_remove_keeps_passwords_out_of_the_database(sim: Sim, t
     assert "hp1" in text and "Town Centre / Station Approach" in text
 
     # The password is in the credential store, and nowhere in the registry files.
-    svc = Commissioning(tmp_path)
-    assert svc.credentials_for(added["id"]) == (USER, PASSWORD)
-    for f in tmp_path.glob("registry.db*"):
+    svc = Commissioning(*signed_in(tmp_path))
+    assert svc.credentials.get(svc.registry.device(added["id"]).uid) == (USER, PASSWORD)
+    # Closing a file this process also has open through SQLite drops SQLite's POSIX locks
+    # (sqlite.org/howtocorrupt.html 2.2): close our connections before reading the files.
+    svc.profile.close()
+    for f in [*tmp_path.glob("registry.db*"), *tmp_path.glob("audit*")]:
         assert PASSWORD.encode() not in f.read_bytes(), f
 
     again = vms(tmp_path, "devices", "add", hp, "--user", USER, "--password-stdin", stdin=PASSWORD)
@@ -242,7 +251,7 @@ def test_http_digest_only_camera(tmp_path: Path, clip_cache: Path) -> None:
 
 
 def test_a_failed_registry_write_leaves_neither_rows_nor_a_password(sim: Sim, tmp_path: Path) -> None:
-    svc = Commissioning(tmp_path)
+    svc = Commissioning(*signed_in(tmp_path))
     rep = svc.probe(addr(sim, "cam2"), USER, PASSWORD)
     rep.streams.append(rep.streams[0])  # same profile token twice: the streams insert fails
     with pytest.raises(sqlite3.IntegrityError):

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import REPO, Sim
+from tests.conftest import REPO, Sim, ensure_admin, signed_in
 from ui.main_window import MainWindow
 from ui.site_link import SiteLink
-from vms.registry import Registry
+from vms.commissioning import Commissioning
 
 
 def _row(win: MainWindow, name: str) -> dict:
@@ -21,7 +20,7 @@ def _row(win: MainWindow, name: str) -> dict:
 
 def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim, tmp_path: Path) -> None:
     link = SiteLink(sim.data_dir)
-    win = MainWindow(link, Registry.for_profile(tmp_path))
+    win = MainWindow(link, Commissioning(*signed_in(tmp_path)))
     qtbot.addWidget(win)
     win.show()
     link.watch()
@@ -46,7 +45,7 @@ def test_desktop_command_starts_its_own_site_and_stops_it(tmp_path: Path, clip_c
     res = subprocess.run([sys.executable, "-m", "ui.app", "--data-dir", str(tmp_path), "--sim",
                           "--clip-cache", str(clip_cache), "--quit-after-ready", "300"],
                          capture_output=True, text=True, timeout=400, cwd=REPO,
-                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+                         env={**ensure_admin(tmp_path), "QT_QPA_PLATFORM": "offscreen"})
     assert res.returncode == 0, res.stdout + res.stderr
     assert "listed 8 devices" in res.stdout
     assert not (tmp_path / "sim" / "site.json").exists(), "the desktop left its site running"

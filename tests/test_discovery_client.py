@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Sim, shared_path, vms_cmd
+from tests.conftest import REPO, Sim, ensure_admin, shared_path, vms_cmd
 from vms.discovery.wsd import Sighting, expand_targets, parse_reply
 from vms.errors import ConfigError
 
@@ -92,6 +93,10 @@ def test_junk_datagrams_are_not_sightings(junk: bytes) -> None:
     assert parse_reply(junk, "10.0.0.1") == (None, [])
 
 
+def discover(profile: Path, *args: str) -> list[str]:
+    return vms_cmd("--data-dir", str(profile), "discover", *args)
+
+
 def test_range_expansion_and_limits() -> None:
     assert expand_targets(["10.0.0.0/30", "cam.local", "10.9.9.9"]) == [
         "10.0.0.1", "10.0.0.2", "cam.local", "10.9.9.9"]
@@ -101,12 +106,13 @@ def test_range_expansion_and_limits() -> None:
         expand_targets(["10.0.0.0/8"])
 
 
-def test_vms_discover_lists_every_sim_device_within_3_s(sim: Sim) -> None:
+def test_vms_discover_lists_every_sim_device_within_3_s(sim: Sim, tmp_path: Path) -> None:
     port = str(sim.state()["discovery_port"])
+    env = ensure_admin(tmp_path)
     t0 = time.monotonic()
-    res = subprocess.run(vms_cmd("discover", "--json", "--no-multicast", "--range", "127.0.0.1",
+    res = subprocess.run(discover(tmp_path, "--json", "--no-multicast", "--range", "127.0.0.1",
                                  "--port", port), capture_output=True, text=True, timeout=30,
-                         cwd=REPO)
+                         cwd=REPO, env=env)
     elapsed = time.monotonic() - t0
     assert res.returncode == 0, res.stderr
     found = {d["name"]: d for d in json.loads(res.stdout)}
@@ -117,20 +123,23 @@ def test_vms_discover_lists_every_sim_device_within_3_s(sim: Sim) -> None:
     assert elapsed < 3.0, f"took {elapsed:.2f} s"
 
 
-def test_vms_discover_range_scan_deduplicates(sim: Sim) -> None:
+def test_vms_discover_range_scan_deduplicates(sim: Sim, tmp_path: Path) -> None:
     port = str(sim.state()["discovery_port"])
-    res = subprocess.run(vms_cmd("discover", "--json", "--no-multicast", "--range", "127.0.0.0/29",
+    res = subprocess.run(discover(tmp_path, "--json", "--no-multicast", "--range", "127.0.0.0/29",
                                  "--range", "127.0.0.1", "--port", port, "--timeout", "1"),
-                         capture_output=True, text=True, timeout=30, cwd=REPO)
+                         capture_output=True, text=True, timeout=30, cwd=REPO,
+                         env=ensure_admin(tmp_path))
     assert res.returncode == 0, res.stderr
     names = [d["name"] for d in json.loads(res.stdout)]
     assert sorted(names) == sorted(d["name"] for d in sim.state()["devices"])
 
 
-def test_vms_discover_refuses_nonsense() -> None:
-    res = subprocess.run(vms_cmd("discover", "--no-multicast"), capture_output=True, text=True,
-                         timeout=30, cwd=REPO)
+def test_vms_discover_refuses_nonsense(tmp_path: Path) -> None:
+    res = subprocess.run(discover(tmp_path, "--no-multicast"), capture_output=True, text=True,
+                         timeout=30, cwd=REPO,
+                         env=ensure_admin(tmp_path))
     assert res.returncode == 2 and "--range" in res.stderr
-    res = subprocess.run(vms_cmd("discover", "--range", "10.0.0.0/4", "--no-multicast"),
-                         capture_output=True, text=True, timeout=30, cwd=REPO)
+    res = subprocess.run(discover(tmp_path, "--range", "10.0.0.0/4", "--no-multicast"),
+                         capture_output=True, text=True, timeout=30, cwd=REPO,
+                         env=ensure_admin(tmp_path))
     assert res.returncode == 2 and "split it" in res.stderr

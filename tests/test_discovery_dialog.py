@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, Qt
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import PASSWORD, USER, Sim
+from tests.conftest import PASSWORD, USER, Sim, signed_in
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
 from ui.panes.cameras import CamerasPane
 from vms.commissioning import Commissioning
@@ -15,7 +15,7 @@ from vms.registry import Registry
 
 
 def _dialog(qtbot: QtBot, sim: Sim, profile: Path) -> tuple[DiscoveryDialog, Commissioning]:
-    svc = Commissioning(profile)
+    svc = Commissioning(*signed_in(profile))
     dlg = DiscoveryDialog(svc, defaults_for(sim.state()))
     qtbot.addWidget(dlg)
     dlg.show()
@@ -67,7 +67,7 @@ def test_scan_fills_the_table_and_adds_selected_with_plain_results(qtbot: QtBot,
     assert sorted(d.name for d in svc.registry.devices()) == ["cam1", "hp1"]
 
     # The camera tree reads the registry: site, then location, then device.
-    pane = CamerasPane(Registry.for_profile(tmp_path))
+    pane = CamerasPane(svc.devices)
     qtbot.addWidget(pane)
     qtbot.waitUntil(lambda: pane.model.rowCount() == 1, timeout=5000)
     site = pane.model.item(0, 0)
@@ -100,7 +100,7 @@ def test_a_skewed_camera_is_added_with_its_offset_said(qtbot: QtBot, sim: Sim, t
 def test_a_reply_naming_another_host_is_flagged_and_never_added(qtbot: QtBot, tmp_path: Path) -> None:
     from vms.discovery.wsd import Sighting
 
-    dlg = DiscoveryDialog(Commissioning(tmp_path), defaults_for(None))
+    dlg = DiscoveryDialog(Commissioning(*signed_in(tmp_path)), defaults_for(None))
     qtbot.addWidget(dlg)
     assert dlg.multicast.isChecked() and dlg.defaults.port == 3702
     s = Sighting(endpoint="urn:uuid:evil", xaddrs=["http://10.66.66.66/onvif/device_service"],

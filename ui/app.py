@@ -14,19 +14,22 @@ from PySide6.QtWidgets import QApplication
 
 import resources
 from ui import tasks
-from ui.dialogs.discovery import DiscoveryDialog, defaults_for
+from ui.desktop import Desktop
 from ui.main_window import MainWindow
 from ui.site_link import SiteLink
-from vms.commissioning import Commissioning
 from vms.coreloop import core_loop
 from vms.discovery.presence import Presence, PresenceListener
 from vms.errors import VmsError
 from vms.paths import resolve_data_dir
+from vms.profile import Profile
 from vms.registry import Registry
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="vms-desktop", description="Beacon VMS desktop")
+    p = argparse.ArgumentParser(prog="vms-desktop", description="Beacon VMS desktop. On a new "
+                                "profile it first asks for the administrator account; "
+                                "VMS_USER and VMS_PASSWORD sign in without the dialog "
+                                "(scripted and training runs).")
     p.add_argument("--data-dir", metavar="DIR",
                    help="profile directory (default: $VMS_DATA_DIR or the user data directory)")
     p.add_argument("--sim", action="store_true",
@@ -47,31 +50,30 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Beacon VMS")
     app.setStyleSheet(resources.path("styles/app.qss").read_text(encoding="utf-8"))
     try:
-        registry = Registry.for_profile(data_dir)
+        profile = Profile(data_dir)
     except VmsError as exc:
         print(f"vms-desktop: {exc}", file=sys.stderr)
         return 2
     link = SiteLink(data_dir)
-    svc = Commissioning(data_dir, registry)
-    window = MainWindow(link, registry)
-
-    def find_cameras() -> None:
-        DiscoveryDialog(svc, defaults_for(link.last_status), window).exec()
-
-    window.cameras.find_requested.connect(find_cameras)
+    desktop = Desktop(app, profile, link)
+    if not desktop.start():
+        profile.close()
+        return 0
+    assert desktop.window is not None
     # On the simulated site the announcements stay on loopback (and so does our group join).
-    presence = _listen_for_presence(registry, window, "127.0.0.1" if args.sim else "0.0.0.0")  # noqa: S104
-    window.show()
+    presence = _listen_for_presence(profile.registry, desktop.window,
+                                    "127.0.0.1" if args.sim else "0.0.0.0")  # noqa: S104
     if args.sim:
         link.start_simulator(args.clip_cache)
     else:
         link.watch()
     if args.quit_after_ready is not None:
-        _quit_when_listed(app, window, args.quit_after_ready)
+        _quit_when_listed(app, desktop, args.quit_after_ready)
     code = app.exec()
     core_loop().loop.call_soon_threadsafe(presence.stop)
     link.shutdown()
     tasks.wait_all()
+    profile.close()
     return code
 
 
@@ -99,21 +101,22 @@ def _listen_for_presence(registry: Registry, window: MainWindow, interface: str)
     return listener
 
 
-def _quit_when_listed(app: QApplication, window: MainWindow, timeout: float) -> None:
+def _quit_when_listed(app: QApplication, desktop: Desktop, timeout: float) -> None:
     """For scripted checks: exit 0 once devices are listed, 1 if none by ``timeout``."""
     waited = {"ms": 0}
 
     def check() -> None:
-        rows = window.devices.model.rowCount()
+        window = desktop.window
+        rows = window.devices.model.rowCount() if window else 0
         waited["ms"] += 200
         if rows:
             print(f"listed {rows} devices", flush=True)
-            app.exit(0)
+            desktop.quit()
         elif waited["ms"] > timeout * 1000:
             print("no devices listed", flush=True)
             app.exit(1)
 
-    timer = QTimer(window)
+    timer = QTimer(app)
     timer.timeout.connect(check)
     timer.start(200)
 

@@ -6,8 +6,9 @@ import concurrent.futures
 
 from PySide6.QtCore import QObject, Signal
 
+from vms.commissioning import Commissioning
 from vms.coreloop import core_loop
-from vms.discovery.wsd import Sighting, discover
+from vms.discovery.wsd import Sighting
 from vms.errors import VmsError
 
 
@@ -16,9 +17,10 @@ class DiscoveryRun(QObject):
     finished = Signal(int)  # how many answered
     failed = Signal(str)  # one plain sentence
 
-    def start(self, timeout: float, targets: list[str], multicast: bool, port: int) -> None:
+    def start(self, svc: Commissioning, timeout: float, targets: list[str], multicast: bool,
+              port: int) -> None:
         # on_found runs on the core loop thread; emitting queues it to this object's (GUI) thread.
-        fut = core_loop().submit(discover(timeout, targets, multicast, port, self.found.emit))
+        fut = core_loop().submit(svc.discover(timeout, targets, multicast, port, self.found.emit))
         fut.add_done_callback(self._done)
 
     def _done(self, fut: concurrent.futures.Future[list[Sighting]]) -> None:

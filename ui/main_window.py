@@ -1,29 +1,61 @@
-"""The main window lays out panes and nothing more."""
+"""The main window lays out panes and menus and nothing more; ``ui.desktop`` wires them."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter
 
 from ui.panes.cameras import CamerasPane
 from ui.panes.devices import DevicesPane
 from ui.site_link import SiteLink
-from vms.registry import Registry
+from vms.access.roles import Permission
+from vms.commissioning import Commissioning
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, link: SiteLink, registry: Registry) -> None:
+    closed = Signal()
+
+    def __init__(self, link: SiteLink, svc: Commissioning) -> None:
         super().__init__()
-        self.setWindowTitle("Beacon VMS")
+        session = svc.session
+        self.setWindowTitle(f"Beacon VMS — {session.user}")
         self.resize(1280, 600)
-        self.cameras = CamerasPane(registry)
+        self.cameras = CamerasPane(svc.devices)
         self.devices = DevicesPane()
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.cameras)
         split.addWidget(self.devices)
         split.setSizes([340, 940])
         self.setCentralWidget(split)
+
+        def can(p: Permission) -> bool:  # what to offer; the services decide
+            return svc.access.can(session, p)
+
+        account = self.menuBar().addMenu("&Account")
+        self.change_password = account.addAction("Change password…")
+        self.lock_now = account.addAction("Lock")
+        self.lock_now.setShortcut(QKeySequence("Ctrl+L"))
+        account.addSeparator()
+        self.sign_out = account.addAction("Sign out")
+        admin = self.menuBar().addMenu("A&dministration")
+        self.open_users: QAction = admin.addAction("Users…")
+        self.open_users.setEnabled(can(Permission.USERS_MANAGE))
+        self.open_audit: QAction = admin.addAction("Audit trail…")
+        self.open_audit.setEnabled(can(Permission.AUDIT_VIEW))
+        self.cameras.find_button.setEnabled(can(Permission.DEVICE_DISCOVER))
+        if not self.cameras.find_button.isEnabled():
+            self.cameras.find_button.setToolTip("Finding cameras needs the installer or "
+                                                "administrator role")
+
+        self.who = QLabel(f"Signed in as {session.user} ({session.role.words})")
+        self.who.setObjectName("signedIn")
+        self.statusBar().addPermanentWidget(self.who)
         self.profile = QLabel(f"Profile: {link.data_dir}")
         self.statusBar().addPermanentWidget(self.profile)
         link.status_changed.connect(self.devices.show_status)
         link.message.connect(lambda text: self.statusBar().showMessage(text))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        super().closeEvent(event)
+        self.closed.emit()

@@ -14,11 +14,16 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vms import __version__
 from vms.errors import ConfigError, VmsError
 from vms.paths import resolve_data_dir
 from vms.sim import config as simcfg
+
+if TYPE_CHECKING:
+    from vms.access.session import Session
+    from vms.profile import Profile
 
 EXIT_ERROR = 2
 
@@ -33,7 +38,10 @@ def _data_dir_parent() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     common = _data_dir_parent()
     parser = argparse.ArgumentParser(prog="vms", parents=[common],
-                                     description="Beacon VMS command line")
+                                     description="Beacon VMS command line. Every command except "
+                                                 "'vms sim' runs as a signed-in Beacon user: set "
+                                                 "VMS_USER and VMS_PASSWORD, or run it in a "
+                                                 "terminal to be asked.")
     parser.add_argument("--version", action="version", version=f"vms {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -51,9 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--port", type=int, default=3702, help=argparse.SUPPRESS)
     disc.add_argument("--json", action="store_true", help="print JSON")
 
-    from vms import cli_devices
+    from vms import cli_access, cli_devices
 
     cli_devices.add_parsers(sub, common)
+    cli_access.add_parsers(sub, common)
 
     sim = sub.add_parser("sim", parents=[common], help="run or drive a simulated site",
                          description="Run a simulated site of ONVIF devices on loopback "
@@ -113,16 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         data_dir = resolve_data_dir(getattr(args, "data_dir", None))
-        if args.command == "discover":
-            return _discover(args)
-        if args.command in ("probe", "devices"):
-            from vms import cli_devices
-
-            return cli_devices.run(args, data_dir)
         if args.command == "sim":
             if args.action is None:
                 return _run_sim(args, data_dir)
             return _sim_action(args, data_dir)
+        return _signed_in(args, data_dir)
     except VmsError as exc:
         print(f"vms: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -132,8 +136,30 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_ERROR
 
 
-def _discover(args: argparse.Namespace) -> int:
-    from vms.discovery.wsd import Sighting, discover
+def _signed_in(args: argparse.Namespace, data_dir: Path) -> int:
+    """Everything but ``vms sim`` runs as a signed-in user, and is audited as that user."""
+    from vms import cli_access, cli_devices
+    from vms.profile import Profile
+
+    profile = Profile(data_dir)
+    try:
+        if cli_access.first_run(args, profile):
+            return 0
+        session = cli_access.sign_in(profile)
+        if args.command == "discover":
+            return _discover(args, profile, session)
+        if args.command in ("probe", "devices"):
+            return cli_devices.run(args, profile, session)
+        return cli_access.run(args, profile, session)
+    finally:
+        if profile.credentials.notice:
+            print(f"Note: {profile.credentials.notice}", file=sys.stderr)
+        profile.close()
+
+
+def _discover(args: argparse.Namespace, profile: Profile, session: Session) -> int:
+    from vms.commissioning import Commissioning
+    from vms.discovery.wsd import Sighting
 
     if args.timeout <= 0 or args.timeout > 60:
         raise ConfigError("--timeout must be between 0 and 60 seconds")
@@ -149,8 +175,9 @@ def _discover(args: argparse.Namespace) -> int:
 
     if not args.json:
         print(f"Probing for {args.timeout:g} s...", flush=True)
-    found = asyncio.run(discover(args.timeout, args.targets, not args.no_multicast, args.port,
-                                 show, args.interface))
+    svc = Commissioning(profile, session)
+    found = asyncio.run(svc.discover(args.timeout, args.targets, not args.no_multicast, args.port,
+                                     show, args.interface))
     if args.json:
         print(json.dumps([s.to_dict() for s in found], indent=2))
     else:

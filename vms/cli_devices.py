@@ -6,12 +6,13 @@ import argparse
 import getpass
 import json
 import sys
-from pathlib import Path
 
-from vms.commissioning import Commissioning, probe
+from vms.access.session import Session
+from vms.commissioning import Commissioning
 from vms.errors import ConfigError
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport, describe_offset
+from vms.profile import Profile
 from vms.redact import scrub_url
 
 
@@ -67,23 +68,21 @@ def _timeouts(args: argparse.Namespace) -> Timeouts:
     return Timeouts(connect=min(4.0, args.timeout), read=args.timeout, total=args.timeout * 1.5)
 
 
-def run(args: argparse.Namespace, data_dir: Path) -> int:
+def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
+    svc = Commissioning(profile, session)
     if args.command == "probe":
         pw = _password(args)
-        rep = probe(args.address, args.user, pw, _timeouts(args))  # stores nothing, opens no registry
+        rep = svc.probe(args.address, args.user, pw, _timeouts(args))  # stores nothing
         if args.json:
             print(json.dumps(rep.to_json(), indent=2))
         else:
             print_report(rep)
         return 0
-    svc = Commissioning(data_dir)
     action = args.devices_action
     if action == "add":
         pw = _password(args)
         added = svc.add(args.address, args.user, pw, name=args.name, site=args.site,
                         location=args.location, timeouts=_timeouts(args))
-        if svc.credentials.notice:
-            print(f"Note: {svc.credentials.notice}", file=sys.stderr)
         row = svc.registry.device(added.device_id)
         if args.json:
             print(json.dumps(row.to_json(), indent=2))
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
                 print(f"  warning: {w}")
         return 0
     if action == "list":
-        rows = svc.registry.devices()
+        rows = svc.devices()
         if args.json:
             print(json.dumps([r.to_json() for r in rows], indent=2))
             return 0

@@ -1,20 +1,31 @@
-"""Commissioning: onboard a device and register it with its credentials, all or nothing."""
+"""Commissioning: onboard a device and register it with its credentials, all or nothing.
+
+``Commissioning`` is the service the CLI and the desktop use; each call checks the
+session's permission first and writes what it did to the audit trail.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
+from vms.access.roles import Permission
+from vms.access.session import Session
 from vms.coreloop import core_loop
-from vms.credentials import CredentialStore, open_store
+from vms.credentials import CredentialStore
+from vms.discovery.wsd import Sighting
 from vms.errors import VmsError
 from vms.onvif.camera import Target, parse_target
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport
 from vms.onvif.onboard import onboard
+from vms.profile import Profile
 from vms.registry import Registry
+from vms.registry.repo import DeviceRow
+
+P = Permission
 
 
 def probe(address: str | Target, user: str, password: str,
@@ -31,49 +42,88 @@ class Added:
 
 
 class Commissioning:
-    """The one service the CLI and the desktop use to add and remove devices."""
+    """The one service the CLI and the desktop use to find, add and remove devices."""
 
-    def __init__(self, profile: Path, registry: Registry | None = None,
-                 credentials: CredentialStore | None = None) -> None:
+    def __init__(self, profile: Profile, session: Session) -> None:
         self.profile = profile
-        self.registry = registry or Registry.for_profile(profile)
-        self._credentials = credentials
+        self.session = session
+        self.access = profile.access
+        self.registry: Registry = profile.registry
 
     @property
     def credentials(self) -> CredentialStore:
-        if self._credentials is None:
-            self._credentials = open_store(self.profile)
-        return self._credentials
+        return self.profile.credentials
+
+    def devices(self) -> list[DeviceRow]:
+        """The registered devices this user may see."""
+        return self.access.visible(self.session, self.registry.devices())
+
+    async def discover(self, timeout: float, targets: list[str], multicast: bool = True,
+                       port: int = 3702, on_found: Any = None,
+                       interface: str | None = None) -> list[Sighting]:
+        from vms.discovery.wsd import discover
+
+        # The checks touch SQLite: keep them off the core loop.
+        await asyncio.to_thread(self.access.require, self.session, P.DEVICE_DISCOVER,
+                                action="device.discover")
+        found = await discover(timeout, targets, multicast, port, on_found, interface)
+        await asyncio.to_thread(self.access.record, self.session, "device.discover",
+                                detail={"multicast": multicast, "ranges": targets,
+                                        "found": len(found)})
+        return found
+
+    def record_sighting(self, s: Sighting, source: str) -> None:
+        self.access.require(self.session, P.DEVICE_DISCOVER, action="device.discover")
+        self.registry.record_sighting(s, source)
 
     def probe(self, address: str | Target, user: str, password: str,
               timeouts: Timeouts | None = None) -> DeviceReport:
-        return probe(address, user, password, timeouts)
+        self.access.require(self.session, P.DEVICE_DISCOVER, action="device.probe")
+        where = address if isinstance(address, str) else address.url
+        try:
+            rep = probe(address, user, password, timeouts)
+        except VmsError as exc:
+            self.access.record(self.session, "device.probe", outcome="failed",
+                               detail={"address": where, "device_user": user, "error": str(exc)})
+            raise
+        self.access.record(self.session, "device.probe",
+                           detail={"address": rep.address, "device_user": user,
+                                   "model": rep.model, "clock_offset_s": rep.clock_offset_s})
+        return rep
 
     def register(self, report: DeviceReport, password: str, *, name: str | None = None,
                  site: str | None = None, location: str | None = None) -> int:
         """Store credentials then the registry rows; undo the first if the second fails."""
+        self.access.require(self.session, P.DEVICE_ADD, action="device.add")
         uid = self.registry.check_new(report)
         store = self.credentials
         store.set(uid, report.user, password)
         try:
-            return self.registry.add_device(report, name=name, site=site, location=location)
+            dev_id = self.registry.add_device(report, name=name, site=site, location=location)
         except BaseException:
             store.delete(uid)
             raise
+        row = self.registry.device(dev_id)
+        self.access.record(self.session, "device.add", device=row,
+                           detail={"address": row.address, "model": row.model,
+                                   "device_user": report.user})
+        return dev_id
 
     def add(self, address: str | Target, user: str, password: str, *, name: str | None = None,
             site: str | None = None, location: str | None = None,
             timeouts: Timeouts | None = None) -> Added:
+        self.access.require(self.session, P.DEVICE_ADD, action="device.add")
         report = self.probe(address, user, password, timeouts)
         return Added(self.register(report, password, name=name, site=site, location=location), report)
 
     def remove(self, device_id: int) -> str:
-        row = self.registry.remove_device(device_id)
+        row = self.registry.device(device_id)
+        self.access.require(self.session, P.DEVICE_REMOVE, row, action="device.remove")
+        self.registry.remove_device(device_id)
         self.credentials.delete(row.uid)
+        self.access.record(self.session, "device.remove", device=row,
+                           detail={"address": row.address})
         return row.name
-
-    def credentials_for(self, device_id: int) -> tuple[str, str] | None:
-        return self.credentials.get(self.registry.device(device_id).uid)
 
 
 async def onboard_many(targets: list[tuple[Target, str, str]], concurrency: int = 16,

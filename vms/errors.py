@@ -11,7 +11,14 @@ VmsError
 │   ├── ClockSkew
 │   └── ProtocolError      the device spoke, but not in a way we accept
 │       └── BadReply       ...not even SOAP: a web page, malformed or oversized XML
-└── UnsafeXml              XML with a DTD or entities, refused before parsing
+├── UnsafeXml              XML with a DTD or entities, refused before parsing
+├── AccessError            who may do what
+│   ├── SignInFailed       wrong user name or password, or no account yet
+│   ├── AccountLocked      too many failed sign-ins, or disabled by an administrator
+│   ├── SessionExpired     signed out after inactivity, or the session was ended
+│   ├── PasswordChangeRequired
+│   └── PermissionDenied   the role or the camera groups do not allow it
+└── AuditError             the audit trail cannot be written or read
 
 Callers catch the narrowest type they can act on; nothing catches ``Exception``
 just to print it, so the type of a failure survives to the place that reports it.
@@ -68,4 +75,32 @@ class BadReply(ProtocolError):
 
 
 class UnsafeXml(VmsError):
+    pass
+
+
+class AccessError(VmsError):
+    pass
+
+
+class SignInFailed(AccessError):
+    pass
+
+
+class AccountLocked(AccessError):
+    pass
+
+
+class SessionExpired(AccessError):
+    pass
+
+
+class PasswordChangeRequired(AccessError):
+    pass
+
+
+class PermissionDenied(AccessError):
+    pass
+
+
+class AuditError(VmsError):
     pass

@@ -31,7 +31,14 @@ from ui.dialogs.credentials import CredentialsDialog
 from ui.discovery_run import DiscoveryRun
 from vms.commissioning import Added, Commissioning
 from vms.discovery.wsd import Sighting
-from vms.errors import AuthFailed, BadReply, DeviceUnreachable, ProtocolError, UnsafeXml
+from vms.errors import (
+    AccessError,
+    AuthFailed,
+    BadReply,
+    DeviceUnreachable,
+    ProtocolError,
+    UnsafeXml,
+)
 from vms.onvif.model import describe_offset
 from vms.redact import scrub_url
 from vms.registry.repo import DEFAULT_SITE, DuplicateDevice
@@ -67,6 +74,8 @@ def plain_error(exc: BaseException) -> str:
         return "Unreachable"
     if isinstance(exc, DuplicateDevice):
         return "Already registered"
+    if isinstance(exc, AccessError):
+        return "Not allowed for your role"
     if isinstance(exc, (BadReply, UnsafeXml)):
         return "Not ONVIF (or a hostile reply)"
     if isinstance(exc, ProtocolError):
@@ -148,7 +157,7 @@ class DiscoveryDialog(QDialog):
         self._tick.setInterval(100)
         self._tick.timeout.connect(self._advance)
         self._started = 0.0
-        tasks.run(lambda: {d.uid for d in svc.registry.devices()}, self._known, lambda e: None)
+        tasks.run(lambda: {d.uid for d in svc.devices()}, self._known, lambda e: None)
 
     # -- scanning --------------------------------------------------------------------
     def start_scan(self) -> None:
@@ -167,7 +176,8 @@ class DiscoveryDialog(QDialog):
         how = " and ".join(x for x in ("multicast" if self.multicast.isChecked() else "",
                                        ", ".join(targets)) if x)
         self.summary.setText(f"Scanning by {how}…")
-        self.run.start(self.timeout.value(), targets, self.multicast.isChecked(), self.defaults.port)
+        self.run.start(self.svc, self.timeout.value(), targets, self.multicast.isChecked(),
+                       self.defaults.port)
 
     def _advance(self) -> None:
         frac = (time.monotonic() - self._started) / max(self.timeout.value(), 0.1)
@@ -197,7 +207,7 @@ class DiscoveryDialog(QDialog):
         if s.endpoint in self.rows:
             return
         self.sightings[s.endpoint] = s
-        tasks.run(partial(self.svc.registry.record_sighting, s, "probe"), lambda _r: None,
+        tasks.run(partial(self.svc.record_sighting, s, "probe"), lambda _r: None,
                   lambda exc: log.warning("could not record a sighting: %s", exc))
         row = self.model.rowCount()
         self.rows[s.endpoint] = row

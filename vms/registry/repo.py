@@ -127,7 +127,7 @@ class Registry:
             self._local.db = None
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite_utils.Database]:
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
         db = self.db
         db.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -171,7 +171,7 @@ class Registry:
             raise ConfigError("a device needs a name")
         stamp = now()
         caps = rep.capabilities
-        with self._tx() as db:
+        with self.transaction() as db:
             site_id = self._site_id(db, (site or DEFAULT_SITE).strip() or DEFAULT_SITE)
             try:
                 dev_id = int(self._table(db, "devices").insert({
@@ -203,7 +203,7 @@ class Registry:
 
     def remove_device(self, device_id: int) -> DeviceRow:
         row = self.device(device_id)
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM devices WHERE id = ?", [device_id])
         return row
 
@@ -254,7 +254,7 @@ class Registry:
     def record_sighting(self, s: Sighting, source: str) -> None:
         """A device answered a probe or said Hello: insert or refresh it, keeping first_seen."""
         stamp = now()
-        with self._tx() as db:
+        with self.transaction() as db:
             old = db.execute("SELECT first_seen FROM sightings WHERE endpoint_ref = ?",
                              [s.endpoint]).fetchone()
             self._table(db, "sightings").upsert({
@@ -267,7 +267,7 @@ class Registry:
 
     def mark_gone(self, endpoint_ref: str) -> None:
         """A device said Bye: it is absent, and what we knew of it stays."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute("UPDATE sightings SET present = 0, source = 'bye', last_seen = ? "
                        "WHERE endpoint_ref = ?", [now(), endpoint_ref])
 

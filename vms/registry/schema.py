@@ -82,7 +82,54 @@ def _v1(c: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Migration] = [_v1]
+def _v2(c: sqlite3.Connection) -> None:
+    """Accounts, camera groups and settings. Passwords only as argon2id hashes."""
+    _run(c, """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        all_cameras INTEGER NOT NULL DEFAULT 1,
+        must_change INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        failed_count INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT,
+        password_changed_at TEXT NOT NULL,
+        last_sign_in TEXT
+    );
+    CREATE TABLE camera_groups (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE group_sites (
+        group_id INTEGER NOT NULL REFERENCES camera_groups(id) ON DELETE CASCADE,
+        site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, site_id)
+    );
+    CREATE TABLE group_devices (
+        group_id INTEGER NOT NULL REFERENCES camera_groups(id) ON DELETE CASCADE,
+        device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, device_id)
+    );
+    CREATE TABLE user_groups (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        group_id INTEGER NOT NULL REFERENCES camera_groups(id) ON DELETE CASCADE,
+        PRIMARY KEY (user_id, group_id)
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        changed_by TEXT
+    )
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2]
 VERSION = len(MIGRATIONS)
 
 

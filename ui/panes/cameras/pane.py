@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeView, QVBoxLayout, QWidget
 
 from ui import tasks
-from vms.registry import DeviceRow, Registry
+from vms.registry import DeviceRow
 
 POLL_MS = 1500
 
@@ -19,9 +21,10 @@ def _signature(rows: list[DeviceRow]) -> list[tuple[object, ...]]:
 class CamerasPane(QWidget):
     find_requested = Signal()
 
-    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
+    def __init__(self, source: Callable[[], list[DeviceRow]], parent: QWidget | None = None) -> None:
+        """``source``: the devices this user may see (``Commissioning.devices``); runs off the GUI thread."""
         super().__init__(parent)
-        self.registry = registry
+        self.source = source
         self.title = QLabel("Cameras")
         self.title.setObjectName("paneTitle")
         self.find_button = QPushButton("Find cameras…")
@@ -54,7 +57,7 @@ class CamerasPane(QWidget):
         if self._busy:
             return
         self._busy = True
-        tasks.run(self.registry.devices, self._loaded, self._failed)
+        tasks.run(self.source, self._loaded, self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self._busy = False

@@ -1,0 +1,177 @@
+"""The desktop's session lifecycle: first run, sign in, the main window, lock and sign out.
+
+A session locks after the profile's idle time without keyboard or mouse input (and on
+Ctrl+L): the window's contents are hidden until the same user's password is given, or
+the user signs out and someone else signs in. Signing out closes the window; the site
+link (and a simulated site) carries on for the next user.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+from ui import tasks
+from ui.dialogs.audit_viewer import AuditViewer
+from ui.dialogs.discovery import DiscoveryDialog, defaults_for
+from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
+from ui.dialogs.users import UsersDialog
+from ui.main_window import MainWindow
+from ui.site_link import SiteLink
+from vms.access.admin import UserAdmin
+from vms.access.session import Session
+from vms.audit.trail import AuditTrail
+from vms.commissioning import Commissioning
+from vms.errors import VmsError
+from vms.profile import Profile
+
+CHECK_IDLE_MS = 2000
+_INPUT = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
+          QEvent.Type.Wheel, QEvent.Type.TouchBegin}
+
+
+class IdleWatch(QObject):
+    """Counts keyboard and mouse input as activity; locks the session when it runs out."""
+
+    def __init__(self, session: Session, on_idle: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.on_idle = on_idle
+        self.timer = QTimer(self)
+        self.timer.setInterval(CHECK_IDLE_MS)
+        self.timer.timeout.connect(self.check)
+        self.timer.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _INPUT:
+            self.session.touch()
+        return False
+
+    def check(self) -> None:
+        if not self.session.locked and not self.session.ended and self.session.idle_expired():
+            self.on_idle()
+
+
+class Desktop(QObject):
+    def __init__(self, app: QApplication, profile: Profile, link: SiteLink) -> None:
+        super().__init__()
+        self.app = app
+        self.profile = profile
+        self.access = profile.access
+        self.link = link
+        self.session: Session | None = None
+        self.window: MainWindow | None = None
+        self.watch: IdleWatch | None = None
+        self.svc: Commissioning | None = None
+        app.setQuitOnLastWindowClosed(False)
+
+    # -- signing in ---------------------------------------------------------------
+    def sign_in(self, note: str = "") -> Session | None:
+        """Environment (scripted runs), else first run or the sign-in dialog."""
+        session: Session | None = None
+        user, pw = os.environ.get("VMS_USER", ""), os.environ.get("VMS_PASSWORD")
+        if user and pw is not None and not note and self.profile.accounts.count():
+            try:
+                session = self.access.sign_in(user, pw, via="desktop")
+            except VmsError as exc:
+                note = f"Could not sign in as {user}: {exc}."
+        if session is None:
+            if self.profile.accounts.count() == 0:
+                first = FirstRunDialog(self.access)
+                first.exec()
+                session = first.session
+            else:
+                dlg = SignInDialog(self.access, note=note)
+                dlg.exec()
+                session = dlg.session
+        if session is not None and session.must_change_password:
+            change = ChangePasswordDialog(self.access, session, required=True)
+            if change.exec() != QDialog.DialogCode.Accepted:
+                self.access.sign_out(session, "did not change a temporary password")
+                return None
+        return session
+
+    def start(self, note: str = "") -> bool:
+        session = self.sign_in(note)
+        if session is None:
+            return False
+        self.open_window(session)
+        return True
+
+    # -- the window ---------------------------------------------------------------
+    def open_window(self, session: Session) -> MainWindow:
+        self.session = session
+        self.svc = Commissioning(self.profile, session)
+        win = MainWindow(self.link, self.svc)
+        self.window = win
+        win.cameras.find_requested.connect(self.find_cameras)
+        win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
+        win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
+        win.change_password.triggered.connect(
+            lambda: ChangePasswordDialog(self.access, session, win).exec())
+        win.open_audit.triggered.connect(self.show_audit)
+        win.open_users.triggered.connect(self.show_users)
+        win.closed.connect(self.quit)
+        self.watch = IdleWatch(session, lambda: self.lock("inactivity"), win)
+        self.app.installEventFilter(self.watch)
+        win.show()
+        return win
+
+    def find_cameras(self) -> None:
+        if self.svc and self.window:
+            DiscoveryDialog(self.svc, defaults_for(self.link.last_status), self.window).exec()
+
+    def show_audit(self) -> None:
+        if not (self.session and self.window and self.svc):
+            return
+        cams = [(d.id, d.name) for d in self.svc.devices()]
+        AuditViewer(AuditTrail(self.access, self.session), cams, self.window).exec()
+
+    def show_users(self) -> None:
+        if self.session and self.window:
+            UsersDialog(UserAdmin(self.access, self.session), self.window).exec()
+
+    # -- locking and signing out --------------------------------------------------
+    def lock(self, reason: str) -> None:
+        session, win = self.session, self.window
+        if session is None or win is None or session.ended:
+            return
+        self.access.lock(session, reason)
+        central = win.centralWidget()
+        assert central is not None
+        central.hide()  # nothing on screen while locked
+        dlg = LockDialog(self.access, session, win)
+        code = dlg.exec()
+        if code == LockDialog.SIGNED_OUT or session.ended:
+            self.sign_out("signed out from the lock screen")
+            return
+        central.show()
+
+    def sign_out(self, reason: str) -> None:
+        self._end_session(reason)
+        if not self.start():
+            self.quit()
+
+    def _end_session(self, reason: str) -> None:
+        session, win = self.session, self.window
+        self.session = self.window = self.svc = None
+        if self.watch is not None:
+            self.app.removeEventFilter(self.watch)
+            self.watch = None
+        if session is not None:
+            try:
+                self.access.sign_out(session, reason)
+            except VmsError as exc:
+                QMessageBox.warning(None, "Beacon VMS", f"Signing out was not recorded: {exc}")
+        if win is not None:
+            win.closed.disconnect(self.quit)
+            win.close()
+            win.deleteLater()
+
+    def quit(self) -> None:
+        self._end_session("desktop closed")
+        tasks.wait_all()
+        self.app.quit()

@@ -1,0 +1,110 @@
+"""Roles and the permission table: the one place that says who may do what.
+
+Separation of duties follows control-room practice: operators watch and answer calls,
+supervisors can also take a call from another operator and review the audit trail,
+only evidence officers export, only installers change settings on devices, and
+administrators manage accounts and the system but do not export or commission.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    EVIDENCE_OFFICER = "evidence_officer"
+    INSTALLER = "installer"
+    ADMINISTRATOR = "administrator"
+
+    @property
+    def words(self) -> str:
+        return self.value.replace("_", " ")
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        key = text.strip().lower().replace("-", "_").replace(" ", "_")
+        try:
+            return cls(key)
+        except ValueError:
+            names = ", ".join(r.value for r in cls)
+            from vms.errors import ConfigError
+
+            raise ConfigError(f"unknown role '{text}' (one of: {names})") from None
+
+
+class Permission(StrEnum):
+    LIVE_VIEW = "live.view"
+    PLAYBACK = "playback.view"
+    PTZ = "ptz.control"
+    TALK = "audio.talk"
+    RELAY = "relay.control"
+    CALL_HANDLE = "call.handle"
+    CALL_FORCE_TAKE = "call.force_take"
+    EVIDENCE_EXPORT = "evidence.export"
+    EVIDENCE_VERIFY = "evidence.verify"
+    RECORDING_DELETE = "recording.delete"
+    DEVICE_DISCOVER = "device.discover"
+    DEVICE_ADD = "device.add"
+    DEVICE_REMOVE = "device.remove"
+    DEVICE_CONFIGURE = "device.configure"
+    SETTINGS = "settings.change"
+    USERS_MANAGE = "users.manage"
+    AUDIT_VIEW = "audit.view"
+    AUDIT_VERIFY = "audit.verify"
+
+    @property
+    def describe(self) -> str:
+        return _WORDS[self]
+
+
+_WORDS: dict[Permission, str] = {
+    Permission.LIVE_VIEW: "view live video",
+    Permission.PLAYBACK: "play back recordings",
+    Permission.PTZ: "move cameras (PTZ)",
+    Permission.TALK: "talk through a device's speaker",
+    Permission.RELAY: "switch a device's relay (blue light)",
+    Permission.CALL_HANDLE: "answer Help Point calls and alarms",
+    Permission.CALL_FORCE_TAKE: "take over another operator's call",
+    Permission.EVIDENCE_EXPORT: "export evidence",
+    Permission.EVIDENCE_VERIFY: "verify evidence packages",
+    Permission.RECORDING_DELETE: "delete recordings",
+    Permission.DEVICE_DISCOVER: "search the network for cameras",
+    Permission.DEVICE_ADD: "add devices",
+    Permission.DEVICE_REMOVE: "remove devices",
+    Permission.DEVICE_CONFIGURE: "change settings on devices",
+    Permission.SETTINGS: "change system settings",
+    Permission.USERS_MANAGE: "manage user accounts",
+    Permission.AUDIT_VIEW: "view and export the audit trail",
+    Permission.AUDIT_VERIFY: "verify the audit trail",
+}
+
+P = Permission
+_WATCH = {P.LIVE_VIEW, P.PLAYBACK, P.PTZ, P.TALK, P.RELAY, P.CALL_HANDLE}
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.OPERATOR: frozenset(_WATCH),
+    Role.SUPERVISOR: frozenset(_WATCH | {P.CALL_FORCE_TAKE, P.EVIDENCE_VERIFY, P.AUDIT_VIEW,
+                                         P.AUDIT_VERIFY}),
+    Role.EVIDENCE_OFFICER: frozenset({P.PLAYBACK, P.EVIDENCE_EXPORT, P.EVIDENCE_VERIFY,
+                                      P.AUDIT_VERIFY}),
+    Role.INSTALLER: frozenset({P.LIVE_VIEW, P.PTZ, P.RELAY, P.DEVICE_DISCOVER, P.DEVICE_ADD,
+                               P.DEVICE_REMOVE, P.DEVICE_CONFIGURE}),
+    Role.ADMINISTRATOR: frozenset({P.LIVE_VIEW, P.PLAYBACK, P.DEVICE_DISCOVER, P.DEVICE_ADD,
+                                   P.DEVICE_REMOVE, P.RECORDING_DELETE, P.SETTINGS,
+                                   P.USERS_MANAGE, P.AUDIT_VIEW, P.AUDIT_VERIFY}),
+}
+
+# Permissions about one camera: also limited by the user's camera groups.
+CAMERA_SCOPED: frozenset[Permission] = frozenset({
+    P.LIVE_VIEW, P.PLAYBACK, P.PTZ, P.TALK, P.RELAY, P.CALL_HANDLE, P.CALL_FORCE_TAKE,
+    P.EVIDENCE_EXPORT, P.RECORDING_DELETE, P.DEVICE_CONFIGURE, P.DEVICE_REMOVE})
+
+
+def allowed(role: Role, perm: Permission) -> bool:
+    return perm in GRANTS[role]
+
+
+def roles_with(perm: Permission) -> list[Role]:
+    return [r for r in Role if perm in GRANTS[r]]

@@ -1,0 +1,56 @@
+"""A signed-in user: who, in which role, from where, and whether the session still holds."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from vms.access.roles import Role
+from vms.audit.log import Actor
+from vms.errors import SessionExpired
+
+
+def workstation() -> str:
+    return socket.gethostname() or "unknown"
+
+
+@dataclass
+class Session:
+    user_id: int
+    user: str
+    role: Role
+    via: str  # "desktop" | "cli"
+    workstation: str = field(default_factory=workstation)
+    idle_limit_s: float | None = None  # None: no inactivity limit (a CLI command)
+    must_change_password: bool = False
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started: float = field(default_factory=time.monotonic)
+    last_active: float = field(default_factory=time.monotonic)
+    ended: bool = False
+    locked: bool = False
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user, self.role.value, self.workstation, self.via)
+
+    def idle_s(self) -> float:
+        return time.monotonic() - self.last_active
+
+    def idle_expired(self) -> bool:
+        return self.idle_limit_s is not None and self.idle_s() >= self.idle_limit_s
+
+    def touch(self) -> None:
+        """The user did something; only a live, unlocked session counts it."""
+        if not (self.ended or self.locked or self.idle_expired()):
+            self.last_active = time.monotonic()
+
+    def check(self) -> None:
+        if self.ended:
+            raise SessionExpired(f"{self.user} has signed out; sign in again")
+        if self.locked or self.idle_expired():
+            self.locked = True
+            minutes = (self.idle_limit_s or 0) / 60
+            raise SessionExpired(f"the session of {self.user} locked after {minutes:g} minutes "
+                                 "without activity; sign in again to continue")

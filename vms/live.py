@@ -1,0 +1,60 @@
+"""Opening a camera's live stream: the permission check and audit every viewer goes through.
+
+The wall and the incident pane ask ``LiveView.open`` for a stream; it checks that the
+user may view that camera, fetches the device password from the keyring (never shown,
+never logged) and records ``live.start``; ``close`` records ``live.stop`` with how long.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from vms.access.roles import Permission
+from vms.access.session import Session
+from vms.errors import DeviceError
+from vms.profile import Profile
+from vms.redact import scrub_url
+
+
+@dataclass
+class LiveStream:
+    device_id: int
+    name: str
+    site: str
+    quality: str  # "main" | "sub"
+    uri: str  # without credentials
+    user: str
+    password: str = field(repr=False)
+    opened: float = field(default_factory=time.monotonic)
+    closed: bool = False
+
+
+class LiveView:
+    def __init__(self, profile: Profile, session: Session) -> None:
+        self.profile = profile
+        self.session = session
+        self.access = profile.access
+
+    def open(self, device_id: int, quality: str = "sub") -> LiveStream:
+        row = self.profile.registry.device(device_id)
+        self.access.require(self.session, Permission.LIVE_VIEW, row, action="live.start")
+        stream = row.stream(quality) if quality in ("main", "sub") else None
+        if stream is None or not stream.uri:
+            raise DeviceError(f"{row.name} has no {quality} stream")
+        creds = self.profile.credentials.get(row.uid)
+        if creds is None:
+            raise DeviceError(f"the password for {row.name} is not in the keyring; add the device "
+                              "again")
+        self.access.record(self.session, "live.start", device=row,
+                           detail={"quality": quality, "uri": scrub_url(stream.uri)})
+        return LiveStream(row.id, row.name, row.site, quality, stream.uri, creds[0], creds[1])
+
+    def close(self, stream: LiveStream) -> None:
+        if stream.closed:
+            return
+        stream.closed = True
+        row = self.profile.registry.device(stream.device_id)
+        self.access.record(self.session, "live.stop", device=row,
+                           detail={"quality": stream.quality,
+                                   "seconds": round(time.monotonic() - stream.opened, 1)})

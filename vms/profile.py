@@ -1,0 +1,30 @@
+"""Everything one profile holds, opened once per process: registry, accounts, audit, keys.
+
+The CLI and the desktop open a ``Profile``, sign a user in through ``profile.access`` and
+hand the session to the services they call; each service checks it before acting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vms.access.access import Access
+from vms.access.accounts import Accounts
+from vms.audit.log import AuditLog
+from vms.credentials import CredentialStore, open_store
+from vms.registry import Registry
+
+
+class Profile:
+    def __init__(self, data_dir: Path, *, registry: Registry | None = None,
+                 credentials: CredentialStore | None = None) -> None:
+        self.data_dir = data_dir
+        self.registry = registry or Registry.for_profile(data_dir)
+        self.credentials = credentials or open_store(data_dir)
+        self.accounts = Accounts(self.registry)
+        self.audit = AuditLog(data_dir, self.credentials)
+        self.access = Access(self.accounts, self.audit)
+
+    def close(self) -> None:
+        self.registry.close()
+        self.audit.close()
