@@ -111,8 +111,7 @@ class Access:
                 raise AccountLocked(self._locked_text(user))
             raise SignInFailed("wrong password")
         self.accounts.update(user.name, failed_count=0)
-        session.locked = False
-        session.touch()
+        session.resume()
         self.record(session, "session.unlocked")
 
     # -- the gate -----------------------------------------------------------------

@@ -46,6 +46,11 @@ class Session:
         if not (self.ended or self.locked or self.idle_expired()):
             self.last_active = time.monotonic()
 
+    def resume(self) -> None:
+        """Unlocked with the user's password: the idle clock starts again."""
+        self.locked = False
+        self.last_active = time.monotonic()
+
     def check(self) -> None:
         if self.ended:
             raise SessionExpired(f"{self.user} has signed out; sign in again")
