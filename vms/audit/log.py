@@ -30,6 +30,7 @@ from vms.audit.chain import (
     GENESIS,
     AuditEntry,
     Checkpoint,
+    Problem,
     Verdict,
     canonical_detail,
     entry_hash,
@@ -250,8 +251,15 @@ class AuditLog:
             os.fsync(fd)
         finally:
             os.close(fd)
+        # How many were written, so that a deleted or shortened file is noticed.
+        self._conn.execute("INSERT INTO meta VALUES ('checkpoints_written', '1') ON CONFLICT(key) "
+                           "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
         self._last_checkpoint = (cp.seq, time.monotonic())
         return cp
+
+    def checkpoints_written(self) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'checkpoints_written'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- reading ------------------------------------------------------------------
     def checkpoints(self) -> list[Checkpoint]:
@@ -316,12 +324,15 @@ class AuditLog:
     def verify(self) -> Verdict:
         rows = self.entries()
         cps = self.checkpoints()
+        written = self.checkpoints_written()
         verdict = verify(rows, self.key_for, cps)
+        name = self.checkpoint_path.name
         if rows and not cps:
-            from vms.audit.chain import Problem
-
-            verdict.problems.append(Problem(None, "checkpoint", f"{self.checkpoint_path.name} is "
-                                            "missing, so entries cut off the end could not be seen"))
+            verdict.problems.append(Problem(None, "checkpoint", f"{name} is missing, so entries "
+                                            "cut off the end could not be seen"))
+        elif written > len(cps):
+            verdict.problems.append(Problem(None, "checkpoint", f"{name} was deleted or shortened: "
+                                            f"{written} checkpoints were written, {len(cps)} remain"))
         return verdict
 
 
