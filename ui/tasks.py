@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from shiboken6 import isValid
 
 
 class _Relay(QObject):
@@ -44,6 +45,9 @@ def run(fn: Callable[[], Any], on_done: Callable[[Any], None],
 
     def finish(cb: Callable[[Any], None], value: Any) -> None:
         _live.discard(relay)
+        owner = getattr(cb, "__self__", None)
+        if isinstance(owner, QObject) and not isValid(owner):
+            return  # the widget that asked was closed while the work ran
         cb(value)
 
     relay.done.connect(lambda r: finish(on_done, r))
