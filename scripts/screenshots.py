@@ -7,6 +7,7 @@ an outage so every state shows, and grabs the main window.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import time
@@ -19,11 +20,19 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import resources  # noqa: E402
+from ui.dialogs.audit_viewer import AuditViewer  # noqa: E402
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for  # noqa: E402
+from ui.dialogs.sign_in import LockDialog, SignInDialog  # noqa: E402
+from ui.dialogs.users import UsersDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.site_link import SiteLink  # noqa: E402
+from vms.access.admin import UserAdmin, create_first_administrator  # noqa: E402
+from vms.access.roles import Role  # noqa: E402
+from vms.audit.trail import AuditTrail  # noqa: E402
 from vms.commissioning import Commissioning  # noqa: E402
-from vms.registry import Registry  # noqa: E402
+from vms.errors import VmsError  # noqa: E402
+from vms.live import LiveView  # noqa: E402
+from vms.profile import Profile  # noqa: E402
 from vms.sim import control  # noqa: E402
 from vms.sim.launcher import EPHEMERAL, SimProcess  # noqa: E402
 
@@ -49,13 +58,28 @@ def main() -> int:
             app = QApplication(sys.argv[:1])
             app.setStyleSheet(resources.path("styles/app.qss").read_text())
             link = SiteLink(data)
-            registry = Registry.for_profile(data / "desk")
-            svc = Commissioning(data / "desk", registry)
+            profile = Profile(data / "desk")
+            create_first_administrator(profile.access, "s.khan", "screenshot-admin-1",
+                                       via="desktop", workstation="CR-WS-03")
+            admin = profile.access.sign_in("s.khan", "screenshot-admin-1", via="desktop")
+            users = UserAdmin(profile.access, admin)
+            users.add("j.okafor", Role.OPERATOR, "screenshot-operator-1")
+            users.add("r.evans", Role.EVIDENCE_OFFICER, "screenshot-evidence-1")
+            users.add("m.price", Role.INSTALLER, "screenshot-installer-1")
+            inst = profile.access.sign_in("m.price", "screenshot-installer-1", via="desktop")
+            svc = Commissioning(profile, inst)
             for name, site in (("cam1", "Town Centre"), ("cam2", "Town Centre"), ("hp1", "Town Centre"),
                                ("pid1", "Loaned PID cameras")):
                 xaddr = next(d["onvif"] for d in control.status(data)["devices"] if d["name"] == name)
                 svc.add(xaddr, "admin", "beacon-sim", site=site)
-            win = MainWindow(link, registry)
+            op = profile.access.sign_in("j.okafor", "screenshot-operator-1", via="desktop")
+            view = LiveView(profile, op)
+            for dev in svc.devices()[:3]:
+                view.close(view.open(dev.id))
+            for _ in range(2):  # failed sign-ins, for the audit view
+                with contextlib.suppress(VmsError):
+                    profile.access.sign_in("r.evans", "not-my-password", via="desktop")
+            win = MainWindow(link, Commissioning(profile, admin))
             win.show()
             link.watch()
             control.action(data, "hp1", "press")
@@ -88,10 +112,42 @@ def main() -> int:
             path = OUT / "discovery-results.png"
             dlg.grab().save(str(path))
             print(f"wrote {path}")
+            shots(app, profile, admin, op, svc)
             link.shutdown()
         finally:
             sim.stop()
     return 0
+
+
+def save(app: QApplication, widget: object, name: str) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    assert isinstance(widget, QWidget)
+    widget.show()
+    pump(app, 1.0)
+    path = OUT / name
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
+    widget.close()
+
+
+def shots(app: QApplication, profile: Profile, admin: object, op: object, svc: Commissioning) -> None:
+    from vms.access.session import Session
+
+    assert isinstance(admin, Session) and isinstance(op, Session)
+    sign_in = SignInDialog(profile.access, user="j.okafor")
+    sign_in.password.setText("wrong password")
+    sign_in.show_error("wrong user name or password")
+    save(app, sign_in, "sign-in.png")
+    op.idle_limit_s = 600
+    save(app, LockDialog(profile.access, op), "locked.png")
+    cams = [(d.id, d.name) for d in svc.devices()]
+    viewer = AuditViewer(AuditTrail(profile.access, admin), cams)
+    viewer.verify()
+    pump(app, 1.0)
+    save(app, viewer, "audit-viewer.png")
+    users = UsersDialog(UserAdmin(profile.access, admin))
+    save(app, users, "users.png")
 
 
 if __name__ == "__main__":

@@ -224,3 +224,12 @@ def test_no_password_is_stored_or_logged_in_clear(tmp_path: Path, caplog: pytest
         assert all(secret not in out for out in outputs)
         assert secret not in caplog.text
     assert os.environ.get("VMS_PASSWORD") is None or os.environ["VMS_PASSWORD"] not in caplog.text
+
+
+def test_times_are_shown_in_uk_time_with_gmt_or_bst() -> None:
+    from vms.audit.log import london
+
+    assert london("2026-07-01T12:00:00.000Z") == "2026-07-01 13:00:00 BST"
+    assert london("2026-01-10T12:00:00.000Z") == "2026-01-10 12:00:00 GMT"
+    assert london("2026-10-25T00:59:59.000Z") == "2026-10-25 01:59:59 BST"  # the last BST second
+    assert london("2026-10-25T01:00:00.000Z") == "2026-10-25 01:00:00 GMT"

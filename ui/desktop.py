@@ -143,7 +143,7 @@ class Desktop(QObject):
         central = win.centralWidget()
         assert central is not None
         central.hide()  # nothing on screen while locked
-        dlg = LockDialog(self.access, session, win)
+        dlg = LockDialog(self.access, session, win, idle=reason == "inactivity")
         code = dlg.exec()
         if code == LockDialog.SIGNED_OUT or session.ended:
             self.sign_out("signed out from the lock screen")

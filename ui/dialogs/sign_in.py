@@ -181,11 +181,13 @@ class LockDialog(_AccountDialog):
 
     SIGNED_OUT = 2
 
-    def __init__(self, access: Access, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, access: Access, session: Session, parent: QWidget | None = None, *,
+                 idle: bool = True) -> None:
         minutes = (session.idle_limit_s or 0) / 60
+        why = (f"Locked after {minutes:g} minutes without activity." if idle
+               else f"Locked by {session.user}.")
         super().__init__("Locked — Beacon VMS", "Beacon VMS is locked",
-                         f"Locked after {minutes:g} minutes without activity, or by "
-                         f"{session.user}. Signed in as {session.user} "
+                         f"{why} Signed in as {session.user} "
                          f"({session.role.words}). Enter the password to continue, or sign out "
                          "so that someone else can sign in.", "Unlock", parent)
         self.access = access

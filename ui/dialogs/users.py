@@ -31,8 +31,9 @@ from vms.access.accounts import User
 from vms.access.admin import UserAdmin
 from vms.access.passwords import MIN_LENGTH
 from vms.access.roles import Role
+from vms.audit.log import london
 
-COLUMNS = ["User", "Role", "State", "Cameras", "Last sign-in (UTC)"]
+COLUMNS = ["User", "Role", "State", "Cameras", "Last sign-in (UK)"]
 
 
 class UserForm(QDialog):
@@ -131,7 +132,9 @@ class UsersDialog(QDialog):
         for u in users:
             cams = "all" if u.all_cameras else ", ".join(u.groups) or "none"
             self.model.appendRow([QStandardItem(x) for x in (
-                u.name, u.role.words, u.state(), cams, (u.last_sign_in or "never")[:16])])
+                u.name, u.role.words, u.state(), cams,
+                london(u.last_sign_in) if u.last_sign_in else "never")])
+        self.table.resizeColumnsToContents()
         self._selection()
 
     def _failed(self, exc: BaseException) -> None:
