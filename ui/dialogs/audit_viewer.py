@@ -10,23 +10,21 @@ import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QStandardItem
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateTimeEdit,
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from ui import tasks
+from ui.tables import row_table
 from vms.audit.chain import AuditEntry, Verdict
 from vms.audit.log import LONDON, Filter, london
 from vms.audit.trail import AuditTrail
@@ -80,17 +78,7 @@ class AuditViewer(QDialog):
         filters.addStretch(1)
         filters.addWidget(self.apply)
 
-        self.model = QStandardItemModel(0, len(COLUMNS))
-        self.model.setHorizontalHeaderLabels(COLUMNS)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAlternatingRowColors(True)
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        h.setStretchLastSection(True)
+        self.model, self.table = row_table(COLUMNS)
 
         self.summary = QLabel("Loading…")
         self.summary.setObjectName("paneHint")

@@ -9,19 +9,16 @@ from dataclasses import dataclass
 from functools import partial
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QStandardItem
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QDoubleSpinBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +26,7 @@ from PySide6.QtWidgets import (
 from ui import tasks
 from ui.dialogs.credentials import CredentialsDialog
 from ui.discovery_run import DiscoveryRun
+from ui.tables import row_table
 from vms.commissioning import Added, Commissioning
 from vms.discovery.wsd import Sighting
 from vms.errors import (
@@ -122,18 +120,7 @@ class DiscoveryDialog(QDialog):
         self.summary = QLabel(defaults.note or "Press Scan to look for ONVIF devices.")
         self.summary.setObjectName("paneHint")
 
-        self.model = QStandardItemModel(0, len(COLUMNS))
-        self.model.setHorizontalHeaderLabels(COLUMNS)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAlternatingRowColors(True)
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        h.setStretchLastSection(True)
+        self.model, self.table = row_table(COLUMNS)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
         self.add = QPushButton("Add selected…")

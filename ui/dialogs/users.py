@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItem
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -17,16 +17,15 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from ui import tasks
+from ui.tables import row_table
 from vms.access.accounts import User
 from vms.access.admin import UserAdmin
 from vms.access.passwords import MIN_LENGTH
@@ -88,16 +87,7 @@ class UsersDialog(QDialog):
         self.admin = admin
         self.setWindowTitle("Users — Beacon VMS")
         self.resize(820, 420)
-        self.model = QStandardItemModel(0, len(COLUMNS))
-        self.model.setHorizontalHeaderLabels(COLUMNS)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.model, self.table = row_table(COLUMNS, QAbstractItemView.SelectionMode.SingleSelection)
         self.status = QLabel("")
         self.status.setObjectName("paneHint")
         self.status.setWordWrap(True)
