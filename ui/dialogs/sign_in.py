@@ -62,6 +62,12 @@ class _AccountDialog(QDialog):
         layout.addWidget(self.buttons)
         self.result_value: Any = None
 
+    @property
+    def session(self) -> Session | None:
+        """What a sign-in or first-run dialog produced, once accepted."""
+        value = self.result_value
+        return value if isinstance(value, Session) else None
+
     def _field(self, label: str, secret: bool = False) -> QLineEdit:
         edit = QLineEdit()
         if secret:
@@ -135,11 +141,6 @@ class SignInDialog(_AccountDialog):
         self.password.clear()
         self.password.setFocus()
 
-    @property
-    def session(self) -> Session | None:
-        value = self.result_value
-        return value if isinstance(value, Session) else None
-
 
 class FirstRunDialog(_AccountDialog):
     def __init__(self, access: Access, parent: QWidget | None = None) -> None:
@@ -170,11 +171,6 @@ class FirstRunDialog(_AccountDialog):
 
         return create
 
-    @property
-    def session(self) -> Session | None:
-        value = self.result_value
-        return value if isinstance(value, Session) else None
-
 
 class LockDialog(_AccountDialog):
     """Shown over a hidden window; only the signed-in user's password unlocks it."""
@@ -191,7 +187,7 @@ class LockDialog(_AccountDialog):
                          f"({session.role.words}). Enter the password to continue, or sign out "
                          "so that someone else can sign in.", "Unlock", parent)
         self.access = access
-        self.session = session
+        self.owner = session
         self.password = self._field("Password", secret=True)
         self.sign_out = QPushButton("Sign out")
         self.buttons.addButton(self.sign_out, QDialogButtonBox.ButtonRole.RejectRole)
@@ -206,11 +202,11 @@ class LockDialog(_AccountDialog):
 
     def work(self) -> Callable[[], None]:
         pw = self.password.text()
-        return lambda: self.access.unlock(self.session, pw)
+        return lambda: self.access.unlock(self.owner, pw)
 
     def after_failure(self) -> None:
         self.password.clear()
-        if self.session.ended:  # locked out: only signing out is left
+        if self.owner.ended:  # locked out: only signing out is left
             self.ok.setEnabled(False)
 
 
@@ -222,7 +218,7 @@ class ChangePasswordDialog(_AccountDialog):
         super().__init__("Change password — Beacon VMS", f"Change the password of {session.user}",
                          text + f" At least {MIN_LENGTH} characters.", "Change password", parent)
         self.access = access
-        self.session = session
+        self.owner = session
         self.current = self._field("Current password", secret=True)
         self.new = self._field("New password", secret=True)
         self.again = self._field("New password again", secret=True)
@@ -234,4 +230,4 @@ class ChangePasswordDialog(_AccountDialog):
 
     def work(self) -> Callable[[], None]:
         cur, new = self.current.text(), self.new.text()
-        return lambda: change_own_password(self.access, self.session, cur, new)
+        return lambda: change_own_password(self.access, self.owner, cur, new)

@@ -15,7 +15,7 @@ from vms.access import passwords
 from vms.access.accounts import Accounts, User
 from vms.access.roles import CAMERA_SCOPED, Permission, Role, allowed, roles_with
 from vms.access.session import Session, workstation
-from vms.audit.log import Actor, AuditLog, london
+from vms.audit.log import LONDON, Actor, AuditLog
 from vms.errors import AccountLocked, PasswordChangeRequired, PermissionDenied, SignInFailed
 
 
@@ -59,11 +59,8 @@ class Access:
             self.audit.append(actor, "login", outcome="denied", detail={"reason": "locked"})
             raise AccountLocked(self._locked_text(user))
         if not good:
-            user = self.accounts.record_failure(user, self.accounts.policy())
-            self.audit.append(actor, "login", outcome="failed",
-                              detail={"reason": "wrong password", "failures": user.failed_count})
+            user = self._count_failure(user, actor, "login", {"reason": "wrong password"})
             if user.locked_now():
-                self.audit.append(actor, "account.locked", detail={"failures": user.failed_count})
                 raise AccountLocked(self._locked_text(user))
             raise SignInFailed("wrong user name or password")
         if passwords.needs_rehash(encoded or ""):
@@ -77,10 +74,22 @@ class Access:
         self.record(session, "login", detail={"session": session.id})
         return session
 
-    def _locked_text(self, user: User) -> str:
-        until = london(user.locked_until or "").rsplit(" ", 1)
+    def _count_failure(self, user: User, actor: Actor, action: str,
+                       detail: dict[str, Any] | None = None) -> User:
+        """A wrong password, at sign-in or on the lock screen: count it, lock when due."""
+        user = self.accounts.record_failure(user, self.accounts.policy())
+        self.audit.append(actor, action, outcome="failed",
+                          detail={**(detail or {}), "failures": user.failed_count})
+        if user.locked_now():
+            self.audit.append(actor, "account.locked", detail={"failures": user.failed_count})
+        return user
+
+    @staticmethod
+    def _locked_text(user: User) -> str:
+        until = dt.datetime.fromisoformat(user.locked_until or "").astimezone(LONDON)
         return (f"the account '{user.name}' is locked after {user.failed_count} failed sign-ins; "
-                f"try again after {until[0][11:16]} {until[1]} or ask an administrator to unlock it")
+                f"try again after {until:%H:%M} {until.tzname()} or ask an administrator to "
+                "unlock it")
 
     def sign_out(self, session: Session, reason: str = "signed out") -> None:
         if session.ended:
@@ -103,9 +112,7 @@ class Access:
             raise AccountLocked(self._locked_text(user) if user.locked_now() else
                                 f"the account '{user.name}' is disabled; ask an administrator")
         if not passwords.verify(self.accounts.password_hash(user.name), password):
-            user = self.accounts.record_failure(user, self.accounts.policy())
-            self.audit.append(session.actor, "session.unlock", outcome="failed",
-                              detail={"failures": user.failed_count})
+            user = self._count_failure(user, session.actor, "session.unlock")
             if user.locked_now():
                 self.sign_out(session, "account locked")
                 raise AccountLocked(self._locked_text(user))
@@ -118,15 +125,21 @@ class Access:
     def can(self, session: Session, perm: Permission, device: DeviceLike | None = None) -> bool:
         if not allowed(session.role, perm):
             return False
-        return device is None or perm not in CAMERA_SCOPED or self._reaches(session, device.id)
-
-    def _reaches(self, session: Session, device_id: int) -> bool:
-        if session.role is Role.ADMINISTRATOR:
+        if device is None or perm not in CAMERA_SCOPED:
             return True
-        user = self.accounts.find(session.user)
+        return self._reaches(self.accounts.find(session.user), device.id)
+
+    def _reachable(self, user: User | None) -> set[int] | None:
+        """Device ids a user's camera groups reach; None: every camera."""
         if user is None or user.disabled:
-            return False
-        return user.all_cameras or device_id in self.accounts.camera_ids(user.id)
+            return set()
+        if user.role is Role.ADMINISTRATOR or user.all_cameras:
+            return None
+        return self.accounts.camera_ids(user.id)
+
+    def _reaches(self, user: User | None, device_id: int) -> bool:
+        ids = self._reachable(user)
+        return ids is None or device_id in ids
 
     def require(self, session: Session, perm: Permission, device: DeviceLike | None = None,
                 *, action: str | None = None) -> None:
@@ -143,7 +156,7 @@ class Access:
         if not allowed(session.role, perm):
             why = (f"{session.role.words}s may not {perm.describe}; that needs the role of "
                    f"{_roles_text(perm)}")
-        elif device is not None and perm in CAMERA_SCOPED and not self._reaches(session, device.id):
+        elif device is not None and perm in CAMERA_SCOPED and not self._reaches(user, device.id):
             why = (f"{session.user} has no access to camera '{device.name}' ({device.site}); an "
                    "administrator can add it to one of your camera groups")
         if why:
@@ -155,15 +168,8 @@ class Access:
     def visible(self, session: Session, devices: list[Any]) -> list[Any]:
         """The devices this user may see at all (any camera-scoped permission on them)."""
         session.check()
-        if session.role is Role.ADMINISTRATOR:
-            return devices
-        user = self.accounts.find(session.user)
-        if user is None or user.disabled:
-            return []
-        if user.all_cameras:
-            return devices
-        ids = self.accounts.camera_ids(user.id)
-        return [d for d in devices if d.id in ids]
+        ids = self._reachable(self.accounts.find(session.user))
+        return devices if ids is None else [d for d in devices if d.id in ids]
 
     def record(self, session: Session, action: str, *, device: DeviceLike | None = None,
                outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:

@@ -83,21 +83,29 @@ class Accounts:
         return int(self.registry.db.execute("SELECT count(*) FROM users").fetchone()[0])
 
     def users(self) -> list[User]:
-        db = self.registry.db
-        groups: dict[int, list[str]] = {}
-        for uid, gname in db.execute("SELECT ug.user_id, g.name FROM user_groups ug JOIN "
-                                     "camera_groups g ON g.id = ug.group_id ORDER BY g.name"):
-            groups.setdefault(uid, []).append(gname)
-        out = []
-        for r in db.query("SELECT * FROM users ORDER BY name"):
-            out.append(User(r["id"], r["name"], Role(r["role"]), bool(r["all_cameras"]),
-                            bool(r["must_change"]), bool(r["disabled"]), r["failed_count"],
-                            r["locked_until"], r["created_at"], r["last_sign_in"],
-                            groups.get(r["id"], [])))
-        return out
+        return self._load("", [])
 
     def find(self, name: str) -> User | None:
-        return next((u for u in self.users() if u.name.lower() == name.strip().lower()), None)
+        """One user by name (case-insensitive); the gate calls this on every check."""
+        found = self._load("WHERE name = ?", [name.strip()])
+        return found[0] if found else None
+
+    def _load(self, where: str, params: list[Any]) -> list[User]:
+        db = self.registry.db
+        rows = list(db.query(f"SELECT * FROM users {where} ORDER BY name", params))  # noqa: S608
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        marks = ",".join("?" * len(ids))
+        sql = ("SELECT ug.user_id, g.name FROM user_groups ug JOIN camera_groups g "  # noqa: S608
+               f"ON g.id = ug.group_id WHERE ug.user_id IN ({marks}) ORDER BY g.name")
+        groups: dict[int, list[str]] = {}
+        for uid, gname in db.execute(sql, ids):
+            groups.setdefault(uid, []).append(gname)
+        return [User(r["id"], r["name"], Role(r["role"]), bool(r["all_cameras"]),
+                     bool(r["must_change"]), bool(r["disabled"]), r["failed_count"],
+                     r["locked_until"], r["created_at"], r["last_sign_in"], groups.get(r["id"], []))
+                for r in rows]
 
     def user(self, name: str) -> User:
         u = self.find(name)

@@ -21,12 +21,11 @@ class AuditTrail:
         self.session = session
         self.log = access.audit
 
-    def entries(self, f: Filter | None = None, *, record: bool = True) -> list[AuditEntry]:
-        """``record``: a review is itself audited; a viewer refreshing its filter lists says so once."""
+    def entries(self, f: Filter | None = None) -> list[AuditEntry]:
+        """A review is itself audited, with its filters."""
         self.access.require(self.session, Permission.AUDIT_VIEW, action="audit.view")
         rows = self.log.entries(f)
-        if record:
-            self.access.record(self.session, "audit.view", detail=_filter_detail(f, len(rows)))
+        self.access.record(self.session, "audit.view", detail=_filter_detail(f, len(rows)))
         return rows
 
     def choices(self) -> tuple[list[str], list[str]]:
