@@ -16,11 +16,13 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from ui import tasks
 from ui.dialogs.audit_viewer import AuditViewer
+from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.dialogs.users import UsersDialog
 from ui.main_window import MainWindow
 from ui.site_link import SiteLink
+from ui.wall.assembly import LiveWall, assemble
 from vms.access.admin import UserAdmin
 from vms.access.session import Session
 from vms.audit.trail import AuditTrail
@@ -66,6 +68,7 @@ class Desktop(QObject):
         self.window: MainWindow | None = None
         self.watch: IdleWatch | None = None
         self.svc: Commissioning | None = None
+        self.live: LiveWall | None = None
         app.setQuitOnLastWindowClosed(False)
 
     # -- signing in ---------------------------------------------------------------
@@ -105,8 +108,10 @@ class Desktop(QObject):
     def open_window(self, session: Session) -> MainWindow:
         self.session = session
         self.svc = Commissioning(self.profile, session)
-        win = MainWindow(self.link, self.svc)
+        self.live = assemble(self.profile, session)
+        win = MainWindow(self.link, self.svc, self.live.pane)
         self.window = win
+        win.open_about.triggered.connect(self.show_about)
         win.cameras.find_requested.connect(self.find_cameras)
         win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
         win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
@@ -130,6 +135,10 @@ class Desktop(QObject):
         cams = [(d.id, d.name) for d in self.svc.devices()]
         AuditViewer(AuditTrail(self.access, self.session), cams, self.window).exec()
 
+    def show_about(self) -> None:
+        if self.window and self.live:
+            DiagnosticsDialog(self.live.report, self.live.hub, self.window).exec()
+
     def show_users(self) -> None:
         if self.session and self.window:
             UsersDialog(UserAdmin(self.access, self.session), self.window).exec()
@@ -140,6 +149,7 @@ class Desktop(QObject):
         if session is None or win is None or session.ended:
             return
         self.access.lock(session, reason)
+        win.wall.hide_windows(True)  # fullscreen and pop-out walls too
         central = win.centralWidget()
         assert central is not None
         central.hide()  # nothing on screen while locked
@@ -149,6 +159,7 @@ class Desktop(QObject):
             self.sign_out("signed out from the lock screen")
             return
         central.show()
+        win.wall.hide_windows(False)
 
     def sign_out(self, reason: str) -> None:
         self._end_session(reason)
@@ -166,6 +177,9 @@ class Desktop(QObject):
                 self.access.sign_out(session, reason)
             except VmsError as exc:
                 QMessageBox.warning(None, "Beacon VMS", f"Signing out was not recorded: {exc}")
+        if self.live is not None:
+            self.live.shutdown()
+            self.live = None
         if win is not None:
             win.closed.disconnect(self.quit)
             win.close()

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter
 from ui.panes.cameras import CamerasPane
 from ui.panes.devices import DevicesPane
 from ui.site_link import SiteLink
+from ui.wall.pane import WallPane
 from vms.access.roles import Permission
 from vms.commissioning import Commissioning
 
@@ -16,18 +17,27 @@ from vms.commissioning import Commissioning
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, link: SiteLink, svc: Commissioning) -> None:
+    def __init__(self, link: SiteLink, svc: Commissioning, wall: WallPane) -> None:
         super().__init__()
         session = svc.session
         self.setWindowTitle(f"Beacon VMS — {session.user}")
-        self.resize(1280, 600)
+        self.resize(1400, 860)
         self.cameras = CamerasPane(svc.devices)
         self.devices = DevicesPane()
+        self.wall = wall
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.cameras)
+        side.addWidget(self.devices)
+        side.setSizes([520, 300])
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.cameras)
-        split.addWidget(self.devices)
-        split.setSizes([340, 940])
+        split.addWidget(side)
+        split.addWidget(wall)
+        split.setStretchFactor(1, 1)
+        split.setSizes([300, 1100])
         self.setCentralWidget(split)
+        self.cameras.devices_loaded.connect(wall.set_devices)
+        self.cameras.camera_activated.connect(wall.show_camera)
+        wall.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
         def can(p: Permission) -> bool:  # what to offer; the services decide
             return svc.access.can(session, p)
@@ -43,6 +53,8 @@ class MainWindow(QMainWindow):
         self.open_users.setEnabled(can(Permission.USERS_MANAGE))
         self.open_audit: QAction = admin.addAction("Audit trail…")
         self.open_audit.setEnabled(can(Permission.AUDIT_VIEW))
+        help_menu = self.menuBar().addMenu("&Help")
+        self.open_about: QAction = help_menu.addAction("About / diagnostics…")
         self.cameras.find_button.setEnabled(can(Permission.DEVICE_DISCOVER))
         if not self.cameras.find_button.isEnabled():
             self.cameras.find_button.setToolTip("Finding cameras needs the installer or "

@@ -1,12 +1,13 @@
 """The one sanctioned way to run work off the GUI thread (after Anki's background ops).
 
 ``run(fn, on_done, on_error)`` runs ``fn`` on Qt's global thread pool and calls
-``on_done(result)`` or ``on_error(exc)`` back on the GUI thread. Widgets never
-create threads of their own.
+``on_done(result)`` or ``on_error(exc)`` back on the GUI thread; ``watch`` does
+the same for a future from the core loop. Widgets never create threads of their own.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable
 from typing import Any
 
@@ -38,8 +39,7 @@ class _Task(QRunnable):
 _live: set[_Relay] = set()
 
 
-def run(fn: Callable[[], Any], on_done: Callable[[Any], None],
-        on_error: Callable[[BaseException], None]) -> None:
+def _relay(on_done: Callable[[Any], None], on_error: Callable[[BaseException], None]) -> _Relay:
     relay = _Relay()  # created on the GUI thread, so its signals are delivered there
     _live.add(relay)
 
@@ -52,7 +52,26 @@ def run(fn: Callable[[], Any], on_done: Callable[[Any], None],
 
     relay.done.connect(lambda r: finish(on_done, r))
     relay.failed.connect(lambda e: finish(on_error, e))
-    QThreadPool.globalInstance().start(_Task(fn, relay))
+    return relay
+
+
+def run(fn: Callable[[], Any], on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None]) -> None:
+    QThreadPool.globalInstance().start(_Task(fn, _relay(on_done, on_error)))
+
+
+def watch(future: concurrent.futures.Future[Any], on_done: Callable[[Any], None],
+          on_error: Callable[[BaseException], None]) -> None:
+    """Call back on the GUI thread when a core-loop future finishes (no thread held waiting)."""
+    relay = _relay(on_done, on_error)
+
+    def done(f: concurrent.futures.Future[Any]) -> None:
+        exc = f.exception() if not f.cancelled() else concurrent.futures.CancelledError()
+        if exc is not None:
+            relay.failed.emit(exc)
+        else:
+            relay.done.emit(f.result())
+    future.add_done_callback(done)
 
 
 def wait_all(msecs: int = 5000) -> bool:

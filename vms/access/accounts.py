@@ -33,7 +33,11 @@ class Policy:
             return cls()
 
 
-SETTINGS = {"lock_after_failures": (1, 50), "lock_minutes": (1, 1440), "idle_minutes": (1, 480)}
+SETTINGS: dict[str, tuple[float, float] | tuple[str, ...]] = {
+    "lock_after_failures": (1, 50), "lock_minutes": (1, 1440), "idle_minutes": (1, 480),
+    # which video backend plays live streams: see ui.video.backends
+    "player_backend": ("auto", "pyav", "vlc"),
+}
 
 
 @dataclass
@@ -239,13 +243,18 @@ class Accounts:
     def set_setting(self, key: str, value: str, by: str) -> None:
         if key not in SETTINGS:
             raise ConfigError(f"unknown setting '{key}' (one of: {', '.join(SETTINGS)})")
-        lo, hi = SETTINGS[key]
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(f"{key} must be a number") from None
-        if not lo <= number <= hi:
-            raise ConfigError(f"{key} must be between {lo} and {hi}")
+        allowed = SETTINGS[key]
+        if isinstance(allowed[0], str):
+            if value not in allowed:
+                raise ConfigError(f"{key} must be one of: {', '.join(map(str, allowed))}")
+        else:
+            lo, hi = allowed
+            try:
+                number = float(value)
+            except ValueError:
+                raise ConfigError(f"{key} must be a number") from None
+            if not lo <= number <= hi:
+                raise ConfigError(f"{key} must be between {lo} and {hi}")
         with self.registry.transaction() as db:
             db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?, ?, ?)",
                        [key, value, now(), by])

@@ -129,7 +129,20 @@ def _v2(c: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2]
+def _v3(c: sqlite3.Connection) -> None:
+    """Wall layouts per user; the name "" is the wall as the user last left it."""
+    _run(c, """
+    CREATE TABLE layouts (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        spec TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, name)
+    )
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
 VERSION = len(MIGRATIONS)
 
 

@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QMimeData, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui import tasks
+from ui.video.tile import DEVICE_MIME
 from vms.registry import DeviceRow
 
 POLL_MS = 1500
+DEVICE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _Model(QStandardItemModel):
+    """Camera rows drag onto wall tiles as their device id."""
+
+    def mimeTypes(self) -> list[str]:
+        return [DEVICE_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        mime = QMimeData()
+        ids = [i.data(DEVICE_ROLE) for i in indexes if i.data(DEVICE_ROLE) is not None]
+        if ids:
+            mime.setData(DEVICE_MIME, str(ids[0]).encode())
+        return mime
 
 
 def _signature(rows: list[DeviceRow]) -> list[tuple[object, ...]]:
@@ -20,6 +44,8 @@ def _signature(rows: list[DeviceRow]) -> list[tuple[object, ...]]:
 
 class CamerasPane(QWidget):
     find_requested = Signal()
+    devices_loaded = Signal(list)  # the rows, whenever they change
+    camera_activated = Signal(int)  # double-clicked: show it on the wall
 
     def __init__(self, source: Callable[[], list[DeviceRow]], parent: QWidget | None = None) -> None:
         """``source``: the devices this user may see (``Commissioning.devices``); runs off the GUI thread."""
@@ -35,10 +61,14 @@ class CamerasPane(QWidget):
         self.hint = QLabel("No cameras registered yet. Use Find cameras… to add some.")
         self.hint.setObjectName("paneHint")
         self.hint.setWordWrap(True)
-        self.model = QStandardItemModel()
+        self.model = _Model()
         self.model.setHorizontalHeaderLabels(["Camera", "Model"])
         self.tree = QTreeView()
         self.tree.setModel(self.model)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.tree.setToolTip("Drag a camera onto a tile, or double-click it")
+        self.tree.doubleClicked.connect(self._activated)
         self.tree.setHeaderHidden(False)
         self.tree.setUniformRowHeights(True)
         layout = QVBoxLayout(self)
@@ -69,6 +99,7 @@ class CamerasPane(QWidget):
         if sig == self._shown:
             return
         self._shown = sig
+        self.devices_loaded.emit(rows)
         self.model.removeRows(0, self.model.rowCount())
         sites: dict[str, QStandardItem] = {}
         places: dict[tuple[str, str], QStandardItem] = {}
@@ -76,13 +107,17 @@ class CamerasPane(QWidget):
             site = sites.get(r.site)
             if site is None:
                 site = sites[r.site] = QStandardItem(r.site)
+                site.setDragEnabled(False)
                 self.model.appendRow([site, QStandardItem("")])
             loc = r.location or "No location"
             place = places.get((r.site, loc))
             if place is None:
                 place = places[(r.site, loc)] = QStandardItem(loc)
+                place.setDragEnabled(False)
                 site.appendRow([place, QStandardItem("")])
             item = QStandardItem(r.name)
+            item.setData(r.id, DEVICE_ROLE)
+            item.setDragEnabled(True)
             item.setToolTip(f"{r.address}\n{', '.join(r.capabilities.summary()) or 'video'}")
             place.appendRow([item, QStandardItem(r.model or r.manufacturer or "")])
         self.tree.expandAll()
@@ -90,3 +125,8 @@ class CamerasPane(QWidget):
         n = len(rows)
         self.title.setText(f"Cameras ({n})" if n else "Cameras")
         self.hint.setVisible(n == 0)
+
+    def _activated(self, index: QModelIndex) -> None:
+        device_id = self.model.index(index.row(), 0, index.parent()).data(DEVICE_ROLE)
+        if device_id is not None:
+            self.camera_activated.emit(int(device_id))

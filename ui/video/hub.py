@@ -1,0 +1,115 @@
+"""Shared live feeds: one decoder per camera and stream, however many tiles show it.
+
+The incident pane and a pop-out wall ask for the same camera as the main wall;
+they get the running feed, so the picture is there at once and the camera serves
+one stream, not three. Opening goes through ``LiveView`` (permission, keyring,
+audit) on a worker thread; the last release stops the feed and audits live.stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject
+
+from ui import tasks
+from ui.video.feed import Feed
+from vms.errors import VmsError
+from vms.live import LiveStream, LiveView
+
+
+@dataclass(eq=False)
+class FeedHandle:
+    device_id: int
+    quality: str
+    feed: Feed | None = None
+    error: str | None = None  # why it could not be opened (permission, no stream...)
+    released: bool = False
+
+
+@dataclass(eq=False)
+class _Entry:
+    key: tuple[int, str]
+    handles: list[FeedHandle] = field(default_factory=list)
+    feed: Feed | None = None
+    stream: LiveStream | None = None
+    error: str | None = None
+
+
+class FeedHub(QObject):
+    def __init__(self, live: LiveView, feed_class: type[Feed], parent: QObject | None = None
+                 ) -> None:
+        super().__init__(parent)
+        self.live = live
+        self.feed_class = feed_class
+        self._entries: dict[tuple[int, str], _Entry] = {}
+
+    def acquire(self, device_id: int, quality: str) -> FeedHandle:
+        key = (device_id, quality)
+        handle = FeedHandle(device_id, quality)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry(key)
+            tasks.run(lambda: self.live.open(device_id, quality),
+                      lambda s: self._opened(entry, s), lambda e: self._failed(entry, e))
+        entry.handles.append(handle)
+        handle.feed, handle.error = entry.feed, entry.error
+        return handle
+
+    def release(self, handle: FeedHandle) -> None:
+        if handle.released:
+            return
+        handle.released = True
+        entry = self._entries.get((handle.device_id, handle.quality))
+        if entry is None or handle not in entry.handles:
+            return
+        entry.handles.remove(handle)
+        if not entry.handles:
+            self._close(entry)
+
+    def feeds(self) -> list[Feed]:
+        return [e.feed for e in self._entries.values() if e.feed is not None]
+
+    def shutdown(self, wait: float = 5.0) -> None:
+        entries = list(self._entries.values())
+        for e in entries:
+            for h in e.handles:
+                h.released = True
+            e.handles.clear()
+            self._close(e, audit_in_background=False)
+        for e in entries:
+            if e.feed is not None:
+                e.feed.join(wait)
+
+    # -- internals -----------------------------------------------------------------
+    def _opened(self, entry: _Entry, stream: LiveStream) -> None:
+        if self._entries.get(entry.key) is not entry:  # everyone let go meanwhile
+            tasks.run(lambda: self.live.close(stream), lambda _: None, lambda _: None)
+            return
+        feed = self.feed_class(stream.uri, stream.user, stream.password,
+                               label=f"{stream.name} ({stream.quality})")
+        feed.start()
+        entry.feed, entry.stream = feed, stream
+        for h in entry.handles:
+            h.feed = feed
+
+    def _failed(self, entry: _Entry, exc: BaseException) -> None:
+        entry.error = str(exc) if isinstance(exc, VmsError) else f"{type(exc).__name__}: {exc}"
+        for h in entry.handles:
+            h.error = entry.error
+        if self._entries.get(entry.key) is entry:
+            del self._entries[entry.key]  # the next acquire tries again
+
+    def _close(self, entry: _Entry, audit_in_background: bool = True) -> None:
+        if self._entries.get(entry.key) is entry:
+            del self._entries[entry.key]
+        if entry.feed is not None:
+            entry.feed.stop()
+        stream = entry.stream
+        if stream is not None:
+            if audit_in_background:
+                tasks.run(lambda: self.live.close(stream), lambda _: None, lambda _: None)
+            else:
+                with contextlib.suppress(VmsError):
+                    self.live.close(stream)

@@ -1,0 +1,92 @@
+"""The PyAV (FFmpeg) backend: RTSP over TCP, decoded and scaled on the feed's own thread.
+
+FFmpeg's decoder and scaler release the GIL, so sixteen of these share two cores
+without starving the GUI. Frames are scaled to the tile's size here, once, so
+painting is a plain blit.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import av
+import numpy as np
+import av.error
+
+from ui.video.feed import AuthRefused, Feed, FeedError, Frame
+
+OPEN_TIMEOUT_S = 8.0
+READ_TIMEOUT_S = 5.0
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    if not user:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@"
+    return urlunsplit((parts.scheme, auth + host, parts.path, parts.query, parts.fragment))
+
+
+def explain(exc: BaseException, where: str) -> FeedError:
+    """One plain sentence for an FFmpeg failure; FFmpeg's own text can carry the URL."""
+    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
+        return AuthRefused(f"{where} refused the user name or password")
+    if isinstance(exc, av.error.HTTPNotFoundError):
+        return FeedError(f"{where} has no such stream (404); the camera's profiles may have "
+                         "changed")
+    if isinstance(exc, ConnectionRefusedError):
+        return FeedError(f"{where} refused the connection: the camera is off or not serving "
+                         "video")
+    if isinstance(exc, av.error.ExitError | TimeoutError):
+        return FeedError(f"{where} did not answer in time")
+    if isinstance(exc, av.error.EOFError):
+        return FeedError(f"{where} closed the stream")
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return FeedError(f"{where}: {exc.strerror or 'network error'}")
+    if isinstance(exc, av.error.InvalidDataError):
+        return FeedError(f"{where} sent video that cannot be decoded")
+    return FeedError(f"{where}: {type(exc).__name__}")
+
+
+class PyAvFeed(Feed):
+    backend = "pyav"
+
+    def _session(self) -> None:
+        where = urlsplit(self.url).netloc.rpartition("@")[2] or self.label
+        options = {"rtsp_transport": "tcp", "fflags": "nobuffer", "flags": "low_delay"}
+        try:
+            container: Any = av.open(with_credentials(self.url, self.user, self._password),
+                                     options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
+        except Exception as exc:  # every FFmpeg failure is a FeedError in plain words
+            raise explain(exc, where) from None
+        try:
+            if not container.streams.video:
+                raise FeedError(f"{where} sent no video track")
+            stream = container.streams.video[0]
+            stream.thread_type = "SLICE"
+            stream.codec_context.thread_count = 1
+            try:
+                for frame in container.decode(stream):
+                    if self.stopped:
+                        return
+                    self.native_size = (frame.width, frame.height)
+                    if self._snapshot_wanted.is_set():
+                        self._snapshot_wanted.clear()
+                        self._take_snapshot(frame)
+                    w, h = self._output_size()
+                    img = frame.to_ndarray(width=w, height=h, format="bgra",
+                                           interpolation="BILINEAR")
+                    self._deliver(w, h, np.ascontiguousarray(img))  # rows can be padded
+            except FeedError:
+                raise
+            except Exception as exc:
+                raise explain(exc, where) from None
+        finally:
+            container.close()
+
+    def _take_snapshot(self, frame: Any) -> None:
+        img = np.ascontiguousarray(frame.to_ndarray(format="bgra"))
+        self.snapshot = Frame(0, frame.width, frame.height, img, time.monotonic())

@@ -1,0 +1,249 @@
+"""One tile of the wall: paints its feed's latest frame and the overlays operators read.
+
+The tile never receives frames: ``tick`` (the wall's timer) looks at the feed's
+latest-frame slot and repaints only when something changed. Overlays: camera
+name, live clock, stream badge (SD/HD), and the state in words (connecting, live,
+reconnecting in N s, offline and why, wrong user name or password).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDrag,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
+
+from ui.video.feed import FeedState, Frame
+from ui.video.hub import FeedHandle
+
+DEVICE_MIME = "application/x-beacon-device"
+TILE_MIME = "application/x-beacon-tile"
+LONDON = ZoneInfo("Europe/London")
+STALE_S = 3.0  # a picture older than this is marked as frozen
+
+_STATE_COLOURS = {
+    FeedState.LIVE: QColor("#2fbf71"), FeedState.CONNECTING: QColor("#e0b341"),
+    FeedState.RECONNECTING: QColor("#e0b341"), FeedState.OFFLINE: QColor("#e5534b"),
+    FeedState.AUTH_FAILED: QColor("#e5534b"), FeedState.STOPPED: QColor("#8a96a8"),
+}
+
+
+def status_text(handle: FeedHandle | None, now: float | None = None) -> tuple[str, QColor]:
+    """What the tile says about its stream, in words."""
+    if handle is None:
+        return "", QColor("#8a96a8")
+    if handle.error:
+        return f"Not available: {handle.error}", QColor("#e5534b")
+    feed = handle.feed
+    if feed is None:
+        return "Connecting…", _STATE_COLOURS[FeedState.CONNECTING]
+    st = feed.status
+    colour = _STATE_COLOURS[st.state]
+    n = st.countdown(now)
+    retry = f" — retrying in {n} s" if n is not None else ""
+    if st.state is FeedState.LIVE:
+        frame = feed.latest
+        if frame is not None and (now or time.monotonic()) - frame.received > STALE_S:
+            return "Live — picture frozen", QColor("#e0b341")
+        return "Live", colour
+    if st.state is FeedState.CONNECTING:
+        return "Connecting…", colour
+    if st.state is FeedState.RECONNECTING:
+        return f"Reconnecting{retry} ({st.reason})", colour
+    if st.state is FeedState.OFFLINE:
+        return f"Offline: {st.reason}{retry}", colour
+    if st.state is FeedState.AUTH_FAILED:
+        return f"Wrong user name or password for this camera{retry}", colour
+    return "Stopped", colour
+
+
+class Tile(QWidget):
+    clicked = Signal(int)
+    double_clicked = Signal(int)
+    device_dropped = Signal(int, int)  # tile index, device id
+    tile_dropped = Signal(int, int)  # from index, to index
+
+    def __init__(self, index: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.index = index
+        self.device_id: int | None = None
+        self.name = ""
+        self.handle: FeedHandle | None = None
+        self.pending: FeedHandle | None = None  # the other stream, until it shows a picture
+        self.selected = False
+        self.shown = 0  # distinct frames painted (the benchmark's numerator)
+        self._frame: Frame | None = None
+        self._image: QImage | None = None
+        self._painted_seq = -1
+        self._second = 0
+        self._status = ("", QColor())
+        self._press: QPoint | None = None
+        self.setAcceptDrops(True)
+        self.setMinimumSize(QSize(64, 40))
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    @property
+    def quality(self) -> str | None:
+        return self.handle.quality if self.handle else None
+
+    @property
+    def frame(self) -> Frame | None:
+        return self._frame
+
+    def box(self) -> tuple[int, int]:
+        r = self.devicePixelRatioF()
+        return int(self.width() * r), int(self.height() * r)
+
+    # -- called by the wall's timer ----------------------------------------------------
+    def tick(self, now: float) -> None:
+        handle = self.handle
+        feed = handle.feed if handle else None
+        changed = False
+        if feed is not None:
+            feed.set_box(*self.box())
+            frame = feed.latest
+            if frame is not None and frame is not self._frame:
+                self._frame = frame
+                self._image = QImage(frame.data, frame.width, frame.height, frame.width * 4,
+                                     QImage.Format.Format_RGB32)
+                self._image.setDevicePixelRatio(self.devicePixelRatioF())
+                changed = True
+        status = status_text(handle, now)
+        second = int(time.time())
+        if changed or status[0] != self._status[0] or (
+                self.device_id is not None and second != self._second):
+            self._status, self._second = status, second
+            self.update()
+
+    # -- painting ------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        rect = self.rect()
+        p.fillRect(rect, QColor("#05070a"))
+        if self.device_id is None:
+            p.setPen(QColor("#5d6b7d"))
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter,
+                       f"{self.index + 1}\nDrag a camera here")
+            self._border(p)
+            return
+        frame, image = self._frame, self._image
+        if frame is not None and image is not None:
+            target = _fitted(rect, frame.display_aspect)
+            r = image.devicePixelRatio()
+            iw, ih = int(image.width() / r), int(image.height() / r)
+            if abs(target.width() - iw) <= 2 and abs(target.height() - ih) <= 2:
+                p.drawImage(target.center() - QPoint(iw // 2, ih // 2), image)  # already scaled
+            else:
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                p.drawImage(QRectF(target), image)
+            if frame.seq != self._painted_seq:
+                self._painted_seq = frame.seq
+                self.shown += 1
+        self._overlays(p, rect)
+        self._border(p)
+
+    def _overlays(self, p: QPainter, rect: QRect) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, min(10.0, rect.height() / 22)))
+        p.setFont(font)
+        fm = p.fontMetrics()
+        bar = fm.height() + 6
+        p.fillRect(QRect(0, 0, rect.width(), bar), QColor(0, 0, 0, 150))
+        clock = dt.datetime.now(LONDON).strftime("%H:%M:%S")
+        p.setPen(QColor("#ffffff"))
+        p.drawText(QRect(6, 0, rect.width() - 12, bar),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                   f"{self.index + 1}  {self.name}")
+        badge = {"main": "HD", "sub": "SD"}.get(self.quality or "", "")
+        right = f"{clock}  {badge}" if badge else clock
+        p.drawText(QRect(6, 0, rect.width() - 12, bar),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right)
+        text, colour = self._status
+        if text:
+            live = text == "Live"
+            w = fm.horizontalAdvance("● Live") + 12 if live else rect.width()
+            box = QRect(0, rect.height() - bar, w, bar)
+            p.fillRect(box, QColor(0, 0, 0, 160))
+            p.setPen(colour)
+            shown = "● Live" if live else fm.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                       rect.width() - 12)
+            p.drawText(box.adjusted(6, 0, -6, 0),
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
+
+    def _border(self, p: QPainter) -> None:
+        if self.selected:
+            p.setPen(QPen(QColor("#3d9bff"), 3))
+            p.drawRect(self.rect().adjusted(1, 1, -2, -2))
+        else:
+            p.setPen(QPen(QColor("#1c232e"), 1))
+            p.drawRect(self.rect().adjusted(0, 0, -1, -1))
+
+    # -- mouse, drag and drop ------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position().toPoint()
+            self.clicked.emit(self.index)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._press is None or self.device_id is None:
+            return
+        if (event.position().toPoint() - self._press).manhattanLength() \
+                < QApplication.startDragDistance():
+            return
+        self._press = None
+        mime = QMimeData()
+        mime.setData(TILE_MIME, str(self.index).encode())
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.exec(Qt.DropAction.MoveAction)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._press = None
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.double_clicked.emit(self.index)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasFormat(DEVICE_MIME) or mime.hasFormat(TILE_MIME):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        try:
+            if mime.hasFormat(DEVICE_MIME):
+                self.device_dropped.emit(self.index, int(bytes(mime.data(DEVICE_MIME).data())))
+            elif mime.hasFormat(TILE_MIME):
+                self.tile_dropped.emit(int(bytes(mime.data(TILE_MIME).data())), self.index)
+            else:
+                return
+        except ValueError:
+            return
+        event.acceptProposedAction()
+
+
+def _fitted(rect: QRect, aspect: float) -> QRect:
+    if aspect <= 0:
+        return rect
+    w, h = rect.width(), rect.height()
+    if w / max(1, h) > aspect:
+        tw, th = int(h * aspect), h
+    else:
+        tw, th = w, int(w / aspect)
+    return QRect(rect.x() + (w - tw) // 2, rect.y() + (h - th) // 2, tw, th)

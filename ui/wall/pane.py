@@ -1,0 +1,312 @@
+"""The wall pane: layout chooser, saved layouts, snapshot, pop-out and fullscreen around a wall.
+
+Layouts are saved per user: the wall as it was left is saved after every change
+(and restored at the next sign-in); named layouts are saved on request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import tasks
+from ui.video.hub import FeedHub
+from ui.wall.ptz_panel import PtzPanel
+from ui.wall.wall import Wall
+from vms.errors import VmsError
+from vms.registry.repo import DeviceRow
+from vms.wall.layouts import LAYOUTS, WallState
+from vms.wall.saved import LAST, SavedLayouts
+
+SAVE_DELAY_MS = 500
+SNAPSHOT_WAIT_S = 2.0
+
+
+class PopOut(QWidget):
+    """A layout in its own window, for a second monitor. Shares the running streams."""
+
+    def __init__(self, hub: FeedHub, devices: Callable[[int], DeviceRow | None],
+                 state: WallState, title: str) -> None:
+        super().__init__(None, Qt.WindowType.Window)
+        self.setWindowTitle(title)
+        self.wall = Wall(hub, devices, self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.wall)
+        self.wall.apply(WallState(state.layout, list(state.tiles)))
+        self.wall.fullscreen_toggled.connect(self._toggle_full)
+        self.wall.escape.connect(self.showNormal)
+        self.resize(960, 600)
+        screens = QGuiApplication.screens()
+        if len(screens) > 1:
+            self.setGeometry(screens[1].availableGeometry())
+
+    def _toggle_full(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.wall.shutdown()
+        super().closeEvent(event)
+
+
+class WallPane(QWidget):
+    message = Signal(str)
+
+    def __init__(self, hub: FeedHub, saved: SavedLayouts, ptz: PtzPanel,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hub = hub
+        self.saved = saved
+        self.rows: dict[int, DeviceRow] = {}
+        self.restored = False
+        self.popouts: list[PopOut] = []
+        self.wall = Wall(hub, self.rows.get)
+        self.ptz = ptz
+        self.layout_box = QComboBox()
+        for name in LAYOUTS:
+            self.layout_box.addItem(name.replace("x", "×"), name)
+        self.layout_box.setToolTip("Wall layout")
+        self.layout_box.activated.connect(
+            lambda i: self.wall.set_layout(self.layout_box.itemData(i)))
+        self.saved_box = QComboBox()
+        self.saved_box.setMinimumWidth(160)
+        self.saved_box.setToolTip("Your saved layouts")
+        self.saved_box.activated.connect(lambda i: self.load(self.saved_box.itemText(i)))
+        self.save_button = QPushButton("Save layout as…")
+        self.save_button.clicked.connect(self._ask_save)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.clicked.connect(self.delete_current)
+        self.snapshot_button = QPushButton("Snapshot")
+        self.snapshot_button.setToolTip("Save the selected tile's picture as a PNG")
+        self.snapshot_button.clicked.connect(lambda: self.snapshot())
+        self.popout_button = QPushButton("Pop out")
+        self.popout_button.setToolTip("Open this layout in its own window (a second monitor)")
+        self.popout_button.clicked.connect(self.pop_out)
+        self.full_button = QPushButton("Fullscreen (F)")
+        self.full_button.clicked.connect(self.toggle_fullscreen)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Layout"))
+        bar.addWidget(self.layout_box)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Saved"))
+        bar.addWidget(self.saved_box)
+        bar.addWidget(self.save_button)
+        bar.addWidget(self.delete_button)
+        bar.addStretch(1)
+        bar.addWidget(self.snapshot_button)
+        bar.addWidget(self.popout_button)
+        bar.addWidget(self.full_button)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.wall)
+        self.split.addWidget(ptz)
+        self.split.setStretchFactor(0, 1)
+        self.split.setSizes([900, 220])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.split, 1)
+        self.wall.changed.connect(self._changed)
+        self.wall.selected_changed.connect(ptz.set_device)
+        self.wall.fullscreen_toggled.connect(self.toggle_fullscreen)
+        self.wall.escape.connect(self.leave_fullscreen)
+        self.wall.ptz_key.connect(self._ptz_key)
+        self._save = QTimer(self)
+        self._save.setSingleShot(True)
+        self._save.setInterval(SAVE_DELAY_MS)
+        self._save.timeout.connect(self.save_now)
+        QShortcut(QKeySequence("F11"), self, self.toggle_fullscreen)
+
+    # -- devices and restore -----------------------------------------------------------------
+    def set_devices(self, rows: list[DeviceRow]) -> None:
+        """The devices this user may see (from the camera tree's poll)."""
+        self.rows.clear()
+        self.rows.update({r.id: r for r in rows})
+        if not self.restored:
+            self.restored = True
+            self.restore()
+
+    def restore(self) -> None:
+        tasks.run(lambda: (self.saved.load(LAST), self.saved.names()), self._restored,
+                  self._failed)
+
+    def _restored(self, result: tuple[WallState | None, list[str]]) -> None:
+        state, names = result
+        self._fill_names(names)
+        if state is None:  # first sign-in: the cameras in order on a 2x2 wall
+            ids = sorted(self.rows)[:4]
+            state = WallState("2x2", list(ids))
+        self.wall.apply(state)
+
+    def _fill_names(self, names: list[str], current: str = "") -> None:
+        self.saved_box.clear()
+        self.saved_box.addItems(names)
+        self.saved_box.setCurrentIndex(names.index(current) if current in names else -1)
+        self.delete_button.setEnabled(bool(names))
+
+    # -- saving ----------------------------------------------------------------------------------
+    def _changed(self) -> None:
+        i = self.layout_box.findData(self.wall.state.layout)
+        if i >= 0:
+            self.layout_box.setCurrentIndex(i)
+        if self.restored:
+            self._save.start()
+
+    def save_now(self) -> None:
+        state = WallState(self.wall.state.layout, list(self.wall.state.tiles))
+        tasks.run(lambda: self.saved.save(state, LAST), lambda _: None, self._failed)
+
+    def _ask_save(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save layout", "Name for this layout:")
+        if ok and name.strip():
+            self.save_as(name.strip())
+
+    def save_as(self, name: str) -> None:
+        state = WallState(self.wall.state.layout, list(self.wall.state.tiles))
+
+        def work() -> list[str]:
+            self.saved.save(state, name)
+            return self.saved.names()
+        def done(names: list[str]) -> None:
+            self._fill_names(names, name)
+            self.message.emit(f"Layout '{name}' saved.")
+        tasks.run(work, done, self._failed)
+
+    def load(self, name: str) -> None:
+        def loaded(state: WallState | None) -> None:
+            if state is None:
+                self.message.emit(f"There is no saved layout called '{name}'.")
+            else:
+                self.wall.apply(state)
+                self.message.emit(f"Layout '{name}' shown.")
+        tasks.run(lambda: self.saved.load(name), loaded, self._failed)
+
+    def delete_current(self) -> None:
+        name = self.saved_box.currentText()
+        if not name:
+            return
+
+        def work() -> list[str]:
+            self.saved.delete(name)
+            return self.saved.names()
+        def done(names: list[str]) -> None:
+            self._fill_names(names)
+            self.message.emit(f"Layout '{name}' deleted.")
+        tasks.run(work, done, self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.message.emit(str(exc) if isinstance(exc, VmsError) else f"{type(exc).__name__}: {exc}")
+
+    # -- camera placement from the tree --------------------------------------------------------
+    def show_camera(self, device_id: int) -> None:
+        """Put a camera in the selected tile if it is empty, else in the first empty one."""
+        sel = self.wall.selected
+        index = sel if self.wall.tiles[sel].device_id is None else self.wall.first_free()
+        self.wall.assign(sel if index is None else index, device_id)
+
+    # -- fullscreen, pop-out, snapshot --------------------------------------------------------
+    def toggle_fullscreen(self) -> None:
+        if self.wall.isWindow():
+            self.leave_fullscreen()
+            return
+        self.wall.setParent(None)
+        self.wall.setWindowFlag(Qt.WindowType.Window, True)
+        self.wall.showFullScreen()
+        self.wall.setFocus()
+
+    def leave_fullscreen(self) -> None:
+        if not self.wall.isWindow():
+            return
+        self.wall.showNormal()
+        self.wall.setWindowFlag(Qt.WindowType.Window, False)
+        self.split.insertWidget(0, self.wall)
+        self.wall.show()
+        self.wall.setFocus()
+
+    def pop_out(self) -> PopOut:
+        name = self.saved_box.currentText() or self.wall.state.layout
+        win = PopOut(self.hub, self.rows.get, self.wall.state, f"Beacon VMS — {name}")
+        self.popouts = [p for p in self.popouts if p.isVisible()] + [win]
+        win.show()
+        return win
+
+    def snapshot(self, folder: Path | None = None, on_saved: Callable[[Path], None] | None = None
+                 ) -> bool:
+        """Save the selected tile's next full-size picture as a PNG; False if it has none."""
+        tile = self.wall.selected_tile()
+        feed = tile.handle.feed if tile.handle else None
+        if feed is None or feed.latest is None:
+            self.message.emit("The selected tile has no picture to save.")
+            return False
+        feed.want_snapshot()
+        folder = folder or self.saved.profile.data_dir / "snapshots"
+        name, device_id = tile.name, tile.device_id
+        started = time.monotonic()
+
+        def poll() -> None:
+            frame = feed.snapshot
+            if frame is None and time.monotonic() - started < SNAPSHOT_WAIT_S:
+                QTimer.singleShot(50, poll)
+                return
+            frame = frame or feed.latest
+            assert frame is not None
+            image = QImage(frame.data, frame.width, frame.height, frame.width * 4,
+                           QImage.Format.Format_RGB32).copy()
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            path = folder / f"{name}-{stamp}.png"
+
+            def write() -> Path:
+                folder.mkdir(parents=True, exist_ok=True)
+                if not image.save(str(path), b"PNG"):
+                    raise VmsError(f"the snapshot could not be written to {path}")
+                row = self.rows.get(device_id) if device_id is not None else None
+                self.saved.profile.access.record(self.saved.session, "live.snapshot",
+                                                 device=row, detail={"file": str(path)})
+                return path
+
+            def written(p: Path) -> None:
+                self.message.emit(f"Snapshot saved: {p}")
+                if on_saved:
+                    on_saved(p)
+            tasks.run(write, written, self._failed)
+        poll()
+        return True
+
+    def hide_windows(self, hide: bool) -> None:
+        """While the session is locked no wall shows video, fullscreen or popped out."""
+        if hide:
+            self.leave_fullscreen()
+        for p in self.popouts:
+            p.setVisible(not hide)
+
+    def _ptz_key(self, pan: float, tilt: float, pressed: bool) -> None:
+        if pressed:
+            self.ptz.start_move(pan, tilt)
+        else:
+            self.ptz.stop_move()
+
+    def shutdown(self) -> None:
+        if self._save.isActive():
+            self._save.stop()
+            with contextlib.suppress(VmsError):
+                self.saved.save(WallState(self.wall.state.layout, list(self.wall.state.tiles)))
+        for p in self.popouts:
+            p.close()
+        if self.wall.isWindow():
+            self.wall.close()
+        self.wall.shutdown()

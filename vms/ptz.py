@@ -1,0 +1,173 @@
+"""Pan, tilt, zoom and presets for a registered camera (ONVIF PTZ service, ver20).
+
+The permission check and the audit entry happen on the caller's thread before
+anything is sent; the SOAP calls then run on the core loop and come back as
+futures, so a press-and-hold button never waits on the network. Continuous
+moves carry a timeout, so a camera stops by itself if the "stop" is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime as dt
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from vms.access.roles import Permission
+from vms.access.session import Session
+from vms.coreloop import core_loop
+from vms.errors import DeviceError
+from vms.onvif.camera import DeviceClient, parse_target
+from vms.onvif.http import Timeouts
+from vms.profile import Profile
+from vms.registry.repo import DeviceRow
+
+MOVE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class PtzPosition:
+    pan: float
+    tilt: float
+    zoom: float
+    moving: bool
+
+
+@dataclass(frozen=True)
+class PtzPreset:
+    token: str
+    name: str
+
+
+def _clip(v: float) -> float:
+    return max(-1.0, min(1.0, float(v)))
+
+
+class PtzControl:
+    def __init__(self, profile: Profile, session: Session,
+                 timeouts: Timeouts | None = None) -> None:
+        self.profile = profile
+        self.session = session
+        self.timeouts = timeouts or Timeouts(connect=2.0, total=5.0)
+        self._clients: dict[int, DeviceClient] = {}
+        self._lock = asyncio.Lock()
+
+    # -- checks, on the caller's thread ----------------------------------------
+    def _prepare(self, device_id: int, action: str | None,
+                 detail: dict[str, Any] | None = None) -> tuple[DeviceRow, str, str, str]:
+        row = self.profile.registry.device(device_id)
+        self.profile.access.require(self.session, Permission.PTZ, row,
+                                    action=action or "ptz.control")
+        if not row.capabilities.ptz:
+            raise DeviceError(f"{row.name} has no PTZ service")
+        stream = row.stream("main") or row.stream("sub")
+        if stream is None:
+            raise DeviceError(f"{row.name} has no media profile to steer")
+        creds = self.profile.credentials.get(row.uid)
+        if creds is None:
+            raise DeviceError(f"the password for {row.name} is not in the keyring")
+        if action:
+            self.profile.access.record(self.session, action, device=row, detail=detail)
+        return row, stream.profile_token, creds[0], creds[1]
+
+    def _submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        return core_loop().submit(coro)
+
+    async def _client(self, row: DeviceRow, user: str, password: str) -> DeviceClient:
+        async with self._lock:
+            dc = self._clients.get(row.id)
+            if dc is None:
+                dc = DeviceClient(parse_target(row.address), user, password, self.timeouts)
+                await dc.__aenter__()
+                try:
+                    await dc.read_clock()  # sign with the camera's clock, not ours
+                    await dc.discover_services()  # where its PTZ service is
+                except BaseException:
+                    await dc.__aexit__(None, None, None)
+                    raise
+                self._clients[row.id] = dc
+            return dc
+
+    async def _call(self, row: DeviceRow, user: str, password: str, op: str,
+                    params: dict[str, Any]) -> Any:
+        dc = await self._client(row, user, password)
+        return await dc.call("ptz", op, params)
+
+    # -- operations ------------------------------------------------------------
+    def move(self, device_id: int, pan: float, tilt: float, zoom: float = 0.0
+             ) -> concurrent.futures.Future[Any]:
+        """Start a continuous move (velocities in -1..1); it ends on ``stop`` or after 5 s."""
+        row, token, user, pw = self._prepare(device_id, "ptz.move",
+                                             {"pan": pan, "tilt": tilt, "zoom": zoom})
+        velocity: dict[str, Any] = {}
+        if pan or tilt:
+            velocity["PanTilt"] = {"x": _clip(pan), "y": _clip(tilt)}
+        if zoom:
+            velocity["Zoom"] = {"x": _clip(zoom)}
+        return self._submit(self._call(row, user, pw, "ContinuousMove", {
+            "ProfileToken": token, "Velocity": velocity,
+            "Timeout": dt.timedelta(seconds=MOVE_TIMEOUT_S)}))
+
+    def stop(self, device_id: int) -> concurrent.futures.Future[Any]:
+        row, token, user, pw = self._prepare(device_id, None)
+        return self._submit(self._call(row, user, pw, "Stop", {
+            "ProfileToken": token, "PanTilt": True, "Zoom": True}))
+
+    def position(self, device_id: int) -> concurrent.futures.Future[PtzPosition]:
+        row, token, user, pw = self._prepare(device_id, None)
+
+        async def run() -> PtzPosition:
+            st = await self._call(row, user, pw, "GetStatus", {"ProfileToken": token})
+            pos = getattr(st, "Position", None)
+            pt = getattr(pos, "PanTilt", None)
+            z = getattr(pos, "Zoom", None)
+            ms = getattr(st, "MoveStatus", None)
+            moving = any(str(getattr(ms, k, "IDLE") or "IDLE").upper() == "MOVING"
+                         for k in ("PanTilt", "Zoom"))
+            return PtzPosition(float(getattr(pt, "x", 0) or 0), float(getattr(pt, "y", 0) or 0),
+                               float(getattr(z, "x", 0) or 0), moving)
+        return self._submit(run())
+
+    def presets(self, device_id: int) -> concurrent.futures.Future[list[PtzPreset]]:
+        row, token, user, pw = self._prepare(device_id, None)
+
+        async def run() -> list[PtzPreset]:
+            res = await self._call(row, user, pw, "GetPresets", {"ProfileToken": token})
+            out = []
+            for p in res or []:
+                tok = getattr(p, "token", None)
+                if tok:
+                    out.append(PtzPreset(str(tok), str(getattr(p, "Name", None) or tok)))
+            return out
+        return self._submit(run())
+
+    def go_to(self, device_id: int, preset: PtzPreset) -> concurrent.futures.Future[Any]:
+        row, token, user, pw = self._prepare(device_id, "ptz.preset.go",
+                                             {"preset": preset.name})
+        return self._submit(self._call(row, user, pw, "GotoPreset", {
+            "ProfileToken": token, "PresetToken": preset.token}))
+
+    def save_preset(self, device_id: int, name: str) -> concurrent.futures.Future[str]:
+        name = name.strip()
+        if not name:
+            raise DeviceError("give the preset a name")
+        row, token, user, pw = self._prepare(device_id, "ptz.preset.save", {"preset": name})
+
+        async def run() -> str:
+            res = await self._call(row, user, pw, "SetPreset",
+                                   {"ProfileToken": token, "PresetName": name})
+            return str(res)
+        return self._submit(run())
+
+    def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+
+        async def shut() -> None:
+            for dc in clients:
+                await dc.__aexit__(None, None, None)
+        if clients:
+            with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+                core_loop().call(shut(), timeout=5)
