@@ -17,6 +17,7 @@ APT_PACKAGES=(
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xkb1                             # what Qt's xcb platform plugin loads
   iproute2 util-linux                     # ip and unshare: multicast tests in a network namespace
+  tesseract-ocr                           # tests read the camera name burned into decoded video
 )
 
 install_system_packages() {

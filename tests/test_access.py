@@ -39,6 +39,9 @@ from vms.errors import (
 from vms.live import LiveView
 from vms.onvif.model import DeviceReport
 from vms.profile import Profile
+from vms.ptz import PtzControl
+from vms.wall.layouts import WallState
+from vms.wall.saved import SavedLayouts
 
 P = Permission
 ROLE_PASSWORD = "role-password-%s-42"
@@ -55,6 +58,7 @@ class World:
     sim: Sim
     cam1: int  # site "Town Centre"
     hp1: int  # site "Riverside"
+    pid1: int  # site "Riverside", with PTZ
     report: DeviceReport  # cam2, probed but not registered
     tmp: Path
     counter: int = 0
@@ -77,8 +81,9 @@ def world(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]
     svc = Commissioning(profile, admin)
     cam1 = svc.add(addr(sim, "cam1"), USER, PASSWORD, site="Town Centre").device_id
     hp1 = svc.add(addr(sim, "hp1"), USER, PASSWORD, site="Riverside").device_id
+    pid1 = svc.add(addr(sim, "pid1"), USER, PASSWORD, site="Riverside").device_id
     report = svc.probe(addr(sim, "cam2"), USER, PASSWORD)
-    yield World(profile, admin, sim, cam1, hp1, report, tmp)
+    yield World(profile, admin, sim, cam1, hp1, pid1, report, tmp)
     profile.close()
 
 
@@ -118,6 +123,20 @@ def _live(w: World, s: Session) -> Any:
     view.close(stream)
 
 
+def _ptz(w: World, s: Session) -> Any:
+    ptz = PtzControl(w.profile, s)
+    try:
+        return ptz.position(w.pid1).result(10)
+    finally:
+        ptz.close()
+
+
+def _layouts(w: World, s: Session) -> Any:
+    saved = SavedLayouts(w.profile, s)
+    saved.save(WallState("2x2", [w.cam1]), "matrix")
+    saved.delete("matrix")
+
+
 def _sighting() -> Sighting:
     return Sighting(endpoint="urn:uuid:matrix", xaddrs=["http://127.0.0.1:1/onvif/device_service"],
                     types=[], scopes=[], metadata_version=1, senders=["127.0.0.1"])
@@ -133,6 +152,8 @@ CASES: list[tuple[str, Permission, Call]] = [
     ("Commissioning.add", P.DEVICE_ADD, _add_then_clean),
     ("Commissioning.remove", P.DEVICE_REMOVE, _remove_then_restore),
     ("LiveView.open", P.LIVE_VIEW, _live),
+    ("PtzControl.position", P.PTZ, _ptz),
+    ("SavedLayouts.save", P.LIVE_VIEW, _layouts),
     ("UserAdmin.users", P.USERS_MANAGE, lambda w, s: UserAdmin(w.profile.access, s).users()),
     ("UserAdmin.groups", P.USERS_MANAGE, lambda w, s: UserAdmin(w.profile.access, s).groups()),
     ("UserAdmin.add", P.USERS_MANAGE, lambda w, s: UserAdmin(w.profile.access, s).add(

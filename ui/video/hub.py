@@ -9,6 +9,7 @@ audit) on a worker thread; the last release stops the feed and audits live.stop.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject
@@ -17,6 +18,7 @@ from ui import tasks
 from ui.video.feed import Feed
 from vms.errors import VmsError
 from vms.live import LiveStream, LiveView
+from vms.wall.backoff import Backoff
 
 
 @dataclass(eq=False)
@@ -38,11 +40,12 @@ class _Entry:
 
 
 class FeedHub(QObject):
-    def __init__(self, live: LiveView, feed_class: type[Feed], parent: QObject | None = None
-                 ) -> None:
+    def __init__(self, live: LiveView, feed_class: type[Feed], parent: QObject | None = None,
+                 backoff: Callable[[], Backoff] = Backoff) -> None:
         super().__init__(parent)
         self.live = live
         self.feed_class = feed_class
+        self.backoff = backoff
         self._entries: dict[tuple[int, str], _Entry] = {}
 
     def acquire(self, device_id: int, quality: str) -> FeedHandle:
@@ -88,7 +91,8 @@ class FeedHub(QObject):
             tasks.run(lambda: self.live.close(stream), lambda _: None, lambda _: None)
             return
         feed = self.feed_class(stream.uri, stream.user, stream.password,
-                               label=f"{stream.name} ({stream.quality})")
+                               label=f"{stream.name} ({stream.quality})",
+                               backoff=self.backoff())
         feed.start()
         entry.feed, entry.stream = feed, stream
         for h in entry.handles:

@@ -74,7 +74,8 @@ class WallPane(QWidget):
         self.hub = hub
         self.saved = saved
         self.rows: dict[int, DeviceRow] = {}
-        self.restored = False
+        self.restored = False  # restore asked for
+        self.ready = False  # the saved wall is on screen
         self.popouts: list[PopOut] = []
         self.wall = Wall(hub, self.rows.get)
         self.ptz = ptz
@@ -152,6 +153,7 @@ class WallPane(QWidget):
             ids = sorted(self.rows)[:4]
             state = WallState("2x2", list(ids))
         self.wall.apply(state)
+        self.ready = True
 
     def _fill_names(self, names: list[str], current: str = "") -> None:
         self.saved_box.clear()
@@ -272,7 +274,7 @@ class WallPane(QWidget):
 
             def write() -> Path:
                 folder.mkdir(parents=True, exist_ok=True)
-                if not image.save(str(path), b"PNG"):
+                if not image.save(str(path)):  # the format follows the .png suffix
                     raise VmsError(f"the snapshot could not be written to {path}")
                 row = self.rows.get(device_id) if device_id is not None else None
                 self.saved.profile.access.record(self.saved.session, "live.snapshot",

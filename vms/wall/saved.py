@@ -7,6 +7,7 @@ removed, come back as empty tiles rather than errors.
 
 from __future__ import annotations
 
+from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import ConfigError
 from vms.profile import Profile
@@ -44,7 +45,7 @@ class SavedLayouts:
         name = name.strip()
         if len(name) > MAX_NAME:
             raise ConfigError(f"a layout name can have at most {MAX_NAME} characters")
-        self.session.check()
+        self.profile.access.require(self.session, Permission.LIVE_VIEW, action="layout.save")
         with self.profile.registry.transaction() as db:
             db.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?, ?)",
                        [self.session.user_id, name, state.to_json(), now()])

@@ -1,0 +1,68 @@
+"""Helpers for the live-wall tests: a profile with registered sim devices, pixels and OCR."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from tests.conftest import PASSWORD, USER, Sim, signed_in
+from vms.access.admin import UserAdmin
+from vms.access.roles import Role
+from vms.access.session import Session
+from vms.commissioning import Commissioning
+from vms.profile import Profile
+
+OPERATOR, OPERATOR_PASSWORD = "wall-operator", "wall-operator-pass"
+
+
+def addr(sim: Sim, name: str) -> str:
+    return sim.device(name)["onvif"].split("//", 1)[1].split("/", 1)[0]
+
+
+@dataclass
+class Site:
+    sim: Sim
+    profile: Profile
+    operator: Session
+    ids: dict[str, int]
+    path: Path
+
+    def sign_in(self) -> Session:
+        return self.profile.access.sign_in(OPERATOR, OPERATOR_PASSWORD, via="desktop")
+
+
+def register(sim: Sim, path: Path, names: list[str]) -> Site:
+    profile, admin = signed_in(path)
+    svc = Commissioning(profile, admin)
+    ids = {n: svc.add(addr(sim, n), USER, PASSWORD).device_id for n in names}
+    UserAdmin(profile.access, admin).add(OPERATOR, Role.OPERATOR, OPERATOR_PASSWORD)
+    op = profile.access.sign_in(OPERATOR, OPERATOR_PASSWORD, via="desktop")
+    return Site(sim, profile, op, ids, path)
+
+
+def pixels(image: QImage) -> np.ndarray:
+    img = image.convertToFormat(QImage.Format.Format_RGB32)
+    ptr = img.constBits()
+    arr = np.frombuffer(ptr, np.uint8, count=img.sizeInBytes())  # type: ignore[call-overload]
+    return arr.reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4].reshape(
+        img.height(), img.width(), 4)[:, :, :3].copy()
+
+
+def ocr(image: QImage, tmp: Path) -> str:
+    """Text tesseract reads in a picture, lower case, one space between words."""
+    exe = shutil.which("tesseract")
+    assert exe, "tesseract is missing: scripts/setup.sh installs tesseract-ocr"
+    png = tmp / "ocr.png"
+    # Tesseract wants text at least ~20 px tall; small tiles show it smaller.
+    big = image.scaled(image.width() * 3, image.height() * 3,
+                       mode=Qt.TransformationMode.SmoothTransformation)
+    assert big.save(str(png))
+    res = subprocess.run([exe, str(png), "-", "--psm", "6"], capture_output=True, text=True,
+                         timeout=60)
+    return " ".join(res.stdout.split()).lower()
