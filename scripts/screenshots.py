@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QItemSelectionModel, QTimer
+from PySide6.QtCore import QEventLoop, QItemSelectionModel
 from PySide6.QtWidgets import QApplication
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +25,7 @@ from ui.dialogs.discovery import DiscoveryDialog, defaults_for  # noqa: E402
 from ui.dialogs.sign_in import LockDialog, SignInDialog  # noqa: E402
 from ui.dialogs.users import UsersDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
+from ui.wall.assembly import assemble  # noqa: E402
 from ui.site_link import SiteLink  # noqa: E402
 from vms.access.admin import UserAdmin, create_first_administrator  # noqa: E402
 from vms.access.roles import Role  # noqa: E402
@@ -35,6 +36,7 @@ from vms.live import LiveView  # noqa: E402
 from vms.profile import Profile  # noqa: E402
 from vms.sim import control  # noqa: E402
 from vms.sim.launcher import EPHEMERAL, SimProcess  # noqa: E402
+from vms.wall.layouts import WallState  # noqa: E402
 
 OUT = REPO / "docs" / "screenshots"
 
@@ -51,7 +53,8 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        sim = SimProcess(data, *EPHEMERAL, clip_cache=clip_cache)
+        # 12 cameras, 2 Help Points and 2 PID cameras: 16 devices, enough for a 4x4 wall.
+        sim = SimProcess(data, *EPHEMERAL, "--cameras", "12", clip_cache=clip_cache)
         sim.start()
         try:
             sim.wait_ready()
@@ -68,10 +71,12 @@ def main() -> int:
             users.add("m.price", Role.INSTALLER, "screenshot-installer-1")
             inst = profile.access.sign_in("m.price", "screenshot-installer-1", via="desktop")
             svc = Commissioning(profile, inst)
-            for name, site in (("cam1", "Town Centre"), ("cam2", "Town Centre"), ("hp1", "Town Centre"),
-                               ("pid1", "Loaned PID cameras")):
-                xaddr = next(d["onvif"] for d in control.status(data)["devices"] if d["name"] == name)
-                svc.add(xaddr, "admin", "beacon-sim", site=site)
+            ids = {}
+            for d in control.status(data)["devices"]:
+                if d["name"] in ("cam3", "hp2"):
+                    continue  # left for the discovery screenshots to find
+                site = "Loaned PID cameras" if d["kind"] == "pid" else "Town Centre"
+                ids[d["name"]] = svc.add(d["onvif"], "admin", "beacon-sim", site=site).device_id
             op = profile.access.sign_in("j.okafor", "screenshot-operator-1", via="desktop")
             view = LiveView(profile, op)
             for dev in svc.devices()[:3]:
@@ -79,19 +84,32 @@ def main() -> int:
             for _ in range(2):  # failed sign-ins, for the audit view
                 with contextlib.suppress(VmsError):
                     profile.access.sign_in("r.evans", "not-my-password", via="desktop")
-            win = MainWindow(link, Commissioning(profile, admin))
+            wall_op = profile.access.sign_in("j.okafor", "screenshot-operator-1", via="desktop")
+            live = assemble(profile, wall_op)
+            win = MainWindow(link, Commissioning(profile, wall_op), live.pane)
+            win.resize(1400, 860)
             win.show()
             link.watch()
             control.action(data, "hp1", "press")
             control.action(data, "hp2", "relay", active=True)
             control.action(data, "pid1", "intrude", duration=60)
-            control.action(data, "cam3", "offline")
             control.action(data, "cam4", "skew", seconds=-95)
-            pump(app, 3)
-            QTimer.singleShot(0, lambda: None)
-            path = OUT / "main-window.png"
-            win.grab().save(str(path))
-            print(f"wrote {path}")
+            pump(app, 2)
+            wall = live.pane.wall
+            wall.apply(WallState("2x2", [ids["cam1"], ids["hp1"], ids["pid1"], ids["cam2"]]))
+            wall.select(2)  # the PID camera: the PTZ panel is live
+            pump(app, 6)
+            for name in ("main-window.png", "wall-2x2.png"):
+                win.grab().save(str(OUT / name))
+                print(f"wrote {OUT / name}")
+            order = [n for n in ids if n.startswith("cam")] + ["hp1", "hp2", "pid1", "pid2"]
+            wall.apply(WallState("4x4", [ids[n] for n in order]))
+            pump(app, 8)
+            control.action(data, "cam5", "offline")  # one tile shows an outage and its retry
+            pump(app, 6)
+            win.grab().save(str(OUT / "wall-4x4.png"))
+            print(f"wrote {OUT / 'wall-4x4.png'}")
+            live.shutdown()
             dlg = DiscoveryDialog(svc, defaults_for(control.status(data)), win)
             dlg.show()
             dlg.timeout.setValue(4.0)

@@ -48,7 +48,8 @@ def wait_for(pred: object, timeout: float, what: str) -> None:
 def frame_std(feed: Feed) -> float:
     f = feed.latest
     assert f is not None
-    px = np.frombuffer(memoryview(f.data), np.uint8).reshape(f.height, f.width, 4)
+    rows = np.frombuffer(memoryview(f.data), np.uint8)[: f.height * f.bytes_per_line]
+    px = rows.reshape(f.height, f.bytes_per_line)[:, : f.width * 4].reshape(f.height, f.width, 4)
     return float(px[:, :, :3].std())
 
 

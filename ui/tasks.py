@@ -8,6 +8,7 @@ the same for a future from the core loop. Widgets never create threads of their 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -31,9 +32,15 @@ class _Task(QRunnable):
         try:
             result = self.fn()
         except Exception as exc:
-            self.relay.failed.emit(exc)
+            self._emit(self.relay.failed, exc)
         else:
-            self.relay.done.emit(result)
+            self._emit(self.relay.done, result)
+
+    def _emit(self, signal: Any, value: Any) -> None:
+        if not isValid(self.relay):
+            return  # the application is shutting down: nobody is left to tell
+        with contextlib.suppress(RuntimeError):
+            signal.emit(value)
 
 
 _live: set[_Relay] = set()

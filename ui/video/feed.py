@@ -49,9 +49,14 @@ class Frame:
     seq: int
     width: int
     height: int
-    data: Any  # bytes or a C-contiguous numpy array, height x width x 4
+    data: Any  # anything with the buffer protocol: height rows of ``stride`` bytes
     received: float  # time.monotonic()
     aspect: float = 0.0  # display aspect ratio when it differs from width / height
+    stride: int = 0  # bytes per row (0: width * 4)
+
+    @property
+    def bytes_per_line(self) -> int:
+        return self.stride or self.width * 4
 
     @property
     def display_aspect(self) -> float:
@@ -141,7 +146,7 @@ class Feed:
             return self._box
         return fit(*self._box, *self.native_size)
 
-    def _deliver(self, width: int, height: int, data: Any) -> None:
+    def _deliver(self, width: int, height: int, data: Any, stride: int = 0) -> None:
         if self.status.state is not FeedState.LIVE:
             self.status = FeedStatus(FeedState.LIVE)
             self.sessions += 1
@@ -149,7 +154,7 @@ class Feed:
         aspect = 0.0
         if self.native_size is not None and self.native_size[1]:
             aspect = self.native_size[0] / self.native_size[1]
-        self.latest = Frame(self.frames, width, height, data, time.monotonic(), aspect)
+        self.latest = Frame(self.frames, width, height, data, time.monotonic(), aspect, stride)
 
     # -- the loop ------------------------------------------------------------------
     def _run(self) -> None:

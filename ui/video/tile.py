@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, QSize, Qt, Signal
@@ -19,11 +21,13 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QFont,
+    QFontMetrics,
     QImage,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
+    QPixmap,
 )
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
@@ -90,6 +94,11 @@ class Tile(QWidget):
         self._image: QImage | None = None
         self._painted_seq = -1
         self._second = 0
+        self._status_key: object = None
+        self._clock = ""
+        self._geometry: tuple[object, QRect] | None = None  # (size, aspect) -> picture rect
+        self._overlay_key: object = None
+        self._overlay: tuple[QPixmap, QPixmap | None] | None = None
         self._status = ("", QColor())
         self._press: QPoint | None = None
         self.setAcceptDrops(True)
@@ -120,23 +129,29 @@ class Tile(QWidget):
             frame = feed.latest
             if frame is not None and frame is not self._frame:
                 self._frame = frame
-                self._image = QImage(frame.data, frame.width, frame.height, frame.width * 4,
+                self._image = QImage(frame.data, frame.width, frame.height, frame.bytes_per_line,
                                      QImage.Format.Format_RGB32)
                 self._image.setDevicePixelRatio(self.devicePixelRatioF())
                 changed = True
-        status = status_text(handle, now)
         second = int(time.time())
-        if changed or status[0] != self._status[0] or (
-                self.device_id is not None and second != self._second):
-            self._status, self._second = status, second
+        if second != self._second:
+            self._clock = dt.datetime.fromtimestamp(second, LONDON).strftime("%H:%M:%S")
+        key = (handle.error if handle else None, feed.status if feed else None, second)
+        if key != self._status_key:  # words change at most once a second or on a new state
+            self._status_key = key
+            status = status_text(handle, now)
+            if status[0] != self._status[0] or second != self._second:
+                self._status, self._second = status, second
+                changed = True
+        if changed:
             self.update()
 
     # -- painting ------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         rect = self.rect()
-        p.fillRect(rect, QColor("#05070a"))
         if self.device_id is None:
+            p.fillRect(rect, _BLACK)
             p.setPen(QColor("#5d6b7d"))
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter,
                        f"{self.index + 1}\nDrag a camera here")
@@ -144,7 +159,11 @@ class Tile(QWidget):
             return
         frame, image = self._frame, self._image
         if frame is not None and image is not None:
-            target = _fitted(rect, frame.display_aspect)
+            gkey = (rect.size(), frame.display_aspect)
+            if self._geometry is None or self._geometry[0] != gkey:
+                self._geometry = (gkey, _fitted(rect, frame.display_aspect))
+            target = self._geometry[1]
+            _letterbox(p, rect, target)
             r = image.devicePixelRatio()
             iw, ih = int(image.width() / r), int(image.height() / r)
             if abs(target.width() - iw) <= 2 and abs(target.height() - ih) <= 2:
@@ -155,43 +174,57 @@ class Tile(QWidget):
             if frame.seq != self._painted_seq:
                 self._painted_seq = frame.seq
                 self.shown += 1
-        self._overlays(p, rect)
+        else:
+            p.fillRect(rect, _BLACK)
+        top, bottom = self._overlay_pixmaps(rect)
+        p.drawPixmap(0, 0, top)
+        if bottom is not None:
+            p.drawPixmap(0, rect.height() - bottom.height(), bottom)
         self._border(p)
 
-    def _overlays(self, p: QPainter, rect: QRect) -> None:
+    def _overlay_pixmaps(self, rect: QRect) -> tuple[QPixmap, QPixmap | None]:
+        """The name/clock bar and the state box, drawn once per change, not once per frame."""
+        clock = self._clock
+        badge = {"main": "HD", "sub": "SD"}.get(self.quality or "", "")
+        key = (rect.width(), rect.height(), self.index, self.name, clock, badge, self._status[0])
+        if key == self._overlay_key and self._overlay is not None:
+            return self._overlay
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, min(10.0, rect.height() / 22)))
-        p.setFont(font)
-        fm = p.fontMetrics()
+        fm = QFontMetrics(font)
         bar = fm.height() + 6
-        p.fillRect(QRect(0, 0, rect.width(), bar), QColor(0, 0, 0, 150))
-        clock = dt.datetime.now(LONDON).strftime("%H:%M:%S")
-        p.setPen(QColor("#ffffff"))
-        p.drawText(QRect(6, 0, rect.width() - 12, bar),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   f"{self.index + 1}  {self.name}")
-        badge = {"main": "HD", "sub": "SD"}.get(self.quality or "", "")
-        right = f"{clock}  {badge}" if badge else clock
-        p.drawText(QRect(6, 0, rect.width() - 12, bar),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right)
+        dpr = self.devicePixelRatioF()
+        top = _pixmap(rect.width(), bar, dpr)
+        with _painter(top, font) as p:
+            p.fillRect(QRect(0, 0, rect.width(), bar), QColor(0, 0, 0, 150))
+            p.setPen(QColor("#ffffff"))
+            area = QRect(6, 0, rect.width() - 12, bar)
+            p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                       f"{self.index + 1}  {self.name}")
+            p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                       f"{clock}  {badge}" if badge else clock)
         text, colour = self._status
+        bottom = None
         if text:
             live = text == "Live"
             w = fm.horizontalAdvance("● Live") + 12 if live else rect.width()
-            box = QRect(0, rect.height() - bar, w, bar)
-            p.fillRect(box, QColor(0, 0, 0, 160))
-            p.setPen(colour)
-            shown = "● Live" if live else fm.elidedText(text, Qt.TextElideMode.ElideRight,
-                                                       rect.width() - 12)
-            p.drawText(box.adjusted(6, 0, -6, 0),
-                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
+            bottom = _pixmap(w, bar, dpr)
+            with _painter(bottom, font) as p:
+                p.fillRect(QRect(0, 0, w, bar), QColor(0, 0, 0, 160))
+                p.setPen(colour)
+                shown = "● Live" if live else fm.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                           rect.width() - 12)
+                p.drawText(QRect(6, 0, w - 12, bar),
+                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
+        self._overlay_key, self._overlay = key, (top, bottom)
+        return top, bottom
 
     def _border(self, p: QPainter) -> None:
         if self.selected:
-            p.setPen(QPen(QColor("#3d9bff"), 3))
+            p.setPen(_SELECTED)
             p.drawRect(self.rect().adjusted(1, 1, -2, -2))
         else:
-            p.setPen(QPen(QColor("#1c232e"), 1))
+            p.setPen(_EDGE)
             p.drawRect(self.rect().adjusted(0, 0, -1, -1))
 
     # -- mouse, drag and drop ------------------------------------------------------------
@@ -236,6 +269,43 @@ class Tile(QWidget):
         except ValueError:
             return
         event.acceptProposedAction()
+
+
+_BLACK = QColor("#05070a")
+_SELECTED = QPen(QColor("#3d9bff"), 3)
+_EDGE = QPen(QColor("#1c232e"), 1)
+
+
+def _pixmap(w: int, h: int, dpr: float) -> QPixmap:
+    pm = QPixmap(max(1, int(w * dpr)), max(1, int(h * dpr)))
+    pm.setDevicePixelRatio(dpr)
+    pm.fill(Qt.GlobalColor.transparent)
+    return pm
+
+
+@contextmanager
+def _painter(pm: QPixmap, font: QFont) -> Iterator[QPainter]:
+    p = QPainter(pm)
+    p.setFont(font)
+    try:
+        yield p
+    finally:
+        p.end()
+
+
+def _letterbox(p: QPainter, rect: QRect, target: QRect) -> None:
+    """Black only around the picture: the picture itself is painted over every frame."""
+    if target.top() > rect.top():
+        p.fillRect(QRect(rect.left(), rect.top(), rect.width(), target.top() - rect.top()), _BLACK)
+    if target.bottom() < rect.bottom():
+        p.fillRect(QRect(rect.left(), target.bottom() + 1, rect.width(),
+                         rect.bottom() - target.bottom()), _BLACK)
+    if target.left() > rect.left():
+        p.fillRect(QRect(rect.left(), target.top(), target.left() - rect.left(),
+                         target.height()), _BLACK)
+    if target.right() < rect.right():
+        p.fillRect(QRect(target.right() + 1, target.top(), rect.right() - target.right(),
+                         target.height()), _BLACK)
 
 
 def _fitted(rect: QRect, aspect: float) -> QRect:

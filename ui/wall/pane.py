@@ -267,7 +267,7 @@ class WallPane(QWidget):
                 return
             frame = frame or feed.latest
             assert frame is not None
-            image = QImage(frame.data, frame.width, frame.height, frame.width * 4,
+            image = QImage(frame.data, frame.width, frame.height, frame.bytes_per_line,
                            QImage.Format.Format_RGB32).copy()
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             path = folder / f"{name}-{stamp}.png"

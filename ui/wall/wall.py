@@ -22,7 +22,7 @@ from vms.registry.repo import DeviceRow
 from vms.wall import streams
 from vms.wall.layouts import WallState, layout
 
-TICK_MS = 30
+TICK_MS = 40
 ARROWS = {Qt.Key.Key_Left: (-0.5, 0.0), Qt.Key.Key_Right: (0.5, 0.0),
           Qt.Key.Key_Up: (0.0, 0.5), Qt.Key.Key_Down: (0.0, -0.5)}
 

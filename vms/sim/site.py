@@ -197,6 +197,7 @@ class SimSite:
             node = self.nodes[d.name]
             st["viewers"] = node.rtsp.viewers
             st["subscriptions"] = len(node.http.events.subs)
+            st["frames_sent"] = {tok: src.frames_sent for tok, src in node.media.video.items()}
             devices.append(st)
         return {
             "site": self.cfg.name, "ready": self.ready, "pid": os.getpid(),

@@ -107,6 +107,7 @@ class VideoSource(_Source):
         self.period = 1.0 / self.fps
         self.payloads = [h264_payloads(f) for f in clip.frames]
         self._last = -1
+        self.frames_sent = 0  # summed over viewers: what benchmarks compare frames shown with
 
     def frame_index(self) -> int:
         return int(self.device_now() * self.fps + 0.5)
@@ -130,6 +131,7 @@ class VideoSource(_Source):
             chunks = self.payloads[i]
             for k, payload in enumerate(chunks):
                 sink.send(VIDEO_PT, ts, k == len(chunks) - 1, payload)
+            self.frames_sent += 1
 
 
 class AudioSource(_Source):
