@@ -65,8 +65,10 @@ c0, r0, n0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic(), sum(cou
 stop = time.monotonic() + seconds
 time.sleep(seconds)
 c1 = resource.getrusage(resource.RUSAGE_SELF)
+n1, r1 = sum(counts), time.monotonic()
+for t in threads: t.join(15)  # FFmpeg threads still running at interpreter exit can crash it
 print(json.dumps({"cpu_s": (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime),
-                  "frames": sum(counts) - n0, "seconds": time.monotonic() - r0}))
+                  "frames": n1 - n0, "seconds": r1 - r0}), flush=True)
 """
 
 

@@ -25,8 +25,8 @@ from ui.dialogs.discovery import DiscoveryDialog, defaults_for  # noqa: E402
 from ui.dialogs.sign_in import LockDialog, SignInDialog  # noqa: E402
 from ui.dialogs.users import UsersDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
-from ui.wall.assembly import assemble  # noqa: E402
 from ui.site_link import SiteLink  # noqa: E402
+from ui.wall.assembly import assemble  # noqa: E402
 from vms.access.admin import UserAdmin, create_first_administrator  # noqa: E402
 from vms.access.roles import Role  # noqa: E402
 from vms.audit.trail import AuditTrail  # noqa: E402
@@ -102,7 +102,7 @@ def main() -> int:
             for name in ("main-window.png", "wall-2x2.png"):
                 win.grab().save(str(OUT / name))
                 print(f"wrote {OUT / name}")
-            order = [n for n in ids if n.startswith("cam")] + ["hp1", "hp2", "pid1", "pid2"]
+            order = [n for n in ids if n.startswith("cam")] + ["hp1", "pid1", "pid2"]
             wall.apply(WallState("4x4", [ids[n] for n in order]))
             pump(app, 8)
             control.action(data, "cam5", "offline")  # one tile shows an outage and its retry

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import REPO, Sim, ensure_admin, signed_in
 from ui.main_window import MainWindow
 from ui.site_link import SiteLink
+from ui.wall.assembly import assemble
 from vms.commissioning import Commissioning
 
 
@@ -20,7 +21,9 @@ def _row(win: MainWindow, name: str) -> dict:
 
 def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim, tmp_path: Path) -> None:
     link = SiteLink(sim.data_dir)
-    win = MainWindow(link, Commissioning(*signed_in(tmp_path)))
+    profile, session = signed_in(tmp_path)
+    live = assemble(profile, session)
+    win = MainWindow(link, Commissioning(profile, session), live.pane)
     qtbot.addWidget(win)
     win.show()
     link.watch()
@@ -38,6 +41,8 @@ def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim, 
     finally:
         sim.cli("release", "hp2")
         link.shutdown()
+        live.shutdown()
+        profile.close()
 
 
 def test_desktop_command_starts_its_own_site_and_stops_it(tmp_path: Path, clip_cache: Path) -> None:

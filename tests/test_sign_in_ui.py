@@ -17,6 +17,7 @@ from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog,
 from ui.dialogs.users import UsersDialog
 from ui.main_window import MainWindow
 from ui.site_link import SiteLink
+from ui.wall.assembly import assemble
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.audit.trail import AuditTrail
@@ -70,14 +71,20 @@ def test_roles_shape_the_menus_but_the_core_decides(qtbot: QtBot, tmp_path: Path
     UserAdmin(p.access, admin).add("olga", Role.OPERATOR, "olga-password-1")
     op = p.access.sign_in("olga", "olga-password-1", via="desktop")
     link = SiteLink(tmp_path)
-    win = MainWindow(link, Commissioning(p, op))
+    live = assemble(p, op)
+    win = MainWindow(link, Commissioning(p, op), live.pane)
     qtbot.addWidget(win)
     assert not win.cameras.find_button.isEnabled() and "installer" in win.cameras.find_button.toolTip()
     assert not win.open_users.isEnabled() and not win.open_audit.isEnabled()
     assert win.who.text() == "Signed in as olga (operator)"
-    win_admin = MainWindow(link, Commissioning(p, admin))
+    live_admin = assemble(p, admin)
+    win_admin = MainWindow(link, Commissioning(p, admin), live_admin.pane)
     qtbot.addWidget(win_admin)
     assert win_admin.open_users.isEnabled() and win_admin.open_audit.isEnabled()
+    # The PTZ panel follows the role too: administrators are not camera operators.
+    assert live.pane.ptz.allowed and not live_admin.pane.ptz.allowed
+    live.shutdown()
+    live_admin.shutdown()
     p.close()
 
 

@@ -69,7 +69,7 @@ def status_text(handle: FeedHandle | None, now: float | None = None) -> tuple[st
     if st.state is FeedState.RECONNECTING:
         return f"Reconnecting{retry} ({st.reason})", colour
     if st.state is FeedState.OFFLINE:
-        return f"Offline: {st.reason}{retry}", colour
+        return f"Offline{retry}: {st.reason}", colour
     if st.state is FeedState.AUTH_FAILED:
         return f"Wrong user name or password for this camera{retry}", colour
     return "Stopped", colour
