@@ -79,6 +79,10 @@ class Sim(SimProcess):
     def device(self, name: str) -> dict[str, Any]:
         return next(d for d in self.state()["devices"] if d["name"] == name)
 
+    def address(self, name: str) -> str:
+        """A device's ONVIF address as HOST:PORT (what an installer types)."""
+        return str(self.device(name)["onvif"]).split("//", 1)[1].split("/", 1)[0]
+
     def live(self, name: str) -> dict[str, Any]:
         """A device's current state, from the running simulator's status API."""
         st = json.loads(self.cli("status", "--json").stdout)

@@ -47,9 +47,6 @@ P = Permission
 ROLE_PASSWORD = "role-password-%s-42"
 
 
-def addr(sim: Sim, name: str) -> str:
-    return sim.device(name)["onvif"].split("//", 1)[1].split("/", 1)[0]
-
 
 @dataclass
 class World:
@@ -79,10 +76,10 @@ def world(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]
     tmp = tmp_path_factory.mktemp("access")
     profile, admin = signed_in(tmp / "profile")
     svc = Commissioning(profile, admin)
-    cam1 = svc.add(addr(sim, "cam1"), USER, PASSWORD, site="Town Centre").device_id
-    hp1 = svc.add(addr(sim, "hp1"), USER, PASSWORD, site="Riverside").device_id
-    pid1 = svc.add(addr(sim, "pid1"), USER, PASSWORD, site="Riverside").device_id
-    report = svc.probe(addr(sim, "cam2"), USER, PASSWORD)
+    cam1 = svc.add(sim.address("cam1"), USER, PASSWORD, site="Town Centre").device_id
+    hp1 = svc.add(sim.address("hp1"), USER, PASSWORD, site="Riverside").device_id
+    pid1 = svc.add(sim.address("pid1"), USER, PASSWORD, site="Riverside").device_id
+    report = svc.probe(sim.address("cam2"), USER, PASSWORD)
     yield World(profile, admin, sim, cam1, hp1, pid1, report, tmp)
     profile.close()
 
@@ -102,7 +99,7 @@ def _register_then_clean(w: World, s: Session) -> Any:
 
 
 def _add_then_clean(w: World, s: Session) -> Any:
-    dev = Commissioning(w.profile, s).add(addr(w.sim, "cam3"), USER, PASSWORD).device_id
+    dev = Commissioning(w.profile, s).add(w.sim.address("cam3"), USER, PASSWORD).device_id
     Commissioning(w.profile, w.admin).remove(dev)
 
 
@@ -145,7 +142,7 @@ def _sighting() -> Sighting:
 CASES: list[tuple[str, Permission, Call]] = [
     ("Commissioning.discover", P.DEVICE_DISCOVER, _discover),
     ("Commissioning.probe", P.DEVICE_DISCOVER,
-     lambda w, s: Commissioning(w.profile, s).probe(addr(w.sim, "cam3"), USER, PASSWORD)),
+     lambda w, s: Commissioning(w.profile, s).probe(w.sim.address("cam3"), USER, PASSWORD)),
     ("Commissioning.record_sighting", P.DEVICE_DISCOVER,
      lambda w, s: Commissioning(w.profile, s).record_sighting(_sighting(), "probe")),
     ("Commissioning.register", P.DEVICE_ADD, _register_then_clean),

@@ -29,9 +29,6 @@ def vms(profile: Path, *args: str, stdin: str | None = None,
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def addr(sim: Sim, name: str) -> str:
-    return sim.device(name)["onvif"].split("//", 1)[1].split("/", 1)[0]
-
 
 def assert_nothing_stored(profile: Path) -> None:
     reg = Registry.for_profile(profile)
@@ -44,7 +41,7 @@ def assert_nothing_stored(profile: Path) -> None:
 
 def test_probe_prints_profiles_uris_capabilities_and_a_clock_that_follows_skew(sim: Sim,
                                                                                 tmp_path: Path) -> None:
-    cam = addr(sim, "cam4")
+    cam = sim.address("cam4")
     try:
         sim.cli("skew", "cam4", "0")
         res = vms(tmp_path, "probe", cam, "--user", USER, "--password-stdin", "--json", stdin=PASSWORD)
@@ -86,7 +83,7 @@ def test_probe_prints_profiles_uris_capabilities_and_a_clock_that_follows_skew(s
 def test_a_skewed_camera_refuses_an_uncompensated_client(sim: Sim) -> None:
     """Why the clock is read first: the same request, signed with our own clock, is refused."""
     async def go() -> None:
-        async with DeviceClient(parse_target(addr(sim, "cam3")), USER, PASSWORD) as dc:
+        async with DeviceClient(parse_target(sim.address("cam3")), USER, PASSWORD) as dc:
             await dc.set_offset(0.0)
             with pytest.raises(AuthFailed):
                 await dc.call("devicemgmt", "GetDeviceInformation")
@@ -102,7 +99,7 @@ def test_a_skewed_camera_refuses_an_uncompensated_client(sim: Sim) -> None:
 
 
 def test_devices_add_list_remove_keeps_passwords_out_of_the_database(sim: Sim, tmp_path: Path) -> None:
-    hp = addr(sim, "hp1")
+    hp = sim.address("hp1")
     res = vms(tmp_path, "devices", "add", hp, "--user", USER, "--password-stdin", "--site", "Town Centre",
               "--json", stdin=PASSWORD + "\n")
     assert res.returncode == 0, res.stderr
@@ -140,7 +137,7 @@ def test_devices_add_list_remove_keeps_passwords_out_of_the_database(sim: Sim, t
 
 
 def test_wrong_password_is_said_plainly_and_nothing_is_stored(sim: Sim, tmp_path: Path) -> None:
-    res = vms(tmp_path, "devices", "add", addr(sim, "cam1"), "--user", USER, "--password-stdin",
+    res = vms(tmp_path, "devices", "add", sim.address("cam1"), "--user", USER, "--password-stdin",
               stdin="not-the-password")
     assert res.returncode == 2
     assert "refused user 'admin'" in res.stderr and "wrong user name or password" in res.stderr
@@ -240,7 +237,7 @@ def test_http_digest_only_camera(tmp_path: Path, clip_cache: Path) -> None:
                    'auth = "digest"\n')
     site = start_sim(tmp_path / "simdata", clip_cache, "--config", str(cfg))
     try:
-        target = addr(site, "digestcam")
+        target = site.address("digestcam")
         rep = asyncio.run(onboard(parse_target(target), USER, PASSWORD))
         assert rep.auth_method == "http-digest"
         assert rep.model == "BeaconSim-Cam" and rep.stream("main") is not None
@@ -252,7 +249,7 @@ def test_http_digest_only_camera(tmp_path: Path, clip_cache: Path) -> None:
 
 def test_a_failed_registry_write_leaves_neither_rows_nor_a_password(sim: Sim, tmp_path: Path) -> None:
     svc = Commissioning(*signed_in(tmp_path))
-    rep = svc.probe(addr(sim, "cam2"), USER, PASSWORD)
+    rep = svc.probe(sim.address("cam2"), USER, PASSWORD)
     rep.streams.append(rep.streams[0])  # same profile token twice: the streams insert fails
     with pytest.raises(sqlite3.IntegrityError):
         svc.register(rep, PASSWORD)

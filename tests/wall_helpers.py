@@ -21,9 +21,6 @@ from vms.profile import Profile
 OPERATOR, OPERATOR_PASSWORD = "wall-operator", "wall-operator-pass"
 
 
-def addr(sim: Sim, name: str) -> str:
-    return sim.device(name)["onvif"].split("//", 1)[1].split("/", 1)[0]
-
 
 @dataclass
 class Site:
@@ -40,7 +37,7 @@ class Site:
 def register(sim: Sim, path: Path, names: list[str]) -> Site:
     profile, admin = signed_in(path)
     svc = Commissioning(profile, admin)
-    ids = {n: svc.add(addr(sim, n), USER, PASSWORD).device_id for n in names}
+    ids = {n: svc.add(sim.address(n), USER, PASSWORD).device_id for n in names}
     UserAdmin(profile.access, admin).add(OPERATOR, Role.OPERATOR, OPERATOR_PASSWORD)
     op = profile.access.sign_in(OPERATOR, OPERATOR_PASSWORD, via="desktop")
     return Site(sim, profile, op, ids, path)
@@ -49,7 +46,7 @@ def register(sim: Sim, path: Path, names: list[str]) -> Site:
 def pixels(image: QImage) -> np.ndarray:
     img = image.convertToFormat(QImage.Format.Format_RGB32)
     ptr = img.constBits()
-    arr = np.frombuffer(ptr, np.uint8, count=img.sizeInBytes())  # type: ignore[call-overload]
+    arr = np.frombuffer(ptr, np.uint8, count=img.sizeInBytes())
     return arr.reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4].reshape(
         img.height(), img.width(), 4)[:, :, :3].copy()
 
