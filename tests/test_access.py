@@ -227,7 +227,7 @@ def test_camera_groups_limit_what_a_user_sees_and_opens(world: World) -> None:
     admin.set_groups("tc-operator", ["Help Point hp1"])
     assert [d.name for d in Commissioning(world.profile, s).devices()] == ["hp1"]
     admin.set_groups("tc-operator", None)
-    assert {d.name for d in Commissioning(world.profile, s).devices()} == {"cam1", "hp1"}
+    assert {d.name for d in Commissioning(world.profile, s).devices()} == {"cam1", "hp1", "pid1"}
 
 
 def test_sessions_expire_lock_and_end_with_clear_messages(world: World) -> None:

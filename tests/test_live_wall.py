@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def live_tiles(live: LiveWall, n: int) -> bool:
 
 def test_tiles_show_real_decoded_frames_with_the_camera_name_burned_in(
         qtbot: QtBot, site: Site, tmp_path: Path) -> None:
-    live = open_wall(qtbot, site.profile, site.operator)
+    live = open_wall(qtbot, site.profile, site.operator, (1400, 950))
     try:
         wall = live.pane.wall
         qtbot.waitUntil(lambda: wall.tiles[0].device_id is not None, timeout=5000)
@@ -227,6 +228,9 @@ def test_snapshot_and_pop_out_share_the_running_stream(qtbot: QtBot, site: Site,
 
 def test_ptz_press_and_hold_moves_the_camera_and_presets_work(qtbot: QtBot, site: Site) -> None:
     live = open_wall(qtbot, site.profile, site.sign_in())
+    pid1 = site.ids["pid1"]
+    home = f"start {uuid.uuid4().hex[:6]}"  # the simulator is shared: leave pid1 as found
+    live.ptz.save_preset(pid1, home).result(10)
     try:
         wall, panel = live.pane.wall, live.pane.ptz
         wall.apply(WallState("2x2", [site.ids["cam1"], site.ids["pid1"]]))
@@ -252,10 +256,11 @@ def test_ptz_press_and_hold_moves_the_camera_and_presets_work(qtbot: QtBot, site
         assert site.sim.live("pid1")["ptz"]["tilt"] > start["tilt"] + 0.05
         # Presets: save this view, move away, go back to it.
         here = site.sim.live("pid1")["ptz"]
-        panel.preset_name.setText("Gate")
+        name = f"Gate {uuid.uuid4().hex[:6]}"  # the shared simulator keeps presets
+        panel.preset_name.setText(name)
         panel.save.click()
         qtbot.waitUntil(lambda: panel.presets.count() > 0
-                        and panel.presets.item(panel.presets.count() - 1).text() == "Gate",
+                        and panel.presets.item(panel.presets.count() - 1).text() == name,
                         timeout=10000)
         qtbot.mousePress(panel.buttons["◀"], Qt.MouseButton.LeftButton)
         qtbot.wait(700)
@@ -269,6 +274,9 @@ def test_ptz_press_and_hold_moves_the_camera_and_presets_work(qtbot: QtBot, site
         actions = [e.action for e in site.profile.audit.entries()]
         assert {"ptz.move", "ptz.preset.save", "ptz.preset.go"} <= set(actions)
     finally:
+        back = next(p for p in live.ptz.presets(pid1).result(10) if p.name == home)
+        live.ptz.go_to(pid1, back).result(10)
+        qtbot.waitUntil(lambda: not site.sim.live("pid1")["ptz"]["moving"], timeout=10000)
         close_wall(live)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
@@ -52,14 +53,21 @@ def pixels(image: QImage) -> np.ndarray:
 
 
 def ocr(image: QImage, tmp: Path) -> str:
-    """Text tesseract reads in a picture, lower case, one space between words."""
+    """Text tesseract reads in a picture, lower case, one space between words.
+
+    Small tiles show light text on video at less than the ~20 px tesseract likes, so the
+    picture is read at three and two times its size, and inverted; the readings are joined.
+    """
     exe = shutil.which("tesseract")
     assert exe, "tesseract is missing: scripts/setup.sh installs tesseract-ocr"
-    png = tmp / "ocr.png"
-    # Tesseract wants text at least ~20 px tall; small tiles show it smaller.
-    big = image.scaled(image.width() * 3, image.height() * 3,
-                       mode=Qt.TransformationMode.SmoothTransformation)
-    assert big.save(str(png))
-    res = subprocess.run([exe, str(png), "-", "--psm", "6"], capture_output=True, text=True,
-                         timeout=60)
-    return " ".join(res.stdout.split()).lower()
+    readings = []
+    for scale, invert in ((3, False), (2, False), (3, True)):
+        big = image.scaled(image.width() * scale, image.height() * scale,
+                           mode=Qt.TransformationMode.SmoothTransformation)
+        grey = pixels(big).mean(axis=2).astype(np.uint8)
+        png = tmp / f"ocr-{scale}-{int(invert)}.png"
+        Image.fromarray(255 - grey if invert else grey).save(png)
+        res = subprocess.run([exe, str(png), "-", "--psm", "6"], capture_output=True, text=True,
+                             timeout=60)
+        readings.append(" ".join(res.stdout.split()).lower())
+    return " | ".join(readings)
