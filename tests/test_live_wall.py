@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -18,7 +17,7 @@ from tests.wall_helpers import Site, ocr, pixels, register
 from ui import tasks
 from ui.panes.cameras import CamerasPane
 from ui.video.feed import FeedState
-from ui.video.tile import TILE_MIME, Tile
+from ui.video.tile import DEVICE_MIME, TILE_MIME, Tile
 from ui.wall.assembly import LiveWall, assemble
 from vms.commissioning import Commissioning
 from vms.profile import Profile
@@ -286,5 +285,8 @@ def test_an_empty_tile_invites_a_drop(qtbot: QtBot) -> None:
     tile.resize(320, 180)
     tile.show()
     assert pixels(tile.grab().toImage()).std() > 1  # the hint text is drawn
-    time.sleep(0)
-    assert QPoint(0, 0) == QPoint()
+    mime = QMimeData()
+    mime.setData(DEVICE_MIME, b"42")
+    with qtbot.waitSignal(tile.device_dropped, timeout=1000) as got:
+        drag_and_drop(tile, mime)
+    assert got.args == [4, 42]

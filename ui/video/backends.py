@@ -57,9 +57,8 @@ def _plugin_dirs(dll_name: str, plugin_path: str | None) -> list[Path]:
 
 
 def probe(setting: str = "auto") -> BackendReport:
-    report = BackendReport("pyav", "", ffmpeg_version=".".join(map(str, av.ffmpeg_version_info))
-                           if isinstance(av.ffmpeg_version_info, tuple)
-                           else str(av.ffmpeg_version_info), pyav_version=av.__version__)
+    report = BackendReport("pyav", "", ffmpeg_version=str(av.ffmpeg_version_info),
+                           pyav_version=av.__version__)
     try:
         import vlc
 

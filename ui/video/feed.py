@@ -80,7 +80,11 @@ def fit(box_w: int, box_h: int, src_w: int, src_h: int) -> tuple[int, int]:
 
 
 class Feed:
-    """Base of the backends; one thread per feed, started by ``start``."""
+    """Base of the backends; one thread per feed, started by ``start``.
+
+    ``_session`` must notice ``stopped`` by itself (each frame, or a short poll): ``stop``
+    never waits for it.
+    """
 
     backend = "?"
 
@@ -113,7 +117,6 @@ class Feed:
     def stop(self) -> None:
         """Ask the feed to end; returns at once (the GUI thread must not wait on the network)."""
         self._stop.set()
-        self._interrupt()
         self.status = FeedStatus(FeedState.STOPPED)
 
     def join(self, timeout: float = 10.0) -> bool:
@@ -137,9 +140,6 @@ class Feed:
     # -- backends ------------------------------------------------------------------
     def _session(self) -> None:
         raise NotImplementedError
-
-    def _interrupt(self) -> None:
-        """Make a blocked ``_session`` return soon (called from another thread)."""
 
     def _output_size(self) -> tuple[int, int]:
         if self.native_size is None:
@@ -178,7 +178,6 @@ class Feed:
             was_live = self.frames > frames_before
             if was_live and time.monotonic() - started >= STABLE_S:
                 self.backoff.reset()
-                failures = 0
             failures = 0 if was_live else failures + 1
             if auth:
                 delay, state = AUTH_RETRY_S, FeedState.AUTH_FAILED

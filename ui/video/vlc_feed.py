@@ -114,7 +114,7 @@ class VlcFeed(Feed):
         media = instance().media_new(with_credentials(self.url, self.user, self._password))
         media.add_option(":network-caching=300")
         mp.set_media(media)
-        keep = (lock, unlock, display, setup_cb, state)  # alive until stop() returns
+        # The callbacks and buffer are locals of this call, so they outlive mp.stop() below.
         try:
             if mp.play() != 0:
                 raise FeedError("libvlc refused to start playing")
@@ -140,5 +140,4 @@ class VlcFeed(Feed):
                 events.event_detach(kind)
             mp.set_media(None)
             media.release()
-            del keep
             _give_back(mp)

@@ -213,8 +213,8 @@ class Wall(QWidget):
     def _quality_for(self, tile: Tile, row: DeviceRow, current: str) -> str:
         sub, main = row.stream("sub"), row.stream("main")
         w, h = tile.box()
-        if not tile.isVisible() or w < 10:
-            return current if (current == "main" and main) or not sub else "sub"
+        if not tile.isVisible() or w < 10:  # not laid out yet: start small
+            return "sub" if sub else "main"
         return streams.choose(current, w, h, sub.width if sub else None,
                               sub.height if sub else None, main is not None, sub is not None)
 
