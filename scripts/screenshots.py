@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO))
 
 import resources  # noqa: E402
 from ui.dialogs.audit_viewer import AuditViewer  # noqa: E402
+from ui.dialogs.diagnostics import DiagnosticsDialog  # noqa: E402
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for  # noqa: E402
 from ui.dialogs.sign_in import LockDialog, SignInDialog  # noqa: E402
 from ui.dialogs.users import UsersDialog  # noqa: E402
@@ -109,6 +110,7 @@ def main() -> int:
             pump(app, 6)
             win.grab().save(str(OUT / "wall-4x4.png"))
             print(f"wrote {OUT / 'wall-4x4.png'}")
+            save(app, DiagnosticsDialog(live.report, live.hub, win), "diagnostics.png")
             live.shutdown()
             dlg = DiscoveryDialog(svc, defaults_for(control.status(data)), win)
             dlg.show()
