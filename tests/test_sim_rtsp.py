@@ -155,7 +155,7 @@ def test_backchannel_is_offered_only_on_request_and_audio_is_saved(sim: Sim) -> 
         assert r.code == 200, (track, r.code)
     assert c.request("PLAY", u + "/", {"Require": BACKCHANNEL}).code == 200
     # One second of a 440 Hz tone, in 20 ms PCMU packets, as an operator's voice would come.
-    from vms.sim.media.clips import _mulaw_encode
+    from vms.audio.g711 import encode as _mulaw_encode
 
     t = np.arange(8000) / 8000
     ulaw = _mulaw_encode((8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)).tobytes()

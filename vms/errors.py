@@ -11,6 +11,7 @@ VmsError
 │   ├── ClockSkew
 │   └── ProtocolError      the device spoke, but not in a way we accept
 │       └── BadReply       ...not even SOAP: a web page, malformed or oversized XML
+│   └── TalkUnavailable    the device offers no audio backchannel (or refused it)
 ├── UnsafeXml              XML with a DTD or entities, refused before parsing
 ├── AccessError            who may do what
 │   ├── SignInFailed       wrong user name or password, or no account yet
@@ -67,10 +68,16 @@ class ClockSkew(DeviceError):
 
 
 class ProtocolError(DeviceError):
-    pass
+    def __init__(self, message: str, codes: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.codes = codes or []  # SOAP fault subcodes, local names (e.g. ResourceUnknownFault)
 
 
 class BadReply(ProtocolError):
+    pass
+
+
+class TalkUnavailable(DeviceError):
     pass
 
 

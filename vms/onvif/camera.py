@@ -291,47 +291,68 @@ class DeviceClient:
                 self.xaddrs[ns] = reach_url(xaddr, self.target, keep_port=False) or xaddr
         return data
 
-    # -- Media2 (raw SOAP) ---------------------------------------------------------
+    # -- raw SOAP (Media2, events) --------------------------------------------------
     async def media2(self, op: str, body: str = "") -> etree._Element:
         """Call a Media2 operation; returns the response element."""
-        assert self._raw is not None
         url = self.xaddrs.get(NS_MEDIA2)
         if not url:
             raise ProtocolError(f"{self.target.where} has no Media2 service")
-        env = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"s": SOAP12, "tr2": NS_MEDIA2,
+        return await self.soap(url, NS_MEDIA2, op, body, prefix="tr2")
+
+    async def soap(self, url: str, ns: str, op: str, body: str = "", *, prefix: str = "m",
+                   action: str | None = None, headers: list[etree._Element] | None = None,
+                   timeout: float | None = None, response: str | None = None) -> etree._Element:
+        """One SOAP 1.2 call signed with WS-UsernameToken; returns the response element.
+
+        ``headers`` are extra SOAP header blocks (WS-Addressing ``To``, ``Action`` and a
+        subscription's reference parameters, which the spec says must be echoed back).
+        """
+        assert self._raw is not None
+        env = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"s": SOAP12, prefix: ns,
                                                               "tt": "http://www.onvif.org/ver10/schema"})
-        etree.SubElement(env, f"{{{SOAP12}}}Header")
+        head = etree.SubElement(env, f"{{{SOAP12}}}Header")
+        for h in headers or []:
+            head.append(h)
         UsernameToken(self.user, self._password, dt_diff=dt.timedelta(seconds=self.offset or 0.0),
                       use_digest=True).apply(env, {})
         b = etree.SubElement(env, f"{{{SOAP12}}}Body")
-        req = etree.fromstring(f'<tr2:{op} xmlns:tr2="{NS_MEDIA2}" '
-                               f'xmlns:tt="http://www.onvif.org/ver10/schema">{body}</tr2:{op}>')
+        req = etree.fromstring(f'<{prefix}:{op} xmlns:{prefix}="{ns}" '
+                               f'xmlns:tt="http://www.onvif.org/ver10/schema" '
+                               f'xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2">{body}</{prefix}:{op}>')
         b.append(req)
         data = etree.tostring(env, xml_declaration=True, encoding="utf-8")
-        headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{NS_MEDIA2}/{op}"'}
+        act = action or f"{ns}/{op}"
+        hdrs = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{act}"'}
+        limit = None
+        if timeout is not None:
+            limit = aiohttp.ClientTimeout(total=timeout, connect=self.timeouts.connect,
+                                          sock_read=timeout)
         try:
-            async with self._raw.post(url, data=data, headers=headers) as resp:
+            async with self._raw.post(url, data=data, headers=hdrs, timeout=limit) as resp:
                 payload = await resp.read()
                 status = resp.status
             root = xmlsafe.parse(payload)
         except Exception as exc:
-            raise map_error(exc, self.target.where, op, self.user, self.timeouts.total) from exc
+            raise map_error(exc, self.target.where, op, self.user,
+                            timeout or self.timeouts.total) from exc
         fault = root.find(f".//{{{SOAP12}}}Fault")
+        if fault is None:
+            fault = root.find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
         if fault is not None:
-            reason = text(fault, "Reason", "Text") or ""
-            codes = [c.text.strip().rsplit(":", 1)[-1] for c in fault.iter(f"{{{SOAP12}}}Value")
-                     if c.text]
+            reason = (text(fault, "Reason", "Text") or text(fault, "faultstring") or "")
+            codes = [c.text.strip().rsplit(":", 1)[-1] for c in fault.iter()
+                     if isinstance(c.tag, str) and local(c) in ("Value", "faultcode") and c.text]
             if status == 401 or is_auth_fault(reason, codes):
                 raise AuthFailed(f"{self.target.where} refused user '{self.user}' ({op}): "
                                  "wrong user name or password")
             raise ProtocolError(f"{self.target.where} answered {op} with an error: {reason} "
-                                f"({', '.join(codes[1:] or codes)})")
+                                f"({', '.join(codes[1:] or codes)})", codes=codes)
         if status == 401:
             raise AuthFailed(f"{self.target.where} refused user '{self.user}' ({op}): "
                              "wrong user name or password")
-        body_el = root.find(f"{{{SOAP12}}}Body")
+        body_el = child(root, "Body")
         out = body_el[0] if body_el is not None and len(body_el) else None
-        if out is None or local(out) != f"{op}Response":
+        if out is None or local(out) != (response or f"{op}Response"):
             raise ProtocolError(f"{self.target.where} answered {op} with something else "
                                 f"(HTTP {status})")
         return out

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from vms.sim.media.clips import AUDIO_RATE, mulaw_decode
+from vms.audio import g711
+from vms.sim.media.clips import AUDIO_RATE
 from vms.sim.media.rtp import parse_rtp
 
 PCMU_PT = 0
@@ -54,7 +55,7 @@ class BackchannelRecorder:
         assert self._wav is not None and self._csv is not None and self._csv_fh is not None
         _, seq, ts, _, payload = pkt
         now = time.time() if arrival is None else arrival
-        self._wav.writeframes(mulaw_decode(payload).tobytes())
+        self._wav.writeframes(g711.decode(payload).tobytes())
         self._csv.writerow([datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds"),
                             f"{now:.6f}", seq, ts, len(payload)])
         self._csv_fh.flush()

@@ -23,6 +23,8 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from vms.audio import g711
+
 LOOP_SECONDS = 60
 RENDER_VERSION = 3
 AUDIO_RATE = 8000
@@ -183,28 +185,6 @@ def snapshot_jpeg(spec: ClipSpec, clock: str, index: int) -> bytes:
 
 # -- audio ------------------------------------------------------------------------
 
-def _mulaw_encode(pcm: np.ndarray) -> np.ndarray:
-    """ITU-T G.711 mu-law from int16 samples."""
-    bias, clip = 0x84, 32635
-    x = pcm.astype(np.int32)
-    sign = (x < 0)
-    x = np.minimum(np.abs(x), clip) + bias
-    exponent = np.floor(np.log2(x)).astype(np.int32) - 7
-    exponent = np.clip(exponent, 0, 7)
-    mantissa = (x >> (exponent + 3)) & 0x0F
-    byte = ~((sign.astype(np.int32) << 7) | (exponent << 4) | mantissa) & 0xFF
-    return byte.astype(np.uint8)
-
-
-def mulaw_decode(data: bytes) -> np.ndarray:
-    u = ~np.frombuffer(data, dtype=np.uint8).astype(np.int32) & 0xFF
-    sign = u & 0x80
-    exponent = (u >> 4) & 0x07
-    mantissa = u & 0x0F
-    x = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return np.where(sign != 0, -x, x).astype(np.int16)
-
-
 def microphone_loop(seed: str, seconds: int = LOOP_SECONDS) -> bytes:
     """A Help Point microphone: low street noise with a chime every 5 s (mu-law, 8 kHz)."""
     rng = np.random.default_rng(int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16))
@@ -213,4 +193,4 @@ def microphone_loop(seed: str, seconds: int = LOOP_SECONDS) -> bytes:
     noise = np.convolve(rng.normal(0, 600, n), np.ones(8) / 8, mode="same")
     chime = 5000 * np.sin(2 * np.pi * 660 * t) * ((t % 5.0) < 0.25)
     pcm = np.clip(noise + chime, -32768, 32767).astype(np.int16)
-    return _mulaw_encode(pcm).tobytes()
+    return g711.encode(pcm).tobytes()

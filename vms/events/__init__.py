@@ -1,0 +1,1 @@
+"""ONVIF events: PullPoint subscriptions, topic normalisation, the event store and engine."""

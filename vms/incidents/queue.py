@@ -1,0 +1,266 @@
+"""The alarm and call queue.
+
+An active alarm event opens an incident (one open incident per device and kind: a
+second press of the same Help Point joins the call it already raised). States:
+new -> accepted (one owner) <-> on hold -> closed, and closing needs an outcome.
+Every step is written to ``incident_actions`` and to the audit trail; the row is
+committed before listeners hear of it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vms.access.roles import Permission
+from vms.access.session import Session
+from vms.errors import ConfigError, PermissionDenied, VmsError
+from vms.events.engine import Event
+from vms.events.store import EventStore, utc_now
+from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPER
+from vms.profile import Profile
+
+NEW, ACCEPTED, ON_HOLD, CLOSED = "new", "accepted", "on_hold", "closed"
+STATE_WORDS = {NEW: "waiting", ACCEPTED: "accepted", ON_HOLD: "on hold", CLOSED: "closed"}
+
+# What opens an incident, and at which priority (1 is answered first). Configurable.
+PRIORITIES: dict[str, int] = {HELP_BUTTON: 1, INTRUSION: 2, LINE: 2, MOTION: 3, TAMPER: 3,
+                              INPUT: 3}
+KIND_WORDS = {HELP_BUTTON: "Help Point call", INTRUSION: "Intrusion", LINE: "Line crossed",
+              MOTION: "Motion", TAMPER: "Tamper", INPUT: "Alarm input"}
+OUTCOMES: dict[str, str] = {
+    "assisted": "Assistance given by the operator",
+    "police": "Police attended or were informed",
+    "ambulance": "Ambulance requested",
+    "council": "Passed to council services",
+    "information": "Information given",
+    "no-reply": "No reply from the caller",
+    "accidental": "Accidental or child press",
+    "misuse": "Misuse or abusive call",
+    "test": "Test or maintenance",
+    "false-alarm": "False alarm",
+    "other": "Other (see notes)",
+}
+
+
+_COLUMNS = frozenset({"state", "owner", "accepted_utc", "closed_utc", "outcome", "notes",
+                      "police_informed_utc", "police_ref", "units"})
+
+
+class IncidentError(VmsError):
+    """An action that does not fit the incident's state (e.g. closing without an outcome)."""
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    device_id: int
+    device: str
+    site: str
+    kind: str
+    priority: int
+    state: str
+    owner: str | None
+    event_id: int | None
+    raised_utc: str
+    accepted_utc: str | None
+    closed_utc: str | None
+    outcome: str | None
+    notes: str
+    police_informed_utc: str | None
+    police_ref: str | None
+    units: str | None
+
+    @property
+    def title(self) -> str:
+        return f"{KIND_WORDS.get(self.kind, self.kind)}: {self.device} ({self.site})"
+
+
+Listener = Callable[[Incident], None]
+
+
+class IncidentQueue:
+    def __init__(self, profile: Profile, store: EventStore,
+                 priorities: dict[str, int] | None = None) -> None:
+        self.profile = profile
+        self.store = store
+        self.priorities = {**PRIORITIES, **(priorities or {})}
+        self.listeners: list[Listener] = []
+        self._lock = threading.RLock()
+
+    # -- raising ---------------------------------------------------------------------
+    def on_event(self, e: Event) -> Incident | None:
+        """Open an incident for an active alarm, unless one is already open for it."""
+        prio = self.priorities.get(e.kind)
+        if prio is None or not e.ev.active or e.synthetic:
+            return None
+        with self._lock:
+            c = self.store.conn
+            row = c.execute("SELECT id FROM incidents WHERE device_id = ? AND kind = ? AND "
+                            "state != ?", (e.device_id, e.kind, CLOSED)).fetchone()
+            if row is not None:
+                self._action(int(row[0]), "system", "event", {"event": e.id, "active": True})
+                return None
+            with self.store.transaction() as tx:
+                cur = tx.execute(
+                    "INSERT INTO incidents (device_id, device, site, kind, priority, state, "
+                    "event_id, raised_utc) VALUES (?,?,?,?,?,?,?,?)",
+                    (e.device_id, e.device, e.site, e.kind, prio, NEW, e.id, utc_now()))
+                iid = int(cur.lastrowid or 0)
+                tx.execute("INSERT INTO incident_actions (incident_id, utc, user, action, detail) "
+                           "VALUES (?,?,?,?,?)", (iid, utc_now(), "system", "raised",
+                                                  json.dumps({"event": e.id})))
+        inc = self.get(iid)
+        self._tell(inc)
+        return inc
+
+    # -- reading ---------------------------------------------------------------------
+    def get(self, iid: int) -> Incident:
+        row = self.store.conn.execute("SELECT * FROM incidents WHERE id = ?", (iid,)).fetchone()
+        if row is None:
+            raise IncidentError(f"there is no incident {iid}")
+        return Incident(**dict(row))
+
+    def open_incidents(self) -> list[Incident]:
+        rows = self.store.conn.execute(
+            "SELECT * FROM incidents WHERE state != ? ORDER BY priority, id", (CLOSED,))
+        return [Incident(**dict(r)) for r in rows]
+
+    def actions(self, iid: int) -> list[dict[str, Any]]:
+        rows = self.store.conn.execute(
+            "SELECT * FROM incident_actions WHERE incident_id = ? ORDER BY id", (iid,))
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+    # -- operator actions ------------------------------------------------------------
+    def accept(self, session: Session, iid: int) -> Incident:
+        """Take the call. Someone else's accepted call needs the supervisor's take-over right."""
+        with self._lock:
+            inc = self._check(session, iid, "incident.accept")
+            if inc.state == ACCEPTED and inc.owner == session.user:
+                return inc
+            if inc.state == ACCEPTED and not self.profile.access.can(session,
+                                                                      Permission.CALL_FORCE_TAKE):
+                raise IncidentError(f"{inc.owner} is handling this call; ask them to hand it "
+                                        "to you, or a supervisor can take it over")
+            accepted = inc.accepted_utc or utc_now()
+            self._update(iid, state=ACCEPTED, owner=session.user, accepted_utc=accepted)
+            self._action(iid, session.user, "accepted", {"from": inc.state, "previous": inc.owner})
+            return self._done(session, iid, "incident.accept")
+
+    def hold(self, session: Session, iid: int) -> Incident:
+        with self._lock:
+            inc = self._owned(session, iid, "incident.hold")
+            self._update(iid, state=ON_HOLD)
+            self._action(iid, session.user, "on hold", {"was": inc.state})
+            return self._done(session, iid, "incident.hold")
+
+    def hand_over(self, session: Session, iid: int, to_user: str) -> Incident:
+        """Give the call to another operator: it waits, reserved for them, until they accept."""
+        with self._lock:
+            self._owned(session, iid, "incident.handover")
+            target = self.profile.accounts.find(to_user)
+            if target is None or target.disabled:
+                raise IncidentError(f"there is no active account '{to_user}' to hand the call to")
+            self._update(iid, state=ON_HOLD, owner=target.name)
+            self._action(iid, session.user, "handed over", {"to": target.name})
+            return self._done(session, iid, "incident.handover", {"to": target.name})
+
+    def note(self, session: Session, iid: int, text: str) -> Incident:
+        text = text.strip()
+        if not text:
+            raise IncidentError("the note is empty")
+        with self._lock:
+            inc = self._owned(session, iid, "incident.note")
+            notes = (inc.notes + "\n" if inc.notes else "") + f"[{utc_now()} {session.user}] {text}"
+            self._update(iid, notes=notes)
+            self._action(iid, session.user, "note", {"text": text})
+            return self._done(session, iid, "incident.note")
+
+    def escalate(self, session: Session, iid: int, police_ref: str, units: str = "",
+                 informed_utc: str | None = None) -> Incident:
+        """Record that the police were told: when, their CAD/incident number, units sent."""
+        with self._lock:
+            self._owned(session, iid, "incident.escalate")
+            when = informed_utc or utc_now()
+            self._update(iid, police_informed_utc=when, police_ref=police_ref.strip() or None,
+                         units=units.strip() or None)
+            self._action(iid, session.user, "police informed",
+                         {"at": when, "reference": police_ref, "units": units})
+            return self._done(session, iid, "incident.escalate", {"reference": police_ref})
+
+    def log(self, session: Session, iid: int, action: str, detail: dict[str, Any]) -> None:
+        """Record something done during the call (talk, blue light, announcement, preset)."""
+        self._check(session, iid, f"incident.{action}")
+        self._action(iid, session.user, action, detail)
+
+    def close(self, session: Session, iid: int, outcome: str, note: str = "") -> Incident:
+        if outcome not in OUTCOMES:
+            raise IncidentError("choose an outcome before closing the call")
+        with self._lock:
+            inc = self._owned(session, iid, "incident.close")
+            if note.strip():
+                self.note(session, iid, note)
+                inc = self.get(iid)
+            self._update(iid, state=CLOSED, outcome=outcome, closed_utc=utc_now())
+            self._action(iid, session.user, "closed", {"outcome": outcome, "was": inc.state})
+            return self._done(session, iid, "incident.close", {"outcome": outcome})
+
+    # -- helpers ---------------------------------------------------------------------
+    def _check(self, session: Session, iid: int, action: str) -> Incident:
+        inc = self.get(iid)
+        row = self.profile.registry.device(inc.device_id)
+        self.profile.access.require(session, Permission.CALL_HANDLE, row, action=action)
+        if inc.state == CLOSED:
+            raise IncidentError(f"incident {iid} is closed")
+        return inc
+
+    def _owned(self, session: Session, iid: int, action: str) -> Incident:
+        inc = self._check(session, iid, action)
+        if inc.state == NEW:
+            raise IncidentError("accept the call first")
+        if inc.owner != session.user:
+            raise PermissionDenied(f"{inc.owner} is handling this call, not {session.user}")
+        return inc
+
+    def _update(self, iid: int, **cols: Any) -> None:
+        if not set(cols) <= _COLUMNS:
+            raise ValueError(f"not incident columns: {set(cols) - _COLUMNS}")
+        keys = ", ".join(f"{k} = ?" for k in cols)  # names from _COLUMNS only, values bound
+        with self.store.transaction() as tx:
+            tx.execute(f"UPDATE incidents SET {keys} WHERE id = ?",  # noqa: S608
+                       (*cols.values(), iid))
+
+    def _action(self, iid: int, user: str, action: str, detail: dict[str, Any]) -> None:
+        with self.store.transaction() as tx:
+            tx.execute("INSERT INTO incident_actions (incident_id, utc, user, action, detail) "
+                       "VALUES (?,?,?,?,?)", (iid, utc_now(), user, action, json.dumps(detail)))
+
+    def _done(self, session: Session, iid: int, action: str,
+              detail: dict[str, Any] | None = None) -> Incident:
+        inc = self.get(iid)
+        row = self.profile.registry.device(inc.device_id)
+        self.profile.access.record(session, action, device=row,
+                                   detail={"incident": iid, **(detail or {})})
+        self._tell(inc)
+        return inc
+
+    def _tell(self, inc: Incident) -> None:
+        for fn in list(self.listeners):
+            fn(inc)
+
+
+def parse_priorities(text: str) -> dict[str, int]:
+    """``help_button=1,intrusion=2,motion=3`` (a setting)."""
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        k, _, v = part.partition("=")
+        if k.strip() not in PRIORITIES or not v.strip().isdigit():
+            raise ConfigError(f"priority {part!r}: use kind=number with kinds "
+                              f"{', '.join(PRIORITIES)}")
+        out[k.strip()] = int(v)
+    return out
