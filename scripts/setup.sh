@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libxcb-xkb1                             # what Qt's xcb platform plugin loads
   iproute2 util-linux                     # ip and unshare: multicast tests in a network namespace
   tesseract-ocr                           # tests read the camera name burned into decoded video
+  espeak-ng                               # tests speak to a Help Point with synthesised speech
 )
 
 install_system_packages() {
