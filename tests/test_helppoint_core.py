@@ -265,14 +265,15 @@ def test_queue_states_owner_hand_over_and_outcome(site: Site, tmp_path: Path) ->
     q.listeners.append(seen.append)
     hp = site.ids["hp1"]
 
-    def event(eid: int, kind: str = "help_button", active: bool = True) -> Event:
-        return Event(eid, hp, "hp1", "s", DomainEvent(kind, "DI_0", active, False, False, None,
-                                                     "t"), time.time())
+    def event(eid: int, kind: str = "help_button", device: int = hp) -> Event:
+        return Event(eid, device, "d", "s", DomainEvent(kind, "DI_0", True, False, False, None,
+                                                       "t"), time.time())
 
     inc = q.on_event(event(1))
     assert inc is not None and (inc.state, inc.priority) == (NEW, 1)
     assert q.on_event(event(2)) is None  # a second press joins the open call
-    motion = q.on_event(event(3, "motion"))
+    assert q.on_event(event(3, "motion")) is None  # so does motion seen by the same camera
+    motion = q.on_event(event(4, "motion", site.ids["pid1"]))
     assert motion is not None and [i.id for i in q.open_incidents()] == [inc.id, motion.id]
     op = site.operator
     with pytest.raises(IncidentError, match="accept the call first"):
@@ -295,7 +296,7 @@ def test_queue_states_owner_hand_over_and_outcome(site: Site, tmp_path: Path) ->
     closed = q.close(other, inc.id, "police", "caller safe")
     assert (closed.state, closed.outcome, closed.police_ref) == (CLOSED, "police", "CAD-1234")
     actions = [a["action"] for a in q.actions(inc.id)]
-    assert actions == ["raised", "event", "accepted", "on hold", "handed over", "accepted",
+    assert actions == ["raised", "event", "event", "accepted", "on hold", "handed over", "accepted",
                        "police informed", "note", "closed"]
     assert [i.id for i in q.open_incidents()] == [motion.id]
     with pytest.raises(PermissionDenied):

@@ -15,6 +15,8 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from ui import tasks
+from ui.calls.centre import CallCentre
+from ui.calls.desk import CallDesk
 from ui.dialogs.audit_viewer import AuditViewer
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
@@ -69,6 +71,7 @@ class Desktop(QObject):
         self.watch: IdleWatch | None = None
         self.svc: Commissioning | None = None
         self.live: LiveWall | None = None
+        self.calls: CallDesk | None = None
         app.setQuitOnLastWindowClosed(False)
 
     # -- signing in ---------------------------------------------------------------
@@ -109,7 +112,11 @@ class Desktop(QObject):
         self.session = session
         self.svc = Commissioning(self.profile, session)
         self.live = assemble(self.profile, session)
-        win = MainWindow(self.link, self.svc, self.live.pane)
+        self.calls = CallDesk(self.profile, CallCentre(self.profile, session), self.live.hub)
+        win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
+        self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
+        tasks.run(self.svc.devices, self.calls.start,
+                  lambda e: win.statusBar().showMessage(f"Events are not watched: {e}"))
         self.window = win
         win.open_about.triggered.connect(self.show_about)
         win.cameras.find_requested.connect(self.find_cameras)
@@ -150,6 +157,8 @@ class Desktop(QObject):
             return
         self.access.lock(session, reason)
         win.wall.hide_windows(True)  # fullscreen and pop-out walls too
+        if self.calls is not None:
+            self.calls.hide_windows(True)
         central = win.centralWidget()
         assert central is not None
         central.hide()  # nothing on screen while locked
@@ -160,6 +169,8 @@ class Desktop(QObject):
             return
         central.show()
         win.wall.hide_windows(False)
+        if self.calls is not None:
+            self.calls.hide_windows(False)
 
     def sign_out(self, reason: str) -> None:
         self._end_session(reason)
@@ -177,6 +188,9 @@ class Desktop(QObject):
                 self.access.sign_out(session, reason)
             except VmsError as exc:
                 QMessageBox.warning(None, "Beacon VMS", f"Signing out was not recorded: {exc}")
+        if self.calls is not None:
+            self.calls.shutdown()
+            self.calls = None
         if self.live is not None:
             self.live.shutdown()
             self.live = None

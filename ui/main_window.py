@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QWidget
 
 from ui.panes.cameras import CamerasPane
 from ui.panes.devices import DevicesPane
@@ -17,7 +17,8 @@ from vms.commissioning import Commissioning
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, link: SiteLink, svc: Commissioning, wall: WallPane) -> None:
+    def __init__(self, link: SiteLink, svc: Commissioning, wall: WallPane,
+                 calls: QWidget | None = None) -> None:
         super().__init__()
         session = svc.session
         self.setWindowTitle(f"Beacon VMS — {session.user}")
@@ -35,6 +36,14 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(1, 1)
         split.setSizes([300, 1100])
         self.setCentralWidget(split)
+        self.calls_dock: QDockWidget | None = None
+        if calls is not None:
+            self.calls_dock = QDockWidget("Calls and alarms", self)
+            self.calls_dock.setObjectName("callsDock")
+            self.calls_dock.setWidget(calls)
+            self.calls_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.calls_dock)
+            self.resizeDocks([self.calls_dock], [380], Qt.Orientation.Horizontal)
         self.cameras.devices_loaded.connect(wall.set_devices)
         self.cameras.camera_activated.connect(wall.show_camera)
         wall.message.connect(lambda text: self.statusBar().showMessage(text, 8000))

@@ -71,6 +71,11 @@ class FeedHub(QObject):
         if not entry.handles:
             self._close(entry)
 
+    def running(self, device_id: int, quality: str) -> bool:
+        """Whether a stream is already open (and so has, or will soon have, a picture)."""
+        entry = self._entries.get((device_id, quality))
+        return entry is not None and entry.feed is not None
+
     def feeds(self) -> list[Feed]:
         return [e.feed for e in self._entries.values() if e.feed is not None]
 

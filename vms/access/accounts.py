@@ -37,7 +37,12 @@ SETTINGS: dict[str, tuple[float, float] | tuple[str, ...]] = {
     "lock_after_failures": (1, 50), "lock_minutes": (1, 1440), "idle_minutes": (1, 480),
     # which video backend plays live streams: see ui.video.backends
     "player_backend": ("auto", "pyav", "vlc"),
+    # the talk microphone: "" (the system default), an input's name, or file:PATH (training)
+    "microphone": ("*",),
+    # queue priorities, e.g. "help_button=1,intrusion=2,motion=3"
+    "call_priorities": ("*",),
 }
+FREE_TEXT_MAX = 500
 
 
 @dataclass
@@ -244,7 +249,13 @@ class Accounts:
         if key not in SETTINGS:
             raise ConfigError(f"unknown setting '{key}' (one of: {', '.join(SETTINGS)})")
         allowed = SETTINGS[key]
-        if isinstance(allowed[0], str):
+        if allowed == ("*",):
+            if len(value) > FREE_TEXT_MAX or any(ord(c) < 32 for c in value):
+                raise ConfigError(f"{key} must be one line of at most {FREE_TEXT_MAX} characters")
+            if key == "call_priorities":
+                from vms.incidents.queue import parse_priorities
+                parse_priorities(value)
+        elif isinstance(allowed[0], str):
             if value not in allowed:
                 raise ConfigError(f"{key} must be one of: {', '.join(map(str, allowed))}")
         else:

@@ -29,6 +29,7 @@ STATE_WORDS = {NEW: "waiting", ACCEPTED: "accepted", ON_HOLD: "on hold", CLOSED:
 # What opens an incident, and at which priority (1 is answered first). Configurable.
 PRIORITIES: dict[str, int] = {HELP_BUTTON: 1, INTRUSION: 2, LINE: 2, MOTION: 3, TAMPER: 3,
                               INPUT: 3}
+SAME_AS = {LINE: INTRUSION}
 KIND_WORDS = {HELP_BUTTON: "Help Point call", INTRUSION: "Intrusion", LINE: "Line crossed",
               MOTION: "Motion", TAMPER: "Tamper", INPUT: "Alarm input"}
 OUTCOMES: dict[str, str] = {
@@ -93,14 +94,18 @@ class IncidentQueue:
 
     # -- raising ---------------------------------------------------------------------
     def on_event(self, e: Event) -> Incident | None:
-        """Open an incident for an active alarm, unless one is already open for it."""
+        """Open an incident for an active alarm, unless one already covers it."""
         prio = self.priorities.get(e.kind)
         if prio is None or not e.ev.active or e.synthetic:
             return None
+        kind = SAME_AS.get(e.kind, e.kind)  # a line crossed and a field entered: one intrusion
         with self._lock:
             c = self.store.conn
-            row = c.execute("SELECT id FROM incidents WHERE device_id = ? AND kind = ? AND "
-                            "state != ?", (e.device_id, e.kind, CLOSED)).fetchone()
+            # The same alarm again, or a lesser one (motion during an intrusion), joins the
+            # open incident of that device; a more urgent one (a press) raises its own.
+            row = c.execute("SELECT id FROM incidents WHERE device_id = ? AND state != ? AND "
+                            "(kind = ? OR priority <= ?) ORDER BY priority, id LIMIT 1",
+                            (e.device_id, CLOSED, kind, prio)).fetchone()
             if row is not None:
                 self._action(int(row[0]), "system", "event", {"event": e.id, "active": True})
                 return None
@@ -108,7 +113,7 @@ class IncidentQueue:
                 cur = tx.execute(
                     "INSERT INTO incidents (device_id, device, site, kind, priority, state, "
                     "event_id, raised_utc) VALUES (?,?,?,?,?,?,?,?)",
-                    (e.device_id, e.device, e.site, e.kind, prio, NEW, e.id, utc_now()))
+                    (e.device_id, e.device, e.site, kind, prio, NEW, e.id, utc_now()))
                 iid = int(cur.lastrowid or 0)
                 tx.execute("INSERT INTO incident_actions (incident_id, utc, user, action, detail) "
                            "VALUES (?,?,?,?,?)", (iid, utc_now(), "system", "raised",

@@ -1,0 +1,167 @@
+"""End to end on the simulator: a press pops the pane; accept, talk, blue light, close."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from tests.conftest import Sim, start_sim
+from tests.helppoint_helpers import heard, recordings, similarity, speech
+from tests.wall_helpers import Site, register
+from ui.calls.centre import CallCentre
+from ui.calls.desk import CallDesk
+from ui.wall.assembly import LiveWall, assemble
+from vms.audio.talk import READY
+from vms.events.engine import OK
+
+
+@pytest.fixture(scope="module")
+def csim(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> Iterator[Sim]:
+    s = start_sim(tmp_path_factory.mktemp("calls") / "data", clip_cache)
+    yield s
+    s.stop()
+
+
+@pytest.fixture()
+def desk(csim: Sim, tmp_path: Path, qtbot: QtBot) -> Iterator[tuple[Site, LiveWall, CallDesk]]:
+    site = register(csim, tmp_path / "profile", ["hp1", "pid1"])
+    live = assemble(site.profile, site.operator)
+    d = CallDesk(site.profile, CallCentre(site.profile, site.operator), live.hub)
+    d.start([site.profile.registry.device(i) for i in site.ids.values()])
+    qtbot.waitUntil(lambda: len(d.centre.engine.health) == 2 and all(
+        h.state == OK for h in d.centre.engine.health.values()), timeout=20000)
+    yield site, live, d
+    d.shutdown()
+    live.shutdown()
+    site.profile.close()
+
+
+def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
+                                                         desk: tuple[Site, LiveWall, CallDesk],
+                                                         tmp_path: Path) -> None:
+    site, live, d = desk
+    hp = site.ids["hp1"]
+    t_press = time.monotonic()
+    csim.cli("press", "hp1")
+    qtbot.waitUntil(lambda: any(p.isVisible() for p in d.panes.values()), timeout=10000)
+    pane = next(iter(d.panes.values()))
+    assert pane.incident.kind == "help_button" and pane.incident.state == "new"
+    assert pane.windowFlags() & Qt.WindowType.WindowStaysOnTopHint  # over a fullscreen wall too
+    assert d.alert.active  # sounding until someone accepts
+    assert [i.device for i in d.queue_pane.items.values()] == ["hp1"]
+    qtbot.waitUntil(lambda: pane.tile.shown > 0, timeout=15000)  # the caller's live video
+    assert pane.tile.quality == "main"
+    frame = pane.tile.frame
+    assert frame is not None and frame.width >= 640
+    print(f"press -> first frame {time.monotonic() - t_press:.2f} s")
+    csim.cli("release", "hp1")
+
+    # Accept: the talk channel opens before the operator speaks.
+    qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.incident.state == "accepted", timeout=10000)
+    assert not d.alert.active
+    qtbot.waitUntil(lambda: pane.talk_handle is not None and pane.talk_handle.state == READY,
+                    timeout=20000)
+    assert "channel open" in pane.talk_state.text()
+
+    # Talk: synthesised speech stands in for the microphone, through the same path.
+    pcm = speech(tmp_path)
+    wav = tmp_path / "speech.wav"
+    assert wav.exists()
+    pane.mic_setting = f"file:{wav}"
+    before = recordings(csim, "hp1")
+    qtbot.mousePress(pane.ptt, Qt.MouseButton.LeftButton)
+    assert pane.talking_label.text() == f"● Talking: {site.operator.user}"
+    handle = pane.talk_handle
+    assert handle is not None
+    qtbot.waitUntil(lambda: handle.samples_sent >= len(pcm) - 160,
+                    timeout=int(len(pcm) / 8 + 10000))
+    qtbot.mouseRelease(pane.ptt, Qt.MouseButton.LeftButton)
+    assert pane.talking_label.text() == ""
+
+    # Blue light: the relay switches and its Relay event comes back to the pane.
+    qtbot.mouseClick(pane.light_buttons["on"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ON" in pane.light_state.text(), timeout=10000)
+    assert csim.live("hp1")["blue_light"] is True
+
+    # The Help Point drops off the network mid-call: the pane says so, the call stays open.
+    csim.cli("offline", "hp1")
+    qtbot.waitUntil(lambda: "connection lost, retrying" in pane.health_label.text(),
+                    timeout=20000)
+    assert pane.incident.state == "accepted"
+    csim.cli("online", "hp1")
+    qtbot.waitUntil(lambda: pane.health_label.text() == "", timeout=40000)
+    assert pane.incident.state == "accepted"
+    qtbot.mouseClick(pane.light_buttons["off"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "off" in pane.light_state.text(), timeout=10000)
+
+    # What the Help Point heard is what was said.
+    got = heard(csim, "hp1", before)
+    score, _lag = similarity(pcm, got)
+    assert score > 0.9, f"r={score:.3f}"
+
+    # Close: an outcome is required.
+    pane.police_ref.setText("CAD 4471")
+    pane.units.setText("1 unit")
+    qtbot.mouseClick(pane.police_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.incident.police_ref == "CAD 4471", timeout=5000)
+    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    assert pane.incident.state == "accepted"  # no outcome chosen: nothing closed
+    pane.outcome.hidePopup()
+    pane.outcome.setCurrentIndex(pane.outcome.findData("assisted"))
+    pane.notes.setPlainText("Caller lost; directed to the station.")
+    iid = pane.incident.id
+    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: iid not in d.panes, timeout=5000)
+    assert d.queue_pane.items == {}
+
+    # Everything is in the database.
+    c = d.centre.store.conn
+    inc = c.execute("SELECT state, outcome, owner, police_ref FROM incidents WHERE id = ?",
+                    (iid,)).fetchone()
+    assert tuple(inc) == ("closed", "assisted", site.operator.user, "CAD 4471")
+    kinds = [r[0] for r in c.execute("SELECT kind FROM events WHERE device_id = ? AND active = 1",
+                                     (hp,))]
+    assert "help_button" in kinds and "relay" in kinds
+    actions = [r[0] for r in c.execute(
+        "SELECT action FROM incident_actions WHERE incident_id = ? ORDER BY id", (iid,))]
+    for a in ("raised", "accepted", "talk", "blue light", "police informed", "note", "closed"):
+        assert a in actions, (a, actions)
+    audit = [e.action for e in site.profile.audit.entries()]
+    for a in ("talk.open", "relay.set", "incident.accept", "incident.close", "live.start"):
+        assert a in audit, a
+    assert np.var(got) > 0
+
+
+def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,
+                                           desk: tuple[Site, LiveWall, CallDesk]) -> None:
+    site, _live, d = desk
+    csim.cli("press", "hp1")
+    csim.cli("intrude", "pid1", "--duration", "2")
+    qtbot.waitUntil(lambda: len(d.panes) == 2, timeout=15000)
+    kinds = sorted((i.priority, i.kind) for i in d.queue_pane.items.values())
+    assert kinds == [(1, "help_button"), (2, "intrusion")]
+    ids = d.queue_pane._order()
+    assert d.queue_pane.items[ids[0]].kind == "help_button"  # priority 1 on top
+    call, alarm = d.panes[ids[0]], d.panes[ids[1]]
+    qtbot.mouseClick(call.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: call.incident.state == "accepted", timeout=5000)
+    assert d.alert.active  # the intrusion still waits
+    qtbot.mouseClick(call.hold_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: call.incident.state == "on_hold", timeout=5000)
+    qtbot.mouseClick(alarm.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: alarm.incident.state == "accepted", timeout=5000)
+    assert not d.alert.active
+    qtbot.mouseClick(call.accept_button, Qt.MouseButton.LeftButton)  # back to the caller
+    qtbot.waitUntil(lambda: call.incident.state == "accepted", timeout=5000)
+    for p in (call, alarm):
+        p.outcome.setCurrentIndex(p.outcome.findData("test"))
+        qtbot.mouseClick(p.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not d.panes, timeout=5000)
+    csim.cli("release", "hp1")

@@ -1,0 +1,1 @@
+"""Help Point calls and alarms: the queue, the incident pane, the microphone."""

@@ -1,0 +1,85 @@
+"""The desktop's link to the event engine and the call queue.
+
+The engine and the queue run on the core loop and tell their listeners there; this
+object turns that into Qt signals, which Qt queues to the GUI thread. Widgets only
+ever see those signals and call the queue through ``ui.tasks``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from vms.access.session import Session
+from vms.coreloop import core_loop
+from vms.events.engine import DeviceSource, Event, EventEngine
+from vms.events.store import EventStore
+from vms.events.topics import EventRules
+from vms.incidents.queue import Incident, IncidentQueue, parse_priorities
+from vms.profile import Profile
+from vms.registry.repo import DeviceRow
+
+log = logging.getLogger(__name__)
+
+
+def is_help_point(row: DeviceRow) -> bool:
+    """A device with an input to press and a speaker to answer through."""
+    caps = row.capabilities
+    return bool(caps.backchannel and (caps.digital_inputs or caps.input_connectors))
+
+
+class CallCentre(QObject):
+    incident_changed = Signal(object)  # Incident
+    event_arrived = Signal(object)  # Event
+    health_changed = Signal(object)  # Health (a copy)
+
+    def __init__(self, profile: Profile, session: Session) -> None:
+        super().__init__()
+        self.profile = profile
+        self.session = session
+        self.store = EventStore.for_profile(profile.data_dir)
+        self.engine = EventEngine(self.store)
+        prio = profile.accounts.settings().get("call_priorities", "")
+        self.queue = IncidentQueue(profile, self.store, parse_priorities(prio) if prio else None)
+        self.engine.listeners.append(self._on_event)
+        self.engine.health_listeners.append(
+            lambda h: self.health_changed.emit(dataclasses.replace(h)))
+        self.queue.listeners.append(self.incident_changed.emit)
+        self.rows: dict[int, DeviceRow] = {}
+
+    def _on_event(self, e: Event) -> None:  # core loop thread
+        self.queue.on_event(e)  # stored first, then raised
+        self.event_arrived.emit(e)
+
+    def start(self, rows: list[DeviceRow]) -> None:
+        sources = []
+        for row in rows:
+            if not row.capabilities.events:
+                continue
+            creds = self.profile.credentials.get(row.uid)
+            if creds is None:
+                log.warning("no password in the keyring for %s: its events are not watched",
+                            row.name)
+                continue
+            self.rows[row.id] = row
+            sources.append(DeviceSource(
+                row.id, row.name, row.site, row.address, creds[0], creds[1],
+                EventRules(help_point=is_help_point(row)),
+                row.capabilities.services.get("http://www.onvif.org/ver10/events/wsdl")))
+
+        async def watch_all() -> None:
+            for s in sources:
+                self.engine.watch(s)
+        core_loop().submit(watch_all())
+
+    def shutdown(self) -> None:
+        try:
+            core_loop().call(self.engine.stop(), timeout=5)
+        except Exception:  # shutting down: a device that does not answer must not hang exit
+            log.exception("stopping the event engine")
+        self.store.close()
+
+    def incident(self, iid: int) -> Incident:
+        return self.queue.get(iid)

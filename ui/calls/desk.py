@@ -1,0 +1,110 @@
+"""Wires the call centre, the queue pane, the alert and one incident pane per open call."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Signal
+
+from ui import tasks
+from ui.calls.alert import Alert
+from ui.calls.centre import CallCentre
+from ui.calls.incident_pane import IncidentPane
+from ui.calls.queue_pane import QueuePane
+from ui.video.hub import FeedHub
+from vms.access.roles import Permission
+from vms.audio.talk import Talk
+from vms.incidents.queue import CLOSED, NEW, Incident
+from vms.profile import Profile
+from vms.registry.repo import DeviceRow
+from vms.relay import RelayControl
+
+
+class CallDesk(QObject):
+    message = Signal(str)
+    pane_shown = Signal(int, float)  # incident id, monotonic time the pane was shown
+
+    def __init__(self, profile: Profile, centre: CallCentre, hub: FeedHub) -> None:
+        super().__init__()
+        self.profile = profile
+        self.centre = centre
+        self.hub = hub
+        self.session = centre.session
+        self.talk = Talk(profile, self.session)
+        self.relay = RelayControl(profile, self.session)
+        self.queue_pane = QueuePane()
+        self.alert = Alert(self)
+        self.panes: dict[int, IncidentPane] = {}
+        self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
+        centre.incident_changed.connect(self.on_incident)
+        centre.health_changed.connect(self.queue_pane.update_health)
+        self.queue_pane.open_requested.connect(self.show_pane)
+        self.queue_pane.accept_requested.connect(self.accept)
+        tasks.run(centre.queue.open_incidents, self._loaded, lambda e: None)
+
+    def start(self, rows: list[DeviceRow]) -> None:
+        self.centre.start(rows)
+
+    def _loaded(self, incidents: list[Incident]) -> None:
+        self.queue_pane.set_incidents(incidents)
+        for inc in incidents:
+            if inc.state == NEW or inc.owner == self.session.user:
+                self.show_pane(inc.id, inc)
+        self._alert()
+
+    def on_incident(self, inc: Incident) -> None:
+        self.queue_pane.update_incident(inc)
+        pane = self.panes.get(inc.id)
+        if inc.state == CLOSED:
+            if pane is not None:
+                self.panes.pop(inc.id)
+                pane.shutdown()
+                pane.close()
+                pane.deleteLater()
+        elif inc.state == NEW and pane is None:
+            self.show_pane(inc.id, inc)
+        self._alert()
+
+    def _alert(self) -> None:
+        waiting = [i for i in self.queue_pane.items.values() if i.state == NEW]
+        if waiting and self.handles_calls:
+            self.alert.start(self.panes.get(waiting[0].id))
+        else:
+            self.alert.stop()
+
+    def show_pane(self, iid: int, inc: Incident | None = None) -> None:
+        """Bring a call's pane in front of everything (a fullscreen wall included)."""
+        if not self.handles_calls:
+            return
+        pane = self.panes.get(iid)
+        if pane is None:
+            inc = inc or self.queue_pane.items.get(iid) or self.centre.incident(iid)
+            mic = self.profile.accounts.settings().get("microphone", "")
+            pane = IncidentPane(self.centre, self.hub, self.talk, self.relay, inc, mic)
+            pane.message.connect(self.message)
+            self.panes[iid] = pane
+        pane.showNormal()
+        pane.raise_()
+        pane.activateWindow()
+        self.pane_shown.emit(iid, time.monotonic())
+
+    def accept(self, iid: int) -> None:
+        self.show_pane(iid)
+        pane = self.panes.get(iid)
+        if pane is not None:
+            pane.accept()
+
+    def hide_windows(self, hidden: bool) -> None:
+        """While the session is locked, no call is on screen (the alert still sounds)."""
+        for pane in self.panes.values():
+            pane.setVisible(not hidden)
+
+    def shutdown(self) -> None:
+        self.alert.stop()
+        for pane in self.panes.values():
+            pane.shutdown()
+            pane.hide()
+            pane.deleteLater()
+        self.panes.clear()
+        self.relay.stop_all()
+        self.centre.shutdown()

@@ -1,0 +1,473 @@
+"""The incident pane: one call or alarm, in front of everything, until it is closed.
+
+It shows the caller's live main stream at once (the wall's running stream is reused
+while the main stream starts), and puts every action an operator takes during a
+call in one place: accept / hold / hand over, talk (hold the button or Space, or
+toggle), announcements, the blue light, notes, the police log and the outcome.
+Every action goes through the core services on a worker thread or the core loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import tasks
+from ui.calls.centre import CallCentre
+from ui.calls.microphone import Microphone, open_microphone
+from ui.video.hub import FeedHandle, FeedHub
+from ui.video.tile import Tile
+from vms.access.roles import Permission, allowed
+from vms.audio.announcements import ANNOUNCEMENTS, clip
+from vms.audio.talk import CLOSED as TALK_CLOSED
+from vms.audio.talk import FAILED as TALK_FAILED
+from vms.audio.talk import READY as TALK_READY
+from vms.audio.talk import Talk, TalkHandle, load_pcm
+from vms.events.engine import OK, Event, Health
+from vms.events.topics import RELAY
+from vms.incidents.queue import ACCEPTED, CLOSED, NEW, OUTCOMES, STATE_WORDS, Incident
+from vms.relay import RelayControl
+
+TICK_MS = 40
+
+
+def _clock(seconds: float) -> str:
+    s = int(max(0, seconds))
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else \
+        f"{s // 60:02d}:{s % 60:02d}"
+
+
+class IncidentPane(QWidget):
+    message = Signal(str)
+    talk_state_changed = Signal(str, str)  # emitted from the core loop, delivered queued
+
+    def __init__(self, centre: CallCentre, hub: FeedHub, talk: Talk, relay: RelayControl,
+                 incident: Incident, microphone_setting: str = "") -> None:
+        super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
+        self.centre = centre
+        self.hub = hub
+        self.talk = talk
+        self.relay = relay
+        self.incident = incident
+        self.session = centre.session
+        self.mic_setting = microphone_setting
+        self.mic: Microphone | None = None
+        self.talk_handle: TalkHandle | None = None
+        self.talking = False
+        self.first_frame_at: float | None = None
+        self.shown_at = time.monotonic()
+        self._t0 = time.time()
+        self.setObjectName("incidentPane")
+        self.setWindowTitle(f"{incident.title} — Beacon VMS")
+        self.resize(1180, 760)
+
+        # -- header ------------------------------------------------------------------------
+        self.title = QLabel(incident.title)
+        self.title.setObjectName("incidentTitle")
+        self.title.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.state = QLabel()
+        self.state.setObjectName("incidentState")
+        self.timer_label = QLabel("00:00")
+        self.timer_label.setStyleSheet("font-size: 18px; font-family: monospace;")
+        self.health_label = QLabel("")
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.health_label)
+        head.addWidget(self.state)
+        head.addWidget(self.timer_label)
+
+        # -- video -------------------------------------------------------------------------
+        self.tile = Tile(0, self)
+        self.tile.device_id, self.tile.name = incident.device_id, incident.device
+        self.tile.setMinimumSize(640, 360)
+        self.tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._attach_video()
+
+        # -- call actions ------------------------------------------------------------------
+        self.accept_button = QPushButton("Accept call")
+        self.accept_button.setObjectName("acceptCall")
+        self.accept_button.setStyleSheet("font-weight: bold;")
+        self.hold_button = QPushButton("Hold")
+        self.handover_button = QPushButton("Hand over…")
+        self.accept_button.clicked.connect(self.accept)
+        self.hold_button.clicked.connect(self.hold)
+        self.handover_button.clicked.connect(self.hand_over)
+        call_row = QHBoxLayout()
+        for b in (self.accept_button, self.hold_button, self.handover_button):
+            call_row.addWidget(b)
+
+        # -- talk --------------------------------------------------------------------------
+        self.talk_state = QLabel("Talk: accept the call to open the talk channel")
+        self.talk_state.setWordWrap(True)
+        self.ptt = QPushButton("Hold to talk (Space)")
+        self.ptt.setObjectName("pushToTalk")
+        self.ptt.setMinimumHeight(44)
+        self.ptt.pressed.connect(self.start_talking)
+        self.ptt.released.connect(self.stop_talking)
+        self.toggle = QCheckBox("Talk continuously")
+        self.toggle.toggled.connect(self._toggle)
+        self.talking_label = QLabel("")
+        self.talking_label.setObjectName("talkingIndicator")
+        self.talking_label.setStyleSheet("color: #c0392b; font-weight: bold;")
+        self.announcement = QComboBox()
+        for key, (title, _) in ANNOUNCEMENTS.items():
+            self.announcement.addItem(title, key)
+        self.play_button = QPushButton("Play to caller")
+        self.play_button.clicked.connect(self.play_announcement)
+        talk_box = QGroupBox("Talk to the caller")
+        tl = QGridLayout(talk_box)
+        tl.addWidget(self.talk_state, 0, 0, 1, 2)
+        tl.addWidget(self.ptt, 1, 0)
+        tl.addWidget(self.toggle, 1, 1)
+        tl.addWidget(self.talking_label, 2, 0, 1, 2)
+        tl.addWidget(self.announcement, 3, 0)
+        tl.addWidget(self.play_button, 3, 1)
+
+        # -- blue light --------------------------------------------------------------------
+        light_box = QGroupBox("Blue light")
+        ll = QHBoxLayout(light_box)
+        self.light_buttons: dict[str, QPushButton] = {}
+        for mode, text in (("on", "On"), ("off", "Off"), ("pulse", "Flash")):
+            b = QPushButton(text)
+            b.clicked.connect(lambda _=False, m=mode: self.set_light(m))
+            self.light_buttons[mode] = b
+            ll.addWidget(b)
+        self.light_state = QLabel("state: not reported yet")
+        self.light_state.setObjectName("blueLightState")
+        ll.addWidget(self.light_state, 1)
+
+        # -- notes, police, outcome -----------------------------------------------------------
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("What the caller says, what you see, what you did…")
+        self.notes.setMaximumHeight(80)
+        self.add_note = QPushButton("Add note")
+        self.add_note.clicked.connect(self.save_note)
+        self.police_ref = QLineEdit()
+        self.police_ref.setPlaceholderText("CAD / incident number")
+        self.units = QLineEdit()
+        self.units.setPlaceholderText("units sent, e.g. 2 officers")
+        self.police_button = QPushButton("Police informed now")
+        self.police_button.clicked.connect(self.police_informed)
+        self.police_state = QLabel("")
+        self.outcome = QComboBox()
+        self.outcome.addItem("Choose an outcome…", "")
+        for key, text in OUTCOMES.items():
+            self.outcome.addItem(text, key)
+        self.close_button = QPushButton("Close call")
+        self.close_button.setObjectName("closeCall")
+        self.close_button.clicked.connect(self.close_call)
+        record = QGroupBox("Record")
+        form = QFormLayout(record)
+        nrow = QHBoxLayout()
+        nrow.addWidget(self.notes, 1)
+        nrow.addWidget(self.add_note)
+        form.addRow("Notes", nrow)
+        prow = QHBoxLayout()
+        prow.addWidget(self.police_ref)
+        prow.addWidget(self.units)
+        prow.addWidget(self.police_button)
+        form.addRow("Police", prow)
+        form.addRow("", self.police_state)
+        orow = QHBoxLayout()
+        orow.addWidget(self.outcome, 1)
+        orow.addWidget(self.close_button)
+        form.addRow("Outcome", orow)
+
+        self.log = QListWidget()
+        self.log.setObjectName("callLog")
+        log_box = QGroupBox("Call log")
+        QVBoxLayout(log_box).addWidget(self.log)
+
+        right = QVBoxLayout()
+        right.addLayout(call_row)
+        right.addWidget(talk_box)
+        right.addWidget(light_box)
+        right.addWidget(log_box, 1)
+        body = QHBoxLayout()
+        body.addWidget(self.tile, 3)
+        rw = QWidget()
+        rw.setLayout(right)
+        rw.setMinimumWidth(360)
+        body.addWidget(rw, 2)
+        outer = QVBoxLayout(self)
+        outer.addLayout(head)
+        outer.addLayout(body, 1)
+        outer.addWidget(record)
+
+        self.talk_state_changed.connect(self._talk_state)
+        self.ticker = QTimer(self)
+        self.ticker.setInterval(TICK_MS)
+        self.ticker.timeout.connect(self._tick)
+        self.ticker.start()
+        centre.incident_changed.connect(self._on_incident)
+        centre.event_arrived.connect(self._on_event)
+        centre.health_changed.connect(self._on_health)
+        relay_state = centre.engine.relay_state(incident.device_id)
+        if relay_state is not None:
+            self._show_light(relay_state)
+        self._render()
+        self._refresh_log()
+
+    # -- video -------------------------------------------------------------------------------
+    def _attach_video(self) -> None:
+        """Show the running stream at once; switch to the main stream when it has a picture."""
+        dev = self.incident.device_id
+        reuse_sub = not self.hub.running(dev, "main") and self.hub.running(dev, "sub")
+        self.main: FeedHandle = self.hub.acquire(dev, "main")
+        self.sub: FeedHandle | None = self.hub.acquire(dev, "sub") if reuse_sub else None
+        self.tile.handle = self.sub or self.main
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self.sub is not None and self.main.feed is not None and self.main.feed.latest:
+            self.tile.handle = self.main
+            self.hub.release(self.sub)
+            self.sub = None
+        self.tile.tick(now)
+        if self.first_frame_at is None and self.tile.shown > 0:
+            self.first_frame_at = now
+        if int(now * 25) % 25 == 0:
+            self.timer_label.setText(_clock(time.time() - self._t0))
+
+    # -- state ---------------------------------------------------------------------------------
+    def _on_incident(self, inc: Incident) -> None:
+        if inc.id != self.incident.id:
+            return
+        self.incident = inc
+        self._render()
+        self._refresh_log()
+
+    def _on_event(self, e: Event) -> None:
+        if e.device_id == self.incident.device_id and e.kind == RELAY:
+            self._show_light(e.ev.active)
+
+    def _on_health(self, h: Health) -> None:
+        if h.device_id != self.incident.device_id:
+            return
+        if h.state == OK:
+            self.health_label.setText("")
+        else:
+            self.health_label.setText(f"⚠ connection lost, retrying ({h.detail})")
+            self.health_label.setStyleSheet("color: #c0392b;")
+
+    def _show_light(self, active: bool) -> None:
+        self.light_state.setText("state: ON (reported by the Help Point)" if active else
+                                 "state: off (reported by the Help Point)")
+
+    def _render(self) -> None:
+        inc = self.incident
+        mine = inc.owner == self.session.user
+        words = STATE_WORDS[inc.state]
+        owner = f" by {inc.owner}" if inc.owner and inc.state != NEW else ""
+        self.state.setText(f"{words}{owner}")
+        self.state.setStyleSheet("padding: 2px 8px; border-radius: 4px; color: white; "
+                                 f"background: {'#c0392b' if inc.state == NEW else '#2c7a3f'};")
+        active = inc.state == ACCEPTED and mine
+        self.accept_button.setEnabled(inc.state != CLOSED and not active)
+        self.accept_button.setText("Resume call" if inc.accepted_utc else "Accept call")
+        for w in (self.hold_button, self.handover_button, self.ptt, self.toggle, self.play_button,
+                  self.add_note, self.police_button, self.close_button,
+                  *self.light_buttons.values()):
+            w.setEnabled(active)
+        if inc.police_informed_utc:
+            self.police_state.setText(f"Police informed {inc.police_informed_utc}, reference "
+                                      f"{inc.police_ref or '—'}, units {inc.units or '—'}")
+        if active and self.talk_handle is None:
+            self._open_talk()
+        if not active and self.talk_handle is not None:
+            self._close_talk()
+
+    def _refresh_log(self) -> None:
+        iid = self.incident.id
+        tasks.run(lambda: self.centre.queue.actions(iid), self._show_log, lambda e: None)
+
+    def _show_log(self, actions: list[dict[str, Any]]) -> None:
+        self.log.clear()
+        for a in actions:
+            detail = ", ".join(f"{k}: {v}" for k, v in a["detail"].items() if v not in (None, ""))
+            self.log.addItem(f"{a['utc'][11:19]}  {a['user']}: {a['action']}"
+                             + (f" ({detail})" if detail else ""))
+        self.log.scrollToBottom()
+
+    # -- queue actions ---------------------------------------------------------------------------
+    def _do(self, fn: Callable[[], Any], what: str) -> None:
+        tasks.run(fn, lambda _r: None, lambda e: self.message.emit(f"{what}: {e}"))
+
+    def accept(self) -> None:
+        iid = self.incident.id
+        self._do(lambda: self.centre.queue.accept(self.session, iid), "Could not accept")
+
+    def hold(self) -> None:
+        iid = self.incident.id
+        self._do(lambda: self.centre.queue.hold(self.session, iid), "Could not hold")
+
+    def hand_over(self) -> None:
+        names = [u.name for u in self.centre.profile.accounts.users()
+                 if u.name != self.session.user and not u.disabled
+                 and allowed(u.role, Permission.CALL_HANDLE)]
+        if not names:
+            self.message.emit("There is nobody else to hand the call to")
+            return
+        name, ok = QInputDialog.getItem(self, "Hand over the call", "Operator:", names, 0, False)
+        if ok and name:
+            iid = self.incident.id
+            self._do(lambda: self.centre.queue.hand_over(self.session, iid, name),
+                     "Could not hand over")
+
+    def save_note(self) -> None:
+        text, iid = self.notes.toPlainText(), self.incident.id
+        self.notes.clear()
+        self._do(lambda: self.centre.queue.note(self.session, iid, text), "Could not save the note")
+
+    def police_informed(self) -> None:
+        ref, units, iid = self.police_ref.text(), self.units.text(), self.incident.id
+        self._do(lambda: self.centre.queue.escalate(self.session, iid, ref, units),
+                 "Could not record it")
+
+    def close_call(self) -> None:
+        outcome, iid = self.outcome.currentData(), self.incident.id
+        if not outcome:
+            self.message.emit("Choose an outcome before closing the call")
+            self.outcome.setFocus()
+            self.outcome.showPopup()
+            return
+        note = self.notes.toPlainText()
+        self.notes.clear()
+        self._do(lambda: self.centre.queue.close(self.session, iid, outcome, note),
+                 "Could not close")
+
+    # -- blue light -------------------------------------------------------------------------------
+    def set_light(self, mode: str) -> None:
+        iid, dev = self.incident.id, self.incident.device_id
+
+        def send() -> str:
+            how = self.relay.set(dev, mode, incident=iid).result(10)
+            self.centre.queue.log(self.session, iid, "blue light", {"mode": mode, "via": how})
+            return how
+        tasks.run(send, lambda _r: self._refresh_log(),
+                  lambda e: self.message.emit(f"The blue light did not change: {e}"))
+
+    # -- talk ----------------------------------------------------------------------------------------
+    def _open_talk(self) -> None:
+        self.talk_state.setText("Talk: opening the talk channel…")
+        try:
+            self.talk_handle = self.talk.open(self.incident.device_id, self.talk_state_changed.emit,
+                                              incident=self.incident.id)
+        except Exception as exc:  # permission, no stream: say so, the call goes on
+            self.talk_state.setText(f"Talk unavailable: {exc}")
+
+    def _talk_state(self, state: str, reason: str) -> None:
+        text = {TALK_READY: "Talk: channel open — hold the button or Space to speak",
+                TALK_FAILED: f"Talk unavailable: {reason}",
+                TALK_CLOSED: "Talk: channel closed"}.get(state, f"Talk: {state}")
+        self.talk_state.setText(text)
+
+    def start_talking(self) -> None:
+        h = self.talk_handle
+        if h is None or h.state != TALK_READY or self.talking:
+            if h is not None and h.state != TALK_READY:
+                self.message.emit("The talk channel is not open yet")
+            return
+        try:
+            self.mic = self.mic or open_microphone(self.mic_setting)
+        except Exception as exc:
+            self.message.emit(str(exc))
+            self.talk_state.setText(f"Talk: {exc}")
+            return
+        self.talking = True
+        self.talking_label.setText(f"● Talking: {self.session.user}")
+        self.mic.start(h.push)
+        iid = self.incident.id
+        tasks.run(lambda: self.centre.queue.log(self.session, iid, "talk",
+                                                {"microphone": self.mic.name if self.mic else ""}),
+                  lambda _r: self._refresh_log(), lambda e: None)
+
+    def stop_talking(self) -> None:
+        if self.toggle.isChecked() or not self.talking:
+            return
+        self._stop_mic()
+
+    def _stop_mic(self) -> None:
+        self.talking = False
+        self.talking_label.setText("")
+        if self.mic is not None:
+            self.mic.stop()
+
+    def _toggle(self, on: bool) -> None:
+        if on:
+            self.start_talking()
+        else:
+            self._stop_mic()
+
+    def play_announcement(self) -> None:
+        h, key = self.talk_handle, self.announcement.currentData()
+        if h is None or h.state != TALK_READY:
+            self.message.emit("The talk channel is not open yet")
+            return
+        iid = self.incident.id
+
+        def play() -> None:
+            h.push(load_pcm(clip(key)))
+            self.centre.queue.log(self.session, iid, "announcement",
+                                  {"clip": ANNOUNCEMENTS[key][0]})
+        tasks.run(play, lambda _r: self._refresh_log(),
+                  lambda e: self.message.emit(f"The announcement did not play: {e}"))
+
+    def _close_talk(self) -> None:
+        self._stop_mic()
+        if self.talk_handle is not None:
+            self.talk_handle.close()
+            self.talk_handle = None
+            self.talk_state.setText("Talk: accept the call to open the talk channel")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and \
+                not isinstance(self.focusWidget(), (QPlainTextEdit, QLineEdit)):
+            self.start_talking()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and \
+                not isinstance(self.focusWidget(), (QPlainTextEdit, QLineEdit)):
+            self.stop_talking()
+            return
+        super().keyReleaseEvent(event)
+
+    # -- teardown ----------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self.ticker.stop()
+        self._close_talk()
+        for h in (self.main, self.sub):
+            if h is not None:
+                self.hub.release(h)
+        self.tile.handle = None
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.incident.state != CLOSED:
+            event.ignore()  # an open call is never lost by closing its window: hold it instead
+            self.showMinimized()
+            return
+        self.shutdown()
+        super().closeEvent(event)
