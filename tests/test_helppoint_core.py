@@ -302,3 +302,46 @@ def test_queue_states_owner_hand_over_and_outcome(site: Site, tmp_path: Path) ->
     with pytest.raises(PermissionDenied):
         q.accept(admin, motion.id)  # administrators do not answer calls
     store.close()
+
+
+# -- the installer's event inspector -----------------------------------------------------------
+
+def test_vms_events_prints_raw_and_normalised_topics(hsim: Sim, site: Site) -> None:
+    import json as _json
+    import subprocess
+    import threading
+
+    from tests.conftest import ensure_admin, vms_cmd
+
+    env = ensure_admin(site.path)
+    cmd = vms_cmd("--data-dir", str(site.path), "events", hsim.address("hp2"), "--user", USER,
+                  "--password-stdin", "--json", "--help-point", "--duration", "6")
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    threading.Timer(3.0, lambda: hsim.cli("press", "hp2")).start()
+    out, err = proc.communicate(PASSWORD + "\n", timeout=60)
+    hsim.cli("release", "hp2")
+    assert proc.returncode == 0, err
+    lines = [_json.loads(x) for x in out.splitlines() if x.strip()]
+    initial = [x for x in lines if x["operation"] == "Initialized"]
+    assert {x["topic_path"] for x in initial} >= {"Device/Trigger/DigitalInput",
+                                                  "Device/Trigger/Relay"}
+    pressed = [x for x in lines if x["operation"] == "Changed"
+               and x["topic"] == "tns1:Device/Trigger/DigitalInput"]
+    assert pressed and pressed[0]["data"] == {"LogicalState": "true"}
+    assert pressed[0]["normalised"] == {"kind": "help_button", "token": "DI_0", "active": True,
+                                        "pulse": False, "initial": False}
+    assert hsim.live("hp2")["button_pressed"] is False
+
+
+def test_vms_events_wrong_password_is_plain(hsim: Sim, site: Site) -> None:
+    import subprocess
+
+    from tests.conftest import ensure_admin, vms_cmd
+
+    res = subprocess.run(vms_cmd("--data-dir", str(site.path), "events", hsim.address("hp2"),
+                                 "--user", USER, "--password-stdin", "--duration", "2"),
+                         input="wrong\n", capture_output=True, text=True, timeout=60,
+                         env=ensure_admin(site.path))
+    assert res.returncode != 0
+    assert "wrong user name or password" in res.stderr and "Traceback" not in res.stderr
