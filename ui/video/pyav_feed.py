@@ -56,7 +56,10 @@ class PyAvFeed(Feed):
 
     def _session(self) -> None:
         where = urlsplit(self.url).netloc.rpartition("@")[2] or self.label
-        options = {"rtsp_transport": "tcp", "fflags": "nobuffer", "flags": "low_delay"}
+        # Probe briefly: the SDP already names the codecs, and FFmpeg's default 5 s of
+        # analysis (with an audio track) kept a Help Point caller off screen for 3.7 s.
+        options = {"rtsp_transport": "tcp", "fflags": "nobuffer", "flags": "low_delay",
+                   "analyzeduration": "100000", "probesize": "65536"}
         try:
             container: Any = av.open(with_credentials(self.url, self.user, self._password),
                                      options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
