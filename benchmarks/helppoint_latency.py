@@ -39,7 +39,7 @@ TARGETS = {"press_to_pane_ms_p95": 300.0, "press_to_first_frame_ms_p95": 1000.0}
 
 def summary(xs: list[float]) -> dict[str, float]:
     s = sorted(xs)
-    p95 = s[min(len(s) - 1, max(0, int(round(0.95 * len(s))) - 1))]
+    p95 = s[min(len(s) - 1, max(0, round(0.95 * len(s)) - 1))]
     return {"p50": round(statistics.median(s), 1), "p95": round(p95, 1), "max": round(s[-1], 1)}
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from vms.audio.announcements import ANNOUNCEMENTS  # noqa: E402
-from vms.audio.talk import load_pcm  # noqa: E402
+from vms.audio.announcements import ANNOUNCEMENTS
+from vms.audio.talk import load_pcm
 
 ROOT = Path(__file__).resolve().parents[1] / "resources"
 

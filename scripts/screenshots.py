@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import resources  # noqa: E402
+from ui.calls.centre import CallCentre  # noqa: E402
+from ui.calls.desk import CallDesk  # noqa: E402
 from ui.dialogs.audit_viewer import AuditViewer  # noqa: E402
 from ui.dialogs.diagnostics import DiagnosticsDialog  # noqa: E402
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for  # noqa: E402
@@ -30,6 +32,7 @@ from ui.site_link import SiteLink  # noqa: E402
 from ui.wall.assembly import assemble  # noqa: E402
 from vms.access.admin import UserAdmin, create_first_administrator  # noqa: E402
 from vms.access.roles import Role  # noqa: E402
+from vms.audio.announcements import clip  # noqa: E402
 from vms.audit.trail import AuditTrail  # noqa: E402
 from vms.commissioning import Commissioning  # noqa: E402
 from vms.errors import VmsError  # noqa: E402
@@ -87,7 +90,8 @@ def main() -> int:
                     profile.access.sign_in("r.evans", "not-my-password", via="desktop")
             wall_op = profile.access.sign_in("j.okafor", "screenshot-operator-1", via="desktop")
             live = assemble(profile, wall_op)
-            win = MainWindow(link, Commissioning(profile, wall_op), live.pane)
+            desk = CallDesk(profile, CallCentre(profile, wall_op), live.hub)
+            win = MainWindow(link, Commissioning(profile, wall_op), live.pane, desk.queue_pane)
             win.resize(1400, 860)
             win.show()
             link.watch()
@@ -111,6 +115,8 @@ def main() -> int:
             win.grab().save(str(OUT / "wall-4x4.png"))
             print(f"wrote {OUT / 'wall-4x4.png'}")
             save(app, DiagnosticsDialog(live.report, live.hub, win), "diagnostics.png")
+            calls(app, data, desk, win, profile)
+            desk.shutdown()
             live.shutdown()
             dlg = DiscoveryDialog(svc, defaults_for(control.status(data)), win)
             dlg.show()
@@ -137,6 +143,40 @@ def main() -> int:
         finally:
             sim.stop()
     return 0
+
+
+def calls(app: QApplication, data: Path, desk: CallDesk, win: MainWindow,
+          profile: Profile) -> None:
+    """The queue with a Help Point call and an intrusion waiting; the pane during a call."""
+    desk.start(Commissioning(profile, desk.session).devices())
+    pump(app, 4)
+    control.action(data, "pid2", "intrude", duration=90)
+    pump(app, 4)
+    for pane in desk.panes.values():
+        pane.hide()
+    win.raise_()
+    pump(app, 1)
+    win.grab().save(str(OUT / "call-queue.png"))
+    print(f"wrote {OUT / 'call-queue.png'}")
+    pane = next(p for p in desk.panes.values() if p.incident.kind == "help_button")
+    pane.show()
+    pane.accept()
+    pump(app, 4)
+    pane.set_light("on")
+    pane.notes.setPlainText("Caller says her phone was stolen outside the station; she is "
+                            "unhurt. Suspect ran towards the bus station.")
+    pane.save_note()
+    pane.police_ref.setText("NPT-20261122-0417")
+    pane.units.setText("1 patrol")
+    pane.police_informed()
+    pump(app, 3)
+    pane.mic_setting = f"file:{clip('help-on-way')}"
+    pane.start_talking()
+    pane.outcome.setCurrentIndex(pane.outcome.findData("police"))
+    pump(app, 2)
+    save(app, pane, "incident-pane.png")
+    pane.toggle.setChecked(False)
+    pane._stop_mic()
 
 
 def save(app: QApplication, widget: object, name: str) -> None:

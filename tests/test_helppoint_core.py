@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,7 +218,7 @@ def test_talk_speech_arrives_at_the_help_point(hsim: Sim, site: Site, tmp_path: 
     handle.close().result(10)
     assert elapsed >= len(pcm) / 8000 * 0.9, "audio was not paced in real time"
     got = heard(hsim, "hp1", before)
-    score, lag = similarity(pcm, got)
+    score, _lag = similarity(pcm, got)
     assert score > 0.95, f"what the Help Point heard is not what was said (r={score:.3f})"
     assert abs(len(got) - len(pcm)) < 320
     assert states[-1] == "closed"

@@ -45,7 +45,7 @@ def desk(csim: Sim, tmp_path: Path, qtbot: QtBot) -> Iterator[tuple[Site, LiveWa
 def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
                                                          desk: tuple[Site, LiveWall, CallDesk],
                                                          tmp_path: Path) -> None:
-    site, live, d = desk
+    site, _live, d = desk
     hp = site.ids["hp1"]
     t_press = time.monotonic()
     csim.cli("press", "hp1")
@@ -141,7 +141,7 @@ def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
 
 def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,
                                            desk: tuple[Site, LiveWall, CallDesk]) -> None:
-    site, _live, d = desk
+    _site, _live, d = desk
     csim.cli("press", "hp1")
     csim.cli("intrude", "pid1", "--duration", "2")
     qtbot.waitUntil(lambda: len(d.panes) == 2, timeout=15000)

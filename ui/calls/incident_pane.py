@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
@@ -50,6 +52,15 @@ from vms.incidents.queue import ACCEPTED, CLOSED, NEW, OUTCOMES, STATE_WORDS, In
 from vms.relay import RelayControl
 
 TICK_MS = 40
+LONDON = ZoneInfo("Europe/London")
+
+
+def _local(utc: str | None) -> str:
+    """Stored UTC shown as control-room time, with GMT/BST said."""
+    if not utc:
+        return "—"
+    d = datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(LONDON)
+    return d.strftime("%H:%M:%S %Z")
 
 
 def _clock(seconds: float) -> str:
@@ -196,6 +207,7 @@ class IncidentPane(QWidget):
 
         self.log = QListWidget()
         self.log.setObjectName("callLog")
+        self.log.setWordWrap(True)
         log_box = QGroupBox("Call log")
         QVBoxLayout(log_box).addWidget(self.log)
 
@@ -291,7 +303,7 @@ class IncidentPane(QWidget):
                   *self.light_buttons.values()):
             w.setEnabled(active)
         if inc.police_informed_utc:
-            self.police_state.setText(f"Police informed {inc.police_informed_utc}, reference "
+            self.police_state.setText(f"Police informed {_local(inc.police_informed_utc)}, reference "
                                       f"{inc.police_ref or '—'}, units {inc.units or '—'}")
         if active and self.talk_handle is None:
             self._open_talk()
@@ -305,8 +317,9 @@ class IncidentPane(QWidget):
     def _show_log(self, actions: list[dict[str, Any]]) -> None:
         self.log.clear()
         for a in actions:
-            detail = ", ".join(f"{k}: {v}" for k, v in a["detail"].items() if v not in (None, ""))
-            self.log.addItem(f"{a['utc'][11:19]}  {a['user']}: {a['action']}"
+            detail = ", ".join(f"{k}: {_local(v) if k == 'at' else v}"
+                               for k, v in a["detail"].items() if v not in (None, ""))
+            self.log.addItem(f"{_local(a['utc'])[:8]}  {a['user']}: {a['action']}"
                              + (f" ({detail})" if detail else ""))
         self.log.scrollToBottom()
 

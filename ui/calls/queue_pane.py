@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from vms.events.engine import OK, Health
 from vms.incidents.queue import KIND_WORDS, NEW, STATE_WORDS, Incident
 
-COLUMNS = ("Priority", "What", "Where", "State", "Operator", "Waiting")
+COLUMNS = ("P", "What", "Where", "State", "Operator", "Waiting")
 
 
 def _since(utc: str) -> float:
@@ -39,9 +39,10 @@ class QueuePane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("callQueue")
+        self.setMinimumWidth(460)
         self.items: dict[int, Incident] = {}
         self.health: dict[int, Health] = {}
-        self.title = QLabel("Calls and alarms")
+        self.title = QLabel("")
         self.title.setStyleSheet("font-weight: bold;")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -129,5 +130,5 @@ class QueuePane(QWidget):
         if ids and selected < 0:
             self.table.selectRow(0)
         waiting_n = sum(1 for i in self.items.values() if i.state == NEW)
-        self.title.setText(f"Calls and alarms — {waiting_n} waiting" if waiting_n else
-                           "Calls and alarms")
+        self.title.setText(f"{waiting_n} waiting to be answered" if waiting_n else
+                           "Nothing waiting")
