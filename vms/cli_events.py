@@ -24,7 +24,7 @@ from vms.errors import ConfigError, ProtocolError
 from vms.events import pullpoint
 from vms.events.notifications import Notification
 from vms.events.topics import EventRules
-from vms.onvif.camera import NS_EVENTS, DeviceClient, parse_target
+from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.model import describe_offset
 from vms.profile import Profile
 
@@ -86,14 +86,7 @@ async def _watch(args: argparse.Namespace, url: str, pw: str, rules: EventRules)
     target = parse_target(url)
     async with DeviceClient(target, args.user, pw, _timeouts(args)) as dc:
         offset = await dc.read_clock()
-        await dc.discover_services()
-        events = dc.xaddrs.get(NS_EVENTS)
-        if not events:
-            await dc.capabilities()
-            events = dc.xaddrs.get(NS_EVENTS)
-        if not events:
-            raise ProtocolError(f"{target.where} has no event service")
-        sub = await pullpoint.create(dc, events)
+        sub = await pullpoint.create(dc, await pullpoint.find_service(dc))
         if not args.json:
             print(f"Subscribed to {target.where} for {sub.lifetime_s:.0f} s (renewed before "
                   f"expiry); clock {describe_offset(offset)}. Ctrl+C stops.", file=sys.stderr)

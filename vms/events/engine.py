@@ -29,7 +29,7 @@ from vms.events.topics import (
     DomainEvent,
     EventRules,
 )
-from vms.onvif.camera import NS_EVENTS, DeviceClient, parse_target
+from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 from vms.wall.backoff import Backoff
 
@@ -173,15 +173,7 @@ class EventEngine:
         target = parse_target(src.address)
         async with DeviceClient(target, src.user, src.password, self.timeouts) as dc:
             await dc.read_clock()
-            url = src.events_xaddr
-            if not url:
-                await dc.discover_services()
-                url = dc.xaddrs.get(NS_EVENTS)
-            if not url:
-                await dc.capabilities()
-                url = dc.xaddrs.get(NS_EVENTS)
-            if not url:
-                raise ProtocolError(f"{src.name} has no event service")
+            url = await pullpoint.find_service(dc, src.events_xaddr)
             sub = await pullpoint.create(dc, url)
             h.subscriptions += 1
             try:

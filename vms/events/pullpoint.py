@@ -55,6 +55,20 @@ def _headers(sub: Subscription, action: str) -> list[etree._Element]:
     return out
 
 
+async def find_service(dc: DeviceClient, known: str | None = None) -> str:
+    """The event service's address: as registered, else GetServices, else GetCapabilities."""
+    if known:
+        return known
+    await dc.discover_services()
+    url = dc.xaddrs.get(NS_EVENTS)
+    if not url:
+        await dc.capabilities()
+        url = dc.xaddrs.get(NS_EVENTS)
+    if not url:
+        raise ProtocolError(f"{dc.target.where} has no event service")
+    return url
+
+
 async def create(dc: DeviceClient, url: str) -> Subscription:
     body = f"<m:InitialTerminationTime>PT{LIFETIME_S}S</m:InitialTerminationTime>"
     res = await dc.soap(url, NS_EVENTS, "CreatePullPointSubscription", body,
