@@ -24,6 +24,7 @@ from tests.conftest import ADMIN, PASSWORD, REPO, USER, Sim, signed_in, vms_cmd
 from vms.access.admin import UserAdmin, change_own_password, change_setting
 from vms.access.roles import GRANTS, Permission, Role
 from vms.access.session import Session
+from vms.audio.talk import Talk
 from vms.audit.log import Filter
 from vms.audit.trail import AuditTrail
 from vms.commissioning import Commissioning
@@ -40,6 +41,7 @@ from vms.live import LiveView
 from vms.onvif.model import DeviceReport
 from vms.profile import Profile
 from vms.ptz import PtzControl
+from vms.relay import RelayControl
 from vms.wall.layouts import WallState
 from vms.wall.saved import SavedLayouts
 
@@ -139,6 +141,29 @@ def _sighting() -> Sighting:
                     types=[], scopes=[], metadata_version=1, senders=["127.0.0.1"])
 
 
+def _incident(w: World, owner: str | None = None) -> int:
+    from vms.events.engine import Event
+    from vms.events.store import EventStore
+    from vms.events.topics import DomainEvent
+    from vms.incidents.queue import IncidentQueue
+
+    q = IncidentQueue(w.profile, EventStore(w.tmp / "events.db"))
+    ev = DomainEvent("help_button", "DI_0", True, False, False, None, "t")
+    q.on_event(Event(1, w.hp1, "hp1", "Riverside", ev, 0.0))
+    iid = q.open_incidents()[0].id
+    with q.store.transaction() as c:  # the call as another operator left it
+        c.execute("UPDATE incidents SET state = ?, owner = ? WHERE id = ?",
+                  ("accepted" if owner else "new", owner, iid))
+    return iid
+
+
+def _accept(w: World, s: Session, owner: str | None = None) -> None:
+    from vms.events.store import EventStore
+    from vms.incidents.queue import IncidentQueue
+
+    IncidentQueue(w.profile, EventStore(w.tmp / "events.db")).accept(s, _incident(w, owner))
+
+
 CASES: list[tuple[str, Permission, Call]] = [
     ("Commissioning.discover", P.DEVICE_DISCOVER, _discover),
     ("Commissioning.probe", P.DEVICE_DISCOVER,
@@ -151,6 +176,12 @@ CASES: list[tuple[str, Permission, Call]] = [
     ("LiveView.open", P.LIVE_VIEW, _live),
     ("PtzControl.position", P.PTZ, _ptz),
     ("SavedLayouts.save", P.LIVE_VIEW, _layouts),
+    ("IncidentQueue.accept", P.CALL_HANDLE, lambda w, s: _accept(w, s)),
+    ("IncidentQueue.accept (take over)", P.CALL_FORCE_TAKE,
+     lambda w, s: _accept(w, s, "someone-else")),
+    ("Talk.open", P.TALK, lambda w, s: Talk(w.profile, s).open(w.hp1).close().result(15)),
+    ("RelayControl.set", P.RELAY,
+     lambda w, s: RelayControl(w.profile, s).set(w.hp1, "off").result(15)),
     ("UserAdmin.users", P.USERS_MANAGE, lambda w, s: UserAdmin(w.profile.access, s).users()),
     ("UserAdmin.groups", P.USERS_MANAGE, lambda w, s: UserAdmin(w.profile.access, s).groups()),
     ("UserAdmin.add", P.USERS_MANAGE, lambda w, s: UserAdmin(w.profile.access, s).add(

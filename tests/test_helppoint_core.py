@@ -281,8 +281,8 @@ def test_queue_states_owner_hand_over_and_outcome(site: Site, tmp_path: Path) ->
     admin = site.profile.access.sign_in("root-admin", "test-admin-passphrase", via="desktop")
     UserAdmin(site.profile.access, admin).add("second-op", Role.OPERATOR, "second-op-pass")
     other = site.profile.access.sign_in("second-op", "second-op-pass", via="desktop")
-    with pytest.raises(IncidentError, match="is handling this call"):
-        q.accept(other, inc.id)
+    with pytest.raises(PermissionDenied, match="take over another operator's call"):
+        q.accept(other, inc.id)  # operators cannot take a call someone else has
     with pytest.raises(PermissionDenied):
         q.note(other, inc.id, "not mine")
     assert q.hold(op, inc.id).state == ON_HOLD

@@ -143,13 +143,14 @@ class IncidentQueue:
     def accept(self, session: Session, iid: int) -> Incident:
         """Take the call. Someone else's accepted call needs the supervisor's take-over right."""
         with self._lock:
+            inc = self.get(iid)
+            if inc.state == ACCEPTED and inc.owner != session.user:
+                row = self.profile.registry.device(inc.device_id)
+                self.profile.access.require(session, Permission.CALL_FORCE_TAKE, row,
+                                            action="incident.take_over")
             inc = self._check(session, iid, "incident.accept")
             if inc.state == ACCEPTED and inc.owner == session.user:
                 return inc
-            if inc.state == ACCEPTED and not self.profile.access.can(session,
-                                                                      Permission.CALL_FORCE_TAKE):
-                raise IncidentError(f"{inc.owner} is handling this call; ask them to hand it "
-                                        "to you, or a supervisor can take it over")
             accepted = inc.accepted_utc or utc_now()
             self._update(iid, state=ACCEPTED, owner=session.user, accepted_utc=accepted)
             self._action(iid, session.user, "accepted", {"from": inc.state, "previous": inc.owner})
