@@ -68,7 +68,8 @@ def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
     assert not d.alert.active
     qtbot.waitUntil(lambda: pane.talk_handle is not None and pane.talk_handle.state == READY,
                     timeout=20000)
-    assert "channel open" in pane.talk_state.text()
+    # The label follows by a queued signal from the core loop.
+    qtbot.waitUntil(lambda: "channel open" in pane.talk_state.text(), timeout=5000)
 
     # Talk: synthesised speech stands in for the microphone, through the same path.
     pcm = speech(tmp_path)
