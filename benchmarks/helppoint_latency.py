@@ -21,6 +21,7 @@ Run under X: ``xvfb-run -a -s "-screen 0 1400x900x24" python benchmarks/helppoin
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -150,8 +151,6 @@ def main() -> None:
                     sub = await pullpoint.create(dc, dc.xaddrs[NS_EVENTS])
                     await pullpoint.pull(dc, sub)
                     for _ in range(n):
-                        import asyncio
-                        t0 = time.monotonic()
                         task = asyncio.ensure_future(pullpoint.pull(dc, sub))
                         await asyncio.sleep(0.05)
                         t0 = time.monotonic()

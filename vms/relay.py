@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+from collections.abc import AsyncIterator
 
 from vms.access.roles import Permission
 from vms.access.session import Session
@@ -79,15 +81,21 @@ class RelayControl:
                                    detail={"mode": mode, "incident": incident})
         return core_loop().submit(self._apply(row, creds[0], creds[1], mode))
 
+    @contextlib.asynccontextmanager
+    async def _client(self, row: DeviceRow, user: str,
+                      password: str) -> AsyncIterator[DeviceClient]:
+        """Signed with the registered clock offset, services as registered (no GetServices)."""
+        async with DeviceClient(parse_target(row.address), user, password, self.timeouts) as dc:
+            if row.clock_offset_s is not None:
+                await dc.set_offset(row.clock_offset_s)
+            dc.xaddrs.update(row.capabilities.services)
+            yield dc
+
     async def _apply(self, row: DeviceRow, user: str, password: str, mode: str) -> str:
         old = self._pulses.pop(row.id, None)
         if old is not None:
             old.cancel()
-        dc = DeviceClient(parse_target(row.address), user, password, self.timeouts)
-        async with dc:
-            if row.clock_offset_s is not None:
-                await dc.set_offset(row.clock_offset_s)
-            dc.xaddrs.update(row.capabilities.services)
+        async with self._client(row, user, password) as dc:
             token = (row.capabilities.relay_outputs[0] if row.capabilities.relay_outputs
                      else await relay_token(dc))
             how = await set_relay(dc, token, mode != "off")
@@ -98,10 +106,7 @@ class RelayControl:
 
     async def _pulse(self, row: DeviceRow, user: str, password: str, token: str) -> None:
         on = True
-        async with DeviceClient(parse_target(row.address), user, password, self.timeouts) as dc:
-            if row.clock_offset_s is not None:
-                await dc.set_offset(row.clock_offset_s)
-            dc.xaddrs.update(row.capabilities.services)
+        async with self._client(row, user, password) as dc:
             while True:
                 await asyncio.sleep(PULSE_PERIOD_S)
                 on = not on

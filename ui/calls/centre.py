@@ -18,6 +18,7 @@ from vms.events.engine import DeviceSource, Event, EventEngine
 from vms.events.store import EventStore
 from vms.events.topics import EventRules
 from vms.incidents.queue import Incident, IncidentQueue, parse_priorities
+from vms.onvif.camera import NS_EVENTS
 from vms.profile import Profile
 from vms.registry.repo import DeviceRow
 
@@ -67,7 +68,7 @@ class CallCentre(QObject):
             sources.append(DeviceSource(
                 row.id, row.name, row.site, row.address, creds[0], creds[1],
                 EventRules(help_point=is_help_point(row)),
-                row.capabilities.services.get("http://www.onvif.org/ver10/events/wsdl")))
+                row.capabilities.services.get(NS_EVENTS)))
 
         async def watch_all() -> None:
             for s in sources:

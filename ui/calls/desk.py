@@ -36,6 +36,7 @@ class CallDesk(QObject):
         self.alert = Alert(self)
         self.panes: dict[int, IncidentPane] = {}
         self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
+        self.microphone = profile.accounts.settings().get("microphone", "")  # read at sign-in
         centre.incident_changed.connect(self.on_incident)
         centre.health_changed.connect(self.queue_pane.update_health)
         self.queue_pane.open_requested.connect(self.show_pane)
@@ -79,8 +80,7 @@ class CallDesk(QObject):
         pane = self.panes.get(iid)
         if pane is None:
             inc = inc or self.queue_pane.items.get(iid) or self.centre.incident(iid)
-            mic = self.profile.accounts.settings().get("microphone", "")
-            pane = IncidentPane(self.centre, self.hub, self.talk, self.relay, inc, mic)
+            pane = IncidentPane(self.centre, self.hub, self.talk, self.relay, inc, self.microphone)
             pane.message.connect(self.message)
             self.panes[iid] = pane
         pane.showNormal()

@@ -259,8 +259,7 @@ class IncidentPane(QWidget):
         self.tile.tick(now)
         if self.first_frame_at is None and self.tile.shown > 0:
             self.first_frame_at = now
-        if int(now * 25) % 25 == 0:
-            self.timer_label.setText(_clock(time.time() - self._t0))
+        self.timer_label.setText(_clock(time.time() - self._t0))
 
     # -- state ---------------------------------------------------------------------------------
     def _on_incident(self, inc: Incident) -> None:
@@ -454,19 +453,22 @@ class IncidentPane(QWidget):
             self.talk_handle = None
             self.talk_state.setText("Talk: accept the call to open the talk channel")
 
+    def _talk_key(self, event: QKeyEvent) -> bool:
+        """Space is push-to-talk, except while typing a note or a reference."""
+        return event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and \
+            not isinstance(self.focusWidget(), (QPlainTextEdit, QLineEdit))
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and \
-                not isinstance(self.focusWidget(), (QPlainTextEdit, QLineEdit)):
+        if self._talk_key(event):
             self.start_talking()
-            return
-        super().keyPressEvent(event)
+        else:
+            super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and \
-                not isinstance(self.focusWidget(), (QPlainTextEdit, QLineEdit)):
+        if self._talk_key(event):
             self.stop_talking()
-            return
-        super().keyReleaseEvent(event)
+        else:
+            super().keyReleaseEvent(event)
 
     # -- teardown ----------------------------------------------------------------------------------
     def shutdown(self) -> None:

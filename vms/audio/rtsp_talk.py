@@ -18,7 +18,6 @@ import os
 import random
 import re
 import struct
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -261,6 +260,11 @@ class TalkChannel:
         self._ts += len(ulaw)
         self.packets_sent += 1
 
+    async def drain(self) -> None:
+        """Wait until the socket has taken what was sent (back-pressure from a slow link)."""
+        if self._writer is not None:
+            await self._writer.drain()
+
     def skip(self, samples: int) -> None:
         """Advance the RTP clock over a pause, so the device plays the next words on time."""
         self._ts += samples
@@ -280,14 +284,3 @@ class TalkChannel:
             with contextlib.suppress(Exception):
                 await self._writer.wait_closed()
 
-
-async def pace(channel: TalkChannel, ulaw: bytes, start: float | None = None) -> None:
-    """Send a whole clip in real time, 20 ms per packet, against the monotonic clock."""
-    t0 = start if start is not None else time.monotonic()
-    for i in range(0, len(ulaw), PACKET_SAMPLES):
-        channel.send(ulaw[i:i + PACKET_SAMPLES], first=(i == 0))
-        if channel._writer is not None:
-            await channel._writer.drain()
-        delay = t0 + (i + PACKET_SAMPLES) / 8000 - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)

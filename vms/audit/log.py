@@ -19,8 +19,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from vms.audit.chain import (
 )
 from vms.credentials import CredentialStore, open_store
 from vms.errors import AuditError
+from vms.sqlite_local import LocalConnections
 
 CHECKPOINT_EVERY = 100
 CHECKPOINT_SECONDS = 300.0
@@ -113,7 +113,7 @@ class AuditLog:
         self.checkpoint_path = profile / "audit-checkpoints.jsonl"
         self._credentials = credentials
         self._profile = profile
-        self._local = threading.local()
+        self._db = LocalConnections(self.path, busy_timeout_s=15.0)
         self._lock = threading.Lock()
         self._key: tuple[str, bytes] | None = None
         self._last_checkpoint: tuple[int, float] | None = None
@@ -135,29 +135,13 @@ class AuditLog:
     # -- storage ------------------------------------------------------------------
     @property
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=15)
-            conn.execute("PRAGMA busy_timeout = 15000")
-            self._local.conn = conn
-        return conn
+        return self._db.conn
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()
 
     @property
     def credentials(self) -> CredentialStore:

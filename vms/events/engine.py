@@ -137,7 +137,8 @@ class EventEngine:
 
     def relay_state(self, device_id: int) -> bool | None:
         """The blue light as the device last reported it (relays cannot be read back)."""
-        states = [v for (d, k, _), v in self.states.items() if d == device_id and k == RELAY]
+        snapshot = dict(self.states)  # called from the GUI thread; the loop writes it
+        states = [v for (d, k, _), v in snapshot.items() if d == device_id and k == RELAY]
         return any(states) if states else None
 
     # -- health --------------------------------------------------------------------

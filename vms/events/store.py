@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from vms.errors import ProfileError
+from vms.sqlite_local import LocalConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -67,6 +66,11 @@ CREATE INDEX IF NOT EXISTS actions_incident ON incident_actions(incident_id, id)
 """
 
 
+def _setup(c: sqlite3.Connection) -> None:
+    c.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoint, never corrupt
+    c.row_factory = sqlite3.Row
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -74,7 +78,7 @@ def utc_now() -> str:
 class EventStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._db = LocalConnections(path, setup=_setup)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             c = self.conn
@@ -89,31 +93,13 @@ class EventStore:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if c is None:
-            c = sqlite3.connect(self.path, isolation_level=None, timeout=10)
-            c.execute("PRAGMA busy_timeout = 10000")
-            c.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoint, never corrupt
-            c.row_factory = sqlite3.Row
-            self._local.conn = c
-        return c
+        return self._db.conn
 
     def close(self) -> None:
-        c = getattr(self._local, "conn", None)
-        if c is not None:
-            c.close()
-            self._local.conn = None
+        self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()
 
     def add_events(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert a batch in one transaction; returns their ids in order."""

@@ -1,0 +1,51 @@
+"""One SQLite connection per thread on one file, and IMMEDIATE transactions.
+
+SQLite connections must not be shared between threads; the core loop, worker threads
+and the GUI thread each get their own, opened on first use.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class LocalConnections:
+    def __init__(self, path: Path, busy_timeout_s: float = 10.0,
+                 setup: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        self.path = path
+        self.busy_timeout_s = busy_timeout_s
+        self.setup = setup
+        self._local = threading.local()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            c = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_s)
+            c.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            if self.setup is not None:
+                self.setup(c)
+            self._local.conn = c
+        return c
+
+    def close(self) -> None:
+        """Closes this thread's connection (others close with their threads)."""
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            c.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
