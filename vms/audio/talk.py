@@ -62,6 +62,7 @@ class TalkHandle:
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._rest = b""
         self._sender: asyncio.Task[None] | None = None
+        self._opening: asyncio.Task[object] | None = None
         self._idle = threading.Event()
         self._idle.set()
 
@@ -71,6 +72,7 @@ class TalkHandle:
             self.on_state(state, reason)
 
     async def _open(self) -> None:
+        self._opening = asyncio.current_task()
         t0 = time.monotonic()
         try:
             await self.channel.open()
@@ -95,15 +97,14 @@ class TalkHandle:
                 next_t = now
             try:
                 self.channel.send(chunk)
-                if self.channel._writer is not None:
-                    await self.channel._writer.drain()
+                await self.channel.drain()
             except (DeviceError, OSError) as exc:
                 self._set(FAILED, f"the talk channel dropped: {exc}")
                 return
             self.samples_sent += len(chunk)
             next_t += len(chunk) / g711.RATE
             if self._queue.empty():
-                self._loop.call_soon(self._idle.set)
+                self._idle.set()
             delay = next_t - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -132,6 +133,9 @@ class TalkHandle:
 
     def close(self) -> concurrent.futures.Future[None]:
         async def _close() -> None:
+            if self._opening is not None and not self._opening.done():
+                self._opening.cancel()  # closed while still opening: never leave it open
+                await asyncio.gather(self._opening, return_exceptions=True)
             self._queue.put_nowait(None)
             if self._sender is not None:
                 await asyncio.gather(self._sender, return_exceptions=True)
