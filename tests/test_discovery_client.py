@@ -143,3 +143,23 @@ def test_vms_discover_refuses_nonsense(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=30, cwd=REPO,
                          env=ensure_admin(tmp_path))
     assert res.returncode == 2 and "split it" in res.stderr
+
+
+def test_unicast_probe_stops_once_every_host_answered_but_waits_for_a_silent_one(
+        sim: Sim) -> None:
+    import asyncio
+
+    from vms.discovery.wsd import discover
+
+    port = int(sim.state()["discovery_port"])
+    names = {d["name"] for d in sim.state()["devices"]}
+    t0 = time.monotonic()
+    found = asyncio.run(discover(5.0, ["127.0.0.1"], multicast=False, port=port))
+    quick = time.monotonic() - t0
+    assert {s.name for s in found} == names
+    assert quick < 4.0, f"waited {quick:.2f} s of 5 s though every host had answered"
+    t0 = time.monotonic()
+    # 192.0.2.1 (TEST-NET-1) never answers: the whole timeout is waited for it.
+    found = asyncio.run(discover(1.0, ["127.0.0.1", "192.0.2.1"], multicast=False, port=port))
+    assert {s.name for s in found} == names
+    assert time.monotonic() - t0 >= 1.0

@@ -202,10 +202,18 @@ class _Collector(asyncio.DatagramProtocol):
         pass
 
 
+QUIET_S = 0.5  # after every unicast target has answered, how long to wait for more
+
+
 async def discover(timeout: float = 2.0, targets: Iterable[str] = (), multicast: bool = True,
                    port: int = PORT, on_found: Callable[[Sighting], None] | None = None,
                    interface: str | None = None) -> list[Sighting]:
-    """Probe and collect for ``timeout`` seconds; ``on_found`` sees each new device at once."""
+    """Probe and collect for ``timeout`` seconds; ``on_found`` sees each new device at once.
+
+    A unicast-only probe of hosts that have all answered stops once they have been quiet
+    for ``QUIET_S``: an installer checking one known address need not wait out the
+    timeout. Multicast, or any host still silent, waits for the whole timeout.
+    """
     loop = asyncio.get_running_loop()
     hosts = []
     for host in expand_targets(targets):
@@ -220,8 +228,12 @@ async def discover(timeout: float = 2.0, targets: Iterable[str] = (), multicast:
                 raise ConfigError(f"cannot resolve {host!r}: {exc}") from exc
             hosts += sorted({str(i[4][0]) for i in infos})
     seen: dict[str, Sighting] = {}
+    answered: set[str] = set()
+    last_reply = [loop.time()]
 
     def found(s: Sighting) -> None:
+        answered.update(s.senders)
+        last_reply[0] = loop.time()
         if s.endpoint in seen:
             seen[s.endpoint].merge(s)
             return
@@ -249,7 +261,12 @@ async def discover(timeout: float = 2.0, targets: Iterable[str] = (), multicast:
                     transport.sendto(m, (host, port))
             if n % SEND_BATCH == 0:
                 await asyncio.sleep(0.005)
-        await asyncio.sleep(timeout)
+        deadline = loop.time() + timeout
+        early = not multicast and bool(hosts)
+        while (now := loop.time()) < deadline:
+            if early and answered.issuperset(hosts) and now - last_reply[0] >= QUIET_S:
+                break
+            await asyncio.sleep(min(0.05, deadline - now))
     finally:
         transport.close()
     return list(seen.values())
