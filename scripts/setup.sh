@@ -19,6 +19,10 @@ APT_PACKAGES=(
   iproute2 util-linux                     # ip and unshare: multicast tests in a network namespace
   tesseract-ocr                           # tests read the camera name burned into decoded video
   espeak-ng                               # tests speak to a Help Point with synthesised speech
+  gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+                                          # GStreamer's ONVIF RTSP server: talk tests against it
+  gcc python3-dev pkg-config libgirepository1.0-dev libcairo2-dev
+                                          # what pip needs to build PyGObject for those tests
 )
 
 install_system_packages() {
