@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds until the object leaves (default 10)")
     a.add_argument("--no-off", action="store_true",
                    help="never send the 'off' events (as faulty cameras do)")
+    a = acts.add_parser("flood", parents=[common],
+                        help="send motion on/off events fast (load test for the event path)")
+    a.add_argument("device")
+    a.add_argument("--rate", type=float, default=10.0, help="events a second (default 10)")
+    a.add_argument("--duration", dest="flood_duration", type=float, default=60.0,
+                   help="seconds (default 60)")
     a = acts.add_parser("skew", parents=[common], help="set a device's clock offset")
     a.add_argument("device")
     a.add_argument("seconds", type=float)
@@ -291,6 +297,8 @@ def _sim_action(args: argparse.Namespace, data_dir: Path) -> int:
     name = args.action
     if name == "intrude":
         body = {"duration": args.intrude_duration, "send_off": not args.no_off}
+    elif name == "flood":
+        body = {"rate": args.rate, "duration": args.flood_duration}
     elif name == "skew":
         body = {"seconds": args.seconds}
     elif name == "relay":

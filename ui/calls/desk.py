@@ -19,6 +19,11 @@ from vms.profile import Profile
 from vms.registry.repo import DeviceRow
 from vms.relay import RelayControl
 
+# Calls (1) and intrusions (2) pop their pane and sound the alert at once; motion (3) and
+# anything configured below it waits quietly in the queue, so a busy street does not bury
+# the operator in windows and noise.
+POP_UP_PRIORITY = 2
+
 
 class CallDesk(QObject):
     message = Signal(str)
@@ -49,7 +54,8 @@ class CallDesk(QObject):
     def _loaded(self, incidents: list[Incident]) -> None:
         self.queue_pane.set_incidents(incidents)
         for inc in incidents:
-            if inc.state == NEW or inc.owner == self.session.user:
+            if (inc.state == NEW and inc.priority <= POP_UP_PRIORITY) or \
+                    inc.owner == self.session.user:
                 self.show_pane(inc.id, inc)
         self._alert()
 
@@ -62,12 +68,13 @@ class CallDesk(QObject):
                 pane.shutdown()
                 pane.close()
                 pane.deleteLater()
-        elif inc.state == NEW and pane is None:
+        elif inc.state == NEW and pane is None and inc.priority <= POP_UP_PRIORITY:
             self.show_pane(inc.id, inc)
         self._alert()
 
     def _alert(self) -> None:
-        waiting = [i for i in self.queue_pane.items.values() if i.state == NEW]
+        waiting = [i for i in self.queue_pane.items.values()
+                   if i.state == NEW and i.priority <= POP_UP_PRIORITY]
         if waiting and self.handles_calls:
             self.alert.start(self.panes.get(waiting[0].id))
         else:

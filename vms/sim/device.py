@@ -138,6 +138,9 @@ class SimDevice:
         self._listeners: list[Listener] = []
         self._clear_timer: asyncio.TimerHandle | None = None
         self._object_ids = itertools.count(1)
+        self.events_emitted = 0
+        self.flood_sent = 0
+        self._flood: asyncio.Task[None] | None = None
         self.http_port = cfg.http_port
         self.rtsp_port = cfg.rtsp_port
 
@@ -203,6 +206,7 @@ class SimDevice:
             self._listeners.remove(listener)
 
     def _emit(self, n: Notification) -> None:
+        self.events_emitted += 1
         for listener in list(self._listeners):
             listener(n)
 
@@ -286,6 +290,32 @@ class SimDevice:
             if send_off:
                 self._emit(self._motion_msg(False, now, "Changed"))
 
+    def flood(self, rate: float, duration: float) -> None:
+        """Motion on, off, on, ... at ``rate`` messages a second for ``duration`` seconds.
+
+        Load for a client's event path: every message is a real state change (nothing a
+        client may drop as a duplicate), counted in ``flood_sent`` so a test can compare
+        what was sent with what was stored. A new flood replaces a running one.
+        """
+        if not 0 < rate <= 1000 or not 0 < duration <= 24 * 3600:
+            raise ValueError("rate must be 0-1000 a second and duration 0-86400 s")
+        if self._flood is not None:
+            self._flood.cancel()
+        self._flood = asyncio.get_running_loop().create_task(self._run_flood(rate, duration))
+
+    async def _run_flood(self, rate: float, duration: float) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        n = int(rate * duration)
+        for i in range(n):
+            delay = start + i / rate - loop.time()
+            if delay > 0:  # paced against the start, so a late wake-up does not slow the rate
+                await asyncio.sleep(delay)
+            self.motion = not self.motion
+            self.flood_sent += 1
+            self._emit(self._motion_msg(self.motion, self.utcnow(), "Changed"))
+        self._flood = None
+
     # -- PTZ -------------------------------------------------------------
     def ptz_state(self) -> PtzState:
         if self.ptz is None:
@@ -318,6 +348,8 @@ class SimDevice:
             "onvif": self.xaddr, "http_port": self.http_port, "rtsp_port": self.rtsp_port,
             "streams": {p.token: self.rtsp_uri(p) for p in self.profiles},
             "clock_offset": self.clock_offset,
+            "events_emitted": self.events_emitted, "flood_sent": self.flood_sent,
+            "flooding": self._flood is not None,
         }
         if self.is_help_point:
             out["button_pressed"] = self.inputs[INPUT_TOKEN]

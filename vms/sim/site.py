@@ -262,6 +262,8 @@ class SimSite:
                 dev.set_input(False)
             elif action == "intrude":
                 dev.intrude(float(body.get("duration", 10.0)), bool(body.get("send_off", True)))
+            elif action == "flood":
+                dev.flood(float(body.get("rate", 10.0)), float(body.get("duration", 60.0)))
             elif action == "offline":
                 await self.set_online(name, False)
             elif action == "online":
