@@ -49,3 +49,15 @@ def similarity(sent: np.ndarray, got: np.ndarray) -> tuple[float, int]:
     r = ref[: len(seg)]
     denom = float(np.linalg.norm(seg) * np.linalg.norm(r)) or 1.0
     return float(np.dot(seg, r) / denom), lag
+
+
+def found_in(piece: np.ndarray, loop: np.ndarray) -> float:
+    """How well ``piece`` matches the best-aligned stretch of a repeating ``loop`` (0..1)."""
+    ref = np.tile(loop.astype(float), 2)
+    rec = piece.astype(float)
+    size = 1 << (len(ref) + len(rec)).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(ref, size) * np.conj(np.fft.rfft(rec, size)), size)
+    lag = int(np.argmax(corr[: len(ref) - len(rec) + 1]))
+    seg = ref[lag:lag + len(rec)]
+    denom = float(np.linalg.norm(seg) * np.linalg.norm(rec)) or 1.0
+    return float(np.dot(seg, rec) / denom)

@@ -11,19 +11,22 @@ import numpy as np
 import pytest
 
 from tests.conftest import PASSWORD, USER, Sim, shared_path, start_sim
-from tests.helppoint_helpers import heard, recordings, similarity, speech
+from tests.helppoint_helpers import found_in, heard, recordings, similarity, speech
 from tests.wall_helpers import Site, register
 from vms import xmlsafe
 from vms.audio import g711
+from vms.audio.listen import LIVE, ListenFeed
 from vms.audio.talk import READY, Talk
 from vms.coreloop import core_loop
-from vms.errors import PermissionDenied
+from vms.errors import DeviceError, PermissionDenied
 from vms.events.engine import OK, DeviceSource, EventEngine
 from vms.events.notifications import read_all
 from vms.events.store import EventStore
 from vms.events.topics import EventRules
 from vms.incidents.queue import ACCEPTED, CLOSED, NEW, ON_HOLD, IncidentError, IncidentQueue
+from vms.live import LiveView
 from vms.relay import RelayControl
+from vms.sim.media.clips import microphone_loop
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +225,43 @@ def test_talk_speech_arrives_at_the_help_point(hsim: Sim, site: Site, tmp_path: 
     assert score > 0.95, f"what the Help Point heard is not what was said (r={score:.3f})"
     assert abs(len(got) - len(pcm)) < 320
     assert states[-1] == "closed"
+
+
+def test_listen_hears_the_help_point_microphone(hsim: Sim, site: Site) -> None:
+    stream = LiveView(site.profile, site.operator).open_audio(site.ids["hp1"])
+    assert stream.quality == "main"
+    feed = ListenFeed(stream, rate=48000)
+    feed.tap = []
+    feed.start()
+    try:
+        assert _wait(lambda: feed.received_samples >= 6 * 8000, 30), feed.reason
+        assert feed.state == LIVE
+        speaker = feed.take(1 << 20)
+    finally:
+        feed.stop()
+    assert feed.join(10)
+    got = np.concatenate(feed.tap)
+    loop = g711.decode(microphone_loop("hp1"))
+    score = found_in(got[-5 * 8000:], loop)
+    assert score > 0.95, f"what we heard is not the Help Point's microphone (r={score:.3f})"
+    # Speaker PCM at 48 kHz, capped at half a second so a stalled speaker adds no delay.
+    assert len(speaker) % 2 == 0 and 0 < len(speaker) <= 48000
+    # Levels for the meter: street noise, and the chime (every 5 s) well above it.
+    levels = [db for _t, db in feed.levels]
+    assert len(levels) >= 6 * 50 - 5
+    assert max(levels) > -25 and -70 < float(np.median(levels)) < -30
+
+
+def test_listen_to_a_camera_without_a_microphone_says_so(hsim: Sim, site: Site) -> None:
+    with pytest.raises(DeviceError, match="cam1 has no microphone"):
+        LiveView(site.profile, site.operator).open_audio(site.ids["cam1"])
+    # A registry that believed otherwise: the stream itself has no audio track.
+    feed = ListenFeed(LiveView(site.profile, site.operator).open(site.ids["cam1"], "main"))
+    feed.start()
+    assert _wait(lambda: feed.state != "connecting", 20)
+    feed.stop()
+    assert feed.join(10)
+    assert feed.received_samples == 0 and not feed.levels
 
 
 def test_a_camera_without_a_speaker_refuses_talk_in_plain_words(hsim: Sim, site: Site) -> None:

@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import DeviceError
 from vms.profile import Profile
 from vms.redact import scrub_url
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    """The URL a player opens (never shown or logged: ``scrub_url`` is for that)."""
+    if not user:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@"
+    return urlunsplit((parts.scheme, auth + host, parts.path, parts.query, parts.fragment))
 
 
 @dataclass
@@ -28,6 +39,9 @@ class LiveStream:
     password: str = field(repr=False)
     opened: float = field(default_factory=time.monotonic)
     closed: bool = False
+
+    def url_with_credentials(self) -> str:
+        return with_credentials(self.uri, self.user, self.password)
 
 
 class LiveView:
@@ -49,6 +63,17 @@ class LiveView:
         self.access.record(self.session, "live.start", device=row,
                            detail={"quality": quality, "uri": scrub_url(stream.uri)})
         return LiveStream(row.id, row.name, row.site, quality, stream.uri, creds[0], creds[1])
+
+    def open_audio(self, device_id: int) -> LiveStream:
+        """The stream carrying the device's microphone (a profile with an audio encoder)."""
+        row = self.profile.registry.device(device_id)
+        role = next((r for r in ("main", "sub") if (s := row.stream(r)) and s.audio and s.uri),
+                    None)
+        if role is None:
+            self.access.require(self.session, Permission.LIVE_VIEW, row, action="listen.start")
+            raise DeviceError(f"{row.name} has no microphone: neither its main nor its sub "
+                              "stream carries audio")
+        return self.open(device_id, role)
 
     def close(self, stream: LiveStream) -> None:
         if stream.closed:

@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import av
 import av.error
 from av.video.reformatter import VideoReformatter
 
 from ui.video.feed import AuthRefused, Feed, FeedError, Frame
+from vms.live import with_credentials
 
 OPEN_TIMEOUT_S = 8.0
 READ_TIMEOUT_S = 5.0
-
-
-def with_credentials(url: str, user: str, password: str) -> str:
-    if not user:
-        return url
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@"
-    return urlunsplit((parts.scheme, auth + host, parts.path, parts.query, parts.fragment))
 
 
 def explain(exc: BaseException, where: str) -> FeedError:

@@ -18,7 +18,8 @@ from typing import Any
 import vlc
 
 from ui.video.feed import Feed, FeedError, fit
-from ui.video.pyav_feed import OPEN_TIMEOUT_S, READ_TIMEOUT_S, with_credentials
+from ui.video.pyav_feed import OPEN_TIMEOUT_S, READ_TIMEOUT_S
+from vms.live import with_credentials
 
 _FormatCb = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p),
                              ctypes.POINTER(ctypes.c_char), ctypes.POINTER(ctypes.c_uint),

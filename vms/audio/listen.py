@@ -1,0 +1,163 @@
+"""Listening to a caller: the device's microphone track, decoded on its own thread.
+
+Only the audio track is set up (FFmpeg's ``allowed_media_types``), so listening costs
+the device one small extra session, not a second video stream. Samples are kept as
+16-bit PCM at the rate the speaker wants, in a buffer capped at ``MAX_BUFFER_S`` so a
+stalled speaker never builds up delay; levels (dBFS per 20 ms) are kept for the meter.
+The GUI drains both from its own timer: nothing here touches a widget.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import av
+import av.error
+import numpy as np
+
+from vms.audio import g711
+from vms.live import LiveStream
+from vms.wall.backoff import Backoff
+
+CONNECTING, LIVE, RETRYING, NO_AUDIO, STOPPED = ("connecting", "live", "retrying", "no audio",
+                                                 "stopped")
+MAX_BUFFER_S = 0.5
+LEVEL_BLOCK = g711.RATE // 50  # 20 ms
+SILENCE_DBFS = -90.0
+OPEN_TIMEOUT_S, READ_TIMEOUT_S = 8.0, 5.0
+
+
+def dbfs(block: np.ndarray) -> float:
+    """RMS level of int16 samples relative to full scale."""
+    if not len(block):
+        return SILENCE_DBFS
+    rms = float(np.sqrt(np.mean(block.astype(np.float64) ** 2)))
+    return max(SILENCE_DBFS, 20 * math.log10(rms / 32768)) if rms > 0 else SILENCE_DBFS
+
+
+class ListenFeed:
+    """One device's microphone, from ``start`` until ``stop``; reconnects by itself."""
+
+    def __init__(self, stream: LiveStream, rate: int = g711.RATE, channels: int = 1) -> None:
+        self.stream = stream
+        self.rate, self.channels = rate, channels
+        self.state, self.reason = CONNECTING, ""
+        self.levels: deque[tuple[float, float]] = deque(maxlen=1000)  # (monotonic, dBFS)
+        self.received_samples = 0  # at 8 kHz, as the device sent them
+        self.tap: list[np.ndarray] | None = None  # tests: keep the 8 kHz samples
+        self._pcm = bytearray()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._rest = np.zeros(0, np.int16)
+
+    @property
+    def where(self) -> str:
+        return f"{self.stream.name}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"listen {self.stream.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Returns at once; the thread notices within a read timeout."""
+        self._stop.set()
+        self.state = STOPPED
+
+    def join(self, timeout: float = 10.0) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def take(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes of PCM for the speaker (any thread)."""
+        with self._lock:
+            n = min(limit - limit % (2 * self.channels), len(self._pcm))
+            out = bytes(self._pcm[:n])
+            del self._pcm[:n]
+        return out
+
+    # -- the feed thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = Backoff(first=1.0, cap=15.0)
+        while not self._stop.is_set():
+            self.state = CONNECTING
+            try:
+                self._session()
+                reason = "the device closed the audio stream"
+            except _NoAudio as exc:
+                self.state, self.reason = NO_AUDIO, str(exc)
+                return
+            except Exception as exc:  # every failure is retried; the reason is said plainly
+                reason = _plain(exc, self.where)
+            if self._stop.is_set():
+                break
+            delay = backoff.next_delay()
+            self.state, self.reason = RETRYING, f"{reason}; trying again in {delay:.0f} s"
+            self._stop.wait(delay)
+        self.state = STOPPED
+
+    def _session(self) -> None:
+        options = {"rtsp_transport": "tcp", "allowed_media_types": "audio",
+                   "analyzeduration": "100000", "probesize": "32768", "fflags": "nobuffer"}
+        container: Any = av.open(self.stream.url_with_credentials(), options=options,
+                                 timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
+        try:
+            if not container.streams.audio:
+                raise _NoAudio(f"{self.where} sends no audio (it has no microphone track)")
+            audio = container.streams.audio[0]
+            to_8k = av.AudioResampler(format="s16", layout="mono", rate=g711.RATE)
+            out_layout = "mono" if self.channels == 1 else "stereo"
+            to_out = av.AudioResampler(format="s16", layout=out_layout, rate=self.rate)
+            for frame in container.decode(audio):
+                if self._stop.is_set():
+                    return
+                self.state, self.reason = LIVE, ""
+                for f in to_8k.resample(frame):
+                    self._measure(f.to_ndarray().reshape(-1).astype(np.int16))
+                for f in to_out.resample(frame):
+                    self._keep(f.to_ndarray().tobytes())
+        finally:
+            container.close()
+
+    def _measure(self, pcm: np.ndarray) -> None:
+        self.received_samples += len(pcm)
+        if self.tap is not None:
+            self.tap.append(pcm)
+        data = np.concatenate([self._rest, pcm])
+        whole = len(data) - len(data) % LEVEL_BLOCK
+        now = time.monotonic()
+        for i in range(0, whole, LEVEL_BLOCK):
+            self.levels.append((now, dbfs(data[i:i + LEVEL_BLOCK])))
+        self._rest = data[whole:]
+
+    def _keep(self, data: bytes) -> None:
+        cap = int(MAX_BUFFER_S * self.rate) * 2 * self.channels
+        with self._lock:
+            self._pcm += data
+            if len(self._pcm) > cap:  # the speaker is not keeping up: drop the oldest
+                del self._pcm[:len(self._pcm) - cap]
+
+
+class _NoAudio(Exception):
+    pass
+
+
+def _plain(exc: BaseException, where: str) -> str:
+    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
+        return f"{where} refused the user name or password"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{where} refused the connection"
+    if isinstance(exc, av.error.ExitError | TimeoutError):
+        return f"{where} did not answer in time"
+    if isinstance(exc, av.error.EOFError):
+        return f"{where} closed the audio stream"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{where}: {exc.strerror}"
+    return f"{where}: audio failed ({type(exc).__name__})"
