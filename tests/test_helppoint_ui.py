@@ -166,3 +166,45 @@ def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,
         qtbot.mouseClick(p.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not d.panes, timeout=5000)
     csim.cli("release", "hp1")
+
+
+def test_listen_meter_volume_mute_and_hold(qtbot: QtBot, csim: Sim,
+                                           desk: tuple[Site, LiveWall, CallDesk]) -> None:
+    _site, _live, d = desk
+    csim.cli("press", "hp1")
+    qtbot.waitUntil(lambda: bool(d.panes), timeout=10000)
+    pane = next(iter(d.panes.values()))
+    box = pane.listen
+    assert box.feed is None  # nobody listens before the call is accepted
+    qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.feed is not None and box.feed.state == "live", timeout=15000)
+    qtbot.waitUntil(lambda: "Listening to the caller" in box.state.text(), timeout=5000)
+    # The meter follows the caller's microphone: street noise and its chime every 5 s.
+    def meter() -> list[float]:
+        ys = box.curve.getData()[1]
+        return [] if ys is None else list(ys)
+
+    qtbot.waitUntil(lambda: len(meter()) >= 200, timeout=15000)
+    qtbot.waitUntil(lambda: max(meter()) > -25, timeout=8000)
+    assert box.level_label.text().endswith("dBFS")
+    qtbot.mouseClick(box.mute, Qt.MouseButton.LeftButton)
+    assert box.effective_volume() == 0 and box.mute.text() == "Unmute"
+    if box.sink is not None:
+        assert box.sink.volume() == 0
+    qtbot.waitUntil(lambda: "(muted)" in box.state.text(), timeout=2000)
+    qtbot.mouseClick(box.mute, Qt.MouseButton.LeftButton)
+    box.volume.setValue(50)
+    assert box.effective_volume() == 0.5
+    if box.sink is not None:
+        assert 0 < box.sink.volume() < 0.5  # a log-scaled slider, as ears hear
+    # On hold the operator stops hearing the caller; the stream is closed and audited.
+    feed = box.feed
+    qtbot.mouseClick(pane.hold_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.feed is None, timeout=5000)
+    assert feed is not None and feed.join(10)
+    qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.feed is not None, timeout=10000)
+    pane.outcome.setCurrentIndex(pane.outcome.findData("test"))
+    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not d.panes, timeout=5000)
+    csim.cli("release", "hp1")

@@ -2,8 +2,9 @@
 
 It shows the caller's live main stream at once (the wall's running stream is reused
 while the main stream starts), and puts every action an operator takes during a
-call in one place: accept / hold / hand over, talk (hold the button or Space, or
-toggle), announcements, the blue light, notes, the police log and the outcome.
+call in one place: accept / hold / hand over, listen (volume, mute, a level meter),
+talk (hold the button or Space, or toggle), announcements, the blue light, notes, the
+police log and the outcome.
 Every action goes through the core services on a worker thread or the core loop.
 """
 
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from ui.calls.centre import CallCentre
+from ui.calls.listen import ListenBox
 from ui.calls.microphone import Microphone, open_microphone
 from ui.video.hub import FeedHandle, FeedHub
 from ui.video.tile import Tile
@@ -91,7 +93,7 @@ class IncidentPane(QWidget):
         self._t0 = time.time()
         self.setObjectName("incidentPane")
         self.setWindowTitle(f"{incident.title} — Beacon VMS")
-        self.resize(1180, 760)
+        self.resize(1240, 880)
 
         # -- header ------------------------------------------------------------------------
         self.title = QLabel(incident.title)
@@ -127,6 +129,9 @@ class IncidentPane(QWidget):
         call_row = QHBoxLayout()
         for b in (self.accept_button, self.hold_button, self.handover_button):
             call_row.addWidget(b)
+
+        # -- listen ------------------------------------------------------------------------
+        self.listen = ListenBox(hub.live, incident.device_id)
 
         # -- talk --------------------------------------------------------------------------
         self.talk_state = QLabel("Talk: accept the call to open the talk channel")
@@ -213,6 +218,7 @@ class IncidentPane(QWidget):
 
         right = QVBoxLayout()
         right.addLayout(call_row)
+        right.addWidget(self.listen)
         right.addWidget(talk_box)
         right.addWidget(light_box)
         right.addWidget(log_box, 1)
@@ -308,6 +314,10 @@ class IncidentPane(QWidget):
             self._open_talk()
         if not active and self.talk_handle is not None:
             self._close_talk()
+        if active:
+            self.listen.start()  # the operator hears the caller from the moment of accepting
+        else:
+            self.listen.stop()
 
     def _refresh_log(self) -> None:
         iid = self.incident.id
@@ -474,6 +484,7 @@ class IncidentPane(QWidget):
     def shutdown(self) -> None:
         self.ticker.stop()
         self._close_talk()
+        self.listen.stop()
         for h in (self.main, self.sub):
             if h is not None:
                 self.hub.release(h)
