@@ -21,7 +21,8 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 MEDIA = "( audiotestsrc is-live=true wave=sine freq=440 ! mulawenc ! rtppcmupay name=pay0 pt=0 )"
 BACKCHANNEL = ('( capsfilter caps="application/x-rtp, media=audio, payload=0, clock-rate=8000, '
                'encoding-name=PCMU" name=depay_backchannel ! rtppcmudepay ! mulawdec ! '
-               'audio/x-raw,format=S16LE ! filesink location={out} append=true async=false )')
+               'audio/x-raw,format=S16LE ! filesink location={out} append=true async=false '
+               'buffer-mode=unbuffered )')
 
 
 def main() -> int:
