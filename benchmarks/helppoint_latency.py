@@ -52,20 +52,16 @@ def main() -> None:
     args = ap.parse_args()
 
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
-    import resources
+    from benchmarks.desk import bench_desk
     from ui.calls.centre import CallCentre
     from ui.calls.desk import CallDesk
     from ui.wall.assembly import assemble
-    from vms.access.admin import UserAdmin, create_first_administrator
-    from vms.access.roles import Role
     from vms.commissioning import Commissioning
     from vms.coreloop import core_loop
     from vms.events import pullpoint
     from vms.events.engine import OK
     from vms.onvif.camera import NS_EVENTS, DeviceClient, parse_target
-    from vms.profile import Profile
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
 
@@ -77,16 +73,9 @@ def main() -> None:
         sim.start()
         try:
             sim.wait_ready(900)
-            app = QApplication(sys.argv[:1])
-            app.setStyleSheet(resources.path("styles/app.qss").read_text())
-            profile = Profile(Path(tmp) / "desk")
-            create_first_administrator(profile.access, "bench-admin", "bench-admin-pass",
-                                       via="cli", workstation="bench")
-            admin = profile.access.sign_in("bench-admin", "bench-admin-pass", via="cli")
-            UserAdmin(profile.access, admin).add("bench-op", Role.OPERATOR, "bench-op-pass1")
+            app, profile, admin, op = bench_desk(Path(tmp) / "desk")
             dev = control.status(data)["devices"][0]
             hp_id = Commissioning(profile, admin).add(dev["onvif"], "admin", "beacon-sim").device_id
-            op = profile.access.sign_in("bench-op", "bench-op-pass1", via="desktop")
             live = assemble(profile, op)
             centre = CallCentre(profile, op)
             desk = CallDesk(profile, centre, live.hub)

@@ -92,16 +92,12 @@ def main() -> int:
 
     import psutil
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
-    import resources
+    from benchmarks.desk import bench_desk
     from ui import tasks
     from ui.video.feed import FeedState
     from ui.wall.assembly import assemble
-    from vms.access.admin import UserAdmin, create_first_administrator
-    from vms.access.roles import Role
     from vms.commissioning import Commissioning
-    from vms.profile import Profile
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
     from vms.wall.layouts import WallState
@@ -114,20 +110,13 @@ def main() -> int:
         sim.start()
         try:
             sim.wait_ready(900)
-            app = QApplication(sys.argv[:1])
-            app.setStyleSheet(resources.path("styles/app.qss").read_text())
-            profile = Profile(Path(tmp) / "desk")
-            create_first_administrator(profile.access, "bench-admin", "bench-admin-pass",
-                                       via="cli", workstation="bench")
-            admin = profile.access.sign_in("bench-admin", "bench-admin-pass", via="cli")
-            UserAdmin(profile.access, admin).add("bench-op", Role.OPERATOR, "bench-op-pass1")
+            app, profile, admin, op = bench_desk(Path(tmp) / "desk")
             svc = Commissioning(profile, admin)
             status = control.status(data)
             names = [d["name"] for d in status["devices"]]
             ids = {}
             for d in status["devices"]:
                 ids[d["name"]] = svc.add(d["onvif"], "admin", "beacon-sim").device_id
-            op = profile.access.sign_in("bench-op", "bench-op-pass1", via="desktop")
             live = assemble(profile, op)
             pane = live.pane
             pane.resize(1400, 900)

@@ -151,12 +151,10 @@ class ListenBox(QGroupBox):
         feed = self.feed
         if feed is None:
             return
-        if self.sink is not None and self._io is not None:
+        if self.sink is not None and self._io is not None:  # without one, the feed's cap holds
             data = feed.take(self.sink.bytesFree())
             if data:
                 self._io.write(data)
-        else:
-            feed.take(1 << 20)  # no speaker: keep the buffer from growing (it is capped anyway)
         now = time.monotonic()
         pts = [(t - now, db) for t, db in list(feed.levels) if now - t <= HISTORY_S]
         if pts:

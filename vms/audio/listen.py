@@ -55,10 +55,6 @@ class ListenFeed:
         self._thread: threading.Thread | None = None
         self._rest = np.zeros(0, np.int16)
 
-    @property
-    def where(self) -> str:
-        return f"{self.stream.name}"
-
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"listen {self.stream.name}",
                                         daemon=True)
@@ -95,7 +91,7 @@ class ListenFeed:
                 self.state, self.reason = NO_AUDIO, str(exc)
                 return
             except Exception as exc:  # every failure is retried; the reason is said plainly
-                reason = _plain(exc, self.where)
+                reason = _plain(exc, self.stream.name)
             if self._stop.is_set():
                 break
             delay = backoff.next_delay()
@@ -110,18 +106,22 @@ class ListenFeed:
                                  timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         try:
             if not container.streams.audio:
-                raise _NoAudio(f"{self.where} sends no audio (it has no microphone track)")
+                raise _NoAudio(f"{self.stream.name} sends no audio (it has no microphone track)")
             audio = container.streams.audio[0]
             to_8k = av.AudioResampler(format="s16", layout="mono", rate=g711.RATE)
-            out_layout = "mono" if self.channels == 1 else "stereo"
-            to_out = av.AudioResampler(format="s16", layout=out_layout, rate=self.rate)
+            same = (self.rate, self.channels) == (g711.RATE, 1)  # the speaker takes it as is
+            to_out = None if same else av.AudioResampler(
+                format="s16", layout="mono" if self.channels == 1 else "stereo", rate=self.rate)
             for frame in container.decode(audio):
                 if self._stop.is_set():
                     return
                 self.state, self.reason = LIVE, ""
                 for f in to_8k.resample(frame):
-                    self._measure(f.to_ndarray().reshape(-1).astype(np.int16))
-                for f in to_out.resample(frame):
+                    pcm = f.to_ndarray().reshape(-1).astype(np.int16)
+                    self._measure(pcm)
+                    if to_out is None:
+                        self._keep(pcm.tobytes())
+                for f in to_out.resample(frame) if to_out is not None else ():
                     self._keep(f.to_ndarray().tobytes())
         finally:
             container.close()
