@@ -66,7 +66,7 @@ def test_probe_prints_profiles_uris_capabilities_and_a_clock_that_follows_skew(s
         assert abs(float(clock.split()[2]) - 600) < 1.5, clock  # +599.9 and +600.1 are both right
         assert "10 min ahead of this computer" in out, out
         assert f"rtsp://127.0.0.1:{port}/main" in out and "1280x720" in out and "[main]" in out
-        assert "Supports    events (pull point), Media2" in out
+        assert "Supports    PTZ, events (pull point), Media2" in out  # a street dome
         res = vms(tmp_path, "probe", cam, "--user", USER, "--password-stdin", "--json", stdin=PASSWORD)
         assert abs(json.loads(res.stdout)["clock_offset_s"] - 600) < 1.5
 

@@ -23,7 +23,7 @@ from vms.commissioning import Commissioning
 from vms.profile import Profile
 from vms.wall.layouts import WallState
 
-NAMES = ["cam1", "cam2", "cam3", "cam4", "pid1"]
+NAMES = ["cam1", "cam2", "cam3", "cam4", "pid1", "hp1"]  # hp1: a camera that cannot steer
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +232,7 @@ def test_ptz_press_and_hold_moves_the_camera_and_presets_work(qtbot: QtBot, site
     live.ptz.save_preset(pid1, home).result(10)
     try:
         wall, panel = live.pane.wall, live.pane.ptz
-        wall.apply(WallState("2x2", [site.ids["cam1"], site.ids["pid1"]]))
+        wall.apply(WallState("2x2", [site.ids["hp1"], site.ids["pid1"]]))
         wall.select(0)
         assert not panel.buttons["▶"].isEnabled() and "fixed camera" in panel.note.text()
         wall.select(1)

@@ -54,6 +54,7 @@ class PtzControl:
         self.timeouts = timeouts or Timeouts(connect=2.0, total=5.0)
         self._clients: dict[int, DeviceClient] = {}
         self._lock = asyncio.Lock()
+        self._closed = False
 
     # -- checks, on the caller's thread ----------------------------------------
     def _prepare(self, device_id: int, action: str | None,
@@ -78,6 +79,8 @@ class PtzControl:
 
     async def _client(self, row: DeviceRow, user: str, password: str) -> DeviceClient:
         async with self._lock:
+            if self._closed:
+                raise DeviceError("PTZ control has been closed (signed out)")
             dc = self._clients.get(row.id)
             if dc is None:
                 dc = DeviceClient(parse_target(row.address), user, password, self.timeouts)
@@ -163,11 +166,13 @@ class PtzControl:
         return self._submit(run())
 
     def close(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
+        """Close every camera connection, including one being opened right now."""
+        self._closed = True
 
         async def shut() -> None:
+            async with self._lock:  # waits for a connection being made, then closes it too
+                clients, self._clients = list(self._clients.values()), {}
             for dc in clients:
                 await dc.__aexit__(None, None, None)
-        if clients:
-            with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
-                core_loop().call(shut(), timeout=5)
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            core_loop().call(shut(), timeout=5)

@@ -42,7 +42,8 @@ def map_error(exc: BaseException, where: str, op: str, user: str | None = None,
             return AuthFailed(f"{where} refused {who} ({op}): wrong user name or password"
                               + (f" — camera said: {message}" if message else ""))
         detail = f"{message} ({', '.join(codes)})" if codes else message
-        return ProtocolError(f"{where} answered {op} with an error: {scrub_url(detail) or 'no reason given'}")
+        return ProtocolError(f"{where} answered {op} with an error: {scrub_url(detail) or 'no reason given'}",
+                             codes)
     if isinstance(exc, zeep.exceptions.TransportError):
         if exc.status_code == 401:
             return AuthFailed(f"{where} refused {who} ({op}): wrong user name or password")

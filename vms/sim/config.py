@@ -41,6 +41,9 @@ class DeviceConfig:
     # "any": WS-UsernameToken or HTTP Digest; "digest": HTTP Digest only (WS-Security ignored,
     # as some firmwares do), to exercise clients' Digest fallback.
     auth: str = "any"
+    # Town-centre cameras are PTZ domes and loaned PID cameras steer too; Help Points do not.
+    # None: by kind.
+    ptz: bool | None = None
     http_port: int = 0
     rtsp_port: int = 0
 
@@ -97,7 +100,7 @@ def load_toml(path: Path, site: SiteConfig) -> SiteConfig:
     """Overlay a TOML file on ``site``.
 
     Either counts (``cameras``, ``help_points``, ``pid``) or explicit ``[[device]]``
-    tables with ``name``, ``kind``, ``location``, ``clock_offset`` and ``auth``.
+    tables with ``name``, ``kind``, ``location``, ``clock_offset``, ``auth`` and ``ptz``.
     """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -121,7 +124,8 @@ def load_toml(path: Path, site: SiteConfig) -> SiteConfig:
                 devs.append(DeviceConfig(name=str(entry["name"]), kind=kind,
                                          location=str(entry.get("location", "")),
                                          clock_offset=float(entry.get("clock_offset", 0.0)),
-                                         auth=str(entry.get("auth", "any"))))
+                                         auth=str(entry.get("auth", "any")),
+                                         ptz=None if "ptz" not in entry else bool(entry["ptz"])))
             except (KeyError, ValueError) as exc:
                 raise ConfigError(f"{path}: bad [[device]] entry {entry!r}: {exc}") from exc
         site.devices = devs

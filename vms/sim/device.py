@@ -119,7 +119,7 @@ class SimDevice:
         ]
         if cfg.kind == DeviceKind.HELP_POINT:
             self.fixed_scopes.append("onvif://www.onvif.org/type/audio_encoder")
-        if cfg.kind == DeviceKind.PID:
+        if self.has_ptz:
             self.fixed_scopes.append("onvif://www.onvif.org/type/ptz")
         self.scopes = [
             f"onvif://www.onvif.org/name/{cfg.name}",
@@ -134,7 +134,7 @@ class SimDevice:
         self.relays = {RELAY_TOKEN: False} if self.is_help_point else {}
         self.objects_inside = False
         self.motion = False
-        self.ptz = PtzState(since=time.monotonic()) if self.is_pid else None
+        self.ptz = PtzState(since=time.monotonic()) if self.has_ptz else None
         self._listeners: list[Listener] = []
         self._clear_timer: asyncio.TimerHandle | None = None
         self._object_ids = itertools.count(1)
@@ -160,6 +160,12 @@ class SimDevice:
     @property
     def is_pid(self) -> bool:
         return self.cfg.kind == DeviceKind.PID
+
+    @property
+    def has_ptz(self) -> bool:
+        if self.cfg.ptz is not None:
+            return self.cfg.ptz
+        return self.cfg.kind in (DeviceKind.CAMERA, DeviceKind.PID)
 
     @property
     def model(self) -> str:
@@ -357,6 +363,7 @@ class SimDevice:
         if self.is_pid:
             out["objects_inside"] = self.objects_inside
             out["motion"] = self.motion
+        if self.ptz is not None:
             st = self.ptz_state()
             out["ptz"] = {"pan": round(st.pan, 4), "tilt": round(st.tilt, 4),
                           "zoom": round(st.zoom, 4), "moving": st.moving}

@@ -25,7 +25,7 @@ def services(dev: SimDevice) -> list[tuple[str, str, tuple[int, int]]]:
            (NS["tr2"], "media2", (2, 60)), (NS["tev"], "events", (2, 60))]
     if dev.is_help_point:
         out.append((NS["tmd"], "deviceio", (2, 60)))
-    if dev.is_pid:
+    if dev.has_ptz:
         out.append((NS["tptz"], "ptz", (2, 60)))
     return out
 
@@ -172,7 +172,7 @@ def get_capabilities(dev: SimDevice, req: SoapRequest) -> str:
             el("tt:XAddr", xaddr(dev, "media")),
             el("tt:StreamingCapabilities", [el("tt:RTPMulticast", False), el("tt:RTP_TCP", True),
                                             el("tt:RTP_RTSP_TCP", True)])]))
-    if on("PTZ") and dev.is_pid:
+    if on("PTZ") and dev.has_ptz:
         parts.append(el("tt:PTZ", el("tt:XAddr", xaddr(dev, "ptz"))))
     if "All" in want and dev.is_help_point:
         parts.append(el("tt:Extension", el("tt:DeviceIO", [

@@ -87,7 +87,7 @@ def _profile1(dev: SimDevice, p: StreamProfile, tag: str) -> str:
     parts.append(_vec(p))
     if dev.is_help_point:
         parts.append(_audio_encoder_cfg())
-    if dev.is_pid:
+    if dev.has_ptz:
         parts.append(_ptz_cfg())
     if dev.is_help_point:
         parts.append(el("tt:Extension", [
@@ -260,7 +260,7 @@ def _profile2(dev: SimDevice, p: StreamProfile) -> str:
         cfg.append(el("tr2:AudioEncoder", [el("tt:Name", "G.711"), el("tt:UseCount", 2),
                                            el("tt:Encoding", "PCMU"), el("tt:Bitrate", 64),
                                            el("tt:SampleRate", 8)], token=AUDIO_ENCODER))
-    if dev.is_pid:
+    if dev.has_ptz:
         cfg.append(_ptz_cfg("tr2:PTZ"))
     if dev.is_help_point:
         cfg.append(el("tr2:AudioOutput", [el("tt:Name", "Speaker"), el("tt:UseCount", 2),

@@ -48,7 +48,7 @@ class DeviceHttp:
         if dev.is_help_point:
             for op, fn in deviceio.HANDLERS.items():
                 table[(NS["tmd"], op)] = fn
-        if dev.is_pid:
+        if dev.has_ptz:
             for op, fn in ptz.HANDLERS.items():
                 table[(NS["tptz"], op)] = fn
         table[(NS["tev"], "GetEventProperties")] = self.events.get_event_properties
