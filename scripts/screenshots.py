@@ -25,6 +25,7 @@ from ui.calls.desk import CallDesk  # noqa: E402
 from ui.dialogs.audit_viewer import AuditViewer  # noqa: E402
 from ui.dialogs.diagnostics import DiagnosticsDialog  # noqa: E402
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for  # noqa: E402
+from ui.dialogs.links import LinksDialog  # noqa: E402
 from ui.dialogs.sign_in import LockDialog, SignInDialog  # noqa: E402
 from ui.dialogs.users import UsersDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
@@ -36,8 +37,10 @@ from vms.audio.announcements import clip  # noqa: E402
 from vms.audit.trail import AuditTrail  # noqa: E402
 from vms.commissioning import Commissioning  # noqa: E402
 from vms.errors import VmsError  # noqa: E402
+from vms.links import CameraLinks  # noqa: E402
 from vms.live import LiveView  # noqa: E402
 from vms.profile import Profile  # noqa: E402
+from vms.ptz import PtzControl  # noqa: E402
 from vms.sim import control  # noqa: E402
 from vms.sim.launcher import EPHEMERAL, SimProcess  # noqa: E402
 from vms.wall.layouts import WallState  # noqa: E402
@@ -81,6 +84,7 @@ def main() -> int:
                     continue  # left for the discovery screenshots to find
                 site = "Loaned PID cameras" if d["kind"] == "pid" else "Town Centre"
                 ids[d["name"]] = svc.add(d["onvif"], "admin", "beacon-sim", site=site).device_id
+            link_cameras(app, profile, inst, ids)
             op = profile.access.sign_in("j.okafor", "screenshot-operator-1", via="desktop")
             view = LiveView(profile, op)
             for dev in svc.devices()[:3]:
@@ -143,6 +147,33 @@ def main() -> int:
         finally:
             sim.stop()
     return 0
+
+
+def link_cameras(app: QApplication, profile: Profile, inst: object, ids: dict[str, int]) -> None:
+    """The installer points two street domes at hp1, saves presets and links them."""
+    from vms.access.session import Session
+
+    assert isinstance(inst, Session)
+    ptz = PtzControl(profile, inst)
+    links = CameraLinks(profile, inst, ptz)
+    for cam, preset, (pan, tilt) in (("cam1", "Station Approach", (0.6, -0.3)),
+                                     ("cam2", "Station Approach (wide)", (-0.5, -0.2))):
+        ptz.move(ids[cam], pan, tilt).result(10)
+        time.sleep(0.5)
+        ptz.stop(ids[cam]).result(10)
+        time.sleep(0.2)
+        ptz.save_preset(ids[cam], preset).result(10)
+        ptz.move(ids[cam], -pan, -tilt).result(10)
+        time.sleep(0.5)
+        ptz.stop(ids[cam]).result(10)
+        links.link(ids["hp1"], ids[cam], preset)
+    links.link(ids["hp1"], ids["cam4"])
+    rows = profile.registry.devices()
+    dlg = LinksDialog(links, profile.registry.device(ids["hp1"]), rows)
+    dlg.camera.setCurrentIndex(dlg.camera.findData(ids["cam5"]))
+    pump(app, 2)
+    save(app, dlg, "links-dialog.png")
+    ptz.close()
 
 
 def calls(app: QApplication, data: Path, desk: CallDesk, win: MainWindow,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,15 +12,18 @@ import av
 import numpy as np
 import pytest
 
-from tests.conftest import PASSWORD, USER, Sim, shared_path, start_sim
+from tests.conftest import ADMIN, ADMIN_PASSWORD, PASSWORD, USER, Sim, shared_path, start_sim, vms_cmd
 from tests.helppoint_helpers import found_in, heard, recordings, similarity, speech
 from tests.wall_helpers import Site, register
 from vms import xmlsafe
+from vms.access.admin import UserAdmin
+from vms.access.roles import Role
 from vms.audio import g711
 from vms.audio.listen import LIVE, ListenFeed
 from vms.audio.talk import READY, Talk
 from vms.coreloop import core_loop
 from vms.errors import DeviceError, PermissionDenied
+from vms.events.device_rules import DeviceRules, rules_for
 from vms.events.engine import OK, DeviceSource, EventEngine
 from vms.events.notifications import read_all
 from vms.events.store import EventStore
@@ -203,6 +208,59 @@ def test_engine_press_reboot_resubscribe_and_bounded_alarm(hsim: Sim, site: Site
     finally:
         loop.call(eng.stop())
         store.close()
+
+
+def test_a_devices_own_event_rules_set_by_cli_drive_the_engine(hsim: Sim, site: Site,
+                                                               tmp_path: Path) -> None:
+    """An installer maps cam1's motion alarm to an intrusion (its analytics guard a yard)."""
+    admin = site.profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="test")
+    UserAdmin(site.profile.access, admin).add("rules-installer", Role.INSTALLER, "rules-inst-pw")
+    env = {**os.environ, "VMS_USER": "rules-installer", "VMS_PASSWORD": "rules-inst-pw"}
+
+    def rules_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(vms_cmd("--data-dir", str(site.path), "devices", "rules", "cam1",
+                                      *args), capture_output=True, text=True, timeout=60, env=env)
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"topic": "VideoSource/MotionAlarm", "kind": "intrusionn"}]')
+    res = rules_cli("--set", str(bad))
+    assert res.returncode != 0 and "unknown kind 'intrusionn'" in res.stderr, res.stderr
+    good = tmp_path / "rules.json"  # the raw topic, as 'vms events' prints it
+    good.write_text('[{"topic": "tns1:VideoSource/MotionAlarm", "kind": "intrusion", '
+                    '"state": "State", "token": "Source"}]')
+    res = rules_cli("--set", str(good))
+    assert res.returncode == 0 and "cam1 now uses 1 rule(s) of its own" in res.stdout, res.stderr
+    assert "MotionAlarm" in rules_cli().stdout
+    with pytest.raises(PermissionDenied):  # operators do not reconfigure devices
+        DeviceRules(site.profile, site.operator).set(site.ids["cam1"], "[]")
+
+    cam = site.ids["cam1"]
+    row = site.profile.registry.device(cam)
+    store = EventStore(tmp_path / "events.db")
+    eng = EventEngine(store)
+    got: list = []
+    eng.listeners.append(got.append)
+    loop = core_loop()
+
+    async def start() -> None:
+        eng.watch(DeviceSource(cam, "cam1", "s", hsim.address("cam1"), USER, PASSWORD,
+                               rules_for(site.profile.registry, row)))
+    loop.call(start())
+    try:
+        assert _wait(lambda: eng.health[cam].state == OK)
+        n = len(got)
+        hsim.cli("flood", "cam1", "--rate", "4", "--duration", "1")
+        assert _wait(lambda: len([e for e in got[n:] if e.device_id == cam]) >= 4)
+        kinds = {e.kind for e in got[n:] if e.device_id == cam}
+        assert kinds == {"intrusion"}, kinds
+    finally:
+        loop.call(eng.stop())
+        store.close()
+    res = rules_cli("--clear")
+    assert res.returncode == 0 and "built-in rules only" in res.stdout
+    assert rules_for(site.profile.registry, row).own == ()
+    actions = [e.action for e in site.profile.audit.entries() if e.user == "rules-installer"]
+    assert actions.count("device.event_rules") == 2
 
 
 # -- talk and the blue light -------------------------------------------------------------------

@@ -161,6 +161,16 @@ def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,
     assert not d.alert.active
     qtbot.mouseClick(call.accept_button, Qt.MouseButton.LeftButton)  # back to the caller
     qtbot.waitUntil(lambda: call.incident.state == "accepted", timeout=5000)
+    # Signing out with calls in hand puts them on hold for another operator, with the reason.
+    assert sorted(i.id for i in d.my_calls()) == sorted([call.incident.id, alarm.incident.id])
+    d.hold_mine("signed out")
+    qtbot.waitUntil(lambda: call.incident.state == "on_hold" and alarm.incident.state == "on_hold",
+                    timeout=5000)
+    held = [a for a in d.centre.queue.actions(call.incident.id) if a["action"] == "on hold"]
+    assert held[-1]["detail"]["reason"] == "signed out"
+    for p in (call, alarm):
+        qtbot.mouseClick(p.accept_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda p=p: p.incident.state == "accepted", timeout=5000)
     for p in (call, alarm):
         p.outcome.setCurrentIndex(p.outcome.findData("test"))
         qtbot.mouseClick(p.close_button, Qt.MouseButton.LeftButton)

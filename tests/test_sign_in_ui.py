@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -11,14 +12,16 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import ADMIN, ADMIN_PASSWORD, ensure_admin, signed_in
+from ui.calls.microphone import inputs
 from ui.desktop import Desktop
+from ui.dialogs.audio import MicrophoneDialog
 from ui.dialogs.audit_viewer import AuditViewer
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.dialogs.users import UsersDialog
 from ui.main_window import MainWindow
 from ui.site_link import SiteLink
 from ui.wall.assembly import assemble
-from vms.access.admin import UserAdmin
+from vms.access.admin import UserAdmin, change_setting
 from vms.access.roles import Role
 from vms.audit.trail import AuditTrail
 from vms.commissioning import Commissioning
@@ -76,11 +79,13 @@ def test_roles_shape_the_menus_but_the_core_decides(qtbot: QtBot, tmp_path: Path
     qtbot.addWidget(win)
     assert not win.cameras.find_button.isEnabled() and "installer" in win.cameras.find_button.toolTip()
     assert not win.open_users.isEnabled() and not win.open_audit.isEnabled()
+    assert not win.open_microphone.isEnabled() and not win.cameras.can_link
     assert win.who.text() == "Signed in as olga (operator)"
     live_admin = assemble(p, admin)
     win_admin = MainWindow(link, Commissioning(p, admin), live_admin.pane)
     qtbot.addWidget(win_admin)
     assert win_admin.open_users.isEnabled() and win_admin.open_audit.isEnabled()
+    assert win_admin.open_microphone.isEnabled()
     # The PTZ panel follows the role too: administrators are not camera operators.
     assert live.pane.ptz.allowed and not live_admin.pane.ptz.allowed
     live.shutdown()
@@ -196,4 +201,31 @@ def test_users_dialog_lists_and_disables(qtbot: QtBot, tmp_path: Path) -> None:
     dlg.toggle()
     qtbot.waitUntil(lambda: dlg.model.item(0, 2).text() == "disabled", timeout=5000)
     assert p.accounts.user("olga").disabled
+    p.close()
+
+
+def test_microphone_dialog_saves_the_setting_and_keeps_an_unplugged_choice(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    p, admin = signed_in(tmp_path)
+    change_setting(p.access, admin, "microphone", "USB Desk Mic (Jabra)")
+    dlg = MicrophoneDialog(p.access, admin)
+    qtbot.addWidget(dlg)
+    names = [dlg.choice.itemText(i) for i in range(dlg.choice.count())]
+    assert names[0] == "System default input"
+    assert dlg.choice.currentText() == "USB Desk Mic (Jabra) (not connected)"  # not lost
+    if not inputs():  # this machine has no sound card: the dialog says so
+        assert "No microphone is connected" in dlg.status.text()
+    dlg.choice.setCurrentIndex(0)
+    dlg.save()
+    qtbot.waitUntil(lambda: dlg.status.text().startswith("Saved"), timeout=5000)
+    assert p.accounts.settings()["microphone"] == ""
+    change = [e for e in p.audit.entries() if e.action == "settings.change"][-1]
+    detail = json.loads(change.detail)
+    assert detail["old"] == "USB Desk Mic (Jabra)" and detail["new"] == ""
+    UserAdmin(p.access, admin).add("olga", Role.OPERATOR, "olga-password-1")
+    op = p.access.sign_in("olga", "olga-password-1", via="desktop")
+    dlg = MicrophoneDialog(p.access, op)  # the menu is off for operators; the core refuses too
+    qtbot.addWidget(dlg)
+    dlg.save()
+    qtbot.waitUntil(lambda: dlg.status.text().startswith("Not saved"), timeout=5000)
     p.close()

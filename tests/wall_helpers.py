@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -18,6 +20,7 @@ from vms.access.roles import Role
 from vms.access.session import Session
 from vms.commissioning import Commissioning
 from vms.profile import Profile
+from vms.ptz import PtzControl
 
 OPERATOR, OPERATOR_PASSWORD = "wall-operator", "wall-operator-pass"
 
@@ -71,3 +74,20 @@ def ocr(image: QImage, tmp: Path) -> str:
                              timeout=60)
         readings.append(" ".join(res.stdout.split()).lower())
     return " | ".join(readings)
+
+
+def steer(ptz: PtzControl, sim: Sim, cam_id: int, name: str, pan: float, tilt: float) -> dict[str, Any]:
+    """Move for 0.6 s and wait until the sim says the camera stopped; returns where it is."""
+    ptz.move(cam_id, pan, tilt).result(10)
+    time.sleep(0.6)
+    ptz.stop(cam_id).result(10)
+    deadline = time.monotonic() + 10
+    while sim.live(name)["ptz"]["moving"]:
+        assert time.monotonic() < deadline, "the camera never stopped"
+        time.sleep(0.05)
+    return sim.live(name)["ptz"]
+
+
+def at(sim: Sim, name: str, where: dict[str, Any]) -> bool:
+    now = sim.live(name)["ptz"]
+    return all(abs(now[k] - where[k]) < 1e-3 for k in ("pan", "tilt", "zoom"))

@@ -17,9 +17,11 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from ui import tasks
 from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
+from ui.dialogs.audio import MicrophoneDialog
 from ui.dialogs.audit_viewer import AuditViewer
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
+from ui.dialogs.links import LinksDialog
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.dialogs.users import UsersDialog
 from ui.main_window import MainWindow
@@ -30,6 +32,7 @@ from vms.access.session import Session
 from vms.audit.trail import AuditTrail
 from vms.commissioning import Commissioning
 from vms.errors import VmsError
+from vms.links import CameraLinks
 from vms.profile import Profile
 
 CHECK_IDLE_MS = 2000
@@ -120,13 +123,17 @@ class Desktop(QObject):
         self.window = win
         win.open_about.triggered.connect(self.show_about)
         win.cameras.find_requested.connect(self.find_cameras)
+        win.cameras.links_requested.connect(self.show_links)
         win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
         win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
         win.change_password.triggered.connect(
             lambda: ChangePasswordDialog(self.access, session, win).exec())
         win.open_audit.triggered.connect(self.show_audit)
         win.open_users.triggered.connect(self.show_users)
+        win.open_microphone.triggered.connect(
+            lambda: MicrophoneDialog(self.access, session, win).exec())
         win.closed.connect(self.quit)
+        win.confirm_close = self._confirm_close
         self.watch = IdleWatch(session, lambda: self.lock("inactivity"), win)
         self.app.installEventFilter(self.watch)
         win.show()
@@ -135,6 +142,16 @@ class Desktop(QObject):
     def find_cameras(self) -> None:
         if self.svc and self.window:
             DiscoveryDialog(self.svc, defaults_for(self.link.last_status), self.window).exec()
+
+    def show_links(self, device_id: int) -> None:
+        if not (self.session and self.window and self.svc and self.live):
+            return
+        rows = self.svc.devices()
+        device = next((r for r in rows if r.id == device_id), None)
+        if device is None:
+            return
+        links = CameraLinks(self.profile, self.session, self.live.ptz)  # the wall's PTZ clients
+        LinksDialog(links, device, rows, self.window).exec()
 
     def show_audit(self) -> None:
         if not (self.session and self.window and self.svc):
@@ -183,6 +200,8 @@ class Desktop(QObject):
         if self.watch is not None:
             self.app.removeEventFilter(self.watch)
             self.watch = None
+        if self.calls is not None:
+            self.calls.hold_mine(reason)  # while the session can still sign for it
         if session is not None:
             try:
                 self.access.sign_out(session, reason)
@@ -198,6 +217,21 @@ class Desktop(QObject):
             win.closed.disconnect(self.quit)
             win.close()
             win.deleteLater()
+
+    def _confirm_close(self) -> bool:
+        """Closing with a call in hand: say what happens to it and let the operator choose."""
+        mine = self.calls.my_calls() if self.calls is not None else []
+        if not mine:
+            return True
+        names = ", ".join(i.device for i in mine)
+        answer = QMessageBox.question(
+            self.window, "Calls are open — Beacon VMS",
+            f"You are handling {len(mine)} call{'s' if len(mine) != 1 else ''} ({names}).\n\n"
+            "If you quit now, they go on hold in the queue for another operator to pick up. "
+            "Quit anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def quit(self) -> None:
         self._end_session("desktop closed")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QWidget
@@ -36,6 +38,7 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(1, 1)
         split.setSizes([300, 1100])
         self.setCentralWidget(split)
+        self.confirm_close: Callable[[], bool] | None = None  # set by the desktop
         self.calls_dock: QDockWidget | None = None
         if calls is not None:
             self.calls_dock = QDockWidget("Calls and alarms", self)
@@ -62,8 +65,11 @@ class MainWindow(QMainWindow):
         self.open_users.setEnabled(can(Permission.USERS_MANAGE))
         self.open_audit: QAction = admin.addAction("Audit trail…")
         self.open_audit.setEnabled(can(Permission.AUDIT_VIEW))
+        self.open_microphone: QAction = admin.addAction("Microphone…")
+        self.open_microphone.setEnabled(can(Permission.SETTINGS))
         help_menu = self.menuBar().addMenu("&Help")
         self.open_about: QAction = help_menu.addAction("About / diagnostics…")
+        self.cameras.can_link = can(Permission.DEVICE_CONFIGURE)
         self.cameras.find_button.setEnabled(can(Permission.DEVICE_DISCOVER))
         if not self.cameras.find_button.isEnabled():
             self.cameras.find_button.setToolTip("Finding cameras needs the installer or "
@@ -78,5 +84,8 @@ class MainWindow(QMainWindow):
         link.message.connect(lambda text: self.statusBar().showMessage(text))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.confirm_close is not None and not self.confirm_close():
+            event.ignore()
+            return
         super().closeEvent(event)
         self.closed.emit()

@@ -6,10 +6,14 @@ import argparse
 import getpass
 import json
 import sys
+from pathlib import Path
 
 from vms.access.session import Session
 from vms.commissioning import Commissioning
 from vms.errors import ConfigError
+from vms.events.device_rules import DeviceRules
+from vms.events.topics import KINDS
+from vms.links import CameraLinks
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport, describe_offset
 from vms.profile import Profile
@@ -25,7 +29,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.add_argument("--json", action="store_true", help="print JSON")
 
     dev = sub.add_parser("devices", parents=[common], help="the device registry",
-                         description="Add, list and remove registered devices.")
+                         description="Add, list and remove registered devices, and link "
+                                     "cameras to Help Points.")
     acts = dev.add_subparsers(dest="devices_action", metavar="ACTION", required=True)
     a = acts.add_parser("add", parents=[common], help="onboard a device and register it")
     _device_args(a)
@@ -37,6 +42,38 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     a.add_argument("--json", action="store_true", help="print JSON")
     a = acts.add_parser("remove", parents=[common], help="remove a device and its password")
     a.add_argument("id", type=int, help="device id (from 'vms devices list')")
+    a = acts.add_parser("link", parents=[common], help="link a camera to a Help Point",
+                        description="Link a camera to a device (usually a Help Point), so a call "
+                                    "from the device shows the camera too. With --preset, the "
+                                    "camera is sent to that PTZ preset when the call is accepted; "
+                                    "the preset is checked on the camera now. Linking again "
+                                    "changes the preset.")
+    a.add_argument("device", help="the Help Point: id or name")
+    a.add_argument("camera", help="the camera to link: id or name")
+    a.add_argument("--preset", help="PTZ preset name (or token) on the camera")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a = acts.add_parser("unlink", parents=[common], help="unlink a camera from a Help Point")
+    a.add_argument("device", help="the Help Point: id or name")
+    a.add_argument("camera", help="the linked camera: id or name")
+    a = acts.add_parser("links", parents=[common], help="list a device's linked cameras")
+    a.add_argument("device", help="id or name")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a = acts.add_parser("rules", parents=[common], help="a device's own event rules",
+                        description="Show, set or clear the event rules of one device: topic "
+                                    "mappings tried before the built-in ones (standard ONVIF, "
+                                    "Hikvision, Axis). The file is a JSON list such as "
+                                    '[{"topic": "Device/IO/Port", "kind": "help_button", '
+                                    '"state": "state", "token": "port"}]; kinds: '
+                                    + ", ".join(KINDS) + ". Try rules on the live device first "
+                                    "with 'vms events HOST --rules FILE'.")
+    a.add_argument("device", help="id or name")
+    g = a.add_mutually_exclusive_group()
+    g.add_argument("--set", metavar="FILE", help="store the rules in FILE ('-' for stdin)")
+    g.add_argument("--clear", action="store_true", help="go back to the built-in rules only")
+    a = acts.add_parser("presets", parents=[common], help="list a camera's PTZ presets",
+                        description="Ask the camera for its PTZ presets (names and tokens).")
+    a.add_argument("camera", help="id or name")
+    a.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _device_args(p: argparse.ArgumentParser) -> None:
@@ -48,6 +85,18 @@ def _device_args(p: argparse.ArgumentParser) -> None:
                    help="read the password from standard input (first line)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="per-request time limit (default 10)")
+
+
+def device_ref(svc: Commissioning, text: str) -> int:
+    """A device id, or a registered device's name (ignoring case)."""
+    if text.strip().isdigit():
+        return int(text)
+    rows = [r for r in svc.devices() if r.name.casefold() == text.strip().casefold()]
+    if not rows:
+        raise ConfigError(f"no registered device is named '{text}' (see 'vms devices list')")
+    if len(rows) > 1:
+        raise ConfigError(f"{len(rows)} devices are named '{text}'; give the id instead")
+    return rows[0].id
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -110,7 +159,80 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
         name = svc.remove(args.id)
         print(f"Removed device {args.id} ({name}) and its stored password.")
         return 0
+    return _links(args, svc, profile, session)
+
+
+def _links(args: argparse.Namespace, svc: Commissioning, profile: Profile,
+           session: Session) -> int:
+    action = args.devices_action
+    if action == "rules":
+        return _rules(args, svc, profile, session)
+    links = CameraLinks(profile, session)
+    try:
+        if action == "presets":
+            cam = device_ref(svc, args.camera)
+            presets = links.presets(cam)
+            if args.json:
+                print(json.dumps([{"token": p.token, "name": p.name} for p in presets], indent=2))
+            elif not presets:
+                print(f"{svc.registry.device(cam).name} has no presets.")
+            for p in [] if args.json else presets:
+                print(f"{p.name:<24} token {p.token}")
+            return 0
+        dev = device_ref(svc, args.device)
+        if action == "link":
+            row = links.link(dev, device_ref(svc, args.camera), args.preset)
+            if args.json:
+                print(json.dumps(row.to_json(), indent=2))
+            else:
+                print(f"Linked {row.camera} to {svc.registry.device(dev).name}"
+                      + (f", preset '{row.preset_name}'." if row.preset_name else
+                         " (fixed view, no preset)."))
+            return 0
+        if action == "unlink":
+            cam = device_ref(svc, args.camera)
+            links.unlink(dev, cam)
+            print(f"Unlinked {svc.registry.device(cam).name} from {svc.registry.device(dev).name}.")
+            return 0
+        if action == "links":
+            rows = links.links(dev)
+            if args.json:
+                print(json.dumps([r.to_json() for r in rows], indent=2))
+            elif not rows:
+                print(f"{svc.registry.device(dev).name} has no linked cameras. Link one with: "
+                      f"vms devices link {dev} CAMERA [--preset NAME]")
+            for r in [] if args.json else rows:
+                print(f"{r.camera_id:>3}  {r.camera:<20} "
+                      f"{('preset ' + repr(r.preset_name)) if r.preset_name else 'fixed view'}")
+            return 0
+    finally:
+        links.close()
     raise ConfigError(f"unknown devices action {action}")
+
+
+def _rules(args: argparse.Namespace, svc: Commissioning, profile: Profile,
+           session: Session) -> int:
+    dev = device_ref(svc, args.device)
+    name = svc.registry.device(dev).name
+    rules = DeviceRules(profile, session)
+    if args.clear or args.set:
+        if args.clear:
+            text = ""
+        elif args.set == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(args.set).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"cannot read {args.set}: {exc}") from None
+        got = rules.set(dev, text)
+        print(f"{name} now uses {len(got.own)} rule(s) of its own, then the built-in ones; "
+              f"the desktop applies them when it next signs in." if got.own else
+              f"{name} now uses the built-in rules only.")
+        return 0
+    text = rules.get(dev)
+    print(text if text else f"{name} has no rules of its own: the built-in ones apply.")
+    return 0
 
 
 def print_report(rep: DeviceReport) -> None:

@@ -14,21 +14,15 @@ from PySide6.QtCore import QObject, Signal
 
 from vms.access.session import Session
 from vms.coreloop import core_loop
+from vms.events.device_rules import rules_for
 from vms.events.engine import DeviceSource, Event, EventEngine
 from vms.events.store import EventStore
-from vms.events.topics import EventRules
 from vms.incidents.queue import Incident, IncidentQueue, parse_priorities
 from vms.onvif.camera import NS_EVENTS
 from vms.profile import Profile
 from vms.registry.repo import DeviceRow
 
 log = logging.getLogger(__name__)
-
-
-def is_help_point(row: DeviceRow) -> bool:
-    """A device with an input to press and a speaker to answer through."""
-    caps = row.capabilities
-    return bool(caps.backchannel and (caps.digital_inputs or caps.input_connectors))
 
 
 class CallCentre(QObject):
@@ -67,7 +61,7 @@ class CallCentre(QObject):
             self.rows[row.id] = row
             sources.append(DeviceSource(
                 row.id, row.name, row.site, row.address, creds[0], creds[1],
-                EventRules(help_point=is_help_point(row)),
+                rules_for(self.profile.registry, row),
                 row.capabilities.services.get(NS_EVENTS)))
 
         async def watch_all() -> None:

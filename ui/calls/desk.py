@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from PySide6.QtCore import QObject, Signal
@@ -14,7 +15,9 @@ from ui.calls.queue_pane import QueuePane
 from ui.video.hub import FeedHub
 from vms.access.roles import Permission
 from vms.audio.talk import Talk
-from vms.incidents.queue import CLOSED, NEW, Incident
+from vms.errors import VmsError
+from vms.incidents.queue import ACCEPTED, CLOSED, NEW, Incident
+from vms.links import CameraLinks
 from vms.profile import Profile
 from vms.registry.repo import DeviceRow
 from vms.relay import RelayControl
@@ -23,6 +26,7 @@ from vms.relay import RelayControl
 # anything configured below it waits quietly in the queue, so a busy street does not bury
 # the operator in windows and noise.
 POP_UP_PRIORITY = 2
+log = logging.getLogger(__name__)
 
 
 class CallDesk(QObject):
@@ -37,6 +41,7 @@ class CallDesk(QObject):
         self.session = centre.session
         self.talk = Talk(profile, self.session)
         self.relay = RelayControl(profile, self.session)
+        self.links = CameraLinks(profile, self.session)
         self.queue_pane = QueuePane()
         self.alert = Alert(self)
         self.panes: dict[int, IncidentPane] = {}
@@ -87,7 +92,8 @@ class CallDesk(QObject):
         pane = self.panes.get(iid)
         if pane is None:
             inc = inc or self.queue_pane.items.get(iid) or self.centre.incident(iid)
-            pane = IncidentPane(self.centre, self.hub, self.talk, self.relay, inc, self.microphone)
+            pane = IncidentPane(self.centre, self.hub, self.talk, self.relay, self.links, inc,
+                                self.microphone)
             pane.message.connect(self.message)
             self.panes[iid] = pane
         pane.showNormal()
@@ -106,6 +112,22 @@ class CallDesk(QObject):
         for pane in self.panes.values():
             pane.setVisible(not hidden)
 
+    def my_calls(self) -> list[Incident]:
+        """Calls this operator holds right now (accepted, not on hold)."""
+        return [i for i in self.queue_pane.items.values()
+                if i.state == ACCEPTED and i.owner == self.session.user]
+
+    def hold_mine(self, reason: str) -> None:
+        """Before signing out: this operator's calls go on hold, so another can pick them up.
+
+        Blocking (a few SQLite writes), while the session is still valid.
+        """
+        for inc in self.my_calls():
+            try:
+                self.centre.queue.hold(self.session, inc.id, reason)
+            except VmsError as exc:
+                log.warning("call %s was not put on hold: %s", inc.id, exc)
+
     def shutdown(self) -> None:
         self.alert.stop()
         for pane in self.panes.values():
@@ -114,4 +136,5 @@ class CallDesk(QObject):
             pane.deleteLater()
         self.panes.clear()
         self.relay.stop_all()
+        self.links.close()
         self.centre.shutdown()

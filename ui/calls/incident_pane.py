@@ -4,7 +4,8 @@ It shows the caller's live main stream at once (the wall's running stream is reu
 while the main stream starts), and puts every action an operator takes during a
 call in one place: accept / hold / hand over, listen (volume, mute, a level meter),
 talk (hold the button or Space, or toggle), announcements, the blue light, notes, the
-police log and the outcome.
+police log and the outcome. Cameras linked to the device show beside the caller and go to
+their presets when the call is accepted.
 Every action goes through the core services on a worker thread or the core loop.
 """
 
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from ui.calls.centre import CallCentre
+from ui.calls.linked import LinkedCameras
 from ui.calls.listen import ListenBox
 from ui.calls.microphone import Microphone, open_microphone
 from ui.video.hub import FeedHandle, FeedHub
@@ -51,6 +53,7 @@ from vms.audio.talk import Talk, TalkHandle, load_pcm
 from vms.events.engine import OK, Event, Health
 from vms.events.topics import RELAY
 from vms.incidents.queue import ACCEPTED, CLOSED, NEW, OUTCOMES, STATE_WORDS, Incident
+from vms.links import CallUp, CameraLinks
 from vms.relay import RelayControl
 
 TICK_MS = 40
@@ -76,7 +79,7 @@ class IncidentPane(QWidget):
     talk_state_changed = Signal(str, str)  # emitted from the core loop, delivered queued
 
     def __init__(self, centre: CallCentre, hub: FeedHub, talk: Talk, relay: RelayControl,
-                 incident: Incident, microphone_setting: str = "") -> None:
+                 links: CameraLinks, incident: Incident, microphone_setting: str = "") -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
         self.centre = centre
         self.hub = hub
@@ -93,7 +96,7 @@ class IncidentPane(QWidget):
         self._t0 = time.time()
         self.setObjectName("incidentPane")
         self.setWindowTitle(f"{incident.title} — Beacon VMS")
-        self.resize(1240, 880)
+        self.resize(1240, 940)
 
         # -- header ------------------------------------------------------------------------
         self.title = QLabel(incident.title)
@@ -113,9 +116,13 @@ class IncidentPane(QWidget):
         # -- video -------------------------------------------------------------------------
         self.tile = Tile(0, self)
         self.tile.device_id, self.tile.name = incident.device_id, incident.device
-        self.tile.setMinimumSize(640, 360)
+        self.tile.setMinimumSize(560, 315)
         self.tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._attach_video()
+        self.linked = LinkedCameras(links, hub, incident.device_id, self)
+        self.linked.message.connect(self.message)
+        self.linked.called_up.connect(self._called_up)
+        self._presets_called = False
 
         # -- call actions ------------------------------------------------------------------
         self.accept_button = QPushButton("Accept call")
@@ -222,8 +229,11 @@ class IncidentPane(QWidget):
         right.addWidget(talk_box)
         right.addWidget(light_box)
         right.addWidget(log_box, 1)
+        left = QVBoxLayout()
+        left.addWidget(self.tile, 1)
+        left.addWidget(self.linked)
         body = QHBoxLayout()
-        body.addWidget(self.tile, 3)
+        body.addLayout(left, 3)
         rw = QWidget()
         rw.setLayout(right)
         rw.setMinimumWidth(360)
@@ -263,6 +273,7 @@ class IncidentPane(QWidget):
             self.hub.release(self.sub)
             self.sub = None
         self.tile.tick(now)
+        self.linked.tick(now)
         if self.first_frame_at is None and self.tile.shown > 0:
             self.first_frame_at = now
         self.timer_label.setText(_clock(time.time() - self._t0))
@@ -314,6 +325,10 @@ class IncidentPane(QWidget):
             self._open_talk()
         if not active and self.talk_handle is not None:
             self._close_talk()
+        self.linked.set_enabled(active)
+        if active and not self._presets_called:
+            self._presets_called = True  # once: an operator may have steered them since
+            self.linked.call_up()
         if active:
             self.listen.start()  # the operator hears the caller from the moment of accepting
         else:
@@ -378,6 +393,14 @@ class IncidentPane(QWidget):
         self.notes.clear()
         self._do(lambda: self.centre.queue.close(self.session, iid, outcome, note),
                  "Could not close")
+
+    def _called_up(self, results: list[CallUp]) -> None:
+        if not results:
+            return
+        iid = self.incident.id
+        detail = {r.camera: (f"at {r.preset}" if r.ok else f"failed: {r.detail}") for r in results}
+        tasks.run(lambda: self.centre.queue.log(self.session, iid, "linked cameras", detail),
+                  lambda _r: self._refresh_log(), lambda e: None)
 
     # -- blue light -------------------------------------------------------------------------------
     def set_light(self, mode: str) -> None:
@@ -485,6 +508,7 @@ class IncidentPane(QWidget):
         self.ticker.stop()
         self._close_talk()
         self.listen.stop()
+        self.linked.shutdown()
         for h in (self.main, self.sub):
             if h is not None:
                 self.hub.release(h)

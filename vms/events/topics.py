@@ -111,7 +111,9 @@ class EventRules:
                 if kind not in KINDS:
                     raise ValueError(f"unknown kind {kind!r} (one of {', '.join(KINDS)})")
                 as_tuple = lambda v: tuple(v) if isinstance(v, list) else ((v,) if v else ())  # noqa: E731
-                rules.append(Rule(str(it["topic"]).strip("/"), kind, as_tuple(it.get("state")),
+                # Raw topics as 'vms events' prints them work too: prefixes are dropped.
+                topic = "/".join(seg.rsplit(":", 1)[-1] for seg in str(it["topic"]).split("/"))
+                rules.append(Rule(topic.strip("/"), kind, as_tuple(it.get("state")),
                                   as_tuple(it.get("token"))))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"event rules are not valid: {exc}") from exc

@@ -156,11 +156,11 @@ class IncidentQueue:
             self._action(iid, session.user, "accepted", {"from": inc.state, "previous": inc.owner})
             return self._done(session, iid, "incident.accept")
 
-    def hold(self, session: Session, iid: int) -> Incident:
+    def hold(self, session: Session, iid: int, reason: str = "") -> Incident:
         with self._lock:
             inc = self._owned(session, iid, "incident.hold")
             self._update(iid, state=ON_HOLD)
-            self._action(iid, session.user, "on hold", {"was": inc.state})
+            self._action(iid, session.user, "on hold", {"was": inc.state, "reason": reason})
             return self._done(session, iid, "incident.hold")
 
     def hand_over(self, session: Session, iid: int, to_user: str) -> Incident:

@@ -88,6 +88,24 @@ class SightingRow:
     last_seen: str
 
 
+@dataclass(frozen=True)
+class LinkRow:
+    device_id: int
+    camera_id: int
+    camera: str
+    position: int
+    preset_token: str | None
+    preset_name: str | None
+    linked_at: str
+    linked_by: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "camera_id": self.camera_id, "camera": self.camera,
+                "position": self.position, "preset_token": self.preset_token,
+                "preset": self.preset_name, "linked_at": self.linked_at,
+                "linked_by": self.linked_by}
+
+
 class Registry:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -276,3 +294,54 @@ class Registry:
                             r["name"], r["location"], r["hardware"], r["sender"], r["warning"],
                             bool(r["present"]), r["source"], r["first_seen"], r["last_seen"])
                 for r in self.db["sightings"].rows_where(order_by="last_seen desc")]
+
+    # -- linked cameras -------------------------------------------------------------
+    def set_link(self, device_id: int, camera_id: int, preset_token: str | None,
+                 preset_name: str | None, user: str | None) -> None:
+        """Link (or re-link with another preset) ``camera_id`` to ``device_id``; order kept."""
+        if device_id == camera_id:
+            raise ConfigError("a device cannot be linked to itself")
+        with self.transaction() as db:
+            old = db.execute("SELECT position FROM device_links WHERE device_id = ? AND "
+                             "camera_id = ?", [device_id, camera_id]).fetchone()
+            if old:
+                pos = int(old[0])
+            else:
+                pos = int(db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM device_links "
+                                     "WHERE device_id = ?", [device_id]).fetchone()[0])
+            try:
+                self._table(db, "device_links").upsert({
+                    "device_id": device_id, "camera_id": camera_id, "position": pos,
+                    "preset_token": preset_token, "preset_name": preset_name,
+                    "linked_at": now(), "linked_by": user}, pk=("device_id", "camera_id"))
+            except sqlite3.IntegrityError:
+                raise UnknownDevice(f"device {device_id} or {camera_id} is not registered") from None
+
+    def remove_link(self, device_id: int, camera_id: int) -> bool:
+        with self.transaction() as db:
+            cur = db.execute("DELETE FROM device_links WHERE device_id = ? AND camera_id = ?",
+                             [device_id, camera_id])
+            return cur.rowcount > 0
+
+    def links(self, device_id: int) -> list[LinkRow]:
+        rows = self.db.execute(
+            "SELECT l.device_id, l.camera_id, d.name, l.position, l.preset_token, l.preset_name, "
+            "l.linked_at, l.linked_by FROM device_links l JOIN devices d ON d.id = l.camera_id "
+            "WHERE l.device_id = ? ORDER BY l.position", [device_id]).fetchall()
+        return [LinkRow(*r) for r in rows]
+
+    # -- event rules ----------------------------------------------------------------
+    def event_rules(self, device_id: int) -> str | None:
+        row = self.db.execute("SELECT rules FROM device_event_rules WHERE device_id = ?",
+                              [device_id]).fetchone()
+        return str(row[0]) if row else None
+
+    def set_event_rules(self, device_id: int, rules: str | None, user: str | None) -> None:
+        """Store a device's own rules (JSON text, already checked); None goes back to defaults."""
+        with self.transaction() as db:
+            if rules is None:
+                db.execute("DELETE FROM device_event_rules WHERE device_id = ?", [device_id])
+                return
+            self._table(db, "device_event_rules").upsert({
+                "device_id": device_id, "rules": rules, "changed_at": now(),
+                "changed_by": user}, pk="device_id")

@@ -142,7 +142,35 @@ def _v3(c: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
+def _v4(c: sqlite3.Connection) -> None:
+    """Cameras linked to a device (a Help Point's street cameras), each with an optional PTZ
+    preset to call up when the device raises a call or alarm. The preset's name is kept as well
+    as its token: a camera that lost and re-made its presets gets new tokens, same names.
+    And each device's own event rules (topic mappings for its firmware), tried before the
+    defaults."""
+    _run(c, """
+    CREATE TABLE device_links (
+        device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        camera_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        preset_token TEXT,
+        preset_name TEXT,
+        linked_at TEXT NOT NULL,
+        linked_by TEXT,
+        PRIMARY KEY (device_id, camera_id),
+        CHECK (device_id != camera_id)
+    );
+    CREATE INDEX device_links_camera ON device_links(camera_id);
+    CREATE TABLE device_event_rules (
+        device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        rules TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        changed_by TEXT
+    )
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
 VERSION = len(MIGRATIONS)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QMimeData, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QTreeView,
     QVBoxLayout,
@@ -46,6 +47,7 @@ class CamerasPane(QWidget):
     find_requested = Signal()
     devices_loaded = Signal(list)  # the rows, whenever they change
     camera_activated = Signal(int)  # double-clicked: show it on the wall
+    links_requested = Signal(int)  # right-click → Linked cameras… (installers)
 
     def __init__(self, source: Callable[[], list[DeviceRow]], parent: QWidget | None = None) -> None:
         """``source``: the devices this user may see (``Commissioning.devices``); runs off the GUI thread."""
@@ -71,6 +73,9 @@ class CamerasPane(QWidget):
         self.tree.doubleClicked.connect(self._activated)
         self.tree.setHeaderHidden(False)
         self.tree.setUniformRowHeights(True)
+        self.can_link = False  # set by the window from the session's role
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._menu)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.hint)
@@ -125,6 +130,22 @@ class CamerasPane(QWidget):
         n = len(rows)
         self.title.setText(f"Cameras ({n})" if n else "Cameras")
         self.hint.setVisible(n == 0)
+
+    def _menu(self, pos: QPoint) -> None:
+        index = self.tree.indexAt(pos)
+        device_id = self.model.index(index.row(), 0, index.parent()).data(DEVICE_ROLE) \
+            if index.isValid() else None
+        if device_id is None:
+            return
+        menu = QMenu(self)
+        show = menu.addAction("Show on the wall")
+        show.triggered.connect(lambda: self.camera_activated.emit(int(device_id)))
+        links = menu.addAction("Linked cameras…")
+        links.setEnabled(self.can_link)
+        if not self.can_link:
+            links.setToolTip("Linking cameras needs the installer role")
+        links.triggered.connect(lambda: self.links_requested.emit(int(device_id)))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def _activated(self, index: QModelIndex) -> None:
         device_id = self.model.index(index.row(), 0, index.parent()).data(DEVICE_ROLE)

@@ -1,0 +1,65 @@
+"""Event rules per device: the topic mappings an installer adds for one camera's firmware.
+
+Vendors name the same thing differently, and some alarms only exist as vendor topics
+(a loaned camera's analytics, a Help Point wired to a non-standard input). The default
+mapping covers the standard, Hikvision and Axis topics; a device's own rules, kept in
+the registry, are tried first. Rules are checked when they are set, so a typo fails at
+commissioning and not when the alarm is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from vms.access.roles import Permission
+from vms.access.session import Session
+from vms.errors import ConfigError
+from vms.events.topics import EventRules
+from vms.profile import Profile
+from vms.registry import Registry
+from vms.registry.repo import DeviceRow
+
+MAX_RULES_CHARS = 64_000
+log = logging.getLogger(__name__)
+
+
+def is_help_point(row: DeviceRow) -> bool:
+    """A device with an input to press and a speaker to answer through."""
+    caps = row.capabilities
+    return bool(caps.backchannel and (caps.digital_inputs or caps.input_connectors))
+
+
+def rules_for(registry: Registry, row: DeviceRow) -> EventRules:
+    """The device's own rules (checked when stored), then the defaults."""
+    hp = is_help_point(row)
+    try:
+        return EventRules.from_json(registry.event_rules(row.id) or "", help_point=hp)
+    except ConfigError as exc:  # e.g. written by a newer Beacon VMS: the defaults still work
+        log.warning("%s: its own event rules are ignored: %s", row.name, exc)
+        return EventRules(help_point=hp)
+
+
+class DeviceRules:
+    def __init__(self, profile: Profile, session: Session) -> None:
+        self.profile = profile
+        self.session = session
+        self.registry = profile.registry
+
+    def get(self, device_id: int) -> str:
+        row = self.registry.device(device_id)
+        self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE, row)
+        return self.registry.event_rules(device_id) or ""
+
+    def set(self, device_id: int, text: str) -> EventRules:
+        """Store ``text`` (a JSON list of rules, see ``EventRules.from_json``) after checking it."""
+        row = self.registry.device(device_id)
+        self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE, row,
+                                    action="device.event_rules")
+        if len(text) > MAX_RULES_CHARS:
+            raise ConfigError(f"event rules are limited to {MAX_RULES_CHARS} characters")
+        rules = EventRules.from_json(text, help_point=is_help_point(row))
+        stored = text if rules.own else None
+        self.registry.set_event_rules(device_id, stored, self.session.user)
+        self.profile.access.record(self.session, "device.event_rules", device=row,
+                                   detail={"rules": len(rules.own)})
+        return rules
