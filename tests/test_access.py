@@ -37,6 +37,8 @@ from vms.errors import (
     SessionExpired,
     SignInFailed,
 )
+from vms.events.device_rules import DeviceRules
+from vms.links import CameraLinks
 from vms.live import LiveView
 from vms.onvif.model import DeviceReport
 from vms.profile import Profile
@@ -130,6 +132,15 @@ def _ptz(w: World, s: Session) -> Any:
         ptz.close()
 
 
+def _link(w: World, s: Session) -> Any:
+    links = CameraLinks(w.profile, s)
+    try:
+        links.link(w.hp1, w.cam1)
+    finally:
+        links.close()
+    w.profile.registry.remove_link(w.hp1, w.cam1)
+
+
 def _layouts(w: World, s: Session) -> Any:
     saved = SavedLayouts(w.profile, s)
     saved.save(WallState("2x2", [w.cam1]), "matrix")
@@ -175,6 +186,8 @@ CASES: list[tuple[str, Permission, Call]] = [
     ("Commissioning.remove", P.DEVICE_REMOVE, _remove_then_restore),
     ("LiveView.open", P.LIVE_VIEW, _live),
     ("PtzControl.position", P.PTZ, _ptz),
+    ("CameraLinks.link", P.DEVICE_CONFIGURE, _link),
+    ("DeviceRules.set", P.DEVICE_CONFIGURE, lambda w, s: DeviceRules(w.profile, s).set(w.cam1, "[]")),
     ("SavedLayouts.save", P.LIVE_VIEW, _layouts),
     ("IncidentQueue.accept", P.CALL_HANDLE, lambda w, s: _accept(w, s)),
     ("IncidentQueue.accept (take over)", P.CALL_FORCE_TAKE,
