@@ -59,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--port", type=int, default=3702, help=argparse.SUPPRESS)
     disc.add_argument("--json", action="store_true", help="print JSON")
 
-    from vms import cli_access, cli_devices, cli_events
+    from vms import cli_access, cli_devices, cli_events, cli_record
 
     cli_devices.add_parsers(sub, common)
     cli_events.add_parsers(sub, common)
+    cli_record.add_parsers(sub, common)
     cli_access.add_parsers(sub, common)
 
     sim = sub.add_parser("sim", parents=[common], help="run or drive a simulated site",
@@ -160,6 +161,9 @@ def _signed_in(args: argparse.Namespace, data_dir: Path) -> int:
         if args.command == "events":
             from vms import cli_events
             return cli_events.run(args, profile, session)
+        if args.command == "record":
+            from vms import cli_record
+            return cli_record.run(args, profile, session)
         return cli_access.run(args, profile, session)
     finally:
         if profile.credentials.notice:

@@ -41,6 +41,8 @@ SETTINGS: dict[str, tuple[float, float] | tuple[str, ...]] = {
     "microphone": ("*",),
     # queue priorities, e.g. "help_button=1,intrusion=2,motion=3"
     "call_priorities": ("*",),
+    # where recorded segments go (default PROFILE/recordings): a path on the recording disk
+    "recordings_dir": ("*",),
 }
 FREE_TEXT_MAX = 500
 

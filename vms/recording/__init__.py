@@ -1,0 +1,1 @@
+"""Recording: segments, their index, the recorder per camera."""
