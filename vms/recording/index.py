@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vms.errors import ProfileError
+from vms.sqlite_local import LocalConnections
 
 OPEN, CLOSED, RECOVERED, DAMAGED = "open", "closed", "recovered", "damaged"
 
@@ -95,12 +94,11 @@ class Gap:
 class RecordingIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._db = LocalConnections(path, setup=_row_factory)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = self.conn
-            conn.execute("PRAGMA journal_mode = WAL")
-            found = conn.execute("PRAGMA user_version").fetchone()[0]
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            found = self.conn.execute("PRAGMA user_version").fetchone()[0]
             if found > len(_SCHEMA):
                 raise ProfileError(f"the recording index {path} is newer than this Beacon VMS")
             for i in range(found, len(_SCHEMA)):
@@ -114,30 +112,13 @@ class RecordingIndex:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        c = getattr(self._local, "conn", None)
-        if c is None:
-            c = sqlite3.connect(self.path, isolation_level=None, timeout=10)
-            c.execute("PRAGMA busy_timeout = 10000")
-            c.row_factory = sqlite3.Row
-            self._local.conn = c
-        return c
+        return self._db.conn
 
     def close(self) -> None:
-        c = getattr(self._local, "conn", None)
-        if c is not None:
-            c.close()
-            self._local.conn = None
+        self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()
 
     # -- segments ------------------------------------------------------------------------
     def open_segment(self, camera_id: int, camera: str, path: Path, video_codec: str | None,
@@ -197,6 +178,10 @@ class RecordingIndex:
         rows = self.conn.execute(sql, [] if camera_id is None else [camera_id])
         return [Gap(r["id"], r["camera_id"], r["camera"], r["start_utc"], r["end_utc"],
                     r["reason"]) for r in rows]
+
+
+def _row_factory(c: sqlite3.Connection) -> None:
+    c.row_factory = sqlite3.Row
 
 
 def _segment(r: sqlite3.Row) -> Segment:
