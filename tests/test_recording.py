@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import av
 import pytest
+from PIL import ImageOps
 
 from tests.conftest import Sim, ensure_admin, start_sim, vms_cmd
 from tests.wall_helpers import Site, register
@@ -146,3 +150,48 @@ def test_offline_camera_makes_a_gap_with_its_reason_and_recording_resumes(
     actions = [e.action for e in site.profile.audit.entries() if e.user == site.operator.user]
     assert "recording.start" in actions and "recording.stop" in actions
     assert os.path.isdir(rec.root)
+
+
+def burned_clock(frame: av.VideoFrame, tmp: Path) -> float | None:
+    """The seconds and tenths the simulator burned into the frame (bottom right), by OCR."""
+    exe = shutil.which("tesseract")
+    assert exe, "tesseract is missing: scripts/setup.sh installs it"
+    img = frame.to_image()
+    w, h = img.size
+    crop = img.crop((int(w * 0.8), int(h * 0.9), w, h)).convert("L")
+    crop = ImageOps.invert(crop.resize((crop.width * 2, crop.height * 2)))
+    png = tmp / "clock.png"
+    crop.save(png)
+    out = subprocess.run([exe, str(png), "-", "--psm", "7", "-c",
+                          "tessedit_char_whitelist=0123456789."],
+                         capture_output=True, text=True, timeout=60).stdout.strip()
+    m = re.search(r"(\d\d)\.(\d)$", out)
+    return int(m.group(1)) + int(m.group(2)) / 10 if m else None
+
+
+def test_index_times_agree_with_the_clock_burned_into_the_frames(
+        rsim: Sim, site: Site, tmp_path: Path) -> None:
+    cam = site.ids["cam1"]
+    rec = Recording(site.profile, site.operator, segment_s=3)
+    try:
+        rec.start([cam])
+        # Times from the camera's RTCP reports (the first segment may close before one came).
+        wait_for(lambda: len([s for s in rec.index.segments(cam, CLOSED) if s.clock == "rtcp"])
+                 >= 3, 40, "three segments timed by the camera's clock")
+    finally:
+        rec.stop()
+    checked = []
+    for seg in [s for s in rec.index.segments(cam, CLOSED) if s.clock == "rtcp"][:3]:
+        assert seg.start_utc and seg.end_utc
+        with av.open(str(seg.path)) as c:
+            frames = list(c.decode(video=0))
+        for frame, stamp in ((frames[0], seg.start_utc), (frames[-1], seg.end_utc)):
+            seen = burned_clock(frame, tmp_path)
+            assert seen is not None, f"no clock read in {seg.path.name}"
+            t = datetime.fromisoformat(stamp)
+            indexed = t.second + t.microsecond / 1e6
+            diff = abs((seen - indexed + 30) % 60 - 30)  # seconds wrap at the minute
+            checked.append(round(diff, 2))
+            assert diff <= 0.5, f"{seg.path.name}: frame says {seen}, index {stamp}"
+    print("burned-in clock vs index, seconds:", checked)
+    assert len(checked) == 6

@@ -76,9 +76,10 @@ class LinkedCameras(QGroupBox):
         self.rows, self.loaded = rows, True
         if not rows:
             self._say("None linked. Installers link them in the camera list: right-click "
-                              "the device → Linked cameras…")
+                      "the device → Linked cameras…")
             return
-        self._say("Click a button to send a camera to its view of this device.")
+        self._say("Click a button to send a camera to its view of this device."
+                  if any(r.preset_token for r in rows) else "Fixed views of this device's area.")
         for i, r in enumerate(rows):
             tile = Tile(i, self)
             tile.device_id, tile.name = r.camera_id, r.camera
