@@ -300,8 +300,12 @@ def test_listen_hears_the_help_point_microphone(hsim: Sim, site: Site) -> None:
     assert feed.join(10)
     got = np.concatenate(feed.tap)
     loop = g711.decode(microphone_loop("hp1"))
-    score = found_in(got[-5 * 8000:], loop)
-    assert score > 0.95, f"what we heard is not the Help Point's microphone (r={score:.3f})"
+    # Second by second: a starved simulator skips packets (as a device on a lossy link
+    # would), and one skip misaligns a single 5 s comparison. Most seconds must match.
+    tail = got[-5 * 8000:]
+    scores = [found_in(tail[i * 8000:(i + 1) * 8000], loop) for i in range(5)]
+    print("listen: correlation per second", [round(x, 3) for x in scores])
+    assert sorted(scores)[2] > 0.95, f"what we heard is not the Help Point's microphone ({scores})"
     # Speaker PCM at 48 kHz, capped at half a second so a stalled speaker adds no delay.
     assert len(speaker) % 2 == 0 and 0 < len(speaker) <= 48000
     # Levels for the meter: street noise, and the chime (every 5 s) well above it.
