@@ -71,10 +71,12 @@ def test_link_checks_the_preset_and_a_call_up_moves_the_camera(
         # The camera re-made its presets (new tokens, same names): found by name, and kept.
         steer(ptz, sim, cam3, "cam3", -0.5, 0.0)
         site.profile.registry.set_link(hp, cam3, "token-the-camera-forgot", name, INSTALLER)
+        linked_at = site.profile.registry.links(hp)[0].linked_at
         results = op_links.call_up(hp)
         assert [(r.camera, r.ok) for r in results] == [("cam3", True)], results
         assert at(sim, "cam3", target)
-        assert site.profile.registry.links(hp)[0].preset_token == row.preset_token
+        kept = site.profile.registry.links(hp)[0]
+        assert kept.preset_token == row.preset_token and kept.linked_at == linked_at
 
         # An offline camera is one failed line, in words; it works again when back.
         sim.cli("offline", "cam3")

@@ -67,8 +67,8 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
         statuses = [r.status for r in rec.recorders.values()]
         rec.stop()
         signal.signal(signal.SIGTERM, old)
+        segs = rec.index.segments()
         rec.index.close()
-    segs = rec.index.segments()
     if args.json:
         print(json.dumps({"root": str(rec.root), "cameras": [
             {"camera_id": s.camera_id, "camera": s.camera, "state": s.state, "detail": s.detail,

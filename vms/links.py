@@ -153,4 +153,4 @@ class CameraLinks:
         if found is None:
             raise DeviceError(f"{r.camera} no longer has the preset '{r.preset_name}'")
         self.ptz.go_to(r.camera_id, found).result(PRESET_TIMEOUT_S)
-        self.registry.set_link(r.device_id, r.camera_id, found.token, found.name, r.linked_by)
+        self.registry.refresh_preset_token(r.device_id, r.camera_id, found.token)

@@ -55,6 +55,7 @@ class PtzControl:
         self._clients: dict[int, DeviceClient] = {}
         self._lock = asyncio.Lock()
         self._closed = False
+        self._used = False  # anything sent: only then can there be connections to close
 
     # -- checks, on the caller's thread ----------------------------------------
     def _prepare(self, device_id: int, action: str | None,
@@ -75,6 +76,7 @@ class PtzControl:
         return row, stream.profile_token, creds[0], creds[1]
 
     def _submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        self._used = True
         return core_loop().submit(coro)
 
     async def _client(self, row: DeviceRow, user: str, password: str) -> DeviceClient:
@@ -168,6 +170,8 @@ class PtzControl:
     def close(self) -> None:
         """Close every camera connection, including one being opened right now."""
         self._closed = True
+        if not self._used:
+            return  # e.g. a CLI command that only read the registry: no loop to start
 
         async def shut() -> None:
             async with self._lock:  # waits for a connection being made, then closes it too

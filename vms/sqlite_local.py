@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 
@@ -49,3 +49,19 @@ class LocalConnections:
             c.execute("ROLLBACK")
             raise
         c.execute("COMMIT")
+
+
+class SqliteStore:
+    """A store on one SQLite file: subclasses set ``_db`` and get the connection helpers."""
+
+    _db: LocalConnections
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._db.conn
+
+    def close(self) -> None:
+        self._db.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()

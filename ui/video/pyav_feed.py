@@ -12,35 +12,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import av
-import av.error
 from av.video.reformatter import VideoReformatter
 
 from ui.video.feed import AuthRefused, Feed, FeedError, Frame
+from vms import media_errors
 from vms.live import with_credentials
+from vms.media_errors import credentials_refused
 
 OPEN_TIMEOUT_S = 8.0
 READ_TIMEOUT_S = 5.0
 
 
 def explain(exc: BaseException, where: str) -> FeedError:
-    """One plain sentence for an FFmpeg failure; FFmpeg's own text can carry the URL."""
-    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
-        return AuthRefused(f"{where} refused the user name or password")
-    if isinstance(exc, av.error.HTTPNotFoundError):
-        return FeedError(f"{where} has no such stream (404); the camera's profiles may have "
-                         "changed")
-    if isinstance(exc, ConnectionRefusedError):
-        return FeedError(f"{where} refused the connection: the camera is off or not serving "
-                         "video")
-    if isinstance(exc, av.error.ExitError | TimeoutError):
-        return FeedError(f"{where} did not answer in time")
-    if isinstance(exc, av.error.EOFError):
-        return FeedError(f"{where} closed the stream")
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return FeedError(f"{where}: {exc.strerror or 'network error'}")
-    if isinstance(exc, av.error.InvalidDataError):
-        return FeedError(f"{where} sent video that cannot be decoded")
-    return FeedError(f"{where}: {type(exc).__name__}")
+    """The core's plain sentence, as the error the wall shows (and retries on)."""
+    cls = AuthRefused if credentials_refused(exc) else FeedError
+    return cls(media_errors.explain(exc, where))
 
 
 class PyAvFeed(Feed):

@@ -16,11 +16,11 @@ from collections import deque
 from typing import Any
 
 import av
-import av.error
 import numpy as np
 
 from vms.audio import g711
 from vms.live import LiveStream
+from vms.media_errors import explain
 from vms.wall.backoff import Backoff
 
 CONNECTING, LIVE, RETRYING, NO_AUDIO, STOPPED = ("connecting", "live", "retrying", "no audio",
@@ -91,7 +91,7 @@ class ListenFeed:
                 self.state, self.reason = NO_AUDIO, str(exc)
                 return
             except Exception as exc:  # every failure is retried; the reason is said plainly
-                reason = _plain(exc, self.stream.name)
+                reason = explain(exc, self.stream.name, "audio stream")
             if self._stop.is_set():
                 break
             delay = backoff.next_delay()
@@ -147,17 +147,3 @@ class ListenFeed:
 
 class _NoAudio(Exception):
     pass
-
-
-def _plain(exc: BaseException, where: str) -> str:
-    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
-        return f"{where} refused the user name or password"
-    if isinstance(exc, ConnectionRefusedError):
-        return f"{where} refused the connection"
-    if isinstance(exc, av.error.ExitError | TimeoutError):
-        return f"{where} did not answer in time"
-    if isinstance(exc, av.error.EOFError):
-        return f"{where} closed the audio stream"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{where}: {exc.strerror}"
-    return f"{where}: audio failed ({type(exc).__name__})"

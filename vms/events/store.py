@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from vms.errors import ProfileError
-from vms.sqlite_local import LocalConnections
+from vms.sqlite_local import LocalConnections, SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -75,7 +74,7 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class EventStore:
+class EventStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = LocalConnections(path, setup=_setup)
@@ -90,16 +89,6 @@ class EventStore:
     @classmethod
     def for_profile(cls, data_dir: Path) -> EventStore:
         return cls(data_dir / "events.db")
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self._db.conn
-
-    def close(self) -> None:
-        self._db.close()
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self._db.transaction()
 
     def add_events(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert a batch in one transaction; returns their ids in order."""

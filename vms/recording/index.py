@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vms.errors import ProfileError
-from vms.sqlite_local import LocalConnections
+from vms.sqlite_local import LocalConnections, SqliteStore
 
 OPEN, CLOSED, RECOVERED, DAMAGED = "open", "closed", "recovered", "damaged"
 
@@ -91,7 +90,7 @@ class Gap:
     reason: str
 
 
-class RecordingIndex:
+class RecordingIndex(SqliteStore):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = LocalConnections(path, setup=_row_factory)
@@ -110,24 +109,15 @@ class RecordingIndex:
         except sqlite3.DatabaseError as exc:
             raise ProfileError(f"the recording index {path} cannot be opened: {exc}") from None
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self._db.conn
-
-    def close(self) -> None:
-        self._db.close()
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self._db.transaction()
-
     # -- segments ------------------------------------------------------------------------
     def open_segment(self, camera_id: int, camera: str, path: Path, video_codec: str | None,
-                     audio_codec: str | None) -> int:
+                     audio_codec: str | None, start_utc: str, clock: str) -> int:
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT INTO segments (camera_id, camera, path, state, video_codec, audio_codec, "
-                "opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (camera_id, camera, str(path), OPEN, video_codec, audio_codec, now_utc()))
+                "INSERT INTO segments (camera_id, camera, path, state, start_utc, end_utc, clock, "
+                "video_codec, audio_codec, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (camera_id, camera, str(path), OPEN, start_utc, start_utc, clock, video_codec,
+                 audio_codec, now_utc()))
             return int(cur.lastrowid or 0)
 
     def update_segment(self, seg_id: int, **fields: Any) -> None:

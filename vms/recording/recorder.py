@@ -22,9 +22,9 @@ from pathlib import Path
 import av
 from av.packet import Packet
 
+from vms.media_errors import explain
 from vms.recording.index import CLOSED, RecordingIndex, utc
 from vms.recording.segment import SegmentWriter
-from vms.redact import scrub_url
 from vms.wall.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -70,20 +70,6 @@ class _Merge:
             return None
         self.held = pkt
         return held
-
-
-def plain(exc: BaseException) -> str:
-    """An FFmpeg error in words, without a URL that may carry credentials."""
-    text = scrub_url(str(exc))
-    if isinstance(exc, av.error.HTTPUnauthorizedError):
-        return "the camera refused the user name or password"
-    if isinstance(exc, (av.error.ConnectionRefusedError, ConnectionRefusedError)):
-        return "the camera refused the connection (off, rebooting or not serving video)"
-    if isinstance(exc, (av.error.TimeoutError, TimeoutError)) or "timed out" in text.lower():
-        return "the camera stopped answering (network or power)"
-    if isinstance(exc, av.error.EOFError):
-        return "the camera ended the stream"
-    return text
 
 
 class CameraRecorder:
@@ -145,7 +131,7 @@ class CameraRecorder:
         self._say(STOPPED)
 
     def _failed(self, exc: BaseException, backoff: Backoff) -> None:
-        reason = plain(exc)
+        reason = explain(exc, self.camera)
         self._open_gap(f"camera offline: {reason}")
         delay = backoff.next_delay()
         self._say(RETRYING, f"{reason}; retrying in {delay:.0f} s")
@@ -172,7 +158,7 @@ class CameraRecorder:
             streams = [video] + ([audio] if audio is not None else [])
             merge = _Merge()
             seg: _Open | None = None
-            local_base: float | None = None
+            clock = _Clock(inp)
             try:
                 for pkt in inp.demux(streams):
                     if self._stop.is_set():
@@ -180,12 +166,7 @@ class CameraRecorder:
                     if pkt.dts is None or pkt.size == 0:
                         continue  # FFmpeg's flush packets, and packets with no time
                     now = time.time()
-                    t = float(pkt.pts * pkt.time_base) if pkt.pts is not None else None
-                    if t is not None and local_base is None:
-                        local_base = now - t
-                    rt = inp.start_time_realtime
-                    base, clock = ((rt / 1e6, "rtcp") if rt not in (None, NOPTS, 0)
-                                   else (local_base or now, "local"))
+                    clock.saw(pkt, now)
                     self.status.packets += 1
                     if pkt.stream is audio:
                         if seg is not None:
@@ -197,32 +178,30 @@ class CameraRecorder:
                     ts = float(out.pts * out.time_base)
                     if seg is None or (out.is_keyframe and ts - seg.first_s >= self.segment_s):
                         if seg is not None:
-                            self._close(seg, base, clock)
+                            self._close(seg, clock)
                         if not out.is_keyframe:
                             continue  # a segment starts with a keyframe, so it plays alone
-                        seg = self._open(video, audio, ts, base, clock)
+                        seg = self._open(video, audio, ts, clock)
                     seg.writer.write_video(out)
                     seg.last_s = ts
-                    self._last_wall = base + ts
+                    self._last_wall = clock.wall(ts)
                     if seg.writer.frames == 1:
-                        self._end_gap(base + ts)
+                        self._end_gap(clock.wall(ts))
                         backoff.reset()
                         self._say(RECORDING)
                     if now - seg.progress_at >= PROGRESS_S:
-                        self._progress(seg, base, clock, now)
+                        seg.progress_at = now
+                        self._progress(seg, clock)
             finally:
                 if seg is not None:
-                    rt = inp.start_time_realtime
-                    base, clock = ((rt / 1e6, "rtcp") if rt not in (None, NOPTS, 0)
-                                   else (local_base or time.time(), "local"))
-                    self._close(seg, base, clock)
+                    self._close(seg, clock)
         if not self._stop.is_set():
             raise av.error.EOFError(errno.EPIPE, "the camera ended the stream")
 
     # -- segments ---------------------------------------------------------------------------
     def _open(self, video: av.video.stream.VideoStream, audio: av.audio.stream.AudioStream | None,
-              first_s: float, base: float, clock: str) -> _Open:
-        wall = base + first_s
+              first_s: float, clock: _Clock) -> _Open:
+        wall = clock.wall(first_s)
         day = time.strftime("%Y-%m-%d", time.gmtime(wall))
         folder = self.root / f"camera-{self.camera_id}" / day
         folder.mkdir(parents=True, exist_ok=True)
@@ -235,34 +214,58 @@ class CameraRecorder:
         writer = SegmentWriter(path, video, audio, first_s)
         seg_id = self.index.open_segment(self.camera_id, self.camera, path,
                                          video.codec_context.name,
-                                         audio.codec_context.name if audio is not None else None)
+                                         audio.codec_context.name if audio is not None else None,
+                                         utc(wall), clock.source)
         self.status.segments += 1
-        seg = _Open(seg_id, writer, first_s, first_s, time.time())
-        self.index.update_segment(seg_id, start_utc=utc(wall), end_utc=utc(wall), clock=clock)
-        return seg
+        return _Open(seg_id, writer, first_s, first_s, time.time())
 
-    def _progress(self, seg: _Open, base: float, clock: str, now: float) -> None:
-        seg.progress_at = now
+    def _span(self, seg: _Open, clock: _Clock) -> dict[str, object]:
+        """What the index knows of a segment so far, timed by the best clock known now."""
+        return {"start_utc": utc(clock.wall(seg.first_s)), "end_utc": utc(clock.wall(seg.last_s)),
+                "clock": clock.source, "frames": seg.writer.frames, "bytes": seg.writer.bytes}
+
+    def _progress(self, seg: _Open, clock: _Clock) -> None:
         self.status.bytes = seg.writer.bytes
-        self.status.last_frame_utc = utc(base + seg.last_s)
-        self.index.update_segment(seg.id, start_utc=utc(base + seg.first_s),
-                                  end_utc=utc(base + seg.last_s), clock=clock,
-                                  frames=seg.writer.frames, bytes=seg.writer.bytes)
+        self.status.last_frame_utc = utc(clock.wall(seg.last_s))
+        self.index.update_segment(seg.id, **self._span(seg, clock))
 
-    def _close(self, seg: _Open, base: float, clock: str) -> None:
+    def _close(self, seg: _Open, clock: _Clock) -> None:
         try:
             digest = seg.writer.close()
-        except OSError:
+        except OSError as exc:
             seg.writer.abandon()
-            self.index.update_segment(
-                seg.id, state=CLOSED, start_utc=utc(base + seg.first_s),
-                end_utc=utc(base + seg.last_s), clock=clock, frames=seg.writer.frames,
-                bytes=seg.writer.bytes, note="the disk was full before the segment was finished")
+            self.index.update_segment(seg.id, state=CLOSED, **self._span(seg, clock),
+                                      note=f"the segment could not be finished: {exc.strerror}")
             raise
-        self.index.update_segment(
-            seg.id, state=CLOSED, start_utc=utc(base + seg.first_s),
-            end_utc=utc(base + seg.last_s), clock=clock, frames=seg.writer.frames,
-            bytes=seg.writer.bytes, sha256=digest, closed_at=utc(time.time()))
+        self.index.update_segment(seg.id, state=CLOSED, **self._span(seg, clock), sha256=digest,
+                                  closed_at=utc(time.time()))
+
+
+class _Clock:
+    """Input time to wall-clock time: the camera's RTCP clock once FFmpeg has it (it can
+    arrive seconds after the stream starts), our receive time until then."""
+
+    def __init__(self, inp: av.container.InputContainer) -> None:
+        self.inp = inp
+        self.local_base: float | None = None
+
+    def saw(self, pkt: Packet, now: float) -> None:
+        if self.local_base is None and pkt.pts is not None:
+            self.local_base = now - float(pkt.pts * pkt.time_base)
+
+    def _rtcp(self) -> float | None:
+        rt = self.inp.start_time_realtime
+        return None if rt in (None, NOPTS, 0) else rt / 1e6
+
+    @property
+    def source(self) -> str:
+        return "rtcp" if self._rtcp() is not None else "local"
+
+    def wall(self, t: float) -> float:
+        base = self._rtcp()
+        if base is None:
+            base = self.local_base if self.local_base is not None else time.time() - t
+        return base + t
 
 
 @dataclass

@@ -317,6 +317,12 @@ class Registry:
             except sqlite3.IntegrityError:
                 raise UnknownDevice(f"device {device_id} or {camera_id} is not registered") from None
 
+    def refresh_preset_token(self, device_id: int, camera_id: int, token: str) -> None:
+        """The camera re-made its presets: same name, new token; who linked it and when stay."""
+        with self.transaction() as db:
+            db.execute("UPDATE device_links SET preset_token = ? WHERE device_id = ? AND "
+                       "camera_id = ?", [token, device_id, camera_id])
+
     def remove_link(self, device_id: int, camera_id: int) -> bool:
         with self.transaction() as db:
             cur = db.execute("DELETE FROM device_links WHERE device_id = ? AND camera_id = ?",
