@@ -283,6 +283,8 @@ def test_sessions_expire_lock_and_end_with_clear_messages(world: World) -> None:
         LiveView(world.profile, s).open(world.cam1)
     s.touch()  # input after expiry does not revive it
     assert s.locked and s.idle_expired()
+    locked = [e for e in world.profile.audit.entries() if e.user == s.user][-1]
+    assert (locked.action, json.loads(locked.detail)["reason"]) == ("session.locked", "inactivity")
     with pytest.raises(SignInFailed, match="wrong password"):
         access.unlock(s, "not it")
     access.unlock(s, ROLE_PASSWORD % "operator")

@@ -7,6 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -22,9 +23,10 @@ from ui.main_window import MainWindow
 from ui.site_link import SiteLink
 from ui.wall.assembly import assemble
 from vms.access.admin import UserAdmin, change_setting
-from vms.access.roles import Role
+from vms.access.roles import Permission, Role
 from vms.audit.trail import AuditTrail
 from vms.commissioning import Commissioning
+from vms.errors import SessionExpired
 from vms.profile import Profile
 
 
@@ -93,8 +95,9 @@ def test_roles_shape_the_menus_but_the_core_decides(qtbot: QtBot, tmp_path: Path
     p.close()
 
 
-def test_idle_session_locks_the_window_and_only_its_password_unlocks(qtbot: QtBot,
-                                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker_first", [False, True], ids=["timer", "worker-found-it-first"])
+def test_idle_session_locks_the_window_and_only_its_password_unlocks(qtbot: QtBot, tmp_path: Path,
+                                                                      worker_first: bool) -> None:
     p, admin = signed_in(tmp_path)
     desktop = Desktop(QApplication.instance(), p, SiteLink(tmp_path))  # type: ignore[arg-type]
     win = desktop.open_window(admin)
@@ -125,6 +128,10 @@ def test_idle_session_locks_the_window_and_only_its_password_unlocks(qtbot: QtBo
     poll.timeout.connect(on_lock_screen)
     poll.start(100)
     assert desktop.watch is not None
+    if worker_first:  # a background read found the session idle before the timer did
+        with pytest.raises(SessionExpired):
+            p.access.require(admin, Permission.LIVE_VIEW)
+        assert admin.locked
     desktop.watch.check()  # what the 2-second timer does; returns once unlocked
     poll.stop()
     assert seen["hidden"] and "Locked after 10 minutes without activity" in str(seen["text"])

@@ -58,7 +58,10 @@ class IdleWatch(QObject):
         return False
 
     def check(self) -> None:
-        if not self.session.locked and not self.session.ended and self.session.idle_expired():
+        """Locked or idle, and the lock screen not up yet: show it. The session may have been
+        locked already by a worker that found it idle first; the screen must still lock."""
+        s = self.session
+        if not s.ended and (s.locked or s.idle_expired()):
             self.on_idle()
 
 
@@ -72,6 +75,7 @@ class Desktop(QObject):
         self.session: Session | None = None
         self.window: MainWindow | None = None
         self.watch: IdleWatch | None = None
+        self.lock_screen_up = False  # its dialog runs a nested event loop: lock only once
         self.svc: Commissioning | None = None
         self.live: LiveWall | None = None
         self.calls: CallDesk | None = None
@@ -170,8 +174,15 @@ class Desktop(QObject):
     # -- locking and signing out --------------------------------------------------
     def lock(self, reason: str) -> None:
         session, win = self.session, self.window
-        if session is None or win is None or session.ended:
+        if session is None or win is None or session.ended or self.lock_screen_up:
             return
+        self.lock_screen_up = True
+        try:
+            self._lock(session, win, reason)
+        finally:
+            self.lock_screen_up = False
+
+    def _lock(self, session: Session, win: MainWindow, reason: str) -> None:
         self.access.lock(session, reason)
         win.wall.hide_windows(True)  # fullscreen and pop-out walls too
         if self.calls is not None:

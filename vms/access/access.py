@@ -103,6 +103,13 @@ class Access:
             session.locked = True
             self.record(session, "session.locked", detail={"reason": reason})
 
+    def check(self, session: Session) -> None:
+        """Raise if the session cannot act. A session found idle is locked here, with its audit
+        entry, whichever thread finds it first (a worker may, before the desktop's timer)."""
+        if not session.ended and session.idle_expired():
+            self.lock(session, "inactivity")
+        session.check()
+
     def unlock(self, session: Session, password: str) -> None:
         """Only the same user's password unlocks; anyone else signs the session out first."""
         if session.ended:
@@ -143,7 +150,7 @@ class Access:
 
     def require(self, session: Session, perm: Permission, device: DeviceLike | None = None,
                 *, action: str | None = None) -> None:
-        session.check()
+        self.check(session)
         if session.must_change_password:
             raise PasswordChangeRequired(f"{session.user} must choose a new password before "
                                          "doing anything else (vms users passwd)")
@@ -167,7 +174,7 @@ class Access:
 
     def visible(self, session: Session, devices: list[Any]) -> list[Any]:
         """The devices this user may see at all (any camera-scoped permission on them)."""
-        session.check()
+        self.check(session)
         ids = self._reachable(self.accounts.find(session.user))
         return devices if ids is None else [d for d in devices if d.id in ids]
 

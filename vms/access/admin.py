@@ -110,7 +110,7 @@ class UserAdmin:
 
 def change_own_password(access: Access, session: Session, current: str, new: str) -> None:
     """Any signed-in user, including one who must change a temporary password."""
-    session.check()
+    access.check(session)
     user = access.accounts.user(session.user)
     if not passwords.verify(access.accounts.password_hash(user.name), current):
         access.record(session, "user.password_change", outcome="failed",
