@@ -18,7 +18,11 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
-MEDIA = "( audiotestsrc is-live=true wave=sine freq=440 ! mulawenc ! rtppcmupay name=pay0 pt=0 )"
+# A talk-only client sets up just the backchannel, leaving the tone's payloader unlinked: the
+# tee swallows "not-linked", which would otherwise put the whole media (talk track included)
+# into an error state, racing the client's PLAY.
+MEDIA = ("( audiotestsrc is-live=true wave=sine freq=440 ! mulawenc ! tee allow-not-linked=true "
+         "! rtppcmupay name=pay0 pt=0 )")
 BACKCHANNEL = ('( capsfilter caps="application/x-rtp, media=audio, payload=0, clock-rate=8000, '
                'encoding-name=PCMU" name=depay_backchannel ! rtppcmudepay ! mulawdec ! '
                'audio/x-raw,format=S16LE ! filesink location={out} append=true async=false '

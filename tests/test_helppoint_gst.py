@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -22,16 +23,21 @@ ROOT = Path(__file__).resolve().parent.parent
 class GstServer:
     def __init__(self, out: Path, auth: str) -> None:
         self.out = out
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.gst_onvif_server", str(out), "--auth", auth],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # GStreamer's warnings go to a file: an unread stderr pipe fills at 64 kB and then
+        # blocks the server's streaming thread on its next warning.
+        self.log = out.with_suffix(".log")
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.gst_onvif_server", str(out), "--auth", auth],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+                env={**os.environ, "GST_DEBUG": "2"})
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
             self.proc.kill()
-            err = self.proc.stderr.read() if self.proc.stderr else ""
+            self.proc.wait(5)
             pytest.fail("GStreamer's RTSP server did not start (scripts/setup.sh installs "
-                        f"gir1.2-gst-rtsp-server-1.0 and PyGObject): {line}{err[-2000:]}")
+                        f"gir1.2-gst-rtsp-server-1.0 and PyGObject): {line}{self.said()}")
         self.url = f"rtsp://127.0.0.1:{int(line.split()[1])}/helppoint"
 
     def heard(self) -> np.ndarray:
@@ -45,6 +51,10 @@ class GstServer:
             time.sleep(0.3)
         assert self.out.exists(), "GStreamer wrote nothing from the talk track"
         return np.frombuffer(self.out.read_bytes(), dtype="<i2")
+
+    def said(self) -> str:
+        """The end of GStreamer's own log, for a failure message."""
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -83,7 +93,9 @@ def test_speech_reaches_gstreamer_onvif_backchannel(gst: GstServer, tmp_path: Pa
     handle.close().result(10)
     assert handle.state == CLOSED
     got = gst.heard()
-    assert abs(len(got) - len(pcm)) < 320, f"sent {len(pcm)} samples, GStreamer decoded {len(got)}"
+    assert abs(len(got) - len(pcm)) < 320, (
+        f"sent {len(pcm)} samples in {handle.channel.packets_sent} packets, GStreamer decoded "
+        f"{len(got)}; its log ends:\n{gst.said()}")
     score, lag = similarity(pcm, got)
     assert score > 0.95, f"GStreamer heard something else (r={score:.3f}, lag {lag})"
     assert abs(lag) < 160
