@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
@@ -19,7 +19,9 @@ from PIL import ImageOps
 
 from tests.conftest import Sim, ensure_admin, start_sim, vms_cmd
 from tests.wall_helpers import Site, register
-from vms.recording.index import CLOSED, OPEN, RECOVERED, RecordingIndex
+from vms.events.store import EventStore
+from vms.recording import retention
+from vms.recording.index import CLOSED, DAMAGED, OPEN, RECOVERED, RecordingIndex
 from vms.recording.service import Recording
 
 
@@ -143,6 +145,12 @@ def test_offline_camera_makes_a_gap_with_its_reason_and_recording_resumes(
                              for s in index.segments(cam)), 30, "a segment after the gap")
         before = [s for s in index.segments(cam) if s.end_utc and s.end_utc <= gap.start_utc]
         assert before, "footage before the outage is kept"
+        # The segment the outage cut short ends with its last frame, where the gap begins.
+        cut = max(before, key=lambda s: s.end_utc or "")
+        assert cut.end_utc and abs((datetime.fromisoformat(gap.start_utc) - datetime.fromisoformat(
+            cut.end_utc)).total_seconds()) < 0.2, (cut, gap)
+        assert all(s.start_utc and s.end_utc and s.start_utc <= s.end_utc
+                   for s in index.segments(cam)), index.segments(cam)
     finally:
         rec.stop()
     assert all(s.state == CLOSED for s in rec.index.segments(cam))  # a clean stop closes all
@@ -199,3 +207,156 @@ def test_index_times_agree_with_the_clock_burned_into_the_frames(
             assert diff <= 0.5, f"{seg.path.name}: frame says {seen}, index {stamp}"
     print("burned-in clock vs index, seconds:", checked)
     assert len(checked) == 6
+
+
+def test_event_mode_keeps_the_pre_roll_and_locks_help_point_calls(rsim: Sim,
+                                                                  tmp_path: Path) -> None:
+    """vms record --mode event: nothing written until an alarm; an intrusion at T keeps
+    footage from T-30 s (keyframe-aligned); a Help Point call is evidence-locked."""
+    s = register(rsim, tmp_path / "profile", ["pid1", "hp1"])
+    s.profile.accounts.set_setting("postroll_seconds", "4", by="test")
+    env = ensure_admin(s.path)
+    proc = subprocess.Popen(vms_cmd("--data-dir", str(s.path), "record", "--mode", "event"),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    index = RecordingIndex(s.path / "recordings.db")
+    try:
+        started = time.time()
+        time.sleep(36)  # more than the 30 s pre-roll and a keyframe interval
+        assert index.segments() == [], "event mode wrote footage before any alarm"
+        before = time.time()
+        rsim.cli("intrude", "pid1", "--duration", "1")
+        rsim.cli("press", "hp1")
+        time.sleep(1)
+        rsim.cli("release", "hp1")
+        after = time.time()
+        wait_for(lambda: {x.camera for x in index.segments(state=CLOSED)} == {"pid1", "hp1"},
+                 40, "a closed segment for each alarm (post-roll 4 s)")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    print(out[-2000:])
+    assert proc.returncode == 0
+    # T: when the camera says the alarm happened (the clock its video is stamped with).
+    store = EventStore.for_profile(s.path)
+    alarm = {e["device"]: datetime.fromisoformat(e["device_time"]).timestamp()
+             for e in reversed(store.events()) if e["active"] and not e["initial"]
+             and e["kind"] in ("intrusion", "help_button")}
+    store.close()
+    assert set(alarm) == {"pid1", "hp1"} and all(before <= t <= after for t in alarm.values())
+    t_press = alarm["hp1"]
+    for name, t in alarm.items():
+        seg = next(x for x in index.segments(state=CLOSED) if x.camera == name)
+        assert seg.start_utc and seg.end_utc and seg.sha256 == sha256(seg.path)
+        start = datetime.fromisoformat(seg.start_utc).timestamp()
+        end = datetime.fromisoformat(seg.end_utc).timestamp()
+        print(f"{name}: alarm at {t:.2f}, footage from {start - t:+.2f} s to {end - t:+.2f} s")
+        assert start <= t - 30, f"{name}: footage starts {t - start:.1f} s before the alarm"
+        assert start >= started - 1, "the pre-roll holds only what the camera sent"
+        assert end >= t + 4, "the post-roll follows the alarm"
+        with av.open(str(seg.path)) as c:
+            first = next(c.decode(video=0))
+            assert first.key_frame, "a segment from the pre-roll starts at a keyframe"
+            seconds = float(c.streams.video[0].duration * c.streams.video[0].time_base) \
+                if c.streams.video[0].duration else None
+        assert decoded_frames(seg.path) == seg.frames
+        if seconds is not None:
+            assert seconds >= 33
+    locks = index.locks()
+    assert [(lk.camera, lk.reason) for lk in locks] == [("hp1", "Help Point call at hp1")]
+    lock_start = datetime.fromisoformat(locks[0].start_utc).timestamp()
+    assert abs(lock_start - (t_press - 30)) < 3
+    index.close()
+    s.profile.close()
+
+
+def test_retention_purges_old_footage_but_never_locked_or_exporting_footage(
+        rsim: Sim, site: Site) -> None:
+    cam, hp = site.ids["cam1"], site.ids["hp1"]
+    rec = Recording(site.profile, site.operator, segment_s=2)
+    try:
+        rec.start([cam, hp])
+        wait_for(lambda: len(rec.index.segments(cam, CLOSED)) >= 4
+                 and len(rec.index.segments(hp, CLOSED)) >= 2, 40, "a few segments each")
+    finally:
+        rec.stop()
+    index = rec.index
+    segs = index.segments(cam, CLOSED)
+    locked, exporting = segs[1], segs[2]
+    assert locked.start_utc and locked.end_utc
+    index.lock(cam, "cam1", locked.start_utc, locked.end_utc, "incident 7: Intrusion", "op")
+    index.set_retention(hp, 90)  # hp1 keeps 90 days; cam1 the default 31
+    future = datetime.now(UTC) + timedelta(days=40)
+    with index.pinned([exporting.id], "export by test"):
+        report = rec.enforce_retention(now=future)
+    kept = {s.id for s in index.segments()}
+    assert locked.id in kept and exporting.id in kept
+    assert all(s.id in kept for s in index.segments(hp)), "hp1 keeps 90 days"
+    gone = [s for s in segs if s.id not in (locked.id, exporting.id)]
+    assert gone and {s.id for s in report.deleted} == {s.id for s in gone}
+    assert all(not s.path.exists() for s in gone) and locked.path.exists()
+    assert report.kept_locked >= 1 and report.kept_exporting == 1
+    rows = index.deletions()
+    assert [r["segment_id"] for r in rows] == [s.id for s in gone]
+    assert all(r["reason"] == "retention: older than 31 days" and r["sha256"] for r in rows)
+    assert any(g.reason == "retention: older than 31 days" for g in index.gaps(cam))
+    # The export over, its segment goes at the next run; the locked one never does.
+    report = rec.enforce_retention(now=future)
+    assert [s.id for s in report.deleted] == [exporting.id]
+    assert locked.id in {s.id for s in index.segments()}
+    # A quota smaller than the locked footage: hp1's old footage goes, then it says so.
+    report = retention.enforce(index, rec.root, now=datetime.now(UTC), quota_bytes=1,
+                               low_space_bytes=1 << 60)
+    assert {s.camera for s in report.deleted} == {"hp1"}
+    assert [s.id for s in index.segments()] == [locked.id]
+    assert report.over_quota and report.low_space
+    print(report.alarms)
+    assert any("evidence-locked" in a for a in report.alarms)
+    assert any("free" in a for a in report.alarms)
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MB filesystem of its own (tmpfs; needs root, which CI and setup have)."""
+    where = tmp_path / "small-disk"
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        if os.environ.get("CI") or os.environ.get("VMS_REQUIRE_SHARED"):
+            pytest.fail(f"cannot mount a small tmpfs for the full-disk test: {done.stderr}")
+        pytest.skip(f"mounting a small tmpfs needs root: {done.stderr.strip()}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_raises_the_alarm_stops_cleanly_and_leaves_the_index_consistent(
+        rsim: Sim, site: Site, small_disk: Path) -> None:
+    cam = site.ids["cam1"]
+    states: list[str] = []
+    alarms: list[str] = []
+    site.profile.accounts.set_setting("low_space_gb", "0.0005", by="test")  # 0.5 MB
+    rec = Recording(site.profile, site.operator, root=small_disk, segment_s=2,
+                    on_status=lambda st: states.append(st.state), on_alarm=alarms.append)
+    try:
+        rec.start([cam])
+        wait_for(lambda: "disk full" in states, 180, "the disk to fill")
+        report = rec.enforce_retention()
+    finally:
+        rec.stop()
+    print("states:", states, "alarms:", alarms)
+    assert report.low_space and any("free" in a for a in alarms)
+    status = rec.recorders.get(cam)
+    assert status is None  # stop() has cleared them: the recorder thread has ended
+    index = rec.index
+    gaps = index.gaps(cam)
+    assert any(g.reason == "disk full: recording stopped" for g in gaps), gaps
+    segs = index.segments(cam)
+    assert segs and not [s for s in segs if s.state == OPEN]
+    for s in segs:  # every row names a file whose bytes and hash it has right
+        assert s.path.exists() and s.path.stat().st_size == s.bytes, s
+        assert s.sha256 == sha256(s.path), s
+        if s.state == CLOSED:
+            assert decoded_frames(s.path) == s.frames
+    damaged = [s for s in segs if s.state == DAMAGED]
+    assert len(damaged) <= 1 and all("could not be finished" in (s.note or "") for s in damaged)
+    assert len([s for s in segs if s.state == CLOSED]) >= 1

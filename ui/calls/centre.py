@@ -14,11 +14,10 @@ from PySide6.QtCore import QObject, Signal
 
 from vms.access.session import Session
 from vms.coreloop import core_loop
-from vms.events.device_rules import rules_for
-from vms.events.engine import DeviceSource, Event, EventEngine
+from vms.events.engine import Event, EventEngine
+from vms.events.sources import event_sources
 from vms.events.store import EventStore
 from vms.incidents.queue import Incident, IncidentQueue, parse_priorities
-from vms.onvif.camera import NS_EVENTS
 from vms.profile import Profile
 from vms.registry.repo import DeviceRow
 
@@ -50,19 +49,9 @@ class CallCentre(QObject):
 
     def start(self, rows: list[DeviceRow]) -> None:
         sources = []
-        for row in rows:
-            if not row.capabilities.events:
-                continue
-            creds = self.profile.credentials.get(row.uid)
-            if creds is None:
-                log.warning("no password in the keyring for %s: its events are not watched",
-                            row.name)
-                continue
+        for row, src in event_sources(self.profile, rows):
             self.rows[row.id] = row
-            sources.append(DeviceSource(
-                row.id, row.name, row.site, row.address, creds[0], creds[1],
-                rules_for(self.profile.registry, row),
-                row.capabilities.services.get(NS_EVENTS)))
+            sources.append(src)
 
         async def watch_all() -> None:
             for s in sources:

@@ -43,6 +43,11 @@ SETTINGS: dict[str, tuple[float, float] | tuple[str, ...]] = {
     "call_priorities": ("*",),
     # where recorded segments go (default PROFILE/recordings): a path on the recording disk
     "recordings_dir": ("*",),
+    # continuous, or event (alarms record from an in-memory pre-roll); days kept by default
+    "recording_mode": ("continuous", "event"), "preroll_seconds": (0, 120),
+    "postroll_seconds": (0, 600), "retention_days": (1, 3650),
+    # 0: no quota; the low-space alarm sounds under low_space_gb free on the recording disk
+    "recording_quota_gb": (0, 1_000_000), "low_space_gb": (0, 10_000),
 }
 FREE_TEXT_MAX = 500
 

@@ -9,8 +9,11 @@ milliseconds, of the first and last frame.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +54,55 @@ _SCHEMA = [
     );
     CREATE INDEX gaps_camera_time ON gaps(camera_id, start_utc)
     """,
+    """
+    CREATE TABLE locks (
+        id INTEGER PRIMARY KEY,
+        camera_id INTEGER NOT NULL,
+        camera TEXT NOT NULL,
+        start_utc TEXT NOT NULL,
+        end_utc TEXT,
+        reason TEXT NOT NULL,
+        incident_id INTEGER,
+        locked_by TEXT NOT NULL,
+        locked_at TEXT NOT NULL
+    );
+    CREATE INDEX locks_camera_time ON locks(camera_id, start_utc);
+    CREATE TABLE pins (
+        id INTEGER PRIMARY KEY,
+        segment_id INTEGER NOT NULL,
+        holder TEXT NOT NULL,
+        since TEXT NOT NULL
+    );
+    CREATE TABLE deletions (
+        id INTEGER PRIMARY KEY,
+        segment_id INTEGER NOT NULL,
+        camera_id INTEGER NOT NULL,
+        camera TEXT NOT NULL,
+        path TEXT NOT NULL,
+        start_utc TEXT,
+        end_utc TEXT,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT,
+        reason TEXT NOT NULL,
+        deleted_at TEXT NOT NULL
+    );
+    CREATE TABLE retention (
+        camera_id INTEGER PRIMARY KEY,
+        days REAL NOT NULL
+    );
+    CREATE TABLE bookmarks (
+        id INTEGER PRIMARY KEY,
+        camera_id INTEGER,
+        utc TEXT NOT NULL,
+        label TEXT NOT NULL,
+        made_by TEXT NOT NULL,
+        made_at TEXT NOT NULL
+    )
+    """,
 ]
+
+
+PIN_STALE_S = 12 * 3600  # an export pin older than this was left by a process that died
 
 
 def utc(ts: float) -> str:
@@ -169,9 +220,126 @@ class RecordingIndex(SqliteStore):
         return [Gap(r["id"], r["camera_id"], r["camera"], r["start_utc"], r["end_utc"],
                     r["reason"]) for r in rows]
 
+    # -- evidence locks ----------------------------------------------------------------------
+    def lock(self, camera_id: int, camera: str, start_utc: str, end_utc: str | None, reason: str,
+             by: str, incident_id: int | None = None) -> int:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO locks (camera_id, camera, start_utc, end_utc, reason, incident_id, "
+                "locked_by, locked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (camera_id, camera, start_utc, end_utc, reason, incident_id, by, now_utc()))
+            return int(cur.lastrowid or 0)
+
+    def end_lock(self, lock_id: int, end_utc: str) -> None:
+        """An open lock (an incident still running) gets its end; it stays a lock."""
+        with self.transaction() as c:
+            c.execute("UPDATE locks SET end_utc = ? WHERE id = ? AND end_utc IS NULL",
+                      (end_utc, lock_id))
+
+    def locks(self, camera_id: int | None = None) -> list[Lock]:
+        sql = "SELECT * FROM locks" + (" WHERE camera_id = ?" if camera_id is not None else "") + \
+            " ORDER BY id"  # noqa: S608 (fixed clauses, values bound)
+        rows = self.conn.execute(sql, [] if camera_id is None else [camera_id])
+        return [Lock(**dict(r)) for r in rows]
+
+    def locked(self, seg: Segment) -> bool:
+        """Does any evidence lock overlap this segment?"""
+        row = self.conn.execute(
+            "SELECT 1 FROM locks WHERE camera_id = ? AND start_utc <= ? AND "
+            "(end_utc IS NULL OR end_utc >= ?) LIMIT 1",
+            (seg.camera_id, seg.end_utc or seg.start_utc or "", seg.start_utc or "")).fetchone()
+        return row is not None
+
+    # -- export pins -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def pinned(self, segment_ids: list[int], holder: str) -> Iterator[None]:
+        """Segments being exported: retention leaves them alone until the export ends."""
+        with self.transaction() as c:
+            ids = [int(c.execute("INSERT INTO pins (segment_id, holder, since) VALUES (?, ?, ?)",
+                                 (sid, holder, now_utc())).lastrowid or 0) for sid in segment_ids]
+        try:
+            yield
+        finally:
+            with self.transaction() as c:
+                c.executemany("DELETE FROM pins WHERE id = ?", [(i,) for i in ids])
+
+    def is_pinned(self, seg_id: int) -> bool:
+        fresh = utc(time.time() - PIN_STALE_S)
+        return self.conn.execute("SELECT 1 FROM pins WHERE segment_id = ? AND since > ?",
+                                 (seg_id, fresh)).fetchone() is not None
+
+    # -- retention ---------------------------------------------------------------------------
+    def set_retention(self, camera_id: int, days: float | None) -> None:
+        """Days to keep one camera's footage; None returns it to the site default."""
+        with self.transaction() as c:
+            if days is None:
+                c.execute("DELETE FROM retention WHERE camera_id = ?", (camera_id,))
+            else:
+                c.execute("INSERT INTO retention (camera_id, days) VALUES (?, ?) ON CONFLICT"
+                          "(camera_id) DO UPDATE SET days = excluded.days", (camera_id, days))
+
+    def retention_days(self) -> dict[int, float]:
+        return {int(r[0]): float(r[1])
+                for r in self.conn.execute("SELECT camera_id, days FROM retention")}
+
+    def delete_segment(self, seg: Segment, reason: str) -> None:
+        """Forget a segment and record why, in one transaction; the file goes after, so a
+        crash between the two leaves an unindexed file, never an index naming a lost one.
+        The footage it held becomes a gap with the same reason."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM segments WHERE id = ?", (seg.id,))
+            c.execute("INSERT INTO deletions (segment_id, camera_id, camera, path, start_utc, "
+                      "end_utc, bytes, sha256, reason, deleted_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                      (seg.id, seg.camera_id, seg.camera, str(seg.path), seg.start_utc,
+                       seg.end_utc, seg.bytes, seg.sha256, reason, now_utc()))
+            start, end = seg.start_utc or now_utc(), seg.end_utc or seg.start_utc or now_utc()
+            prev = c.execute("SELECT id, end_utc FROM gaps WHERE camera_id = ? AND reason = ? "
+                             "ORDER BY end_utc DESC LIMIT 1", (seg.camera_id, reason)).fetchone()
+            if prev is not None and prev["end_utc"] is not None and \
+                    _seconds(prev["end_utc"], start) < 5.0:
+                c.execute("UPDATE gaps SET end_utc = max(end_utc, ?) WHERE id = ?",
+                          (end, prev["id"]))
+            else:
+                c.execute("INSERT INTO gaps (camera_id, camera, start_utc, end_utc, reason) "
+                          "VALUES (?, ?, ?, ?, ?)", (seg.camera_id, seg.camera, start, end, reason))
+
+    # -- bookmarks ---------------------------------------------------------------------------
+    def bookmark(self, camera_id: int | None, at_utc: str, label: str, by: str) -> int:
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO bookmarks (camera_id, utc, label, made_by, made_at) "
+                            "VALUES (?, ?, ?, ?, ?)", (camera_id, at_utc, label, by, now_utc()))
+            return int(cur.lastrowid or 0)
+
+    def bookmarks(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM bookmarks ORDER BY utc")]
+
+    def deletions(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM deletions ORDER BY id")]
+
+
+@dataclass(frozen=True)
+class Lock:
+    """Footage that retention must keep: a call, an accepted alarm, an officer's hold.
+    ``end_utc`` is None while the incident is still open."""
+
+    id: int
+    camera_id: int
+    camera: str
+    start_utc: str
+    end_utc: str | None
+    reason: str
+    incident_id: int | None
+    locked_by: str
+    locked_at: str
+
 
 def _row_factory(c: sqlite3.Connection) -> None:
     c.row_factory = sqlite3.Row
+
+
+def _seconds(a: str, b: str) -> float:
+    """b - a, in seconds, for two of the index's UTC strings."""
+    return (dt.datetime.fromisoformat(b) - dt.datetime.fromisoformat(a)).total_seconds()
 
 
 def _segment(r: sqlite3.Row) -> Segment:

@@ -7,15 +7,22 @@ ends at the first frame after it comes back. Wall-clock times come from the came
 sender reports (FFmpeg's ``start_time_realtime``), which can arrive seconds after the
 stream starts: until then times are our own receive times, and the segment says so
 (``clock = 'local'``) until the camera's clock is known.
+
+In event mode nothing is written until ``trigger`` or ``hold``: the stream is kept in memory
+from the newest keyframe at least ``preroll_s`` old, so the segment an alarm opens starts
+before the alarm (keyframe-aligned, so it plays from its first frame), and it runs on for
+``postroll_s`` after the last trigger or release.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,20 +30,25 @@ import av
 from av.packet import Packet
 
 from vms.media_errors import explain
-from vms.recording.index import CLOSED, RecordingIndex, utc
+from vms.recording.index import CLOSED, DAMAGED, RecordingIndex, utc
 from vms.recording.segment import SegmentWriter
+from vms.recording.sink import sha256_file
 from vms.wall.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
 SEGMENT_S = 60.0
+PREROLL_S = 30.0
+PREROLL_SLACK_S = 10.0  # kept beyond the pre-roll: an alarm reaches us after it happened
+POSTROLL_S = 30.0
+CONTINUOUS, EVENT = "continuous", "event"
 PROGRESS_S = 2.0  # how often an open segment's end time and counts reach the index
 OPEN_TIMEOUT_S = 10.0
 NOPTS = -(1 << 63)
 
 # States shown to operators and in ``vms record``'s output.
-STARTING, RECORDING, RETRYING, DISK_FULL, STOPPED = (
-    "starting", "recording", "retrying", "disk full", "stopped")
+STARTING, RECORDING, WAITING, RETRYING, DISK_FULL, STOPPED = (
+    "starting", "recording", "waiting for an event", "retrying", "disk full", "stopped")
 
 
 @dataclass
@@ -46,10 +58,33 @@ class RecorderStatus:
     state: str = STARTING
     detail: str = ""
     segments: int = 0
-    packets: int = 0
-    bytes: int = 0
+    packets: int = 0  # received, video and audio
+    video_frames: int = 0  # received
+    bytes_received: int = 0  # payload demuxed
+    bytes: int = 0  # of the segment being written
     last_frame_utc: str | None = None
     errors: list[str] = field(default_factory=list)
+
+
+def _timed(packets: Iterator[Packet], video: av.video.stream.VideoStream) -> Iterator[Packet]:
+    """FFmpeg's RTSP input gives the very first frame (a keyframe) no timestamp: it is given
+    the next frame's less one frame period, instead of being dropped with its whole GOP."""
+    untimed: Packet | None = None
+    rate = video.guessed_rate or video.average_rate or 25
+    for pkt in packets:
+        if pkt.stream is video and pkt.size and pkt.pts is None and pkt.dts is None:
+            if untimed is None:
+                untimed = pkt
+                continue
+        elif untimed is not None and pkt.stream is video and pkt.dts is not None \
+                and pkt.time_base:
+            step = max(1, round(1 / (rate * pkt.time_base)))
+            untimed.dts = pkt.dts - step
+            untimed.pts = (pkt.pts if pkt.pts is not None else pkt.dts) - step
+            untimed.time_base = pkt.time_base
+            yield untimed
+            untimed = None
+        yield pkt
 
 
 class _Merge:
@@ -75,8 +110,19 @@ class _Merge:
 class CameraRecorder:
     def __init__(self, index: RecordingIndex, root: Path, camera_id: int, camera: str,
                  url: Callable[[], str], *, segment_s: float = SEGMENT_S,
-                 on_status: Callable[[RecorderStatus], None] | None = None) -> None:
+                 on_status: Callable[[RecorderStatus], None] | None = None,
+                 mode: str = CONTINUOUS, preroll_s: float = PREROLL_S,
+                 postroll_s: float = POSTROLL_S) -> None:
         """``url`` gives the RTSP URL with credentials each time it is needed (never logged)."""
+        if mode not in (CONTINUOUS, EVENT):
+            raise ValueError(f"recording mode {mode!r}: one of {CONTINUOUS}, {EVENT}")
+        self.mode = mode
+        self.preroll_s = preroll_s
+        self.postroll_s = postroll_s
+        self._armed_until = 0.0  # event mode: write until this host time...
+        self._holds: set[str] = set()  # ...or while anything holds it (a call in progress)
+        self._from_wall: float | None = None  # ...starting from this wall-clock time
+        self._arm_lock = threading.Lock()
         self.index = index
         self.root = root
         self.camera_id = camera_id
@@ -104,6 +150,37 @@ class CameraRecorder:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def _arm_from(self, at: float | None) -> None:
+        start = (time.time() if at is None else at) - self.preroll_s
+        if self._from_wall is None or start < self._from_wall:
+            self._from_wall = start
+
+    def trigger(self, postroll_s: float | None = None, at: float | None = None) -> None:
+        """An alarm that happened at wall-clock time ``at`` (default now): record from the
+        pre-roll before it until ``postroll_s`` (default the recorder's) from now. Any thread."""
+        with self._arm_lock:
+            until = time.time() + (self.postroll_s if postroll_s is None else postroll_s)
+            self._armed_until = max(self._armed_until, until)
+            self._arm_from(at)
+
+    def hold(self, key: str, at: float | None = None) -> None:
+        """Record from the pre-roll before ``at`` until ``release(key)`` (a call in progress)."""
+        with self._arm_lock:
+            self._holds.add(key)
+            self._arm_from(at)
+
+    def release(self, key: str) -> None:
+        with self._arm_lock:
+            if key in self._holds:
+                self._holds.discard(key)
+                self._armed_until = max(self._armed_until, time.time() + self.postroll_s)
+
+    def _wanted(self, now: float) -> bool:
+        if self.mode == CONTINUOUS:
+            return True
+        with self._arm_lock:
+            return bool(self._holds) or now < self._armed_until
 
     def _say(self, state: str, detail: str = "") -> None:
         if (state, detail) == (self.status.state, self.status.detail):
@@ -159,8 +236,10 @@ class CameraRecorder:
             merge = _Merge()
             seg: _Open | None = None
             clock = _Clock(inp)
+            pre = _PreRoll(self.preroll_s + PREROLL_SLACK_S)
+            connected = False
             try:
-                for pkt in inp.demux(streams):
+                for pkt in _timed(inp.demux(streams), video):
                     if self._stop.is_set():
                         break
                     if pkt.dts is None or pkt.size == 0:
@@ -168,32 +247,65 @@ class CameraRecorder:
                     now = time.time()
                     clock.saw(pkt, now)
                     self.status.packets += 1
+                    self.status.bytes_received += pkt.size
                     if pkt.stream is audio:
                         if seg is not None:
                             seg.writer.write_audio(pkt)
+                        else:
+                            pre.audio(pkt)
                         continue
                     out = merge.push(pkt)
                     if out is None or out.pts is None:
                         continue
+                    self.status.video_frames += 1
                     ts = float(out.pts * out.time_base)
-                    if seg is None or (out.is_keyframe and ts - seg.first_s >= self.segment_s):
-                        if seg is not None:
-                            self._close(seg, clock)
-                        if not out.is_keyframe:
-                            continue  # a segment starts with a keyframe, so it plays alone
-                        seg = self._open(video, audio, ts, clock)
-                    seg.writer.write_video(out)
-                    seg.last_s = ts
                     self._last_wall = clock.wall(ts)
-                    if seg.writer.frames == 1:
+                    if not connected:
+                        connected = True
                         self._end_gap(clock.wall(ts))
                         backoff.reset()
+                    wanted = self._wanted(now)
+                    if seg is not None and not wanted:
+                        done, seg = seg, None
+                        self._close(done, clock)  # the post-roll is over
+                    if seg is None and not wanted:
+                        pre.video(out, ts)
+                        self._say(WAITING, f"{self.preroll_s:g} s pre-roll in memory")
+                        continue
+                    if seg is None or (out.is_keyframe and ts - seg.first_s >= self.segment_s):
+                        if seg is not None:
+                            done, seg = seg, None
+                            self._close(done, clock)
+                        if pre.first_s is not None:  # an event: start from the pre-roll
+                            with self._arm_lock:
+                                start_wall, self._from_wall = self._from_wall, None
+                            first_s, items = pre.take(None if start_wall is None else
+                                                      start_wall - clock.wall(0.0))
+                            seg = self._open(video, audio, first_s, clock)
+                            for kind, held in items:
+                                (seg.writer.write_video if kind == "v" else
+                                 seg.writer.write_audio)(held)
+                            seg.last_s = pre.last_s
+                        elif not out.is_keyframe:
+                            continue  # a segment starts with a keyframe, so it plays alone
+                        else:
+                            seg = self._open(video, audio, ts, clock)
                         self._say(RECORDING)
+                    seg.writer.write_video(out)
+                    seg.last_s = ts
                     if now - seg.progress_at >= PROGRESS_S:
                         seg.progress_at = now
                         self._progress(seg, clock)
             finally:
                 if seg is not None:
+                    last = merge.held  # the stream's last frame: nothing came to complete it
+                    if last is not None and last.pts is not None and not seg.closed:
+                        self.status.video_frames += 1
+                        at = float(last.pts * last.time_base)  # before the writer rebases it
+                        with contextlib.suppress(OSError, av.FFmpegError):
+                            seg.writer.write_video(last)
+                            seg.last_s = at
+                            self._last_wall = clock.wall(at)
                     self._close(seg, clock)
         if not self._stop.is_set():
             raise av.error.EOFError(errno.EPIPE, "the camera ended the stream")
@@ -230,12 +342,25 @@ class CameraRecorder:
         self.index.update_segment(seg.id, **self._span(seg, clock))
 
     def _close(self, seg: _Open, clock: _Clock) -> None:
+        if seg.closed:
+            return
+        seg.closed = True
         try:
             digest = seg.writer.close()
-        except OSError as exc:
+        except (OSError, av.FFmpegError) as exc:
             seg.writer.abandon()
-            self.index.update_segment(seg.id, state=CLOSED, **self._span(seg, clock),
-                                      note=f"the segment could not be finished: {exc.strerror}")
+            # What reached the disk is kept and hashed as it is: a damaged segment still
+            # plays up to its last complete fragment, and the index says so.
+            try:
+                on_disk, size = sha256_file(seg.writer.path)
+            except OSError:
+                on_disk, size = None, 0
+            why = getattr(exc, "strerror", None) or str(exc)
+            self.index.update_segment(
+                seg.id, state=DAMAGED, **{**self._span(seg, clock), "bytes": size},
+                sha256=on_disk, closed_at=utc(time.time()),
+                note=f"the segment could not be finished ({why}); it holds what reached the "
+                     "disk, readable up to its last complete fragment, hashed as it is")
             raise
         self.index.update_segment(seg.id, state=CLOSED, **self._span(seg, clock), sha256=digest,
                                   closed_at=utc(time.time()))
@@ -268,6 +393,55 @@ class _Clock:
         return base + t
 
 
+class _PreRoll:
+    """The last ``seconds`` of the stream in memory, from a keyframe, for event recording."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.items: deque[tuple[str, Packet]] = deque()
+        self.keys: deque[tuple[int, float]] = deque()  # (items index, input time) of keyframes
+        self.dropped = 0  # items dropped from the front so far (keys index correction)
+        self.first_s: float | None = None
+        self.last_s = 0.0
+
+    def audio(self, pkt: Packet) -> None:
+        if self.first_s is not None:  # audio before the first keyframe cannot be placed
+            self.items.append(("a", pkt))
+
+    def video(self, pkt: Packet, ts: float) -> None:
+        if pkt.is_keyframe:
+            self.keys.append((self.dropped + len(self.items), ts))
+            if self.first_s is None:
+                self.first_s = ts
+        if self.first_s is None:
+            return
+        self.items.append(("v", pkt))
+        self.last_s = ts
+        # Start at the newest keyframe that still covers the whole pre-roll.
+        while len(self.keys) >= 2 and ts - self.keys[1][1] >= self.seconds:
+            self.keys.popleft()
+            cut = self.keys[0][0] - self.dropped
+            for _ in range(cut):
+                self.items.popleft()
+            self.dropped += cut
+            self.first_s = self.keys[0][1]
+
+    def take(self, start_s: float | None) -> tuple[float, list[tuple[str, Packet]]]:
+        """The input time of the newest keyframe at or before ``start_s`` (or of the oldest
+        held, when the pre-roll does not reach back that far) and everything from it."""
+        skip, first = 0, self.keys[0][1]
+        if start_s is not None:
+            for pos, ts in self.keys:
+                if ts <= start_s:
+                    skip, first = pos - self.dropped, ts
+        items = list(self.items)[skip:]
+        self.items.clear()
+        self.keys.clear()
+        self.dropped = 0
+        self.first_s = None
+        return first, items
+
+
 @dataclass
 class _Open:
     id: int
@@ -275,3 +449,4 @@ class _Open:
     first_s: float
     last_s: float
     progress_at: float
+    closed: bool = False

@@ -75,6 +75,8 @@ class SegmentWriter:
             self.closed = True
             try:
                 self.out.close()
+                if self.sink.error is not None:
+                    raise self.sink.error
                 self.sink.sync()
             finally:
                 self.sink.close()

@@ -4,11 +4,18 @@
 recovers segments a killed recorder left open, then starts one ``CameraRecorder`` per
 camera on its main stream. Files go under ``PROFILE/recordings`` (or the ``recordings_dir``
 setting); the index is ``PROFILE/recordings.db``.
+
+Alarms reach it as event-engine events (``on_event``) and incidents (``on_incident``): an
+alarm records its device and the device's linked cameras from the pre-roll; a Help Point
+call is evidence-locked from the press, an intrusion once an operator accepts it, and the
+lock ends a post-roll after the incident closes. Retention runs every few minutes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,11 +24,19 @@ import av
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import DeviceError
+from vms.events.engine import Event
+from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPER
+from vms.incidents.queue import ACCEPTED, CLOSED, Incident
 from vms.live import with_credentials
 from vms.profile import Profile
+from vms.recording import retention
 from vms.recording.index import OPEN, RECOVERED, RecordingIndex, now_utc
-from vms.recording.recorder import CameraRecorder, RecorderStatus
+from vms.recording.locks import LOCKED_WHEN_ACCEPTED, EvidenceLocks, event_time
+from vms.recording.recorder import CONTINUOUS, CameraRecorder, RecorderStatus
 from vms.recording.sink import sha256_file
+
+TRIGGERS = frozenset({HELP_BUTTON, INTRUSION, LINE, MOTION, TAMPER, INPUT})
+HOUSEKEEPING_S = 300.0
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +75,27 @@ def _url(uri: str, user: str, password: str) -> Callable[[], str]:
 class Recording:
     def __init__(self, profile: Profile, session: Session, root: Path | None = None,
                  segment_s: float = 60.0,
-                 on_status: Callable[[RecorderStatus], None] | None = None) -> None:
+                 on_status: Callable[[RecorderStatus], None] | None = None,
+                 mode: str | None = None,
+                 on_alarm: Callable[[str], None] | None = None) -> None:
         self.profile = profile
         self.session = session
-        setting = profile.accounts.settings().get("recordings_dir", "")
+        settings = profile.accounts.settings()
+        setting = settings.get("recordings_dir", "")
         self.root = root or (Path(setting) if setting else profile.data_dir / "recordings")
         self.index = RecordingIndex(profile.data_dir / "recordings.db")
         self.segment_s = segment_s
         self.on_status = on_status
+        self.on_alarm = on_alarm
+        self.mode = mode or settings.get("recording_mode", CONTINUOUS)
+        self.preroll_s = float(settings.get("preroll_seconds", 30))
+        self.postroll_s = float(settings.get("postroll_seconds", 30))
         self.recorders: dict[int, CameraRecorder] = {}
+        self.locks = EvidenceLocks(self.index, profile.registry, self.preroll_s,
+                                   self.postroll_s)
+        self._quit = threading.Event()
+        self._housekeeper: threading.Thread | None = None
+        self.last_retention: retention.RetentionReport | None = None
 
     def start(self, camera_ids: list[int] | None = None) -> list[CameraRecorder]:
         rows = self.profile.access.visible(self.session, self.profile.registry.devices())
@@ -96,14 +123,81 @@ class Recording:
                 raise DeviceError(f"the password for {row.name} is not in the keyring")
             rec = CameraRecorder(self.index, self.root, row.id, row.name,
                                  _url(stream.uri, creds[0], creds[1]),
-                                 segment_s=self.segment_s, on_status=self.on_status)
+                                 segment_s=self.segment_s, on_status=self.on_status,
+                                 mode=self.mode, preroll_s=self.preroll_s,
+                                 postroll_s=self.postroll_s)
             self.profile.access.record(self.session, "recording.start", device=row,
-                                       detail={"stream": stream.role or "main"})
+                                       detail={"stream": stream.role or "main",
+                                               "mode": self.mode})
             self.recorders[row.id] = rec
             rec.start()
+        self._quit.clear()
+        self._housekeeper = threading.Thread(target=self._housekeeping, name="retention",
+                                             daemon=True)
+        self._housekeeper.start()
         return list(self.recorders.values())
 
+    # -- retention ---------------------------------------------------------------------------
+    def enforce_retention(self, now: dt.datetime | None = None) -> retention.RetentionReport:
+        s = self.profile.accounts.settings()
+        quota = float(s.get("recording_quota_gb", 0))
+        report = retention.enforce(
+            self.index, self.root, now=now,
+            default_days=float(s.get("retention_days", retention.DEFAULT_DAYS)),
+            quota_bytes=int(quota * retention.GB) if quota > 0 else None,
+            low_space_bytes=int(float(s.get("low_space_gb", 5)) * retention.GB))
+        self.last_retention = report
+        if self.on_alarm is not None:
+            for a in report.alarms:
+                self.on_alarm(a)
+        return report
+
+    def _housekeeping(self) -> None:
+        while not self._quit.is_set():
+            try:
+                self.enforce_retention()
+            except Exception:  # retention must never take recording down with it
+                log.exception("retention")
+            self._quit.wait(HOUSEKEEPING_S)
+
+    # -- alarms and incidents (called on the core loop: quick, no network) -------------------
+    def _cameras_for(self, device_id: int) -> list[CameraRecorder]:
+        return [self.recorders[cid] for cid, _ in self.locks.cameras_for(device_id)
+                if cid in self.recorders]
+
+    def on_event(self, e: Event) -> None:
+        """An alarm records its device and linked cameras from the pre-roll; a state (a
+        held button, an occupied field) for as long as it lasts, a pulse for the post-roll.
+        A Help Point press is also evidence-locked."""
+        if e.kind not in TRIGGERS:
+            return
+        recs = self._cameras_for(e.device_id)
+        key = f"event {e.device_id} {e.kind} {e.ev.token}"
+        at = event_time(e)
+        for r in recs:
+            if e.ev.pulse:
+                r.trigger(at=at)
+            elif e.ev.active:
+                r.hold(key, at=at)
+            else:
+                r.release(key)
+        if recs:
+            self.locks.on_event(e)
+
+    def on_incident(self, inc: Incident) -> None:
+        """An accepted call or intrusion is recorded and locked until it closes."""
+        if inc.kind not in LOCKED_WHEN_ACCEPTED:
+            return
+        key = f"incident {inc.id}"
+        for r in self._cameras_for(inc.device_id):
+            if inc.state == ACCEPTED:
+                r.hold(key)
+            elif inc.state == CLOSED:
+                r.release(key)
+        self.locks.on_incident(inc)
+
     def stop(self) -> None:
+        self._quit.set()
         for rec in self.recorders.values():
             rec.request_stop()  # all at once, then wait for each
         for rec in self.recorders.values():

@@ -20,6 +20,9 @@ class HashingSink:
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         self._sha = hashlib.sha256()
         self.bytes = 0
+        # The first write that failed. FFmpeg may swallow it (a trailer "written" into a
+        # failed stream), so the segment writer asks here before calling a segment good.
+        self.error: OSError | None = None
 
     # -- the file-object protocol PyAV uses ------------------------------------------
     def writable(self) -> bool:
@@ -33,8 +36,12 @@ class HashingSink:
             raise ValueError("the segment is closed")
         view = memoryview(data)
         done = 0
-        while done < len(view):  # os.write may write less than asked (signals, full disks)
-            done += os.write(self._fd, view[done:])
+        try:
+            while done < len(view):  # os.write may write less than asked (signals, full disks)
+                done += os.write(self._fd, view[done:])
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
         self._sha.update(view)
         self.bytes += len(view)
         return len(view)
