@@ -29,6 +29,7 @@ from ui.dialogs.links import LinksDialog  # noqa: E402
 from ui.dialogs.sign_in import LockDialog, SignInDialog  # noqa: E402
 from ui.dialogs.users import UsersDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
+from ui.playback.window import PlaybackWindow  # noqa: E402
 from ui.site_link import SiteLink  # noqa: E402
 from ui.wall.assembly import assemble  # noqa: E402
 from vms.access.admin import UserAdmin, create_first_administrator  # noqa: E402
@@ -37,10 +38,13 @@ from vms.audio.announcements import clip  # noqa: E402
 from vms.audit.trail import AuditTrail  # noqa: E402
 from vms.commissioning import Commissioning  # noqa: E402
 from vms.errors import VmsError  # noqa: E402
+from vms.events.store import EventStore  # noqa: E402
 from vms.links import CameraLinks  # noqa: E402
 from vms.live import LiveView  # noqa: E402
 from vms.profile import Profile  # noqa: E402
 from vms.ptz import PtzControl  # noqa: E402
+from vms.recording.service import Recording  # noqa: E402
+from vms.recording.timeline_data import TimelineData  # noqa: E402
 from vms.sim import control  # noqa: E402
 from vms.sim.launcher import EPHEMERAL, SimProcess  # noqa: E402
 from vms.wall.layouts import WallState  # noqa: E402
@@ -93,8 +97,14 @@ def main() -> int:
                 with contextlib.suppress(VmsError):
                     profile.access.sign_in("r.evans", "not-my-password", via="desktop")
             wall_op = profile.access.sign_in("j.okafor", "screenshot-operator-1", via="desktop")
+            # Recording runs through everything below, for the playback screenshot at the end.
+            rec = Recording(profile, wall_op, segment_s=20)
+            rec.start([ids["cam1"], ids["hp1"], ids["pid1"]])
             live = assemble(profile, wall_op)
-            desk = CallDesk(profile, CallCentre(profile, wall_op), live.hub)
+            centre = CallCentre(profile, wall_op)
+            centre.engine.listeners.append(rec.on_event)
+            centre.queue.listeners.append(rec.on_incident)
+            desk = CallDesk(profile, centre, live.hub)
             win = MainWindow(link, Commissioning(profile, wall_op), live.pane, desk.queue_pane)
             win.resize(1400, 860)
             win.show()
@@ -143,6 +153,7 @@ def main() -> int:
             dlg.grab().save(str(path))
             print(f"wrote {path}")
             shots(app, profile, admin, op, svc)
+            playback(app, data, profile, rec, ids)
             link.shutdown()
         finally:
             sim.stop()
@@ -208,6 +219,34 @@ def calls(app: QApplication, data: Path, desk: CallDesk, win: MainWindow,
     save(app, pane, "incident-pane.png")
     pane.toggle.setChecked(False)
     pane._stop_mic()
+
+
+def playback(app: QApplication, data: Path, profile: Profile, rec: Recording,
+             ids: dict[str, int]) -> None:
+    """The timeline after a few minutes of the site: calls, alarms, a gap and a bookmark."""
+    control.action(data, "cam1", "offline")
+    pump(app, 12)
+    control.action(data, "cam1", "online")
+    pump(app, 15)
+    rec.stop()
+    store = EventStore.for_profile(profile.data_dir)
+    data_ = TimelineData(rec.index, store, "r.evans")
+    spans = [s for r in data_.rows([ids["cam1"]], {}) for s in r.spans]
+    data_.add_bookmark(ids["cam1"], spans[0][0] + 20, "Suspect enters frame")
+    names = {ids[n]: n for n in ("cam1", "hp1", "pid1")}
+    win = PlaybackWindow(data_, sorted(names.items()))
+    win.resize(1300, 900)
+    win.show()
+    win.choose(list(names))
+    pump(app, 1)
+    win.seek(spans[0][0] + 25)
+    win.range.setChecked(True)
+    pump(app, 3)
+    path = OUT / "playback-timeline.png"
+    win.grab().save(str(path))
+    print(f"wrote {path}")
+    win.close()
+    store.close()
 
 
 def save(app: QApplication, widget: object, name: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from ui import tasks
@@ -25,15 +25,20 @@ from ui.dialogs.links import LinksDialog
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.dialogs.users import UsersDialog
 from ui.main_window import MainWindow
+from ui.playback.window import PlaybackWindow, london
 from ui.site_link import SiteLink
 from ui.wall.assembly import LiveWall, assemble
 from vms.access.admin import UserAdmin
+from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.audit.trail import AuditTrail
 from vms.commissioning import Commissioning
 from vms.errors import VmsError
 from vms.links import CameraLinks
 from vms.profile import Profile
+from vms.recording.index import RecordingIndex
+from vms.recording.locks import EvidenceLocks
+from vms.recording.timeline_data import TimelineData
 
 CHECK_IDLE_MS = 2000
 _INPUT = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
@@ -79,6 +84,7 @@ class Desktop(QObject):
         self.svc: Commissioning | None = None
         self.live: LiveWall | None = None
         self.calls: CallDesk | None = None
+        self.recordings: RecordingIndex | None = None
         app.setQuitOnLastWindowClosed(False)
 
     # -- signing in ---------------------------------------------------------------
@@ -119,7 +125,14 @@ class Desktop(QObject):
         self.session = session
         self.svc = Commissioning(self.profile, session)
         self.live = assemble(self.profile, session)
-        self.calls = CallDesk(self.profile, CallCentre(self.profile, session), self.live.hub)
+        centre = CallCentre(self.profile, session)
+        # Calls and accepted alarms lock their footage in the shared recording index, whichever
+        # process (``vms record``, a recording box) writes it.
+        self.recordings = RecordingIndex(self.profile.data_dir / "recordings.db")
+        locks = EvidenceLocks(self.recordings, self.profile.registry)
+        centre.engine.listeners.append(locks.on_event)
+        centre.queue.listeners.append(locks.on_incident)
+        self.calls = CallDesk(self.profile, centre, self.live.hub)
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
         tasks.run(self.svc.devices, self.calls.start,
@@ -133,6 +146,7 @@ class Desktop(QObject):
         win.change_password.triggered.connect(
             lambda: ChangePasswordDialog(self.access, session, win).exec())
         win.open_audit.triggered.connect(self.show_audit)
+        win.open_playback.triggered.connect(self.show_playback)
         win.open_users.triggered.connect(self.show_users)
         win.open_microphone.triggered.connect(
             lambda: MicrophoneDialog(self.access, session, win).exec())
@@ -162,6 +176,23 @@ class Desktop(QObject):
             return
         cams = [(d.id, d.name) for d in self.svc.devices()]
         AuditViewer(AuditTrail(self.access, self.session), cams, self.window).exec()
+
+    def show_playback(self) -> None:
+        if not (self.session and self.window and self.svc and self.calls and self.recordings):
+            return
+        cams = [(d.id, d.name) for d in self.svc.devices()
+                if self.access.can(self.session, Permission.PLAYBACK, d)]
+        data = TimelineData(self.recordings, self.calls.centre.store, self.session.user)
+        win = PlaybackWindow(data, cams, self.window)
+        win.export_requested.connect(lambda ids, a, b: QMessageBox.information(
+            win, "Export — Beacon VMS",
+            f"Selected: {len(ids)} camera(s), {london(a)} to {london(b)}.\n\nSealed evidence "
+            "export is not available in this version yet; the footage is kept (export it "
+            "with an evidence officer's tools) and nothing was exported."))
+        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        win.show()
+        recorded = [cid for cid, _ in cams if self.recordings.segments(cid)][:1]
+        win.choose(recorded)
 
     def show_about(self) -> None:
         if self.window and self.live:
@@ -221,6 +252,9 @@ class Desktop(QObject):
         if self.calls is not None:
             self.calls.shutdown()
             self.calls = None
+        if self.recordings is not None:
+            self.recordings.close()
+            self.recordings = None
         if self.live is not None:
             self.live.shutdown()
             self.live = None

@@ -1,0 +1,296 @@
+"""Playback: up to four cameras in step, a transport bar and the timeline.
+
+The ``Player`` (core) decodes on its own thread and hands frames over through a Qt
+signal; images are made here, on the GUI thread. Times are shown in Europe/London with
+GMT or BST said, as control-room staff read them; the index keeps UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.playback.timeline import BOOKMARK, EVENT, GAP, INCIDENT, LOCKED, RECORDED, Timeline
+from vms.recording.playback import SPEEDS, Frame, Player
+from vms.recording.timeline_data import TimelineData
+
+LONDON = ZoneInfo("Europe/London")
+MAX_CAMERAS = 4
+
+
+def london(t: float) -> str:
+    local = dt.datetime.fromtimestamp(t, LONDON)
+    return local.strftime("%a %d %b %Y  %H:%M:%S.") + f"{local.microsecond // 100000}" + \
+        f"  {local.tzname()}"
+
+
+class _Relay(QObject):
+    frames = Signal(float, object)
+
+
+class VideoCell(QLabel):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.setMinimumSize(320, 180)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet("background:#0d0f12; color:#9aa4ae;")
+        self.image: QImage | None = None
+        self.show_nothing("choose a time on the timeline")
+
+    def show_nothing(self, why: str) -> None:
+        self.image = None
+        self.setPixmap(QPixmap())
+        self.setText(f"{self.name}\n{why}")
+
+    def show_frame(self, f: Frame) -> None:
+        rgb = np.ascontiguousarray(f.rgb)
+        h, w, _ = rgb.shape
+        self.image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        self.setPixmap(QPixmap.fromImage(self.image).scaled(
+            self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
+
+
+class PlaybackWindow(QWidget):
+    export_requested = Signal(list, float, float)  # camera ids, start, end (epoch seconds)
+
+    def __init__(self, data: TimelineData, cameras: list[tuple[int, str]],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("Playback — Beacon VMS")
+        self.resize(1300, 900)
+        self.data = data
+        self.names = dict(cameras)
+        self.player: Player | None = None
+        self.cells: dict[int, VideoCell] = {}
+        self.position = 0.0
+        self.relay = _Relay()
+        self.relay.frames.connect(self._frames)
+        self.timeline = Timeline()
+
+        self.pick = QListWidget()
+        self.pick.setMaximumWidth(200)
+        for cid, name in cameras:
+            it = QListWidgetItem(name)
+            it.setData(Qt.ItemDataRole.UserRole, cid)
+            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            it.setCheckState(Qt.CheckState.Unchecked)
+            self.pick.addItem(it)
+        self.pick.itemChanged.connect(self._picked)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setSpacing(4)
+
+        self.clock = QLabel("—")
+        self.clock.setObjectName("playbackClock")
+        self.clock.setStyleSheet("font-size:15px; font-weight:600;")
+        self.back = QPushButton("◀| Frame")
+        self.back.setToolTip("One frame back (Left arrow)")
+        self.play = QPushButton("▶ Play")
+        self.play.setCheckable(True)
+        self.play.setToolTip("Play / pause (Space)")
+        self.fwd = QPushButton("Frame |▶")
+        self.fwd.setToolTip("One frame forward (Right arrow)")
+        self.speed = QComboBox()
+        for s in SPEEDS:
+            self.speed.addItem(f"{s:g}x" if s >= 1 else f"1/{round(1 / s)}x", s)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.setToolTip("Playback speed")
+        self.mark = QPushButton("Bookmark")
+        self.mark.setToolTip("Mark this moment with a note, for everyone")
+        self.range = QPushButton("Select range")
+        self.range.setCheckable(True)
+        self.export = QPushButton("Export…")
+        self.export.setEnabled(False)
+        self.export.setToolTip("Select a range first")
+        zoom = [QPushButton(t) for t in ("Day", "Hour", "10 min", "Minute")]
+        for b, secs in zip(zoom, (86400, 3600, 600, 60), strict=True):
+            b.setToolTip(f"Show {b.text().lower()} around the playhead")
+            b.clicked.connect(lambda _=False, s=secs: self.timeline.zoom_around(self.position, s))
+        bar = QHBoxLayout()
+        for w in (self.back, self.play, self.fwd, self.speed):
+            bar.addWidget(w)
+        bar.addSpacing(12)
+        bar.addWidget(self.clock, 1)
+        for w in (*zoom, self.mark, self.range, self.export):
+            bar.addWidget(w)
+
+        self.timeline.setMinimumHeight(230)
+        self.timeline.seek_requested.connect(self.seek)
+        self.timeline.range_changed.connect(self._range)
+        legend = QLabel("  ".join(
+            f"<span style='color:{c.name()}'>■</span> {w}" for c, w in (
+                (RECORDED, "recorded"), (GAP, "gap (reason in the list)"),
+                (LOCKED, "evidence-locked"), (EVENT, "alarm / event ▲"),
+                (INCIDENT, "incident"), (BOOKMARK, "bookmark ┆"))))
+        self.gaps = QLabel()
+        self.gaps.setWordWrap(True)
+        self.gaps.setStyleSheet("color:#c9a3a0;")
+        hint = QLabel("Wheel or drag on the timeline to zoom and pan; click to go to a moment.")
+        hint.setStyleSheet("color:#8a949e;")
+
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Cameras (up to 4, played in step)"))
+        left.addWidget(self.pick)
+        right = QVBoxLayout()
+        right.addWidget(self.grid_host, 1)
+        right.addLayout(bar)
+        top = QWidget()
+        top_lay = QHBoxLayout(top)
+        top_lay.addLayout(left)
+        top_lay.addLayout(right, 1)
+        bottom = QWidget()
+        b_lay = QVBoxLayout(bottom)
+        b_lay.setContentsMargins(8, 0, 8, 8)
+        b_lay.addWidget(self.timeline, 1)
+        b_lay.addWidget(legend)
+        b_lay.addWidget(self.gaps)
+        b_lay.addWidget(hint)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(bottom)
+        split.setSizes([560, 340])
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+
+        self.back.clicked.connect(lambda: self.player and self.player.step(-1))
+        self.fwd.clicked.connect(lambda: self.player and self.player.step(1))
+        self.play.toggled.connect(self._play)
+        self.speed.currentIndexChanged.connect(
+            lambda _i: self.player and self.player.set_speed(float(self.speed.currentData())))
+        self.mark.clicked.connect(self._bookmark)
+        self.range.toggled.connect(self._select)
+        self.export.clicked.connect(self._export)
+        for key, act in ((Qt.Key.Key_Space, self.play.toggle), (Qt.Key.Key_Left, self.back.click),
+                         (Qt.Key.Key_Right, self.fwd.click)):
+            QShortcut(QKeySequence(key), self, act)
+
+    # -- cameras ----------------------------------------------------------------------------
+    def choose(self, camera_ids: list[int]) -> None:
+        for i in range(self.pick.count()):
+            it = self.pick.item(i)
+            want = it.data(Qt.ItemDataRole.UserRole) in camera_ids
+            it.setCheckState(Qt.CheckState.Checked if want else Qt.CheckState.Unchecked)
+        self._picked(None)
+
+    def chosen(self) -> list[int]:
+        return [self.pick.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.pick.count())
+                if self.pick.item(i).checkState() == Qt.CheckState.Checked]
+
+    def _picked(self, item: QListWidgetItem | None) -> None:
+        ids = self.chosen()
+        if item is not None and len(ids) > MAX_CAMERAS:
+            self.pick.blockSignals(True)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.pick.blockSignals(False)
+            QMessageBox.information(self, "Playback", f"Up to {MAX_CAMERAS} cameras play in "
+                                    "step; untick one first.")
+            return
+        self._rebuild(ids)
+
+    def _rebuild(self, ids: list[int]) -> None:
+        if self.player is not None:
+            self.player.close()
+            self.player = None
+        for cell in self.cells.values():
+            cell.deleteLater()
+        self.cells = {}
+        cols = 1 if len(ids) <= 1 else 2
+        for n, cid in enumerate(ids):
+            cell = VideoCell(self.names.get(cid, str(cid)))
+            self.cells[cid] = cell
+            self.grid.addWidget(cell, n // cols, n % cols)
+        self.reload()
+        if ids:
+            self.player = Player(self.data.index, ids, self.relay.frames.emit)
+            self.player.set_speed(float(self.speed.currentData()))
+            if self.position:
+                self.player.seek(self.position)
+
+    def reload(self) -> None:
+        """Read spans, gaps, events, incidents and bookmarks again."""
+        ids = self.chosen() or [cid for cid in self.names]
+        rows = self.data.rows(ids, self.names)
+        self.timeline.set_rows(rows, self.data.bookmarks())
+        self.gaps.setText("Gaps: " + "; ".join(
+            f"{r.name} {london(a)[17:25]}–{london(b)[17:25]}: {why}"
+            for r in rows for a, b, why in r.gaps[-3:]) if any(r.gaps for r in rows) else "")
+        spans = [s for r in rows for s in r.spans]
+        if spans and not self.position:
+            start, end = min(a for a, _ in spans), max(b for _, b in spans)
+            self.timeline.show_span(start, end)
+            self.position = start
+            self.timeline.set_playhead(start)
+
+    # -- transport --------------------------------------------------------------------------
+    def seek(self, t: float) -> None:
+        self.position = t
+        self.timeline.set_playhead(t)
+        self.clock.setText(london(t))
+        if self.player is not None:
+            self.player.seek(t)
+
+    def _play(self, on: bool) -> None:
+        self.play.setText("❚❚ Pause" if on else "▶ Play")
+        if self.player is not None:
+            (self.player.play if on else self.player.pause)()
+
+    def _frames(self, position: float, frames: dict[int, Frame | None]) -> None:
+        self.position = position
+        self.timeline.set_playhead(position)
+        self.clock.setText(london(position))
+        for cid, f in frames.items():
+            cell = self.cells.get(cid)
+            if cell is None:
+                continue
+            if f is None:
+                cell.show_nothing("no recording at this moment")
+            else:
+                cell.show_frame(f)
+
+    def _bookmark(self) -> None:
+        text, ok = QInputDialog.getText(self, "Bookmark", f"Note for {london(self.position)}:")
+        if ok and text.strip():
+            ids = self.chosen()
+            self.data.add_bookmark(ids[0] if len(ids) == 1 else None, self.position,
+                                   text.strip())
+            self.reload()
+
+    def _select(self, on: bool) -> None:
+        self.timeline.select(on)
+        self.export.setEnabled(on and bool(self.chosen()))
+        self.export.setToolTip("Export the selected range of the chosen cameras" if on
+                               else "Select a range first")
+
+    def _range(self, start: float, end: float) -> None:
+        self.export.setToolTip(f"Export {london(start)} to {london(end)}")
+
+    def _export(self) -> None:
+        sel = self.timeline.selected()
+        if sel is not None:
+            self.export_requested.emit(self.chosen(), sel[0], sel[1])
+
+    def closeEvent(self, event: object) -> None:
+        if self.player is not None:
+            self.player.close()
+            self.player = None
+        super().closeEvent(event)  # type: ignore[arg-type]
