@@ -208,17 +208,23 @@ class RecordingIndex(SqliteStore):
                                 "ORDER BY id DESC LIMIT 1", (camera_id,)).fetchone()
         return int(row[0]) if row else None
 
-    def end_gap(self, gap_id: int, end_utc: str) -> None:
+    def _end(self, table: str, row_id: int, end_utc: str) -> None:
+        """Give an open gap or lock its end (once)."""
         with self.transaction() as c:
-            c.execute("UPDATE gaps SET end_utc = ? WHERE id = ? AND end_utc IS NULL",
-                      (end_utc, gap_id))
+            c.execute(f"UPDATE {table} SET end_utc = ? WHERE id = ? "  # noqa: S608 (fixed names)
+                      "AND end_utc IS NULL", (end_utc, row_id))
+
+    def _of_camera(self, table: str, camera_id: int | None) -> list[sqlite3.Row]:
+        where = " WHERE camera_id = ?" if camera_id is not None else ""
+        sql = f"SELECT * FROM {table}{where} ORDER BY id"  # noqa: S608 (fixed names, bound values)
+        return list(self.conn.execute(sql, [] if camera_id is None else [camera_id]))
+
+    def end_gap(self, gap_id: int, end_utc: str) -> None:
+        self._end("gaps", gap_id, end_utc)
 
     def gaps(self, camera_id: int | None = None) -> list[Gap]:
-        sql = "SELECT * FROM gaps" + (" WHERE camera_id = ?" if camera_id is not None else "") + \
-            " ORDER BY id"  # noqa: S608 (fixed clauses, values bound)
-        rows = self.conn.execute(sql, [] if camera_id is None else [camera_id])
         return [Gap(r["id"], r["camera_id"], r["camera"], r["start_utc"], r["end_utc"],
-                    r["reason"]) for r in rows]
+                    r["reason"]) for r in self._of_camera("gaps", camera_id)]
 
     # -- evidence locks ----------------------------------------------------------------------
     def lock(self, camera_id: int, camera: str, start_utc: str, end_utc: str | None, reason: str,
@@ -232,15 +238,10 @@ class RecordingIndex(SqliteStore):
 
     def end_lock(self, lock_id: int, end_utc: str) -> None:
         """An open lock (an incident still running) gets its end; it stays a lock."""
-        with self.transaction() as c:
-            c.execute("UPDATE locks SET end_utc = ? WHERE id = ? AND end_utc IS NULL",
-                      (end_utc, lock_id))
+        self._end("locks", lock_id, end_utc)
 
     def locks(self, camera_id: int | None = None) -> list[Lock]:
-        sql = "SELECT * FROM locks" + (" WHERE camera_id = ?" if camera_id is not None else "") + \
-            " ORDER BY id"  # noqa: S608 (fixed clauses, values bound)
-        rows = self.conn.execute(sql, [] if camera_id is None else [camera_id])
-        return [Lock(**dict(r)) for r in rows]
+        return [Lock(**dict(r)) for r in self._of_camera("locks", camera_id)]
 
     def locked(self, seg: Segment) -> bool:
         """Does any evidence lock overlap this segment?"""

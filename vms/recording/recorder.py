@@ -238,6 +238,7 @@ class CameraRecorder:
             clock = _Clock(inp)
             pre = _PreRoll(self.preroll_s + PREROLL_SLACK_S)
             connected = False
+            ended = False
             try:
                 for pkt in _timed(inp.demux(streams), video):
                     if self._stop.is_set():
@@ -296,10 +297,12 @@ class CameraRecorder:
                     if now - seg.progress_at >= PROGRESS_S:
                         seg.progress_at = now
                         self._progress(seg, clock)
+                ended = True  # the stream ended or we stopped; nothing failed
             finally:
                 if seg is not None:
                     last = merge.held  # the stream's last frame: nothing came to complete it
-                    if last is not None and last.pts is not None and not seg.closed:
+                    if last is not None and last.pts is not None and not seg.closed \
+                            and ended:  # never into a muxer that has just failed
                         self.status.video_frames += 1
                         at = float(last.pts * last.time_base)  # before the writer rebases it
                         with contextlib.suppress(OSError, av.FFmpegError):

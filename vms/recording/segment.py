@@ -54,13 +54,22 @@ class SegmentWriter:
             pkt.pts -= shift
         return True
 
+    def _usable(self) -> None:
+        """FFmpeg must not be handed a packet after a write failed: it can crash the process."""
+        if self.sink.error is not None:
+            raise self.sink.error
+        if self.closed:
+            raise ValueError("the segment is closed")
+
     def write_video(self, pkt: Packet) -> None:
+        self._usable()
         if self._rebase(pkt):
             pkt.stream = self.v
             self.out.mux(pkt)
             self.frames += 1
 
     def write_audio(self, pkt: Packet) -> None:
+        self._usable()
         if self.a is not None and self._rebase(pkt):
             pkt.stream = self.a
             self.out.mux(pkt)
