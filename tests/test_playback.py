@@ -15,7 +15,7 @@ from tests.conftest import Sim, start_sim
 from tests.test_recording import burned_clock, wait_for
 from tests.wall_helpers import Site, register
 from ui.playback.window import PlaybackWindow
-from vms.recording.index import CLOSED
+from vms.recording.index import CLOSED, RecordingIndex
 from vms.recording.playback import CameraReader, Frame, Player, ts
 from vms.recording.service import Recording
 from vms.recording.timeline_data import TimelineData
@@ -47,8 +47,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> Iter
     site.profile.close()
 
 
-def _index(site: Site):  # type: ignore[no-untyped-def]
-    from vms.recording.index import RecordingIndex
+def _index(site: Site) -> RecordingIndex:
     return RecordingIndex(site.path / "recordings.db")
 
 

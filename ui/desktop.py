@@ -191,7 +191,8 @@ class Desktop(QObject):
             "with an evidence officer's tools) and nothing was exported."))
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         win.show()
-        recorded = [cid for cid, _ in cams if self.recordings.segments(cid)][:1]
+        have = self.recordings.cameras()
+        recorded = [cid for cid, _ in cams if cid in have][:1]
         win.choose(recorded)
 
     def show_about(self) -> None:

@@ -42,6 +42,7 @@ class Timeline(QWidget):
         self.region.setZValue(-5)
         self.region.sigRegionChanged.connect(
             lambda: self.range_changed.emit(*self.region.getRegion()))
+        self._region_on = False
         self.rows: list[Row] = []
         self.bookmarks: list[tuple[float, str]] = []
         lay = QVBoxLayout(self)
@@ -74,10 +75,8 @@ class Timeline(QWidget):
         ax.setWidth(70)
         p.setYRange(-0.7, max(0, n - 1) + 0.7, padding=0)
         p.addItem(self.playhead)
-        if self.region.isVisible() and self.region.scene() is None and self._region_on:
+        if self._region_on:  # clear() took the range handles off too
             p.addItem(self.region)
-
-    _region_on = False
 
     def _bars(self, spans: list[tuple[float, float]], y: float, height: float, color: QColor,
               alpha: int = 255) -> None:

@@ -196,6 +196,10 @@ class RecordingIndex(SqliteStore):
             " ORDER BY camera_id, id"  # noqa: S608 (fixed clauses, values bound)
         return [_segment(r) for r in self.conn.execute(sql, args)]
 
+    def cameras(self) -> set[int]:
+        """Cameras with footage in the index."""
+        return {int(r[0]) for r in self.conn.execute("SELECT DISTINCT camera_id FROM segments")}
+
     # -- gaps ------------------------------------------------------------------------------
     def open_gap(self, camera_id: int, camera: str, start_utc: str, reason: str) -> int:
         with self.transaction() as c:

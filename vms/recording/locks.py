@@ -84,8 +84,3 @@ class EvidenceLocks:
             end = time.time() + self.postroll_s
             self._unlock(key, end)
             self._unlock(f"call {inc.device_id}", end)
-
-    def close_all(self) -> None:
-        """Shutting down: open locks stay open (the incident is not over), forgotten here."""
-        with self._guard:
-            self._open.clear()

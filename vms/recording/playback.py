@@ -9,6 +9,7 @@ gap. Frames are handed over as RGB arrays; the GUI makes images of them on its o
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import threading
@@ -45,8 +46,11 @@ class CameraReader:
         self.index = index
         self.camera_id = camera_id
         self.width = width
-        self.segments: list[Segment] = []
+        # (start, end, segment) by start; times parsed once, not per frame or tick
+        self._spans: list[tuple[float, float, Segment]] = []
+        self._starts: list[float] = []
         self._seg: Segment | None = None
+        self._seg_span = (0.0, 0.0)
         self._container: av.container.InputContainer | None = None
         self._frames: object = None  # the decode generator of the open segment
         self._next: Frame | None = None  # decoded but not yet due
@@ -55,31 +59,41 @@ class CameraReader:
 
     def refresh(self) -> None:
         """Re-read the index: a recording still being written grows."""
-        self.segments = sorted((s for s in self.index.segments(self.camera_id)
-                                if s.start_utc and s.end_utc and s.frames),
-                               key=lambda s: s.start_utc or "")
+        self._spans = sorted((ts(s.start_utc), ts(s.end_utc), s)
+                             for s in self.index.segments(self.camera_id)
+                             if s.start_utc and s.end_utc and s.frames)
+        self._starts = [a for a, _, _ in self._spans]
 
     def span(self) -> tuple[float, float] | None:
-        if not self.segments:
+        if not self._spans:
             return None
-        return ts(self.segments[0].start_utc or ""), ts(self.segments[-1].end_utc or "")
+        return self._spans[0][0], self._spans[-1][1]
 
-    def _segment_at(self, t: float) -> Segment | None:
-        for s in self.segments:
-            if ts(s.start_utc or "") - 0.05 <= t <= ts(s.end_utc or "") + 0.5:
-                return s
+    @staticmethod
+    def _covers(start: float, end: float, t: float) -> bool:
+        return start - 0.05 <= t <= end + 0.5
+
+    def _segment_at(self, t: float) -> tuple[float, float, Segment] | None:
+        i = bisect.bisect_right(self._starts, t + 0.05) - 1
+        for j in (i - 1, i):  # the earlier first: it may still hold frames up to t
+            if j >= 0 and self._covers(self._spans[j][0], self._spans[j][1], t):
+                return self._spans[j]
         return None
 
-    def _open(self, seg: Segment) -> None:
+    def _open(self, span: tuple[float, float, Segment]) -> None:
         self.close()
-        self._container = av.open(str(seg.path))
-        self._seg = seg
+        self._container = av.open(str(span[2].path))
+        self._seg, self._seg_span = span[2], (span[0], span[1])
         self._frames = None
 
     def close(self) -> None:
         if self._container is not None:
             self._container.close()
         self._container, self._seg, self._frames, self._next = None, None, None, None
+
+    def _gap(self) -> None:
+        self.close()
+        self.current = None
 
     def _decode(self) -> Frame | None:
         """The next frame of the open segment, or None at its end."""
@@ -91,52 +105,13 @@ class CameraReader:
             f = next(self._frames)  # type: ignore[call-overload]
         except (StopIteration, av.FFmpegError):
             return None  # the end, or the last fragment of a damaged segment
-        start = ts(self._seg.start_utc or "")
-        at = start + float(f.time or 0.0)
+        at = self._seg_span[0] + float(f.time or 0.0)
         h = max(2, round(f.height * self.width / max(1, f.width) / 2) * 2)
         rgb = f.to_ndarray(format="rgb24", width=self.width, height=h)
         return Frame(self.camera_id, at, rgb)
 
-    def seek(self, t: float) -> Frame | None:
-        """The frame showing at ``t`` (None in a gap)."""
-        seg = self._segment_at(t)
-        if seg is None:
-            self.close()
-            self.current = None
-            return None
-        try:
-            self._open(seg)
-            assert self._container is not None
-            stream = self._container.streams.video[0]
-            offset = t - ts(seg.start_utc or "")
-            if offset > 0.5 and stream.time_base:
-                self._container.seek(int(offset / stream.time_base), stream=stream,
-                                     backward=True)
-        except (OSError, av.FFmpegError) as exc:
-            log.warning("cannot play %s: %s", seg.path.name, exc)
-            self.close()
-            self.current = None
-            return None
-        self.current = None
-        return self.advance(t)
-
-    def advance(self, t: float) -> Frame | None:
+    def _decode_to(self, t: float) -> Frame | None:
         """Decode forward to the last frame at or before ``t``."""
-        if self._seg is None or not (ts(self._seg.start_utc or "") - 0.05 <= t
-                                     <= ts(self._seg.end_utc or "") + 0.5):
-            if self._segment_at(t) is None:
-                self.close()
-                self.current = None
-                return None
-            if self._seg is None or self.current is None or t - self.current.at > CATCH_UP_S \
-                    or t < self.current.at:
-                return self.seek(t)
-            # Next segment, continuing: open it from its start.
-            nxt = self._segment_at(t)
-            assert nxt is not None
-            self._open(nxt)
-        if self.current is not None and (t < self.current.at or t - self.current.at > CATCH_UP_S):
-            return self.seek(t)
         while True:
             f = self._next or self._decode()
             self._next = None
@@ -147,14 +122,49 @@ class CameraReader:
                 return self.current if self.current is not None else f
             self.current = f
 
+    def seek(self, t: float) -> Frame | None:
+        """The frame showing at ``t`` (None in a gap)."""
+        span = self._segment_at(t)
+        if span is None:
+            self._gap()
+            return None
+        try:
+            self._open(span)
+            assert self._container is not None
+            stream = self._container.streams.video[0]
+            offset = t - span[0]
+            if offset > 0.5 and stream.time_base:
+                self._container.seek(int(offset / stream.time_base), stream=stream,
+                                     backward=True)
+        except (OSError, av.FFmpegError) as exc:
+            log.warning("cannot play %s: %s", span[2].path.name, exc)
+            self._gap()
+            return None
+        self.current = None
+        return self._decode_to(t)
+
+    def advance(self, t: float) -> Frame | None:
+        """The frame showing at ``t``, decoding on from the current one when ``t`` is a little
+        later (playing), seeking when it is earlier or far ahead."""
+        cur = self.current
+        if self._seg is None or cur is None or t < cur.at or t - cur.at > CATCH_UP_S:
+            return self.seek(t)
+        if not self._covers(*self._seg_span, t):
+            span = self._segment_at(t)
+            if span is None:
+                self._gap()
+                return None
+            self._open(span)  # the next segment, continuing from its start
+        return self._decode_to(t)
+
     def step(self) -> Frame | None:
         """The next frame after the current one, across segment ends."""
         f = self._next or self._decode()
         self._next = None
         if f is None and self.current is not None:
-            later = [s for s in self.segments if ts(s.start_utc or "") > self.current.at]
-            if later:
-                return self.seek(ts(later[0].start_utc or ""))
+            i = bisect.bisect_right(self._starts, self.current.at)
+            if i < len(self._spans):
+                return self.seek(self._spans[i][0])
             return self.current
         if f is not None:
             self.current = f
@@ -260,22 +270,18 @@ class Player:
             self.on_frames(self.position, frames)
 
     def _step(self, direction: int) -> None:
+        """The first camera steps a frame; the others follow to its time."""
+        lead_id, lead = next(iter(self.readers.items()))
         if direction > 0:
-            lead = next(iter(self.readers.values()))
             f = lead.step()
-            if f is not None:
-                self.position = f.at
         else:
-            cur = next(iter(self.readers.values())).current
-            at = cur.at if cur is not None else self.position
-            self.position = at - 0.001
-            # Back one frame: seek to just before the current one (decodes from a keyframe).
-            lead = next(iter(self.readers.values()))
-            f = lead.seek(self.position)
-            if f is not None and f.at >= at - 0.001:
+            # Back one frame: the frame showing just before the current one (from a keyframe).
+            at = lead.current.at if lead.current is not None else self.position
+            f = lead.seek(at - 0.001)
+            if f is not None and f.at >= at:  # it was the segment's first: go before it
                 f = lead.seek(at - 0.2)
-            if f is not None:
-                self.position = f.at
-        frames = {c: r.advance(self.position) if c != next(iter(self.readers)) else r.current
+        if f is not None:
+            self.position = f.at
+        frames = {c: f if c == lead_id else r.advance(self.position)
                   for c, r in self.readers.items()}
         self.on_frames(self.position, frames)

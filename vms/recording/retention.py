@@ -46,9 +46,10 @@ def enforce(index: RecordingIndex, root: Path, *, now: dt.datetime | None = None
     now = now or dt.datetime.now(dt.UTC)
     days = index.retention_days()
     report = RetentionReport()
-    done = [s for s in index.segments() if s.state != OPEN and s.start_utc]
-    done.sort(key=lambda s: s.start_utc or "")
-    report.used_bytes = sum(s.bytes for s in index.segments())
+    every = index.segments()
+    done = sorted((s for s in every if s.state != OPEN and s.start_utc),
+                  key=lambda s: s.start_utc or "")
+    report.used_bytes = sum(s.bytes for s in every)
 
     def removable(seg: Segment) -> bool:
         if index.locked(seg):
