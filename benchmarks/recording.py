@@ -1,16 +1,17 @@
 """Recording 16 simulated cameras for 60 s: CPU, bytes and packets lost, against ffmpeg.
 
 Starts ``vms sim`` with 16 cameras and registers them on a throwaway profile. Then, one
-after the other, on the same streams:
+after the other on the same streams, alternately ``--rounds`` times each (default 2) so that
+a change in the machine's load falls on both alike:
 
 - the app: ``vms record`` (one process, 16 recorder threads, crash-safe fragmented MOV
   segments hashed while written, the SQLite index kept current);
 - the reference: 16 ``ffmpeg -c copy`` processes writing fragmented MOV, the nearest
   thing FFmpeg does to the same job (no hashing, no index, no segment rotation).
 
-CPU is measured over the same ``--seconds`` window for both, once every stream is being
-written. Packets lost: video frames the simulator sent to the recorder (its own counters)
-minus frames the recorder received; the simulator's cameras are then taken offline so
+CPU is measured over the same ``--seconds`` window for both (summed over the rounds), once
+every stream is being written. Packets lost: video frames the simulator sent to the recorder
+(its own counters) minus frames the recorder received; the simulator's cameras are then taken offline so
 that no frame is in flight when counting. Bytes received are the video and audio payload
 the recorder demuxed; bytes written are the segment files.
 
@@ -50,6 +51,8 @@ def cpu(procs: list[Any]) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="app and reference measured this many times each, alternately")
     ap.add_argument("--clip-cache", type=Path, default=None)
     args = ap.parse_args()
 
@@ -64,6 +67,8 @@ def main() -> int:
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
 
+    totals = dict.fromkeys(("app_cpu", "ref_cpu", "sent", "received", "bytes_received",
+                            "ref_sent", "ref_written", "ref_bytes"), 0.0)
     with tempfile.TemporaryDirectory(prefix="vms-recbench-") as tmp:
         os.environ.setdefault("XDG_DATA_HOME", tmp)
         data, prof = Path(tmp) / "site", Path(tmp) / "profile"
@@ -97,93 +102,107 @@ def main() -> int:
                 for n in names:
                     control.action(data, n, "online" if online else "offline")
 
-            # -- the app -------------------------------------------------------------------
             env = {**os.environ, "VMS_USER": ADMIN, "VMS_PASSWORD": PASSWORD}
-            s0 = sent()
-            app = subprocess.Popen([sys.executable, "-m", "vms", "--data-dir", str(prof),
-                                    "record", "--json"], env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
             index = RecordingIndex(prof / "recordings.db")
-            deadline = time.monotonic() + 120
-            while len({s.camera for s in index.segments() if s.frames}) < STREAMS:
-                if time.monotonic() > deadline or app.poll() is not None:
-                    raise SystemExit(f"the recorder did not start: {app.stderr.read()[-2000:]}"
-                                     if app.poll() is not None else "the recorder is slow")
-                time.sleep(0.5)
-            papp = psutil.Process(app.pid)
-            c0 = cpu([papp])
-            time.sleep(args.seconds)
-            app_cpu = cpu([papp]) - c0
-            all_offline(False)
-            time.sleep(3)
-            s1 = sent()
-            app.send_signal(signal.SIGTERM)
-            out, _err = app.communicate(timeout=60)
-            summary = json.loads(out)
-            received = sum(c["video_frames"] for c in summary["cameras"])
-            bytes_received = sum(c["bytes_received"] for c in summary["cameras"])
+            out_dir = Path(tmp) / "ffmpeg"
+            out_dir.mkdir()
+
+            def app_round() -> None:
+                """``vms record`` on all 16 streams."""
+                s0 = sent()
+                before = max((s.id for s in index.segments()), default=0)
+                app = subprocess.Popen([sys.executable, "-m", "vms", "--data-dir", str(prof),
+                                        "record", "--json"], env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+                deadline = time.monotonic() + 120
+                while len({s.camera for s in index.segments()
+                           if s.frames and s.id > before}) < STREAMS:
+                    if app.poll() is not None:
+                        raise SystemExit(f"the recorder did not start: {app.stderr.read()[-2000:]}")
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the recorder is slow to start")
+                    time.sleep(0.5)
+                papp = psutil.Process(app.pid)
+                c0 = cpu([papp])
+                time.sleep(args.seconds)
+                totals["app_cpu"] += cpu([papp]) - c0
+                all_offline(False)
+                time.sleep(3)
+                totals["sent"] += sent() - s0
+                app.send_signal(signal.SIGTERM)
+                out, _err = app.communicate(timeout=60)
+                summary = json.loads(out)
+                totals["received"] += sum(c["video_frames"] for c in summary["cameras"])
+                totals["bytes_received"] += sum(c["bytes_received"] for c in summary["cameras"])
+                all_offline(True)
+                time.sleep(5)
+
+            def ref_round(n: int) -> None:
+                """The same 16 streams through ``ffmpeg -c copy``."""
+                r0 = sent()
+                files = [out_dir / f"{name}-{n}.mov" for name in names]
+                refs = [subprocess.Popen(
+                    ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+                     "-i", urls[name], "-map", "0", "-c", "copy", "-f", "mov", "-movflags",
+                     "frag_keyframe+empty_moov+default_base_moof", str(f)])
+                    for name, f in zip(names, files, strict=True)]
+                deadline = time.monotonic() + 120
+                while not all(f.exists() and f.stat().st_size > 10_000 for f in files):
+                    if time.monotonic() > deadline:
+                        raise SystemExit("ffmpeg did not start writing")
+                    time.sleep(0.5)
+                prefs = [psutil.Process(p.pid) for p in refs]
+                c0 = cpu(prefs)
+                time.sleep(args.seconds)
+                totals["ref_cpu"] += cpu(prefs) - c0
+                all_offline(False)
+                time.sleep(3)
+                totals["ref_sent"] += sent() - r0
+                for p in refs:
+                    try:
+                        p.wait(30)
+                    except subprocess.TimeoutExpired:
+                        p.send_signal(signal.SIGINT)
+                        p.wait(10)
+                for f in files:
+                    with av.open(str(f)) as c:
+                        totals["ref_written"] += sum(1 for p in c.demux(video=0) if p.size)
+                    totals["ref_bytes"] += f.stat().st_size
+                all_offline(True)
+                time.sleep(5)
+
+            # Alternated, so that a change in the machine's load falls on both alike.
+            for n in range(args.rounds):
+                app_round()
+                ref_round(n)
             segs = index.segments()
             written_frames = sum(s.frames for s in segs)
             bytes_written = sum(s.bytes for s in segs)
-            files = sum(s.path.stat().st_size for s in segs)
+            files_bytes = sum(s.path.stat().st_size for s in segs)
             index.close()
-
-            # -- the reference: ffmpeg -c copy ----------------------------------------------
-            all_offline(True)
-            time.sleep(5)
-            out_dir = Path(tmp) / "ffmpeg"
-            out_dir.mkdir()
-            r0 = sent()
-            refs = [subprocess.Popen(
-                ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
-                 "-i", urls[n], "-map", "0", "-c", "copy", "-f", "mov", "-movflags",
-                 "frag_keyframe+empty_moov+default_base_moof", str(out_dir / f"{n}.mov")])
-                for n in names]
-            deadline = time.monotonic() + 120
-            while not all((out_dir / f"{n}.mov").exists() and
-                          (out_dir / f"{n}.mov").stat().st_size > 10_000 for n in names):
-                if time.monotonic() > deadline:
-                    raise SystemExit("ffmpeg did not start writing")
-                time.sleep(0.5)
-            prefs = [psutil.Process(p.pid) for p in refs]
-            c0 = cpu(prefs)
-            time.sleep(args.seconds)
-            ref_cpu = cpu(prefs) - c0
-            all_offline(False)
-            time.sleep(3)
-            r1 = sent()
-            for p in refs:
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.send_signal(signal.SIGINT)
-                    p.wait(10)
-            ref_frames = 0
-            for n in names:
-                with av.open(str(out_dir / f"{n}.mov")) as c:
-                    ref_frames += sum(1 for p in c.demux(video=0) if p.size)
-            ref_bytes = sum((out_dir / f"{n}.mov").stat().st_size for n in names)
         finally:
             sim.stop()
 
+    app_cpu, ref_cpu = totals["app_cpu"], totals["ref_cpu"]
     result = {
         "streams": STREAMS,
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "app_cpu_s": round(app_cpu, 2),
         "reference": "ffmpeg -c copy to fragmented MOV, one process per stream",
         "reference_cpu_s": round(ref_cpu, 2),
         "cpu_ratio": round(app_cpu / ref_cpu, 2) if ref_cpu else None,
-        "frames_sent": s1 - s0,
-        "frames_received": received,
+        "frames_sent": int(totals["sent"]),
+        "frames_received": int(totals["received"]),
         "frames_written": written_frames,
-        "packets_lost": (s1 - s0) - received,
-        "bytes_received": bytes_received,
+        "packets_lost": int(totals["sent"] - totals["received"]),
+        "bytes_received": int(totals["bytes_received"]),
         "bytes_written": bytes_written,
-        "bytes_on_disk": files,
-        "reference_frames_sent": r1 - r0,
-        "reference_frames_written": ref_frames,
-        "reference_packets_lost": (r1 - r0) - ref_frames,
-        "reference_bytes_written": ref_bytes,
+        "bytes_on_disk": files_bytes,
+        "reference_frames_sent": int(totals["ref_sent"]),
+        "reference_frames_written": int(totals["ref_written"]),
+        "reference_packets_lost": int(totals["ref_sent"] - totals["ref_written"]),
+        "reference_bytes_written": int(totals["ref_bytes"]),
         "targets": TARGETS,
     }
     result["meets_targets"] = bool(result["cpu_ratio"] is not None

@@ -226,13 +226,19 @@ class CameraRecorder:
             self._gap = None
 
     def _record_once(self, backoff: Backoff) -> None:
+        # Reads are bounded by FFmpeg's own socket timeout, not PyAV's read timeout: that
+        # one takes the GIL in every I/O wait, which with 16 recorders cost a tenth of the
+        # process's CPU. PyAV's timeout bounds only the open (and names it a timeout).
         opts = {"rtsp_transport": "tcp", "timeout": str(int(OPEN_TIMEOUT_S * 1e6))}
-        with av.open(self.url(), options=opts, timeout=(OPEN_TIMEOUT_S, OPEN_TIMEOUT_S)) as inp:
+        with av.open(self.url(), options=opts, timeout=(OPEN_TIMEOUT_S, None)) as inp:
             video = next((s for s in inp.streams.video), None)
             if video is None:
                 raise av.error.InvalidDataError(errno.EINVAL, "the stream carries no video")
             audio = next((s for s in inp.streams.audio), None)
             streams = [video] + ([audio] if audio is not None else [])
+            if not video.time_base:
+                raise av.error.InvalidDataError(errno.EINVAL, "the video has no time base")
+            vtb = float(video.time_base)  # once: Fraction arithmetic per packet is costly
             merge = _Merge()
             seg: _Open | None = None
             clock = _Clock(inp)
@@ -259,7 +265,7 @@ class CameraRecorder:
                     if out is None or out.pts is None:
                         continue
                     self.status.video_frames += 1
-                    ts = float(out.pts * out.time_base)
+                    ts = out.pts * vtb
                     self._last_wall = clock.wall(ts)
                     if not connected:
                         connected = True

@@ -40,12 +40,19 @@ class SegmentWriter:
             self.sink.close()
             raise
         self.start_s = start_s
+        # Packets keep their input stream's time base; the shift is worked out once, since
+        # Fraction arithmetic per packet was a third of the recorder's own CPU.
+        self._vshift = self._shift(video.time_base, start_s)
+        self._ashift = self._shift(audio.time_base, start_s) if audio is not None else 0
         self.frames = 0
         self.closed = False
 
-    def _rebase(self, pkt: Packet) -> bool:
-        tb = pkt.time_base or Fraction(1, 90000)
-        shift = round(Fraction(self.start_s) / tb)
+    @staticmethod
+    def _shift(tb: Fraction | None, start_s: float) -> int:
+        return round(Fraction(start_s) / (tb or Fraction(1, 90000)))
+
+    @staticmethod
+    def _rebase(pkt: Packet, shift: int) -> bool:
         if pkt.dts is not None:
             if pkt.dts < shift:
                 return False  # from before this segment's first keyframe
@@ -63,14 +70,14 @@ class SegmentWriter:
 
     def write_video(self, pkt: Packet) -> None:
         self._usable()
-        if self._rebase(pkt):
+        if self._rebase(pkt, self._vshift):
             pkt.stream = self.v
             self.out.mux(pkt)
             self.frames += 1
 
     def write_audio(self, pkt: Packet) -> None:
         self._usable()
-        if self.a is not None and self._rebase(pkt):
+        if self.a is not None and self._rebase(pkt, self._ashift):
             pkt.stream = self.a
             self.out.mux(pkt)
 
