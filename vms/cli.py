@@ -59,9 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--port", type=int, default=3702, help=argparse.SUPPRESS)
     disc.add_argument("--json", action="store_true", help="print JSON")
 
-    from vms import cli_access, cli_devices, cli_events, cli_record
+    from vms import cli_access, cli_devices, cli_events, cli_evidence, cli_record
 
     cli_devices.add_parsers(sub, common)
+    cli_evidence.add_parsers(sub, common)
     cli_events.add_parsers(sub, common)
     cli_record.add_parsers(sub, common)
     cli_access.add_parsers(sub, common)
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+        if args.command == "verify":  # needs no account: recipients verify too
+            from vms import cli_evidence
+            return cli_evidence.verify(args, data_dir)
         if args.command == "sim":
             if args.action is None:
                 return _run_sim(args, data_dir)
@@ -164,6 +168,9 @@ def _signed_in(args: argparse.Namespace, data_dir: Path) -> int:
         if args.command == "record":
             from vms import cli_record
             return cli_record.run(args, profile, session)
+        if args.command in ("export", "seal", "evidence-ca"):
+            from vms import cli_evidence
+            return cli_evidence.run(args, profile, session)
         return cli_access.run(args, profile, session)
     finally:
         if profile.credentials.notice:

@@ -48,6 +48,8 @@ SETTINGS: dict[str, tuple[float, float] | tuple[str, ...]] = {
     "postroll_seconds": (0, 600), "retention_days": (1, 3650),
     # 0: no quota; the low-space alarm sounds under low_space_gb free on the recording disk
     "recording_quota_gb": (0, 1_000_000), "low_space_gb": (0, 10_000),
+    # the RFC 3161 time-stamp authority evidence exports ask (empty: seal pending a stamp)
+    "evidence_tsa_url": ("*",),
 }
 FREE_TEXT_MAX = 500
 

@@ -1,0 +1,577 @@
+"""Evidence packages from real sim recordings: a sealed package verifies with our verifier
+and with stock tools, and every tampering case of the profile is caught for its own reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Sim, signed_in, start_sim, vms_cmd
+from tests.evidence_helpers import OpenSslTsa, attacker_signer, reseal
+from vms.access.admin import UserAdmin
+from vms.access.roles import Role
+from vms.access.session import Session
+from vms.commissioning import Commissioning
+from vms.evidence.ca import EvidenceKeys, Signer, issue_signer
+from vms.evidence.package import P7S, TSR, PackageBuilder, Request
+from vms.evidence.service import EvidenceService, audit_extract, camera_facts
+from vms.evidence.verify import INVALID, PENDING, VALID, Report, verify
+from vms.profile import Profile
+from vms.recording.index import CLOSED, RecordingIndex
+from vms.recording.service import Recording
+from vms.sim.config import DEFAULT_PASSWORD, DEFAULT_USER
+
+OFFICER, OFFICER_PW = "officer", "officer-password-1"
+
+
+@dataclass
+class World:
+    sim: Sim
+    profile: Profile
+    path: Path
+    officer: Session
+    officer_admin: Session  # the administrator: starts recorders
+    ids: dict[str, int]
+    index: RecordingIndex
+    tsa: OpenSslTsa
+    other_tsa: OpenSslTsa
+    start: dt.datetime
+    end: dt.datetime
+    gap: tuple[str, str]
+    base: Path  # a sealed two-camera package
+    other: Path  # another package, for swapping seals and tokens
+    keys: EvidenceKeys
+
+    @property
+    def roots(self) -> list[bytes]:
+        return [self.keys.root_pem()]
+
+    def check(self, package: Path, *, tsa_roots: list[bytes] | None = None) -> Report:
+        return verify(package, self.roots, [self.tsa.root_pem] if tsa_roots is None
+                      else tsa_roots)
+
+
+def wait_for(pred, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _t(s: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(s).astimezone(dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("evidence")
+    sim = start_sim(root / "site", clip_cache, "--cameras", "2", "--help-points", "0",
+                    "--pid", "0")
+    tsa = OpenSslTsa(root / "tsa")
+    other_tsa = OpenSslTsa(root / "attacker-tsa", "Attacker TSA")
+    profile, admin = signed_in(root / "profile")
+    try:
+        svc = Commissioning(profile, admin)
+        ids = {n: svc.add(sim.address(n), DEFAULT_USER, DEFAULT_PASSWORD).device_id
+               for n in ("cam1", "cam2")}
+        UserAdmin(profile.access, admin).add(OFFICER, Role.EVIDENCE_OFFICER, OFFICER_PW)
+        officer = profile.access.sign_in(OFFICER, OFFICER_PW, via="cli")
+        rec = Recording(profile, admin, segment_s=4)
+        rec.start(list(ids.values()))
+        index = rec.index
+        try:
+            wait_for(lambda: all(len(index.segments(i, CLOSED)) >= 2 for i in ids.values()),
+                     60, "two segments per camera")
+            sim.cli("offline", "cam2")
+            try:
+                wait_for(lambda: any(g.reason.startswith("camera offline")
+                                     for g in index.gaps(ids["cam2"])), 40, "cam2's gap")
+                time.sleep(4)
+            finally:
+                sim.cli("online", "cam2")
+            wait_for(lambda: all(g.end_utc for g in index.gaps(ids["cam2"])), 60, "cam2 back")
+            gap = next(g for g in index.gaps(ids["cam2"]) if g.reason.startswith("camera"))
+            wait_for(lambda: any(s.start_utc and s.start_utc > (gap.end_utc or "")
+                                 for s in index.segments(ids["cam2"], CLOSED)), 40,
+                     "a segment after the gap")
+        finally:
+            rec.stop()
+        segs = index.segments()
+        start = max(_t(min(s.start_utc for s in segs if s.camera_id == i and s.start_utc))
+                    for i in ids.values()) + dt.timedelta(seconds=1)
+        end = min(_t(max(s.end_utc for s in segs if s.camera_id == i and s.end_utc))
+                  for i in ids.values()) - dt.timedelta(seconds=1)
+        keys = EvidenceKeys(profile.data_dir, profile.credentials)
+        keys.init("Test Council", "test-ws")
+        service = EvidenceService(profile, officer, index)
+        req = Request(purpose="Investigation of an assault", legal_basis="DPA 2018 s.35",
+                      requesting_officer="PC 123 Smith", force="Test Police",
+                      crime_reference="CR/1/26")
+        base = service.export(cameras=list(ids.values()), start=start, end=end,
+                              exhibit="ABC/1", out_dir=root / "out", request=req,
+                              tsa_url=tsa.url).path
+        other = service.export(cameras=[ids["cam1"]], start=start, end=end,
+                               exhibit="ABC/2", out_dir=root / "out", request=req,
+                               tsa_url=tsa.url).path
+        yield World(sim, profile, root / "profile", officer, admin, ids, index, tsa, other_tsa,
+                    start, end, (gap.start_utc, gap.end_utc or ""), base, other, keys)
+    finally:
+        tsa.stop()
+        other_tsa.stop()
+        profile.close()
+        sim.stop()
+
+
+@pytest.fixture()
+def pkg(world: World, tmp_path: Path) -> Path:
+    dest = tmp_path / world.base.name
+    shutil.copytree(world.base, dest, symlinks=True)
+    return dest
+
+
+def failing(report: Report) -> str:
+    return "\n".join(f"[{c.step}] {c.message} {c.file or ''}" for c in report.failures)
+
+
+def assert_caught(report: Report, step: str, words: str, file: str | None = None) -> None:
+    assert report.status == INVALID, report.text()
+    hits = [c for c in report.failures if c.step == step and words in c.message
+            and (file is None or c.file == file)]
+    assert hits, f"expected a {step} failure about {words!r} ({file}); got:\n{failing(report)}"
+
+
+# -- the good package ---------------------------------------------------------------------
+def test_a_sealed_package_is_valid_and_says_what_it_holds(world: World) -> None:
+    report = world.check(world.base)
+    assert report.status == VALID, report.text()
+    print(report.text())
+    facts = json.loads((world.base / "data/metadata/export.json").read_text())
+    assert facts["seal"]["state"] == "sealed"
+    cams = {s["camera"] for s in facts["segments"]}
+    assert cams == {"cam1", "cam2"}  # a multi-camera export
+    assert len(facts["working_copies"]) == 2
+    assert all(w["lossless"] and w["frame_hash_comparison"]["identical"]
+               for w in facts["working_copies"])
+    # cam2's outage inside the window is declared with its reason
+    gaps = [g for g in facts["gaps"] if g["camera"] == "cam2"]
+    assert any(g["reason"].startswith("camera offline") for g in gaps), facts["gaps"]
+    # every master is the recorder's bytes
+    by_hash = {s.sha256 for s in world.index.segments()}
+    assert all(s["source_sha256"] in by_hash for s in facts["segments"])
+    assert (world.base / "seal" / TSR).exists()
+    assert report.trusted_time and report.signer
+    names = sorted(p.name for p in (world.base / "data").rglob("*") if p.is_file())
+    print("\n".join(names))
+    assert any(n.startswith("frames_") for n in names) and "report.html" in names
+    # the export and its start are in the audit trail
+    actions = [e.action for e in world.profile.audit.entries() if e.user == OFFICER]
+    assert "evidence.export.start" in actions and "evidence.export" in actions
+
+
+def test_the_stock_tool_recipe_in_verify_txt_runs(world: World, tmp_path: Path) -> None:
+    text = (world.base / "data/statement/VERIFY.txt").read_text()
+    (tmp_path / "evidence-root.pem").write_bytes(world.keys.root_pem())
+    (tmp_path / "tsa-root.pem").write_bytes(world.tsa.root_pem)
+    # The three commands exactly as VERIFY.txt prints them (continuation lines joined).
+    lines = text.replace("\\\n", " ").splitlines()
+    cmds = [" ".join(line.split()) for line in lines
+            if line.strip().startswith(("sha256sum -c", "openssl cms -verify",
+                                        "openssl ts -verify"))]
+    assert len(cmds) == 3, cmds
+    pkg = shutil.copytree(world.base, tmp_path / "p")
+    shutil.copy(tmp_path / "evidence-root.pem", pkg)
+    shutil.copy(tmp_path / "tsa-root.pem", pkg)
+    for cmd in cmds:
+        parts = []
+        for step in cmd.split(" && "):
+            parts.append(step.split())
+        for argv in parts:
+            out = subprocess.run(argv, cwd=pkg, capture_output=True, text=True, check=False)
+            print(" ".join(argv), "->", out.returncode, out.stdout[-200:], out.stderr[-300:])
+            assert out.returncode == 0, out.stderr
+            if argv[:2] == ["openssl", "ts"]:
+                assert "Verification: OK" in out.stdout
+            if argv[:2] == ["openssl", "cms"]:
+                assert "Verification successful" in out.stderr
+    # and the same recipe fails on a tampered file
+    data = bytearray((pkg / "data/metadata/export.json").read_bytes())
+    data[10] ^= 1
+    (pkg / "data/metadata/export.json").write_bytes(data)
+    out = subprocess.run(["sha256sum", "-c", "manifest-sha256.txt"], cwd=pkg,
+                         capture_output=True, text=True, check=False)
+    assert out.returncode != 0 and "FAILED" in out.stdout
+
+
+def test_vms_verify_exit_status_and_json(world: World, tmp_path: Path) -> None:
+    (tmp_path / "root.pem").write_bytes(world.keys.root_pem())
+    (tmp_path / "tsa.pem").write_bytes(world.tsa.root_pem)
+    env = {k: v for k, v in os.environ.items() if k not in ("VMS_USER", "VMS_PASSWORD")}
+    args = ["--data-dir", str(tmp_path / "nobody"), "verify", "--trust-root",
+            str(tmp_path / "root.pem"), "--tsa-root", str(tmp_path / "tsa.pem"), "--json"]
+    good = subprocess.run(vms_cmd(*args, str(world.base)), capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert json.loads(good.stdout)["status"] == VALID
+    bad = shutil.copytree(world.base, tmp_path / "bad")
+    (bad / "data/metadata/export.json").write_text("{}")
+    out = subprocess.run(vms_cmd(*args, str(bad)), capture_output=True, text=True, env=env,
+                         timeout=120, check=False)
+    assert out.returncode == 1
+    report = json.loads(out.stdout)
+    assert report["status"] == INVALID and report["failures"]
+    # no trust roots given: the signer and the TSA cannot be trusted, so never VALID
+    bare = subprocess.run(vms_cmd("--data-dir", str(tmp_path / "nobody"), "verify",
+                                  str(world.base)), capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert bare.returncode == 1 and "INVALID" in bare.stdout, bare.stdout
+
+
+# -- tampering: T01-T19 --------------------------------------------------------------------
+def _master(pkg: Path) -> Path:
+    return sorted((pkg / "data/master").iterdir())[0]
+
+
+def test_t01_bit_flipped_in_a_master(world: World, pkg: Path) -> None:
+    m = _master(pkg)
+    data = bytearray(m.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    m.write_bytes(data)
+    assert_caught(world.check(pkg), "integrity", "SHA-256 differs",
+                  f"data/master/{m.name}")
+
+
+def test_t02_bit_flipped_in_a_working_copy(world: World, pkg: Path) -> None:
+    w = sorted((pkg / "data/working").iterdir())[0]
+    data = bytearray(w.read_bytes())
+    data[-100] ^= 0x80
+    w.write_bytes(data)
+    assert_caught(world.check(pkg), "integrity", "SHA-256 differs", f"data/working/{w.name}")
+
+
+def test_t03_segment_truncated(world: World, pkg: Path) -> None:
+    m = _master(pkg)
+    with m.open("r+b") as f:
+        f.truncate(m.stat().st_size // 2)
+    r = world.check(pkg)
+    assert_caught(r, "integrity", "SHA-256 differs", f"data/master/{m.name}")
+    assert_caught(r, "integrity", "Payload-Oxum")
+
+
+def test_t04_payload_file_deleted(world: World, pkg: Path) -> None:
+    m = _master(pkg)
+    m.unlink()
+    assert_caught(world.check(pkg), "integrity", "listed in manifest-sha256.txt but missing",
+                  f"data/master/{m.name}")
+
+
+def test_t05_payload_file_added(world: World, pkg: Path) -> None:
+    (pkg / "data/master/extra.mov").write_bytes(b"not from the recorder")
+    r = world.check(pkg)
+    assert_caught(r, "closed-world", "not listed in manifest-sha256.txt", "data/master/extra.mov")
+
+
+def test_t06_payload_file_renamed(world: World, pkg: Path) -> None:
+    m = _master(pkg)
+    m.rename(m.with_name("renamed.mov"))
+    r = world.check(pkg)
+    assert_caught(r, "integrity", "but missing", f"data/master/{m.name}")
+    assert_caught(r, "closed-world", "not listed", "data/master/renamed.mov")
+
+
+def test_t07_file_added_outside_data(world: World, pkg: Path) -> None:
+    (pkg / "README.txt").write_text("trust me")
+    (pkg / "seal" / "note.bin").write_bytes(b"x")
+    r = world.check(pkg)
+    assert_caught(r, "closed-world", "does not allow", "README.txt")
+    assert_caught(r, "closed-world", "does not allow", "seal/note.bin")
+
+
+def test_t08_export_json_edited(world: World, pkg: Path) -> None:
+    p = pkg / "data/metadata/export.json"
+    p.write_text(p.read_text().replace("Investigation of an assault", "Routine check"))
+    assert_caught(world.check(pkg), "integrity", "SHA-256 differs", "data/metadata/export.json")
+
+
+def test_t09_bag_info_edited(world: World, pkg: Path) -> None:
+    p = pkg / "bag-info.txt"
+    p.write_text(p.read_text().replace("ABC/1", "ABC/9"))
+    assert_caught(world.check(pkg), "integrity", "differs from tagmanifest-sha256.txt",
+                  "bag-info.txt")
+
+
+def _edit_metadata(pkg: Path) -> None:
+    p = pkg / "data/metadata/export.json"
+    p.write_text(p.read_text().replace("PC 123 Smith", "PC 999 Jones"))
+
+
+def test_t10_metadata_edited_and_manifests_recomputed_without_the_key(world: World,
+                                                                      pkg: Path) -> None:
+    _edit_metadata(pkg)
+    p7s = (pkg / "seal" / P7S).read_bytes()
+    tsr = (pkg / "seal" / TSR).read_bytes()
+    reseal(pkg, attacker_signer(world.keys.signer()), None)
+    (pkg / "seal" / P7S).write_bytes(p7s)  # the old seal: the attacker has no key
+    (pkg / "seal" / TSR).write_bytes(tsr)
+    shutil.copy(world.base / "seal/chain/signer.crt", pkg / "seal/chain/signer.crt")
+    r = world.check(pkg)
+    assert_caught(r, "signature", "does not match tagmanifest-sha256.txt")
+
+
+def test_t11_re_signed_with_a_self_made_certificate_of_the_same_name(world: World,
+                                                                     pkg: Path) -> None:
+    _edit_metadata(pkg)
+    fake = attacker_signer(world.keys.signer())
+    assert fake.cert.subject == world.keys.signer().cert.subject
+    reseal(pkg, fake, None)
+    tsr = world.base / "seal" / TSR
+    shutil.copy(tsr, pkg / "seal" / TSR)  # the old token no longer fits
+    r = world.check(pkg)
+    assert_caught(r, "signature", "does not chain to a configured evidence root")
+    assert_caught(r, "timestamp", "imprint differs")
+
+
+def test_t12_timestamp_swapped_in_from_another_package(world: World, pkg: Path) -> None:
+    shutil.copy(world.other / "seal" / TSR, pkg / "seal" / TSR)
+    assert_caught(world.check(pkg), "timestamp", "not over this package's signature")
+
+
+def test_t13_seal_removed(world: World, pkg: Path) -> None:
+    shutil.rmtree(pkg / "seal")
+    r = world.check(pkg)
+    assert_caught(r, "signature", "not signed")
+    assert_caught(r, "semantics", "declares the package sealed")
+
+
+def test_t14_segment_re_encoded_bag_rebuilt_and_re_signed(world: World, pkg: Path,
+                                                          tmp_path: Path) -> None:
+    m = _master(pkg)
+    out = tmp_path / "re.mov"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(m), "-c:v",
+                    "libx264", "-crf", "35", "-f", "mov", str(out)], check=True)
+    shutil.copy(out, m)
+    reseal(pkg, attacker_signer(world.keys.signer()), world.tsa.url)
+    r = world.check(pkg)
+    assert_caught(r, "signature", "does not chain to a configured evidence root")
+    assert_caught(r, "semantics", "differs from the hash its recorder took",
+                  f"data/master/{m.name}")
+
+
+def test_t15_seal_of_another_package_transplanted(world: World, pkg: Path) -> None:
+    shutil.rmtree(pkg / "seal")
+    shutil.copytree(world.other / "seal", pkg / "seal")
+    assert_caught(world.check(pkg), "signature", "does not match tagmanifest-sha256.txt")
+
+
+def test_t16_re_signed_and_re_stamped_by_an_attackers_own_tsa(world: World, pkg: Path) -> None:
+    _edit_metadata(pkg)
+    reseal(pkg, attacker_signer(world.keys.signer()), world.other_tsa.url)
+    r = world.check(pkg)
+    assert_caught(r, "timestamp", "does not chain to a configured TSA root")
+    assert_caught(r, "signature", "does not chain to a configured evidence root")
+
+
+def test_t17_self_signed_re_signing_with_a_token_from_a_trusted_tsa(world: World,
+                                                                    pkg: Path) -> None:
+    _edit_metadata(pkg)
+    reseal(pkg, attacker_signer(world.keys.signer()), world.tsa.url)
+    r = world.check(pkg)
+    assert any(c.step == "timestamp" and c.ok for c in r.checks), r.text()  # the token is fine
+    assert_caught(r, "signature", "does not chain to a configured evidence root")
+
+
+def _builder(world: World, signer: Signer, clock: dt.datetime | None = None) -> PackageBuilder:
+    return PackageBuilder(world.index, signer,
+                          audit_extract=lambda ids, since, _u: audit_extract(
+                              world.profile, ids, since, "none"),
+                          clock=(lambda: clock) if clock else None)
+
+
+def _job(world: World, exhibit: str, tsa: str | None):  # type: ignore[no-untyped-def]
+    from vms.evidence.package import ExportJob, Producer
+    return ExportJob(cameras=[camera_facts(world.profile, world.ids["cam1"])],
+                     start=world.start, end=world.end, exhibit=exhibit,
+                     producer=Producer(OFFICER, "evidence officer"), tsa_url=tsa)
+
+
+def test_t18_declared_export_time_far_from_the_trusted_time(world: World,
+                                                            tmp_path: Path) -> None:
+    backdated = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    res = _builder(world, world.keys.signer(), backdated).build(
+        _job(world, "T18", world.tsa.url), tmp_path)
+    r = world.check(res.path)
+    assert_caught(r, "semantics", "far after the declared export completion")
+    assert not [c for c in r.failures if c.step in ("signature", "timestamp", "integrity")], \
+        failing(r)
+
+
+def test_t19_properly_sealed_but_a_master_differs_from_its_recorders_hash(
+        world: World, pkg: Path) -> None:
+    m = _master(pkg)
+    data = bytearray(m.read_bytes())
+    data[len(data) // 3] ^= 0x04
+    m.write_bytes(data)
+    reseal(pkg, world.keys.signer(), world.tsa.url)  # the real key: a careless exporter
+    r = world.check(pkg)
+    assert not [c for c in r.failures if c.step in ("signature", "timestamp", "integrity")], \
+        failing(r)
+    assert_caught(r, "semantics", "differs from the hash its recorder took",
+                  f"data/master/{m.name}")
+
+
+# -- X1-X8 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("when", ["expired", "not yet valid"])
+def test_x1_signer_certificate_not_valid_at_the_trusted_time(world: World, tmp_path: Path,
+                                                             when: str) -> None:
+    from cryptography.hazmat.primitives import serialization
+    folder = world.keys.folder
+    root_key = serialization.load_pem_private_key((folder / "root.key").read_bytes(),
+                                                  world.keys._passphrase())
+    from cryptography import x509
+    root = x509.load_pem_x509_certificate((folder / "root.crt").read_bytes())
+    now = dt.datetime.now(dt.UTC)
+    start = now - dt.timedelta(days=30) if when == "expired" else now + dt.timedelta(days=2)
+    key, cert = issue_signer(root_key, root, "Test Council", "test-ws evidence export",  # type: ignore[arg-type]
+                             not_before=start, days=10)
+    res = _builder(world, Signer(key, cert, [])).build(_job(world, "X1", world.tsa.url),
+                                                         tmp_path)
+    r = world.check(res.path)
+    assert_caught(r, "signature", "was not valid at the trusted time")
+
+
+def test_x2_md5_or_sha1_only_manifests_are_a_downgrade(world: World, pkg: Path) -> None:
+    import hashlib
+    for alg in ("sha256", "sha512"):
+        (pkg / f"manifest-{alg}.txt").unlink()
+        (pkg / f"tagmanifest-{alg}.txt").unlink()
+    lines = []
+    for f in sorted((pkg / "data").rglob("*")):
+        if f.is_file():
+            lines.append(f"{hashlib.md5(f.read_bytes()).hexdigest()}  "
+                         f"{f.relative_to(pkg).as_posix()}\n")
+    (pkg / "manifest-md5.txt").write_text("".join(lines))
+    r = world.check(pkg)
+    assert_caught(r, "integrity", "algorithm md5 is not allowed", "manifest-md5.txt")
+    assert_caught(r, "integrity", "SHA-256 manifests are missing")
+
+
+@pytest.mark.parametrize("kind", ["traversal", "symlink", "case"])
+def test_x3_path_traversal_symlink_or_case_colliding_names(world: World, pkg: Path,
+                                                           kind: str) -> None:
+    if kind == "traversal":
+        with (pkg / "manifest-sha256.txt").open("a") as f:
+            f.write(f"{'0' * 64}  data/../../etc/passwd\n")
+        assert_caught(world.check(pkg), "structure", "climbs out of the package")
+    elif kind == "symlink":
+        os.symlink("/etc/hostname", pkg / "data/stills/link.png")
+        assert_caught(world.check(pkg), "structure", "symbolic link", "data/stills/link.png")
+    else:
+        still = sorted((pkg / "data/stills").iterdir())[0]
+        shutil.copy(still, still.with_name(still.name.upper()))
+        assert_caught(world.check(pkg), "structure", "case-insensitive")
+
+
+@pytest.mark.parametrize("kind", ["overlap", "outside", "undeclared gap"])
+def test_x4_overlapping_out_of_window_segments_or_an_undeclared_gap(world: World, pkg: Path,
+                                                                    kind: str) -> None:
+    p = pkg / "data/metadata/export.json"
+    facts = json.loads(p.read_text())
+    segs = [s for s in facts["segments"] if s["camera"] == "cam1"]
+    if kind == "overlap":
+        segs[1]["start_utc"] = segs[0]["start_utc"]
+        words = "overlap in time"
+    elif kind == "outside":
+        segs[0]["start_utc"] = "2020-01-01T00:00:00.000+00:00"
+        segs[0]["end_utc"] = "2020-01-01T00:01:00.000+00:00"
+        words = "outside the exported window"
+    else:
+        facts["gaps"] = [g for g in facts["gaps"] if g["camera"] != "cam2"]
+        words = "no gap declared"
+    p.write_text(json.dumps(facts, indent=2))
+    reseal(pkg, world.keys.signer(), world.tsa.url)  # sealed with the real key all the same
+    assert_caught(world.check(pkg), "semantics", words)
+
+
+def test_x7_a_pending_package_presented_as_sealed(world: World, pkg: Path) -> None:
+    (pkg / "seal" / TSR).unlink()
+    assert_caught(world.check(pkg), "semantics", "a pending package presented as sealed")
+
+
+def test_x8_a_trust_root_shipped_inside_the_package_is_refused(world: World,
+                                                               pkg: Path) -> None:
+    (pkg / "seal/chain/root.crt").write_bytes(world.keys.root_pem())
+    assert_caught(world.check(pkg), "trust", "root certificate is shipped inside")
+    # and a package never vouches for itself: with no configured root it is not trusted
+    r = verify(world.base, [], [world.tsa.root_pem])
+    assert r.status == INVALID and any("no evidence root" in c.message for c in r.failures)
+
+
+# -- pending, then stamped --------------------------------------------------------------------
+def test_offline_export_is_pending_and_vms_seal_completes_it(world: World,
+                                                             tmp_path: Path) -> None:
+    svc = EvidenceService(world.profile, world.officer, world.index)
+    res = svc.export(cameras=[world.ids["cam1"]], start=world.start, end=world.end,
+                     exhibit="P/1", out_dir=tmp_path, tsa_url="http://127.0.0.1:9/none")
+    assert res.state == "pending-timestamp" and res.warnings
+    facts = json.loads((res.path / "data/metadata/export.json").read_text())
+    assert facts["seal"]["state"] == "pending-timestamp"
+    r = world.check(res.path)
+    assert r.status == PENDING, r.text()
+    assert "self-asserted" in r.text()
+    from vms.evidence.package import add_timestamp
+    add_timestamp(res.path, world.tsa.url)
+    r = world.check(res.path)
+    assert r.status == VALID, r.text()
+
+
+def test_an_export_across_the_uk_clock_change_shows_local_times_and_declares_it(
+        world: World, tmp_path: Path) -> None:
+    """cam1's clock is set so that its recording spans 01:00 UTC on 25 October 2026, when
+    01:59:59 BST became 01:00:00 GMT; the camera's own RTCP clock times the footage."""
+    change = dt.datetime(2026, 10, 25, 1, 0, tzinfo=dt.UTC)
+    cam = world.ids["cam1"]
+    world.sim.cli("skew", "cam1", str((change - dt.timedelta(seconds=12)
+                                       - dt.datetime.now(dt.UTC)).total_seconds()))
+    admin_rec = Recording(world.profile, world.officer_admin, segment_s=4)
+    try:
+        admin_rec.start([cam])
+        wait_for(lambda: any(s.start_utc and s.end_utc and s.state == CLOSED
+                             and change < _t(s.end_utc) - dt.timedelta(seconds=12)
+                             < change + dt.timedelta(hours=1)
+                             for s in world.index.segments(cam)), 90,
+                 "footage past the clock change")
+    finally:
+        admin_rec.stop()
+        world.sim.cli("skew", "cam1", "0")
+    svc = EvidenceService(world.profile, world.officer, world.index)
+    res = svc.export(cameras=[cam], start=change - dt.timedelta(seconds=8),
+                     end=change + dt.timedelta(seconds=8), exhibit="DST/1", out_dir=tmp_path,
+                     tsa_url=world.tsa.url)
+    r = world.check(res.path)
+    assert r.status == VALID, r.text()
+    assert any("clock change" in w for w in r.warnings), r.warnings
+    facts = json.loads((res.path / "data/metadata/export.json").read_text())
+    changes = facts["time"]["dst_changes"]
+    assert len(changes) == 1 and changes[0]["at_utc"] == "2026-10-25T01:00:00.000Z"
+    assert changes[0]["from"] == "BST" and changes[0]["to"] == "GMT"
+    statement = (res.path / "data/statement/continuity_statement.txt").read_text()
+    print(statement)
+    assert "2026-10-25 01:59:52.000 BST" in statement  # the start, before the change
+    assert "2026-10-25 01:00:08.000 GMT" in statement  # the end, after it
+    assert "clocks went back" in statement
+    html = (res.path / "data/statement/report.html").read_text()
+    assert "BST" in html and "GMT" in html
+    # the footage itself is timed across the change: frames before and after 01:00 UTC
+    csvs = list((res.path / "data/metadata").glob("frames_*.csv"))
+    times = [line.split(",")[4] for f in csvs for line in f.read_text().splitlines()[1:]]
+    assert min(times) < "2026-10-25T01:00:00" < max(times), (min(times), max(times))
