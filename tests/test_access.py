@@ -8,6 +8,7 @@ with devices onboarded from the real simulator, and checks allowed/refused again
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import re
@@ -38,11 +39,13 @@ from vms.errors import (
     SignInFailed,
 )
 from vms.events.device_rules import DeviceRules
+from vms.evidence.service import EvidenceService
 from vms.links import CameraLinks
 from vms.live import LiveView
 from vms.onvif.model import DeviceReport
 from vms.profile import Profile
 from vms.ptz import PtzControl
+from vms.recording.index import RecordingIndex
 from vms.relay import RelayControl
 from vms.wall.layouts import WallState
 from vms.wall.saved import SavedLayouts
@@ -122,6 +125,19 @@ def _live(w: World, s: Session) -> Any:
     stream = view.open(w.cam1)
     assert stream.uri.endswith("/sub") and (stream.user, stream.password) == (USER, PASSWORD)
     view.close(stream)
+
+
+def _export(w: World, s: Session) -> Any:
+    """Past the gate, this profile has no evidence key: that refusal means 'allowed'."""
+    index = RecordingIndex(w.tmp / "recordings.db")
+    try:
+        EvidenceService(w.profile, s, index).export(
+            cameras=[w.cam1], start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            end=dt.datetime(2026, 1, 2, tzinfo=dt.UTC), exhibit="X", out_dir=w.tmp / "ex")
+    except ConfigError as exc:
+        assert "no evidence signing key" in str(exc)
+    finally:
+        index.close()
 
 
 def _ptz(w: World, s: Session) -> Any:
@@ -217,6 +233,7 @@ CASES: list[tuple[str, Permission, Call]] = [
     ("AuditTrail.export_csv", P.AUDIT_VIEW, lambda w, s: AuditTrail(w.profile.access, s).export_csv(
         Filter(limit=5), w.tmp / f"{s.user}.csv")),
     ("AuditTrail.verify", P.AUDIT_VERIFY, lambda w, s: AuditTrail(w.profile.access, s).verify()),
+    ("EvidenceService.export", P.EVIDENCE_EXPORT, lambda w, s: _export(w, s)),
 ]
 
 

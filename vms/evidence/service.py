@@ -98,8 +98,8 @@ class EvidenceService:
             raise ConfigError("the request's purpose and legal basis are required")
         facts = [camera_facts(self.profile, c) for c in cameras]
         for f in facts:
-            access.require(self.session, Permission.PLAYBACK, self.profile.registry.device(f.id),
-                           action="evidence.export")
+            access.require(self.session, Permission.EVIDENCE_EXPORT,
+                           self.profile.registry.device(f.id), action="evidence.export")
         signer = self.keys.signer()
         tsa = tsa_url or self.profile.access.accounts.settings().get(TSA_SETTING) or None
         marker = f"export-{dt.datetime.now(dt.UTC).timestamp():.6f}"
