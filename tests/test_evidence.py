@@ -575,3 +575,97 @@ def test_an_export_across_the_uk_clock_change_shows_local_times_and_declares_it(
     csvs = list((res.path / "data/metadata").glob("frames_*.csv"))
     times = [line.split(",")[4] for f in csvs for line in f.read_text().splitlines()[1:]]
     assert min(times) < "2026-10-25T01:00:00" < max(times), (min(times), max(times))
+
+
+# -- the desktop: export wizard and verify window ---------------------------------------------
+def _shot(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Saved when VMS_SCREENSHOT_DIR is set (docs/screenshots is made this way, under Xvfb)."""
+    folder = os.environ.get("VMS_SCREENSHOT_DIR")
+    if folder:
+        widget.grab().save(str(Path(folder) / name))
+
+
+def test_the_export_wizard_exports_a_valid_package_and_cancel_leaves_nothing(
+        world: World, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QWizard
+
+    from ui.evidence.export_wizard import ExportWizard
+
+    service = EvidenceService(world.profile, world.officer, world.index)
+    cams = [(i, n) for n, i in world.ids.items()]
+
+    def wizard(out: Path) -> ExportWizard:
+        wiz = ExportWizard(service, cams, [world.ids["cam1"]], world.start, world.end, out,
+                           world.tsa.url)
+        qtbot.addWidget(wiz)
+        wiz.show()
+        return wiz
+
+    wiz = wizard(tmp_path / "a")
+    next_button = wiz.button(QWizard.WizardButton.NextButton)
+    assert not next_button.isEnabled()  # no exhibit reference yet
+    wiz.what.exhibit.setText("GUI/1")
+    assert "GMT" in wiz.what.start_note.text() or "BST" in wiz.what.start_note.text()
+    assert next_button.isEnabled()
+    _shot(wiz, "evidence-export-wizard.png")
+    wiz.next()
+    assert not next_button.isEnabled()  # purpose and legal basis are required
+    wiz.why.purpose.setPlainText("Investigation of criminal damage")
+    assert not next_button.isEnabled()
+    wiz.why.basis.setCurrentIndex(1)
+    wiz.why.officer.setText("PC 42 Jones")
+    assert next_button.isEnabled()
+    wiz.next()
+    wiz.button(QWizard.WizardButton.CommitButton).click()
+    qtbot.waitUntil(lambda: wiz.finished_export, timeout=120_000)
+    assert wiz.error is None, wiz.error
+    assert wiz.result_ is not None and wiz.result_.state == "sealed"
+    assert "Exported" in wiz.run_page.stage.text()
+    _shot(wiz, "evidence-export-done.png")
+    r = world.check(wiz.result_.path)
+    assert r.status == VALID, r.text()
+    facts = json.loads((wiz.result_.path / "data/metadata/export.json").read_text())
+    assert facts["request"]["purpose"] == "Investigation of criminal damage"
+    assert facts["request"]["requesting_officer"] == "PC 42 Jones"
+
+    # Cancel: nothing half-written is left behind.
+    out = tmp_path / "b"
+    wiz = wizard(out)
+    wiz.what.exhibit.setText("GUI/2")
+    wiz.next()
+    wiz.why.purpose.setPlainText("x")
+    wiz.why.basis.setCurrentIndex(1)
+    wiz.next()
+    wiz.button(QWizard.WizardButton.CommitButton).click()
+    wiz.run_page.cancel.click()
+    qtbot.waitUntil(lambda: wiz.finished_export, timeout=120_000)
+    assert "Cancelled" in wiz.run_page.stage.text(), wiz.run_page.stage.text()
+    assert list(out.iterdir()) == [] if out.exists() else True
+
+
+def test_the_verify_window_reports_valid_and_lists_every_problem(
+        world: World, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ui.evidence.verify_window import VerifyWindow
+
+    (tmp_path / "tsa.pem").write_bytes(world.tsa.root_pem)
+    win = VerifyWindow(world.keys.folder / "root.crt", tmp_path / "tsa.pem")
+    qtbot.addWidget(win)
+    win.resize(1000, 760)
+    win.show()
+    with qtbot.waitSignal(win.verified, timeout=120_000):
+        win.open(world.base)
+    assert win.last is not None and win.last.status == VALID
+    assert win.status.text().startswith("VALID")
+    assert "Trusted time" in win.report.toPlainText()
+    _shot(win, "evidence-verify-valid.png")
+    bad = shutil.copytree(world.base, tmp_path / "bad")
+    m = _master(bad)
+    m.write_bytes(m.read_bytes()[:-1000])
+    (bad / "notes.txt").write_text("added")
+    with qtbot.waitSignal(win.verified, timeout=120_000):
+        win.open(bad)
+    assert win.last is not None and win.last.status == INVALID
+    text = win.report.toPlainText()
+    assert "SHA-256 differs" in text and "notes.txt" in text, text
+    assert win.status.text().startswith("INVALID")
+    _shot(win, "evidence-verify-invalid.png")

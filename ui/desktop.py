@@ -8,11 +8,13 @@ link (and a simulated site) carries on for the next user.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from ui import tasks
 from ui.calls.centre import CallCentre
@@ -24,8 +26,10 @@ from ui.dialogs.discovery import DiscoveryDialog, defaults_for
 from ui.dialogs.links import LinksDialog
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.dialogs.users import UsersDialog
+from ui.evidence.export_wizard import ExportWizard
+from ui.evidence.verify_window import VerifyWindow
 from ui.main_window import MainWindow
-from ui.playback.window import PlaybackWindow, london
+from ui.playback.window import PlaybackWindow
 from ui.site_link import SiteLink
 from ui.wall.assembly import LiveWall, assemble
 from vms.access.admin import UserAdmin
@@ -34,6 +38,7 @@ from vms.access.session import Session
 from vms.audit.trail import AuditTrail
 from vms.commissioning import Commissioning
 from vms.errors import VmsError
+from vms.evidence.service import TSA_SETTING, EvidenceService
 from vms.links import CameraLinks
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
@@ -147,6 +152,8 @@ class Desktop(QObject):
             lambda: ChangePasswordDialog(self.access, session, win).exec())
         win.open_audit.triggered.connect(self.show_audit)
         win.open_playback.triggered.connect(self.show_playback)
+        win.open_export.triggered.connect(lambda: self.show_export([], None, None))
+        win.open_verify.triggered.connect(self.show_verify)
         win.open_users.triggered.connect(self.show_users)
         win.open_microphone.triggered.connect(
             lambda: MicrophoneDialog(self.access, session, win).exec())
@@ -184,16 +191,51 @@ class Desktop(QObject):
                 if self.access.can(self.session, Permission.PLAYBACK, d)]
         data = TimelineData(self.recordings, self.calls.centre.store, self.session.user)
         win = PlaybackWindow(data, cams, self.window)
-        win.export_requested.connect(lambda ids, a, b: QMessageBox.information(
-            win, "Export — Beacon VMS",
-            f"Selected: {len(ids)} camera(s), {london(a)} to {london(b)}.\n\nSealed evidence "
-            "export is not available in this version yet; the footage is kept (export it "
-            "with an evidence officer's tools) and nothing was exported."))
+        win.export_requested.connect(lambda ids, a, b: self.show_export(ids, a, b, win))
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         win.show()
         have = self.recordings.cameras()
         recorded = [cid for cid, _ in cams if cid in have][:1]
         win.choose(recorded)
+
+    def show_export(self, chosen: list[int], start: float | None, end: float | None,
+                    parent: QWidget | None = None) -> ExportWizard | None:
+        """The export wizard, from a timeline selection or the menu."""
+        if not (self.session and self.window and self.svc and self.recordings):
+            return None
+        if not self.access.can(self.session, Permission.EVIDENCE_EXPORT):
+            QMessageBox.information(parent or self.window, "Export evidence — Beacon VMS",
+                                    "Exporting evidence needs the evidence officer role. The "
+                                    "selected footage is kept; ask an evidence officer to "
+                                    "export it.")
+            return None
+        cams = [(d.id, d.name) for d in self.svc.devices()
+                if self.access.can(self.session, Permission.EVIDENCE_EXPORT, d)]
+        now = dt.datetime.now(dt.UTC)
+        a = dt.datetime.fromtimestamp(start, dt.UTC) if start else now - dt.timedelta(minutes=10)
+        b = dt.datetime.fromtimestamp(end, dt.UTC) if end else now
+        service = EvidenceService(self.profile, self.session, self.recordings)
+        tsa = self.access.accounts.settings().get(TSA_SETTING, "")
+        wiz = ExportWizard(service, cams, chosen, a, b, Path.home() / "Evidence exports", tsa,
+                           parent or self.window)
+        wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wiz.show()
+        return wiz
+
+    def show_verify(self) -> VerifyWindow | None:
+        if not (self.session and self.window):
+            return None
+        own = self.profile.data_dir / "evidence"
+        root = own / "root.crt" if (own / "root.crt").exists() else None
+        tsa = own / "tsa-root.pem" if (own / "tsa-root.pem").exists() else None
+        win = VerifyWindow(root, tsa, self.window)
+        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        win.verified.connect(lambda r: self.access.record(
+            self.session, "evidence.verify", detail={"package": r.package, "status": r.status,
+                                                     "exhibit": r.exhibit})
+            if self.session else None)
+        win.show()
+        return win
 
     def show_about(self) -> None:
         if self.window and self.live:
