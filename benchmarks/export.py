@@ -1,0 +1,178 @@
+"""Exporting one hour of 4 Mbit/s recording as a sealed evidence package, against ``cp``.
+
+Makes the recording with PyAV: a 10 s 1280x720 25 fps H.264 clip at 4 Mbit/s, encoded once,
+remuxed end to end into sixty one-minute fragmented-MOV segments by the recorder's own
+segment writer (hashed as written) and indexed as the recorder indexes them. Then, in the
+same run and each from a cold page cache where the machine allows dropping it:
+
+- the export: ``PackageBuilder`` (masters copied and re-hashed, frame indexes, the working
+  copy with its frame-by-frame comparison, stills, manifests, signature; no TSA);
+- the reference: ``cp`` of the same segment files;
+- verification of the package (``vms.evidence.verify``), as MB/s of payload.
+
+Prints one JSON object. Target (issue 8): ratio <= 1.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TARGETS = {"ratio": 1.3}
+
+
+def drop_caches() -> bool:
+    subprocess.run(["sync"], check=False)
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def make_clip(path: Path, seconds: int, rate: int, bitrate: int) -> None:
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w", format="mov") as out:
+        s = out.add_stream("libx264", rate=rate, options={"preset": "ultrafast", "g": str(rate * 2),
+                                                           "bf": "0"})
+        s.width, s.height, s.pix_fmt, s.bit_rate = 1280, 720, "yuv420p", bitrate
+        s.codec_context.options = {"nal-hrd": "cbr", "x264-params":
+                                   f"bitrate={bitrate // 1000}:vbv-maxrate={bitrate // 1000}:"
+                                   f"vbv-bufsize={bitrate // 1000}"}
+        rng = np.random.default_rng(1)
+        for i in range(seconds * rate):
+            img = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)  # noise: real bitrate
+            img[:, : (i * 4) % 1280] //= 2
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for pkt in s.encode(frame):
+                out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+
+
+def make_recording(clip: Path, root: Path, index_path: Path, minutes: int,
+                   start: dt.datetime) -> int:
+    import av
+
+    from vms.recording.index import CLOSED, RecordingIndex, utc
+    from vms.recording.segment import SegmentWriter
+
+    index = RecordingIndex(index_path)
+    with av.open(str(clip)) as c:
+        v = c.streams.video[0]
+        packets = [p for p in c.demux(v) if p.size]
+        tb = v.time_base or Fraction(1, 12800)
+        clip_s = float(packets[-1].pts * tb) + float(1 / (v.average_rate or 25))
+        per_min = round(60 / clip_s)
+        total = 0
+        for m in range(minutes):
+            t0 = start + dt.timedelta(minutes=m)
+            folder = root / "camera-1" / t0.strftime("%Y-%m-%d")
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"cam1-{t0.strftime('%Y%m%dT%H%M%S')}Z.mov"
+            w = SegmentWriter(path, v, None, 0.0)
+            frames = 0
+            last = 0.0
+            for rep in range(per_min):
+                shift = round(Fraction(rep * clip_s) / tb)
+                for p in packets:
+                    q = av.Packet(bytes(p))
+                    q.pts, q.dts, q.time_base = p.pts + shift, p.dts + shift, tb
+                    q.is_keyframe = p.is_keyframe
+                    w.write_video(q)
+                    frames += 1
+                    last = float((p.pts + shift) * tb)
+            digest = w.close()
+            seg = index.open_segment(1, "cam1", path, "h264", None, utc(t0.timestamp()), "rtcp")
+            index.update_segment(seg, state=CLOSED, end_utc=utc(t0.timestamp() + last),
+                                 frames=frames, bytes=w.bytes, sha256=digest,
+                                 closed_at=utc(time.time()))
+            total += w.bytes
+    index.close()
+    return total
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=int, default=60)
+    ap.add_argument("--mbit", type=float, default=4.0)
+    args = ap.parse_args()
+
+    from vms.credentials import EncryptedFileStore
+    from vms.evidence.ca import EvidenceKeys
+    from vms.evidence.package import CameraFacts, ExportJob, PackageBuilder, Producer
+    from vms.evidence.verify import verify
+    from vms.recording.index import RecordingIndex
+
+    with tempfile.TemporaryDirectory(prefix="vms-exportbench-", dir=os.environ.get("TMPDIR")) \
+            as tmp_s:
+        tmp = Path(tmp_s)
+        clip = tmp / "clip.mov"
+        make_clip(clip, 10, 25, int(args.mbit * 1e6))
+        start = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+        size = make_recording(clip, tmp / "rec", tmp / "recordings.db", args.minutes, start)
+        keys = EvidenceKeys(tmp / "profile", EncryptedFileStore(_mk(tmp / "profile")))
+        keys.init("Benchmark Council", "bench")
+        index = RecordingIndex(tmp / "recordings.db")
+        job = ExportJob(cameras=[CameraFacts(1, "cam1")], start=start,
+                        end=start + dt.timedelta(minutes=args.minutes), exhibit="BENCH/1",
+                        producer=Producer("bench", "evidence officer"))
+        builder = PackageBuilder(index, keys.signer(), audit_extract=lambda *_a: [])
+        cold = drop_caches()
+        t = time.perf_counter()
+        result = builder.build(job, tmp / "out")
+        export_s = time.perf_counter() - t
+        index.close()
+
+        drop_caches()
+        t = time.perf_counter()
+        subprocess.run(["cp", "-r", str(tmp / "rec"), str(tmp / "cp")], check=True)
+        subprocess.run(["sync", "-f", str(tmp / "cp")], check=False)
+        cp_s = time.perf_counter() - t
+
+        drop_caches()
+        payload = sum(f.stat().st_size for f in (result.path / "data").rglob("*") if f.is_file())
+        t = time.perf_counter()
+        report = verify(result.path, [keys.root_pem()], [])
+        verify_s = time.perf_counter() - t
+
+    out = {
+        "bytes": size,
+        "minutes": args.minutes,
+        "mbit_s": args.mbit,
+        "export_s": round(export_s, 2),
+        "cp_s": round(cp_s, 2),
+        "ratio": round(export_s / cp_s, 2),
+        "package_bytes": payload,
+        "verify_s": round(verify_s, 2),
+        "verify_mb_s": round(payload / 1e6 / verify_s, 1),
+        "verify_status": report.status,
+        "cold_cache": cold,
+        "targets": TARGETS,
+    }
+    out["meets_targets"] = out["ratio"] <= TARGETS["ratio"]
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _mk(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())
