@@ -46,12 +46,11 @@ def make_clip(path: Path, seconds: int, rate: int, bitrate: int) -> None:
     import numpy as np
 
     with av.open(str(path), "w", format="mov") as out:
-        s = out.add_stream("libx264", rate=rate, options={"preset": "ultrafast", "g": str(rate * 2),
-                                                           "bf": "0"})
+        kbit = bitrate // 1000
+        s = out.add_stream("libx264", rate=rate, options={
+            "preset": "ultrafast", "g": str(rate * 2), "bf": "0",  # a keyframe every 2 s
+            "x264-params": f"nal-hrd=cbr:bitrate={kbit}:vbv-maxrate={kbit}:vbv-bufsize={kbit}"})
         s.width, s.height, s.pix_fmt, s.bit_rate = 1280, 720, "yuv420p", bitrate
-        s.codec_context.options = {"nal-hrd": "cbr", "x264-params":
-                                   f"bitrate={bitrate // 1000}:vbv-maxrate={bitrate // 1000}:"
-                                   f"vbv-bufsize={bitrate // 1000}"}
         rng = np.random.default_rng(1)
         for i in range(seconds * rate):
             img = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)  # noise: real bitrate

@@ -26,23 +26,12 @@ def _iso(t: dt.datetime) -> str:
     return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def frame_index(path: Path, start: dt.datetime) -> tuple[str, str | None]:
-    """CSV of every packet (stream, pts, time base, UTC, size, keyframe) and the UTC time
-    of the first video frame. The segment's first frame is at the index's start time."""
-    lines = ["stream,kind,pts,time_base,utc,size,keyframe\n"]
-    first: str | None = None
-    with av.open(str(path)) as c:
-        for pkt in c.demux():
-            if pkt.size == 0 or pkt.pts is None:
-                continue
-            tb = pkt.time_base or Fraction(1, 90000)
-            at = start + dt.timedelta(seconds=float(pkt.pts * tb))
-            kind = pkt.stream.type
-            if kind == "video" and first is None:
-                first = _iso(at)
-            lines.append(f"{pkt.stream.index},{kind},{pkt.pts},{tb.numerator}/{tb.denominator},"
-                         f"{_iso(at)},{pkt.size},{int(pkt.is_keyframe)}\n")
-    return "".join(lines), first
+class Derived:
+    """What one pass over a camera's masters produced."""
+
+    def __init__(self) -> None:
+        self.index: dict[Path, tuple[str, str | None]] = {}  # master -> (CSV, first frame UTC)
+        self.working: dict[str, Any] = {}
 
 
 def _frame_hashes(path: Path) -> list[str]:
@@ -52,39 +41,60 @@ def _frame_hashes(path: Path) -> list[str]:
         return [hashlib.sha256(bytes(p)).hexdigest() for p in c.demux(video=0) if p.size]
 
 
-def working_copy(masters: list[tuple[Path, Segment]], dest: Path) -> dict[str, Any]:
-    """Remux the video of ``masters`` (in time order) into ``dest`` (MP4); returns the facts
-    export.json records: tool, parameters, lossless flag and the frame-hash comparison."""
+def derive(masters: list[tuple[Path, Segment]], dest: Path) -> Derived:
+    """One demux of each master (in time order) gives its frame index (every packet: stream,
+    pts, time base, UTC, size, keyframe; a segment's first frame is at its index start
+    time), the SHA-256 of each video frame, and the working copy: the video remuxed into
+    ``dest`` (MP4), timed by wall clock so gaps stay gaps. The copy is then read back and
+    its frames compared with the masters', so losslessness is measured, not assumed."""
+    out_facts = Derived()
     first_start = _parse(masters[0][1].start_utc or "")
     audio_left_out: set[str] = set()
+    master_hashes: list[str] = []
     with av.open(str(dest), "w", format="mp4") as out:
         ostream = None
         last_dts = None
         for path, seg in masters:
-            offset_s = (_parse(seg.start_utc or "") - first_start).total_seconds()
+            start = _parse(seg.start_utc or "")
+            offset_s = (start - first_start).total_seconds()
+            lines = ["stream,kind,pts,time_base,utc,size,keyframe\n"]
+            first: str | None = None
             with av.open(str(path)) as inp:
                 v = inp.streams.video[0]
                 for a in inp.streams.audio:
                     audio_left_out.add(a.codec_context.name)
                 if ostream is None:
                     ostream = out.add_stream_from_template(v)
-                shift = round(Fraction(offset_s) / (v.time_base or Fraction(1, 90000)))
-                for pkt in inp.demux(v):
-                    if pkt.size == 0 or pkt.dts is None:
+                vtb = v.time_base or Fraction(1, 90000)
+                shift = round(Fraction(offset_s) / vtb)
+                tbs: dict[int, tuple[Fraction, str]] = {}
+                for pkt in inp.demux():
+                    if pkt.size == 0 or pkt.pts is None:
                         continue
+                    st = pkt.stream
+                    tb, tb_text = tbs.get(st.index) or tbs.setdefault(st.index, (
+                        st.time_base or vtb, f"{(st.time_base or vtb).numerator}/"
+                                             f"{(st.time_base or vtb).denominator}"))
+                    at = _iso(start + dt.timedelta(seconds=float(pkt.pts * tb)))
+                    kind = st.type
+                    lines.append(f"{st.index},{kind},{pkt.pts},{tb_text},{at},{pkt.size},"
+                                 f"{int(pkt.is_keyframe)}\n")
+                    if st is not v or pkt.dts is None:
+                        continue
+                    if first is None:
+                        first = at
+                    master_hashes.append(hashlib.sha256(bytes(pkt)).hexdigest())
                     pkt.dts += shift
-                    if pkt.pts is not None:
-                        pkt.pts += shift
+                    pkt.pts += shift
                     if last_dts is not None and pkt.dts <= last_dts:
                         # overlapping clocks (a camera's clock stepped back): keep order
                         step = last_dts + 1 - pkt.dts
                         pkt.dts += step
-                        if pkt.pts is not None:
-                            pkt.pts += step
+                        pkt.pts += step
                     last_dts = pkt.dts
                     pkt.stream = ostream
                     out.mux(pkt)
-    master_hashes = [h for p, _s in masters for h in _frame_hashes(p)]
+            out_facts.index[path] = ("".join(lines), first)
     copy_hashes = _frame_hashes(dest)
     identical = master_hashes == copy_hashes
     digest = hashlib.sha256("\n".join(master_hashes).encode()).hexdigest()
@@ -96,7 +106,8 @@ def working_copy(masters: list[tuple[Path, Segment]], dest: Path) -> dict[str, A
                       "start so gaps remain gaps",
         "lossless": identical,
         "frame_hash_comparison": {
-            "method": "SHA-256 of each video frame's bytes, in order, master vs working copy",
+            "method": "SHA-256 of each video frame's bytes, in order, master vs working copy "
+                      "(the copy read back from disk)",
             "frames_master": len(master_hashes), "frames_copy": len(copy_hashes),
             "identical": identical, "sha256_of_master_frame_hashes": digest,
         },
@@ -104,13 +115,15 @@ def working_copy(masters: list[tuple[Path, Segment]], dest: Path) -> dict[str, A
     if audio_left_out:
         facts["note"] = (f"audio ({', '.join(sorted(audio_left_out))}) is only in the masters: "
                          "MP4 cannot carry G.711")
-    return facts
+    out_facts.working = facts
+    return out_facts
 
 
 def stills(master: Path, seg: Segment, camera: str, folder: Path) -> list[Path]:
     """A PNG of the first frame, named by camera and UTC time."""
     start = _parse(seg.start_utc or "")
     with av.open(str(master)) as c:
+        c.streams.video[0].thread_type = "NONE"  # one frame: no frame-thread start-up delay
         for frame in c.decode(video=0):
             at = start + dt.timedelta(seconds=float(frame.time or 0.0))
             name = f"{camera}_{at.strftime('%Y%m%dT%H%M%S')}{at.microsecond // 1000:03d}Z.png"

@@ -235,7 +235,8 @@ class PackageBuilder:
         for sub in ("master", "working", "stills", "metadata", "statement"):
             (data / sub).mkdir(parents=True)
         payload: dict[str, bag.Hashes] = {}
-        total = sum(s.bytes or s.path.stat().st_size for _c, segs, _h in plan for s in segs)
+        # copying the masters, then deriving from them (index, working copy): two passes
+        total = 2 * sum(s.bytes or s.path.stat().st_size for _c, segs, _h in plan for s in segs)
         done = 0
         seg_facts: list[dict[str, Any]] = []
         gaps: list[dict[str, str]] = []
@@ -264,9 +265,6 @@ class PackageBuilder:
                 done += hashes.size
                 self._say(done, total, f"copied {name}")
                 csv_name = f"frames_{dest.stem}.csv"
-                rows, first_frame = frames.frame_index(dest, start)
-                payload[f"data/metadata/{csv_name}"] = bag.write_bytes_hashed(
-                    data / "metadata" / csv_name, rows.encode())
                 seg_facts.append({
                     "file": f"data/master/{name}", "camera": cam.name, "camera_id": cam.id,
                     "start_utc": seg.start_utc, "end_utc": seg.end_utc,
@@ -275,12 +273,12 @@ class PackageBuilder:
                     "source_sha256": seg.sha256, "recorder_state": seg.state,
                     "recorder_note": seg.note, "frame_index": f"data/metadata/{csv_name}",
                     "copy_check": "bit-for-bit copy; SHA-256 equals the recorder's",
-                    "first_frame_utc": first_frame,
                 })
                 if seg.state != CLOSED:
                     warnings.append(f"{name}: the recorder marked this segment {seg.state}: "
                                     f"{seg.note or ''}".strip())
                 masters_by_cam.setdefault(cam.id, []).append((dest, seg))
+                self._check()
         for n, (cam, _segs, _h) in enumerate(plan, 1):
             masters = masters_by_cam.get(cam.id)
             if not masters:
@@ -288,7 +286,16 @@ class PackageBuilder:
             self._check()
             self._say(done, total, f"working copy of {cam.name}")
             wc_name = f"{safe_name(job.exhibit)}_WC{n}_{safe_name(cam.name)}.mp4"
-            wc = frames.working_copy(masters, data / "working" / wc_name)
+            derived = frames.derive(masters, data / "working" / wc_name)
+            wc = derived.working
+            done += sum(p.stat().st_size for p, _s in masters)
+            self._say(done, total, f"working copy of {cam.name} checked")
+            for path, (rows, first_frame) in derived.index.items():
+                csv_name = f"frames_{path.stem}.csv"
+                payload[f"data/metadata/{csv_name}"] = bag.write_bytes_hashed(
+                    data / "metadata" / csv_name, rows.encode())
+                fact = next(f for f in seg_facts if f["file"] == f"data/master/{path.name}")
+                fact["first_frame_utc"] = first_frame
             payload[f"data/working/{wc_name}"] = bag.hash_file(data / "working" / wc_name)
             working.append({"file": f"data/working/{wc_name}", "camera": cam.name,
                             "derived_from": [f"data/master/{p.name}" for p, _s in masters],
