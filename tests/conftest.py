@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,16 @@ def shared_path(rel: str) -> Path:
             pytest.fail(msg + " (VMS_REQUIRE_SHARED=1)")
         pytest.skip(msg)
     return path
+
+
+def wait_for(pred: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
+    """Poll ``pred`` until it is true; fail saying what never happened."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def vms_cmd(*args: str) -> list[str]:

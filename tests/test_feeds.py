@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import PASSWORD, REPO, USER, Sim, start_sim
+from tests.conftest import PASSWORD, REPO, USER, Sim, start_sim, wait_for
 from tests.wall_helpers import Site, register
 from ui import tasks
 from ui.video import backends
@@ -34,15 +33,6 @@ from vms.wall.backoff import Backoff
 from vms.wall.layouts import WallState
 
 QUICK = partial(Backoff, first=0.3, cap=2.0)
-
-
-def wait_for(pred: object, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def frame_std(feed: Feed) -> float:

@@ -17,7 +17,7 @@ import av
 import pytest
 from PIL import ImageOps
 
-from tests.conftest import Sim, ensure_admin, start_sim, vms_cmd
+from tests.conftest import Sim, ensure_admin, start_sim, vms_cmd, wait_for
 from tests.wall_helpers import Site, register
 from vms.events.store import EventStore
 from vms.recording import retention
@@ -41,15 +41,6 @@ def site(rsim: Sim, tmp_path: Path) -> Iterator[Site]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def wait_for(pred, timeout: float = 30.0, what: str = "") -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def decoded_frames(path: Path) -> int:

@@ -39,6 +39,7 @@ from vms.audit.trail import AuditTrail
 from vms.commissioning import Commissioning
 from vms.errors import VmsError
 from vms.evidence.service import TSA_SETTING, EvidenceService
+from vms.evidence.verify import Report
 from vms.links import CameraLinks
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
@@ -230,12 +231,15 @@ class Desktop(QObject):
         tsa = own / "tsa-root.pem" if (own / "tsa-root.pem").exists() else None
         win = VerifyWindow(root, tsa, self.window)
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        win.verified.connect(lambda r: self.access.record(
-            self.session, "evidence.verify", detail={"package": r.package, "status": r.status,
-                                                     "exhibit": r.exhibit})
-            if self.session else None)
+        win.verified.connect(self._audit_verify)
         win.show()
         return win
+
+    def _audit_verify(self, r: Report) -> None:
+        if self.session:
+            self.access.record(self.session, "evidence.verify",
+                               detail={"package": r.package, "status": r.status,
+                                       "exhibit": r.exhibit})
 
     def show_about(self) -> None:
         if self.window and self.live:

@@ -81,10 +81,12 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def london(at: str) -> str:
-    """An audit time as control rooms read it: Europe/London, GMT or BST marked."""
+def london(at: str, ms: bool = False) -> str:
+    """An audit time as control rooms read it: Europe/London, GMT or BST marked (the zone's
+    name also settles the hour that repeats when the clocks go back)."""
     t = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(LONDON)
-    return t.strftime("%Y-%m-%d %H:%M:%S ") + (t.tzname() or "")
+    frac = f".{t.microsecond // 1000:03d}" if ms else ""
+    return t.strftime("%Y-%m-%d %H:%M:%S") + f"{frac} " + (t.tzname() or "")
 
 
 @dataclass

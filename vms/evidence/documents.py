@@ -7,29 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import html
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives import hashes
+from vms.audit.log import LONDON
+from vms.audit.log import london as audit_london
+from vms.evidence.utc import iso
 
 if TYPE_CHECKING:
     from vms.evidence.ca import Signer
     from vms.evidence.package import ExportJob
 
-LONDON = ZoneInfo("Europe/London")
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse(s: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(dt.UTC)
-
-
 def london(utc_text: str) -> str:
-    """``2026-10-25 01:30:00.000 GMT`` style: the zone's name settles the repeated hour."""
-    t = _parse(utc_text).astimezone(LONDON)
-    return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d} {t.tzname()}"
+    """``2026-10-25 01:30:00.000 GMT``: the audit trail's London time, to the millisecond."""
+    return audit_london(utc_text, ms=True)
 
 
 def dst_changes(start: dt.datetime, end: dt.datetime) -> list[dict[str, str]]:
@@ -45,10 +34,10 @@ def dst_changes(start: dt.datetime, end: dt.datetime) -> list[dict[str, str]]:
             after = t.astimezone(LONDON)
             way = "forward" if (off or dt.timedelta()) > (prev or dt.timedelta()) else "back"
             out.append({
-                "at_utc": _iso(t),
+                "at_utc": iso(t),
                 "from": local_before.tzname() or "", "to": after.tzname() or "",
                 "description": (f"clocks went {way} "
-                                f"at {_iso(t)}: {local_before.strftime('%H:%M')} "
+                                f"at {iso(t)}: {local_before.strftime('%H:%M')} "
                                 f"{local_before.tzname()} became {after.strftime('%H:%M')} "
                                 f"{after.tzname()}"),
             })
@@ -78,7 +67,7 @@ def clock_report(job: ExportJob, segments: list[dict[str, Any]],
         "time_base": "UTC",
         "display_zone": "Europe/London",
         "cameras": cams,
-        "workstation": {"name": job.workstation, "export_started_utc": _iso(started),
+        "workstation": {"name": job.workstation, "export_started_utc": iso(started),
                         "note": "checked against trusted time by the RFC 3161 time-stamp "
                                 "over the seal (see VERIFY.txt)"},
     }
@@ -103,7 +92,7 @@ def export_facts(job: ExportJob, *, package_id: str, profile: str, software: str
                     "crime_reference": r.crime_reference, "received_utc": r.received_utc,
                     "purpose": r.purpose, "legal_basis": r.legal_basis,
                     "authoriser": r.authoriser},
-        "export": {"from_utc": _iso(job.start), "to_utc": _iso(job.end),
+        "export": {"from_utc": iso(job.start), "to_utc": iso(job.end),
                    "started_utc": started, "completed_utc": completed,
                    "operator": job.producer.name, "workstation": job.workstation,
                    "software": software,
@@ -126,7 +115,7 @@ def export_facts(job: ExportJob, *, package_id: str, profile: str, software: str
         "seal": {"manifests": ["sha256", "sha512"],
                  "signature": "CMS SignedData, detached, DER, over tagmanifest-sha256.txt",
                  "signature_algorithm": _algorithm(signer),
-                 "signer_certificate_sha256": signer.cert.fingerprint(hashes.SHA256()).hex(),
+                 "signer_certificate_sha256": signer.fingerprint,
                  "signer_subject": signer.cert.subject.rfc4514_string(),
                  "tsa": job.tsa_url, "state": state},
     }

@@ -9,29 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 
+from vms.evidence.utc import iso, parse
 from vms.recording.index import Segment
 
 
-def _parse(s: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(dt.UTC)
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
+@dataclass
 class Derived:
     """What one pass over a camera's masters produced."""
 
-    def __init__(self) -> None:
-        self.index: dict[Path, tuple[str, str | None]] = {}  # master -> (CSV, first frame UTC)
-        self.working: dict[str, Any] = {}
+    index: dict[Path, tuple[str, str | None]] = field(default_factory=dict)  # CSV, first UTC
+    working: dict[str, Any] = field(default_factory=dict)
 
 
 def _frame_hashes(path: Path) -> list[str]:
@@ -48,14 +42,14 @@ def derive(masters: list[tuple[Path, Segment]], dest: Path) -> Derived:
     ``dest`` (MP4), timed by wall clock so gaps stay gaps. The copy is then read back and
     its frames compared with the masters', so losslessness is measured, not assumed."""
     out_facts = Derived()
-    first_start = _parse(masters[0][1].start_utc or "")
+    first_start = parse(masters[0][1].start_utc or "")
     audio_left_out: set[str] = set()
     master_hashes: list[str] = []
     with av.open(str(dest), "w", format="mp4") as out:
         ostream = None
         last_dts = None
         for path, seg in masters:
-            start = _parse(seg.start_utc or "")
+            start = parse(seg.start_utc or "")
             offset_s = (start - first_start).total_seconds()
             lines = ["stream,kind,pts,time_base,utc,size,keyframe\n"]
             first: str | None = None
@@ -75,7 +69,7 @@ def derive(masters: list[tuple[Path, Segment]], dest: Path) -> Derived:
                     tb, tb_text = tbs.get(st.index) or tbs.setdefault(st.index, (
                         st.time_base or vtb, f"{(st.time_base or vtb).numerator}/"
                                              f"{(st.time_base or vtb).denominator}"))
-                    at = _iso(start + dt.timedelta(seconds=float(pkt.pts * tb)))
+                    at = iso(start + dt.timedelta(seconds=float(pkt.pts * tb)))
                     kind = st.type
                     lines.append(f"{st.index},{kind},{pkt.pts},{tb_text},{at},{pkt.size},"
                                  f"{int(pkt.is_keyframe)}\n")
@@ -121,7 +115,7 @@ def derive(masters: list[tuple[Path, Segment]], dest: Path) -> Derived:
 
 def stills(master: Path, seg: Segment, camera: str, folder: Path) -> list[Path]:
     """A PNG of the first frame, named by camera and UTC time."""
-    start = _parse(seg.start_utc or "")
+    start = parse(seg.start_utc or "")
     with av.open(str(master)) as c:
         c.streams.video[0].thread_type = "NONE"  # one frame: no frame-thread start-up delay
         for frame in c.decode(video=0):

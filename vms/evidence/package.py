@@ -25,6 +25,7 @@ from vms.errors import VmsError
 from vms.evidence import bag, documents, frames
 from vms.evidence.ca import Signer
 from vms.evidence.seal import TimestampError, cert_der_to_pem, request_timestamp, sign_detached
+from vms.evidence.utc import iso, parse
 from vms.recording.index import CLOSED, DAMAGED, RECOVERED, RecordingIndex, Segment
 
 PROFILE_VERSION = "1"
@@ -125,14 +126,6 @@ class Result:
     warnings: list[str]
 
 
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse(s: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(dt.UTC)
-
-
 def safe_name(text: str) -> str:
     out = "".join(c if c.isalnum() or c in "-_." else "-" for c in text.strip())
     return out.strip(".-") or "exhibit"
@@ -144,19 +137,19 @@ def select(index: RecordingIndex, camera_id: int, start: dt.datetime,
     in the window they leave, each with the index's reason where it has one."""
     segs = [s for s in index.segments(camera_id)
             if s.state in SEALABLE and s.start_utc and s.end_utc and s.frames
-            and _parse(s.start_utc) <= end and _parse(s.end_utc) >= start]
+            and parse(s.start_utc) <= end and parse(s.end_utc) >= start]
     segs.sort(key=lambda s: (s.start_utc or "", s.id))
     known = index.gaps(camera_id)
-    open_segs = [s for s in index.segments(camera_id, state="open")]
+    open_segs = index.segments(camera_id, state="open")
     holes: list[dict[str, str]] = []
     cursor = start
     for s in [*segs, None]:
-        nxt = end if s is None else _parse(s.start_utc or "")
+        nxt = end if s is None else parse(s.start_utc or "")
         if (nxt - cursor).total_seconds() > GAP_TOLERANCE_S:
-            holes.append({"from": _iso(cursor), "to": _iso(min(nxt, end)),
+            holes.append({"from": iso(cursor), "to": iso(min(nxt, end)),
                           "reason": _reason(known, open_segs, cursor, nxt)})
         if s is not None:
-            cursor = max(cursor, _parse(s.end_utc or ""))
+            cursor = max(cursor, parse(s.end_utc or ""))
     return segs, holes
 
 
@@ -164,12 +157,12 @@ def _reason(known: list[Any], open_segs: list[Segment], a: dt.datetime,
             b: dt.datetime) -> str:
     reasons = []
     for g in known:
-        gs = _parse(g.start_utc)
-        ge = _parse(g.end_utc) if g.end_utc else dt.datetime.max.replace(tzinfo=dt.UTC)
+        gs = parse(g.start_utc)
+        ge = parse(g.end_utc) if g.end_utc else dt.datetime.max.replace(tzinfo=dt.UTC)
         if gs < b and ge > a:
             reasons.append(g.reason)
     for s in open_segs:
-        if s.start_utc and _parse(s.start_utc) < b:
+        if s.start_utc and parse(s.start_utc) < b:
             reasons.append("still being recorded: the open segment is not sealed yet")
     if not reasons:
         reasons.append("no recording (the recorder was not running, or the camera recorded "
@@ -248,7 +241,7 @@ class PackageBuilder:
             gaps += [{"camera": cam.name, **h} for h in holes]
             for seq, seg in enumerate(segs, 1):
                 self._check()
-                start = _parse(seg.start_utc or "")
+                start = parse(seg.start_utc or "")
                 name = (f"{safe_name(cam.name)}_{start.strftime('%Y%m%dT%H%M%S')}"
                         f"{start.microsecond // 1000:03d}Z_{seq:03d}{seg.path.suffix}")
                 dest = data / "master" / name
@@ -305,7 +298,7 @@ class PackageBuilder:
                                            data / "stills"):
                     payload[f"data/stills/{still.name}"] = bag.hash_file(still)
                     still_names.append(still.name)
-        audit = self.audit_extract([c.id for c, _s, _h in plan], _iso(job.start), _iso(job.end))
+        audit = self.audit_extract([c.id for c, _s, _h in plan], iso(job.start), iso(job.end))
         audit_text = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n"
                              for e in audit)
         payload["data/metadata/audit_extract.jsonl"] = bag.write_bytes_hashed(
@@ -317,7 +310,7 @@ class PackageBuilder:
         state = "sealed" if job.tsa_url else "pending-timestamp"
         facts = documents.export_facts(
             job, package_id=package_id, profile=PROFILE_VERSION, software=SOFTWARE,
-            started=_iso(started), completed=_iso(completed), segments=seg_facts, gaps=gaps,
+            started=iso(started), completed=iso(completed), segments=seg_facts, gaps=gaps,
             working=working, audit=audit, signer=self.signer, state=state)
         facts["stills"] = still_names
         stamp = None
@@ -365,7 +358,7 @@ class PackageBuilder:
             ("Payload-Oxum", oxum),
             ("Bag-Software-Agent", SOFTWARE),
             ("External-Description", f"Evidence export of {len(job.cameras)} camera(s), "
-                                     f"{_iso(job.start)} to {_iso(job.end)}"),
+                                     f"{iso(job.start)} to {iso(job.end)}"),
             ("Evidence-Package-Profile", PROFILE_VERSION),
         ])
         (root / "bag-info.txt").write_text(info, encoding="utf-8")
@@ -383,11 +376,9 @@ class PackageBuilder:
     def _write_seal(self, root: Path, stamp: Any) -> None:
         seal = root / "seal"
         (seal / "chain").mkdir(exist_ok=True)
-        (seal / "chain" / "signer.crt").write_bytes(
-            cert_der_to_pem(self.signer.cert.public_bytes(Encoding.DER)))
+        (seal / "chain" / "signer.crt").write_bytes(self.signer.cert.public_bytes(Encoding.PEM))
         for n, c in enumerate(self.signer.chain, 1):
-            (seal / "chain" / f"intermediate-{n}.crt").write_bytes(
-                cert_der_to_pem(c.public_bytes(Encoding.DER)))
+            (seal / "chain" / f"intermediate-{n}.crt").write_bytes(c.public_bytes(Encoding.PEM))
         if stamp is not None:
             write_stamp(root, stamp)
 

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from asn1crypto import algos, cms, tsp
+from asn1crypto import algos, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
@@ -108,16 +108,3 @@ def read_reply(body: bytes, digest: bytes | None = None, nonce: int | None = Non
 
 def cert_der_to_pem(der: bytes) -> bytes:
     return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
-
-
-def signing_time(p7s: bytes) -> str | None:
-    """The signer's own clock at signing (self-asserted: used only while no token exists)."""
-    try:
-        sd = cms.ContentInfo.load(p7s)["content"]
-        for attr in sd["signer_infos"][0]["signed_attrs"]:
-            if attr["type"].native == "signing_time":
-                return attr["values"][0].native.isoformat()
-    except (ValueError, KeyError, TypeError, IndexError):
-        return None
-    return None
-

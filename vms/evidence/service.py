@@ -5,6 +5,7 @@ the export wizard both come through here."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -71,7 +72,7 @@ def audit_extract(profile: Profile, cameras: list[int], since: str,
     """Audit entries about these cameras' viewing and recording, and this export's own
     start, each as stored with its chain hash."""
     out = []
-    for e in profile.audit.entries(Filter()):
+    for e in profile.audit.entries(Filter(since=since)):  # viewing footage follows its time
         if (e.device_id in cameras and e.action.startswith(VIEWING)) or \
                 package_marker in e.detail:
             out.append(e.to_json())
@@ -131,7 +132,6 @@ class EvidenceService:
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -25,6 +25,7 @@ from asn1crypto import x509 as ax509
 from vms.evidence import bag
 from vms.evidence.documents import dst_changes, london
 from vms.evidence.package import GAP_TOLERANCE_S, P7S, TSR
+from vms.evidence.utc import parse
 
 VALID, INVALID, PENDING = "VALID", "INVALID", "VALID-PENDING-TIMESTAMP"
 TAG_FILES = {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt",
@@ -414,8 +415,8 @@ class Verifier:
             self.facts = facts
             self.r.exhibit = facts["exhibit"]["reference"]
             exp = facts["export"]
-            start, end = _t(exp["from_utc"]), _t(exp["to_utc"])
-            started, completed = _t(exp["started_utc"]), _t(exp["completed_utc"])
+            start, end = parse(exp["from_utc"]), parse(exp["to_utc"])
+            started, completed = parse(exp["started_utc"]), parse(exp["completed_utc"])
             declared = facts["seal"]["state"]
             segments, gaps = facts["segments"], facts["gaps"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -456,7 +457,7 @@ class Verifier:
                                        f"({s.get('source_sha256')})", f)
                 bad = True
             try:
-                a, b = _t(s["start_utc"]), _t(s["end_utc"])
+                a, b = parse(s["start_utc"]), parse(s["end_utc"])
             except (KeyError, ValueError, TypeError):
                 self.fail("semantics", "a segment without readable times", f)
                 bad = True
@@ -479,7 +480,7 @@ class Verifier:
                     self.fail("semantics", f"{cam}: {f1} and {f2} overlap in time", f2)
                     bad = True
             holes = _holes(spans, start, end)
-            declared_gaps = [(_t(g["from"]), _t(g["to"])) for g in gaps
+            declared_gaps = [(parse(g["from"]), parse(g["to"])) for g in gaps
                              if g.get("camera") == cam]
             for a, b in holes:
                 if not any(ga <= a + dt.timedelta(seconds=GAP_TOLERANCE_S)
@@ -540,13 +541,6 @@ def _pretty(alg: str) -> str:
     return alg.upper().replace("SHA", "SHA-")
 
 
-def _t(s: str) -> dt.datetime:
-    t = dt.datetime.fromisoformat(str(s).replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        raise ValueError(f"{s}: a time without a zone")
-    return t.astimezone(dt.UTC)
-
-
 def _holes(spans: list[tuple[dt.datetime, dt.datetime, str]], start: dt.datetime,
            end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     out = []
@@ -569,11 +563,8 @@ def _signing_time(signer: cms.SignerInfo) -> dt.datetime | None:
 
 
 def _why_untrusted(status: Any) -> str:
-    for name in ("trust_problem_indic", "validation_path"):
-        v = getattr(status, name, None)
-        if v is not None and name == "trust_problem_indic":
-            return str(v)
-    return "no valid path"
+    problem = getattr(status, "trust_problem_indic", None)
+    return str(problem) if problem is not None else "no valid path"
 
 
 def _load_cert(data: bytes) -> ax509.Certificate:
