@@ -22,6 +22,7 @@ SR_INTERVAL = 2.0
 VIDEO_PT = 96
 PCMU_PT = 0
 AUDIO_PACKET_SAMPLES = 160  # 20 ms
+RESYNC_PACKETS = 25  # half a second off the device clock: it jumped
 
 
 class RtpSink:
@@ -141,9 +142,17 @@ class AudioSource(_Source):
     def __init__(self, mulaw: bytes, device_now: Callable[[], float], t0: float) -> None:
         super().__init__(device_now, t0)
         self.mulaw = mulaw
+        self._n: int | None = None
 
     def tick(self, mono: float) -> None:
-        n = int(self.device_now() * AUDIO_RATE) // AUDIO_PACKET_SAMPLES
+        # A microphone never skips or repeats: a tick that runs late (a busy loop) still
+        # sends the 20 ms that belong to its scheduled time, so catching up sends the
+        # missed packets in order. Only a clock jump (``sim skew``) re-aligns the loop.
+        due = (self.device_now() - (time.monotonic() - mono)) * AUDIO_RATE / AUDIO_PACKET_SAMPLES
+        n = self._n + 1 if self._n is not None else round(due)
+        if abs(n - due) > RESYNC_PACKETS:
+            n = round(due)
+        self._n = n
         off = (n * AUDIO_PACKET_SAMPLES) % len(self.mulaw)
         chunk = self.mulaw[off:off + AUDIO_PACKET_SAMPLES]
         for sink in list(self.sinks):
