@@ -658,3 +658,85 @@ def test_the_verify_window_reports_valid_and_lists_every_problem(
     assert "SHA-256 differs" in text and "notes.txt" in text, text
     assert win.status.text().startswith("INVALID")
     _shot(win, "evidence-verify-invalid.png")
+
+
+# -- from an incident ---------------------------------------------------------------------------
+def test_an_incident_exports_its_locked_footage_from_the_cli_and_the_wizard(
+        world: World, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ui.evidence.export_wizard import ExportWizard
+    from vms.events.engine import Event
+    from vms.events.store import EventStore
+    from vms.events.topics import DomainEvent
+    from vms.incidents.queue import IncidentQueue
+
+    admin = UserAdmin(world.profile.access, world.officer_admin)
+    if world.profile.accounts.find("op1") is None:
+        admin.add("op1", Role.OPERATOR, "operator-password-1")
+    op = world.profile.access.sign_in("op1", "operator-password-1", via="cli")
+    store = EventStore.for_profile(world.profile.data_dir)
+    queue = IncidentQueue(world.profile, store)
+    cam1, cam2 = world.ids["cam1"], world.ids["cam2"]
+    ev = DomainEvent("intrusion", "Field1", True, False, False, None, "t")
+    inc = queue.on_event(Event(1, cam1, "cam1", "test site", ev, 0.0))
+    assert inc is not None
+    queue.accept(op, inc.id)
+    queue.escalate(op, inc.id, "CAD 4471/22NOV")
+    # What accepting it locked (the recorder does this from the pre-roll): a window inside the
+    # recordings, on the alarm camera and the camera linked to it.
+    a = world.start + dt.timedelta(seconds=2)
+    b = world.end - dt.timedelta(seconds=2)
+    for cid, name in ((cam1, "cam1"), (cam2, "cam2")):
+        world.index.lock(cid, name, a.isoformat(), b.isoformat(), f"incident {inc.id}", "op1",
+                         inc.id)
+    # One that locked nothing: its device from 30 s before it was raised.
+    ev2 = DomainEvent("motion", "VideoSource1", True, False, False, None, "t")
+    inc2 = queue.on_event(Event(2, cam2, "cam2", "test site", ev2, 0.0))
+    assert inc2 is not None
+
+    service = EvidenceService(world.profile, world.officer, world.index)
+    scopes = {s.incident.id: s for s in service.incidents(store)}
+    scope = scopes[inc.id]
+    assert scope.from_locks and sorted(scope.cameras) == sorted([(cam1, "cam1"), (cam2, "cam2")])
+    assert (scope.start, scope.end) == (a, b)
+    other = scopes[inc2.id]
+    assert not other.from_locks and other.cameras == [(cam2, "cam2")]
+    raised = dt.datetime.fromisoformat(inc2.raised_utc.replace("Z", "+00:00"))
+    assert other.start == raised - dt.timedelta(seconds=30)
+    # An operator may not export, so sees no incidents to export.
+    assert EvidenceService(world.profile, op, world.index).incidents(store) == []
+
+    # The CLI: --incident gives the cameras, the range, the label and the police reference.
+    env = {**os.environ, "VMS_USER": OFFICER, "VMS_PASSWORD": OFFICER_PW}
+    res = subprocess.run(vms_cmd("--data-dir", str(world.path), "export", "--incident",
+                                 str(inc.id), "--exhibit", "INC/1", "--out", str(tmp_path / "c"),
+                                 "--tsa", world.tsa.url, "--json"),
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    package = Path(json.loads(res.stdout)["package"])
+    assert world.check(package).status == VALID
+    facts = json.loads((package / "data/metadata/export.json").read_text())
+    assert {c["id"] for c in facts["cameras"]} == {cam1, cam2}
+    assert facts["request"]["crime_reference"] == "CAD 4471/22NOV"
+    assert f"Incident {inc.id}" in facts["exhibit"]["label"]
+    audit = [e for e in world.profile.audit.entries() if e.action == "evidence.export"]
+    assert json.loads(audit[-1].detail)["incident"] == inc.id
+    bad = subprocess.run(vms_cmd("--data-dir", str(world.path), "export", "--incident", "99999",
+                                 "--exhibit", "X", "--out", str(tmp_path / "d")),
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert bad.returncode != 0 and "no incident 99999" in bad.stderr, bad.stderr
+
+    # The wizard: choosing the incident fills in what to export and the reference.
+    cams = [(i, n) for n, i in world.ids.items()]
+    wiz = ExportWizard(service, cams, [], world.start - dt.timedelta(hours=1), world.end,
+                       tmp_path / "w", world.tsa.url, incidents=service.incidents(store))
+    qtbot.addWidget(wiz)
+    wiz.show()
+    assert wiz.choose_incident(inc.id)
+    assert sorted(wiz.what.chosen()) == sorted([cam1, cam2])
+    got_a, got_b = wiz.what.range()
+    assert abs((got_a - a).total_seconds()) < 1 and abs((got_b - b).total_seconds()) <= 1
+    assert wiz.why.crime.text() == "CAD 4471/22NOV"
+    assert wiz.what.label.text().startswith(f"Incident {inc.id}")
+    wiz.what.exhibit.setText("INC/2")
+    _shot(wiz, "evidence-export-incident.png")
+    store.close()

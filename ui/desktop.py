@@ -200,8 +200,9 @@ class Desktop(QObject):
         win.choose(recorded)
 
     def show_export(self, chosen: list[int], start: float | None, end: float | None,
-                    parent: QWidget | None = None) -> ExportWizard | None:
-        """The export wizard, from a timeline selection or the menu."""
+                    parent: QWidget | None = None, incident_id: int | None = None
+                    ) -> ExportWizard | None:
+        """The export wizard, from a timeline selection, an incident or the menu."""
         if not (self.session and self.window and self.svc and self.recordings):
             return None
         if not self.access.can(self.session, Permission.EVIDENCE_EXPORT):
@@ -217,8 +218,11 @@ class Desktop(QObject):
         b = dt.datetime.fromtimestamp(end, dt.UTC) if end else now
         service = EvidenceService(self.profile, self.session, self.recordings)
         tsa = self.access.accounts.settings().get(TSA_SETTING, "")
+        incidents = service.incidents(self.calls.centre.store) if self.calls else []
         wiz = ExportWizard(service, cams, chosen, a, b, Path.home() / "Evidence exports", tsa,
-                           parent or self.window)
+                           parent or self.window, incidents)
+        if incident_id is not None:
+            wiz.choose_incident(incident_id)
         wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wiz.show()
         return wiz

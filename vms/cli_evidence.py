@@ -29,11 +29,14 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                                    "in a BagIt bag signed by this workstation's evidence key "
                                    "and time-stamped by the TSA. Times without a zone are "
                                    "London local time.")
-    p.add_argument("--camera", action="append", required=True, metavar="ID|NAME",
-                   help="camera to export (repeatable)")
-    p.add_argument("--from", dest="start", required=True, metavar="ISO",
-                   help="start, e.g. 2026-10-25T00:30:00Z")
-    p.add_argument("--to", dest="end", required=True, metavar="ISO", help="end")
+    p.add_argument("--camera", action="append", metavar="ID|NAME",
+                   help="camera to export (repeatable; required unless --incident)")
+    p.add_argument("--from", dest="start", metavar="ISO",
+                   help="start, e.g. 2026-10-25T00:30:00Z (required unless --incident)")
+    p.add_argument("--to", dest="end", metavar="ISO", help="end (required unless --incident)")
+    p.add_argument("--incident", type=int, metavar="ID",
+                   help="export an incident: its locked footage (its device and linked cameras, "
+                        "pre-roll to post-roll); --camera/--from/--to narrow it")
     p.add_argument("--exhibit", required=True, metavar="REF", help="exhibit reference")
     p.add_argument("--label", default="", help="exhibit label")
     p.add_argument("--out", required=True, type=Path, metavar="DIR",
@@ -116,15 +119,28 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
 def _export(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     from vms.cli_devices import device_ref
     from vms.commissioning import Commissioning
-    from vms.evidence.package import Progress
+    from vms.events.store import EventStore
+    from vms.evidence.package import Progress, Request
     from vms.evidence.service import EvidenceService, load_request, parse_time
+    from vms.recording.index import RecordingIndex
 
     svc = Commissioning(profile, session)
-    ids = [device_ref(svc, c) for c in args.camera]
-    start, end = parse_time(args.start), parse_time(args.end)
+    ids = [device_ref(svc, c) for c in args.camera or []]
+    start = parse_time(args.start) if args.start else None
+    end = parse_time(args.end) if args.end else None
     request = load_request(args.request) if args.request else None
-    from vms.recording.index import RecordingIndex
     index = RecordingIndex(profile.data_dir / "recordings.db")
+    evidence = EvidenceService(profile, session, index)
+    if args.incident is not None:
+        scope = evidence.incident(EventStore.for_profile(profile.data_dir), args.incident)
+        ids = ids or [cid for cid, _name in scope.cameras]
+        start, end = start or scope.start, end or scope.end
+        if request is None and scope.incident.police_ref:
+            request = Request(crime_reference=scope.incident.police_ref)
+        args.label = args.label or scope.label
+    if not ids or start is None or end is None:
+        index.close()
+        raise ConfigError("say what to export: --camera, --from and --to, or --incident ID")
     last = [-1]
 
     def progress(p: Progress) -> None:
@@ -136,9 +152,10 @@ def _export(args: argparse.Namespace, profile: Profile, session: Session) -> int
             print(f"  {pct:3d}%  {p.stage}", file=sys.stderr, flush=True)
 
     try:
-        result = EvidenceService(profile, session, index).export(
+        result = evidence.export(
             cameras=ids, start=start, end=end, exhibit=args.exhibit, label=args.label,
-            out_dir=args.out, request=request, tsa_url=args.tsa, on_progress=progress)
+            out_dir=args.out, request=request, tsa_url=args.tsa, on_progress=progress,
+            incident_id=args.incident)
     finally:
         index.close()
     if args.json:

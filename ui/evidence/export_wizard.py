@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from vms.evidence.incident_scope import IncidentScope
 from vms.evidence.package import Cancelled, Progress, Request, Result
 from vms.evidence.service import EvidenceService
 
@@ -44,6 +45,11 @@ LEGAL_BASES = [
 ]
 
 
+def _short(t: dt.datetime) -> str:
+    local = t.astimezone(LONDON)
+    return f"{local.strftime('%d %b %H:%M')} {local.tzname()}"
+
+
 def _zone_note(t: dt.datetime) -> str:
     local = t.astimezone(LONDON)
     return f"{local.strftime('%d %b %Y %H:%M:%S')} {local.tzname()} (UTC {t.strftime('%H:%M:%S')})"
@@ -51,12 +57,26 @@ def _zone_note(t: dt.datetime) -> str:
 
 class _WhatPage(QWizardPage):
     def __init__(self, cameras: list[tuple[int, str]], chosen: list[int], start: dt.datetime,
-                 end: dt.datetime) -> None:
+                 end: dt.datetime, incidents: list[IncidentScope]) -> None:
         super().__init__()
         self.setTitle("What to export")
-        self.setSubTitle("Cameras and the time range. Times are London time; GMT or BST is "
-                         "shown beside each.")
-        form = QFormLayout(self)
+        self.setSubTitle("An incident, or cameras and a time range. Times are London time; GMT "
+                         "or BST is shown beside each.")
+        outer = QVBoxLayout(self)
+        form = QFormLayout()
+        outer.addLayout(form)
+        outer.addStretch(1)  # spare height below the form, not between its rows
+        self.incidents = incidents
+        self.incident = QComboBox()
+        self.incident.addItem("None: choose cameras and times below", None)
+        for scope in incidents:
+            inc = scope.incident
+            when = dt.datetime.fromisoformat(inc.raised_utc.replace("Z", "+00:00"))
+            ref = f", police ref {inc.police_ref}" if inc.police_ref else ""
+            self.incident.addItem(f"#{inc.id} {inc.title}, {_short(when)}{ref} "
+                                  f"({inc.state})", inc.id)
+        self.incident.currentIndexChanged.connect(self._incident_chosen)
+        form.addRow("From an incident:", self.incident)
         self.cams = QListWidget()
         for cid, name in cameras:
             item = QListWidgetItem(name)
@@ -88,6 +108,27 @@ class _WhatPage(QWizardPage):
         self.label.setPlaceholderText("e.g. CCTV Market Square, 25/10/2026 01:30-02:15")
         form.addRow("Exhibit label:", self.label)
         self._changed()
+
+    def chosen_incident(self) -> IncidentScope | None:
+        iid = self.incident.currentData()
+        return next((s for s in self.incidents if s.incident.id == iid), None)
+
+    def _incident_chosen(self) -> None:
+        """The incident's locked footage: its cameras, pre-roll to post-roll."""
+        scope = self.chosen_incident()
+        if scope is None:
+            return
+        ids = {cid for cid, _name in scope.cameras}
+        for i in range(self.cams.count()):
+            item = self.cams.item(i)
+            on = int(item.data(Qt.ItemDataRole.UserRole)) in ids
+            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+        zone = QTimeZone(b"Europe/London")
+        for edit, value in ((self.start, scope.start), (self.end, scope.end)):
+            edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(value.timestamp()), zone))
+        if scope.end > scope.start and scope.end.microsecond:  # whole seconds, end included
+            self.end.setDateTime(self.end.dateTime().addSecs(1))
+        self.label.setText(scope.label)
 
     def _changed(self) -> None:
         self.start_note.setText(_zone_note(self.range()[0]))
@@ -205,15 +246,17 @@ class _RunPage(QWizardPage):
 class ExportWizard(QWizard):
     def __init__(self, service: EvidenceService, cameras: list[tuple[int, str]],
                  chosen: list[int], start: dt.datetime, end: dt.datetime, out_dir: Path,
-                 tsa_url: str = "", parent: QWidget | None = None) -> None:
+                 tsa_url: str = "", parent: QWidget | None = None,
+                 incidents: list[IncidentScope] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export evidence — Beacon VMS")
-        self.resize(720, 560)
+        self.resize(720, 600)
         self.service = service
-        self.what = _WhatPage(cameras, chosen, start, end)
+        self.what = _WhatPage(cameras, chosen, start, end, incidents or [])
         self.why = _RequestPage()
         self.where = _WherePage(out_dir, tsa_url)
         self.run_page = _RunPage(self)
+        self.what.incident.currentIndexChanged.connect(self._incident_reference)
         for page in (self.what, self.why, self.where, self.run_page):
             self.addPage(page)
         self.setButtonText(QWizard.WizardButton.CommitButton, "Export")
@@ -228,6 +271,17 @@ class ExportWizard(QWizard):
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._tick)
 
+    def choose_incident(self, incident_id: int) -> bool:
+        i = self.what.incident.findData(incident_id)
+        if i >= 0:
+            self.what.incident.setCurrentIndex(i)
+        return i >= 0
+
+    def _incident_reference(self) -> None:
+        scope = self.what.chosen_incident()
+        if scope is not None and scope.incident.police_ref and not self.why.crime.text():
+            self.why.crime.setText(scope.incident.police_ref)
+
     # -- running ---------------------------------------------------------------------------
     def start_export(self) -> None:
         cams = self.what.chosen()
@@ -236,6 +290,8 @@ class ExportWizard(QWizard):
         request = self.why.request()
         out = Path(self.where.folder.text().strip())
         tsa = self.where.tsa.text().strip() or None
+        scope = self.what.chosen_incident()
+        incident_id = scope.incident.id if scope is not None else None
         self._started = time.monotonic()
         self._timer.start()
 
@@ -246,7 +302,7 @@ class ExportWizard(QWizard):
             return self.service.export(cameras=cams, start=start, end=end, exhibit=exhibit,
                                        label=label, out_dir=out, request=request, tsa_url=tsa,
                                        on_progress=progress, cancelled=self._cancel.is_set,
-                                       require_request=True)
+                                       require_request=True, incident_id=incident_id)
         tasks.run(work, self._done, self._failed)
 
     def cancel_export(self) -> None:

@@ -4,6 +4,7 @@ the export wizard both come through here."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -15,7 +16,9 @@ from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.audit.log import Filter
 from vms.errors import ConfigError
+from vms.events.store import EventStore
 from vms.evidence.ca import EvidenceKeys
+from vms.evidence.incident_scope import IncidentScope, recent_incidents, scope_of
 from vms.evidence.package import (
     CameraFacts,
     ExportError,
@@ -26,6 +29,7 @@ from vms.evidence.package import (
     Request,
     Result,
 )
+from vms.incidents.queue import IncidentError, IncidentQueue
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
 
@@ -86,12 +90,37 @@ class EvidenceService:
         self.index = index
         self.keys = EvidenceKeys(profile.data_dir, profile.credentials)
 
+    def incidents(self, store: EventStore, limit: int = 100) -> list[IncidentScope]:
+        """Recent incidents with what an export of each would take, limited to the cameras
+        this user may export (an incident none of whose cameras are theirs is left out)."""
+        locks = self.index.locks()
+        scopes = (self._mine(scope_of(inc, self.index, self.profile.registry, all_locks=locks))
+                  for inc in recent_incidents(store, limit))
+        return [s for s in scopes if s.cameras]
+
+    def incident(self, store: EventStore, incident_id: int) -> IncidentScope:
+        try:
+            inc = IncidentQueue(self.profile, store).get(incident_id)
+        except IncidentError as exc:
+            raise ConfigError(str(exc)) from None
+        scope = self._mine(scope_of(inc, self.index, self.profile.registry))
+        if not scope.cameras:
+            raise ConfigError(f"none of incident {incident_id}'s cameras may be exported by "
+                              f"{self.session.user}")
+        return scope
+
+    def _mine(self, scope: IncidentScope) -> IncidentScope:
+        rows = {d.id: d for d in self.profile.registry.devices()}  # removed devices: not theirs
+        mine = [(cid, name) for cid, name in scope.cameras if cid in rows
+                and self.profile.access.can(self.session, Permission.EVIDENCE_EXPORT, rows[cid])]
+        return dataclasses.replace(scope, cameras=mine)
+
     def export(self, *, cameras: list[int], start: dt.datetime, end: dt.datetime,
                exhibit: str, out_dir: Path, request: Request | None = None,
                tsa_url: str | None = None, label: str = "",
                on_progress: Callable[[Progress], None] | None = None,
                cancelled: Callable[[], bool] | None = None,
-               require_request: bool = False) -> Result:
+               require_request: bool = False, incident_id: int | None = None) -> Result:
         access = self.profile.access
         access.require(self.session, Permission.EVIDENCE_EXPORT, action="evidence.export")
         request = request or Request()
@@ -104,10 +133,12 @@ class EvidenceService:
         signer = self.keys.signer()
         tsa = tsa_url or self.profile.access.accounts.settings().get(TSA_SETTING) or None
         marker = f"export-{dt.datetime.now(dt.UTC).timestamp():.6f}"
-        detail = {"exhibit": exhibit, "cameras": [f.name for f in facts],
+        detail: dict[str, Any] = {"exhibit": exhibit, "cameras": [f.name for f in facts],
                   "from": start.isoformat(), "to": end.isoformat(),
                   "purpose": request.purpose, "legal_basis": request.legal_basis,
                   "request": request.crime_reference, "marker": marker}
+        if incident_id is not None:
+            detail["incident"] = incident_id
         access.record(self.session, "evidence.export.start", detail=detail)
         job = ExportJob(cameras=facts, start=start, end=end, exhibit=exhibit, label=label,
                         producer=Producer(self.session.user, self.session.role.words),

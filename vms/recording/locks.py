@@ -16,7 +16,7 @@ from vms.events.engine import Event
 from vms.events.topics import HELP_BUTTON, INTRUSION
 from vms.incidents.queue import ACCEPTED, CLOSED, Incident
 from vms.recording.index import RecordingIndex, utc
-from vms.registry.repo import Registry
+from vms.registry.repo import Registry, UnknownDevice
 
 LOCKED_WHEN_ACCEPTED = frozenset({HELP_BUTTON, INTRUSION})
 
@@ -44,9 +44,11 @@ class EvidenceLocks:
     def cameras_for(self, device_id: int) -> list[tuple[int, str]]:
         """The device itself and the cameras linked to it, as (id, name)."""
         out = {}
-        dev = self.registry.device(device_id)
-        if dev is not None:
+        try:
+            dev = self.registry.device(device_id)
             out[dev.id] = dev.name
+        except UnknownDevice:  # removed since: its linked cameras still count
+            pass
         for link in self.registry.links(device_id):
             out.setdefault(link.camera_id, link.camera)
         return list(out.items())
