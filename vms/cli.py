@@ -39,9 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = _data_dir_parent()
     parser = argparse.ArgumentParser(prog="vms", parents=[common],
                                      description="Beacon VMS command line. Every command except "
-                                                 "'vms sim' runs as a signed-in Beacon user: set "
-                                                 "VMS_USER and VMS_PASSWORD, or run it in a "
-                                                 "terminal to be asked.")
+                                                 "'vms sim', 'vms verify' and 'vms evaluate' "
+                                                 "runs as a signed-in Beacon user: set VMS_USER "
+                                                 "and VMS_PASSWORD, or run it in a terminal to "
+                                                 "be asked.")
     parser.add_argument("--version", action="version", version=f"vms {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -59,10 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--port", type=int, default=3702, help=argparse.SUPPRESS)
     disc.add_argument("--json", action="store_true", help="print JSON")
 
-    from vms import cli_access, cli_devices, cli_events, cli_evidence, cli_record
+    from vms import cli_access, cli_devices, cli_evaluate, cli_events, cli_evidence, cli_record
 
     cli_devices.add_parsers(sub, common)
     cli_evidence.add_parsers(sub, common)
+    cli_evaluate.add_parsers(sub, common)
     cli_events.add_parsers(sub, common)
     cli_record.add_parsers(sub, common)
     cli_access.add_parsers(sub, common)
@@ -134,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":  # needs no account: recipients verify too
             from vms import cli_evidence
             return cli_evidence.verify(args, data_dir)
+        if args.command == "evaluate":  # public data and given coordinates: no account
+            from vms import cli_evaluate
+            return cli_evaluate.run(args)
         if args.command == "sim":
             if args.action is None:
                 return _run_sim(args, data_dir)
