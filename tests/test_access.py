@@ -163,6 +163,27 @@ def _layouts(w: World, s: Session) -> Any:
     saved.delete("matrix")
 
 
+def _loans(w: World, s: Session, what: str) -> Any:
+    from vms.loans.loans import Loans
+
+    loans = Loans(w.profile, s)
+    try:
+        if what == "add":
+            return loans.add_site(name=w.fresh("site"), address="1 High St", lat=52.24,
+                                  lon=-0.9, urn="URN/1", reason="repeat burglary",
+                                  response_level="immediate", contact="Ms A 07700 900000")
+        if what == "contact":
+            admin = Loans(w.profile, w.admin)
+            try:
+                site = admin.sites()[0] if admin.sites() else _loans(w, w.admin, "add")
+            finally:
+                admin.close()
+            return loans.contact(site.id)
+        return loans.deployments()
+    finally:
+        loans.close()
+
+
 def _sighting() -> Sighting:
     return Sighting(endpoint="urn:uuid:matrix", xaddrs=["http://127.0.0.1:1/onvif/device_service"],
                     types=[], scopes=[], metadata_version=1, senders=["127.0.0.1"])
@@ -234,6 +255,9 @@ CASES: list[tuple[str, Permission, Call]] = [
         Filter(limit=5), w.tmp / f"{s.user}.csv")),
     ("AuditTrail.verify", P.AUDIT_VERIFY, lambda w, s: AuditTrail(w.profile.access, s).verify()),
     ("EvidenceService.export", P.EVIDENCE_EXPORT, lambda w, s: _export(w, s)),
+    ("Loans.add_site", P.LOANS_MANAGE, lambda w, s: _loans(w, s, "add")),
+    ("Loans.deployments", P.LOANS_VIEW, lambda w, s: _loans(w, s, "list")),
+    ("Loans.contact", P.SITE_CONTACT, lambda w, s: _loans(w, s, "contact")),
 ]
 
 

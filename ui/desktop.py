@@ -28,6 +28,7 @@ from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog,
 from ui.dialogs.users import UsersDialog
 from ui.evidence.export_wizard import ExportWizard
 from ui.evidence.verify_window import VerifyWindow
+from ui.loans.dashboard import LoansWindow
 from ui.main_window import MainWindow
 from ui.playback.window import PlaybackWindow
 from ui.site_link import SiteLink
@@ -41,6 +42,7 @@ from vms.errors import VmsError
 from vms.evidence.service import TSA_SETTING, EvidenceService
 from vms.evidence.verify import Report
 from vms.links import CameraLinks
+from vms.loans.loans import Loans
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
 from vms.recording.locks import EvidenceLocks
@@ -156,6 +158,7 @@ class Desktop(QObject):
         win.open_export.triggered.connect(lambda: self.show_export([], None, None))
         win.open_verify.triggered.connect(self.show_verify)
         win.open_users.triggered.connect(self.show_users)
+        win.open_loans.triggered.connect(self.show_loans)
         win.open_microphone.triggered.connect(
             lambda: MicrophoneDialog(self.access, session, win).exec())
         win.closed.connect(self.quit)
@@ -226,6 +229,16 @@ class Desktop(QObject):
         wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wiz.show()
         return wiz
+
+    def show_loans(self) -> LoansWindow | None:
+        if not (self.session and self.svc and self.window):
+            return None
+        loans = Loans(self.profile, self.session)
+        win = LoansWindow(loans, [(d.id, d.name) for d in self.svc.devices()], parent=self.window)
+        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        win.destroyed.connect(lambda _o=None: loans.close())
+        win.show()
+        return win
 
     def show_verify(self) -> VerifyWindow | None:
         if not (self.session and self.window):

@@ -53,6 +53,9 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
     AUDIT_VERIFY = "audit.verify"
+    LOANS_VIEW = "loans.view"
+    LOANS_MANAGE = "loans.manage"
+    SITE_CONTACT = "loans.contact"
 
     @property
     def describe(self) -> str:
@@ -78,22 +81,27 @@ _WORDS: dict[Permission, str] = {
     Permission.USERS_MANAGE: "manage user accounts",
     Permission.AUDIT_VIEW: "view and export the audit trail",
     Permission.AUDIT_VERIFY: "verify the audit trail",
+    Permission.LOANS_VIEW: "see loaned-camera sites and deployments",
+    Permission.LOANS_MANAGE: "add sites, deploy, extend and remove loaned cameras",
+    Permission.SITE_CONTACT: "read a loan site's contact details (personal data)",
 }
 
 P = Permission
-_WATCH = {P.LIVE_VIEW, P.PLAYBACK, P.PTZ, P.TALK, P.RELAY, P.CALL_HANDLE}
+_WATCH = {P.LIVE_VIEW, P.PLAYBACK, P.PTZ, P.TALK, P.RELAY, P.CALL_HANDLE, P.LOANS_VIEW,
+          P.SITE_CONTACT}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset(_WATCH),
     Role.SUPERVISOR: frozenset(_WATCH | {P.CALL_FORCE_TAKE, P.EVIDENCE_VERIFY, P.AUDIT_VIEW,
-                                         P.AUDIT_VERIFY}),
+                                         P.AUDIT_VERIFY, P.LOANS_MANAGE}),
     Role.EVIDENCE_OFFICER: frozenset({P.PLAYBACK, P.EVIDENCE_EXPORT, P.EVIDENCE_VERIFY,
                                       P.AUDIT_VERIFY}),
     Role.INSTALLER: frozenset({P.LIVE_VIEW, P.PTZ, P.RELAY, P.DEVICE_DISCOVER, P.DEVICE_ADD,
-                               P.DEVICE_REMOVE, P.DEVICE_CONFIGURE}),
+                               P.DEVICE_REMOVE, P.DEVICE_CONFIGURE, P.LOANS_VIEW}),
     Role.ADMINISTRATOR: frozenset({P.LIVE_VIEW, P.PLAYBACK, P.DEVICE_DISCOVER, P.DEVICE_ADD,
                                    P.DEVICE_REMOVE, P.RECORDING_DELETE, P.SETTINGS,
-                                   P.USERS_MANAGE, P.AUDIT_VIEW, P.AUDIT_VERIFY}),
+                                   P.USERS_MANAGE, P.AUDIT_VIEW, P.AUDIT_VERIFY,
+                                   P.LOANS_VIEW, P.LOANS_MANAGE}),
 }
 
 # Permissions about one camera: also limited by the user's camera groups.

@@ -1,0 +1,1 @@
+"""Loaned perimeter cameras: sites, 30-day deployments, extensions and removals."""

@@ -1,0 +1,74 @@
+"""loans.db: sites and the deployments of kit to them.
+
+A file of its own beside the registry. The site's contact (a burglary victim's name and
+telephone number) is personal data: it has its own column that only ``Loans.contact``
+reads, so no list or report carries it by accident.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from vms.errors import ProfileError
+from vms.sqlite_local import LocalConnections, SqliteStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sites (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    contact TEXT NOT NULL DEFAULT '',   -- personal data: read only through Loans.contact
+    reason TEXT NOT NULL,               -- repeat burglary, intelligence
+    urn TEXT NOT NULL,                  -- police unique reference number
+    response_level TEXT NOT NULL,
+    on_test INTEGER NOT NULL DEFAULT 0, -- commissioning: alarms logged, not escalated
+    created_utc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deployments (
+    id INTEGER PRIMARY KEY,
+    site_id INTEGER NOT NULL REFERENCES sites(id),
+    installed TEXT NOT NULL,            -- date (UK local), day 1 of the loan
+    funded_end TEXT NOT NULL,           -- last funded day
+    removed TEXT,                       -- date the kit came out
+    signage INTEGER NOT NULL,
+    notes TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS deployment_devices (
+    deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+    device_id INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    PRIMARY KEY (deployment_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS extensions (
+    id INTEGER PRIMARY KEY,
+    deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+    until TEXT NOT NULL,
+    reference TEXT NOT NULL,            -- the client's payment or order reference
+    added_by TEXT NOT NULL,
+    added_utc TEXT NOT NULL
+);
+"""
+
+
+def _setup(c: sqlite3.Connection) -> None:
+    c.row_factory = sqlite3.Row
+    c.execute("PRAGMA foreign_keys=ON")
+
+
+class LoanStore(SqliteStore):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = LocalConnections(path, setup=_setup)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ProfileError(f"the loans store {path} cannot be opened: {exc}") from None
+
+    @classmethod
+    def for_profile(cls, data_dir: Path) -> LoanStore:
+        return cls(data_dir / "loans.db")
