@@ -129,18 +129,7 @@ def _export(args: argparse.Namespace, profile: Profile, session: Session) -> int
     start = parse_time(args.start) if args.start else None
     end = parse_time(args.end) if args.end else None
     request = load_request(args.request) if args.request else None
-    index = RecordingIndex(profile.data_dir / "recordings.db")
-    evidence = EvidenceService(profile, session, index)
-    if args.incident is not None:
-        scope = evidence.incident(EventStore.for_profile(profile.data_dir), args.incident)
-        ids = ids or [cid for cid, _name in scope.cameras]
-        start, end = start or scope.start, end or scope.end
-        if request is None and scope.incident.police_ref:
-            request = Request(crime_reference=scope.incident.police_ref)
-        args.label = args.label or scope.label
-    if not ids or start is None or end is None:
-        index.close()
-        raise ConfigError("say what to export: --camera, --from and --to, or --incident ID")
+    label = args.label
     last = [-1]
 
     def progress(p: Progress) -> None:
@@ -151,9 +140,24 @@ def _export(args: argparse.Namespace, profile: Profile, session: Session) -> int
             last[0] = pct
             print(f"  {pct:3d}%  {p.stage}", file=sys.stderr, flush=True)
 
+    index = RecordingIndex(profile.data_dir / "recordings.db")
     try:
+        evidence = EvidenceService(profile, session, index)
+        if args.incident is not None:
+            store = EventStore.for_profile(profile.data_dir)
+            try:
+                scope = evidence.incident(store, args.incident)
+            finally:
+                store.close()
+            ids = ids or [cid for cid, _name in scope.cameras]
+            start, end = start or scope.start, end or scope.end
+            if request is None and scope.incident.police_ref:
+                request = Request(crime_reference=scope.incident.police_ref)
+            label = label or scope.label
+        if not ids or start is None or end is None:
+            raise ConfigError("say what to export: --camera, --from and --to, or --incident ID")
         result = evidence.export(
-            cameras=ids, start=start, end=end, exhibit=args.exhibit, label=args.label,
+            cameras=ids, start=start, end=end, exhibit=args.exhibit, label=label,
             out_dir=args.out, request=request, tsa_url=args.tsa, on_progress=progress,
             incident_id=args.incident)
     finally:

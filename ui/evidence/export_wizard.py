@@ -35,6 +35,7 @@ from ui import tasks
 from vms.evidence.incident_scope import IncidentScope
 from vms.evidence.package import Cancelled, Progress, Request, Result
 from vms.evidence.service import EvidenceService
+from vms.evidence.utc import parse
 
 LONDON = ZoneInfo("Europe/London")
 LEGAL_BASES = [
@@ -71,7 +72,7 @@ class _WhatPage(QWizardPage):
         self.incident.addItem("None: choose cameras and times below", None)
         for scope in incidents:
             inc = scope.incident
-            when = dt.datetime.fromisoformat(inc.raised_utc.replace("Z", "+00:00"))
+            when = parse(inc.raised_utc)
             ref = f", police ref {inc.police_ref}" if inc.police_ref else ""
             self.incident.addItem(f"#{inc.id} {inc.title}, {_short(when)}{ref} "
                                   f"({inc.state})", inc.id)

@@ -49,6 +49,10 @@ def _d(day: dt.date) -> str:
     return day.strftime("%a %d %b %Y")
 
 
+def kit(d: Deployment) -> str:
+    return ", ".join(name for _id, name in d.devices)
+
+
 def _qdate(day: dt.date) -> QDate:
     return QDate(day.year, day.month, day.day)
 
@@ -146,7 +150,6 @@ class LoansWindow(QWidget):
                              f"loan(s), {len(board.ending_soon)} ending within 7 days, "
                              f"{len(board.overdue)} overdue for removal, {len(board.on_test)} "
                              "site(s) on test.")
-        kit = lambda d: ", ".join(n for _i, n in d.devices)  # noqa: E731
         self._fill(self.ending, [[d.site, d.urn, _d(d.end), str(d.days_left(t)), kit(d)]
                                  for d in board.ending_soon], AMBER)
         self._fill(self.overdue, [[d.site, d.urn, _d(d.end), str(-d.days_left(t)), kit(d)]

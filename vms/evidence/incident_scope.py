@@ -13,12 +13,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from vms.events.store import EventStore
+from vms.evidence.utc import parse
 from vms.incidents.queue import Incident
 from vms.recording.index import Lock, RecordingIndex
 from vms.recording.locks import EvidenceLocks
 from vms.registry.repo import Registry
-
-PREROLL_S = POSTROLL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -31,14 +30,9 @@ class IncidentScope:
 
     @property
     def label(self) -> str:
-        raised = _utc(self.incident.raised_utc)
+        raised = parse(self.incident.raised_utc)
         return f"Incident {self.incident.id}: {self.incident.title}, raised " \
                f"{raised.strftime('%Y-%m-%d %H:%M:%S')} UTC"
-
-
-def _utc(text: str) -> dt.datetime:
-    t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def scope_of(inc: Incident, index: RecordingIndex, registry: Registry,
@@ -49,12 +43,14 @@ def scope_of(inc: Incident, index: RecordingIndex, registry: Registry,
              if lk.incident_id == inc.id]
     if locks:
         cams = list(dict.fromkeys((lk.camera_id, lk.camera) for lk in locks))
-        start = min(_utc(lk.start_utc) for lk in locks)
-        end = max(_utc(lk.end_utc) if lk.end_utc else now for lk in locks)
+        start = min(parse(lk.start_utc) for lk in locks)
+        end = max(parse(lk.end_utc) if lk.end_utc else now for lk in locks)
         return IncidentScope(inc, cams, start, min(end, now), True)
-    cams = EvidenceLocks(index, registry).cameras_for(inc.device_id)
-    start = _utc(inc.raised_utc) - dt.timedelta(seconds=PREROLL_S)
-    end = (_utc(inc.closed_utc) + dt.timedelta(seconds=POSTROLL_S)) if inc.closed_utc else now
+    shape = EvidenceLocks(index, registry)  # the same cameras and rolls a lock would take
+    cams = shape.cameras_for(inc.device_id)
+    start = parse(inc.raised_utc) - dt.timedelta(seconds=shape.preroll_s)
+    end = (parse(inc.closed_utc) + dt.timedelta(seconds=shape.postroll_s)) if inc.closed_utc \
+        else now
     return IncidentScope(inc, cams, start, min(end, now), False)
 
 

@@ -32,6 +32,7 @@ from vms.evidence.package import (
 from vms.incidents.queue import IncidentError, IncidentQueue
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
+from vms.registry.repo import DeviceRow
 
 VIEWING = ("live.", "playback.", "recording.", "evidence.", "ptz.")
 TSA_SETTING = "evidence_tsa_url"
@@ -93,8 +94,9 @@ class EvidenceService:
     def incidents(self, store: EventStore, limit: int = 100) -> list[IncidentScope]:
         """Recent incidents with what an export of each would take, limited to the cameras
         this user may export (an incident none of whose cameras are theirs is left out)."""
-        locks = self.index.locks()
-        scopes = (self._mine(scope_of(inc, self.index, self.profile.registry, all_locks=locks))
+        locks, devices = self.index.locks(), self._devices()
+        scopes = (self._mine(scope_of(inc, self.index, self.profile.registry, all_locks=locks),
+                             devices)
                   for inc in recent_incidents(store, limit))
         return [s for s in scopes if s.cameras]
 
@@ -103,16 +105,19 @@ class EvidenceService:
             inc = IncidentQueue(self.profile, store).get(incident_id)
         except IncidentError as exc:
             raise ConfigError(str(exc)) from None
-        scope = self._mine(scope_of(inc, self.index, self.profile.registry))
+        scope = self._mine(scope_of(inc, self.index, self.profile.registry), self._devices())
         if not scope.cameras:
             raise ConfigError(f"none of incident {incident_id}'s cameras may be exported by "
                               f"{self.session.user}")
         return scope
 
-    def _mine(self, scope: IncidentScope) -> IncidentScope:
-        rows = {d.id: d for d in self.profile.registry.devices()}  # removed devices: not theirs
-        mine = [(cid, name) for cid, name in scope.cameras if cid in rows
-                and self.profile.access.can(self.session, Permission.EVIDENCE_EXPORT, rows[cid])]
+    def _devices(self) -> dict[int, DeviceRow]:
+        return {d.id: d for d in self.profile.registry.devices()}
+
+    def _mine(self, scope: IncidentScope, devices: dict[int, DeviceRow]) -> IncidentScope:
+        """Only cameras still registered (a removed one is nobody's) that this user may export."""
+        mine = [(cid, name) for cid, name in scope.cameras if cid in devices and
+                self.profile.access.can(self.session, Permission.EVIDENCE_EXPORT, devices[cid])]
         return dataclasses.replace(scope, cameras=mine)
 
     def export(self, *, cameras: list[int], start: dt.datetime, end: dt.datetime,

@@ -140,17 +140,21 @@ class Loans:
         return self.site(site_id)
 
     def site(self, site_id: int) -> Site:
-        row = self.store.conn.execute(
-            "SELECT id, name, address, lat, lon, reason, urn, response_level, on_test "
-            "FROM sites WHERE id = ?", (site_id,)).fetchone()
-        if row is None:
+        found = self._sites("WHERE id = ?", (site_id,))
+        if not found:
             raise ConfigError(f"there is no site {site_id}")
-        return Site(**{**dict(row), "on_test": bool(row["on_test"])})
+        return found[0]
 
     def sites(self) -> list[Site]:
         self.access.require(self.session, Permission.LOANS_VIEW, action="loans.view")
-        ids = [r[0] for r in self.store.conn.execute("SELECT id FROM sites ORDER BY name")]
-        return [self.site(i) for i in ids]
+        return self._sites("ORDER BY name", ())
+
+    def _sites(self, tail: str, params: tuple[object, ...]) -> list[Site]:
+        """Every column but the contact, which only ``contact`` reads."""
+        rows = self.store.conn.execute(
+            "SELECT id, name, address, lat, lon, reason, urn, response_level, on_test "
+            "FROM sites " + tail, params)
+        return [Site(**{**dict(r), "on_test": bool(r["on_test"])}) for r in rows]
 
     def contact(self, site_id: int) -> str:
         """The victim's contact details: personal data, so each reading is audited."""
