@@ -95,8 +95,13 @@ class Sim(SimProcess):
         return str(self.device(name)["onvif"]).split("//", 1)[1].split("/", 1)[0]
 
     def live(self, name: str) -> dict[str, Any]:
-        """A device's current state, from the running simulator's status API."""
-        st = json.loads(self.cli("status", "--json").stdout)
+        """A device's current state, from the running simulator's status API. Asked over
+        HTTP directly (what ``vms sim status`` does), not through a CLI process: on a loaded
+        machine a process start takes about as long as a blue-light pulse, and polling at
+        that pace can see only one phase of the flashing."""
+        from vms.sim import control
+
+        st = control.status(self.data_dir)
         return next(d for d in st["devices"] if d["name"] == name)
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
