@@ -140,7 +140,7 @@ class Desktop(QObject):
         locks = EvidenceLocks(self.recordings, self.profile.registry)
         centre.engine.listeners.append(locks.on_event)
         centre.queue.listeners.append(locks.on_incident)
-        self.calls = CallDesk(self.profile, centre, self.live.hub)
+        self.calls = CallDesk(self.profile, centre, self.live.hub, self.recordings)
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
         tasks.run(self.svc.devices, self.calls.start,

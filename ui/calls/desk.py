@@ -18,7 +18,9 @@ from vms.audio.talk import Talk
 from vms.errors import VmsError
 from vms.incidents.queue import ACCEPTED, CLOSED, NEW, Incident
 from vms.links import CameraLinks
+from vms.loans.triage import Triage
 from vms.profile import Profile
+from vms.recording.index import RecordingIndex
 from vms.registry.repo import DeviceRow
 from vms.relay import RelayControl
 
@@ -33,7 +35,8 @@ class CallDesk(QObject):
     message = Signal(str)
     pane_shown = Signal(int, float)  # incident id, monotonic time the pane was shown
 
-    def __init__(self, profile: Profile, centre: CallCentre, hub: FeedHub) -> None:
+    def __init__(self, profile: Profile, centre: CallCentre, hub: FeedHub,
+                 recordings: RecordingIndex | None = None) -> None:
         super().__init__()
         self.profile = profile
         self.centre = centre
@@ -42,6 +45,9 @@ class CallDesk(QObject):
         self.talk = Talk(profile, self.session)
         self.relay = RelayControl(profile, self.session)
         self.links = CameraLinks(profile, self.session)
+        self.recordings = recordings  # for the pre-alarm clip of intrusions
+        self.triage = Triage(profile, self.session, centre.queue) if \
+            profile.access.can(self.session, Permission.LOANS_VIEW) else None
         self.queue_pane = QueuePane()
         self.alert = Alert(self)
         self.panes: dict[int, IncidentPane] = {}
@@ -93,13 +99,16 @@ class CallDesk(QObject):
         if pane is None:
             inc = inc or self.queue_pane.items.get(iid) or self.centre.incident(iid)
             pane = IncidentPane(self.centre, self.hub, self.talk, self.relay, self.links, inc,
-                                self.microphone)
+                                self.microphone, self.triage, self.recordings)
             pane.message.connect(self.message)
             self.panes[iid] = pane
         pane.showNormal()
         pane.raise_()
         pane.activateWindow()
         self.pane_shown.emit(iid, time.monotonic())
+        queue, session = self.centre.queue, self.session  # starts "presented -> accepted"
+        tasks.run(lambda: queue.presented(session, iid), lambda _r: None,
+                  lambda e: log.warning("presentation of %s not recorded: %s", iid, e))
 
     def accept(self, iid: int) -> None:
         self.show_pane(iid)
@@ -137,4 +146,6 @@ class CallDesk(QObject):
         self.panes.clear()
         self.relay.stop_all()
         self.links.close()
+        if self.triage is not None:
+            self.triage.close()
         self.centre.shutdown()

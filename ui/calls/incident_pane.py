@@ -42,8 +42,11 @@ from ui.calls.centre import CallCentre
 from ui.calls.linked import LinkedCameras
 from ui.calls.listen import ListenBox
 from ui.calls.microphone import Microphone, open_microphone
+from ui.calls.prealarm import PreAlarmClip
+from ui.calls.triage_box import TriageBox
 from ui.video.hub import FeedHandle, FeedHub
 from ui.video.tile import Tile
+from ui.wall.ptz_panel import PtzPanel
 from vms.access.roles import Permission, allowed
 from vms.audio.announcements import ANNOUNCEMENTS, clip
 from vms.audio.talk import CLOSED as TALK_CLOSED
@@ -51,9 +54,11 @@ from vms.audio.talk import FAILED as TALK_FAILED
 from vms.audio.talk import READY as TALK_READY
 from vms.audio.talk import Talk, TalkHandle, load_pcm
 from vms.events.engine import OK, Event, Health
-from vms.events.topics import RELAY
+from vms.events.topics import INTRUSION, RELAY
 from vms.incidents.queue import ACCEPTED, CLOSED, NEW, OUTCOMES, STATE_WORDS, Incident
 from vms.links import CallUp, CameraLinks
+from vms.loans.triage import Triage, alarm_time
+from vms.recording.index import RecordingIndex
 from vms.relay import RelayControl
 
 TICK_MS = 40
@@ -79,7 +84,9 @@ class IncidentPane(QWidget):
     talk_state_changed = Signal(str, str)  # emitted from the core loop, delivered queued
 
     def __init__(self, centre: CallCentre, hub: FeedHub, talk: Talk, relay: RelayControl,
-                 links: CameraLinks, incident: Incident, microphone_setting: str = "") -> None:
+                 links: CameraLinks, incident: Incident, microphone_setting: str = "",
+                 triage: Triage | None = None, recordings: RecordingIndex | None = None
+                 ) -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
         self.centre = centre
         self.hub = hub
@@ -212,6 +219,8 @@ class IncidentPane(QWidget):
         prow.addWidget(self.police_button)
         form.addRow("Police", prow)
         form.addRow("", self.police_state)
+        if incident.kind == INTRUSION and triage is not None:
+            form.setRowVisible(1, False)  # an intrusion goes to the police through triage
         orow = QHBoxLayout()
         orow.addWidget(self.outcome, 1)
         orow.addWidget(self.close_button)
@@ -223,15 +232,44 @@ class IncidentPane(QWidget):
         log_box = QGroupBox("Call log")
         QVBoxLayout(log_box).addWidget(self.log)
 
+        # -- intrusion: pre-alarm clip, PTZ and triage instead of the blue light -------------------
+        self.prealarm: PreAlarmClip | None = None
+        self.triage_box: TriageBox | None = None
+        self.ptz: PtzPanel | None = None
+        intrusion = incident.kind == INTRUSION
+        if intrusion:
+            self.prealarm = PreAlarmClip(recordings, incident.device_id, self)
+            queue = centre.queue
+            tasks.run(lambda: alarm_time(queue, incident), self.prealarm.start, lambda e: None)
+            self.ptz = PtzPanel(links.ptz, self)
+            reg = centre.profile.registry
+            tasks.run(lambda: reg.device(incident.device_id), self.ptz.set_device,
+                      lambda e: None)
+            if triage is not None:
+                self.triage_box = TriageBox(triage, incident, self)
+                self.triage_box.message.connect(self.message)
+
         right = QVBoxLayout()
         right.addLayout(call_row)
         right.addWidget(self.listen)
         right.addWidget(talk_box)
+        if self.ptz is not None:
+            right.addWidget(self.ptz)
         right.addWidget(light_box)
+        light_box.setVisible(not intrusion)  # the blue light is a Help Point's
         right.addWidget(log_box, 1)
         left = QVBoxLayout()
-        left.addWidget(self.tile, 1)
+        if self.prealarm is not None:
+            videos = QHBoxLayout()
+            videos.addWidget(self.tile, 1)
+            videos.addWidget(self.prealarm, 1)
+            left.addLayout(videos, 1)
+            self.tile.setMinimumSize(400, 225)
+        else:
+            left.addWidget(self.tile, 1)
         left.addWidget(self.linked)
+        if self.triage_box is not None:
+            left.addWidget(self.triage_box)
         body = QHBoxLayout()
         body.addLayout(left, 3)
         rw = QWidget()
@@ -285,6 +323,8 @@ class IncidentPane(QWidget):
         self.incident = inc
         self._render()
         self._refresh_log()
+        if self.triage_box is not None:
+            self.triage_box.set_incident(inc)
 
     def _on_event(self, e: Event) -> None:
         if e.device_id == self.incident.device_id and e.kind == RELAY:
@@ -326,6 +366,8 @@ class IncidentPane(QWidget):
         if not active and self.talk_handle is not None:
             self._close_talk()
         self.linked.set_enabled(active)
+        if self.triage_box is not None:
+            self.triage_box.set_enabled(active)
         if active and not self._presets_called:
             self._presets_called = True  # once: an operator may have steered them since
             self.linked.call_up()
@@ -506,6 +548,10 @@ class IncidentPane(QWidget):
     # -- teardown ----------------------------------------------------------------------------------
     def shutdown(self) -> None:
         self.ticker.stop()
+        if self.prealarm is not None:
+            self.prealarm.shutdown()
+        if self.triage_box is not None:
+            self.triage_box.shutdown()
         self._close_talk()
         self.listen.stop()
         self.linked.shutdown()

@@ -50,6 +50,9 @@ SETTINGS: dict[str, tuple[float, float] | tuple[str, ...]] = {
     "recording_quota_gb": (0, 1_000_000), "low_space_gb": (0, 10_000),
     # the RFC 3161 time-stamp authority evidence exports ask (empty: seal pending a stamp)
     "evidence_tsa_url": ("*",),
+    # intrusion triage targets in seconds, each step from the one before, e.g.
+    # "presented=10,accepted=30,decision=90,police=120"
+    "triage_targets": ("*",),
 }
 FREE_TEXT_MAX = 500
 
@@ -264,6 +267,9 @@ class Accounts:
             if key == "call_priorities":
                 from vms.incidents.queue import parse_priorities
                 parse_priorities(value)
+            if key == "triage_targets":
+                from vms.loans.triage import parse_targets
+                parse_targets(value)
         elif isinstance(allowed[0], str):
             if value not in allowed:
                 raise ConfigError(f"{key} must be one of: {', '.join(map(str, allowed))}")

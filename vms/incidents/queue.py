@@ -186,16 +186,36 @@ class IncidentQueue:
             return self._done(session, iid, "incident.note")
 
     def escalate(self, session: Session, iid: int, police_ref: str, units: str = "",
-                 informed_utc: str | None = None) -> Incident:
-        """Record that the police were told: when, their CAD/incident number, units sent."""
+                 informed_utc: str | None = None, said: str = "") -> Incident:
+        """Record that the police were told: when, their CAD/incident number, units sent and
+        what they were told."""
         with self._lock:
             self._owned(session, iid, "incident.escalate")
             when = informed_utc or utc_now()
             self._update(iid, police_informed_utc=when, police_ref=police_ref.strip() or None,
                          units=units.strip() or None)
-            self._action(iid, session.user, "police informed",
-                         {"at": when, "reference": police_ref, "units": units})
+            detail = {"at": when, "reference": police_ref, "units": units}
+            if said.strip():
+                detail["said"] = said.strip()
+            self._action(iid, session.user, "police informed", detail)
             return self._done(session, iid, "incident.escalate", {"reference": police_ref})
+
+    def presented(self, session: Session, iid: int) -> bool:
+        """The incident reached an operator's screen. Only the first time counts (it starts the
+        "presented -> accepted" clock); False when it had been presented already."""
+        with self._lock:
+            if self.first_action(iid, "presented") is not None:
+                return False
+            self._check(session, iid, "incident.presented")
+            self._action(iid, session.user, "presented", {})
+            return True
+
+    def first_action(self, iid: int, action: str) -> str | None:
+        """When ``action`` was first recorded on the incident (UTC), if ever."""
+        row = self.store.conn.execute(
+            "SELECT utc FROM incident_actions WHERE incident_id = ? AND action = ? "
+            "ORDER BY id LIMIT 1", (iid, action)).fetchone()
+        return str(row[0]) if row else None
 
     def log(self, session: Session, iid: int, action: str, detail: dict[str, Any]) -> None:
         """Record something done during the call (talk, blue light, announcement, preset)."""
@@ -222,6 +242,10 @@ class IncidentQueue:
         if inc.state == CLOSED:
             raise IncidentError(f"incident {iid} is closed")
         return inc
+
+    def owned(self, session: Session, iid: int, action: str) -> Incident:
+        """The incident, if this user has accepted it and it is open; otherwise an error."""
+        return self._owned(session, iid, action)
 
     def _owned(self, session: Session, iid: int, action: str) -> Incident:
         inc = self._check(session, iid, action)

@@ -50,6 +50,23 @@ CREATE TABLE IF NOT EXISTS extensions (
     added_by TEXT NOT NULL,
     added_utc TEXT NOT NULL
 );
+-- Each triage decision on an alarm from a loaned camera; the last one per incident stands.
+-- The URN and on-test flag are copied as they were, so a site renumbered later keeps its count.
+CREATE TABLE IF NOT EXISTS alarm_decisions (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL,       -- incidents.id in events.db
+    deployment_id INTEGER REFERENCES deployments(id),
+    site_id INTEGER REFERENCES sites(id),
+    urn TEXT,
+    on_test INTEGER NOT NULL,
+    decision TEXT NOT NULL,             -- genuine, suspicious, false
+    cause TEXT,                         -- false: animal, weather, authorised, equipment, other
+    said TEXT,                          -- genuine: what the police were told
+    user TEXT NOT NULL,
+    utc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_incident ON alarm_decisions(incident_id, id);
+CREATE INDEX IF NOT EXISTS decisions_urn ON alarm_decisions(urn, utc);
 """
 
 

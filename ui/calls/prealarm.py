@@ -1,0 +1,101 @@
+"""The pre-alarm clip: the recorded seconds before an intrusion, looping beside live video.
+
+Played by the core ``Player`` on its own thread from the shared recording index (written by
+``vms record`` or a recording box); frames reach the GUI thread through a queued signal.
+Each loop re-reads the index, so a clip opened the moment the alarm arrives fills in as the
+recorder writes the seconds after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from vms.recording.index import RecordingIndex
+from vms.recording.playback import Frame, Player
+
+PRE_S = 30.0  # the recorder's pre-roll
+POST_S = 5.0
+LONDON = ZoneInfo("Europe/London")
+
+
+class _Relay(QObject):
+    frames = Signal(float, object)
+
+
+class PreAlarmClip(QWidget):
+    def __init__(self, index: RecordingIndex | None, camera_id: int,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.index, self.camera_id = index, camera_id
+        self.alarm_at = self.start_at = self.end_at = 0.0
+        self.frames_shown = 0
+        self.loops = 0
+        self.last_frame: Frame | None = None
+        self.title = QLabel(f"Pre-alarm recording (from {PRE_S:.0f} s before, looping)")
+        self.title.setObjectName("paneTitle")
+        self.video = QLabel()
+        self.video.setObjectName("preAlarmVideo")
+        self.video.setMinimumSize(320, 180)
+        self.video.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.video.setStyleSheet("background:#0d0f12; color:#9aa4ae;")
+        self.video.setText("Looking for the recording…")
+        self.caption = QLabel("")
+        self.caption.setObjectName("preAlarmCaption")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.video, 1)
+        lay.addWidget(self.caption)
+        self.relay = _Relay()
+        self.relay.frames.connect(self._frames)
+        self.player: Player | None = None
+        if index is None:
+            self.video.setText("No recording index: this workstation cannot show recordings")
+
+    def start(self, alarm_at: float) -> None:
+        """Loop from the pre-roll before ``alarm_at`` (epoch seconds, the camera's clock)."""
+        self.alarm_at, self.start_at, self.end_at = alarm_at, alarm_at - PRE_S, alarm_at + POST_S
+        if self.index is None or self.player is not None:
+            return
+        self.player = Player(self.index, [self.camera_id], self.relay.frames.emit)
+        self.player.seek(self.start_at)
+        self.player.play()
+
+    def _frames(self, position: float, frames: dict[int, Frame | None]) -> None:
+        if self.player is None:
+            return
+        f = next(iter(frames.values()), None)
+        if position >= self.end_at or (f is None and position >= self.alarm_at):
+            self.loops += 1
+            self.player.seek(self.start_at)
+            return
+        if f is None:
+            if self.last_frame is None:
+                self.video.setText("No recording of this camera before the alarm yet.\n"
+                                   "Is it recorded (vms record)?")
+            return
+        self.last_frame = f
+        rgb = np.ascontiguousarray(f.rgb)
+        h, w, _ = rgb.shape
+        image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        self.video.setPixmap(QPixmap.fromImage(image).scaled(
+            self.video.size(), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
+        self.frames_shown += 1
+        rel = f.at - self.alarm_at
+        local = dt.datetime.fromtimestamp(f.at, LONDON)
+        when = "before" if rel < 0 else "after"
+        self.caption.setText(f"{local:%H:%M:%S} {local.tzname()}  ·  {abs(rel):4.1f} s {when} "
+                             "the alarm")
+        self.caption.setStyleSheet("color: #c0392b; font-weight: bold;" if rel >= 0 else "")
+
+    def shutdown(self) -> None:
+        if self.player is not None:
+            self.player.close()
+            self.player = None

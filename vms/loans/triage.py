@@ -1,0 +1,326 @@
+"""Triage of intrusion alarms from loaned cameras: the decision, its clock, and the false-alarm
+count that decides whether the police keep responding to a site.
+
+An alarm is judged genuine (the police are called: when, their reference, what they were
+told), suspicious (keep watching, challenge over the speaker where there is one) or false
+(with its cause). Every step is timed, each from the one before: raised -> presented (on an
+operator's screen) -> accepted -> decision -> police informed, against targets set in the
+``triage_targets`` setting. False alarms count against the site's police URN over a rolling
+12 months; the operator is warned while one more would reach the count at which the police
+may withdraw their response. A site "on test" (commissioning) has its alarms logged and
+judged, but never escalated, and its false alarms do not count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from vms.access.roles import Permission
+from vms.access.session import Session
+from vms.errors import ConfigError
+from vms.events.store import utc_now
+from vms.events.topics import INTRUSION
+from vms.incidents.queue import CLOSED, Incident, IncidentError, IncidentQueue
+from vms.loans.loans import LONDON, Deployment, Loans, Site
+from vms.loans.store import LoanStore
+from vms.profile import Profile
+
+GENUINE, SUSPICIOUS, FALSE = "genuine", "suspicious", "false"
+DECISIONS = {GENUINE: "Genuine: police called", SUSPICIOUS: "Suspicious: keep watching",
+             FALSE: "False alarm"}
+CAUSES = {"animal": "Animal", "weather": "Weather (wind, rain, snow, low sun)",
+          "authorised": "Authorised person (resident, visitor, worker)",
+          "equipment": "Equipment fault", "other": "Other (see notes)"}
+# Steps after "raised", each timed from the one before it.
+STEPS = ("presented", "accepted", "decision", "police")
+STEP_WORDS = {"raised": "Alarm raised", "presented": "Presented to an operator",
+              "accepted": "Accepted", "decision": "Decision", "police": "Police informed"}
+# Seconds; the control room sets its own in ``triage_targets``.
+DEFAULT_TARGETS = {"presented": 10.0, "accepted": 30.0, "decision": 90.0, "police": 120.0}
+FALSE_ALARM_LIMIT = 3  # false calls in 12 months at which the police may withdraw response
+WINDOW_DAYS = 365
+
+
+def parse_targets(text: str) -> dict[str, float]:
+    """``presented=10,accepted=30,decision=90,police=120`` (seconds), over the defaults."""
+    out = dict(DEFAULT_TARGETS)
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        k, _, v = part.partition("=")
+        try:
+            seconds = float(v)
+        except ValueError:
+            seconds = -1.0
+        if k.strip() not in DEFAULT_TARGETS or seconds <= 0:
+            raise ConfigError(f"triage target {part!r}: use step=seconds with steps "
+                              f"{', '.join(STEPS)}")
+        out[k.strip()] = seconds
+    return out
+
+
+def _ts(utc: str) -> float:
+    return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    at_utc: str | None
+    seconds: float | None  # from the step before; while pending, the time running so far
+    target: float | None
+    pending: bool = False
+
+    @property
+    def label(self) -> str:
+        return STEP_WORDS[self.name]
+
+    @property
+    def breached(self) -> bool:
+        return self.target is not None and self.seconds is not None and \
+            self.seconds > self.target
+
+
+@dataclass(frozen=True)
+class AlarmSite:
+    """The loan an alarm came from, and where its site stands with the police."""
+    deployment: Deployment
+    site: Site
+    false_alarms: int  # against the URN, rolling 12 months, sites on test not counted
+
+    @property
+    def warning(self) -> str | None:
+        n = self.false_alarms
+        if n >= FALSE_ALARM_LIMIT:
+            return (f"{n} false alarms in 12 months on URN {self.site.urn}: the police may "
+                    "withdraw their response. Tell the loans coordinator.")
+        if n == FALSE_ALARM_LIMIT - 1:
+            return (f"{n} false alarms in 12 months on URN {self.site.urn}: one more may cost "
+                    "the site its police response.")
+        return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    cause: str | None
+    said: str | None
+    user: str
+    utc: str
+
+
+class Triage:
+    def __init__(self, profile: Profile, session: Session, queue: IncidentQueue,
+                 store: LoanStore | None = None) -> None:
+        self.profile = profile
+        self.session = session
+        self.queue = queue
+        self.loans = Loans(profile, session, store)
+        self.store = self.loans.store
+        setting = profile.accounts.settings().get("triage_targets", "")
+        self.targets = parse_targets(setting)
+
+    def close(self) -> None:
+        self.loans.close()
+
+    # -- where an alarm came from ----------------------------------------------------------------
+    def site_for(self, device_id: int, on: dt.date | None = None) -> AlarmSite | None:
+        """The deployment that had this device on ``on`` (UK date), or None if not on loan."""
+        self.profile.access.require(self.session, Permission.LOANS_VIEW, action="loans.view")
+        day = (on or dt.datetime.now(LONDON).date()).isoformat()
+        row = self.store.conn.execute(
+            "SELECT d.id FROM deployments d JOIN deployment_devices dd ON dd.deployment_id = d.id "
+            "WHERE dd.device_id = ? AND d.installed <= ? AND (d.removed IS NULL OR "
+            "d.removed >= ?) ORDER BY d.installed DESC, d.id DESC LIMIT 1",
+            (device_id, day, day)).fetchone()
+        if row is None:
+            return None
+        dep = self.loans.deployment(int(row[0]))
+        site = self.loans.site(dep.site_id)
+        return AlarmSite(dep, site, self.false_alarms(site.urn))
+
+    def site_of(self, inc: Incident) -> AlarmSite | None:
+        raised = dt.datetime.fromtimestamp(_ts(inc.raised_utc), LONDON).date()
+        return self.site_for(inc.device_id, raised)
+
+    def false_alarms(self, urn: str, now: dt.datetime | None = None) -> int:
+        """False alarms against the URN in the 12 months before ``now`` (last decision counts)."""
+        since = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=WINDOW_DAYS))
+        row = self.store.conn.execute(
+            "SELECT COUNT(*) FROM alarm_decisions a WHERE a.urn = ? AND a.decision = ? AND "
+            "a.on_test = 0 AND a.utc >= ? AND a.id = (SELECT MAX(b.id) FROM alarm_decisions b "
+            "WHERE b.incident_id = a.incident_id)",
+            (urn, FALSE, since.isoformat(timespec="milliseconds").replace("+00:00", "Z")))
+        return int(row.fetchone()[0])
+
+    # -- the decision ------------------------------------------------------------------------------
+    def decisions(self, iid: int) -> list[Decision]:
+        rows = self.store.conn.execute(
+            "SELECT decision, cause, said, user, utc FROM alarm_decisions WHERE incident_id = ? "
+            "ORDER BY id", (iid,))
+        return [Decision(**dict(r)) for r in rows]
+
+    def classify(self, iid: int, decision: str, cause: str = "", note: str = "") -> Incident:
+        """Suspicious keeps the alarm open; false closes it with its cause. Genuine goes
+        through ``escalate``, which needs the police reference."""
+        if decision == GENUINE:
+            raise IncidentError("a genuine alarm is escalated: record the police reference")
+        if decision not in DECISIONS:
+            raise IncidentError(f"unknown decision {decision!r}")
+        if decision == FALSE and cause not in CAUSES:
+            raise IncidentError("choose the cause of the false alarm")
+        inc = self.queue.owned(self.session, iid, "alarm.classify")
+        where = self.site_of(inc)
+        self._decide(inc, where, decision, cause if decision == FALSE else None, None)
+        if decision == SUSPICIOUS:
+            self.queue.log(self.session, iid, "triage", {"decision": DECISIONS[decision]})
+            if note.strip():
+                self.queue.note(self.session, iid, note)
+            return self.queue.get(iid)
+        text = f"False alarm: {CAUSES[cause]}." + (f" {note.strip()}" if note.strip() else "")
+        self.queue.log(self.session, iid, "triage", {"decision": DECISIONS[decision],
+                                                     "cause": CAUSES[cause]})
+        return self.queue.close(self.session, iid, "false-alarm", text)
+
+    def escalate(self, iid: int, police_ref: str, said: str, units: str = "") -> Incident:
+        """Genuine: the police were called now. Refused at a site on test (commissioning)."""
+        if not police_ref.strip():
+            raise IncidentError("enter the police reference (CAD / incident number)")
+        if not said.strip():
+            raise IncidentError("write down what the police were told")
+        inc = self.queue.owned(self.session, iid, "alarm.escalate")
+        where = self.site_of(inc)
+        if where is not None and where.site.on_test:
+            raise IncidentError(f"{where.site.name} is on test: its alarms are logged, not "
+                                "passed to the police")
+        self._decide(inc, where, GENUINE, None, said.strip())
+        return self.queue.escalate(self.session, iid, police_ref, units, said=said)
+
+    def _decide(self, inc: Incident, where: AlarmSite | None, decision: str, cause: str | None,
+                said: str | None) -> None:
+        with self.store.transaction() as c:
+            c.execute("INSERT INTO alarm_decisions (incident_id, deployment_id, site_id, urn, "
+                      "on_test, decision, cause, said, user, utc) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                      (inc.id, where.deployment.id if where else None,
+                       where.site.id if where else None, where.site.urn if where else None,
+                       int(bool(where and where.site.on_test)), decision, cause, said,
+                       self.session.user, utc_now()))
+        row = self.profile.registry.device(inc.device_id)
+        self.profile.access.record(self.session, "alarm.classify", device=row, detail={
+            "incident": inc.id, "decision": decision, "cause": cause,
+            "urn": where.site.urn if where else None})
+
+    # -- the clock ---------------------------------------------------------------------------------
+    def timings(self, inc: Incident, now: float | None = None) -> list[Step]:
+        """Raised, then each step timed from the one before; a pending step shows the time
+        running, so a target being missed is visible before it is missed for good."""
+        decided = self.decisions(inc.id)
+        at: dict[str, str | None] = {"raised": inc.raised_utc,
+              "presented": self.queue.first_action(inc.id, "presented"),
+              "accepted": inc.accepted_utc,
+              "decision": decided[0].utc if decided else None,
+              "police": inc.police_informed_utc}
+        police_needed = any(d.decision == GENUINE for d in decided) or (
+            not decided and inc.state != CLOSED)
+        steps = [Step("raised", inc.raised_utc, None, None)]
+        prev: str | None = inc.raised_utc
+        now = time_now() if now is None else now
+        for name in STEPS:
+            when = at[name]
+            if name == "police" and not police_needed:
+                break
+            if when is not None and prev is not None:
+                steps.append(Step(name, when, max(0.0, _ts(when) - _ts(prev)),
+                                  self.targets[name]))
+            elif prev is not None and inc.state != CLOSED:
+                steps.append(Step(name, None, max(0.0, now - _ts(prev)), self.targets[name],
+                                  pending=True))
+            else:
+                steps.append(Step(name, None, None, self.targets[name]))
+            prev = when
+        return steps
+
+    # -- per deployment ---------------------------------------------------------------------------
+    def report(self, deployment_id: int, today: dt.date | None = None) -> dict[str, Any]:
+        """Alarms by decision and outcome, response times against targets, escalations and
+        where the loan stands: what the coordinator sends the force at the end of a loan."""
+        self.profile.access.require(self.session, Permission.LOANS_VIEW, action="loans.report")
+        today = today or dt.datetime.now(LONDON).date()
+        dep = self.loans.deployment(deployment_id)
+        site = self.loans.site(dep.site_id)
+        start = dt.datetime.combine(dep.installed, dt.time(), LONDON)
+        last = dep.removed or today
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), LONDON)
+        ids = [d for d, _ in dep.devices]
+        marks = ",".join("?" * len(ids))
+        rows = self.queue.store.conn.execute(
+            f"SELECT id FROM incidents WHERE device_id IN ({marks}) AND kind = ? "  # noqa: S608
+            "ORDER BY id", (*ids, INTRUSION)).fetchall()
+        incidents = [self.queue.get(int(r[0])) for r in rows]
+        incidents = [i for i in incidents
+                     if start.timestamp() <= _ts(i.raised_utc) < end.timestamp()]
+        by_decision: dict[str, int] = {k: 0 for k in (*DECISIONS, "undecided")}
+        by_cause: dict[str, int] = {}
+        by_outcome: dict[str, int] = {}
+        times: dict[str, list[float]] = {s: [] for s in STEPS}
+        breaches: dict[str, int] = {s: 0 for s in STEPS}
+        escalations = []
+        for inc in incidents:
+            decided = self.decisions(inc.id)
+            last_decision = decided[-1] if decided else None
+            by_decision[last_decision.decision if last_decision else "undecided"] += 1
+            if last_decision and last_decision.cause:
+                by_cause[last_decision.cause] = by_cause.get(last_decision.cause, 0) + 1
+            if inc.outcome:
+                by_outcome[inc.outcome] = by_outcome.get(inc.outcome, 0) + 1
+            for step in self.timings(inc):
+                if step.name in times and step.seconds is not None and not step.pending:
+                    times[step.name].append(step.seconds)
+                    breaches[step.name] += step.breached
+            if inc.police_informed_utc:
+                said = next((d.said for d in decided if d.decision == GENUINE), None)
+                escalations.append({"incident": inc.id, "raised_utc": inc.raised_utc,
+                                    "police_informed_utc": inc.police_informed_utc,
+                                    "reference": inc.police_ref, "said": said})
+        return {
+            "deployment": dep.id, "site": site.name, "address": site.address, "urn": site.urn,
+            "on_test": site.on_test, "installed": dep.installed.isoformat(),
+            "funded_end": dep.funded_end.isoformat(),
+            "extended_until": dep.extended_until.isoformat() if dep.extended_until else None,
+            "extension_reference": dep.extension_ref,
+            "removed": dep.removed.isoformat() if dep.removed else None,
+            "status": dep.status(today), "day": min(dep.day(today), dep.day(last)),
+            "devices": [n for _, n in dep.devices],
+            "alarms": len(incidents), "by_decision": by_decision, "false_causes": by_cause,
+            "by_outcome": by_outcome,
+            "response_s": {s: _summary(v, self.targets[s], breaches[s]) for s, v in times.items()},
+            "escalations": escalations,
+            "false_alarms_12_months": self.false_alarms(site.urn),
+        }
+
+
+def _summary(values: list[float], target: float, breaches: int) -> dict[str, Any]:
+    return {"n": len(values), "target_s": target, "breaches": breaches,
+            "median_s": round(statistics.median(values), 1) if values else None,
+            "max_s": round(max(values), 1) if values else None}
+
+
+def time_now() -> float:
+    return dt.datetime.now(dt.UTC).timestamp()
+
+
+def alarm_time(queue: IncidentQueue, inc: Incident) -> float:
+    """When the camera says the alarm happened (epoch seconds), on the same clock its
+    recording is indexed by; our receive time when the event carried no time."""
+    if inc.event_id is not None:
+        row = queue.store.conn.execute("SELECT device_time FROM events WHERE id = ?",
+                                       (inc.event_id,)).fetchone()
+        if row is not None and row[0]:
+            try:
+                return _ts(str(row[0]))
+            except ValueError:
+                pass
+    return _ts(inc.raised_utc)
