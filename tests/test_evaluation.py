@@ -195,3 +195,26 @@ def test_bad_arguments_get_plain_errors(tmp_path: Path) -> None:
         month_of("next week")
     assert month_of("2019-01-31") == "2019-01" and month_range("2018-11", "2019-02") == [
         "2018-11", "2018-12", "2019-01", "2019-02"]
+
+
+def test_the_cli_writes_the_csv_and_report_and_a_hostile_crime_type_stays_text(
+        tmp_path: Path) -> None:
+    crimes = tmp_path / "crimes"
+    crimes.mkdir()
+    row = _row("2019-03", "-0.8975", "52.2370", "On or near High Street")
+    row[9] = '"=HYPERLINK(""http://x"")"'  # a crime type written to run as a formula
+    _write(crimes / "2019-03-test-street.csv", [row, _row("2019-03", "-0.8975", "52.2370",
+                                                          "On or near High Street")])
+    out_csv, out_html = tmp_path / "e.csv", tmp_path / "e.html"
+    res = subprocess.run(vms_cmd("evaluate", "--crimes", str(crimes), "--lat", "52.2370",
+                                 "--lon", "-0.8975", "--radius", "100", "--csv", str(out_csv),
+                                 "--html", str(out_html)), capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    with out_csv.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["crime_type"] for r in rows) == ["'=HYPERLINK(\"http://x\")", "Burglary"]
+    assert sum(int(r["count"]) for r in rows) == 2
+    page = out_html.read_text()
+    assert "=HYPERLINK(&quot;http://x&quot;)" in page and "<script" not in page
+    assert "Limits of this evaluation" in page

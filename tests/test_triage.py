@@ -22,6 +22,7 @@ from tests.wall_helpers import pixels, register
 from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
 from ui.calls.incident_pane import IncidentPane
+from ui.loans.report_dialog import ReportDialog
 from ui.wall.assembly import assemble
 from vms.errors import ConfigError
 from vms.events.engine import OK
@@ -205,6 +206,17 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
         assert report["false_alarms_12_months"] == 2
         decisions = [e for e in profile.audit.entries() if e.action == "alarm.classify"]
         assert len(decisions) == 4
+        # The same report on screen (Loans -> Loan report...), saved as a page to send on.
+        dlg = ReportDialog(triage, dep.id)
+        qtbot.addWidget(dlg)
+        dlg.show()
+        qtbot.waitUntil(lambda: bool(dlg.page), timeout=10000)
+        assert "NP-20261123-0193" in dlg.page and URN in dlg.page
+        assert "07700" not in dlg.page  # the victim's contact is never in a report
+        dlg.save(tmp_path / "loan.html")
+        qtbot.waitUntil(lambda: (tmp_path / "loan.html").exists(), timeout=5000)
+        if os.environ.get("VMS_SCREENSHOT_DIR"):
+            dlg.grab().save(os.path.join(os.environ["VMS_SCREENSHOT_DIR"], "loan-report.png"))
         triage.close()
     finally:
         desk.shutdown()

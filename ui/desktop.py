@@ -29,6 +29,8 @@ from ui.dialogs.users import UsersDialog
 from ui.evidence.export_wizard import ExportWizard
 from ui.evidence.verify_window import VerifyWindow
 from ui.loans.dashboard import LoansWindow
+from ui.loans.evaluation import EvaluationWindow
+from ui.loans.report_dialog import ReportDialog
 from ui.main_window import MainWindow
 from ui.playback.window import PlaybackWindow
 from ui.site_link import SiteLink
@@ -42,7 +44,7 @@ from vms.errors import VmsError
 from vms.evidence.service import TSA_SETTING, EvidenceService
 from vms.evidence.verify import Report
 from vms.links import CameraLinks
-from vms.loans.loans import Loans
+from vms.loans.loans import Deployment, Loans, Site
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
 from vms.recording.locks import EvidenceLocks
@@ -159,6 +161,7 @@ class Desktop(QObject):
         win.open_verify.triggered.connect(self.show_verify)
         win.open_users.triggered.connect(self.show_users)
         win.open_loans.triggered.connect(self.show_loans)
+        win.open_evaluation.triggered.connect(lambda: self.show_evaluation(None))
         win.open_microphone.triggered.connect(
             lambda: MicrophoneDialog(self.access, session, win).exec())
         win.closed.connect(self.quit)
@@ -237,8 +240,41 @@ class Desktop(QObject):
         win = LoansWindow(loans, [(d.id, d.name) for d in self.svc.devices()], parent=self.window)
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         win.destroyed.connect(lambda _o=None: loans.close())
+        win.report_requested.connect(lambda did: self.show_loan_report(did, win))
+        win.evaluation_requested.connect(self.show_evaluation)
         win.show()
         return win
+
+    def show_loan_report(self, deployment_id: int, parent: QWidget | None = None) -> None:
+        triage = self.calls.triage if self.calls else None
+        if triage is None or not self.window:
+            return
+        dlg = ReportDialog(triage, deployment_id, parent or self.window)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+
+    def show_evaluation(self, site_id: int | None) -> None:
+        """Crime around a loan's site; the crime files' folder is the ``crimes_dir`` setting."""
+        if not (self.session and self.window):
+            return
+        loans = Loans(self.profile, self.session)
+        folder = self.access.accounts.settings().get("crimes_dir", "")
+
+        def read() -> tuple[list[Site], list[Deployment]]:
+            try:
+                return loans.sites(), loans.deployments(include_removed=True)
+            finally:
+                loans.close()
+
+        def show(got: tuple[list[Site], list[Deployment]]) -> None:
+            win = EvaluationWindow(folder, got[0], got[1], self.window)
+            win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            if site_id is not None:
+                win.choose_site(site_id)
+            win.show()
+        win = self.window
+        tasks.run(read, show, lambda e: win.statusBar().showMessage(
+            f"Cannot open the evaluation: {e}", 10000))
 
     def show_verify(self) -> VerifyWindow | None:
         if not (self.session and self.window):

@@ -71,6 +71,8 @@ class MainWindow(QMainWindow):
         loans = self.menuBar().addMenu("&Loans")
         self.open_loans: QAction = loans.addAction("Loaned cameras…")
         self.open_loans.setEnabled(can(Permission.LOANS_VIEW))
+        self.open_evaluation: QAction = loans.addAction("Crime evaluation…")
+        self.open_evaluation.setEnabled(can(Permission.LOANS_VIEW))
         admin = self.menuBar().addMenu("A&dministration")
         self.open_users: QAction = admin.addAction("Users…")
         self.open_users.setEnabled(can(Permission.USERS_MANAGE))

@@ -34,6 +34,10 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.add_argument("--control-lat", type=float, help="a comparison site's latitude")
     p.add_argument("--control-lon", type=float, help="a comparison site's longitude")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--csv", type=Path, metavar="FILE",
+                   help="also write the counts as CSV (area, month, period, crime type, count)")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="also write a one-page HTML report that states its limits")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +55,19 @@ def run(args: argparse.Namespace) -> int:
     during = (month_of(args.during[0]), month_of(args.during[1])) if args.during else None
     result = evaluate(load(args.crimes), site, during=during, control=control)
     print(json.dumps(result, indent=2) if args.json else text(result))
+    if args.csv or args.html:
+        from vms.evaluation.report import html_report, write_csv
+        try:
+            if args.csv:
+                write_csv(result, args.csv)
+            if args.html:
+                title = f"Crime around {args.lat:.5f}, {args.lon:.5f}"
+                page = html_report(result, title)
+                tmp = args.html.with_name(args.html.name + ".part")
+                tmp.write_text(page, encoding="utf-8")
+                tmp.replace(args.html)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the report: {exc}") from None
     return 0
 
 

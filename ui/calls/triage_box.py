@@ -167,7 +167,8 @@ class TriageBox(QGroupBox):
             self.genuine_button.setToolTip("Sites on test are not escalated"
                                            if w.site.on_test else "")
         for row, step in enumerate(self.steps[:5]):
-            took = "" if step.seconds is None else f"{step.seconds:.0f} s" + \
+            took = "" if step.seconds is None else \
+                (f"{step.seconds:.1f} s" if step.seconds < 10 else f"{step.seconds:.0f} s") + \
                 (" so far" if step.pending else "")
             target = "" if step.target is None else f"{step.target:.0f} s"
             cells = [step.label, _local(step.at_utc), took, target]

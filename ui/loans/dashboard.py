@@ -63,6 +63,8 @@ def _pydate(q: QDate) -> dt.date:
 
 class LoansWindow(QWidget):
     loaded = Signal()
+    report_requested = Signal(int)  # deployment id
+    evaluation_requested = Signal(object)  # site id, or None
 
     def __init__(self, loans: Loans, devices: list[tuple[int, str]],
                  today: dt.date | None = None, parent: QWidget | None = None) -> None:
@@ -101,6 +103,10 @@ class LoansWindow(QWidget):
         self.extend = QPushButton("Record paid extension…")
         self.removed = QPushButton("Kit removed…")
         self.contact = QPushButton("Show contact")
+        self.report = QPushButton("Loan report…")
+        self.evaluation = QPushButton("Crime evaluation…")
+        self.report.clicked.connect(self._report)
+        self.evaluation.clicked.connect(self._evaluation)
         self.new.clicked.connect(self._new)
         self.extend.clicked.connect(self._extend)
         self.removed.clicked.connect(self._remove)
@@ -113,6 +119,8 @@ class LoansWindow(QWidget):
         for b in (self.new, self.extend, self.removed, self.contact):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.report)
+        buttons.addWidget(self.evaluation)
         self.status = QLabel()
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
@@ -195,6 +203,16 @@ class LoansWindow(QWidget):
         self.extend.setEnabled(self.may_manage and chosen)
         self.removed.setEnabled(self.may_manage and chosen)
         self.contact.setEnabled(self.may_contact and chosen)
+        self.report.setEnabled(chosen)
+
+    def _report(self) -> None:
+        d = self.selected()
+        if d is not None:
+            self.report_requested.emit(d.id)
+
+    def _evaluation(self) -> None:
+        d = self.selected()
+        self.evaluation_requested.emit(d.site_id if d is not None else None)
 
     def _run(self, work: Callable[[], object], said: str) -> None:
         def done(_r: object) -> None:

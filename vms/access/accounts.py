@@ -53,6 +53,8 @@ SETTINGS: dict[str, tuple[float, float] | tuple[str, ...]] = {
     # intrusion triage targets in seconds, each step from the one before, e.g.
     # "presented=10,accepted=30,decision=90,police=120"
     "triage_targets": ("*",),
+    # the folder of police.uk street-level crime files the crime evaluation opens first
+    "crimes_dir": ("*",),
 }
 FREE_TEXT_MAX = 500
 

@@ -1,0 +1,60 @@
+"""A loan's report as one HTML page: what the coordinator sends the force when a loan ends.
+
+No personal data: the site's contact is never in it (``Triage.report`` does not read it).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from vms.loans.triage import CAUSES, DECISIONS, STEP_WORDS
+
+
+def _rows(rows: list[list[object]]) -> str:
+    return "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+
+
+def deployment_html(r: dict[str, Any]) -> str:
+    e = html.escape
+    ext = (f"extended to {r['extended_until']} (reference {r['extension_reference']})"
+           if r["extended_until"] else "not extended")
+    parts = [
+        f"<h2>Loan report: {e(r['site'])}</h2>",
+        f"<p>{e(r['address'])} · URN <b>{e(r['urn'])}</b>"
+        f"{' · <b>ON TEST</b>' if r['on_test'] else ''}</p>",
+        f"<p>Kit {e(', '.join(r['devices']))}, installed {e(r['installed'])} (day {r['day']}); "
+        f"funded to {e(r['funded_end'])}, {e(ext)}; "
+        + (f"removed {e(r['removed'])}." if r["removed"] else f"status: {e(r['status'])}.")
+        + "</p>",
+        f"<h3>Alarms: {r['alarms']}</h3><table><tr><th>Decision</th><th>Alarms</th></tr>"
+        + _rows([[DECISIONS.get(k, k), n] for k, n in r["by_decision"].items()]) + "</table>",
+    ]
+    if r["false_causes"]:
+        parts.append("<p>False alarms by cause: " + e(", ".join(
+            f"{CAUSES.get(k, k)} {n}" for k, n in r["false_causes"].items())) + "</p>")
+    parts.append(f"<p>False alarms on this URN in the last 12 months: "
+                 f"<b>{r['false_alarms_12_months']}</b></p>")
+    parts.append("<h3>Response times (each step from the one before)</h3><table><tr>"
+                 "<th>Step</th><th>Alarms</th><th>Median</th><th>Longest</th><th>Target</th>"
+                 "<th>Over target</th></tr>" + _rows([
+                     [STEP_WORDS[k], v["n"], _s(v["median_s"]), _s(v["max_s"]),
+                      _s(v["target_s"]), v["breaches"]] for k, v in r["response_s"].items()])
+                 + "</table>")
+    parts.append("<h3>Escalations to the police</h3>")
+    if r["escalations"]:
+        parts.append("<table><tr><th>Incident</th><th>Alarm (UTC)</th><th>Police informed "
+                     "(UTC)</th><th>Reference</th><th>What was said</th></tr>" + _rows([
+                         [x["incident"], x["raised_utc"], x["police_informed_utc"],
+                          x["reference"] or "", x["said"] or ""] for x in r["escalations"]])
+                     + "</table>")
+    else:
+        parts.append("<p>None.</p>")
+    return ("<html><head><style>table{border-collapse:collapse}td,th{border:1px solid #999;"
+            "padding:2px 8px;text-align:left}</style></head><body>" + "".join(parts)
+            + "</body></html>")
+
+
+def _s(v: float | None) -> str:
+    return "—" if v is None else f"{v:.0f} s"
