@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
@@ -39,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from ui.calls.centre import CallCentre
+from ui.calls.clock import local_time
 from ui.calls.linked import LinkedCameras
 from ui.calls.listen import ListenBox
 from ui.calls.microphone import Microphone, open_microphone
@@ -62,15 +61,9 @@ from vms.recording.index import RecordingIndex
 from vms.relay import RelayControl
 
 TICK_MS = 40
-LONDON = ZoneInfo("Europe/London")
 
 
-def _local(utc: str | None) -> str:
-    """Stored UTC shown as control-room time, with GMT/BST said."""
-    if not utc:
-        return "—"
-    d = datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(LONDON)
-    return d.strftime("%H:%M:%S %Z")
+_local = local_time
 
 
 def _clock(seconds: float) -> str:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.calls.clock import local_time
 from vms.incidents.queue import Incident
 from vms.loans.triage import CAUSES, DECISIONS, FALSE, SUSPICIOUS, AlarmSite, Step, Triage
 
@@ -38,11 +39,7 @@ LONDON = ZoneInfo("Europe/London")
 BREACH = QColor("#f6c6c1")
 
 
-def _local(utc: str | None) -> str:
-    if not utc:
-        return "—"
-    d = datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(LONDON)
-    return d.strftime("%H:%M:%S %Z")
+_local = local_time
 
 
 class TriageBox(QGroupBox):
