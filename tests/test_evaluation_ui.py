@@ -77,3 +77,14 @@ def test_the_evaluation_chart_table_csv_and_report_show_the_counts(
     png = re.search(r'src="data:image/png;base64,([^"]+)"', page)
     assert png and base64.b64decode(png.group(1)).startswith(b"\x89PNG")
     assert f"<td>during</td><td>2</td><td>{per_month[2] + per_month[3]}</td>" in page
+
+    # The other kind of control: a comparison site (Nottingham city centre), same radius.
+    win.choose_comparison(52.9530, -1.1500, 400)
+    assert win.control_lat.isVisible()
+    with qtbot.waitSignal(win.evaluated, timeout=60000):
+        win.run_button.click()
+    other, _, _ = _independent(policeuk, 52.9530, -1.1500, 400.0)
+    other_month = [sum(n for (m, _k), n in other.items() if m == month) for month in months]
+    curves = {c.name(): list(c.getData()[1]) for c in win.monthly.listDataItems()}
+    assert curves == {"site": per_month, "control area": other_month}
+    assert win.result is not None and win.result["control"]["kind"] == "site"

@@ -66,6 +66,13 @@ class EvaluationWindow(QWidget):
         self.radius = self._spin(50, 50_000, 0, 500, " m")
         self.control = self._spin(0, 50_000, 0, 1500, " m")
         self.control.setToolTip("The ring from the site's radius out to this; 0 for none")
+        # The control area: a ring around the site, or the same radius around another place.
+        self.control_kind = QComboBox()
+        self.control_kind.addItem("a ring around the site, out to", "ring")
+        self.control_kind.addItem("a comparison site at", "site")
+        self.control_lat = self._spin(-90, 90, 5, 52.2405)
+        self.control_lon = self._spin(-180, 180, 5, -0.8810)
+        self.control_kind.currentIndexChanged.connect(self._control_kind)
         self.during_from = QLineEdit()
         self.during_to = QLineEdit()
         for w in (self.during_from, self.during_to):
@@ -87,11 +94,17 @@ class EvaluationWindow(QWidget):
         frow.addWidget(self.folder, 1)
         frow.addWidget(browse)
         where = QHBoxLayout()
-        for label, spin in (("lat", self.lat), ("lon", self.lon), ("radius", self.radius),
-                            ("control ring to", self.control)):
+        for label, spin in (("lat", self.lat), ("lon", self.lon), ("radius", self.radius)):
             where.addWidget(QLabel(label))
             where.addWidget(spin)
         where.addStretch(1)
+        ctl = QHBoxLayout()
+        ctl.addWidget(self.control_kind)
+        ctl.addWidget(self.control)
+        self.control_at = QLabel("lat / lon")
+        for part in (self.control_at, self.control_lat, self.control_lon):
+            ctl.addWidget(part)
+        ctl.addStretch(1)
         when = QHBoxLayout()
         when.addWidget(self.during_from)
         when.addWidget(QLabel("to"))
@@ -102,6 +115,7 @@ class EvaluationWindow(QWidget):
         form.addRow("Crime files", frow)
         form.addRow("Site", self.site)
         form.addRow("Area", where)
+        form.addRow("Control", ctl)
         form.addRow("Deployment", when)
         actions = QHBoxLayout()
         actions.addWidget(self.run_button)
@@ -145,6 +159,20 @@ class EvaluationWindow(QWidget):
         lay.addWidget(split, 1)
         lay.addWidget(self.limits)
         self._enable_saving(False)
+        self._control_kind()
+
+    def _control_kind(self) -> None:
+        ring = self.control_kind.currentData() == "ring"
+        for w in (self.control_at, self.control_lat, self.control_lon):
+            w.setVisible(not ring)
+        self.control.setToolTip("The ring from the site's radius out to this; 0 for none" if ring
+                                else "The comparison site's radius; 0 for no control area")
+
+    def choose_comparison(self, lat: float, lon: float, radius: float) -> None:
+        self.control_kind.setCurrentIndex(self.control_kind.findData("site"))
+        self.control_lat.setValue(lat)
+        self.control_lon.setValue(lon)
+        self.control.setValue(radius)
 
     @staticmethod
     def _spin(lo: float, hi: float, decimals: int, value: float, suffix: str = ""
@@ -202,7 +230,12 @@ class EvaluationWindow(QWidget):
         lat, lon, radius, ring = (self.lat.value(), self.lon.value(), self.radius.value(),
                                   self.control.value())
         site = Area(lat, lon, radius)
-        control = Area(lat, lon, ring, inner_m=radius) if ring > 0 else None
+        if ring <= 0:
+            control = None
+        elif self.control_kind.currentData() == "site":
+            control = Area(self.control_lat.value(), self.control_lon.value(), ring)
+        else:
+            control = Area(lat, lon, ring, inner_m=radius)
         cached = self._loaded
 
         def work() -> tuple[dict[str, Any], tuple[str, Any]]:
