@@ -63,9 +63,6 @@ from vms.relay import RelayControl
 TICK_MS = 40
 
 
-_local = local_time
-
-
 def _clock(seconds: float) -> str:
     s = int(max(0, seconds))
     return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else \
@@ -231,7 +228,7 @@ class IncidentPane(QWidget):
         self.ptz: PtzPanel | None = None
         intrusion = incident.kind == INTRUSION
         if intrusion:
-            self.prealarm = PreAlarmClip(recordings, incident.device_id, self)
+            self.prealarm = PreAlarmClip(recordings, incident.device_id, incident.device, self)
             queue = centre.queue
             tasks.run(lambda: alarm_time(queue, incident), self.prealarm.start, lambda e: None)
             self.ptz = PtzPanel(links.ptz, self)
@@ -352,8 +349,9 @@ class IncidentPane(QWidget):
                   *self.light_buttons.values()):
             w.setEnabled(active)
         if inc.police_informed_utc:
-            self.police_state.setText(f"Police informed {_local(inc.police_informed_utc)}, reference "
-                                      f"{inc.police_ref or '—'}, units {inc.units or '—'}")
+            self.police_state.setText(f"Police informed {local_time(inc.police_informed_utc)}, "
+                                      f"reference {inc.police_ref or '—'}, units "
+                                      f"{inc.units or '—'}")
         if active and self.talk_handle is None:
             self._open_talk()
         if not active and self.talk_handle is not None:
@@ -376,9 +374,9 @@ class IncidentPane(QWidget):
     def _show_log(self, actions: list[dict[str, Any]]) -> None:
         self.log.clear()
         for a in actions:
-            detail = ", ".join(f"{k}: {_local(v) if k == 'at' else v}"
+            detail = ", ".join(f"{k}: {local_time(v) if k == 'at' else v}"
                                for k, v in a["detail"].items() if v not in (None, ""))
-            self.log.addItem(f"{_local(a['utc'])[:8]}  {a['user']}: {a['action']}"
+            self.log.addItem(f"{local_time(a['utc'])[:8]}  {a['user']}: {a['action']}"
                              + (f" ({detail})" if detail else ""))
         self.log.scrollToBottom()
 

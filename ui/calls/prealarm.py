@@ -11,11 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from ui.playback.video_cell import FrameRelay, VideoCell
 from vms.recording.index import RecordingIndex
 from vms.recording.playback import Frame, Player
 
@@ -24,12 +22,8 @@ POST_S = 5.0
 LONDON = ZoneInfo("Europe/London")
 
 
-class _Relay(QObject):
-    frames = Signal(float, object)
-
-
 class PreAlarmClip(QWidget):
-    def __init__(self, index: RecordingIndex | None, camera_id: int,
+    def __init__(self, index: RecordingIndex | None, camera_id: int, name: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.index, self.camera_id = index, camera_id
@@ -39,12 +33,9 @@ class PreAlarmClip(QWidget):
         self.last_frame: Frame | None = None
         self.title = QLabel(f"Pre-alarm recording (from {PRE_S:.0f} s before, looping)")
         self.title.setObjectName("paneTitle")
-        self.video = QLabel()
+        self.video = VideoCell(name)
         self.video.setObjectName("preAlarmVideo")
-        self.video.setMinimumSize(320, 180)
-        self.video.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.video.setStyleSheet("background:#0d0f12; color:#9aa4ae;")
-        self.video.setText("Looking for the recording…")
+        self.video.show_nothing("looking for the recording…")
         self.caption = QLabel("")
         self.caption.setObjectName("preAlarmCaption")
         lay = QVBoxLayout(self)
@@ -52,11 +43,12 @@ class PreAlarmClip(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.video, 1)
         lay.addWidget(self.caption)
-        self.relay = _Relay()
+        self.relay = FrameRelay()
         self.relay.frames.connect(self._frames)
         self.player: Player | None = None
         if index is None:
-            self.video.setText("No recording index: this workstation cannot show recordings")
+            self.video.show_nothing("no recording index: this workstation cannot show "
+                                    "recordings")
 
     def start(self, alarm_at: float) -> None:
         """Loop from the pre-roll before ``alarm_at`` (epoch seconds, the camera's clock)."""
@@ -77,16 +69,11 @@ class PreAlarmClip(QWidget):
             return
         if f is None:
             if self.last_frame is None:
-                self.video.setText("No recording of this camera before the alarm yet.\n"
-                                   "Is it recorded (vms record)?")
+                self.video.show_nothing("no recording of this camera before the alarm yet.\n"
+                                        "Is it recorded (vms record)?")
             return
         self.last_frame = f
-        rgb = np.ascontiguousarray(f.rgb)
-        h, w, _ = rgb.shape
-        image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-        self.video.setPixmap(QPixmap.fromImage(image).scaled(
-            self.video.size(), Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation))
+        self.video.show_frame(f)
         self.frames_shown += 1
         rel = f.at - self.alarm_at
         local = dt.datetime.fromtimestamp(f.at, LONDON)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -33,13 +31,10 @@ from PySide6.QtWidgets import (
 from ui import tasks
 from ui.calls.clock import local_time
 from vms.incidents.queue import Incident
+from vms.loans.loans import today_london
 from vms.loans.triage import CAUSES, DECISIONS, FALSE, SUSPICIOUS, AlarmSite, Step, Triage
 
-LONDON = ZoneInfo("Europe/London")
 BREACH = QColor("#f6c6c1")
-
-
-_local = local_time
 
 
 class TriageBox(QGroupBox):
@@ -150,7 +145,7 @@ class TriageBox(QGroupBox):
             self.false_label.setText("")
         else:
             d = w.deployment
-            today = datetime.now(LONDON).date()
+            today = today_london()
             test = "  ·  <b style='color:#b9770e'>ON TEST: log only, do not call the police</b>" \
                 if w.site.on_test else ""
             self.site_label.setText(
@@ -168,7 +163,7 @@ class TriageBox(QGroupBox):
                 (f"{step.seconds:.1f} s" if step.seconds < 10 else f"{step.seconds:.0f} s") + \
                 (" so far" if step.pending else "")
             target = "" if step.target is None else f"{step.target:.0f} s"
-            cells = [step.label, _local(step.at_utc), took, target]
+            cells = [step.label, local_time(step.at_utc), took, target]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if step.breached:
@@ -180,7 +175,7 @@ class TriageBox(QGroupBox):
             last = decided[-1]
             cause = f" ({CAUSES.get(last.cause or '', last.cause)})" if last.cause else ""
             self.decision_label.setText(f"Decision: <b>{DECISIONS[last.decision]}</b>{cause} by "
-                                        f"{last.user} at {_local(last.utc)}")
+                                        f"{last.user} at {local_time(last.utc)}")
         self.set_enabled(self.active)
 
     def breached(self) -> list[str]:

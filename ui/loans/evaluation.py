@@ -32,7 +32,13 @@ from PySide6.QtWidgets import (
 from ui import tasks
 from vms.evaluation.compare import Area, evaluate, month_of
 from vms.evaluation.policeuk import load
-from vms.evaluation.report import deployment_months, html_report, period_of, write_csv
+from vms.evaluation.report import (
+    MONTHLY_HEAD,
+    deployment_months,
+    html_report,
+    monthly_rows,
+    write_csv,
+)
 from vms.loans.loans import Deployment, Site
 
 SITE_PEN = pg.mkPen("#1f5fa8", width=3)
@@ -139,8 +145,7 @@ class EvaluationWindow(QWidget):
         self.charts.ci.layout.setColumnStretchFactor(1, 2)
         self.table = QTableWidget(0, 6)
         self.table.setObjectName("evaluationTable")
-        self.table.setHorizontalHeaderLabels(["Month", "Period", "Site crimes", "Site burglaries",
-                                              "Control crimes", "Control burglaries"])
+        self.table.setHorizontalHeaderLabels([h.capitalize() for h in MONTHLY_HEAD])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -316,13 +321,7 @@ class EvaluationWindow(QWidget):
         return []
 
     def _fill_table(self, r: dict[str, Any]) -> None:
-        ctl = {m["month"]: m for m in r.get("control", {}).get("months", [])}
-        rows = []
-        for m in r["months"]:
-            c = ctl.get(m["month"])
-            rows.append([m["month"], period_of(m["month"], r.get("during")), m["total"],
-                         m["counts"].get("Burglary", 0), c["total"] if c else "",
-                         c["counts"].get("Burglary", 0) if c else ""])
+        rows = monthly_rows(r)
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
             for j, v in enumerate(row):

@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.playback.timeline import BOOKMARK, EVENT, GAP, INCIDENT, LOCKED, RECORDED, Timeline
+from ui.playback.video_cell import FrameRelay, VideoCell
 from vms.recording.playback import SPEEDS, Frame, Player
 from vms.recording.timeline_data import TimelineData
 
@@ -40,34 +40,6 @@ def london(t: float) -> str:
     local = dt.datetime.fromtimestamp(t, LONDON)
     return local.strftime("%a %d %b %Y  %H:%M:%S.") + f"{local.microsecond // 100000}" + \
         f"  {local.tzname()}"
-
-
-class _Relay(QObject):
-    frames = Signal(float, object)
-
-
-class VideoCell(QLabel):
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.setMinimumSize(320, 180)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setStyleSheet("background:#0d0f12; color:#9aa4ae;")
-        self.image: QImage | None = None
-        self.show_nothing("choose a time on the timeline")
-
-    def show_nothing(self, why: str) -> None:
-        self.image = None
-        self.setPixmap(QPixmap())
-        self.setText(f"{self.name}\n{why}")
-
-    def show_frame(self, f: Frame) -> None:
-        rgb = np.ascontiguousarray(f.rgb)
-        h, w, _ = rgb.shape
-        self.image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-        self.setPixmap(QPixmap.fromImage(self.image).scaled(
-            self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation))
 
 
 class PlaybackWindow(QWidget):
@@ -83,7 +55,7 @@ class PlaybackWindow(QWidget):
         self.player: Player | None = None
         self.cells: dict[int, VideoCell] = {}
         self.position = 0.0
-        self.relay = _Relay()
+        self.relay = FrameRelay()
         self.relay.frames.connect(self._frames)
         self.timeline = Timeline()
 

@@ -96,11 +96,19 @@ def _months(crimes: Crimes, mask: np.ndarray, months: list[str]) -> list[dict[st
             for m, c in by_month.items()]
 
 
+def period_of(month: str, during: tuple[str, str] | None) -> str:
+    """"before", "during" or "after" the deployment's months; "" without a deployment."""
+    if during is None:
+        return ""
+    if month < during[0]:
+        return "before"
+    return "during" if month <= during[1] else "after"
+
+
 def _periods(months: list[dict[str, Any]], during: tuple[str, str]) -> dict[str, Any]:
-    a, b = during
-    groups = {"before": [m for m in months if m["month"] < a],
-              "during": [m for m in months if a <= m["month"] <= b],
-              "after": [m for m in months if m["month"] > b]}
+    groups: dict[str, list[dict[str, Any]]] = {"before": [], "during": [], "after": []}
+    for m in months:
+        groups[period_of(m["month"], during)].append(m)
     out = {}
     for name, ms in groups.items():
         counts: Counter[str] = Counter()

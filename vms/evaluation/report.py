@@ -14,7 +14,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from vms.evaluation.compare import month_of
+from vms.evaluation.compare import month_of, period_of
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,12 +25,27 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
-def period_of(month: str, during: dict[str, str] | None) -> str:
-    if during is None:
-        return ""
-    if month < during["from"]:
-        return "before"
-    return "during" if month <= during["to"] else "after"
+def _during(result: dict[str, Any]) -> tuple[str, str] | None:
+    d = result.get("during")
+    return (d["from"], d["to"]) if d else None
+
+
+MONTHLY_HEAD = ["month", "period", "site crimes", "site burglaries", "control crimes",
+                "control burglaries"]
+
+
+def monthly_rows(result: dict[str, Any]) -> list[list[object]]:
+    """Month, period, and the site's (and control's) crimes and burglaries: the table the
+    window shows and the report prints."""
+    during = _during(result)
+    ctl = {m["month"]: m for m in result.get("control", {}).get("months", [])}
+    rows: list[list[object]] = []
+    for m in result["months"]:
+        c = ctl.get(m["month"])
+        rows.append([m["month"], period_of(m["month"], during), m["total"],
+                     m["counts"].get("Burglary", 0), c["total"] if c else "",
+                     c["counts"].get("Burglary", 0) if c else ""])
+    return rows
 
 
 def areas(result: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -42,7 +57,7 @@ def areas(result: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
 
 def write_csv(result: dict[str, Any], path: Path) -> int:
     """Writes the counts; returns the number of data rows."""
-    during = result.get("during")
+    during = _during(result)
     n = 0
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", newline="", encoding="utf-8") as f:
@@ -102,14 +117,8 @@ def html_report(result: dict[str, Any], title: str, chart_png: bytes | None = No
         parts.append("<h2>Before, during and after</h2>")
         parts.append(_table(["period", "months", "site crimes", "site per month",
                              "control crimes", "control per month"], rows))
-    ctl = {m["month"]: m for m in result.get("control", {}).get("months", [])}
-    monthly = [[m["month"], period_of(m["month"], during), m["total"],
-                m["counts"].get("Burglary", 0),
-                ctl[m["month"]]["total"] if m["month"] in ctl else ""]
-               for m in result["months"]]
     parts.append("<h2>By month</h2>")
-    parts.append(_table(["month", "period", "site crimes", "site burglaries", "control crimes"],
-                        monthly))
+    parts.append(_table(MONTHLY_HEAD, monthly_rows(result)))
     kinds: dict[str, int] = {}
     for m in result["months"]:
         for k, v in m["counts"].items():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from vms.access.session import Session
 from vms.errors import ConfigError
 from vms.events.store import utc_now
 from vms.events.topics import INTRUSION
+from vms.evidence.utc import iso
+from vms.evidence.utc import parse as parse_utc
 from vms.incidents.queue import CLOSED, Incident, IncidentError, IncidentQueue
 from vms.loans.loans import LONDON, Deployment, Loans, Site
 from vms.loans.store import LoanStore
@@ -63,7 +66,7 @@ def parse_targets(text: str) -> dict[str, float]:
 
 
 def _ts(utc: str) -> float:
-    return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
+    return parse_utc(utc).timestamp()
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class Triage:
             "SELECT COUNT(*) FROM alarm_decisions a WHERE a.urn = ? AND a.decision = ? AND "
             "a.on_test = 0 AND a.utc >= ? AND a.id = (SELECT MAX(b.id) FROM alarm_decisions b "
             "WHERE b.incident_id = a.incident_id)",
-            (urn, FALSE, since.isoformat(timespec="milliseconds").replace("+00:00", "Z")))
+            (urn, FALSE, iso(since)))
         return int(row.fetchone()[0])
 
     # -- the decision ------------------------------------------------------------------------------
@@ -214,10 +217,11 @@ class Triage:
             "urn": where.site.urn if where else None})
 
     # -- the clock ---------------------------------------------------------------------------------
-    def timings(self, inc: Incident, now: float | None = None) -> list[Step]:
+    def timings(self, inc: Incident, now: float | None = None,
+                decided: list[Decision] | None = None) -> list[Step]:
         """Raised, then each step timed from the one before; a pending step shows the time
         running, so a target being missed is visible before it is missed for good."""
-        decided = self.decisions(inc.id)
+        decided = self.decisions(inc.id) if decided is None else decided
         at: dict[str, str | None] = {"raised": inc.raised_utc,
               "presented": self.queue.first_action(inc.id, "presented"),
               "accepted": inc.accepted_utc,
@@ -227,7 +231,7 @@ class Triage:
             not decided and inc.state != CLOSED)
         steps = [Step("raised", inc.raised_utc, None, None)]
         prev: str | None = inc.raised_utc
-        now = time_now() if now is None else now
+        now = time.time() if now is None else now
         for name in STEPS:
             when = at[name]
             if name == "police" and not police_needed:
@@ -257,11 +261,10 @@ class Triage:
         ids = [d for d, _ in dep.devices]
         marks = ",".join("?" * len(ids))
         rows = self.queue.store.conn.execute(
-            f"SELECT id FROM incidents WHERE device_id IN ({marks}) AND kind = ? "  # noqa: S608
-            "ORDER BY id", (*ids, INTRUSION)).fetchall()
-        incidents = [self.queue.get(int(r[0])) for r in rows]
-        incidents = [i for i in incidents
-                     if start.timestamp() <= _ts(i.raised_utc) < end.timestamp()]
+            f"SELECT * FROM incidents WHERE device_id IN ({marks}) AND kind = ? "  # noqa: S608
+            "AND raised_utc >= ? AND raised_utc < ? ORDER BY id",
+            (*ids, INTRUSION, iso(start), iso(end)))
+        incidents = [Incident(**dict(r)) for r in rows]
         by_decision: dict[str, int] = {k: 0 for k in (*DECISIONS, "undecided")}
         by_cause: dict[str, int] = {}
         by_outcome: dict[str, int] = {}
@@ -276,7 +279,7 @@ class Triage:
                 by_cause[last_decision.cause] = by_cause.get(last_decision.cause, 0) + 1
             if inc.outcome:
                 by_outcome[inc.outcome] = by_outcome.get(inc.outcome, 0) + 1
-            for step in self.timings(inc):
+            for step in self.timings(inc, decided=decided):
                 if step.name in times and step.seconds is not None and not step.pending:
                     times[step.name].append(step.seconds)
                     breaches[step.name] += step.breached
@@ -306,10 +309,6 @@ def _summary(values: list[float], target: float, breaches: int) -> dict[str, Any
     return {"n": len(values), "target_s": target, "breaches": breaches,
             "median_s": round(statistics.median(values), 1) if values else None,
             "max_s": round(max(values), 1) if values else None}
-
-
-def time_now() -> float:
-    return dt.datetime.now(dt.UTC).timestamp()
 
 
 def alarm_time(queue: IncidentQueue, inc: Incident) -> float:
