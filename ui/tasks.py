@@ -62,9 +62,23 @@ def _relay(on_done: Callable[[Any], None], on_error: Callable[[BaseException], N
     return relay
 
 
+# Most background work waits on the network or a camera (a PTZ preset reached, an RTSP
+# stream opened, up to their timeouts), not on the CPU. Qt's default pool has one thread per
+# core, two on a control-room PC: two such waits would queue an operator's "close call"
+# behind them for seconds. Waiting threads cost little, so the pool is wider than the CPU.
+MIN_THREADS = 8
+
+
+def _pool() -> QThreadPool:
+    pool = QThreadPool.globalInstance()
+    if pool.maxThreadCount() < MIN_THREADS:
+        pool.setMaxThreadCount(MIN_THREADS)
+    return pool
+
+
 def run(fn: Callable[[], Any], on_done: Callable[[Any], None],
         on_error: Callable[[BaseException], None]) -> None:
-    QThreadPool.globalInstance().start(_Task(fn, _relay(on_done, on_error)))
+    _pool().start(_Task(fn, _relay(on_done, on_error)))
 
 
 def watch(future: concurrent.futures.Future[Any], on_done: Callable[[Any], None],

@@ -1,0 +1,24 @@
+"""Background work: tasks waiting on cameras must not hold up an operator's next action."""
+
+from __future__ import annotations
+
+import threading
+
+from pytestqt.qtbot import QtBot
+
+from ui import tasks
+
+
+def test_an_action_runs_while_several_tasks_wait_on_slow_devices(qtbot: QtBot) -> None:
+    release = threading.Event()
+    finished: list[str] = []
+    try:
+        for i in range(4):  # four presets being reached, streams being opened...
+            tasks.run(lambda: release.wait(30), lambda _r, i=i: finished.append(f"wait{i}"),
+                      lambda e: None)
+        tasks.run(lambda: "closed", finished.append, lambda e: None)  # ...then "close call"
+        qtbot.waitUntil(lambda: "closed" in finished, timeout=3000)
+        assert not any(f.startswith("wait") for f in finished)
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: len(finished) == 5, timeout=5000)
