@@ -260,6 +260,38 @@ def test_event_mode_keeps_the_pre_roll_and_locks_help_point_calls(rsim: Sim,
     s.profile.close()
 
 
+def test_continuous_recording_watches_only_help_points_and_locks_their_calls(
+        rsim: Sim, tmp_path: Path) -> None:
+    """In continuous mode a camera's own alarms change nothing, so ``vms record`` does not
+    take one of its scarce event subscriptions; a Help Point press still locks footage."""
+    s = register(rsim, tmp_path / "profile", ["cam2", "hp2"])
+    env = ensure_admin(s.path)
+    subs = {n: rsim.live(n)["subscriptions"] for n in ("cam2", "hp2")}
+    proc = subprocess.Popen(vms_cmd("--data-dir", str(s.path), "record", "--json"),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    index = RecordingIndex(s.path / "recordings.db")
+    try:
+        wait_for(lambda: rsim.live("hp2")["subscriptions"] > subs["hp2"], 30,
+                 "the recorder to subscribe to the Help Point's events")
+        wait_for(lambda: {x.camera for x in index.segments() if x.frames} == {"cam2", "hp2"},
+                 30, "both cameras recording")
+        assert rsim.live("cam2")["subscriptions"] == subs["cam2"], \
+            "continuous recording subscribed to a camera whose alarms it does not act on"
+        pressed = time.time()
+        rsim.cli("press", "hp2")
+        wait_for(lambda: index.locks() != [], 20, "the call's evidence lock")
+        rsim.cli("release", "hp2")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out[-2000:]
+    locks = index.locks()
+    assert [(lk.camera, lk.reason) for lk in locks] == [("hp2", "Help Point call at hp2")]
+    assert abs(datetime.fromisoformat(locks[0].start_utc).timestamp() - (pressed - 30)) < 3
+    index.close()
+    s.profile.close()
+
+
 def test_retention_purges_old_footage_but_never_locked_or_exporting_footage(
         rsim: Sim, site: Site) -> None:
     cam, hp = site.ids["cam1"], site.ids["hp1"]

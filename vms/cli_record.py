@@ -59,6 +59,11 @@ class AlarmFeed:
                          for lk in self.profile.registry.links(d.id))}
         extra = [self.profile.registry.device(i) for i in linked - set(self.rec.recorders)]
         sources += [src for _row, src in event_sources(self.profile, [r for r in extra if r])]
+        # A device none of whose events this recording acts on is not subscribed to: in
+        # continuous mode that is every device but the Help Points. Cameras offer few
+        # subscriptions (the desktop needs one), and each long poll costs both ends.
+        wanted = self.rec.acts_on()
+        sources = [s for s in sources if s.rules.kinds() & wanted]
         if not sources:
             return
         self.store = EventStore.for_profile(self.profile.data_dir)

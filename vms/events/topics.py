@@ -119,6 +119,13 @@ class EventRules:
             raise ConfigError(f"event rules are not valid: {exc}") from exc
         return EventRules(tuple(rules), help_point)
 
+    def kinds(self) -> frozenset[str]:
+        """Every kind of domain event these rules can produce (what a watcher may skip)."""
+        out = {r.kind for r in (*self.own, *DEFAULT_RULES)}
+        if self.help_point and INPUT in out:
+            out = (out - {INPUT}) | {HELP_BUTTON}
+        return frozenset(out)
+
     def normalise(self, n: Notification) -> DomainEvent | None:
         """The domain event a notification means, or None for topics we do not act on."""
         for rule in (*self.own, *DEFAULT_RULES):

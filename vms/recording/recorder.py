@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 from av.packet import Packet
@@ -340,7 +341,7 @@ class CameraRecorder:
         self.status.segments += 1
         return _Open(seg_id, writer, first_s, first_s, time.time())
 
-    def _span(self, seg: _Open, clock: _Clock) -> dict[str, object]:
+    def _span(self, seg: _Open, clock: _Clock) -> dict[str, Any]:
         """What the index knows of a segment so far, timed by the best clock known now."""
         return {"start_utc": utc(clock.wall(seg.first_s)), "end_utc": utc(clock.wall(seg.last_s)),
                 "clock": clock.source, "frames": seg.writer.frames, "bytes": seg.writer.bytes}
@@ -348,7 +349,7 @@ class CameraRecorder:
     def _progress(self, seg: _Open, clock: _Clock) -> None:
         self.status.bytes = seg.writer.bytes
         self.status.last_frame_utc = utc(clock.wall(seg.last_s))
-        self.index.update_segment(seg.id, **self._span(seg, clock))
+        self.index.update_segment(seg.id, durable=False, **self._span(seg, clock))
 
     def _close(self, seg: _Open, clock: _Clock) -> None:
         if seg.closed:

@@ -161,6 +161,11 @@ class Recording:
             self._quit.wait(HOUSEKEEPING_S)
 
     # -- alarms and incidents (called on the core loop: quick, no network) -------------------
+    def acts_on(self) -> frozenset[str]:
+        """The event kinds this recording does something with: in event mode every alarm
+        starts a recording; in continuous mode only a Help Point press matters (it locks)."""
+        return TRIGGERS if self.mode != CONTINUOUS else frozenset({HELP_BUTTON})
+
     def _cameras_for(self, device_id: int) -> list[CameraRecorder]:
         return [self.recorders[cid] for cid, _ in self.locks.cameras_for(device_id)
                 if cid in self.recorders]
