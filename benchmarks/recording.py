@@ -1,7 +1,7 @@
 """Recording 16 simulated cameras for 60 s: CPU, bytes and packets lost, against ffmpeg.
 
 Starts ``vms sim`` with 16 cameras and registers them on a throwaway profile. Then, one
-after the other on the same streams, alternately ``--rounds`` times each (default 2) so that
+after the other on the same streams, alternately ``--rounds`` times each (default 3) so that
 a change in the machine's load falls on both alike:
 
 - the app: ``vms record`` (one process, 16 recorder threads, crash-safe fragmented MOV
@@ -51,7 +51,7 @@ def cpu(procs: list[Any]) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--rounds", type=int, default=2,
+    ap.add_argument("--rounds", type=int, default=3,
                     help="app and reference measured this many times each, alternately")
     ap.add_argument("--clip-cache", type=Path, default=None)
     args = ap.parse_args()

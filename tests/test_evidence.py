@@ -417,6 +417,27 @@ def test_t19_properly_sealed_but_a_master_differs_from_its_recorders_hash(
                   f"data/master/{m.name}")
 
 
+def test_a_recording_altered_since_it_was_closed_stops_the_export_leaving_nothing(
+        world: World, tmp_path: Path) -> None:
+    """The masters are copied on a helper thread while earlier ones are derived from: a
+    mismatch found there still stops the whole export, and the half-built package goes."""
+    from vms.evidence.package import ExportError, select
+
+    segs, _holes = select(world.index, world.ids["cam1"], world.start, world.end)
+    assert len(segs) >= 2
+    victim = segs[-1].path  # the last one: earlier copies are done and being derived from
+    original = victim.read_bytes()
+    altered = bytearray(original)
+    altered[len(altered) // 2] ^= 0x01
+    try:
+        victim.write_bytes(altered)
+        with pytest.raises(ExportError, match="no longer matches the hash its recorder took"):
+            _builder(world, world.keys.signer()).build(_job(world, "ALTERED", None), tmp_path)
+    finally:
+        victim.write_bytes(original)
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
 # -- X1-X8 ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("when", ["expired", "not yet valid"])
 def test_x1_signer_certificate_not_valid_at_the_trusted_time(world: World, tmp_path: Path,

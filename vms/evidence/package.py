@@ -12,8 +12,10 @@ import datetime as dt
 import json
 import shutil
 import socket
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,69 +237,79 @@ class PackageBuilder:
         gaps: list[dict[str, str]] = []
         working: list[dict[str, Any]] = []
         warnings: list[str] = []
-        masters_by_cam: dict[int, list[tuple[Path, Segment]]] = {}
         still_names: list[str] = []
+        # Masters are copied (and hashed) on a helper thread, one after another, while this
+        # thread derives from each as soon as its copy is checked: the copy of the next
+        # segment overlaps the frame index and working copy of this one. Derivation reads
+        # only checked master copies, never the recorder's files.
+        copies: list[tuple[CameraFacts, Segment, str, Path]] = []
         for cam, segs, holes in plan:
             gaps += [{"camera": cam.name, **h} for h in holes]
             for seq, seg in enumerate(segs, 1):
-                self._check()
                 start = parse(seg.start_utc or "")
                 name = (f"{safe_name(cam.name)}_{start.strftime('%Y%m%dT%H%M%S')}"
                         f"{start.microsecond // 1000:03d}Z_{seq:03d}{seg.path.suffix}")
-                dest = data / "master" / name
-                if not seg.path.exists():
-                    raise ExportError(f"the recording {seg.path} is missing from the disk")
-                hashes = bag.copy_hashed(seg.path, dest)
-                if hashes.digests["sha256"] != seg.sha256:
-                    raise ExportError(
-                        f"the recording {seg.path.name} no longer matches the hash its recorder "
-                        f"took when it was closed (recorder {seg.sha256}, now "
-                        f"{hashes.digests['sha256']}): it may have been altered or damaged, so "
-                        "the export was stopped")
-                payload[f"data/master/{name}"] = hashes
-                done += hashes.size
-                self._say(done, total, f"copied {name}")
-                csv_name = f"frames_{dest.stem}.csv"
-                seg_facts.append({
-                    "file": f"data/master/{name}", "camera": cam.name, "camera_id": cam.id,
-                    "start_utc": seg.start_utc, "end_utc": seg.end_utc,
-                    "frames": seg.frames, "bytes": hashes.size, "clock": seg.clock,
-                    "video_codec": seg.video_codec, "audio_codec": seg.audio_codec,
-                    "source_sha256": seg.sha256, "recorder_state": seg.state,
-                    "recorder_note": seg.note, "frame_index": f"data/metadata/{csv_name}",
-                    "copy_check": "bit-for-bit copy; SHA-256 equals the recorder's",
-                })
-                if seg.state != CLOSED:
-                    warnings.append(f"{name}: the recorder marked this segment {seg.state}: "
-                                    f"{seg.note or ''}".strip())
-                masters_by_cam.setdefault(cam.id, []).append((dest, seg))
+                copies.append((cam, seg, name, data / "master" / name))
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-masters")
+        try:
+            pending = [pool.submit(self._copy_master, seg, dest, stop)
+                       for _cam, seg, _name, dest in copies]
+            checked: dict[Path, bag.Hashes] = {}
+
+            def masters_of(cam_id: int) -> Iterator[tuple[Path, Segment]]:
+                """The camera's checked masters, in order; segments before them in the plan
+                are taken (checked and recorded) on the way, so facts keep plan order."""
+                nonlocal done
+                last = max(i for i, c in enumerate(copies) if c[0].id == cam_id)
+                for (cam, seg, name, dest), fut in zip(copies[:last + 1], pending[:last + 1],
+                                                       strict=True):
+                    if dest in checked:
+                        if cam.id == cam_id:
+                            yield dest, seg
+                        continue
+                    self._check()
+                    hashes = checked[dest] = fut.result()
+                    payload[f"data/master/{name}"] = hashes
+                    done += hashes.size
+                    self._say(done, total, f"copied {name}")
+                    seg_facts.append(self._segment_fact(cam, seg, name, dest, hashes))
+                    if seg.state != CLOSED:
+                        warnings.append(f"{name}: the recorder marked this segment "
+                                        f"{seg.state}: {seg.note or ''}".strip())
+                    if cam.id == cam_id:
+                        yield dest, seg
+
+            for n, (cam, segs, _h) in enumerate(plan, 1):
+                if not segs:
+                    continue
                 self._check()
-        for n, (cam, _segs, _h) in enumerate(plan, 1):
-            masters = masters_by_cam.get(cam.id)
-            if not masters:
-                continue
-            self._check()
-            self._say(done, total, f"working copy of {cam.name}")
-            wc_name = f"{safe_name(job.exhibit)}_WC{n}_{safe_name(cam.name)}.mp4"
-            derived = frames.derive(masters, data / "working" / wc_name)
-            wc = derived.working
-            done += sum(p.stat().st_size for p, _s in masters)
-            self._say(done, total, f"working copy of {cam.name} checked")
-            for path, (rows, first_frame) in derived.index.items():
-                csv_name = f"frames_{path.stem}.csv"
-                payload[f"data/metadata/{csv_name}"] = bag.write_bytes_hashed(
-                    data / "metadata" / csv_name, rows.encode())
-                fact = next(f for f in seg_facts if f["file"] == f"data/master/{path.name}")
-                fact["first_frame_utc"] = first_frame
-            payload[f"data/working/{wc_name}"] = bag.hash_file(data / "working" / wc_name)
-            working.append({"file": f"data/working/{wc_name}", "camera": cam.name,
-                            "derived_from": [f"data/master/{p.name}" for p, _s in masters],
-                            **wc})
-            if job.stills:
-                for still in frames.stills(masters[0][0], masters[0][1], cam.name,
-                                           data / "stills"):
-                    payload[f"data/stills/{still.name}"] = bag.hash_file(still)
-                    still_names.append(still.name)
+                self._say(done, total, f"working copy of {cam.name}")
+                wc_name = f"{safe_name(job.exhibit)}_WC{n}_{safe_name(cam.name)}.mp4"
+                derived = frames.derive(masters_of(cam.id), data / "working" / wc_name)
+                masters = [(dest, seg) for c, seg, _nm, dest in copies if c.id == cam.id]
+                wc = derived.working
+                done += sum(checked[p].size for p, _s in masters)
+                self._say(done, total, f"working copy of {cam.name} checked")
+                for path, (rows, first_frame) in derived.index.items():
+                    csv_name = f"frames_{path.stem}.csv"
+                    payload[f"data/metadata/{csv_name}"] = bag.write_bytes_hashed(
+                        data / "metadata" / csv_name, rows.encode())
+                    fact = next(f for f in seg_facts
+                                if f["file"] == f"data/master/{path.name}")
+                    fact["first_frame_utc"] = first_frame
+                payload[f"data/working/{wc_name}"] = derived.hashes
+                working.append({"file": f"data/working/{wc_name}", "camera": cam.name,
+                                "derived_from": [f"data/master/{p.name}" for p, _s in masters],
+                                **wc})
+                if job.stills:
+                    for still in frames.stills(masters[0][0], masters[0][1], cam.name,
+                                               data / "stills"):
+                        payload[f"data/stills/{still.name}"] = bag.hash_file(still)
+                        still_names.append(still.name)
+        finally:
+            stop.set()  # a failure or a cancel: copies not yet begun are not begun
+            pool.shutdown(wait=True, cancel_futures=True)
         audit = self.audit_extract([c.id for c, _s, _h in plan], iso(job.start), iso(job.end))
         audit_text = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n"
                              for e in audit)
@@ -338,6 +350,34 @@ class PackageBuilder:
         self._write_seal(root, stamp)
         size = sum(h.size for h in payload.values())
         return Result(root, package_id, state, size, len(seg_facts), warnings)
+
+    def _copy_master(self, seg: Segment, dest: Path, stop: threading.Event) -> bag.Hashes:
+        """On the copying thread: one master, bit for bit, checked against the recorder."""
+        if stop.is_set() or self.cancelled():
+            raise Cancelled("the export was cancelled; nothing was written")
+        if not seg.path.exists():
+            raise ExportError(f"the recording {seg.path} is missing from the disk")
+        hashes = bag.copy_hashed(seg.path, dest)
+        if hashes.digests["sha256"] != seg.sha256:
+            raise ExportError(
+                f"the recording {seg.path.name} no longer matches the hash its recorder "
+                f"took when it was closed (recorder {seg.sha256}, now "
+                f"{hashes.digests['sha256']}): it may have been altered or damaged, so "
+                "the export was stopped")
+        return hashes
+
+    @staticmethod
+    def _segment_fact(cam: CameraFacts, seg: Segment, name: str, dest: Path,
+                      hashes: bag.Hashes) -> dict[str, Any]:
+        return {
+            "file": f"data/master/{name}", "camera": cam.name, "camera_id": cam.id,
+            "start_utc": seg.start_utc, "end_utc": seg.end_utc,
+            "frames": seg.frames, "bytes": hashes.size, "clock": seg.clock,
+            "video_codec": seg.video_codec, "audio_codec": seg.audio_codec,
+            "source_sha256": seg.sha256, "recorder_state": seg.state,
+            "recorder_note": seg.note, "frame_index": f"data/metadata/frames_{dest.stem}.csv",
+            "copy_check": "bit-for-bit copy; SHA-256 equals the recorder's",
+        }
 
     def _say(self, done: int, total: int, stage: str) -> None:
         if self.on_progress is not None:
