@@ -242,54 +242,45 @@ class PackageBuilder:
         # thread derives from each as soon as its copy is checked: the copy of the next
         # segment overlaps the frame index and working copy of this one. Derivation reads
         # only checked master copies, never the recorder's files.
-        copies: list[tuple[CameraFacts, Segment, str, Path]] = []
+        copies: list[list[tuple[Segment, str, Path]]] = []  # per camera, in plan order
         for cam, segs, holes in plan:
             gaps += [{"camera": cam.name, **h} for h in holes]
+            copies.append([])
             for seq, seg in enumerate(segs, 1):
                 start = parse(seg.start_utc or "")
                 name = (f"{safe_name(cam.name)}_{start.strftime('%Y%m%dT%H%M%S')}"
                         f"{start.microsecond // 1000:03d}Z_{seq:03d}{seg.path.suffix}")
-                copies.append((cam, seg, name, data / "master" / name))
+                copies[-1].append((seg, name, data / "master" / name))
         stop = threading.Event()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-masters")
         try:
-            pending = [pool.submit(self._copy_master, seg, dest, stop)
-                       for _cam, seg, _name, dest in copies]
-            checked: dict[Path, bag.Hashes] = {}
+            pending = [[pool.submit(self._copy_master, seg, dest, stop)
+                        for seg, _name, dest in cam_copies] for cam_copies in copies]
 
-            def masters_of(cam_id: int) -> Iterator[tuple[Path, Segment]]:
-                """The camera's checked masters, in order; segments before them in the plan
-                are taken (checked and recorded) on the way, so facts keep plan order."""
+            def checked(cam: CameraFacts, n: int) -> Iterator[tuple[Path, Segment]]:
+                """The camera's masters, each once its copy is checked, recorded as it comes."""
                 nonlocal done
-                last = max(i for i, c in enumerate(copies) if c[0].id == cam_id)
-                for (cam, seg, name, dest), fut in zip(copies[:last + 1], pending[:last + 1],
-                                                       strict=True):
-                    if dest in checked:
-                        if cam.id == cam_id:
-                            yield dest, seg
-                        continue
+                for (seg, name, dest), fut in zip(copies[n], pending[n], strict=True):
                     self._check()
-                    hashes = checked[dest] = fut.result()
-                    payload[f"data/master/{name}"] = hashes
+                    hashes = payload[f"data/master/{name}"] = fut.result()
                     done += hashes.size
                     self._say(done, total, f"copied {name}")
                     seg_facts.append(self._segment_fact(cam, seg, name, dest, hashes))
                     if seg.state != CLOSED:
                         warnings.append(f"{name}: the recorder marked this segment "
                                         f"{seg.state}: {seg.note or ''}".strip())
-                    if cam.id == cam_id:
-                        yield dest, seg
+                    yield dest, seg
 
-            for n, (cam, segs, _h) in enumerate(plan, 1):
+            for n, (cam, segs, _h) in enumerate(plan):
                 if not segs:
                     continue
                 self._check()
                 self._say(done, total, f"working copy of {cam.name}")
-                wc_name = f"{safe_name(job.exhibit)}_WC{n}_{safe_name(cam.name)}.mp4"
-                derived = frames.derive(masters_of(cam.id), data / "working" / wc_name)
-                masters = [(dest, seg) for c, seg, _nm, dest in copies if c.id == cam.id]
+                wc_name = f"{safe_name(job.exhibit)}_WC{n + 1}_{safe_name(cam.name)}.mp4"
+                derived = frames.derive(checked(cam, n), data / "working" / wc_name)
+                masters = [(dest, seg) for seg, _name, dest in copies[n]]
+                done += sum(payload[f"data/master/{nm}"].size for _s, nm, _d in copies[n])
                 wc = derived.working
-                done += sum(checked[p].size for p, _s in masters)
                 self._say(done, total, f"working copy of {cam.name} checked")
                 for path, (rows, first_frame) in derived.index.items():
                     csv_name = f"frames_{path.stem}.csv"
