@@ -438,6 +438,37 @@ def test_a_recording_altered_since_it_was_closed_stops_the_export_leaving_nothin
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
 
 
+def test_an_export_is_on_the_disk_before_it_is_named_complete(
+        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a power cut an exhibit is whole or absent: every file and folder of the package
+    is flushed before the hidden folder is renamed into place, and the folder that holds
+    it after (so the rename holds too). The flushes are watched, not replaced."""
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = os.fsync, Path.rename
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def rename(self: Path, target: str | os.PathLike[str]) -> Path:
+        events.append(("rename", os.path.realpath(self)))
+        return real_rename(self, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(Path, "rename", rename)
+    res = _builder(world, world.keys.signer()).build(_job(world, "DURABLE", None), tmp_path)
+    monkeypatch.undo()
+    at = next(i for i, (kind, path) in enumerate(events)
+              if kind == "rename" and path.endswith(".partial"))
+    partial = Path(events[at][1])
+    flushed_before = {path for kind, path in events[:at] if kind == "fsync"}
+    wanted = {str(partial / p.relative_to(res.path)) for p in [res.path, *res.path.rglob("*")]}
+    assert len(wanted) > 20
+    assert sorted(wanted - flushed_before) == []
+    assert ("fsync", os.path.realpath(tmp_path)) in events[at + 1:]
+    assert world.check(res.path).status == PENDING
+
+
 # -- X1-X8 ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("when", ["expired", "not yet valid"])
 def test_x1_signer_certificate_not_valid_at_the_trusted_time(world: World, tmp_path: Path,

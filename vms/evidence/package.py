@@ -1,9 +1,10 @@
 """Building an evidence package (profile v1, ``../shared/spec/evidence-package.md``).
 
 The package is built in a hidden temporary folder beside its destination and renamed into
-place only when it is complete and sealed, so a cancelled or failed export leaves nothing
-half-written. Master segments are copied bit for bit and hashed as they pass; a copy whose
-SHA-256 differs from the one the recorder took when it closed the segment stops the export.
+place only when it is complete, sealed and flushed to the disk, so a cancelled or failed
+export, or a power cut, leaves nothing half-written. Master segments are copied bit for bit
+and hashed as they pass; a copy whose SHA-256 differs from the one the recorder took when
+it closed the segment stops the export.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from vms import __version__
 from vms.errors import VmsError
-from vms.evidence import bag, documents, frames
+from vms.evidence import bag, documents, durable, frames
 from vms.evidence.ca import Signer
 from vms.evidence.seal import TimestampError, cert_der_to_pem, request_timestamp, sign_detached
 from vms.evidence.utc import iso, parse
@@ -211,20 +212,35 @@ class PackageBuilder:
         if unsealed:
             raise ExportError(f"{len(unsealed)} segment(s) have no recorder hash "
                               f"({unsealed[0].path.name}); they cannot be exported as masters")
+        flusher = durable.Flusher()
         try:
             with self.index.pinned([s.id for s in all_segs], f"export {package_id}"):
                 tmp.mkdir()
-                result = self._build(job, package_id, tmp, plan)
+                result = self._build(job, package_id, tmp, plan, flusher)
+                self._say(1, 1, "writing the package to the disk")
+                flusher.finish(tmp)
             tmp.rename(final)
+            durable.flush_folder(out_dir)  # the rename, too, survives a power cut
+        except OSError as exc:
+            flusher.close()  # no flush holds a file open while it is removed
+            for path in (tmp, final):
+                shutil.rmtree(path, ignore_errors=True)
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise ExportError(f"the package could not be built: {exc.strerror or exc}{where}; "
+                              "nothing was left behind") from exc
         except BaseException:
+            flusher.close()
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        finally:
+            flusher.close()
         result.path = final
         return result
 
     # -- the steps ------------------------------------------------------------------------
     def _build(self, job: ExportJob, package_id: str, root: Path,
-               plan: list[tuple[CameraFacts, list[Segment], list[dict[str, str]]]]) -> Result:
+               plan: list[tuple[CameraFacts, list[Segment], list[dict[str, str]]]],
+               flusher: durable.Flusher) -> Result:
         started = self.clock()
         data = root / "data"
         for sub in ("master", "working", "stills", "metadata", "statement"):
@@ -254,14 +270,18 @@ class PackageBuilder:
         stop = threading.Event()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-masters")
         try:
-            pending = [[pool.submit(self._copy_master, seg, dest, stop)
+            pending = [[pool.submit(self._copy_master, seg, dest, stop, flusher)
                         for seg, _name, dest in cam_copies] for cam_copies in copies]
 
-            def checked(cam: CameraFacts, n: int) -> Iterator[tuple[Path, Segment]]:
-                """The camera's masters, each once its copy is checked, recorded as it comes."""
+            def checked(cam: CameraFacts, n: int, wc: Path) -> Iterator[tuple[Path, Segment]]:
+                """The camera's masters, each once its copy is checked, recorded as it comes;
+                the working copy so far is flushed to the disk while the next is remuxed."""
                 nonlocal done
-                for (seg, name, dest), fut in zip(copies[n], pending[n], strict=True):
+                for k, ((seg, name, dest), fut) in enumerate(zip(copies[n], pending[n],
+                                                                 strict=True)):
                     self._check()
+                    if k:
+                        flusher.soon(wc)
                     hashes = payload[f"data/master/{name}"] = fut.result()
                     done += hashes.size
                     self._say(done, total, f"copied {name}")
@@ -277,7 +297,9 @@ class PackageBuilder:
                 self._check()
                 self._say(done, total, f"working copy of {cam.name}")
                 wc_name = f"{safe_name(job.exhibit)}_WC{n + 1}_{safe_name(cam.name)}.mp4"
-                derived = frames.derive(checked(cam, n), data / "working" / wc_name)
+                wc_path = data / "working" / wc_name
+                derived = frames.derive(checked(cam, n, wc_path), wc_path)
+                flusher.soon(wc_path)
                 masters = [(dest, seg) for seg, _name, dest in copies[n]]
                 done += sum(payload[f"data/master/{nm}"].size for _s, nm, _d in copies[n])
                 wc = derived.working
@@ -342,7 +364,8 @@ class PackageBuilder:
         size = sum(h.size for h in payload.values())
         return Result(root, package_id, state, size, len(seg_facts), warnings)
 
-    def _copy_master(self, seg: Segment, dest: Path, stop: threading.Event) -> bag.Hashes:
+    def _copy_master(self, seg: Segment, dest: Path, stop: threading.Event,
+                     flusher: durable.Flusher) -> bag.Hashes:
         """On the copying thread: one master, bit for bit, checked against the recorder."""
         if stop.is_set() or self.cancelled():
             raise Cancelled("the export was cancelled; nothing was written")
@@ -355,6 +378,7 @@ class PackageBuilder:
                 f"took when it was closed (recorder {seg.sha256}, now "
                 f"{hashes.digests['sha256']}): it may have been altered or damaged, so "
                 "the export was stopped")
+        flusher.soon(dest)
         return hashes
 
     @staticmethod
