@@ -40,11 +40,22 @@ def flush_folder(path: Path) -> None:
 
 
 class Flusher:
+    """Used as a context manager: leaving it waits for any flush still running, so no
+    flush holds a file open while a failed export's folder is removed."""
+
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-flush")
         self._queued: dict[Path, Future[None]] = {}
+        # Every flush, not just the latest per file: an fsync failure is reported once (the
+        # kernel then forgets it), so a later flush of the same file may pass.
         self._all: list[Future[None]] = []
         self._lock = threading.Lock()
+
+    def __enter__(self) -> Flusher:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def soon(self, path: Path) -> None:
         """Flush ``path`` in the background. A flush already waiting covers a file that
@@ -69,6 +80,3 @@ class Flusher:
                 flush_file(Path(here) / name)
         for folder in reversed(folders):
             flush_folder(folder)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -212,9 +212,9 @@ class PackageBuilder:
         if unsealed:
             raise ExportError(f"{len(unsealed)} segment(s) have no recorder hash "
                               f"({unsealed[0].path.name}); they cannot be exported as masters")
-        flusher = durable.Flusher()
         try:
-            with self.index.pinned([s.id for s in all_segs], f"export {package_id}"):
+            with self.index.pinned([s.id for s in all_segs], f"export {package_id}"), \
+                    durable.Flusher() as flusher:
                 tmp.mkdir()
                 result = self._build(job, package_id, tmp, plan, flusher)
                 self._say(1, 1, "writing the package to the disk")
@@ -222,18 +222,14 @@ class PackageBuilder:
             tmp.rename(final)
             durable.flush_folder(out_dir)  # the rename, too, survives a power cut
         except OSError as exc:
-            flusher.close()  # no flush holds a file open while it is removed
             for path in (tmp, final):
                 shutil.rmtree(path, ignore_errors=True)
             where = f" ({exc.filename})" if exc.filename else ""
             raise ExportError(f"the package could not be built: {exc.strerror or exc}{where}; "
                               "nothing was left behind") from exc
         except BaseException:
-            flusher.close()
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        finally:
-            flusher.close()
         result.path = final
         return result
 
