@@ -323,7 +323,7 @@ class ExportWizard(QWizard):
             left = spent * (p.total_bytes - p.done_bytes) / p.done_bytes
             self.run_page.left.setText(f"About {left:.0f} s left")
         else:
-            self.run_page.left.setText("Sealing…")
+            self.run_page.left.setText("Finishing…")
 
     def _finish(self) -> None:
         self._timer.stop()
