@@ -18,6 +18,16 @@ DEFAULT_CONTROL_PORT = 10079
 DISCOVERY_PORT = 3702
 
 
+# Field deviations a device can imitate, each off by default (ONVIF conformance tests turn them
+# on one at a time): real cameras are less conforming than the spec, and the client must cope.
+DEVIATIONS = {
+    "no_pullpoint": "no PullPoint: WSPullPointSupport=false; events by WS-BaseNotification only",
+    "state_name": "DigitalInput and Relay events carry State instead of LogicalState",
+    "undeclared_prefix": "PTZ replies use the tptz prefix without declaring its namespace",
+    "no_probematches_wrapper": "WS-Discovery replies put ProbeMatch straight in the Body",
+}
+
+
 class DeviceKind(StrEnum):
     CAMERA = "camera"
     HELP_POINT = "help_point"
@@ -46,12 +56,23 @@ class DeviceConfig:
     ptz: bool | None = None
     http_port: int = 0
     rtsp_port: int = 0
+    deviations: frozenset[str] = frozenset()  # names from DEVIATIONS
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"device name {self.name!r}: use letters, digits, - and _ only")
         if self.auth not in ("any", "digest"):
             raise ConfigError(f"device {self.name}: auth must be \"any\" or \"digest\"")
+        unknown = set(self.deviations) - set(DEVIATIONS)
+        if unknown:
+            raise ConfigError(f"device {self.name}: unknown deviations {', '.join(sorted(unknown))} "
+                              f"(known: {', '.join(sorted(DEVIATIONS))})")
+        self.deviations = frozenset(self.deviations)
+
+    def deviates(self, name: str) -> bool:
+        """Whether this device imitates the field deviation ``name`` (see DEVIATIONS)."""
+        assert name in DEVIATIONS, name
+        return name in self.deviations
 
 
 @dataclass
@@ -100,7 +121,8 @@ def load_toml(path: Path, site: SiteConfig) -> SiteConfig:
     """Overlay a TOML file on ``site``.
 
     Either counts (``cameras``, ``help_points``, ``pid``) or explicit ``[[device]]``
-    tables with ``name``, ``kind``, ``location``, ``clock_offset``, ``auth`` and ``ptz``.
+    tables with ``name``, ``kind``, ``location``, ``clock_offset``, ``auth``, ``ptz`` and
+    ``deviations`` (a list of names from ``DEVIATIONS``).
     """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -125,7 +147,8 @@ def load_toml(path: Path, site: SiteConfig) -> SiteConfig:
                                          location=str(entry.get("location", "")),
                                          clock_offset=float(entry.get("clock_offset", 0.0)),
                                          auth=str(entry.get("auth", "any")),
-                                         ptz=None if "ptz" not in entry else bool(entry["ptz"])))
+                                         ptz=None if "ptz" not in entry else bool(entry["ptz"]),
+                                         deviations=frozenset(_names(entry.get("deviations", [])))))
             except (KeyError, ValueError) as exc:
                 raise ConfigError(f"{path}: bad [[device]] entry {entry!r}: {exc}") from exc
         site.devices = devs
@@ -136,3 +159,9 @@ def load_toml(path: Path, site: SiteConfig) -> SiteConfig:
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: device names must be unique")
     return site
+
+
+def _names(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("deviations must be a list of names")
+    return value
