@@ -1,4 +1,8 @@
-"""The event engine: one PullPoint per device, normalised, de-duplicated, bounded, stored.
+"""The event engine: one subscription per device, normalised, de-duplicated, bounded, stored.
+
+A device is subscribed by PullPoint unless its event service says it has none
+(``WSPullPointSupport="false"``) or refuses it; then by WS-BaseNotification, with the
+device pushing to a consumer endpoint we serve (``basenotify``).
 
 It runs on the core loop. What it tells its listeners has already been committed to
 ``events.db``. Every device has a visible event health: an operator must know when
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from vms.errors import AuthFailed, DeviceError, ProtocolError
-from vms.events import pullpoint
+from vms.events import basenotify, pullpoint
 from vms.events.notifications import Notification
 from vms.events.store import EventStore
 from vms.events.topics import (
@@ -29,7 +33,7 @@ from vms.events.topics import (
     DomainEvent,
     EventRules,
 )
-from vms.onvif.camera import DeviceClient, parse_target
+from vms.onvif.camera import NS_EVENTS, DeviceClient, child, parse_target
 from vms.onvif.http import Timeouts
 from vms.wall.backoff import Backoff
 
@@ -40,6 +44,8 @@ MAX_ACTIVE_S: dict[str, float] = {HELP_BUTTON: 60.0, INPUT: 120.0, INTRUSION: 12
                                    MOTION: 60.0, TAMPER: 600.0}
 PULSE_DEDUP_S = 10.0
 AUTH_RETRY_S = 60.0
+
+PULL_POINT, BASE_NOTIFICATION = "PullPoint", "WS-BaseNotification"
 
 # Health states
 CONNECTING, OK, RETRYING, AUTH_FAILED, STOPPED = (
@@ -59,6 +65,7 @@ class Health:
     duplicates: int = 0
     last_event: float | None = None
     retry_at: float | None = None
+    method: str = ""  # how events reach us: PULL_POINT or BASE_NOTIFICATION
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,9 @@ HealthListener = Callable[[Health], None]
 
 class EventEngine:
     def __init__(self, store: EventStore, timeouts: Timeouts | None = None,
-                 max_active: dict[str, float] | None = None) -> None:
+                 max_active: dict[str, float] | None = None, notify_port: int = 0) -> None:
         self.store = store
+        self.consumer = basenotify.Consumer(notify_port)
         self.timeouts = timeouts or Timeouts(connect=3.0, read=10.0, total=10.0)
         self.max_active = {**MAX_ACTIVE_S, **(max_active or {})}
         self.health: dict[int, Health] = {}
@@ -134,6 +142,7 @@ class EventEngine:
         for h in self._timers.values():
             h.cancel()
         self._timers.clear()
+        await self.consumer.close()
 
     def relay_state(self, device_id: int) -> bool | None:
         """The blue light as the device last reported it (relays cannot be read back)."""
@@ -175,12 +184,23 @@ class EventEngine:
         async with DeviceClient(target, src.user, src.password, self.timeouts) as dc:
             await dc.read_clock()
             url = await pullpoint.find_service(dc, src.events_xaddr)
-            sub = await pullpoint.create(dc, url)
+            sub = None
+            if await pull_point_claimed(dc, url):
+                try:
+                    sub = await pullpoint.create(dc, url)
+                except ProtocolError as exc:
+                    if not not_supported(exc):
+                        raise
+                    log.info("%s refused a PullPoint (%s); asking it to push", src.name, exc)
+            if sub is None:
+                await self._pushed(src, h, backoff, dc, url)
+                return
             h.subscriptions += 1
+            h.method = PULL_POINT
             try:
                 with contextlib.suppress(ProtocolError):  # optional: the initial messages suffice
                     await pullpoint.synchronise(dc, sub)
-                self._set_health(h, OK, f"subscribed for {sub.lifetime_s:.0f} s")
+                self._set_health(h, OK, f"subscribed for {sub.lifetime_s:.0f} s (PullPoint)")
                 backoff.reset()
                 while True:
                     if time.monotonic() >= sub.renew_at:
@@ -200,6 +220,34 @@ class EventEngine:
             except asyncio.CancelledError:
                 await pullpoint.unsubscribe(dc, sub)
                 raise
+
+    async def _pushed(self, src: DeviceSource, h: Health, backoff: Backoff, dc: DeviceClient,
+                      url: str) -> None:
+        """WS-BaseNotification: the device pushes to our consumer; we renew, and a failed
+        Renew (a reboot forgot us) ends the session so that ``_run`` subscribes again."""
+        inbox: asyncio.Queue[list[Notification]] = asyncio.Queue()
+        address = await self.consumer.open(dc.target.host, inbox.put_nowait)
+        try:
+            sub = await basenotify.subscribe(dc, url, address)
+            h.subscriptions += 1
+            h.method = BASE_NOTIFICATION
+            self._set_health(h, OK, f"subscribed for {sub.lifetime_s:.0f} s (events pushed by "
+                                    "WS-BaseNotification)")
+            backoff.reset()
+            try:
+                while True:
+                    if time.monotonic() >= sub.renew_at:
+                        await pullpoint.renew(dc, sub)  # a device that forgot us: ProtocolError
+                        basenotify.next_renewal(sub)
+                        h.renewals += 1
+                    msgs = await basenotify.wait_quietly(inbox, sub.renew_at)
+                    if msgs:
+                        self.deliver(src, msgs)
+            except asyncio.CancelledError:
+                await pullpoint.unsubscribe(dc, sub)
+                raise
+        finally:
+            self.consumer.close_route(address)
 
     # -- normalise, de-duplicate, persist, tell --------------------------------------
     def deliver(self, src: DeviceSource, msgs: list[Notification]) -> list[Event]:
@@ -288,6 +336,25 @@ class EventEngine:
                              time.time())
 
         self._timers[key] = loop.call_later(limit, expire)
+
+
+async def pull_point_claimed(dc: DeviceClient, url: str) -> bool:
+    """False only when the event service says ``WSPullPointSupport="false"``: a device that
+    says nothing, or cannot answer GetServiceCapabilities, is tried with PullPoint."""
+    try:
+        res = await dc.soap(url, NS_EVENTS, "GetServiceCapabilities",
+                            action=f"{NS_EVENTS}/EventPortType/GetServiceCapabilitiesRequest")
+    except ProtocolError:
+        return True
+    caps = child(res, "Capabilities")
+    flag = (caps.get("WSPullPointSupport") if caps is not None else None) or ""
+    return flag.strip().lower() not in ("false", "0")
+
+
+def not_supported(exc: ProtocolError) -> bool:
+    """The device does not implement the operation (as opposed to failing at it)."""
+    names = {c.lower() for c in exc.codes}
+    return bool(names & {"actionnotsupported", "actionnotsupportedfault"})
 
 
 def _plain(exc: BaseException) -> str:

@@ -46,11 +46,13 @@ class Rule:
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule("Device/Trigger/DigitalInput", INPUT, ("LogicalState",), ("InputToken",)),
+    # The standard names LogicalState; firmwares in the field also send State (as Hikvision does
+    # for AlarmIn). A Help Point whose button rings nowhere for one element name is not an option.
+    Rule("Device/Trigger/DigitalInput", INPUT, ("LogicalState", "State"), ("InputToken",)),
     Rule("Device/Trigger/AlarmIn", INPUT, ("State", "LogicalState"), ("AlarmInToken", "InputToken")),
     Rule("Device/IO/Port", INPUT, ("state",), ("port",)),
     Rule("Device/IO/VirtualInput", INPUT, ("active",), ("port",)),
-    Rule("Device/Trigger/Relay", RELAY, ("LogicalState",), ("RelayToken",)),
+    Rule("Device/Trigger/Relay", RELAY, ("LogicalState", "State"), ("RelayToken",)),
     Rule("Device/IO/OutputPort", RELAY, ("state",), ("port",)),
     Rule("RuleEngine/FieldDetector/ObjectsInside", INTRUSION, ("IsInside",), ("Rule",)),
     Rule("RuleEngine/LineDetector/Crossed", LINE, (), ("Rule",)),

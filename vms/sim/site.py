@@ -97,7 +97,10 @@ class SimSite:
             await self._start_control()
             if self.cfg.discovery_port is not None:
                 self.discovery = DiscoveryResponder(lambda: self.devices)
-                self.cfg.discovery_port = await self.discovery.start(self.cfg.discovery_port)
+                # Multicast is joined on the interface that holds --host, so a site on another
+                # address is found by tools that skip loopback.
+                self.cfg.discovery_port = await self.discovery.start(self.cfg.discovery_port,
+                                                                     self.cfg.host)
         except BaseException:
             for node in started:
                 await node.stop()
@@ -185,6 +188,7 @@ class SimSite:
             if self.discovery:
                 self.discovery.announce(dev, False)
             dev.online = False
+            node.http.events.forget()  # a rebooted device has forgotten its subscriptions
             for src in [*node.media.video.values(), node.media.audio]:
                 if src is not None:
                     src.stop()

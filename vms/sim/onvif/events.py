@@ -1,21 +1,29 @@
-"""Event service: GetEventProperties and PullPoint subscriptions (ONVIF Core 9.1).
+"""Event service: GetEventProperties, PullPoint subscriptions (ONVIF Core 9.1) and
+WS-BaseNotification push subscriptions (``wsnt:Subscribe``, ONVIF Core 9.2).
 
 Each subscription has its own queue. ``PullMessages`` is a long poll: it returns
 as soon as a message is queued, or empty when its Timeout runs out. A new
 PullMessages on the same subscription ends the one in flight (one outstanding
 call per subscription). Subscriptions expire at their TerminationTime unless
 renewed; they start with ``Initialized`` messages for every property, as does
-``SetSynchronizationPoint``.
+``SetSynchronizationPoint``. A push subscription sends each message to the client's
+consumer address as a ``wsnt:Notify``, in order, from a sender task of its own. A device
+with the ``no_pullpoint`` deviation says ``WSPullPointSupport="false"`` and refuses
+CreatePullPointSubscription, as some field devices do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import aiohttp
 
 from vms.sim.device import (
     TOPIC_DIGITAL_INPUT,
@@ -31,11 +39,14 @@ from vms.sim.onvif.soap import (
     SoapFault,
     SoapRequest,
     el,
+    envelope,
     invalid_arg,
     parse_duration,
     parse_xs_datetime,
     xs_datetime,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TERMINATION = 60.0
 MAX_TERMINATION = 24 * 3600.0
@@ -43,6 +54,8 @@ MAX_PULL_TIMEOUT = 120.0
 MAX_MESSAGE_LIMIT = 1024
 MAX_SUBSCRIPTIONS = 16
 QUEUE_LIMIT = 1000
+NOTIFY_TIMEOUT_S = 5.0
+NOTIFY_ACTION = "http://docs.oasis-open.org/wsn/bw-2/NotificationConsumer/Notify"
 TOPIC_DIALECT = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet"
 
 
@@ -54,6 +67,16 @@ class Subscription:
     queue: deque[Notification] = field(default_factory=lambda: deque(maxlen=QUEUE_LIMIT))
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     pull_generation: int = 0
+    consumer: str | None = None  # a push subscription's wsnt:ConsumerReference address
+    sender: asyncio.Task[None] | None = None
+    notified: int = 0  # messages delivered to the consumer
+
+    def end(self) -> None:
+        """Wake anything waiting on this subscription and stop its sender: it is gone."""
+        self.pull_generation += 1
+        self.wakeup.set()
+        if self.sender is not None:
+            self.sender.cancel()
 
     def accepts(self, topic: str) -> bool:
         if self.topics is None:
@@ -102,9 +125,12 @@ class EventService:
 
     def close(self) -> None:
         self.dev.unsubscribe(self._on_event)
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop every subscription, as a device does when it reboots."""
         for s in self.subs.values():
-            s.pull_generation += 1
-            s.wakeup.set()
+            s.end()
         self.subs.clear()
 
     def _on_event(self, n: Notification) -> None:
@@ -115,9 +141,7 @@ class EventService:
     def _expire(self) -> None:
         now = self.dev.now()
         for sid in [sid for sid, s in self.subs.items() if s.expires <= now]:
-            sub = self.subs.pop(sid)
-            sub.pull_generation += 1
-            sub.wakeup.set()
+            self.subs.pop(sid).end()
 
     def address(self, sid: int) -> str:
         return f"{self.dev.http_base}/onvif/subscription/{sid}"
@@ -157,36 +181,97 @@ class EventService:
             el("tev:MessageContentSchemaLocation", "http://www.onvif.org/onvif/ver10/schema/onvif.xsd"),
         ])
 
-    def create_pull_point_subscription(self, dev: SimDevice, req: SoapRequest) -> str:
+    def get_service_capabilities(self, dev: SimDevice, req: SoapRequest) -> str:
+        return el("tev:GetServiceCapabilitiesResponse", Raw(service_capabilities(dev)))
+
+    def _new(self, req: SoapRequest, prefix: str, consumer: str | None) -> Subscription:
         self._expire()
         if len(self.subs) >= MAX_SUBSCRIPTIONS:
             raise SoapFault("Receiver", ["ter:Action", "ter:MaxNotificationProducersReached"],
-                            f"at most {MAX_SUBSCRIPTIONS} pull-point subscriptions at once")
+                            f"at most {MAX_SUBSCRIPTIONS} subscriptions at once")
         topics = None
-        f = req.find("tev:Filter/wsnt:TopicExpression")
+        f = req.find(f"{prefix}:Filter/wsnt:TopicExpression")
         if f is not None and (f.text or "").strip():
             topics = parse_topic_filter(f.text or "")
-        expires = self._termination(req.text("tev:InitialTerminationTime"), DEFAULT_TERMINATION)
-        sub = Subscription(next(self._ids), expires, topics)
-        for n in dev.property_states():
+        expires = self._termination(req.text(f"{prefix}:InitialTerminationTime"),
+                                    DEFAULT_TERMINATION)
+        sub = Subscription(next(self._ids), expires, topics, consumer=consumer)
+        for n in self.dev.property_states():
             sub.push(n)
         self.subs[sub.sid] = sub
-        now = dev.utcnow()
+        return sub
+
+    def create_pull_point_subscription(self, dev: SimDevice, req: SoapRequest) -> str:
+        if dev.cfg.deviates("no_pullpoint"):
+            raise SoapFault("Receiver", ["ter:ActionNotSupported"],
+                            "this device does not support PullPoint subscriptions; "
+                            "use WS-BaseNotification (Subscribe)")
+        sub = self._new(req, "tev", None)
         return el("tev:CreatePullPointSubscriptionResponse", [
             el("tev:SubscriptionReference", el("wsa:Address", self.address(sub.sid))),
-            el("wsnt:CurrentTime", xs_datetime(now)),
-            el("wsnt:TerminationTime", xs_datetime(datetime.fromtimestamp(expires, UTC)))])
+            el("wsnt:CurrentTime", xs_datetime(dev.utcnow())),
+            el("wsnt:TerminationTime", xs_datetime(datetime.fromtimestamp(sub.expires, UTC)))])
 
-    def _sub(self, sid: int | None) -> Subscription:
+    def subscribe(self, dev: SimDevice, req: SoapRequest) -> str:
+        """WS-BaseNotification Subscribe: push every message to the consumer's address."""
+        consumer = req.text("wsnt:ConsumerReference/wsa:Address")
+        if not consumer or not consumer.startswith(("http://", "https://")):
+            raise SoapFault("Sender", ["ter:InvalidArgVal", "wsnt:SubscribeCreationFailedFault"],
+                            "Subscribe needs a ConsumerReference with an http(s) address")
+        sub = self._new(req, "wsnt", consumer)
+        sub.sender = asyncio.get_running_loop().create_task(
+            self._send(sub), name=f"notify-{dev.name}-{sub.sid}")
+        return el("wsnt:SubscribeResponse", [
+            el("wsnt:SubscriptionReference", el("wsa:Address", self.address(sub.sid))),
+            el("wsnt:CurrentTime", xs_datetime(dev.utcnow())),
+            el("wsnt:TerminationTime", xs_datetime(datetime.fromtimestamp(sub.expires, UTC)))])
+
+    async def _send(self, sub: Subscription) -> None:
+        """Deliver queued messages to the consumer in order; a consumer that does not answer
+        loses them after one retry, as a device with little memory does."""
+        timeout = aiohttp.ClientTimeout(total=NOTIFY_TIMEOUT_S)
+        assert sub.consumer is not None
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while sub.sid in self.subs:
+                await sub.wakeup.wait()
+                sub.wakeup.clear()
+                while sub.queue and sub.sid in self.subs and self.dev.online:
+                    batch = [sub.queue.popleft() for _ in range(min(len(sub.queue), 100))]
+                    body = envelope(el("wsnt:Notify", [
+                        _notification(n, self.address(sub.sid)) for n in batch]),
+                        header=el("wsa:Action", NOTIFY_ACTION) + el("wsa:To", sub.consumer))
+                    for attempt in (1, 2):
+                        try:
+                            async with http.post(sub.consumer, data=body, headers={
+                                    "Content-Type": "application/soap+xml; charset=utf-8; "
+                                                    f'action="{NOTIFY_ACTION}"'}) as resp:
+                                await resp.read()
+                                if resp.status < 300:
+                                    sub.notified += len(batch)
+                                    break
+                                log.info("%s: consumer answered Notify with HTTP %s",
+                                         self.dev.name, resp.status)
+                        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                            log.info("%s: could not notify %s: %s", self.dev.name,
+                                     sub.consumer, exc)
+                        if attempt == 1:
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await asyncio.sleep(1.0)
+
+    def _sub(self, sid: int | None, pull: bool = False) -> Subscription:
         self._expire()
         if sid is None or sid not in self.subs:
             raise SoapFault("Sender", ["ter:InvalidArgVal", "wsrf-rw:ResourceUnknownFault"],
                             "no such subscription (it expired, was unsubscribed or the device "
                             "restarted)")
-        return self.subs[sid]
+        sub = self.subs[sid]
+        if pull and sub.consumer is not None:
+            raise SoapFault("Sender", ["ter:InvalidArgVal"],
+                            "this is a push (Subscribe) subscription: it has no pull point")
+        return sub
 
     async def pull_messages(self, dev: SimDevice, req: SoapRequest, sid: int | None) -> str:
-        sub = self._sub(sid)
+        sub = self._sub(sid, pull=True)
         try:
             timeout = parse_duration(req.require("tev:Timeout"))
             limit = int(req.require("tev:MessageLimit"))
@@ -228,13 +313,12 @@ class EventService:
     def unsubscribe(self, dev: SimDevice, req: SoapRequest, sid: int | None) -> str:
         sub = self._sub(sid)
         del self.subs[sub.sid]
-        sub.pull_generation += 1
-        sub.wakeup.set()
+        sub.end()
         return el("wsnt:UnsubscribeResponse")
 
     def set_synchronization_point(self, dev: SimDevice, req: SoapRequest,
                                   sid: int | None) -> str:
-        sub = self._sub(sid)
+        sub = self._sub(sid, pull=True)
         for n in dev.property_states():
             sub.push(n)
         return el("tev:SetSynchronizationPointResponse")
@@ -246,12 +330,22 @@ def _pull_fault() -> SoapFault:
                      f"1..{MAX_MESSAGE_LIMIT}")
 
 
-def _notification(n: Notification) -> str:
+def service_capabilities(dev: SimDevice) -> str:
+    """tev:Capabilities, the same in GetServices and GetServiceCapabilities."""
+    return el("tev:Capabilities", WSSubscriptionPolicySupport=False,
+              WSPullPointSupport=not dev.cfg.deviates("no_pullpoint"),
+              WSPausableSubscriptionManagerInterfaceSupport=False,
+              MaxNotificationProducers=MAX_SUBSCRIPTIONS, MaxPullPoints=MAX_SUBSCRIPTIONS,
+              PersistentNotificationStorage=False)
+
+
+def _notification(n: Notification, manager: str | None = None) -> str:
     items = lambda pairs: [el("tt:SimpleItem", "", Name=k, Value=v) for k, v in pairs]  # noqa: E731
     msg = el("tt:Message", [el("tt:Source", items(n.source)), el("tt:Data", items(n.data))],
              UtcTime=xs_datetime(n.utc), PropertyOperation=n.property_op)
+    ref = [el("wsnt:SubscriptionReference", el("wsa:Address", manager))] if manager else []
     return el("wsnt:NotificationMessage", [
-        el("wsnt:Topic", n.topic, Dialect=TOPIC_DIALECT), el("wsnt:Message", Raw(msg))])
+        *ref, el("wsnt:Topic", n.topic, Dialect=TOPIC_DIALECT), el("wsnt:Message", Raw(msg))])
 
 
 def _topic_set(dev: SimDevice) -> str:
@@ -266,9 +360,9 @@ def _topic_set(dev: SimDevice) -> str:
     tree: dict[str, str] = {}
     if dev.is_help_point:
         tree[TOPIC_DIGITAL_INPUT] = desc([("InputToken", "tt:ReferenceToken")],
-                                         [("LogicalState", "xs:boolean")], True)
+                                         [(dev.state_item, "xs:boolean")], True)
         tree[TOPIC_RELAY] = desc([("RelayToken", "tt:ReferenceToken")],
-                                 [("LogicalState", "tt:RelayLogicalState")], True)
+                                 [(dev.state_item, "tt:RelayLogicalState")], True)
     if dev.is_pid:
         rule_src = [("VideoSourceConfigurationToken", "tt:ReferenceToken"),
                     ("VideoAnalyticsConfigurationToken", "tt:ReferenceToken"), ("Rule", "xs:string")]

@@ -1,0 +1,183 @@
+"""Events from devices that deviate the way field devices do, end to end to a Help Point call.
+
+Issue 29: a device whose event service has no PullPoint (``WSPullPointSupport="false"``)
+is subscribed with WS-BaseNotification and pushes to us; a device that writes ``State``
+instead of ``LogicalState`` still rings. Each runs on the real simulator with the
+deviation switched on, registered through real onboarding, through the engine and the
+incident queue the desktop uses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD, USER, Sim, start_sim
+from tests.wall_helpers import Site, register
+from vms.coreloop import core_loop
+from vms.events.engine import BASE_NOTIFICATION, OK, PULL_POINT, EventEngine
+from vms.events.sources import event_sources
+from vms.events.store import EventStore
+from vms.incidents.queue import IncidentQueue
+from vms.onvif.camera import NS_EVENTS, DeviceClient, parse_target
+from vms.onvif.http import Timeouts
+
+SITE = """
+[[device]]
+name = "hp-push"
+kind = "help_point"
+location = "Station Approach"
+deviations = ["no_pullpoint"]
+
+[[device]]
+name = "hp-state"
+kind = "help_point"
+location = "Town Hall Steps"
+deviations = ["state_name"]
+
+[[device]]
+name = "hp-plain"
+kind = "help_point"
+location = "Market Square"
+"""
+
+
+def _wait(pred: Callable[[], object], timeout: float = 20.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="module")
+def fsim(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> Iterator[Sim]:
+    cfg = tmp_path_factory.mktemp("field") / "site.toml"
+    cfg.write_text(SITE)
+    s = start_sim(cfg.parent / "data", clip_cache, "--config", str(cfg))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def fsite(fsim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    s = register(fsim, tmp_path_factory.mktemp("field-profile") / "data",
+                 ["hp-push", "hp-state", "hp-plain"])
+    yield s
+    s.profile.close()
+
+
+def test_the_simulator_says_which_devices_have_no_pull_point(fsim: Sim) -> None:
+    async def claims(name: str) -> tuple[str | None, list[str]]:
+        async with DeviceClient(parse_target(fsim.address(name)), USER, PASSWORD,
+                                Timeouts(2, 5, 8)) as dc:
+            await dc.read_clock()
+            await dc.discover_services()
+            url = dc.xaddrs[NS_EVENTS]
+            res = await dc.soap(url, NS_EVENTS, "GetServiceCapabilities")
+            caps = res[0]
+            codes: list[str] = []
+            try:
+                await dc.soap(url, NS_EVENTS, "CreatePullPointSubscription")
+            except Exception as exc:  # the refusal is the point: its codes are checked below
+                codes = list(getattr(exc, "codes", []))
+            return caps.get("WSPullPointSupport"), codes
+
+    loop = core_loop()
+    assert loop.call(claims("hp-push")) == ("false", ["Receiver", "ActionNotSupported"])
+    flag, codes = loop.call(claims("hp-plain"))
+    assert flag == "true" and codes == []
+
+
+def test_a_press_on_a_push_only_device_and_a_state_named_device_become_calls(
+        fsim: Sim, fsite: Site, tmp_path: Path) -> None:
+    profile = fsite.profile
+    store = EventStore(tmp_path / "events.db")
+    queue = IncidentQueue(profile, store)
+    eng = EventEngine(store)
+    eng.listeners.append(queue.on_event)
+    loop = core_loop()
+    rows = [profile.registry.device(fsite.ids[n]) for n in ("hp-push", "hp-state", "hp-plain")]
+    sources = event_sources(profile, rows)
+    assert len(sources) == 3  # every Help Point has an event service and a stored password
+
+    async def start() -> None:
+        for _, src in sources:
+            eng.watch(src)
+
+    loop.call(start())
+    push, state, plain = (fsite.ids[n] for n in ("hp-push", "hp-state", "hp-plain"))
+
+    def calls_for(device_id: int) -> int:
+        return sum(1 for i in queue.open_incidents() if i.device_id == device_id)
+
+    try:
+        assert _wait(lambda: all(eng.health[d].state == OK for d in (push, state, plain))), \
+            {d: (h.state, h.detail) for d, h in eng.health.items()}
+        assert eng.health[push].method == BASE_NOTIFICATION
+        assert "WS-BaseNotification" in eng.health[push].detail
+        assert eng.health[state].method == PULL_POINT == eng.health[plain].method
+
+        for name, dev in (("hp-push", push), ("hp-state", state)):
+            fsim.cli("press", name)
+            assert _wait(lambda d=dev: calls_for(d) == 1), f"{name}: no call raised"  # type: ignore[misc]
+            fsim.cli("release", name)
+
+        # The blue light's state arrives as State too, and is read back from the event.
+        fsim.cli("relay", "hp-state", "on")
+        assert _wait(lambda: eng.relay_state(state) is True)
+        fsim.cli("relay", "hp-state", "off")
+        assert _wait(lambda: eng.relay_state(state) is False)
+
+        # A reboot forgets the pushed subscription; the engine notices at its next renewal,
+        # subscribes again, and a press after it still rings.
+        subs = eng.health[push].subscriptions
+        fsim.cli("offline", "hp-push")
+        time.sleep(1.0)
+        fsim.cli("online", "hp-push")
+        assert _wait(lambda: eng.health[push].state == OK
+                     and eng.health[push].subscriptions > subs, 45), eng.health[push]
+        events_before = store.count_events()
+        fsim.cli("press", "hp-push")
+        assert _wait(lambda: store.count_events() > events_before)
+        assert eng.consumer.received > 0 and eng.consumer.refused == 0
+        # Still one open call for the device: the new press joins it, as on any Help Point.
+        assert calls_for(push) == 1
+        fsim.cli("release", "hp-push")
+    finally:
+        loop.call(eng.stop())
+        store.close()
+
+
+def test_the_push_endpoint_takes_nothing_from_strangers(fsim: Sim, fsite: Site,
+                                                        tmp_path: Path) -> None:
+    """A notification to a path we did not hand out, or from another address, is refused."""
+    import aiohttp
+
+    from vms.events import basenotify
+
+    got: list[object] = []
+
+    async def run() -> tuple[int, int]:
+        consumer = basenotify.Consumer()
+        try:
+            address = await consumer.open("127.0.0.1", got.append)
+            wrong = address.rsplit("/", 1)[0] + "/not-a-token"
+            body = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-'
+                    b'envelope"><s:Body/></s:Envelope>')
+            async with aiohttp.ClientSession() as http:
+                async with http.post(wrong, data=body) as r1:
+                    s1 = r1.status
+                hostile = body.replace(b"<s:Body/>", b"<!DOCTYPE x [<!ENTITY a 'b'>]><s:Body/>")
+                async with http.post(address, data=hostile) as r2:
+                    s2 = r2.status
+            return s1, s2
+        finally:
+            await consumer.close()
+
+    assert core_loop().call(run()) == (404, 400)
+    assert got == []
