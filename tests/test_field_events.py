@@ -9,13 +9,15 @@ incident queue the desktop uses.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, USER, Sim, start_sim
+from tests.conftest import PASSWORD, USER, Sim, ensure_admin, start_sim, vms_cmd
 from tests.wall_helpers import Site, register
 from vms.coreloop import core_loop
 from vms.events.engine import BASE_NOTIFICATION, OK, PULL_POINT, EventEngine
@@ -181,3 +183,54 @@ def test_the_push_endpoint_takes_nothing_from_strangers(fsim: Sim, fsite: Site,
 
     assert core_loop().call(run()) == (404, 400)
     assert got == []
+
+
+def _probe(fsim: Sim, profile: Path, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = ensure_admin(profile)
+    return subprocess.run(vms_cmd("--data-dir", str(profile), "probe", fsim.address(name), "--user",
+                                  USER, "--password-stdin", *extra), input=PASSWORD,
+                          capture_output=True, text=True, timeout=90, env=env)
+
+
+def test_the_capability_table_says_what_was_claimed_and_what_worked(fsim: Sim, fsite: Site,
+                                                                    tmp_path: Path) -> None:
+    res = _probe(fsim, tmp_path / "p", "hp-push", "--json")
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    table = {c["feature"]: c for c in rep["capabilities"]["checks"]}
+    pull = table["events: PullPoint"]
+    assert (pull["claimed"], pull["result"]) == (False, "failed")
+    assert "not supported" in pull["detail"]
+    push = table["events: WS-BaseNotification"]
+    assert push["result"] == "worked" and "pushed" in push["detail"]
+    assert rep["capabilities"]["event_method"] == "WS-BaseNotification"
+    talk = table["talk-back (audio backchannel)"]
+    assert (talk["claimed"], talk["result"]) == (True, "worked")
+    assert table["relay output"]["result"] == "worked"
+    assert "not switched" in table["relay output"]["detail"]
+    assert "events (WS-BaseNotification)" in rep["capability_summary"]
+
+    text = _probe(fsim, tmp_path / "p", "hp-plain")
+    assert text.returncode == 0, text.stderr
+    assert "Capability table" in text.stdout
+    line = next(ln for ln in text.stdout.splitlines() if "events: PullPoint" in ln)
+    assert line.split()[2:4] == ["yes", "worked"], line
+
+    # Registration keeps the table with the device.
+    row = fsite.profile.registry.device(fsite.ids["hp-push"])
+    assert row.capabilities.event_method == "WS-BaseNotification"
+    check = row.capabilities.check("events: PullPoint")
+    assert check is not None and check.result == "failed" and check.claimed is False
+
+
+def test_the_capability_table_of_a_ptz_camera_lists_its_spaces(sim: Sim, tmp_path: Path) -> None:
+    res = _probe(sim, tmp_path / "p", "cam1", "--json")
+    assert res.returncode == 0, res.stderr
+    table = {c["feature"]: c for c in json.loads(res.stdout)["capabilities"]["checks"]}
+    ptz = table["PTZ"]
+    assert ptz["result"] == "worked" and "absolute pan/tilt" in ptz["detail"]
+    assert "continuous pan/tilt" in ptz["detail"] and "not moved" in ptz["detail"]
+    assert table["events: PullPoint"]["result"] == "worked"
+    assert table["Media2"]["result"] == "worked"
+    talk = table["talk-back (audio backchannel)"]
+    assert talk["result"] == "failed"  # a street camera has no speaker

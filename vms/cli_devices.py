@@ -246,8 +246,8 @@ def print_report(rep: DeviceReport) -> None:
     if rep.clock_offset_s is None:
         print("Clock       unknown (the device did not report its time)")
     else:
-        print(f"Clock       offset {rep.clock_offset_s:+.1f} s "
-              f"({describe_offset(rep.clock_offset_s)} this computer)")
+        print(f"Clock       offset {rep.clock_offset_s:+.1f} s: "
+              f"{describe_offset(rep.clock_offset_s)}")
     print(f"Auth        {rep.auth_method}")
     print("Profiles")
     for s in rep.streams:
@@ -262,5 +262,11 @@ def print_report(rep: DeviceReport) -> None:
             print(f"      {s.error}")
     caps = rep.capabilities.summary()
     print(f"Supports    {', '.join(caps) if caps else 'video only'}")
+    if rep.capabilities.checks:
+        print("Capability table (what the device claims, and what happened when tried)")
+        width = max(len(c.feature) for c in rep.capabilities.checks)
+        print(f"  {'feature':<{width}}  {'claims':<8}  {'tried':<9}  detail")
+        for c in rep.capabilities.checks:
+            print(f"  {c.feature:<{width}}  {c.claim_text:<8}  {c.result:<9}  {scrub_url(c.detail)}")
     for w in rep.warnings:
         print(f"Warning     {w}")

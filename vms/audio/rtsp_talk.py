@@ -205,8 +205,9 @@ class TalkChannel:
             raise AuthFailed(f"{self.where} refused the talk channel: wrong user name or password")
         return reply
 
-    async def open(self) -> None:
-        """DESCRIBE, SETUP the talk track, PLAY; afterwards ``send`` may be called."""
+    async def describe(self) -> TalkTrack | None:
+        """Connect and DESCRIBE with the backchannel header: the talk track on offer, if any.
+        Nothing is set up, so it is safe as a capability check."""
         await self._connect()
         r = await self.request("DESCRIBE", self.url, {"Accept": "application/sdp"})
         if r.code == 551:
@@ -217,7 +218,11 @@ class TalkChannel:
         if r.code != 200:
             raise ProtocolError(f"{self.where} answered DESCRIBE with {r.code} {r.reason}")
         self._base = r.headers.get("content-base") or r.headers.get("content-location") or self.url
-        self.track = parse_sdp(r.body.decode("utf-8", "replace"), self._base)
+        return parse_sdp(r.body.decode("utf-8", "replace"), self._base)
+
+    async def open(self) -> None:
+        """DESCRIBE, SETUP the talk track, PLAY; afterwards ``send`` may be called."""
+        self.track = await self.describe()
         if self.track is None:
             raise TalkUnavailable(f"{self.where} offers no talk-back audio (no a=sendonly PCMU "
                                   "track in its SDP)")

@@ -177,6 +177,11 @@ class DeviceClient:
     def __repr__(self) -> str:  # never the password
         return f"DeviceClient({self.target.url!r}, user={self.user!r})"
 
+    @property
+    def password(self) -> str:
+        """For the device's other protocols (RTSP talk-back) on the same login."""
+        return self._password
+
     async def __aenter__(self) -> DeviceClient:
         self.cam = _Camera(self.target, self.user, self._password, self.timeouts, self.vetter)
         self._raw = make_session(self.user, self._password, self.timeouts, self.vetter)

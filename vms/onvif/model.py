@@ -31,6 +31,27 @@ class StreamInfo:
         return f"{self.width}x{self.height}" if self.width and self.height else "?"
 
 
+WORKED, FAILED, NOT_TRIED = "worked", "failed", "not tried"
+
+
+@dataclass
+class CapabilityCheck:
+    """One line of a device's capability table: what it claims, and what happened when tried.
+
+    Cameras claim what they do not do and do what they do not claim; the installer needs
+    both columns to know whether a Help Point will really ring, talk and light up.
+    """
+
+    feature: str
+    claimed: bool | None  # None: the device said nothing either way
+    result: str = NOT_TRIED  # WORKED, FAILED or NOT_TRIED
+    detail: str = ""
+
+    @property
+    def claim_text(self) -> str:
+        return {True: "yes", False: "no", None: "not said"}[self.claimed]
+
+
 @dataclass
 class Capabilities:
     services: dict[str, str] = field(default_factory=dict)  # namespace -> XAddr
@@ -46,13 +67,19 @@ class Capabilities:
     audio_sources: int = 0
     audio_outputs: int = 0
     backchannel: bool = False
+    checks: list[CapabilityCheck] = field(default_factory=list)
+    event_method: str = ""  # how events are subscribed: "PullPoint", "WS-BaseNotification" or ""
+
+    def check(self, feature: str) -> CapabilityCheck | None:
+        return next((c for c in self.checks if c.feature == feature), None)
 
     def summary(self) -> list[str]:
         out = []
         if self.ptz:
             out.append("PTZ")
         if self.events:
-            out.append("events (pull point)" if self.pullpoint else "events")
+            out.append(f"events ({self.event_method})" if self.event_method else
+                       "events (pull point)" if self.pullpoint else "events")
         inputs = len(self.digital_inputs) or self.input_connectors
         relays = len(self.relay_outputs) or self.relay_count
         if inputs:
@@ -121,13 +148,28 @@ def choose_roles(streams: list[StreamInfo]) -> None:
         usable[-1].role = "sub"
 
 
+IN_STEP_S = 1.0  # closer than this, a person would call two clocks in step
+
+
 def describe_offset(seconds: float) -> str:
-    ahead = "ahead of" if seconds > 0 else "behind"
+    """A device clock's offset from this computer's, worded for a person (positive: ahead):
+    "in step with this computer (0.2 s behind)", "95 s behind this computer",
+    "2 min 5 s ahead of this computer", "3 h 10 min behind this computer", "3 days behind..."."""
     s = abs(seconds)
-    if s < 120:
-        span = f"{s:.0f} s"
-    elif s < 2 * 86400:
-        span = f"{s / 60:.0f} min"
+    if round(s, 1) < IN_STEP_S:
+        if round(s, 1) == 0:
+            return "in step with this computer"
+        return f"in step with this computer ({s:.1f} s {'ahead' if seconds > 0 else 'behind'})"
+    ahead = "ahead of" if seconds > 0 else "behind"
+    whole = round(s)
+    if whole < 120:  # "95 s" reads more easily than "1 min 35 s"
+        span = f"{whole} s"
+    elif whole < 3600:
+        m, sec = divmod(whole, 60)
+        span = f"{m} min" + (f" {sec} s" if sec else "")
+    elif whole < 2 * 86400:
+        h, m = divmod(round(s / 60), 60)
+        span = f"{h} h" + (f" {m} min" if m else "")
     else:
         span = f"{s / 86400:.0f} days"
-    return f"{span} {ahead}"
+    return f"{span} {ahead} this computer"

@@ -30,6 +30,7 @@ from vms.onvif.camera import (
 )
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport, StreamInfo, choose_roles, describe_offset
+from vms.onvif.trials import run_trials
 
 CLOCK_WARN_S = 5.0
 
@@ -80,7 +81,7 @@ async def onboard_with(dc: DeviceClient) -> DeviceReport:
         rep.clock_offset_s = round(offset, 1)
         if abs(offset) >= CLOCK_WARN_S:
             rep.warnings.append(
-                f"the device clock is {describe_offset(offset)} this computer; requests are "
+                f"the device clock is {describe_offset(offset)}; requests are "
                 "signed with its time, but set NTP on the device so recordings line up")
     except BadReply:
         raise
@@ -113,6 +114,7 @@ async def onboard_with(dc: DeviceClient) -> DeviceReport:
     caps.media2 = NS_MEDIA2 in dc.xaddrs
     caps.ptz = NS_PTZ in dc.xaddrs or bool(_dig(raw, "PTZ", "XAddr"))
     caps.events = NS_EVENTS in dc.xaddrs or bool(_dig(raw, "Events", "XAddr"))
+    # Refined by the trials: a device may say WSPullPointSupport="false".
     caps.pullpoint = bool(_dig(raw, "Events", "WSPullPointSupport")) or caps.events
     caps.input_connectors = _int(_dig(raw, "Device", "IO", "InputConnectors")) or 0
     caps.relay_count = _int(_dig(raw, "Device", "IO", "RelayOutputs")) or 0
@@ -126,6 +128,7 @@ async def onboard_with(dc: DeviceClient) -> DeviceReport:
     if not (rep.manufacturer or rep.model or rep.streams or len(dc.xaddrs) > 1):
         raise BadReply(f"{t.where} answered, but nothing it said was ONVIF (no identity, services "
                        "or profiles): not an ONVIF device?")
+    await run_trials(dc, rep, raw)
     rep.warnings += dc.warnings
     rep.auth_method = "http-digest" if dc.vetter.digest_used else "ws-security"
     return rep

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,7 +22,7 @@ import sqlite_utils
 
 from vms.discovery.wsd import Sighting
 from vms.errors import ConfigError, ProfileError, VmsError
-from vms.onvif.model import Capabilities, DeviceReport, HasStreams, StreamInfo
+from vms.onvif.model import Capabilities, CapabilityCheck, DeviceReport, HasStreams, StreamInfo
 from vms.registry.schema import check_version, migrate
 
 DEFAULT_SITE = "Default site"
@@ -216,7 +216,9 @@ class Registry:
                 "relay_outputs": json.dumps(caps.relay_outputs),
                 "input_connectors": caps.input_connectors, "relay_count": caps.relay_count,
                 "audio_sources": caps.audio_sources, "audio_outputs": caps.audio_outputs,
-                "backchannel": int(caps.backchannel), "services": json.dumps(caps.services)})
+                "backchannel": int(caps.backchannel), "services": json.dumps(caps.services),
+                "checks": json.dumps([asdict(c) for c in caps.checks]),
+                "event_method": caps.event_method})
         return dev_id
 
     def remove_device(self, device_id: int) -> DeviceRow:
@@ -265,7 +267,9 @@ class Registry:
                 relay_outputs=json.loads(c["relay_outputs"]),
                 input_connectors=c["input_connectors"], relay_count=c["relay_count"],
                 audio_sources=c["audio_sources"], audio_outputs=c["audio_outputs"],
-                backchannel=bool(c["backchannel"]))
+                backchannel=bool(c["backchannel"]),
+                checks=[CapabilityCheck(**x) for x in json.loads(c["checks"])],
+                event_method=c["event_method"])
         return list(devices.values())
 
     # -- sightings ------------------------------------------------------------------

@@ -170,7 +170,16 @@ def _v4(c: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
+def _v5(c: sqlite3.Connection) -> None:
+    """Each device's capability table (what it claimed and what worked when tried, as JSON)
+    and the way its events are subscribed (PullPoint or WS-BaseNotification)."""
+    _run(c, """
+    ALTER TABLE capabilities ADD COLUMN checks TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE capabilities ADD COLUMN event_method TEXT NOT NULL DEFAULT ''
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5]
 VERSION = len(MIGRATIONS)
 
 
