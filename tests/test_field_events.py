@@ -10,14 +10,25 @@ incident queue the desktop uses.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
-from tests.conftest import PASSWORD, USER, Sim, ensure_admin, start_sim, vms_cmd
+from tests.conftest import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    PASSWORD,
+    USER,
+    Sim,
+    ensure_admin,
+    start_sim,
+    vms_cmd,
+)
 from tests.wall_helpers import Site, register
 from vms.coreloop import core_loop
 from vms.events.engine import BASE_NOTIFICATION, OK, PULL_POINT, EventEngine
@@ -234,3 +245,52 @@ def test_the_capability_table_of_a_ptz_camera_lists_its_spaces(sim: Sim, tmp_pat
     assert table["Media2"]["result"] == "worked"
     talk = table["talk-back (audio backchannel)"]
     assert talk["result"] == "failed"  # a street camera has no speaker
+
+
+def test_the_desktop_shows_the_capability_table(qtbot: QtBot, fsim: Sim, fsite: Site) -> None:
+    """Right-click a Help Point in the camera tree → Device details… → its capability table."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ui.desktop import Desktop
+    from ui.dialogs.device_details import DeviceDetailsDialog
+    from ui.site_link import SiteLink
+
+    admin = fsite.profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="desktop")
+    desktop = Desktop(QApplication.instance(), fsite.profile, SiteLink(fsite.path))  # type: ignore[arg-type]
+    win = desktop.open_window(admin)
+    qtbot.addWidget(win)
+    seen: dict[str, object] = {}
+
+    def on_dialog() -> None:
+        dlg = next((w for w in QApplication.topLevelWidgets()
+                    if isinstance(w, DeviceDetailsDialog) and w.isVisible()), None)
+        if dlg is None or "rows" in seen:
+            return
+        m = dlg.model
+        seen["rows"] = [[m.index(r, c).data() for c in range(4)] for r in range(m.rowCount())]
+        seen["events"] = dlg.events_label.text()
+        screen = dlg.screen().availableGeometry()
+        seen["fits"] = dlg.frameGeometry().height() <= 768 and dlg.width() <= 1366
+        seen["on_screen"] = screen.contains(dlg.frameGeometry().topLeft())
+        if os.environ.get("VMS_SCREENSHOT_DIR"):
+            dlg.grab().save(os.path.join(os.environ["VMS_SCREENSHOT_DIR"], "device-details.png"))
+        dlg.reject()
+
+    poll = QTimer()
+    poll.timeout.connect(on_dialog)
+    poll.start(100)
+    try:
+        menu = win.cameras.context_menu(fsite.ids["hp-push"])
+        action = next(a for a in menu.actions() if a.text() == "Device details…")
+        assert action.isEnabled()
+        action.trigger()  # returns when the dialog is closed
+    finally:
+        poll.stop()
+        desktop._end_session("test over")
+    rows = {r[0]: r for r in seen["rows"]}  # type: ignore[attr-defined]
+    assert rows["events: PullPoint"][1:3] == ["no", "failed"]
+    assert rows["events: WS-BaseNotification"][2] == "worked"
+    assert rows["talk-back (audio backchannel)"][1:3] == ["yes", "worked"]
+    assert seen["events"] == "WS-BaseNotification"
+    assert seen["fits"], "the dialog must fit a 1366x768 screen"

@@ -21,6 +21,7 @@ from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
 from ui.dialogs.audio import MicrophoneDialog
 from ui.dialogs.audit_viewer import AuditViewer
+from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
 from ui.dialogs.links import LinksDialog
@@ -151,6 +152,7 @@ class Desktop(QObject):
         win.open_about.triggered.connect(self.show_about)
         win.cameras.find_requested.connect(self.find_cameras)
         win.cameras.links_requested.connect(self.show_links)
+        win.cameras.details_requested.connect(self.show_device_details)
         win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
         win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
         win.change_password.triggered.connect(
@@ -184,6 +186,13 @@ class Desktop(QObject):
             return
         links = CameraLinks(self.profile, self.session, self.live.ptz)  # the wall's PTZ clients
         LinksDialog(links, device, rows, self.window).exec()
+
+    def show_device_details(self, device_id: int) -> None:
+        if not (self.session and self.window and self.svc):
+            return
+        device = next((r for r in self.svc.devices() if r.id == device_id), None)
+        if device is not None:
+            DeviceDetailsDialog(device, self.window).exec()
 
     def show_audit(self) -> None:
         if not (self.session and self.window and self.svc):

@@ -48,6 +48,7 @@ class CamerasPane(QWidget):
     devices_loaded = Signal(list)  # the rows, whenever they change
     camera_activated = Signal(int)  # double-clicked: show it on the wall
     links_requested = Signal(int)  # right-click → Linked cameras… (installers)
+    details_requested = Signal(int)  # right-click → Device details… (the commissioning view)
 
     def __init__(self, source: Callable[[], list[DeviceRow]], parent: QWidget | None = None) -> None:
         """``source``: the devices this user may see (``Commissioning.devices``); runs off the GUI thread."""
@@ -137,15 +138,21 @@ class CamerasPane(QWidget):
             if index.isValid() else None
         if device_id is None:
             return
+        self.context_menu(int(device_id)).exec(self.tree.viewport().mapToGlobal(pos))
+
+    def context_menu(self, device_id: int) -> QMenu:
+        """The right-click menu of one device (built apart so journeys can walk it)."""
         menu = QMenu(self)
         show = menu.addAction("Show on the wall")
-        show.triggered.connect(lambda: self.camera_activated.emit(int(device_id)))
+        show.triggered.connect(lambda: self.camera_activated.emit(device_id))
         links = menu.addAction("Linked cameras…")
         links.setEnabled(self.can_link)
         if not self.can_link:
             links.setToolTip("Linking cameras needs the installer role")
-        links.triggered.connect(lambda: self.links_requested.emit(int(device_id)))
-        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        links.triggered.connect(lambda: self.links_requested.emit(device_id))
+        details = menu.addAction("Device details…")
+        details.triggered.connect(lambda: self.details_requested.emit(device_id))
+        return menu
 
     def _activated(self, index: QModelIndex) -> None:
         device_id = self.model.index(index.row(), 0, index.parent()).data(DEVICE_ROLE)
