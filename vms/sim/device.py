@@ -74,6 +74,10 @@ class PtzState:
     since: float = 0.0  # monotonic time of the last state change
     until: float | None = None  # monotonic deadline of a timed move
     presets: dict[str, Preset] = field(default_factory=dict)
+    # An absolute or relative move in progress: where each axis is heading (None: that axis
+    # is not), and at what rate in space units a second.
+    target: tuple[float | None, float | None, float | None] = (None, None, None)
+    rate: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def settle(self, now: float) -> None:
         """Integrate the current move up to ``now`` (clamped to the PTZ spaces)."""
@@ -83,6 +87,20 @@ class PtzState:
             self.pan = _clamp(self.pan + self.vel[0] * dt * 0.5, -1.0, 1.0)
             self.tilt = _clamp(self.tilt + self.vel[1] * dt * 0.5, -1.0, 1.0)
             self.zoom = _clamp(self.zoom + self.vel[2] * dt * 0.5, 0.0, 1.0)
+        if any(t is not None for t in self.target):
+            step = max(0.0, now - self.since)
+            pos = [self.pan, self.tilt, self.zoom]
+            goal = list(self.target)
+            for i, t in enumerate(goal):
+                if t is None:
+                    continue
+                d = t - pos[i]
+                pos[i] = t if abs(d) <= self.rate[i] * step else pos[i] + self.rate[i] * step * (
+                    1 if d > 0 else -1)
+                if pos[i] == t:
+                    goal[i] = None
+            self.pan, self.tilt, self.zoom = pos
+            self.target = (goal[0], goal[1], goal[2])
         self.since = now
         if self.until is not None and now >= self.until:
             self.vel = (0.0, 0.0, 0.0)
@@ -90,7 +108,17 @@ class PtzState:
 
     @property
     def moving(self) -> bool:
-        return any(self.vel)
+        return any(self.vel) or self.pan_tilt_moving or self.zoom_moving
+
+    @property
+    def pan_tilt_moving(self) -> bool:
+        """MoveStatus of pan/tilt: a continuous move or a move to a position still under way."""
+        return bool(self.vel[0] or self.vel[1]) or self.target[0] is not None \
+            or self.target[1] is not None
+
+    @property
+    def zoom_moving(self) -> bool:
+        return bool(self.vel[2]) or self.target[2] is not None
 
 
 def _clamp(v: float, lo: float, hi: float) -> float:
@@ -226,13 +254,18 @@ class SimDevice:
             out.append(self._motion_msg(self.motion, now, "Initialized"))
         return out
 
+    @property
+    def state_item(self) -> str:
+        """The data item of input and relay events: some firmwares write ``State``."""
+        return "State" if self.cfg.deviates("state_name") else "LogicalState"
+
     def _input_msg(self, tok: str, st: bool, now: datetime, op: str) -> Notification:
         return Notification(TOPIC_DIGITAL_INPUT, now, [("InputToken", tok)],
-                            [("LogicalState", _b(st))], op)
+                            [(self.state_item, _b(st))], op)
 
     def _relay_msg(self, tok: str, st: bool, now: datetime, op: str) -> Notification:
         return Notification(TOPIC_RELAY, now, [("RelayToken", tok)],
-                            [("LogicalState", "active" if st else "inactive")], op)
+                            [(self.state_item, "active" if st else "inactive")], op)
 
     def _field_msg(self, inside: bool, now: datetime, op: str) -> Notification:
         return Notification(TOPIC_FIELD, now, [
@@ -333,11 +366,14 @@ class SimDevice:
         st = self.ptz_state()
         st.vel = (_clamp(pan, -1, 1), _clamp(tilt, -1, 1), _clamp(zoom, -1, 1))
         st.until = None if timeout is None else time.monotonic() + timeout
+        st.target = (None, None, None)
 
     def ptz_stop(self, pan_tilt: bool = True, zoom: bool = True) -> None:
         st = self.ptz_state()
         st.vel = (0.0 if pan_tilt else st.vel[0], 0.0 if pan_tilt else st.vel[1],
                   0.0 if zoom else st.vel[2])
+        st.target = (None if pan_tilt else st.target[0], None if pan_tilt else st.target[1],
+                     None if zoom else st.target[2])
         if not st.moving:
             st.until = None
 
@@ -345,6 +381,20 @@ class SimDevice:
         st = self.ptz_state()
         st.pan, st.tilt, st.zoom = pan, tilt, zoom
         st.vel, st.until = (0.0, 0.0, 0.0), None
+        st.target = (None, None, None)
+
+    def ptz_move_to(self, pan: float | None, tilt: float | None, zoom: float | None,
+                    speed: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> None:
+        """Head for a position (an AbsoluteMove, or a RelativeMove already added up); None
+        leaves that axis where it is. ``speed`` is the generic speed space (0..1 of the
+        fastest, which crosses the whole pan range in 2 s); a speed of 0 does not move."""
+        st = self.ptz_state()
+        st.vel, st.until = (0.0, 0.0, 0.0), None
+        st.target = (None if pan is None else _clamp(pan, -1.0, 1.0),
+                     None if tilt is None else _clamp(tilt, -1.0, 1.0),
+                     None if zoom is None else _clamp(zoom, 0.0, 1.0))
+        st.rate = (_clamp(speed[0], 0.0, 1.0), _clamp(speed[1], 0.0, 1.0),
+                   _clamp(speed[2], 0.0, 1.0) * 0.5)
 
     # -- reporting ---------------------------------------------------------
     def status(self) -> dict[str, object]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vms.sim.device import SimDevice
 from vms.sim.onvif.soap import NS, Raw, SoapFault, SoapRequest, el, invalid_arg
 
+Handler = Callable[[SimDevice, SoapRequest], str]
 TDS = NS["tds"]
 PATHS = {
     "device": "/onvif/device_service",
@@ -115,7 +117,9 @@ def _service_caps(dev: SimDevice, key: str) -> str:
         return el("tptz:Capabilities", EFlip=False, Reverse=False, GetCompatibleConfigurations=False,
                   MoveStatus=True, StatusPosition=True)
     if key == "media":
-        return el("trt:Capabilities", el("trt:ProfileCapabilities", MaximumNumberOfProfiles=2),
+        return el("trt:Capabilities", [el("trt:ProfileCapabilities", MaximumNumberOfProfiles=2),
+                                       el("trt:StreamingCapabilities", RTPMulticast=False,
+                                          RTP_TCP=True, RTP_RTSP_TCP=True)],
                   SnapshotUri=True, Rotation=False)
     if key == "media2":
         return el("tr2:Capabilities", [el("tr2:ProfileCapabilities", MaximumNumberOfProfiles=2),
@@ -125,15 +129,27 @@ def _service_caps(dev: SimDevice, key: str) -> str:
     return _device_caps("tds:Capabilities")
 
 
-def get_service_capabilities(dev: SimDevice, req: SoapRequest) -> str:
-    return el("tds:GetServiceCapabilitiesResponse", _device_caps("tds:Capabilities"))
+# The prefix each service's messages use (soap.NS declares them all on every reply).
+PREFIX = {"device": "tds", "media": "trt", "media2": "tr2", "events": "tev", "deviceio": "tmd",
+          "ptz": "tptz"}
+
+
+def capabilities_handler(key: str) -> Handler:
+    """GetServiceCapabilities for the service ``key``: every ONVIF service must answer it, and
+    with what GetServices(IncludeCapability) says of that service (both use ``_service_caps``)."""
+    def handler(dev: SimDevice, req: SoapRequest) -> str:
+        return el(f"{PREFIX[key]}:GetServiceCapabilitiesResponse", Raw(_service_caps(dev, key)))
+    return handler
+
+
+get_service_capabilities = capabilities_handler("device")
 
 
 def _device_caps(tag: str) -> str:
     return el(tag, [
         el("tds:Network", IPFilter=False, ZeroConfiguration=False, IPVersion6=False,
            DynDNS=False, NTP=1),
-        el("tds:Security", UsernameToken=True, HttpDigest=True, TLS1__2=False),
+        el("tds:Security", UsernameToken=True, HttpDigest=True, **{"TLS1.2": False}),
         el("tds:System", DiscoveryResolve=False, DiscoveryBye=True, RemoteDiscovery=False,
            SystemBackup=False, SystemLogging=False, FirmwareUpgrade=False)])
 
@@ -264,6 +280,56 @@ def set_relay_output_state(dev: SimDevice, req: SoapRequest, prefix: str = "tds"
     return el(f"{prefix}:SetRelayOutputStateResponse")
 
 
+def add_scopes(dev: SimDevice, req: SoapRequest) -> str:
+    new = [s.text.strip() for s in req.body.findall("tds:ScopeItem", NS) if s.text and s.text.strip()]
+    for s in new:
+        if not s.startswith("onvif://www.onvif.org/") or any(c.isspace() for c in s):
+            raise invalid_arg(f"not an ONVIF scope URI: {s!r}")
+    dev.scopes += [s for s in new if s not in dev.scopes]
+    return el("tds:AddScopesResponse")
+
+
+def remove_scopes(dev: SimDevice, req: SoapRequest) -> str:
+    gone = [s.text.strip() for s in req.body.findall("tds:ScopeItem", NS) if s.text]
+    if any(s in dev.fixed_scopes for s in gone):
+        raise SoapFault("Sender", ["ter:OperationProhibited", "ter:FixedScope"],
+                        "fixed scopes cannot be removed")
+    missing = [s for s in gone if s not in dev.scopes]
+    if missing:
+        raise SoapFault("Sender", ["ter:InvalidArgVal", "ter:NoScope"], f"no scope {missing[0]!r}")
+    dev.scopes = [s for s in dev.scopes if s not in gone]
+    return el("tds:RemoveScopesResponse", [el("tds:ScopeItem", s) for s in gone])
+
+
+# Read-only network and account settings (Profile S/T mandatory reads): fixed values a
+# commissioning tool may show; the simulator does not model changing them.
+def get_wsdl_url(dev: SimDevice, req: SoapRequest) -> str:
+    return el("tds:GetWsdlUrlResponse", el("tds:WsdlUrl", "http://www.onvif.org/Documents/Specs.html"))
+
+
+def get_dns(dev: SimDevice, req: SoapRequest) -> str:
+    return el("tds:GetDNSResponse", el("tds:DNSInformation", el("tt:FromDHCP", False)))
+
+
+def get_network_protocols(dev: SimDevice, req: SoapRequest) -> str:
+    return el("tds:GetNetworkProtocolsResponse", [
+        el("tds:NetworkProtocols", [el("tt:Name", name), el("tt:Enabled", True), el("tt:Port", port)])
+        for name, port in (("HTTP", dev.http_port), ("RTSP", dev.rtsp_port))])
+
+
+def get_network_default_gateway(dev: SimDevice, req: SoapRequest) -> str:
+    return el("tds:GetNetworkDefaultGatewayResponse", el("tds:NetworkGateway", ""))
+
+
+def get_discovery_mode(dev: SimDevice, req: SoapRequest) -> str:
+    return el("tds:GetDiscoveryModeResponse", el("tds:DiscoveryMode", "Discoverable"))
+
+
+def get_users(dev: SimDevice, req: SoapRequest) -> str:
+    return el("tds:GetUsersResponse", el("tds:User", [el("tt:Username", dev.site.user),
+                                                      el("tt:UserLevel", "Administrator")]))
+
+
 def get_endpoint_reference(dev: SimDevice, req: SoapRequest) -> str:
     return el("tds:GetEndpointReferenceResponse", el("tds:GUID", f"urn:uuid:{dev.uuid}"))
 
@@ -278,6 +344,14 @@ HANDLERS = {
     "GetCapabilities": get_capabilities,
     "GetScopes": get_scopes,
     "SetScopes": set_scopes,
+    "AddScopes": add_scopes,
+    "RemoveScopes": remove_scopes,
+    "GetWsdlUrl": get_wsdl_url,
+    "GetDNS": get_dns,
+    "GetNetworkProtocols": get_network_protocols,
+    "GetNetworkDefaultGateway": get_network_default_gateway,
+    "GetDiscoveryMode": get_discovery_mode,
+    "GetUsers": get_users,
     "GetHostname": get_hostname,
     "SetHostname": set_hostname,
     "GetNetworkInterfaces": get_network_interfaces,

@@ -67,16 +67,21 @@ def _audio_encoder_cfg() -> str:
 
 
 def _ptz_cfg(tag: str = "tt:PTZConfiguration") -> str:
+    spaces = "http://www.onvif.org/ver10/tptz/"
     return el(tag, [
         el("tt:Name", "PTZ"), el("tt:UseCount", 2), el("tt:NodeToken", PTZ_NODE),
-        el("tt:DefaultAbsolutePantTiltPositionSpace",
-           "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"),
-        el("tt:DefaultAbsoluteZoomPositionSpace",
-           "http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace"),
+        # "Pant" is the schema's own spelling.
+        el("tt:DefaultAbsolutePantTiltPositionSpace", spaces + "PanTiltSpaces/PositionGenericSpace"),
+        el("tt:DefaultAbsoluteZoomPositionSpace", spaces + "ZoomSpaces/PositionGenericSpace"),
+        el("tt:DefaultRelativePanTiltTranslationSpace",
+           spaces + "PanTiltSpaces/TranslationGenericSpace"),
+        el("tt:DefaultRelativeZoomTranslationSpace", spaces + "ZoomSpaces/TranslationGenericSpace"),
         el("tt:DefaultContinuousPanTiltVelocitySpace",
-           "http://www.onvif.org/ver10/tptz/PanTiltSpaces/VelocityGenericSpace"),
-        el("tt:DefaultContinuousZoomVelocitySpace",
-           "http://www.onvif.org/ver10/tptz/ZoomSpaces/VelocityGenericSpace"),
+           spaces + "PanTiltSpaces/VelocityGenericSpace"),
+        el("tt:DefaultContinuousZoomVelocitySpace", spaces + "ZoomSpaces/VelocityGenericSpace"),
+        el("tt:DefaultPTZSpeed", [
+            el("tt:PanTilt", "", x=1.0, y=1.0, space=spaces + "PanTiltSpaces/GenericSpeedSpace"),
+            el("tt:Zoom", "", x=1.0, space=spaces + "ZoomSpaces/ZoomGenericSpeedSpace")]),
         el("tt:DefaultPTZTimeout", "PT10S")], token=PTZ_CONFIG)
 
 

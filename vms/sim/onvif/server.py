@@ -51,6 +51,9 @@ class DeviceHttp:
         if dev.has_ptz:
             for op, fn in ptz.HANDLERS.items():
                 table[(NS["tptz"], op)] = fn
+        for ns, key, _ in device_service.services(dev):
+            if key != "events":  # the events service answers for itself (EventService)
+                table[(ns, "GetServiceCapabilities")] = device_service.capabilities_handler(key)
         table[(NS["tev"], "GetEventProperties")] = self.events.get_event_properties
         table[(NS["tev"], "CreatePullPointSubscription")] = \
             self.events.create_pull_point_subscription
@@ -84,15 +87,26 @@ class DeviceHttp:
                 data = await request.read()
             except web.HTTPRequestEntityTooLarge as exc:
                 raise SoapFault("Sender", ["ter:WellFormed"], "request too large") from exc
-            req = parse_request(data)
+            # HTTP credentials are checked before the body is parsed, as a camera's web server
+            # does: a client that sends an empty request to learn the Digest challenge gets it.
+            digest_ok = self._check_digest(request)
+            try:
+                req = parse_request(data)
+            except SoapFault:
+                if not digest_ok:
+                    raise _challenge("credentials required (HTTP Digest)") from None
+                raise
             soap_ns = req.soap_ns
             sid_text = request.match_info.get("sid")
             sid = int(sid_text) if sid_text and sid_text.isdigit() else None
             pre_auth = req.op_ns == NS["tds"] and req.op in device_service.PRE_AUTH
             if not pre_auth:
-                self._authenticate(req, request)
+                self._authenticate(req, digest_ok)
             body = await self._call(req, sid if sid_text else None, bool(sid_text))
-            return _xml(envelope(body, soap_ns), 200, soap_ns)
+            undeclared = frozenset({"tptz"}) if (
+                req.op_ns == NS["tptz"] and self.dev.cfg.deviates("undeclared_prefix")) \
+                else frozenset()
+            return _xml(envelope(body, soap_ns, undeclared=undeclared), 200, soap_ns)
         except SoapFault as fault:
             resp = _xml(fault_body(fault, soap_ns), fault.http_status, soap_ns)
             for k, v in fault.headers.items():
@@ -102,24 +116,28 @@ class DeviceHttp:
                     resp.headers.add("WWW-Authenticate", ch)
             return resp
 
-    def _authenticate(self, req: SoapRequest, request: web.Request) -> None:
+    def _check_digest(self, request: web.Request) -> bool:
+        """Whether the request carries valid HTTP Digest credentials; 401 if it carries wrong
+        ones. False when it carries none (a WS-UsernameToken in the body may still do)."""
+        auth = request.headers.get("Authorization", "")
+        if not auth:
+            return False
+        site = self.dev.site
+        verdict = self.digest.verify(auth, request.method, site.user, site.password)
+        if verdict is None:
+            return True
+        f = _challenge("HTTP Digest credentials refused")
+        if verdict == "stale":
+            f.headers["_stale"] = "1"
+        raise f
+
+    def _authenticate(self, req: SoapRequest, digest_ok: bool) -> None:
         site = self.dev.site
         if req.token is not None and self.dev.cfg.auth != "digest":
             check_wsse(req.token, site.user, site.password, self.dev.now(), self.nonces)
             return
-        auth = request.headers.get("Authorization", "")
-        if auth:
-            verdict = self.digest.verify(auth, request.method, site.user, site.password)
-            if verdict is None:
-                return
-            f = not_authorized("HTTP Digest credentials refused")
-            f.http_status = 401
-            if verdict == "stale":
-                f.headers["_stale"] = "1"
-            raise f
-        f = not_authorized("credentials required (WS-UsernameToken or HTTP Digest)")
-        f.http_status = 401
-        raise f
+        if not digest_ok:
+            raise _challenge("credentials required (WS-UsernameToken or HTTP Digest)")
 
     async def _call(self, req: SoapRequest, sid: int | None, on_subscription: bool) -> str:
         key = (req.op_ns, req.op)
@@ -160,6 +178,13 @@ class DeviceHttp:
         jpeg = await asyncio.get_running_loop().run_in_executor(
             None, snapshot_jpeg, spec, clock, index)
         return web.Response(body=jpeg, content_type="image/jpeg")
+
+
+def _challenge(reason: str) -> SoapFault:
+    """ter:NotAuthorized as HTTP 401; the caller's handler adds the Digest challenge."""
+    f = not_authorized(reason)
+    f.http_status = 401
+    return f
 
 
 def _not_supported(req: SoapRequest) -> SoapFault:

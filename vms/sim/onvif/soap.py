@@ -140,10 +140,15 @@ def _token(header: etree._Element | None) -> WsseToken | None:
     )
 
 
-def envelope(body: str, soap_ns: str = SOAP12, header: str = "") -> bytes:
+def envelope(body: str, soap_ns: str = SOAP12, header: str = "",
+             undeclared: frozenset[str] = frozenset()) -> bytes:
+    """A reply envelope declaring every prefix in ``NS``, except ``undeclared`` ones (the
+    ``undeclared_prefix`` field deviation: a firmware that forgets a declaration)."""
     head = f"<env:Header>{header}</env:Header>" if header else ""
+    decls = _DECLS if not undeclared else " ".join(
+        f'xmlns:{p}="{u}"' for p, u in NS.items() if p not in undeclared)
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope xmlns:env="{soap_ns}" '
-            f"{_DECLS}>{head}<env:Body>{body}</env:Body></env:Envelope>").encode()
+            f"{decls}>{head}<env:Body>{body}</env:Body></env:Envelope>").encode()
 
 
 def fault_body(fault: SoapFault, soap_ns: str = SOAP12) -> bytes:
