@@ -1,10 +1,17 @@
-"""Credential scrubbing for anything shown on screen or logged (cf. Frigate's clean_camera_user_pass)."""
+"""Credential scrubbing for anything shown on screen or logged (cf. Frigate's clean_camera_user_pass).
+
+Scrubbing runs on text from the network (a camera's SOAP fault reason can be megabytes), so
+it must stay linear: a URL's scheme may only start where a word starts (no retrying from
+every letter of a long run), and user information is at most ``MAX_USERINFO`` characters.
+"""
 
 from __future__ import annotations
 
 import re
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
+MAX_USERINFO = 512
+_USERINFO = re.compile(
+    r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)[^/@\s]{0,%d}@" % MAX_USERINFO)
 
 
 def scrub_url(text: str) -> str:
