@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.conftest import REPO, Sim
+from tests.conftest import REPO, Sim, ensure_admin, start_sim
 
 WSD = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
@@ -110,3 +110,69 @@ def test_multicast_probe_hello_and_bye_in_a_network_namespace(tmp_path: Path,
     assert sorted(out["presence_start"]) == [["hello", "cam1"], ["hello", "hp1"]], out
     assert out["presence_after"][:2] == [["bye", "cam1"], ["hello", "cam1"]], out
     assert sorted(out["presence_after"][2:]) == [["bye", "cam1"], ["bye", "hp1"]], out
+
+
+def in_namespace(script: str) -> dict:
+    """Run ``script`` (bash) in a fresh, private network namespace; its last line is JSON."""
+    unshare = shutil.which("unshare")
+    assert unshare and shutil.which("ip"), "needs util-linux unshare and iproute2 ip"
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root to create a network namespace (CI runs as root)")
+    res = subprocess.run([unshare, "-n", "bash", "-c", script], capture_output=True, text=True,
+                         timeout=600, cwd=REPO)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def test_a_site_on_a_non_loopback_address_is_found_by_multicast(tmp_path: Path,
+                                                                clip_cache: Path) -> None:
+    """``vms sim --host ADDR`` joins the group on the interface holding ADDR, so a discovery
+    tool that skips loopback finds it (the README's dummy-interface recipe, in a namespace:
+    192.0.2.0/24 is TEST-NET-1 and the dummy interface sends nothing anywhere). Where the
+    kernel has no dummy driver (containers) a veth pair with both ends in the namespace
+    stands in: what it sends reaches only its own peer."""
+    out = in_namespace(
+        "ip link set lo up && "
+        "{ ip link add beacon0 type dummy 2>/dev/null || "
+        "{ ip link add beacon0 type veth peer name beacon1 && ip link set beacon1 up; }; } && "
+        "ip addr add 192.0.2.10/24 dev beacon0 && ip link set beacon0 up multicast on && "
+        "ip route add 224.0.0.0/4 dev beacon0 && "
+        f"exec {sys.executable} {REPO / 'tests' / 'discovery_dummy_iface.py'} "
+        f"{tmp_path / 'data'} {clip_cache}")
+    assert out["multicast"] is True, out
+    assert isinstance(out["found"], list), out["found"]  # otherwise: vms discover's stderr
+    assert sorted(d["name"] for d in out["found"]) == ["cam1", "hp1"], out
+    assert all(d["xaddr"].startswith("http://192.0.2.10:") and d["warning"] is None
+               for d in out["found"]), out
+
+
+def test_a_probe_match_without_its_wrapper_is_still_listed(tmp_path: Path,
+                                                          clip_cache: Path) -> None:
+    """The no_probematches_wrapper deviation puts ProbeMatch straight in the Body, as some
+    firmwares do; `vms discover` lists that device beside a conforming one."""
+    toml = tmp_path / "site.toml"
+    toml.write_text('[[device]]\nname = "odd"\nkind = "camera"\nlocation = "Depot"\n'
+                    'deviations = ["no_probematches_wrapper"]\n\n'
+                    '[[device]]\nname = "plain"\nkind = "camera"\nlocation = "Yard"\n')
+    site = start_sim(tmp_path / "simdata", clip_cache, "--config", str(toml))
+    try:
+        _, payload = probe_xml()
+        bodies = {}
+        for r in unicast_probe(site, payload):
+            match = r.find(f".//{{{WSD}}}ProbeMatch")
+            name = next(s.rsplit("/", 1)[1] for s in r.findtext(f".//{{{WSD}}}Scopes").split()
+                        if "/name/" in s)
+            bodies[name] = etree.QName(match.getparent()).localname
+        assert bodies == {"odd": "Body", "plain": "ProbeMatches"}  # the switch is on for one
+        profile = tmp_path / "client"
+        res = subprocess.run(
+            [sys.executable, "-m", "vms", "--data-dir", str(profile), "discover", "--json",
+             "--no-multicast", "--range", "127.0.0.1", "--port",
+             str(site.state()["discovery_port"]), "--timeout", "3"],
+            capture_output=True, text=True, timeout=60, env=ensure_admin(profile))
+        assert res.returncode == 0, res.stderr
+        found = {d["name"]: d for d in json.loads(res.stdout)}
+        assert set(found) == {"odd", "plain"}, res.stdout
+        assert found["odd"]["xaddr"] == site.device("odd")["onvif"]
+    finally:
+        site.stop()

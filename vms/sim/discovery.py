@@ -63,9 +63,10 @@ def _description(dev: SimDevice, with_xaddrs: bool = True) -> str:
 
 
 def probe_matches(dev: SimDevice, relates_to: str, seq: int) -> bytes:
-    return _env("ProbeMatches",
-                f"<wsd:ProbeMatches><wsd:ProbeMatch>{_description(dev)}</wsd:ProbeMatch>"
-                f"</wsd:ProbeMatches>", relates_to=relates_to, to=ANON, seq=seq)
+    match = f"<wsd:ProbeMatch>{_description(dev)}</wsd:ProbeMatch>"
+    if not dev.cfg.deviates("no_probematches_wrapper"):
+        match = f"<wsd:ProbeMatches>{match}</wsd:ProbeMatches>"
+    return _env("ProbeMatches", match, relates_to=relates_to, to=ANON, seq=seq)
 
 
 def hello(dev: SimDevice, seq: int) -> bytes:
@@ -106,6 +107,8 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
         return self._seq
 
     async def start(self, port: int, iface: str = "127.0.0.1") -> int:
+        """Listen on UDP ``port`` (every address, for unicast probes) and join the multicast
+        group on the interface that holds the address ``iface`` (the site's ``--host``)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if hasattr(socket, "SO_REUSEPORT"):
@@ -116,9 +119,10 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
             sock.close()
             raise PortInUse(port, "WS-Discovery") from exc
         try:
-            mreq = struct.pack("4s4s", socket.inet_aton(MCAST_GROUP), socket.inet_aton(iface))
+            addr = socket.inet_aton(socket.gethostbyname(iface))
+            mreq = struct.pack("4s4s", socket.inet_aton(MCAST_GROUP), addr)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(iface))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, addr)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
             self.multicast = True
         except OSError as exc:
