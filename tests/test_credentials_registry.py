@@ -102,3 +102,42 @@ def test_sightings_are_upserted_by_endpoint_reference(tmp_path: Path) -> None:
     assert (s.name, s.location, s.sender) == ("cam1", "Market Square", "127.0.0.1")
     reg.mark_gone("urn:uuid:never-seen")
     assert len(reg.sightings()) == 1
+
+
+_STORE_MANY = """
+import sys, threading
+from pathlib import Path
+from vms.credentials import open_store
+store = open_store(Path(sys.argv[1]))
+tag = sys.argv[2]
+def put(i):
+    store.set(f"urn:{tag}:{i}", "admin", f"pw-{tag}-{i}")
+threads = [threading.Thread(target=put, args=(i,)) for i in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(type(store).__name__)
+"""
+
+
+@pytest.mark.parametrize("backend", ["keyring.backends.fail.Keyring", None],
+                         ids=["encrypted-file", "file-keyring"])
+def test_passwords_stored_at_once_by_threads_and_processes_are_all_kept(
+        tmp_path: Path, backend: str | None) -> None:
+    """Issue 22: 16 threads storing passwords at once lost 15 of them (read, change, rewrite
+    with no lock); here 3 processes of 16 threads each store 48, and every one is kept."""
+    env = dict(os.environ)
+    if backend:
+        env["PYTHON_KEYRING_BACKEND"] = backend
+    run = tmp_path.name  # the file keyring outlives the test: keys unique to this run
+    procs = [subprocess.Popen([sys.executable, "-c", _STORE_MANY, str(tmp_path), run + tag],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for tag in ("a", "b", "c")]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    code = ("import sys; from pathlib import Path; from vms.credentials import open_store\n"
+            "s = open_store(Path(sys.argv[1]))\n"
+            "print(sum(s.get(f'urn:{t}:{i}') == ('admin', f'pw-{t}-{i}') "
+            "for t in (sys.argv[2] + x for x in 'abc') for i in range(16)))\n")
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path), run], env=env,
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert res.stdout.strip() == "48"

@@ -11,6 +11,11 @@ Backends:
   Fernet (AES-128-CBC + HMAC) with a key derived from a random key file in the profile
   and this machine's id. It keeps passwords out of backups and copies of the profile;
   it does not protect against someone who can read the profile on this machine.
+
+Every change to a file store is made under a lock beside its file, held across threads
+and processes: a change reads, modifies and rewrites the whole file (keyrings.alt's file
+backends do the same), and without the lock a bulk add of eight cameras lost one.
+The file is replaced atomically, so a crash leaves the old or the new one, never half.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import filelock
 import keyring
 import keyring.backend
 import keyring.errors
@@ -42,11 +48,25 @@ FALLBACK_NOTICE = ("This computer has no system keyring, so camera passwords are
                    "account's files on this computer can recover them; keep the profile private.")
 
 
+LOCK_TIMEOUT_S = 30.0
+
+
 class CredentialStore:
-    """Get/set/delete a (user, password) pair per device key."""
+    """Get/set/delete a (user, password) pair per device key; changes are serialised."""
 
     name = "base"
     notice: str | None = None  # said once, when a fallback store is first created
+    _lock: filelock.BaseFileLock | None = None
+
+    def locked(self) -> contextlib.AbstractContextManager[object]:
+        """Held around every change (and read, so no read sees a half-made change)."""
+        if self._lock is None:
+            return contextlib.nullcontext()
+        try:
+            return self._lock.acquire(timeout=LOCK_TIMEOUT_S)
+        except filelock.Timeout:
+            raise ProfileError(f"the credential store is busy ({self._lock.lock_file} held by "
+                               f"another program for over {LOCK_TIMEOUT_S:.0f} s)") from None
 
     def set(self, key: str, user: str, password: str) -> None:
         raise NotImplementedError
@@ -58,20 +78,32 @@ class CredentialStore:
         raise NotImplementedError
 
 
+def _profile_lock(profile: Path) -> filelock.BaseFileLock:
+    profile.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(profile / "credentials.lock", thread_local=True)
+
+
 class KeyringStore(CredentialStore):
     def __init__(self, backend: keyring.backend.KeyringBackend) -> None:
         self.backend = backend
         self.name = f"keyring ({type(backend).__module__}.{type(backend).__name__})"
+        # OS keyrings change one entry at a time; file backends (keyrings.alt) rewrite a whole
+        # file, so they are locked beside that file (the profile is left alone).
+        path = getattr(backend, "file_path", None)
+        self._lock = filelock.FileLock(f"{path}.lock", thread_local=True) if path else None
 
     def set(self, key: str, user: str, password: str) -> None:
         try:
-            self.backend.set_password(SERVICE, key, json.dumps({"user": user, "password": password}))
+            with self.locked():
+                self.backend.set_password(SERVICE, key,
+                                          json.dumps({"user": user, "password": password}))
         except keyring.errors.KeyringError as exc:
             raise ProfileError(f"the system keyring refused to store a password: {exc}") from None
 
     def get(self, key: str) -> tuple[str, str] | None:
         try:
-            raw = self.backend.get_password(SERVICE, key)
+            with self.locked():
+                raw = self.backend.get_password(SERVICE, key)
         except keyring.errors.KeyringError as exc:
             raise ProfileError(f"the system keyring could not be read: {exc}") from None
         if raw is None:
@@ -80,7 +112,7 @@ class KeyringStore(CredentialStore):
         return data["user"], data["password"]
 
     def delete(self, key: str) -> None:
-        with contextlib.suppress(keyring.errors.PasswordDeleteError):
+        with self.locked(), contextlib.suppress(keyring.errors.PasswordDeleteError):
             self.backend.delete_password(SERVICE, key)
 
 
@@ -99,6 +131,11 @@ class EncryptedFileStore(CredentialStore):
     def __init__(self, profile: Path) -> None:
         self.path = profile / "credentials.enc"
         self.key_path = profile / "credentials.key"
+        self._lock = _profile_lock(profile)
+        with self.locked():
+            self._open_key(profile)
+
+    def _open_key(self, profile: Path) -> None:
         if not self.key_path.exists():
             profile.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -138,18 +175,21 @@ class EncryptedFileStore(CredentialStore):
             raise
 
     def set(self, key: str, user: str, password: str) -> None:
-        data = self._load()
-        data[key] = {"user": user, "password": password}
-        self._save(data)
+        with self.locked():
+            data = self._load()
+            data[key] = {"user": user, "password": password}
+            self._save(data)
 
     def get(self, key: str) -> tuple[str, str] | None:
-        item = self._load().get(key)
+        with self.locked():
+            item = self._load().get(key)
         return (item["user"], item["password"]) if item else None
 
     def delete(self, key: str) -> None:
-        data = self._load()
-        if data.pop(key, None) is not None:
-            self._save(data)
+        with self.locked():
+            data = self._load()
+            if data.pop(key, None) is not None:
+                self._save(data)
 
 
 def _is_os_keyring(backend: keyring.backend.KeyringBackend) -> bool:
