@@ -81,6 +81,10 @@ class TalkUnavailable(DeviceError):
     pass
 
 
+class UnsafeStreamUri(BadReply):
+    """A stream address that is not a network stream (``file:``, a device node): refused."""
+
+
 class UnsafeXml(VmsError):
     pass
 

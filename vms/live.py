@@ -16,10 +16,13 @@ from vms.access.session import Session
 from vms.errors import DeviceError
 from vms.profile import Profile
 from vms.redact import scrub_url
+from vms.streamsafe import check_stream_uri
 
 
 def with_credentials(url: str, user: str, password: str) -> str:
-    """The URL a player opens (never shown or logged: ``scrub_url`` is for that)."""
+    """The URL a player opens (never shown or logged: ``scrub_url`` is for that); only a
+    network stream (``check_stream_uri``)."""
+    url = check_stream_uri(url)
     if not user:
         return url
     parts = urlsplit(url)

@@ -11,7 +11,7 @@ import re
 
 MAX_USERINFO = 512
 _USERINFO = re.compile(
-    r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)[^/@\s]{0,%d}@" % MAX_USERINFO)
+    rf"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{{0,31}}://)[^/@\s]{{0,{MAX_USERINFO}}}@")
 
 
 def scrub_url(text: str) -> str:

@@ -18,6 +18,7 @@ from ui.video.feed import AuthRefused, Feed, FeedError, Frame
 from vms import media_errors
 from vms.live import with_credentials
 from vms.media_errors import credentials_refused
+from vms.streamsafe import ffmpeg_options
 
 OPEN_TIMEOUT_S = 8.0
 READ_TIMEOUT_S = 5.0
@@ -36,8 +37,8 @@ class PyAvFeed(Feed):
         where = urlsplit(self.url).netloc.rpartition("@")[2] or self.label
         # Probe briefly: the SDP already names the codecs, and FFmpeg's default 5 s of
         # analysis (with an audio track) kept a Help Point caller off screen for 3.7 s.
-        options = {"rtsp_transport": "tcp", "fflags": "nobuffer", "flags": "low_delay",
-                   "analyzeduration": "100000", "probesize": "65536"}
+        options = ffmpeg_options(rtsp_transport="tcp", fflags="nobuffer", flags="low_delay",
+                                 analyzeduration="100000", probesize="65536")
         try:
             container: Any = av.open(with_credentials(self.url, self.user, self._password),
                                      options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))

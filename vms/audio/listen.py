@@ -21,6 +21,7 @@ import numpy as np
 from vms.audio import g711
 from vms.live import LiveStream
 from vms.media_errors import explain
+from vms.streamsafe import ffmpeg_options
 from vms.wall.backoff import Backoff
 
 CONNECTING, LIVE, RETRYING, NO_AUDIO, STOPPED = ("connecting", "live", "retrying", "no audio",
@@ -100,8 +101,8 @@ class ListenFeed:
         self.state = STOPPED
 
     def _session(self) -> None:
-        options = {"rtsp_transport": "tcp", "allowed_media_types": "audio",
-                   "analyzeduration": "100000", "probesize": "32768", "fflags": "nobuffer"}
+        options = ffmpeg_options(rtsp_transport="tcp", allowed_media_types="audio",
+                                 analyzeduration="100000", probesize="32768", fflags="nobuffer")
         container: Any = av.open(self.stream.url_with_credentials(), options=options,
                                  timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         try:

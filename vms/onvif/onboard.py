@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from vms.errors import AuthFailed, BadReply, ProtocolError
+from vms.errors import AuthFailed, BadReply, ProtocolError, UnsafeStreamUri
 from vms.onvif.camera import (
     NS_DEVICEIO,
     NS_EVENTS,
@@ -31,6 +31,8 @@ from vms.onvif.camera import (
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport, StreamInfo, choose_roles, describe_offset
 from vms.onvif.trials import run_trials
+from vms.redact import scrub_url
+from vms.streamsafe import check_stream_uri, strip_userinfo
 
 CLOCK_WARN_S = 5.0
 
@@ -122,7 +124,6 @@ async def onboard_with(dc: DeviceClient) -> DeviceReport:
 
     await _io(dc, rep)
     await _profiles(dc, rep)
-    choose_roles(rep.streams)
     if not any(s.uri for s in rep.streams):
         rep.warnings.append("no stream URI could be read: live view will not work until this is fixed")
     if not (rep.manufacturer or rep.model or rep.streams or len(dc.xaddrs) > 1):
@@ -197,8 +198,20 @@ async def _profiles(dc: DeviceClient, rep: DeviceReport) -> None:
         rep.capabilities.audio_sources = max(rep.capabilities.audio_sources, 1)
     t = dc.target
     for s in rep.streams:
-        s.uri = reach_url(s.uri, t, keep_port=True)
-        s.snapshot_uri = reach_url(s.snapshot_uri, t, keep_port=False)
+        # Credentials a camera embeds in a URI are never kept or printed (the keyring has them).
+        s.uri = strip_userinfo(reach_url(s.uri, t, keep_port=True))
+        s.snapshot_uri = strip_userinfo(reach_url(s.snapshot_uri, t, keep_port=False))
+        if s.uri:
+            try:
+                check_stream_uri(s.uri)
+            except UnsafeStreamUri as exc:
+                s.uri, s.error = None, f"refused: {exc}"
+                rep.warnings.append(f"profile {s.profile_token}: {exc}")
+        if s.snapshot_uri and urlsplit(s.snapshot_uri).scheme.lower() not in ("http", "https"):
+            rep.warnings.append(f"profile {s.profile_token}: snapshot address "
+                                f"{scrub_url(s.snapshot_uri)[:120]!r} refused (not http or https)")
+            s.snapshot_uri = None
+    choose_roles(rep.streams)
 
 
 async def media1_profiles(dc: DeviceClient, rep: DeviceReport) -> list[StreamInfo]:

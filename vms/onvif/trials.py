@@ -13,7 +13,7 @@ import contextlib
 from typing import Any
 
 from vms.audio.rtsp_talk import TalkChannel
-from vms.errors import DeviceError, ProtocolError
+from vms.errors import DeviceError, ProtocolError, UnsafeXml
 from vms.events import basenotify, pullpoint
 from vms.events.engine import BASE_NOTIFICATION, PULL_POINT, not_supported
 from vms.events.notifications import Notification
@@ -74,7 +74,7 @@ async def _events(dc: DeviceClient, rep: DeviceReport,
     if not url:
         return [CapabilityCheck("events: PullPoint", None, FAILED, "no event service address")]
     claimed: bool | None = None
-    with contextlib.suppress(ProtocolError):
+    with contextlib.suppress(DeviceError):
         res = await dc.soap(url, NS_EVENTS, "GetServiceCapabilities",
                             action=f"{NS_EVENTS}/EventPortType/GetServiceCapabilitiesRequest")
         node = child(res, "Capabilities")
@@ -91,7 +91,7 @@ async def _events(dc: DeviceClient, rep: DeviceReport,
     except ProtocolError as exc:
         pull.result = FAILED
         pull.detail = "refused: not supported" if not_supported(exc) else f"refused: {exc}"
-    except DeviceError as exc:
+    except (DeviceError, UnsafeXml) as exc:
         pull.result, pull.detail = FAILED, str(exc)
 
     push = CapabilityCheck("events: WS-BaseNotification", True)  # mandatory in ONVIF Core
@@ -123,7 +123,7 @@ async def _try_push(dc: DeviceClient, url: str) -> tuple[str, str]:
         finally:
             await pullpoint.unsubscribe(dc, sub)
         return WORKED, f"subscribed; the device pushed {len(got)} message(s) to us"
-    except DeviceError as exc:
+    except (DeviceError, UnsafeXml) as exc:
         return FAILED, str(exc)
     finally:
         await consumer.close()
@@ -145,7 +145,7 @@ async def _ptz(dc: DeviceClient, rep: DeviceReport) -> CapabilityCheck:
             await dc.soap(url, NS_PTZ, "GetStatus", f"<m:ProfileToken>{_x(token)}</m:ProfileToken>")
             check.detail += "; position read (not moved during a probe)"
         check.result = WORKED
-    except DeviceError as exc:
+    except (DeviceError, UnsafeXml) as exc:
         check.result, check.detail = FAILED, str(exc)
     return check
 
@@ -164,7 +164,7 @@ async def _backchannel(dc: DeviceClient, rep: DeviceReport) -> CapabilityCheck:
             check.result, check.detail = WORKED, "a talk track is offered (sendonly audio)"
         else:
             check.result, check.detail = FAILED, "no talk track in the stream's description"
-    except DeviceError as exc:
+    except (DeviceError, OSError) as exc:
         check.result, check.detail = FAILED, str(exc)
     finally:
         await channel.close()

@@ -34,6 +34,7 @@ from vms.media_errors import explain
 from vms.recording.index import CLOSED, DAMAGED, RecordingIndex, utc
 from vms.recording.segment import SegmentWriter
 from vms.recording.sink import sha256_file
+from vms.streamsafe import ffmpeg_options
 from vms.wall.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ class CameraRecorder:
         # Reads are bounded by FFmpeg's own socket timeout, not PyAV's read timeout: that
         # one takes the GIL in every I/O wait, which with 16 recorders cost a tenth of the
         # process's CPU. PyAV's timeout bounds only the open (and names it a timeout).
-        opts = {"rtsp_transport": "tcp", "timeout": str(int(OPEN_TIMEOUT_S * 1e6))}
+        opts = ffmpeg_options(rtsp_transport="tcp", timeout=str(int(OPEN_TIMEOUT_S * 1e6)))
         with av.open(self.url(), options=opts, timeout=(OPEN_TIMEOUT_S, None)) as inp:
             video = next((s for s in inp.streams.video), None)
             if video is None:

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
@@ -24,6 +23,7 @@ from vms.discovery.wsd import Sighting
 from vms.errors import ConfigError, ProfileError, VmsError
 from vms.onvif.model import Capabilities, CapabilityCheck, DeviceReport, HasStreams, StreamInfo
 from vms.registry.schema import check_version, migrate
+from vms.streamsafe import strip_userinfo
 
 DEFAULT_SITE = "Default site"
 
@@ -38,16 +38,6 @@ class UnknownDevice(VmsError):
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def strip_userinfo(url: str | None) -> str | None:
-    """Some cameras put ``user:pass@`` into stream URIs; credentials live in the keyring only."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 @dataclass
