@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -383,3 +384,49 @@ def test_a_full_disk_raises_the_alarm_stops_cleanly_and_leaves_the_index_consist
     damaged = [s for s in segs if s.state == DAMAGED]
     assert len(damaged) <= 1 and all("could not be finished" in (s.note or "") for s in damaged)
     assert len([s for s in segs if s.state == CLOSED]) >= 1
+
+
+def test_a_second_recorder_leaves_the_running_ones_footage_alone(rsim: Sim, site: Site) -> None:
+    """Issue 22: a second `vms record` on the profile marked the running recorder's open
+    segments "recovered after a crash" and wrote open-ended "recorder stopped unexpectedly"
+    gaps over footage still being recorded: a false statement in a court exhibit."""
+    env = ensure_admin(site.path)
+    first = subprocess.Popen(vms_cmd("--data-dir", str(site.path), "record", "--segment-seconds",
+                                     "4"), env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    index = RecordingIndex(site.path / "recordings.db")
+    try:
+        wait_for(lambda: {s.camera for s in index.segments(state=OPEN) if s.frames > 0}
+                 == {"cam1", "hp1"}, 60, "the first recorder writing both cameras")
+        second = subprocess.run(vms_cmd("--data-dir", str(site.path), "record", "--duration",
+                                        "3"), env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert "another recorder on this profile is recording it" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert index.segments(state=RECOVERED) == []
+        assert [g for g in index.gaps() if "unexpectedly" in g.reason] == []
+        before = len(index.segments(state=CLOSED))
+        wait_for(lambda: len(index.segments(state=CLOSED)) >= before + 2, 30,
+                 "the first recorder still closing segments")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(30)
+    assert first.returncode == 0, first.stderr
+    assert index.segments(state=RECOVERED) == [] and index.segments(state=OPEN) == []
+    index.close()
+
+
+def test_a_camera_without_a_stored_password_does_not_stop_the_others(rsim: Sim,
+                                                                    site: Site) -> None:
+    row = site.profile.registry.device(site.ids["hp1"])
+    site.profile.credentials.delete(row.uid)
+    env = ensure_admin(site.path)
+    res = subprocess.run(vms_cmd("--data-dir", str(site.path), "record", "--duration", "4",
+                                 "--segment-seconds", "2", "--json"), env=env,
+                         capture_output=True, text=True, timeout=90)
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert [c["camera"] for c in summary["cameras"]] == ["cam1"]
+    assert "password is not in the keyring" in summary["skipped"]["hp1"]
+    assert summary["segments"] >= 1

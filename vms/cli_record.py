@@ -115,9 +115,13 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     try:
         started = rec.start(ids)
         if not started:
-            raise ConfigError("there is no camera to record (see 'vms devices list')")
+            why = "".join(f"\n  {name}: {reason}" for name, reason in rec.skipped.items())
+            raise ConfigError("there is no camera to record" + (why or
+                              " (see 'vms devices list')"))
         alarms.start()
         if not args.json:
+            for name, reason in rec.skipped.items():
+                print(f"Not recording {name}: {reason}.", flush=True)
             print(f"Recording {len(started)} camera(s) to {rec.root} ({rec.mode}). "
                   "Ctrl-C to stop.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
@@ -134,7 +138,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
             {"camera_id": s.camera_id, "camera": s.camera, "state": s.state, "detail": s.detail,
              "segments": s.segments, "packets": s.packets, "video_frames": s.video_frames,
              "bytes_received": s.bytes_received} for s in statuses],
-            "segments": len(segs)}, indent=2))
+            "skipped": rec.skipped, "segments": len(segs)}, indent=2))
     else:
         print(f"Stopped. {sum(s.segments for s in statuses)} segment(s) written this run.")
     return 0

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import av
+import filelock
 
 from vms.access.roles import Permission
 from vms.access.session import Session
@@ -41,11 +42,16 @@ HOUSEKEEPING_S = 300.0
 log = logging.getLogger(__name__)
 
 
-def recover(index: RecordingIndex) -> list[int]:
+def recover(index: RecordingIndex, camera_ids: set[int] | None = None) -> list[int]:
     """Segments still ``open`` were being written when the recorder died: hash what is on
-    disk, count the frames that can be read, and say so. Returns their ids."""
+    disk, count the frames that can be read, and say so. Returns their ids.
+
+    Only ``camera_ids`` (the cameras whose recorder lock the caller holds): another
+    recorder's open segments are being written right now, not abandoned."""
     done = []
     for seg in index.segments(state=OPEN):
+        if camera_ids is not None and seg.camera_id not in camera_ids:
+            continue
         note = "the recorder stopped without closing this segment (killed or power lost); " \
                "it holds what reached the disk, and its hash is of those bytes"
         frames = 0
@@ -96,6 +102,26 @@ class Recording:
         self._quit = threading.Event()
         self._housekeeper: threading.Thread | None = None
         self.last_retention: retention.RetentionReport | None = None
+        self.skipped: dict[str, str] = {}  # camera name -> why it is not recorded by us
+        self._claims: dict[int, filelock.BaseFileLock] = {}
+
+    def _claim(self, camera_id: int) -> bool:
+        """One recorder per camera per profile: a lock held while this one records it (freed
+        by the OS if the process dies, so a killed recorder never blocks the next)."""
+        folder = self.profile.data_dir / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(folder / f"recorder-camera-{camera_id}.lock", thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return False
+        self._claims[camera_id] = lock
+        return True
+
+    def _release_claims(self) -> None:
+        for lock in self._claims.values():
+            lock.release()
+        self._claims.clear()
 
     def start(self, camera_ids: list[int] | None = None) -> list[CameraRecorder]:
         rows = self.profile.access.visible(self.session, self.profile.registry.devices())
@@ -106,21 +132,40 @@ class Recording:
                 raise DeviceError(f"no camera with id {missing[0]} that you may record "
                                   "(see 'vms devices list')")
             rows = [r for r in rows if r.id in camera_ids]
-        recovered = recover(self.index)
-        if recovered:
-            log.warning("recovered %d segment(s) left open by a recorder that was stopped "
-                        "abruptly", len(recovered))
         self.root.mkdir(parents=True, exist_ok=True)
+        chosen = []
         for row in rows:
             stream = row.stream("main") or row.stream("sub")
             if stream is None or not stream.uri:
                 log.warning("%s has no video stream: not recorded", row.name)
+                self.skipped[row.name] = "it has no video stream"
                 continue
             self.profile.access.require(self.session, Permission.LIVE_VIEW, row,
                                         action="recording.start")
             creds = self.profile.credentials.get(row.uid)
-            if creds is None:
-                raise DeviceError(f"the password for {row.name} is not in the keyring")
+            if creds is None:  # one camera without a password must not stop the others
+                log.warning("%s is not recorded: its password is not in the keyring", row.name)
+                self.skipped[row.name] = "its password is not in the keyring (add it again)"
+                continue
+            if not self._claim(row.id):
+                log.warning("%s is already being recorded by another recorder on this profile",
+                            row.name)
+                self.skipped[row.name] = ("another recorder on this profile is recording it; "
+                                          "it is left to that one")
+                continue
+            chosen.append((row, stream, creds))
+        # Open segments of a camera no live recorder holds were abandoned (killed, power
+        # lost): recover them. A camera another recorder holds is being written right now.
+        abandoned = {seg.camera_id for seg in self.index.segments(state=OPEN)}
+        mine = {row.id for row, _, _ in chosen}
+        borrowed = {cid for cid in abandoned - mine if self._claim(cid)}
+        recovered = recover(self.index, mine | borrowed)
+        for cid in borrowed:
+            self._claims.pop(cid).release()
+        if recovered:
+            log.warning("recovered %d segment(s) left open by a recorder that was stopped "
+                        "abruptly", len(recovered))
+        for row, stream, creds in chosen:
             rec = CameraRecorder(self.index, self.root, row.id, row.name,
                                  _url(stream.uri, creds[0], creds[1]),
                                  segment_s=self.segment_s, on_status=self.on_status,
@@ -211,3 +256,4 @@ class Recording:
             self.profile.access.record(self.session, "recording.stop", device=row,
                                        detail={"segments": rec.status.segments})
         self.recorders.clear()
+        self._release_claims()
