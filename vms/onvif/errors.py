@@ -71,6 +71,7 @@ def map_error(exc: BaseException, where: str, op: str, user: str | None = None,
     if isinstance(exc, ONVIFError):
         return ProtocolError(f"{where}: {op} failed: {scrub_url(str(exc))}")
     if isinstance(exc, (zeep.exceptions.Error, ValueError, AttributeError, KeyError, TypeError)):
-        return ProtocolError(f"{where} sent a reply to {op} we could not read: "
-                             f"{type(exc).__name__}: {scrub_url(str(exc))[:200]}")
+        # Never the exception's type name: the person reading this is not a Python programmer.
+        return ProtocolError(f"{where} sent a reply to {op} we could not read "
+                             f"({scrub_url(str(exc))[:200] or 'no detail'})")
     raise exc

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 import aiohttp
+from lxml import etree
 
 from vms.errors import BadReply, UnsafeXml
 
@@ -20,6 +21,20 @@ _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 # zeep parses with lxml's recover mode (for cameras that send a bare "&" in URIs), which also
 # "recovers" a truncated reply into an empty answer; a SOAP reply must at least be complete.
 _ENVELOPE_END = re.compile(rb"</(?:[\w.-]+:)?Envelope\s*>\s*$")
+# ...and "recovers" an element whose prefix was never declared into a tag named "tptz:X",
+# on which zeep fails with a bare ValueError, or which it silently drops (an empty answer);
+# and it reads a bare "&" in a URI by dropping the name after it ("?p=0&line=1" -> "?p=0=1").
+# So a SOAP reply is parsed strictly here first. A bare "&" is escaped (what the camera meant)
+# and the reply parsed again; namespace slips in attributes (an attribute named "TLS1:2") are
+# left to zeep, which ignores attributes it does not know; anything else is a BadReply.
+_BARE_AMPERSAND_ERRORS = {
+    etree.ErrorTypes.ERR_NAME_REQUIRED,  # "xmlParseEntityRef: no name" ("a & b")
+    etree.ErrorTypes.ERR_ENTITYREF_SEMICOL_MISSING,  # "?a=1&b=2"
+    etree.ErrorTypes.ERR_UNDECLARED_ENTITY,  # "&b=2;" read as an entity named b
+}
+_BARE_AMPERSAND = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);)")
+_UNDECLARED = re.compile(r"Namespace prefix (\S+) on (\S+) is not defined")  # on an element
+_ACTION = re.compile(r'action="?([^";]+)')
 
 
 @dataclass(frozen=True)
@@ -73,9 +88,54 @@ class ReplyVetter:
             if req.method == "POST" and not _ENVELOPE_END.search(body[-256:]):
                 raise BadReply(f"{where} sent an incomplete or malformed SOAP reply "
                                f"(HTTP {resp.status}, {len(body)} bytes): not an ONVIF service?")
+            if req.method == "POST":
+                body, unreadable = vet_xml(body)
+                if unreadable:
+                    raise BadReply(f"{where}: the camera sent XML we could not read "
+                                   f"({unreadable}) in its reply to {_operation(req)}")
         # aiohttp's read() returns the cached body; we consumed the stream above.
         resp._body = body
         return resp
+
+
+def _strict_errors(body: bytes) -> list[etree._LogEntry]:
+    """libxml2's complaints about ``body`` parsed strictly; [] when it is well-formed."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False)  # its own error log (the exception's is global)
+    try:
+        etree.fromstring(body, parser)
+        return []
+    except etree.XMLSyntaxError as exc:
+        return list(parser.error_log) or [exc.error_log.last_error]
+
+
+def vet_xml(body: bytes) -> tuple[bytes, str | None]:
+    """(the reply to hand on, what makes it unreadable in a few words or None).
+
+    A bare "&" is escaped in the reply handed on; everything zeep would misread is named.
+    """
+    errors = _strict_errors(body)
+    if any(e.type in _BARE_AMPERSAND_ERRORS for e in errors):
+        body = _BARE_AMPERSAND.sub(b"&amp;", body)
+        errors = _strict_errors(body)
+    for e in errors:
+        m = _UNDECLARED.search(e.message)
+        if m:
+            return body, f"undeclared prefix {m.group(1)}"
+    errors = [e for e in errors if e.domain != etree.ErrorDomains.NAMESPACE]
+    if not errors:
+        return body, None
+    first = errors[0]
+    return body, f"{first.message.strip().rstrip('.')[:120]}, line {first.line}"
+
+
+def _operation(req: aiohttp.ClientRequest) -> str:
+    """The SOAP operation a request called (from the SOAP 1.2 action or SOAPAction header)."""
+    for header in ("Content-Type", "SOAPAction"):
+        m = _ACTION.search(req.headers.get(header, ""))
+        if m:
+            return m.group(1).rstrip("/").rsplit("/", 1)[-1] or "a request"
+    return "a request"
 
 
 def make_session(user: str | None, password: str | None, timeouts: Timeouts,
