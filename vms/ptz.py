@@ -59,10 +59,13 @@ class PtzControl:
 
     # -- checks, on the caller's thread ----------------------------------------
     def _prepare(self, device_id: int, action: str | None,
-                 detail: dict[str, Any] | None = None) -> tuple[DeviceRow, str, str, str]:
+                 detail: dict[str, Any] | None = None, *, doing: str | None = None
+                 ) -> tuple[DeviceRow, str, str, str]:
+        """Check and audit on the caller's thread; ``doing`` words a refusal of a request that
+        moves nothing (reading presets or the position), which still needs the PTZ right."""
         row = self.profile.registry.device(device_id)
         self.profile.access.require(self.session, Permission.PTZ, row,
-                                    action=action or "ptz.control")
+                                    action=action or "ptz.control", doing=doing)
         if not row.capabilities.ptz:
             raise DeviceError(f"{row.name} has no PTZ service")
         stream = row.stream("main") or row.stream("sub")
@@ -122,7 +125,8 @@ class PtzControl:
             "ProfileToken": token, "PanTilt": True, "Zoom": True}))
 
     def position(self, device_id: int) -> concurrent.futures.Future[PtzPosition]:
-        row, token, user, pw = self._prepare(device_id, None)
+        row, token, user, pw = self._prepare(device_id, None,
+                                             doing="see where a PTZ camera points")
 
         async def run() -> PtzPosition:
             st = await self._call(row, user, pw, "GetStatus", {"ProfileToken": token})
@@ -137,7 +141,8 @@ class PtzControl:
         return self._submit(run())
 
     def presets(self, device_id: int) -> concurrent.futures.Future[list[PtzPreset]]:
-        row, token, user, pw = self._prepare(device_id, None)
+        row, token, user, pw = self._prepare(device_id, None,
+                                             doing="view a camera's PTZ presets")
 
         async def run() -> list[PtzPreset]:
             res = await self._call(row, user, pw, "GetPresets", {"ProfileToken": token})

@@ -264,7 +264,7 @@ class DiscoveryDialog(QDialog):
         off = rep.clock_offset_s
         if off is not None and abs(off) >= 5:
             self._status(endpoint, f"Added (clock off by {abs(off):.0f} s)", WARN,
-                         f"Clock {describe_offset(off)} this computer; set NTP on the device.")
+                         f"Clock {describe_offset(off)}; set NTP on the device.")
         else:
             self._status(endpoint, "Added", GOOD, "; ".join(rep.warnings) or "Added")
         notice = self.svc.credentials.notice

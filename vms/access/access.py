@@ -149,7 +149,10 @@ class Access:
         return ids is None or device_id in ids
 
     def require(self, session: Session, perm: Permission, device: DeviceLike | None = None,
-                *, action: str | None = None) -> None:
+                *, action: str | None = None, doing: str | None = None) -> None:
+        """Refuse (audited) unless the session may use ``perm`` on ``device``. ``doing`` names
+        the act in the refusal when it is narrower than the permission's own words (seeing
+        a camera's presets needs the PTZ permission, but is not "moving cameras")."""
         self.check(session)
         if session.must_change_password:
             raise PasswordChangeRequired(f"{session.user} must choose a new password before "
@@ -161,8 +164,12 @@ class Access:
                                    "administrator; sign in again")
         why = None
         if not allowed(session.role, perm):
-            why = (f"{session.role.words}s may not {perm.describe}; that needs the role of "
-                   f"{_roles_text(perm)}")
+            if doing:  # name the act asked for, and the permission it is part of
+                why = (f"{session.role.words}s may not {doing}: that needs the permission to "
+                       f"{perm.describe}, which {_roles_text(perm)} have")
+            else:
+                why = (f"{session.role.words}s may not {perm.describe}; that needs the role of "
+                       f"{_roles_text(perm)}")
         elif device is not None and perm in CAMERA_SCOPED and not self._reaches(user, device.id):
             why = (f"{session.user} has no access to camera '{device.name}' ({device.site}); an "
                    "administrator can add it to one of your camera groups")
