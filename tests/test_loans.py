@@ -180,3 +180,61 @@ def test_the_dashboard_window_lists_what_needs_doing(world: World, qtbot) -> Non
             loans.remove(dep.id, today)
     finally:
         loans.close()
+
+
+def test_a_new_loan_that_fails_its_checks_leaves_no_site_behind(world: World, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22/23: a New loan that failed validation discarded the form yet saved an orphan
+    site with the victim's name and phone number. Walked through the window's New loan
+    dialog: the kit chosen is already deployed, so the loan is refused, and nothing is kept."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from ui.loans.dashboard import LoansWindow, NewLoanDialog
+
+    loans = Loans(world.profile, world.coordinator)
+    today = dt.date(2026, 11, 23)
+    busy = loans.deploy(_site(loans, "Birch Row").id, [world.pid[0]], today, signage=True)
+    try:
+        win = LoansWindow(loans, [(i, n) for i, n in zip(world.pid, ("pid1", "pid2"),
+                                                        strict=True)], today=today)
+        qtbot.addWidget(win)
+        win.show()
+        with qtbot.waitSignal(win.loaded, timeout=10_000):
+            pass
+
+        def fill() -> None:
+            dlg = next((w for w in QApplication.topLevelWidgets()
+                        if isinstance(w, NewLoanDialog) and w.isVisible()), None)
+            if dlg is None:
+                QTimer.singleShot(50, fill)
+                return
+            dlg.name.setText("Rowan Walk")
+            dlg.address.setText("3 Rowan Walk, Northampton NN3 2AA")
+            dlg.urn.setText("NP-ROWAN")
+            dlg.contact.setText("Mr B Victim, 07700 900456")
+            dlg.kit.item(0).setCheckState(Qt.CheckState.Checked)  # pid1: deployed at Birch Row
+            dlg.buttons.accepted.emit()
+
+        said: list[str] = []
+
+        def read_refusal() -> None:
+            box = next((w for w in QApplication.topLevelWidgets()
+                        if isinstance(w, QMessageBox) and w.isVisible()), None)
+            if box is None:
+                QTimer.singleShot(50, read_refusal)
+                return
+            said.append(box.text())
+            box.accept()
+
+        QTimer.singleShot(50, fill)
+        win.new.click()  # returns when the dialog has been accepted
+        QTimer.singleShot(50, read_refusal)
+        qtbot.waitUntil(lambda: bool(said), timeout=10_000)
+        assert "pid1 is already deployed elsewhere" in said[0]
+        names = [r[0] for r in loans.store.conn.execute("SELECT name FROM sites")]
+        assert "Rowan Walk" not in names
+        contacts = [r[0] for r in loans.store.conn.execute("SELECT contact FROM sites")]
+        assert not any("Victim" in c for c in contacts)
+    finally:
+        loans.remove(busy.id, today)
+        loans.close()

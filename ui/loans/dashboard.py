@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from vms.access.roles import Permission
-from vms.loans.loans import REASONS, Dashboard, Deployment, Loans, Site
+from vms.loans.loans import REASONS, Dashboard, Deployment, Loans
 
 AMBER, RED = QColor("#fff1c2"), QColor("#ffd6d6")
 LOAN_COLUMNS = ["Site", "URN", "Kit", "Installed", "Day", "Ends", "Days left", "Status",
@@ -274,9 +274,9 @@ class LoansWindow(QWidget):
             installed, signage, notes = (values.pop("installed"), values.pop("signage"),
                                          values.pop("notes"))
 
-            def work() -> Deployment:
-                site: Site = self.loans.add_site(**values)
-                return self.loans.deploy(site.id, ids, installed, signage=signage, notes=notes)
+            def work() -> Deployment:  # site and deployment in one transaction
+                return self.loans.open_loan(**values, devices=ids, installed=installed,
+                                            signage=signage, notes=notes)
             self._run(work, f"{values['name']}: loan recorded from {_d(installed)}.")
 
 

@@ -10,6 +10,7 @@ every reading of a site's contact.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from vms.access.session import Session
 from vms.errors import ConfigError
 from vms.loans.store import LoanStore
 from vms.profile import Profile
+from vms.registry.repo import DeviceRow
 
 FUNDED_DAYS = 30
 ENDING_SOON_DAYS = 7
@@ -114,21 +116,34 @@ class Loans:
                  reason: str, response_level: str, contact: str = "", on_test: bool = False
                  ) -> Site:
         self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.site.add")
-        name, address, urn = name.strip(), address.strip(), urn.strip()
-        if not (name and address and urn):
-            raise ConfigError("a site needs a name, an address and the police URN")
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ConfigError(f"{lat}, {lon} is not a latitude and longitude")
+        fields = _site_fields(name, address, lat, lon, urn, reason, response_level, contact,
+                              on_test)
         with self.store.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO sites (name, address, lat, lon, contact, reason, urn, "
-                "response_level, on_test, created_utc) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (name, address, lat, lon, contact.strip(), reason.strip(), urn,
-                 response_level.strip(), int(on_test), _now()))
-            sid = int(cur.lastrowid or 0)
-        self.access.record(self.session, "loans.site.add",
-                           detail={"site": sid, "name": name, "urn": urn, "on_test": on_test})
+            sid = _insert_site(c, fields)
+        self._audit_site(sid, fields)
         return self.site(sid)
+
+    def open_loan(self, *, name: str, address: str, lat: float, lon: float, urn: str,
+                  reason: str, response_level: str, contact: str = "", on_test: bool = False,
+                  devices: list[int], installed: dt.date, signage: bool, notes: str = ""
+                  ) -> Deployment:
+        """A new site and its first deployment, in one transaction: a loan that fails its
+        checks leaves nothing behind (no orphan site holding a victim's name and phone)."""
+        self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.site.add")
+        fields = _site_fields(name, address, lat, lon, urn, reason, response_level, contact,
+                              on_test)
+        rows = self._check_deployable(devices)
+        with self.store.transaction() as c:
+            sid = _insert_site(c, fields)
+            did = _insert_deployment(c, sid, rows, installed, signage, notes)
+        self._audit_site(sid, fields)
+        self._audit_deploy(did, self.site(sid), rows, installed)
+        return self.deployment(did)
+
+    def _audit_site(self, sid: int, fields: dict[str, object]) -> None:
+        self.access.record(self.session, "loans.site.add",
+                           detail={"site": sid, "name": fields["name"], "urn": fields["urn"],
+                                   "on_test": fields["on_test"]})
 
     def set_on_test(self, site_id: int, on: bool) -> Site:
         self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.site.on_test")
@@ -171,6 +186,13 @@ class Loans:
                signage: bool, notes: str = "") -> Deployment:
         self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.deploy")
         site = self.site(site_id)
+        rows = self._check_deployable(device_ids)
+        with self.store.transaction() as c:
+            did = _insert_deployment(c, site_id, rows, installed, signage, notes)
+        self._audit_deploy(did, site, rows, installed)
+        return self.deployment(did)
+
+    def _check_deployable(self, device_ids: list[int]) -> list[DeviceRow]:
         if not device_ids:
             raise ConfigError("a deployment needs at least one device")
         devices = [self.profile.registry.device(d) for d in device_ids]
@@ -181,19 +203,13 @@ class Loans:
         if busy:
             raise ConfigError(f"{', '.join(busy)} is already deployed elsewhere; record its "
                               "removal first")
-        funded_end = installed + dt.timedelta(days=FUNDED_DAYS - 1)
-        with self.store.transaction() as c:
-            cur = c.execute("INSERT INTO deployments (site_id, installed, funded_end, signage, "
-                            "notes) VALUES (?,?,?,?,?)",
-                            (site_id, installed.isoformat(), funded_end.isoformat(),
-                             int(signage), notes.strip()))
-            did = int(cur.lastrowid or 0)
-            c.executemany("INSERT INTO deployment_devices VALUES (?,?,?)",
-                          [(did, d.id, d.name) for d in devices])
+        return devices
+
+    def _audit_deploy(self, did: int, site: Site, devices: list[DeviceRow],
+                      installed: dt.date) -> None:
         self.access.record(self.session, "loans.deploy", detail={
             "deployment": did, "site": site.name, "urn": site.urn,
             "devices": [d.name for d in devices], "installed": installed.isoformat()})
-        return self.deployment(did)
 
     def extend(self, deployment_id: int, until: dt.date, reference: str) -> Deployment:
         """A paid extension: the loan now ends on ``until``."""
@@ -264,3 +280,38 @@ class Loans:
                            key=lambda d: d.end),
             on_test=[s for s in self.sites() if s.on_test],
             active=active)
+
+
+def _site_fields(name: str, address: str, lat: float, lon: float, urn: str, reason: str,
+                 response_level: str, contact: str, on_test: bool) -> dict[str, object]:
+    """A site's columns, checked before anything is written."""
+    name, address, urn = name.strip(), address.strip(), urn.strip()
+    if not (name and address and urn):
+        raise ConfigError("a site needs a name, an address and the police URN")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ConfigError(f"{lat}, {lon} is not a latitude and longitude")
+    return {"name": name, "address": address, "lat": lat, "lon": lon,
+            "contact": contact.strip(), "reason": reason.strip(), "urn": urn,
+            "response_level": response_level.strip(), "on_test": on_test}
+
+
+def _insert_site(c: sqlite3.Connection, f: dict[str, object]) -> int:
+    cur = c.execute(
+        "INSERT INTO sites (name, address, lat, lon, contact, reason, urn, "
+        "response_level, on_test, created_utc) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (f["name"], f["address"], f["lat"], f["lon"], f["contact"], f["reason"], f["urn"],
+         f["response_level"], int(bool(f["on_test"])), _now()))
+    return int(cur.lastrowid or 0)
+
+
+def _insert_deployment(c: sqlite3.Connection, site_id: int, devices: list[DeviceRow],
+                       installed: dt.date, signage: bool, notes: str) -> int:
+    funded_end = installed + dt.timedelta(days=FUNDED_DAYS - 1)
+    cur = c.execute("INSERT INTO deployments (site_id, installed, funded_end, signage, "
+                    "notes) VALUES (?,?,?,?,?)",
+                    (site_id, installed.isoformat(), funded_end.isoformat(),
+                     int(signage), notes.strip()))
+    did = int(cur.lastrowid or 0)
+    c.executemany("INSERT INTO deployment_devices VALUES (?,?,?)",
+                  [(did, d.id, d.name) for d in devices])
+    return did
