@@ -105,16 +105,27 @@ def parse_manifest(text: str) -> tuple[dict[str, str], list[str]]:
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        digest, sep, name = line.partition(" ")
-        name = name.lstrip(" ").lstrip("*")
-        if not sep or not name or not all(c in "0123456789abcdefABCDEF" for c in digest):
+        entry = parse_manifest_line(line)
+        if entry is None:
             bad.append(f"line {n}: {line[:80]!r}")
             continue
+        digest, name = entry
         if name in entries:
             bad.append(f"line {n}: {name} is listed twice")
             continue
-        entries[name] = digest.lower()
+        entries[name] = digest
     return entries, bad
+
+
+def parse_manifest_line(line: str) -> tuple[str, str] | None:
+    """``(digest, path)`` of one ``<hash>  <path>`` line (the digest in lower case), or None
+    when the line cannot be read as one."""
+    digest, sep, name = line.partition(" ")
+    name = name.lstrip(" ").lstrip("*")
+    if not sep or not name or not digest or \
+            not all(c in "0123456789abcdefABCDEF" for c in digest):
+        return None
+    return digest.lower(), name
 
 
 def bag_info_text(fields: list[tuple[str, str]]) -> str:
