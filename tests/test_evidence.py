@@ -556,6 +556,211 @@ def test_x8_a_trust_root_shipped_inside_the_package_is_refused(world: World,
     assert r.status == INVALID and any("no evidence root" in c.message for c in r.failures)
 
 
+# -- hostile packages: the verifier opens only regular files inside the package -----------------
+# Each package below is made in the test with real links, FIFOs and sparse files, and checked
+# through the real ``vms verify`` in a subprocess: with a deadline (a hang fails the test rather
+# than blocking it) and a 2 GiB address-space limit (so reading /dev/zero fails fast instead of
+# eating the machine's memory). Its peak memory is the kernel's high-water mark of its own
+# address space (VmHWM), written as it exits: wait4's ru_maxrss would include the pytest
+# process it was forked from.
+VERIFY_AS_LIMIT = 2 << 30
+_LIMITED = """
+import atexit, os, resource, runpy, sys
+resource.setrlimit(resource.RLIMIT_AS, ({n}, {n}))
+def peak():
+    with open("/proc/self/status") as f, open(os.environ["VERIFY_PEAK_FILE"], "w") as out:
+        out.write(next(line.split()[1] for line in f if line.startswith("VmHWM:")))
+atexit.register(peak)
+sys.argv = ["vms", *sys.argv[1:]]
+runpy.run_module("vms", run_name="__main__", alter_sys=True)
+"""
+
+
+@dataclass
+class VerifyRun:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    peak_mb: float  # the verifier process's own peak resident memory (VmHWM)
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "backslashreplace")
+
+
+def run_verify(world: World, package: Path, tmp_path: Path, *args: str,
+               env: dict[str, str] | None = None, timeout: float = 90) -> VerifyRun:
+    import sys
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "root.pem").write_bytes(world.keys.root_pem())
+    (tmp_path / "tsa.pem").write_bytes(world.tsa.root_pem)
+    base = {k: v for k, v in os.environ.items() if k not in ("VMS_USER", "VMS_PASSWORD")}
+    cmd = [sys.executable, "-c", _LIMITED.format(n=VERIFY_AS_LIMIT), "--data-dir",
+           str(tmp_path / "nobody"), "verify", "--trust-root", str(tmp_path / "root.pem"),
+           "--tsa-root", str(tmp_path / "tsa.pem"), *args, str(package)]
+    out, err = tmp_path / "verify.out", tmp_path / "verify.err"
+    peak = tmp_path / "verify.peak"
+    with out.open("wb") as o, err.open("wb") as e:
+        proc = subprocess.Popen(cmd, stdout=o, stderr=e, env={**base, **(env or {}),
+                                                              "VERIFY_PEAK_FILE": str(peak)})
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            os.waitpid(proc.pid, 0)
+            proc.returncode = -9
+            pytest.fail(f"vms verify did not finish within {timeout:.0f} s (it hangs); "
+                        f"output so far:\n{out.read_bytes()[-2000:]!r}")
+        time.sleep(0.05)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    run = VerifyRun(proc.returncode, out.read_bytes(), err.read_bytes(),
+                    int(peak.read_text()) / 1024)  # kB
+    print(run.text[-3000:], run.stderr.decode("utf-8", "backslashreplace")[-3000:],
+          f"peak RSS {run.peak_mb:.0f} MB", sep="\n")
+    return run
+
+
+def assert_refused(run: VerifyRun, *words: str) -> None:
+    """INVALID with the verifier's exit status, a report, every phrase in it, no traceback."""
+    assert b"Traceback" not in run.stderr, run.stderr.decode("utf-8", "backslashreplace")
+    assert run.returncode == 1, (run.returncode, run.text)
+    assert run.text.startswith("INVALID: "), run.text
+    for w in words:
+        assert w in run.text, f"{w!r} not in the report:\n{run.text}"
+
+
+def _first_chain_cert(pkg: Path) -> str:
+    return "seal/chain/" + sorted(p.name for p in (pkg / "seal/chain").iterdir())[0]
+
+
+@pytest.mark.parametrize("name", ["bagit.txt", "bag-info.txt", "tagmanifest-sha256.txt",
+                                  "data/metadata/export.json", f"seal/{P7S}", f"seal/{TSR}",
+                                  "chain-cert"])
+def test_verify_never_follows_a_link_out_of_the_package(world: World, pkg: Path,
+                                                        tmp_path: Path, name: str) -> None:
+    # The link leads to a FIFO outside the package: whoever follows it and opens it waits for
+    # a writer forever, so following it at all fails this test by its deadline.
+    if name == "chain-cert":
+        name = _first_chain_cert(pkg)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.mkfifo(outside / "fifo")
+    (pkg / name).unlink()
+    os.symlink(outside / "fifo", pkg / name)
+    run = run_verify(world, pkg, tmp_path / "run", timeout=30)
+    assert_refused(run, f"{name} is a symbolic link: refused, a package holds only regular "
+                        "files")
+
+
+def test_verify_never_follows_a_linked_folder_out_of_the_package(world: World, pkg: Path,
+                                                                 tmp_path: Path) -> None:
+    outside = tmp_path / "outside-chain"
+    outside.mkdir()
+    os.mkfifo(outside / "signer.crt")
+    shutil.rmtree(pkg / "seal/chain")
+    os.symlink(outside, pkg / "seal/chain")
+    run = run_verify(world, pkg, tmp_path / "run", timeout=30)
+    assert_refused(run, "seal/chain is a symbolic link: refused")
+
+
+def test_verify_reads_nothing_through_a_link_to_dev_zero(world: World, pkg: Path,
+                                                         tmp_path: Path) -> None:
+    for name in ("bag-info.txt", "data/metadata/export.json", f"seal/{P7S}"):
+        (pkg / name).unlink()
+        os.symlink("/dev/zero", pkg / name)
+    run = run_verify(world, pkg, tmp_path / "run", timeout=30)
+    assert_refused(run, "bag-info.txt is a symbolic link: refused",
+                   "data/metadata/export.json is a symbolic link: refused",
+                   f"seal/{P7S} is a symbolic link: refused")
+    assert run.peak_mb < 200
+
+
+@pytest.mark.parametrize("name", ["bagit.txt", "bag-info.txt", "data/metadata/export.json",
+                                  f"seal/{P7S}", f"seal/{TSR}", "chain-cert"])
+def test_verify_does_not_wait_on_a_fifo_in_the_package(world: World, pkg: Path,
+                                                       tmp_path: Path, name: str) -> None:
+    if name == "chain-cert":
+        name = _first_chain_cert(pkg)
+    (pkg / name).unlink()
+    os.mkfifo(pkg / name)
+    run = run_verify(world, pkg, tmp_path / "run", timeout=30)
+    assert_refused(run, f"{name} is a FIFO (named pipe): refused, a package holds only "
+                        "regular files")
+
+
+@pytest.mark.parametrize(("name", "limit"), [("bag-info.txt", "1 MiB"),
+                                             ("bagit.txt", "64 KiB"),
+                                             ("manifest-sha256.txt", "256 MiB"),
+                                             ("data/metadata/export.json", "64 MiB")])
+def test_verify_refuses_an_oversized_tag_file_before_reading_it(
+        world: World, pkg: Path, tmp_path: Path, name: str, limit: str) -> None:
+    with (pkg / name).open("r+b") as f:
+        f.truncate(10 << 30)  # a 10 GB sparse file: costs no disk
+    run = run_verify(world, pkg, tmp_path / "run", timeout=30)
+    assert_refused(run, f"{name} is 10,737,418,240 bytes, over the {limit} limit for it: "
+                        "not read")
+    assert run.peak_mb < 200
+
+
+def test_verify_checks_sizes_before_it_hashes(world: World, pkg: Path, tmp_path: Path) -> None:
+    # A master grown to 1 TB (sparse): Payload-Oxum and export.json's declared size show it
+    # is wrong at once, so the verifier does not spend hours hashing a terabyte of zeros.
+    m = _master(pkg)
+    declared = m.stat().st_size
+    with m.open("r+b") as f:
+        f.truncate(1 << 40)
+    start = time.monotonic()
+    run = run_verify(world, pkg, tmp_path / "run", timeout=30)
+    took = time.monotonic() - start
+    print(f"verified in {took:.1f} s")
+    assert_refused(run, "Payload-Oxum",
+                   f"data/master/{m.name} is 1,099,511,627,776 bytes, more than the "
+                   f"{declared:,} bytes declared for it", "not hashed")
+
+
+@pytest.mark.parametrize("io", ["strict", "utf8-mode", "locale"])
+def test_verify_prints_a_name_that_is_not_utf8_safely(world: World, pkg: Path, tmp_path: Path,
+                                                      io: str) -> None:
+    env = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "PYTHONUTF8": "1" if io == "utf8-mode"
+           else "0"}
+    if io == "strict":  # a strict UTF-8 terminal (what a full UTF-8 locale gives)
+        env["PYTHONIOENCODING"] = "utf-8:strict"
+    stills = os.fsencode(pkg / "data/stills")
+    for raw in (b"\xff\xfe.png", b"evil\x1b[2J\n.png"):
+        with open(stills + b"/" + raw, "wb") as f:
+            f.write(b"not a still")
+    run = run_verify(world, pkg, tmp_path / "run", timeout=60, env=env)
+    run.stdout.decode("utf-8")  # strict: the report itself is valid UTF-8
+    assert b"\x1b" not in run.stdout
+    assert_refused(run, r"data/stills/\xff\xfe.png", r"data/stills/evil\x1b[2J\n.png",
+                   "not valid UTF-8")
+    as_json = run_verify(world, pkg, tmp_path / "json", "--json", timeout=60, env=env)
+    assert as_json.returncode == 1 and b"Traceback" not in as_json.stderr
+    files = json.loads(as_json.stdout)["files"]
+    assert r"data/stills/\xff\xfe.png" in files, files
+
+
+def test_verify_reads_a_million_line_manifest_in_bounded_memory(world: World, pkg: Path,
+                                                                tmp_path: Path) -> None:
+    # 1,000,000 entries for files that are not there (84 MB), written in blocks.
+    with (pkg / "manifest-sha256.txt").open("a") as f:
+        for block in range(100):
+            f.write("".join(f"{'ab' * 32}  data/master/x{block * 10000 + i:07d}.mov\n"
+                            for i in range(10000)))
+    run = run_verify(world, pkg, tmp_path / "run", "--json", timeout=170)
+    assert run.returncode == 1 and b"Traceback" not in run.stderr
+    report = json.loads(run.stdout)
+    missing = [c for c in report["failures"]
+               if "listed in manifest-sha256.txt but missing" in c["message"]]
+    assert "data/master/x0000000.mov" in {c["file"] for c in missing}
+    assert any("999,900 more" in c["message"] for c in report["failures"]), missing[-3:]
+    print(f"peak RSS of vms verify over a 1,000,000-line manifest: {run.peak_mb:.0f} MB")
+    assert run.peak_mb < 200
+
+
 # -- pending, then stamped --------------------------------------------------------------------
 def test_offline_export_is_pending_and_vms_seal_completes_it(world: World,
                                                              tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import json
 import os
 import sys
@@ -94,6 +95,8 @@ def verify(args: argparse.Namespace, data_dir: Path) -> int:
     if not tsa_roots and (own / "tsa-root.pem").exists():
         tsa_roots = [(own / "tsa-root.pem").read_bytes()]
     report = run_verify(args.package, roots, tsa_roots)
+    if isinstance(sys.stdout, io.TextIOWrapper):  # the report is printed whatever the locale
+        sys.stdout.reconfigure(errors="backslashreplace")
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -4,6 +4,14 @@ Every step runs and every failure is reported, not only the first. Trust comes o
 roots configured outside the package; a root found inside it is itself a failure. The
 signature and the time-stamp are checked with pyHanko's CMS validation and its certificate
 path validation (at the trusted time), not by hand.
+
+The package itself is hostile input. Every file is opened through ``vms.evidence.files``: only
+regular files inside the package, never through a link, never a device or a FIFO, each with a
+size limit known before it is read (the limits below). What is hashed is streamed; manifests are
+read a line at a time, holding only the entries for files that are there; sizes (Payload-Oxum,
+the sizes export.json declares) are checked before anything is hashed, and a file larger than
+declared is not hashed at all. Every file name is printed through ``files.show``. A refusal is
+a finding like any other, so the package is INVALID and the report says why.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ from typing import Any
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as ax509
 
-from vms.evidence import bag
+from vms.evidence import bag, files
 from vms.evidence.documents import dst_changes, london
+from vms.evidence.files import KIB, MIB, Missing, Refused, show
 from vms.evidence.package import GAP_TOLERANCE_S, P7S, TSR
 from vms.evidence.utc import parse
 
@@ -34,6 +43,18 @@ BEFORE_START = dt.timedelta(minutes=10)  # clocks: the workstation may run a lit
 AFTER_COMPLETION = dt.timedelta(hours=1)  # the TSA is asked as soon as the export completes
 LARGE_CLOCK_OFFSET_MS = 2000
 DOCUMENT_SIGNING = "1.3.6.1.5.5.7.3.36"
+# What the verifier reads whole, at most (a legitimate package is far below each):
+BAGIT_LIMIT = 64 * KIB
+BAG_INFO_LIMIT = 1 * MIB
+MANIFEST_LIMIT = 256 * MIB  # read a line at a time: about 1.5 million files
+TAGMANIFEST_LIMIT = 1 * MIB  # it lists four files
+EXPORT_JSON_LIMIT = 64 * MIB
+SEAL_LIMIT = 1 * MIB  # the .p7s, the .tsr and each certificate file
+LINE_LIMIT = 64 * KIB  # one manifest line (a path is at most 4 KiB on any file system)
+AUDIT_LINE_LIMIT = 1 * MIB
+MAX_NAMED = 100  # findings of one kind named one by one in one manifest; the rest counted
+TAG_LIMITS = {"bagit.txt": BAGIT_LIMIT, "bag-info.txt": BAG_INFO_LIMIT,
+              "manifest-sha256.txt": MANIFEST_LIMIT, "manifest-sha512.txt": MANIFEST_LIMIT}
 
 
 @dataclass
@@ -66,7 +87,8 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["failures"] = [asdict(c) for c in self.failures]
-        return d
+        cleaned: dict[str, Any] = _printable_all(d)
+        return cleaned
 
     def text(self) -> str:
         lines = [f"{self.status}: {self.package}"]
@@ -86,7 +108,7 @@ class Report:
         passed = sum(1 for c in self.checks if c.ok)
         lines.append(f"{passed} check(s) passed, {len(self.failures)} failed; "
                      f"{len(self.files)} file(s) checked.")
-        return "\n".join(lines)
+        return "\n".join(files.printable(line) for line in lines)
 
 
 class Verifier:
@@ -94,17 +116,34 @@ class Verifier:
         self.root = package
         self.trust_roots = trust_roots
         self.tsa_roots = tsa_roots
-        self.r = Report(str(package))
+        self.r = Report(show(str(package)))
         self.facts: dict[str, Any] | None = None
+        self.facts_error: str | None = None
         self.sha256: dict[str, str] = {}
+        self.sizes: dict[str, int] = {}  # every regular file found -> its size (lstat)
+        self.info: dict[str, str] | None = None  # bag-info.txt, once read
+        self.certs: dict[str, list[ax509.Certificate]] = {}
+        self._said: set[tuple[str, str | None]] = set()
 
     def ok(self, step: str, message: str, file: str | None = None) -> None:
         self.r.checks.append(Check(step, True, message, file))
 
     def fail(self, step: str, message: str, file: str | None = None) -> None:
-        self.r.checks.append(Check(step, False, message, file))
-        if file:
-            self.r.files[file] = message
+        """A finding; ``file`` is the name as found (it is shown escaped where needed).
+        The same words about the same file are said once (a link found by the walk is
+        refused again when a step would have read it)."""
+        shown = show(file) if file is not None else None
+        if (message, shown) in self._said:
+            return
+        self._said.add((message, shown))
+        self.r.checks.append(Check(step, False, message, shown))
+        if shown:
+            self.r.files[shown] = message
+
+    def read(self, rel: str, limit: int) -> bytes:
+        """A small file of the package, whole: ``Refused`` unless it is a regular file inside
+        the package no larger than ``limit``."""
+        return files.read_limited(self.root, rel, limit)
 
     # -- 1. structure ---------------------------------------------------------------------
     def structure(self) -> list[str]:
@@ -113,34 +152,53 @@ class Verifier:
             self.fail("structure", "not a folder")
             return []
         found: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+
+        def unreadable(exc: OSError) -> None:
+            where = Path(exc.filename or self.root)
+            rel = where.relative_to(self.root).as_posix() if where != self.root else "."
+            self.fail("structure", f"a folder that cannot be read ({exc.strerror}), so what "
+                                   "it holds cannot be checked", files.utf8_name(rel))
+
+        for dirpath, dirnames, filenames in os.walk(self.root, onerror=unreadable,
+                                                    followlinks=False):
             for name in dirnames + filenames:
                 full = Path(dirpath) / name
-                rel = full.relative_to(self.root).as_posix()
-                st = os.lstat(full)
-                if stat.S_ISLNK(st.st_mode):
-                    self.fail("structure", "a symbolic link is not allowed in a package", rel)
-                elif name in filenames and not stat.S_ISREG(st.st_mode):
-                    self.fail("structure", "not a regular file", rel)
+                rel = files.utf8_name(full.relative_to(self.root).as_posix())
+                try:
+                    st = os.lstat(full)
+                except OSError as exc:
+                    self.fail("structure", f"{show(rel)} cannot be read ({exc.strerror})", rel)
+                    continue
+                if not files.is_utf8(rel):
+                    self.fail("structure", f"{show(rel)}: a file name that is not valid UTF-8 "
+                                           "cannot be listed in a manifest", rel)
+                if stat.S_ISLNK(st.st_mode) or (name in filenames
+                                                and not stat.S_ISREG(st.st_mode)):
+                    self.fail("structure", f"{show(rel)} is {files.kind(st.st_mode)}: "
+                                           f"{files.REGULAR_ONLY}", rel)
                 elif name in filenames:
                     found.append(rel)
+                    self.sizes[rel] = st.st_size
         lowered: dict[str, str] = {}
         for rel in found:
             other = lowered.setdefault(rel.casefold(), rel)
             if other != rel:
                 self.fail("structure", f"names collide on a case-insensitive file system: "
-                                       f"{other} and {rel}", rel)
+                                       f"{show(other)} and {show(rel)}", rel)
         try:
-            text = (self.root / "bagit.txt").read_text("utf-8")
-            info = bag.parse_bag_info(text)
+            info = bag.parse_bag_info(self.read("bagit.txt", BAGIT_LIMIT).decode("utf-8"))
             if info.get("BagIt-Version") != "1.0" or \
                     info.get("Tag-File-Character-Encoding", "").upper() != "UTF-8":
                 self.fail("structure", "bagit.txt does not declare BagIt 1.0 in UTF-8",
                           "bagit.txt")
             else:
                 self.ok("structure", "BagIt 1.0")
-        except (OSError, UnicodeDecodeError):
-            self.fail("structure", "bagit.txt is missing or unreadable", "bagit.txt")
+        except Missing:
+            self.fail("structure", "bagit.txt is missing", "bagit.txt")
+        except Refused as exc:
+            self.fail("structure", str(exc), "bagit.txt")
+        except UnicodeDecodeError:
+            self.fail("structure", "bagit.txt is not UTF-8", "bagit.txt")
         return found
 
     @staticmethod
@@ -166,76 +224,201 @@ class Verifier:
             self.fail("integrity", "the SHA-256 manifests are missing (they are what the "
                                    "signature covers)")
         payload = {f for f in found if f.startswith("data/")}
+        # Sizes first: they cost nothing, and a file larger than declared is not hashed.
+        octets = self._oxum(payload)
+        declared = self._declared_sizes()
+        listed: dict[str, dict[str, str]] = {}
         for alg in bag.ALGORITHMS:
             name = f"manifest-{alg}.txt"
             if name not in top:
                 if alg == "sha512":
                     self.r.warnings.append("no SHA-512 manifest")
                 continue
-            entries = self._read_manifest(name)
-            for rel in sorted(set(entries) - payload):
-                self.fail("integrity", f"listed in {name} but missing", rel)
+            entries = listed[alg] = self._read_manifest(name, payload, MANIFEST_LIMIT)
             for rel in sorted(payload - set(entries)):
                 self.fail("closed-world", f"a file not listed in {name}", rel)
-            for rel, digest in sorted(entries.items()):
-                if rel not in payload:
-                    continue
-                got = bag.hash_file(self.root / rel, [alg]).digests[alg]
-                if got != digest:
-                    self.fail("integrity", f"{_pretty(alg)} differs from {name}", rel)
-                else:
-                    self.r.files.setdefault(rel, "ok")
-                    if alg == "sha256":
-                        self.sha256[rel] = got
-        self._oxum(payload)
+        for rel in sorted(set().union(*listed.values()) if listed else set()):
+            size = self.sizes[rel]
+            want = declared.get(rel)
+            if want is not None and size > want:
+                self.fail("integrity", f"{show(rel)} is {size:,} bytes, more than the "
+                                       f"{want:,} bytes declared for it in export.json: "
+                                       "not hashed", rel)
+                continue
+            if octets is not None and size > octets:
+                self.fail("integrity", f"{show(rel)} is {size:,} bytes, more than the "
+                                       f"{octets:,} bytes Payload-Oxum declares for the whole "
+                                       "payload: not hashed", rel)
+                continue
+            if want is not None and size != want:
+                self.fail("integrity", f"{show(rel)} is {size:,} bytes where export.json "
+                                       f"declares {want:,}", rel)
+            algs = [a for a in bag.ALGORITHMS if rel in listed.get(a, {})]
+            got = self._hash(rel, algs, "integrity")
+            if got is None:
+                continue
+            for alg in algs:
+                if got[alg] != listed[alg][rel]:
+                    self.fail("integrity", f"{_pretty(alg)} differs from manifest-{alg}.txt",
+                              rel)
+                elif alg == "sha256":
+                    self.sha256[rel] = got[alg]
+            if all(got[a] == listed[a][rel] for a in algs):
+                self.r.files.setdefault(show(rel), "ok")
+        tags = {f for f in top if f in TAG_FILES and not f.startswith("tagmanifest-")}
         for alg in bag.ALGORITHMS:
             name = f"tagmanifest-{alg}.txt"
             if name not in top:
                 continue
-            entries = self._read_manifest(name)
-            tags = {f for f in top if f in TAG_FILES and not f.startswith("tagmanifest-")}
+            entries = self._read_manifest(name, set(found), TAGMANIFEST_LIMIT)
             for rel in sorted(tags - set(entries)):
                 self.fail("integrity", f"tag file not covered by {name}", rel)
             for rel, digest in sorted(entries.items()):
-                if rel not in found:
-                    self.fail("integrity", f"listed in {name} but missing", rel)
-                elif rel.startswith("tagmanifest-") or rel.startswith("seal/"):
+                if rel.startswith("tagmanifest-") or rel.startswith("seal/"):
                     self.fail("integrity", f"{name} lists a file it cannot cover", rel)
-                elif bag.hash_file(self.root / rel, [alg]).digests[alg] != digest:
+                    continue
+                got = self._hash(rel, [alg], "integrity", TAG_LIMITS.get(rel, TAGMANIFEST_LIMIT))
+                if got is not None and got[alg] != digest:
                     self.fail("integrity", f"{_pretty(alg)} differs from {name}", rel)
         if not any(c.step == "integrity" and not c.ok for c in self.r.checks):
             self.ok("integrity", f"{len(payload)} payload file(s) and the tag files match "
                                  "their SHA-256 and SHA-512")
 
-    def _read_manifest(self, name: str) -> dict[str, str]:
+    def _hash(self, rel: str, algs: list[str], step: str,
+              limit: int | None = None) -> dict[str, str] | None:
+        """The digests of a file, streamed through a descriptor opened safely; None (and a
+        finding) when it is refused (larger than ``limit``, say) or changes while read."""
         try:
-            text = (self.root / name).read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            self.fail("integrity", "unreadable manifest", name)
+            f, size = files.open_regular(self.root, rel, limit)
+            with f:
+                mh = bag.MultiHash(algs)
+                for block in files.blocks(f, size, rel):
+                    mh.update(block)
+        except Refused as exc:
+            self.fail(step, str(exc), rel)
+            return None
+        return mh.result().digests
+
+    def _read_manifest(self, name: str, present: set[str], limit: int) -> dict[str, str]:
+        """The entries of a manifest for files that are ``present``, read a line at a time;
+        every other entry is a finding. Only the first MAX_NAMED findings of each kind are
+        named, the rest counted, so a manifest of a million lines costs no more memory than
+        one of a hundred."""
+        entries: dict[str, str] = {}
+        absent: set[str] = set()
+        counts: dict[str, int] = {}
+
+        def finding(kind: str, step: str, message: str, file: str) -> None:
+            counts[kind] = counts.get(kind, 0) + 1
+            if counts[kind] <= MAX_NAMED:
+                self.fail(step, message, file)
+
+        try:
+            f, size = files.open_regular(self.root, name, limit)
+            with f:
+                for n, raw in enumerate(files.lines(f, size, name, LINE_LIMIT), 1):
+                    if raw is None:
+                        finding("bad", "integrity", f"unreadable manifest line {n}: longer than "
+                                                    f"{files.size_words(LINE_LIMIT)}", name)
+                        continue
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        shown = show(raw[:80].decode("utf-8", "surrogateescape"))
+                        finding("bad", "integrity", f"unreadable manifest line {n}: not UTF-8: "
+                                                    f"{shown}", name)
+                        continue
+                    entry = bag.parse_manifest_line(line)
+                    if entry is None:
+                        if line.strip():
+                            finding("bad", "integrity", f"unreadable manifest line {n}: "
+                                                        f"{show(line[:80])!r}", name)
+                        continue
+                    digest, rel = entry
+                    why = self.bad_path(rel)
+                    if why:
+                        finding("path", "structure", f"{name} names {why}", rel)
+                    elif rel in entries or rel in absent:
+                        finding("bad", "integrity", f"unreadable manifest line {n}: "
+                                                    f"{show(rel)} is listed twice", name)
+                    elif rel in present:
+                        entries[rel] = digest
+                    else:
+                        if len(absent) < MAX_NAMED:
+                            absent.add(rel)
+                        there = counts.get("missing", 0) < MAX_NAMED and \
+                            os.path.lexists(self.root / rel)  # a link, a FIFO: said by the walk
+                        finding("missing", "integrity", f"listed in {name} but "
+                                f"{'not a regular file' if there else 'missing'}", rel)
+        except Refused as exc:
+            self.fail("integrity", f"unreadable manifest: {exc}", name)
             return {}
-        entries, bad = bag.parse_manifest(text)
-        for b in bad:
-            self.fail("integrity", f"unreadable manifest line {b}", name)
-        for rel in list(entries):
-            why = self.bad_path(rel)
-            if why:
-                self.fail("structure", f"{name} names {why}", rel)
-                del entries[rel]
+        said = {"bad": f"unreadable line(s) in {name}",
+                "path": f"entries of {name} naming a path outside the package",
+                "missing": f"file(s) listed in {name} but missing"}
+        for kind, n in counts.items():
+            if n > MAX_NAMED:
+                self.fail("integrity" if kind != "path" else "structure",
+                          f"{n - MAX_NAMED:,} more {said[kind]} (only the first {MAX_NAMED} "
+                          "are named)", name)
         return entries
 
-    def _oxum(self, payload: set[str]) -> None:
-        try:
-            info = bag.parse_bag_info((self.root / "bag-info.txt").read_text("utf-8"))
-        except (OSError, UnicodeDecodeError):
-            self.fail("integrity", "bag-info.txt is missing or unreadable", "bag-info.txt")
-            return
+    def _bag_info(self) -> dict[str, str] | None:
+        if self.info is None:
+            try:
+                text = self.read("bag-info.txt", BAG_INFO_LIMIT).decode("utf-8")
+            except Missing:
+                self.fail("integrity", "bag-info.txt is missing or unreadable", "bag-info.txt")
+                return None
+            except Refused as exc:
+                self.fail("integrity", str(exc), "bag-info.txt")
+                return None
+            except UnicodeDecodeError:
+                self.fail("integrity", "bag-info.txt is not UTF-8", "bag-info.txt")
+                return None
+            self.info = bag.parse_bag_info(text)
+        return self.info
+
+    def _oxum(self, payload: set[str]) -> int | None:
+        """Checks Payload-Oxum against the sizes found; the octets it declares, if readable."""
+        info = self._bag_info()
+        if info is None:
+            return None
         if info.get("Evidence-Package-Profile") != "1":
             self.fail("structure", "bag-info.txt does not declare Evidence-Package-Profile 1",
                       "bag-info.txt")
-        size = sum((self.root / p).stat().st_size for p in payload)
-        if info.get("Payload-Oxum") != f"{size}.{len(payload)}":
-            self.fail("integrity", f"Payload-Oxum {info.get('Payload-Oxum')} does not match "
+        size = sum(self.sizes[p] for p in payload)
+        oxum = info.get("Payload-Oxum", "")
+        if oxum != f"{size}.{len(payload)}":
+            self.fail("integrity", f"Payload-Oxum {show(oxum)} does not match "
                                    f"the payload ({size}.{len(payload)})", "bag-info.txt")
+        octets, _, _count = oxum.partition(".")
+        return int(octets) if octets.isdigit() and octets.isascii() else None
+
+    def _export_json(self) -> dict[str, Any] | None:
+        """export.json, parsed once (None, with the reason kept, when it cannot be)."""
+        if self.facts is None and self.facts_error is None:
+            rel = "data/metadata/export.json"
+            try:
+                facts = json.loads(self.read(rel, EXPORT_JSON_LIMIT).decode("utf-8"))
+                if not isinstance(facts, dict):
+                    raise TypeError("not a JSON object")
+                self.facts = facts
+            except (Refused, ValueError, TypeError, RecursionError) as exc:
+                self.facts_error = str(exc) or type(exc).__name__
+        return self.facts
+
+    def _declared_sizes(self) -> dict[str, int]:
+        """The size export.json declares for each master segment (``bytes``), if readable.
+        Only a cheap guide for what is worth hashing: the hashes decide."""
+        facts = self._export_json()
+        segments = facts.get("segments") if facts else None
+        out: dict[str, int] = {}
+        for s in segments if isinstance(segments, list) else []:
+            if isinstance(s, dict) and isinstance(s.get("file"), str) and \
+                    type(s.get("bytes")) is int:
+                out[s["file"]] = s["bytes"]
+        return out
 
     # -- 3. closed world ---------------------------------------------------------------------
     def closed_world(self, found: list[str]) -> None:
@@ -261,19 +444,24 @@ class Verifier:
 
     # -- 4/5. seal ------------------------------------------------------------------------------
     def _certs_in(self, folder: str) -> list[ax509.Certificate]:
-        out: list[ax509.Certificate] = []
-        d = self.root / "seal" / folder
-        if not d.is_dir():
-            return out
+        """The certificates in the regular files directly inside ``seal/<folder>`` (as the
+        walk found them: a linked folder or file is not looked into)."""
+        if folder in self.certs:
+            return self.certs[folder]
         from cryptography import x509 as cx509
         from cryptography.hazmat.primitives.serialization import Encoding
-        for f in sorted(d.iterdir()):
+        out: list[ax509.Certificate] = []
+        prefix = f"seal/{folder}/"
+        for rel in sorted(f for f in self.sizes if f.startswith(prefix)
+                          and "/" not in f[len(prefix):]):
             try:
-                for c in cx509.load_pem_x509_certificates(f.read_bytes()):
+                for c in cx509.load_pem_x509_certificates(self.read(rel, SEAL_LIMIT)):
                     out.append(ax509.Certificate.load(c.public_bytes(Encoding.DER)))
-            except (ValueError, OSError):
-                self.fail("signature", "an unreadable certificate file",
-                          f.relative_to(self.root).as_posix())
+            except Refused as exc:
+                self.fail("signature", str(exc), rel)
+            except ValueError:
+                self.fail("signature", "an unreadable certificate file", rel)
+        self.certs[folder] = out
         return out
 
     def no_roots_inside(self) -> None:
@@ -289,17 +477,28 @@ class Verifier:
 
     def seal(self) -> tuple[dt.datetime | None, bool]:
         """(trusted time, whether a token is present)."""
-        p7s_path, tsr_path = self.root / "seal" / P7S, self.root / "seal" / TSR
-        if not p7s_path.exists():
+        tsr: bytes | None = None
+        has_token = True
+        try:
+            tsr = self.read(f"seal/{TSR}", SEAL_LIMIT)
+        except Missing:
+            has_token = False
+        except Refused as exc:
+            self.fail("timestamp", f"the time-stamp cannot be read: {exc}", f"seal/{TSR}")
+        try:
+            p7s = self.read(f"seal/{P7S}", SEAL_LIMIT)
+        except Missing:
             self.fail("signature", "the package is not signed (seal/ is missing its signature)",
                       f"seal/{P7S}")
-            return None, tsr_path.exists()
-        p7s = p7s_path.read_bytes()
+            return None, has_token
+        except Refused as exc:
+            self.fail("signature", f"the signature cannot be read: {exc}", f"seal/{P7S}")
+            return None, has_token
         when: dt.datetime | None = None
-        if tsr_path.exists():
-            when = self._timestamp(p7s, tsr_path.read_bytes())
+        if tsr is not None:
+            when = self._timestamp(p7s, tsr)
         self._signature(p7s, when)
-        return when, tsr_path.exists()
+        return when, has_token
 
     def _vc(self, roots: list[bytes], others: list[ax509.Certificate],
             moment: dt.datetime | None) -> Any:
@@ -359,8 +558,10 @@ class Verifier:
         from pyhanko.sign.validation.errors import SignatureValidationError
         from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
         from pyhanko.sign.validation.settings import KeyUsageConstraints
-        content = (self.root / "tagmanifest-sha256.txt").read_bytes() \
-            if (self.root / "tagmanifest-sha256.txt").exists() else b""
+        try:
+            content = self.read("tagmanifest-sha256.txt", TAGMANIFEST_LIMIT)
+        except Refused:
+            content = b""  # said by the integrity step
         try:
             info = cms.ContentInfo.load(p7s)
             sd = info["content"]
@@ -411,15 +612,16 @@ class Verifier:
     # -- 6. semantics ----------------------------------------------------------------------------
     def semantics(self, when: dt.datetime | None, has_token: bool) -> None:
         try:
-            facts = json.loads((self.root / "data/metadata/export.json").read_text("utf-8"))
-            self.facts = facts
+            facts = self._export_json()
+            if facts is None:
+                raise ValueError(self.facts_error)
             self.r.exhibit = facts["exhibit"]["reference"]
             exp = facts["export"]
             start, end = parse(exp["from_utc"]), parse(exp["to_utc"])
             started, completed = parse(exp["started_utc"]), parse(exp["completed_utc"])
             declared = facts["seal"]["state"]
             segments, gaps = facts["segments"], facts["gaps"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             self.fail("semantics", f"export.json is missing or unreadable ({exc})",
                       "data/metadata/export.json")
             return
@@ -449,7 +651,7 @@ class Verifier:
             declared_files.add(f)
             got = self.sha256.get(f)
             if got is None:
-                if self.bad_path(f) or not (self.root / f).is_file():
+                if self.bad_path(f) or f not in self.sizes:
                     self.fail("semantics", "a declared segment is not in the payload", f)
                     bad = True  # (a present file that failed its hash is reported above)
             elif got != s.get("source_sha256"):
@@ -499,11 +701,10 @@ class Verifier:
         audit = facts.get("audit", {})
         if audit.get("last_entry_hash"):
             try:
-                lines = (self.root / "data/metadata/audit_extract.jsonl").read_text("utf-8")
-                last = json.loads(lines.strip().splitlines()[-1])["hash"]
+                last = json.loads(self._last_line("data/metadata/audit_extract.jsonl"))["hash"]
                 if last != audit["last_entry_hash"]:
                     raise ValueError("differs")
-            except (OSError, ValueError, KeyError, IndexError):
+            except (Refused, ValueError, KeyError, TypeError, RecursionError):
                 self.fail("semantics", "the audit extract's last entry is not the one "
                                        "export.json names", "data/metadata/audit_extract.jsonl")
                 bad = True
@@ -517,6 +718,18 @@ class Verifier:
         for ch in dst_changes(start, end):
             self.r.warnings.append(f"the range crosses a UK clock change ({ch['description']}); "
                                    "local times are shown with GMT/BST")
+
+    def _last_line(self, rel: str) -> bytes:
+        """The last non-empty line of a payload file, read a line at a time."""
+        f, size = files.open_regular(self.root, rel)
+        last = b""
+        with f:
+            for line in files.lines(f, size, rel, AUDIT_LINE_LIMIT):
+                if line is None:
+                    raise ValueError("a line too long")
+                if line.strip():
+                    last = line
+        return last
 
     def run(self) -> Report:
         found = self.structure()
@@ -535,6 +748,16 @@ class Verifier:
 
 def verify(package: Path, trust_roots: list[bytes], tsa_roots: list[bytes]) -> Report:
     return Verifier(package, trust_roots, tsa_roots).run()
+
+
+def _printable_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return files.printable(value)
+    if isinstance(value, dict):
+        return {_printable_all(k): _printable_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_all(v) for v in value]
+    return value
 
 
 def _pretty(alg: str) -> str:
