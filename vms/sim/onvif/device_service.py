@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vms.sim.device import SimDevice
+from vms.sim.onvif.events import service_capabilities
 from vms.sim.onvif.soap import NS, Raw, SoapFault, SoapRequest, el, invalid_arg
 
 Handler = Callable[[SimDevice, SoapRequest], str]
@@ -106,9 +107,7 @@ def get_services(dev: SimDevice, req: SoapRequest) -> str:
 
 def _service_caps(dev: SimDevice, key: str) -> str:
     if key == "events":
-        return el("tev:Capabilities", WSSubscriptionPolicySupport=False,
-                  WSPausableSubscriptionManagerInterfaceSupport=False,
-                  MaxNotificationProducers=0, MaxPullPoints=16, PersistentNotificationStorage=False)
+        return Raw(service_capabilities(dev))
     if key == "deviceio":
         return el("tmd:Capabilities", VideoSources=1, VideoOutputs=0, AudioSources=1,
                   AudioOutputs=1, RelayOutputs=len(dev.relays), DigitalInputs=len(dev.inputs),
@@ -180,7 +179,8 @@ def get_capabilities(dev: SimDevice, req: SoapRequest) -> str:
     if on("Events"):
         parts.append(el("tt:Events", [el("tt:XAddr", xaddr(dev, "events")),
                                       el("tt:WSSubscriptionPolicySupport", False),
-                                      el("tt:WSPullPointSupport", True),
+                                      el("tt:WSPullPointSupport",
+                                         not dev.cfg.deviates("no_pullpoint")),
                                       el("tt:WSPausableSubscriptionManagerInterfaceSupport",
                                          False)]))
     if on("Media"):

@@ -57,6 +57,8 @@ class DeviceHttp:
         table[(NS["tev"], "GetEventProperties")] = self.events.get_event_properties
         table[(NS["tev"], "CreatePullPointSubscription")] = \
             self.events.create_pull_point_subscription
+        table[(NS["tev"], "GetServiceCapabilities")] = self.events.get_service_capabilities
+        table[(NS["wsnt"], "Subscribe")] = self.events.subscribe
         self.table = table
 
     def app(self) -> web.Application:
