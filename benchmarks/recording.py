@@ -61,11 +61,11 @@ def main() -> int:
 
     from vms.access.admin import create_first_administrator
     from vms.commissioning import Commissioning
-    from vms.live import with_credentials
     from vms.profile import Profile
     from vms.recording.index import RecordingIndex
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
+    from vms.streamsafe import with_credentials
 
     totals = dict.fromkeys(("app_cpu", "ref_cpu", "sent", "received", "bytes_received",
                             "ref_sent", "ref_written", "ref_bytes"), 0.0)

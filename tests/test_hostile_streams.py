@@ -10,20 +10,33 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import av
 import pytest
 
-from tests.conftest import shared_path
+from tests.conftest import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    ensure_admin,
+    shared_path,
+    start_sim,
+    vms_cmd,
+)
 from tests.replay_camera import ReplayCamera
-from vms.errors import UnsafeStreamUri
-from vms.live import with_credentials
+from tests.wall_helpers import register
+from vms.access.admin import UserAdmin
+from vms.access.roles import Role
+from vms.audio.rtsp_talk import TalkChannel
+from vms.errors import CleartextPassword, UnsafeStreamUri
 from vms.onvif.camera import parse_target
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport
 from vms.onvif.onboard import onboard
-from vms.streamsafe import check_stream_uri, ffmpeg_options
+from vms.profile import Profile
+from vms.recording.index import RecordingIndex
+from vms.streamsafe import check_stream_uri, ffmpeg_options, with_credentials
 
 REAL_URI = "rtsp://192.168.1.201/rtsp_tunnel?p=0&amp;line=1&amp;inst=1&amp;vcd=2"
 
@@ -86,3 +99,78 @@ def test_every_open_refuses_local_files_even_from_an_old_registry(tmp_path: Path
     with pytest.raises(av.error.FFmpegError):
         av.open(f"file://{secret}", options=ffmpeg_options(), timeout=(5, 5))
     av.open(str(secret), format="data", options={}).close()  # the same file opens without it
+
+
+BASIC_SITE = """
+[[device]]
+name = "basiccam"
+kind = "camera"
+location = "Old Depot"
+deviations = ["rtsp_basic"]
+"""
+
+
+def test_a_camera_that_wants_its_rtsp_password_in_clear_text_is_refused_until_allowed(
+        tmp_path: Path, clip_cache: Path) -> None:
+    """Issue 22: the recorder sent the camera password in clear text when an RTSP server
+    asked for Basic authentication (FFmpeg answers Basic and has no option to refuse it)."""
+    cfg = tmp_path / "site.toml"
+    cfg.write_text(BASIC_SITE)
+    sim = start_sim(tmp_path / "simdata", clip_cache, "--config", str(cfg))
+    try:
+        site = register(sim, tmp_path / "profile", ["basiccam"])
+        admin = site.profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="test")
+        UserAdmin(site.profile.access, admin).add("ivy", Role.INSTALLER, "ivy-installer-pw")
+        site.profile.close()
+        env = ensure_admin(site.path)
+        installer = {**env, "VMS_USER": "ivy", "VMS_PASSWORD": "ivy-installer-pw"}
+
+        def record() -> dict:  # type: ignore[type-arg]
+            res = subprocess.run(vms_cmd("--data-dir", str(site.path), "record", "--duration", "6",
+                                         "--segment-seconds", "2", "--json"), env=env,
+                                 capture_output=True, text=True, timeout=120)
+            assert res.returncode == 0, res.stderr
+            return json.loads(res.stdout)  # type: ignore[no-any-return]
+
+        refused = record()
+        cam = refused["cameras"][0]
+        assert cam["segments"] == 0 and "in clear text" in cam["detail"], cam
+        assert sim.live("basiccam")["rtsp_basic_received"] == 0  # nothing an eavesdropper reads
+        gaps = RecordingIndex(site.path / "recordings.db").gaps()
+        assert any("clear text" in g.reason for g in gaps), gaps
+
+        res = subprocess.run(vms_cmd("--data-dir", str(site.path), "devices", "allow-basic-rtsp",
+                                     "basiccam", "on"), env=installer, capture_output=True, text=True,
+                             timeout=60)
+        assert res.returncode == 0 and "now allowed" in res.stdout, res.stderr
+        allowed = record()
+        assert allowed["cameras"][0]["segments"] >= 1, allowed
+        assert sim.live("basiccam")["rtsp_basic_received"] > 0
+        actions = [e.action for e in Profile(site.path).audit.entries()]
+        assert "device.allow_basic_rtsp" in actions
+    finally:
+        sim.stop()
+
+
+def test_the_talk_channel_never_sends_a_clear_text_password(tmp_path: Path,
+                                                             clip_cache: Path) -> None:
+    cfg = tmp_path / "site.toml"
+    cfg.write_text(BASIC_SITE.replace('kind = "camera"', 'kind = "help_point"'))
+    sim = start_sim(tmp_path / "simdata", clip_cache, "--config", str(cfg))
+    try:
+        url = sim.device("basiccam")["streams"]["main"]
+
+        async def talk() -> str:
+            channel = TalkChannel(url, "admin", "beacon-sim", timeout=5)
+            try:
+                await channel.open()
+            except CleartextPassword as exc:
+                return str(exc)
+            finally:
+                await channel.close()
+            return "opened"
+
+        assert "in clear text" in asyncio.run(talk())
+        assert sim.live("basiccam")["rtsp_basic_received"] == 0
+    finally:
+        sim.stop()

@@ -70,6 +70,15 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     g = a.add_mutually_exclusive_group()
     g.add_argument("--set", metavar="FILE", help="store the rules in FILE ('-' for stdin)")
     g.add_argument("--clear", action="store_true", help="go back to the built-in rules only")
+    a = acts.add_parser("allow-basic-rtsp", parents=[common],
+                        help="let a camera have its RTSP password in clear text (Basic)",
+                        description="Some cameras ask for the RTSP password with Basic "
+                                    "authentication, which sends it readable by anyone on the "
+                                    "network; Beacon VMS refuses that on plain rtsp:// unless "
+                                    "allowed here for the device. Prefer switching the camera to "
+                                    "Digest authentication.")
+    a.add_argument("device", help="id or name")
+    a.add_argument("state", choices=("on", "off"))
     a = acts.add_parser("presets", parents=[common], help="list a camera's PTZ presets",
                         description="Ask the camera for its PTZ presets (names and tokens).")
     a.add_argument("camera", help="id or name")
@@ -158,6 +167,13 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     if action == "remove":
         name = svc.remove(args.id)
         print(f"Removed device {args.id} ({name}) and its stored password.")
+        return 0
+    if action == "allow-basic-rtsp":
+        allow = args.state == "on"
+        name = svc.allow_basic_rtsp(device_ref(svc, args.device), allow)
+        print(f"{name}: RTSP Basic authentication (a clear-text password) is now "
+              + ("allowed on plain RTSP. Recorders and players pick this up when they next "
+                 "connect." if allow else "refused on plain RTSP."))
         return 0
     return _links(args, svc, profile, session)
 

@@ -116,6 +116,16 @@ class Commissioning:
         report = self.probe(address, user, password, timeouts)
         return Added(self.register(report, password, name=name, site=site, location=location), report)
 
+    def allow_basic_rtsp(self, device_id: int, allow: bool) -> str:
+        """Accept (or no longer accept) a camera that wants its RTSP password in clear text
+        (Basic on plain RTSP): an installer's decision for a network they trust, audited."""
+        row = self.registry.device(device_id)
+        self.access.require(self.session, P.DEVICE_CONFIGURE, row, action="device.allow_basic_rtsp")
+        self.registry.set_allow_basic_rtsp(device_id, allow)
+        self.access.record(self.session, "device.allow_basic_rtsp", device=row,
+                           detail={"allow": allow})
+        return row.name
+
     def remove(self, device_id: int) -> str:
         row = self.registry.device(device_id)
         self.access.require(self.session, P.DEVICE_REMOVE, row, action="device.remove")

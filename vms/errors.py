@@ -81,6 +81,10 @@ class TalkUnavailable(DeviceError):
     pass
 
 
+class CleartextPassword(DeviceError):
+    """The camera asks for its password in a form anyone on the network could read."""
+
+
 class UnsafeStreamUri(BadReply):
     """A stream address that is not a network stream (``file:``, a device node): refused."""
 

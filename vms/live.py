@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import DeviceError
 from vms.profile import Profile
 from vms.redact import scrub_url
-from vms.streamsafe import check_stream_uri
-
-
-def with_credentials(url: str, user: str, password: str) -> str:
-    """The URL a player opens (never shown or logged: ``scrub_url`` is for that); only a
-    network stream (``check_stream_uri``)."""
-    url = check_stream_uri(url)
-    if not user:
-        return url
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@"
-    return urlunsplit((parts.scheme, auth + host, parts.path, parts.query, parts.fragment))
+from vms.streamsafe import url_to_open
 
 
 @dataclass
@@ -43,8 +30,12 @@ class LiveStream:
     opened: float = field(default_factory=time.monotonic)
     closed: bool = False
 
+    allow_basic: bool = False  # the installer allowed RTSP Basic on plain RTSP for this device
+
     def url_with_credentials(self) -> str:
-        return with_credentials(self.uri, self.user, self.password)
+        """What a player opens: see ``vms.streamsafe.url_to_open`` (network I/O: not on
+        the GUI thread)."""
+        return url_to_open(self.uri, self.user, self.password, allow_basic=self.allow_basic)
 
 
 class LiveView:
@@ -65,7 +56,8 @@ class LiveView:
                               "again")
         self.access.record(self.session, "live.start", device=row,
                            detail={"quality": quality, "uri": scrub_url(stream.uri)})
-        return LiveStream(row.id, row.name, row.site, quality, stream.uri, creds[0], creds[1])
+        return LiveStream(row.id, row.name, row.site, quality, stream.uri, creds[0], creds[1],
+                          allow_basic=row.allow_basic_rtsp)
 
     def open_audio(self, device_id: int) -> LiveStream:
         """The stream carrying the device's microphone (a profile with an audio encoder)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import av.error
 
+from vms.errors import VmsError
+
 
 def credentials_refused(exc: BaseException) -> bool:
     return isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError)
@@ -16,6 +18,8 @@ def credentials_refused(exc: BaseException) -> bool:
 
 def explain(exc: BaseException, where: str, what: str = "stream") -> str:
     """``what``: the stream's kind in the sentence, e.g. "audio stream"."""
+    if isinstance(exc, VmsError):  # already a plain sentence (e.g. a refused clear-text password)
+        return str(exc)
     if credentials_refused(exc):
         return f"{where} refused the user name or password"
     if isinstance(exc, av.error.HTTPNotFoundError):

@@ -89,10 +89,11 @@ class Feed:
     backend = "?"
 
     def __init__(self, url: str, user: str = "", password: str = "", *, label: str = "",
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, allow_basic: bool = False) -> None:
         self.url = url  # without credentials
         self.user = user
         self._password = password
+        self.allow_basic = allow_basic  # RTSP Basic on plain RTSP (vms.streamsafe.url_to_open)
         self.label = label or url
         self.backoff = backoff or Backoff()
         self.status = FeedStatus(FeedState.CONNECTING)

@@ -97,7 +97,7 @@ class FeedHub(QObject):
             return
         feed = self.feed_class(stream.uri, stream.user, stream.password,
                                label=f"{stream.name} ({stream.quality})",
-                               backoff=self.backoff())
+                               backoff=self.backoff(), allow_basic=stream.allow_basic)
         feed.start()
         entry.feed, entry.stream = feed, stream
         for h in entry.handles:

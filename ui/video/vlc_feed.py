@@ -19,7 +19,8 @@ import vlc
 
 from ui.video.feed import Feed, FeedError, fit
 from ui.video.pyav_feed import OPEN_TIMEOUT_S, READ_TIMEOUT_S
-from vms.live import with_credentials
+from vms.errors import VmsError
+from vms.streamsafe import url_to_open
 
 _FormatCb = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p),
                              ctypes.POINTER(ctypes.c_char), ctypes.POINTER(ctypes.c_uint),
@@ -112,7 +113,11 @@ class VlcFeed(Feed):
                  vlc.EventType.MediaPlayerEndReached: on_end}
         for kind, fn in kinds.items():
             events.event_attach(kind, fn)
-        media = instance().media_new(with_credentials(self.url, self.user, self._password))
+        try:
+            url = url_to_open(self.url, self.user, self._password, allow_basic=self.allow_basic)
+        except VmsError as exc:  # unreachable, or a password that would go in clear text
+            raise FeedError(str(exc)) from None
+        media = instance().media_new(url)
         media.add_option(":network-caching=300")
         mp.set_media(media)
         # The callbacks and buffer are locals of this call, so they outlive mp.stop() below.

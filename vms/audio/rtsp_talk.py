@@ -21,7 +21,13 @@ import struct
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from vms.errors import AuthFailed, DeviceUnreachable, ProtocolError, TalkUnavailable
+from vms.errors import (
+    AuthFailed,
+    CleartextPassword,
+    DeviceUnreachable,
+    ProtocolError,
+    TalkUnavailable,
+)
 
 BACKCHANNEL = "www.onvif.org/ver20/backchannel"
 PACKET_SAMPLES = 160  # 20 ms at 8 kHz
@@ -106,13 +112,15 @@ class TalkChannel:
     """One backchannel session. ``open`` on the core loop, then ``send`` mu-law bytes."""
 
     def __init__(self, url: str, user: str | None, password: str | None,
-                 timeout: float = 20.0) -> None:
+                 timeout: float = 20.0, allow_basic: bool = False) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or ""
         self.port = parts.port or 554
         self.url = urlunsplit((parts.scheme, f"{self.host}:{self.port}" if parts.port else
                                self.host, parts.path or "/", parts.query, ""))
         self.where = f"{self.host}:{self.port}"
+        # Basic sends the password readable on plain RTSP: only if the installer allowed it.
+        self.allow_basic = allow_basic or parts.scheme.lower() == "rtsps"
         self._auth = _Auth(user, password) if user is not None and password is not None else None
         self.timeout = timeout
         self.cseq = 0
@@ -198,7 +206,14 @@ class TalkChannel:
                 raise DeviceUnreachable(reply.reason)
             if reply.code == 401 and self._auth is not None and "www-authenticate" in reply.headers \
                     and self._auth.challenge is None and not self._auth.basic:
-                self._auth.take(reply.headers["www-authenticate"])
+                www = reply.headers["www-authenticate"]
+                if www.split(" ", 1)[0].lower() == "basic" and not self.allow_basic:
+                    raise CleartextPassword(
+                        f"{self.where} asks for the camera password in clear text (RTSP Basic "
+                        "authentication on an unencrypted connection): refused. Switch the "
+                        "camera to Digest, or on a trusted network allow it for this device "
+                        "(vms devices allow-basic-rtsp)")
+                self._auth.take(www)
                 continue
             return reply
         if reply.code == 401:

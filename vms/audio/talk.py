@@ -162,6 +162,7 @@ class Talk:
             raise DeviceError(f"the password for {row.name} is not in the keyring")
         self.profile.access.record(self.session, "talk.open", device=row,
                                    detail={"incident": incident})
-        handle = TalkHandle(TalkChannel(stream.uri, creds[0], creds[1]), row.name, on_state)
+        channel = TalkChannel(stream.uri, creds[0], creds[1], allow_basic=row.allow_basic_rtsp)
+        handle = TalkHandle(channel, row.name, on_state)
         core_loop().submit(handle._open())
         return handle

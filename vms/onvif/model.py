@@ -78,7 +78,8 @@ class Capabilities:
         if self.ptz:
             out.append("PTZ")
         if self.events:
-            out.append(f"events ({self.event_method})" if self.event_method else
+            method = {"PullPoint": "pull point"}.get(self.event_method, self.event_method)
+            out.append(f"events ({method})" if method else
                        "events (pull point)" if self.pullpoint else "events")
         inputs = len(self.digital_inputs) or self.input_connectors
         relays = len(self.relay_outputs) or self.relay_count

@@ -30,6 +30,7 @@ from typing import Any
 import av
 from av.packet import Packet
 
+from vms.errors import DeviceError
 from vms.media_errors import explain
 from vms.recording.index import CLOSED, DAMAGED, RecordingIndex, utc
 from vms.recording.segment import SegmentWriter
@@ -65,7 +66,7 @@ class RecorderStatus:
     bytes_received: int = 0  # payload demuxed
     bytes: int = 0  # of the segment being written
     last_frame_utc: str | None = None
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the latest failures, newest last
 
 
 def _timed(packets: Iterator[Packet], video: av.video.stream.VideoStream) -> Iterator[Packet]:
@@ -204,13 +205,16 @@ class CameraRecorder:
                     log.error("%s: recording stopped, the disk is full", self.camera)
                     return
                 self._failed(exc, backoff)
-            except av.FFmpegError as exc:
+            except (av.FFmpegError, DeviceError) as exc:  # DeviceError: refused before opening
                 self._failed(exc, backoff)
         self._open_gap("recorder stopped")
-        self._say(STOPPED)
+        # Stopped while failing: the summary keeps why (it said "stopped" and nothing more).
+        failing = self.status.state == RETRYING and self.status.errors
+        self._say(STOPPED, f"it was not recording: {self.status.errors[-1]}" if failing else "")
 
     def _failed(self, exc: BaseException, backoff: Backoff) -> None:
         reason = explain(exc, self.camera)
+        self.status.errors[:] = [*self.status.errors[-9:], reason]
         self._open_gap(f"camera offline: {reason}")
         delay = backoff.next_delay()
         self._say(RETRYING, f"{reason}; retrying in {delay:.0f} s")

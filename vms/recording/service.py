@@ -28,13 +28,13 @@ from vms.errors import DeviceError
 from vms.events.engine import Event
 from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPER
 from vms.incidents.queue import ACCEPTED, CLOSED, Incident
-from vms.live import with_credentials
 from vms.profile import Profile
 from vms.recording import retention
 from vms.recording.index import OPEN, RECOVERED, RecordingIndex, now_utc
 from vms.recording.locks import LOCKED_WHEN_ACCEPTED, EvidenceLocks, event_time
 from vms.recording.recorder import CONTINUOUS, CameraRecorder, RecorderStatus
 from vms.recording.sink import sha256_file
+from vms.streamsafe import url_to_open
 
 TRIGGERS = frozenset({HELP_BUTTON, INTRUSION, LINE, MOTION, TAMPER, INPUT})
 HOUSEKEEPING_S = 300.0
@@ -74,8 +74,9 @@ def recover(index: RecordingIndex, camera_ids: set[int] | None = None) -> list[i
     return done
 
 
-def _url(uri: str, user: str, password: str) -> Callable[[], str]:
-    return lambda: with_credentials(uri, user, password)
+def _url(uri: str, user: str, password: str, allow_basic: bool) -> Callable[[], str]:
+    """Asked at every (re)connection: the camera's authentication may have changed."""
+    return lambda: url_to_open(uri, user, password, allow_basic=allow_basic)
 
 
 class Recording:
@@ -167,7 +168,7 @@ class Recording:
                         "abruptly", len(recovered))
         for row, stream, creds in chosen:
             rec = CameraRecorder(self.index, self.root, row.id, row.name,
-                                 _url(stream.uri, creds[0], creds[1]),
+                                 _url(stream.uri, creds[0], creds[1], row.allow_basic_rtsp),
                                  segment_s=self.segment_s, on_status=self.on_status,
                                  mode=self.mode, preroll_s=self.preroll_s,
                                  postroll_s=self.postroll_s)

@@ -60,6 +60,7 @@ class DeviceRow(HasStreams):
     warnings: list[str] = field(default_factory=list)
     streams: list[StreamInfo] = field(default_factory=list)
     capabilities: Capabilities = field(default_factory=Capabilities)
+    allow_basic_rtsp: bool = False  # an installer accepted a clear-text RTSP password
 
 
 @dataclass
@@ -231,12 +232,14 @@ class Registry:
         db = self.db
         rows = db.execute(f"""SELECT d.id, d.uid, d.name, s.name, d.location, d.address, d.host,
             d.port, d.manufacturer, d.model, d.firmware, d.serial, d.clock_offset_s, d.auth_method,
-            d.added_at, d.warnings FROM devices d JOIN sites s ON s.id = d.site_id {where}
+            d.added_at, d.warnings, d.allow_basic_rtsp FROM devices d
+            JOIN sites s ON s.id = d.site_id {where}
             ORDER BY s.name, d.location, d.name, d.id""", params).fetchall()  # noqa: S608
         devices: dict[int, DeviceRow] = {}
         for r in rows:
             dev = DeviceRow(*r[:15])
             dev.warnings = json.loads(r[15])
+            dev.allow_basic_rtsp = bool(r[16])
             devices[dev.id] = dev
         if not devices:
             return []
@@ -335,6 +338,11 @@ class Registry:
         row = self.db.execute("SELECT rules FROM device_event_rules WHERE device_id = ?",
                               [device_id]).fetchone()
         return str(row[0]) if row else None
+
+    def set_allow_basic_rtsp(self, device_id: int, allow: bool) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE devices SET allow_basic_rtsp = ? WHERE id = ?",
+                       [int(allow), device_id])
 
     def set_event_rules(self, device_id: int, rules: str | None, user: str | None) -> None:
         """Store a device's own rules (JSON text, already checked); None goes back to defaults."""

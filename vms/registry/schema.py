@@ -172,10 +172,12 @@ def _v4(c: sqlite3.Connection) -> None:
 
 def _v5(c: sqlite3.Connection) -> None:
     """Each device's capability table (what it claimed and what worked when tried, as JSON)
-    and the way its events are subscribed (PullPoint or WS-BaseNotification)."""
+    and the way its events are subscribed (PullPoint or WS-BaseNotification); and whether an
+    installer allowed RTSP Basic authentication (a clear-text password) on plain RTSP."""
     _run(c, """
     ALTER TABLE capabilities ADD COLUMN checks TEXT NOT NULL DEFAULT '[]';
-    ALTER TABLE capabilities ADD COLUMN event_method TEXT NOT NULL DEFAULT ''
+    ALTER TABLE capabilities ADD COLUMN event_method TEXT NOT NULL DEFAULT '';
+    ALTER TABLE devices ADD COLUMN allow_basic_rtsp INTEGER NOT NULL DEFAULT 0
     """)
 
 

@@ -25,6 +25,7 @@ DEVIATIONS = {
     "state_name": "DigitalInput and Relay events carry State instead of LogicalState",
     "undeclared_prefix": "PTZ replies use the tptz prefix without declaring its namespace",
     "no_probematches_wrapper": "WS-Discovery replies put ProbeMatch straight in the Body",
+    "rtsp_basic": "RTSP asks for the password with Basic authentication only (clear text)",
 }
 
 

@@ -168,6 +168,7 @@ class SimDevice:
         self._object_ids = itertools.count(1)
         self.events_emitted = 0
         self.flood_sent = 0
+        self.rtsp_basic_received = 0  # RTSP requests that carried the password in clear text
         self._flood: asyncio.Task[None] | None = None
         self.http_port = cfg.http_port
         self.rtsp_port = cfg.rtsp_port
@@ -406,6 +407,7 @@ class SimDevice:
             "clock_offset": self.clock_offset,
             "events_emitted": self.events_emitted, "flood_sent": self.flood_sent,
             "flooding": self._flood is not None,
+            "rtsp_basic_received": self.rtsp_basic_received,
         }
         if self.is_help_point:
             out["button_pressed"] = self.inputs[INPUT_TOKEN]

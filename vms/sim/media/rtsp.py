@@ -206,6 +206,16 @@ class _Connection:
             return _response(503, "Service Unavailable", cseq)
 
     def _authorize(self, method: str, h: dict[str, str]) -> None:
+        given = h.get("authorization", "")
+        if given[:6].lower() == "basic ":
+            self.dev.rtsp_basic_received += 1  # what an eavesdropper would have read
+        if self.dev.cfg.deviates("rtsp_basic") and method != "OPTIONS":
+            site = self.dev.site
+            want = base64.b64encode(f"{site.user}:{site.password}".encode()).decode()
+            if given[6:].strip() != want or given[:6].lower() != "basic ":
+                raise _RtspError(401, "Unauthorized",
+                                 {"WWW-Authenticate": f'Basic realm="{self.dev.model}"'})
+            return
         digest = self.server.digest
         if digest is None or method == "OPTIONS":
             return
