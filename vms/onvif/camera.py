@@ -22,7 +22,7 @@ from lxml import etree
 from vms import xmlsafe
 from vms.errors import AuthFailed, ConfigError, DeviceUnreachable, ProtocolError
 from vms.onvif.errors import is_auth_fault, map_error
-from vms.onvif.http import ReplyVetter, Timeouts, make_session
+from vms.onvif.http import ReplyVetter, Timeouts, call_limit, make_session
 from vms.onvif.library import SERVICES, ONVIFCamera, ONVIFService, UsernameToken
 
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
@@ -168,7 +168,7 @@ class DeviceClient:
         self.user = user
         self._password = password
         self.timeouts = timeouts or Timeouts()
-        self.vetter = ReplyVetter()
+        self.vetter = ReplyVetter(self.timeouts.total)
         self.offset: float | None = None
         self.cam: _Camera | None = None
         self._raw: aiohttp.ClientSession | None = None
@@ -311,6 +311,8 @@ class DeviceClient:
 
         ``headers`` are extra SOAP header blocks (WS-Addressing ``To``, ``Action`` and a
         subscription's reference parameters, which the spec says must be echoed back).
+        The call takes at most ``timeout`` seconds in all (a long poll's own), else the
+        ``Timeouts`` total, however slowly the camera drips its reply.
         """
         assert self._raw is not None
         env = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"s": SOAP12, prefix: ns,
@@ -328,14 +330,13 @@ class DeviceClient:
         data = etree.tostring(env, xml_declaration=True, encoding="utf-8")
         act = action or f"{ns}/{op}"
         hdrs = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{act}"'}
-        limit = None
-        if timeout is not None:
-            limit = aiohttp.ClientTimeout(total=timeout, connect=self.timeouts.connect,
-                                          sock_read=timeout)
+        # Never timeout=None: to aiohttp that means no limit at all, not the session's.
+        limit = self.timeouts.client_timeout(timeout)
         try:
-            async with self._raw.post(url, data=data, headers=hdrs, timeout=limit) as resp:
-                payload = await resp.read()
-                status = resp.status
+            with call_limit(timeout):
+                async with self._raw.post(url, data=data, headers=hdrs, timeout=limit) as resp:
+                    payload = await resp.read()
+                    status = resp.status
             root = xmlsafe.parse(payload)
         except Exception as exc:
             raise map_error(exc, self.target.where, op, self.user,

@@ -7,7 +7,11 @@ so every session a camera client uses comes from here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -45,21 +49,55 @@ class Timeouts:
     read: float = 10.0
     total: float = 15.0
 
-    def client_timeout(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=self.total, connect=self.connect, sock_read=self.read)
+    def client_timeout(self, total: float | None = None) -> aiohttp.ClientTimeout:
+        """The limits for one request; ``total`` (a long poll's) also widens the read limit.
+
+        Always pass one of these to aiohttp: ``timeout=None`` there means no limit at all.
+        """
+        if total is None:
+            return aiohttp.ClientTimeout(total=self.total, connect=self.connect, sock_read=self.read)
+        return aiohttp.ClientTimeout(total=total, connect=self.connect, sock_read=total)
+
+
+# A call that must wait longer than the session's total (a PullMessages long poll) says so
+# here for the task that makes it; the vetter holds every other request to its own total.
+_CALL_LIMIT: contextvars.ContextVar[float | None] = contextvars.ContextVar("call_limit",
+                                                                           default=None)
+
+
+@contextlib.contextmanager
+def call_limit(seconds: float | None) -> Iterator[None]:
+    """Requests made inside this block (in this task) may take up to ``seconds`` in all."""
+    token = _CALL_LIMIT.set(seconds)
+    try:
+        yield
+    finally:
+        _CALL_LIMIT.reset(token)
 
 
 class ReplyVetter:
-    """Outermost middleware: reads at most ``MAX_REPLY_BYTES`` and refuses DTDs/entities
-    before any parser sees the body; notes whether the camera needed HTTP Digest."""
+    """Outermost middleware: bounds each request's total time, reads at most
+    ``MAX_REPLY_BYTES`` and refuses DTDs/entities before any parser sees the body;
+    notes whether the camera needed HTTP Digest.
 
-    def __init__(self) -> None:
+    The total bound lives here, not only in aiohttp's ``ClientTimeout``: a caller that
+    passes ``timeout=None`` (or a limit without a total) gets no limit from aiohttp, and a
+    camera dripping a byte every few seconds then holds the call open for ever.
+    """
+
+    def __init__(self, total: float = Timeouts.total) -> None:
+        self.total = total
         self.digest_used = False
         self.requests = 0
 
     async def __call__(self, req: aiohttp.ClientRequest,
                        handler: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
         self.requests += 1
+        async with asyncio.timeout(_CALL_LIMIT.get() or self.total):
+            return await self._vet(req, handler)
+
+    async def _vet(self, req: aiohttp.ClientRequest,
+                   handler: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
         resp = await handler(req)
         if "Authorization" in req.headers:
             self.digest_used = True
@@ -70,12 +108,15 @@ class ReplyVetter:
                                 f"(limit {MAX_REPLY_BYTES}); refused")
         chunks: list[bytes] = []
         size = 0
-        while chunk := await resp.content.read(65536):
-            size += len(chunk)
-            if size > MAX_REPLY_BYTES:
-                resp.close()
-                raise BadReply(f"{where} sent more than {MAX_REPLY_BYTES} bytes; refused")
-            chunks.append(chunk)
+        try:
+            while chunk := await resp.content.read(65536):
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise BadReply(f"{where} sent more than {MAX_REPLY_BYTES} bytes; refused")
+                chunks.append(chunk)
+        except BaseException:  # over the limit, out of time, or cancelled: drop the connection
+            resp.close()
+            raise
         body = b"".join(chunks)
         if req.method == "POST" or body.lstrip()[:5] == b"<?xml":
             m = _DOCTYPE.search(body[:4096])
@@ -145,7 +186,7 @@ def make_session(user: str | None, password: str | None, timeouts: Timeouts,
     TLS verification is off unless asked for: cameras ship self-signed certificates and
     installers have no CA to pin yet.
     """
-    middlewares: list[aiohttp.ClientMiddlewareType] = [vetter or ReplyVetter()]
+    middlewares: list[aiohttp.ClientMiddlewareType] = [vetter or ReplyVetter(timeouts.total)]
     if user is not None and password is not None:
         middlewares.append(aiohttp.DigestAuthMiddleware(user, password))
     return aiohttp.ClientSession(
