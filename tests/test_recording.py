@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -23,6 +25,7 @@ from tests.wall_helpers import Site, register
 from vms.events.store import EventStore
 from vms.recording import retention
 from vms.recording.index import CLOSED, DAMAGED, OPEN, RECOVERED, RecordingIndex
+from vms.recording.recorder import DISK_FULL, RECORDING, RecorderStatus
 from vms.recording.service import Recording
 
 
@@ -338,19 +341,45 @@ def test_retention_purges_old_footage_but_never_locked_or_exporting_footage(
     assert any("free" in a for a in report.alarms)
 
 
-@pytest.fixture()
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MB filesystem of its own (tmpfs; needs root, which CI and setup have)."""
-    where = tmp_path / "small-disk"
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A filesystem of its own of ``size`` (tmpfs; needs root, which CI and setup have)."""
     where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
                           capture_output=True, text=True)
     if done.returncode != 0:
         if os.environ.get("CI") or os.environ.get("VMS_REQUIRE_SHARED"):
             pytest.fail(f"cannot mount a small tmpfs for the full-disk test: {done.stderr}")
         pytest.skip(f"mounting a small tmpfs needs root: {done.stderr.strip()}")
-    yield where
-    subprocess.run(["umount", "-l", str(where)], check=False)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MB filesystem of its own."""
+    with tmpfs(tmp_path / "small-disk", "1m") as where:
+        yield where
+
+
+def fill(where: Path) -> Path:
+    """Fill the filesystem under ``where`` to its last byte with one ballast file."""
+    ballast = where / "ballast"
+    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        size = 1 << 20
+        while size:
+            try:
+                os.write(fd, b"\0" * size)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                size //= 2
+    finally:
+        os.close(fd)
+    return ballast
 
 
 def test_a_full_disk_raises_the_alarm_stops_cleanly_and_leaves_the_index_consistent(
@@ -384,6 +413,119 @@ def test_a_full_disk_raises_the_alarm_stops_cleanly_and_leaves_the_index_consist
     damaged = [s for s in segs if s.state == DAMAGED]
     assert len(damaged) <= 1 and all("could not be finished" in (s.note or "") for s in damaged)
     assert len([s for s in segs if s.state == CLOSED]) >= 1
+
+
+def consistent(index: RecordingIndex, root: Path) -> None:
+    """Every row names a file whose bytes and hash it has right, nothing is left open, and
+    no file on disk is missing from the index."""
+    segs = index.segments()
+    assert segs and not [s for s in segs if s.state == OPEN], segs
+    for s in segs:
+        assert s.path.exists() and s.path.stat().st_size == s.bytes, s
+        assert s.sha256 == sha256(s.path), s
+        if s.state == CLOSED:
+            assert decoded_frames(s.path) == s.frames, s
+    assert {p for p in root.rglob("*.mov")} == {s.path for s in segs}
+
+
+def record_through_a_full_disk(rec: Recording, cam: int, disk: Path,
+                               seen: list[tuple[str, str]]) -> tuple[float, int]:
+    """Record, fill ``disk`` while recording, wait, free it; returns how long the camera
+    said "disk full" before space came back and how many segments were written meanwhile."""
+    index = rec.index
+    rec.start([cam])
+    wait_for(lambda: len(index.segments(cam, CLOSED)) >= 1, 60, "a first segment")
+    ballast = fill(disk)
+    wait_for(lambda: rec.recorders[cam].status.state == DISK_FULL, 60, "the camera to stop")
+    full_at = time.monotonic()
+    thread = rec.recorders[cam]._thread
+    before = len(list(rec.root.rglob("*.mov")))
+    time.sleep(8)  # longer than a segment, and than two looks at the disk
+    assert thread is not None and thread.is_alive(), "the recorder thread died"
+    assert rec.recorders[cam].status.state == DISK_FULL
+    written = len(list(rec.root.rglob("*.mov"))) - before
+    ballast.unlink()
+    wait_for(lambda: seen[-1][0] == RECORDING, 60, "recording to resume once space returned")
+    resumed = time.monotonic() - full_at
+    gap = next(g for g in index.gaps(cam) if g.reason == "disk full: recording stopped")
+    wait_for(lambda: any(s.start_utc and gap.end_utc and s.start_utc >= gap.end_utc
+                         and s.state == CLOSED for s in index.segments(cam)), 30,
+             "a segment after the gap")
+    return resumed, written
+
+
+def gap_fits_the_footage(index: RecordingIndex, cam: int) -> None:
+    """The disk-full gap starts at the last frame written and ends at the first frame after."""
+    gap = next(g for g in index.gaps(cam) if g.reason == "disk full: recording stopped")
+    assert gap.end_utc is not None, gap
+    segs = index.segments(cam)
+    cut = max((s for s in segs if s.end_utc and s.end_utc <= gap.start_utc),
+              key=lambda s: s.end_utc or "")
+    after = min((s for s in segs if s.start_utc and s.start_utc >= gap.end_utc),
+                key=lambda s: s.start_utc or "")
+    secs = lambda a, b: (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()  # noqa: E731
+    print(f"gap {gap.start_utc} .. {gap.end_utc} ({secs(gap.start_utc, gap.end_utc):.1f} s); "
+          f"footage ends {secs(cut.end_utc or '', gap.start_utc):.2f} s before it, resumes "
+          f"{secs(gap.end_utc, after.start_utc or ''):.2f} s after it")
+    assert secs(cut.end_utc or "", gap.start_utc) < 0.5
+    assert 0 <= secs(gap.end_utc, after.start_utc or "") < 5  # the first keyframe after
+    assert not [g for g in index.gaps(cam) if g.end_utc is None and g.reason != "recorder stopped"]
+
+
+def test_a_full_recording_disk_stops_the_camera_until_space_returns(
+        rsim: Sim, site: Site, tmp_path: Path) -> None:
+    """Issue 22: a full recording disk stopped the camera for good (the thread returned)."""
+    cam = site.ids["cam1"]
+    seen: list[tuple[str, str]] = []
+
+    def said(st: RecorderStatus) -> None:
+        seen.append((st.state, st.detail))
+    with tmpfs(tmp_path / "media", "16m") as media:
+        rec = Recording(site.profile, site.operator, root=media, segment_s=2, on_status=said)
+        try:
+            resumed, written = record_through_a_full_disk(rec, cam, media, seen)
+        finally:
+            rec.stop()
+        print("states:", seen)
+        full = [d for st, d in seen if st == DISK_FULL]
+        assert full and f"the recording disk is full ({media})" in full[0], full
+        assert written == 0, "segments were begun on a full disk"
+        assert resumed < 8 + 10, f"resumed {resumed:.1f} s after the disk filled"
+        gap_fits_the_footage(rec.index, cam)
+        consistent(rec.index, media)
+        assert len(rec.index.segments(cam, DAMAGED)) <= 1
+
+
+def test_a_full_disk_under_the_index_stops_the_camera_until_space_returns(
+        rsim: Sim, tmp_path: Path) -> None:
+    """Issue 22: with the profile (and so recordings.db) on a full disk, SQLite's "database
+    or disk is full" crashed the recorder thread, left the segment row open with a wrong
+    size and wrote no gap."""
+    seen: list[tuple[str, str]] = []
+
+    def said(st: RecorderStatus) -> None:
+        seen.append((st.state, st.detail))
+    with tmpfs(tmp_path / "profile-disk", "24m") as disk:
+        site = register(rsim, disk / "profile", ["cam1"])
+        cam = site.ids["cam1"]
+        media = tmp_path / "media"  # the footage has room; only the index's disk fills
+        rec = Recording(site.profile, site.operator, root=media, segment_s=2, on_status=said)
+        try:
+            resumed, _ = record_through_a_full_disk(rec, cam, disk, seen)
+        finally:
+            rec.stop()
+            site.profile.close()
+        print("states:", seen)
+        full = [d for st, d in seen if st == DISK_FULL]
+        index_path = disk / "profile" / "recordings.db"
+        assert full and f"the disk holding the recording index is full ({index_path})" \
+            in full[0], full
+        assert resumed < 8 + 10, f"resumed {resumed:.1f} s after the disk filled"
+        index = RecordingIndex(index_path)
+        gap_fits_the_footage(index, cam)
+        consistent(index, media)
+        assert index.segments(cam, DAMAGED) == []  # the files themselves had room
+        index.close()
 
 
 def test_a_second_recorder_leaves_the_running_ones_footage_alone(rsim: Sim, site: Site) -> None:
@@ -430,3 +572,4 @@ def test_a_camera_without_a_stored_password_does_not_stop_the_others(rsim: Sim,
     assert [c["camera"] for c in summary["cameras"]] == ["cam1"]
     assert "password is not in the keyring" in summary["skipped"]["hp1"]
     assert summary["segments"] >= 1
+

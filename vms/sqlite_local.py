@@ -53,10 +53,13 @@ class LocalConnections:
         c.execute("BEGIN IMMEDIATE")
         try:
             yield c
+            c.execute("COMMIT")
         except BaseException:
-            c.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): a second ROLLBACK
+            # would raise "no transaction is active" in place of the real error.
+            if c.in_transaction:
+                c.execute("ROLLBACK")
             raise
-        c.execute("COMMIT")
 
 
 class SqliteStore:

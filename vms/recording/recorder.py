@@ -12,6 +12,12 @@ In event mode nothing is written until ``trigger`` or ``hold``: the stream is ke
 from the newest keyframe at least ``preroll_s`` old, so the segment an alarm opens starts
 before the alarm (keyframe-aligned, so it plays from its first frame), and it runs on for
 ``postroll_s`` after the last trigger or release.
+
+A full disk, under the recordings or under the index (SQLite's "database or disk is full"),
+stops the camera cleanly: the segment is closed (or marked damaged, hashed as it is), a
+"disk full" gap is opened, and the recorder waits, looking at the free space every few
+seconds, then records again; the gap ends at the first frame after. Index writes that could
+not be made (a segment's final row, the gap) are kept in memory, in order, and made first.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import shutil
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -48,6 +56,9 @@ CONTINUOUS, EVENT = "continuous", "event"
 PROGRESS_S = 2.0  # how often an open segment's end time and counts reach the index
 OPEN_TIMEOUT_S = 10.0
 NOPTS = -(1 << 63)
+DISK_CHECK_S = 3.0  # how often a full disk is looked at again
+RESUME_FREE_BYTES = 256 << 20  # free space to record again (or a tenth of a smaller disk):
+# resuming at the first free byte would fill it again at once, gap after gap
 
 # States shown to operators and in ``vms record``'s output.
 STARTING, RECORDING, WAITING, RETRYING, DISK_FULL, STOPPED = (
@@ -67,6 +78,30 @@ class RecorderStatus:
     bytes: int = 0  # of the segment being written
     last_frame_utc: str | None = None
     errors: list[str] = field(default_factory=list)  # the latest failures, newest last
+
+
+class _DiskFull(Exception):
+    """Recording cannot go on: a disk is full (which one is in the recorder's ``_full``)."""
+
+
+def _sqlite_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _room(path: Path) -> bool:
+    """Is there enough free space under ``path`` to record again?"""
+    try:
+        usage = shutil.disk_usage(path)
+    except OSError:
+        return False
+    return usage.free >= min(RESUME_FREE_BYTES, usage.total // 10)
+
+
+class _Ref:
+    """A row id the index may not have given yet (its insert is waiting for space)."""
+
+    def __init__(self, row_id: int | None = None) -> None:
+        self.id = row_id
 
 
 def _timed(packets: Iterator[Packet], video: av.video.stream.VideoStream) -> Iterator[Packet]:
@@ -137,8 +172,11 @@ class CameraRecorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # A gap left open by the last run ("recorder stopped") ends at our first frame.
-        self._gap: int | None = index.open_gap_id(camera_id)
+        gap = index.open_gap_id(camera_id)
+        self._gap: _Ref | None = _Ref(gap) if gap is not None else None
         self._last_wall: float | None = None
+        self._pending: list[Callable[[], None]] = []  # index writes waiting for space, in order
+        self._full: set[str] = set()  # "media", "index": the disks found full
 
     # -- control ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -197,20 +235,98 @@ class CameraRecorder:
         backoff = Backoff()
         while not self._stop.is_set():
             try:
+                if self._full or self._pending:
+                    self._await_space()
+                    continue
                 self._record_once(backoff)
+            except _DiskFull:
+                pass  # the next turn waits for space
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
-                    self._open_gap("disk full: recording stopped")
-                    self._say(DISK_FULL, f"the recording disk is full ({self.root})")
-                    log.error("%s: recording stopped, the disk is full", self.camera)
-                    return
-                self._failed(exc, backoff)
+                    self._full.add("media")
+                else:
+                    self._failed(exc, backoff)
             except (av.FFmpegError, DeviceError) as exc:  # DeviceError: refused before opening
                 self._failed(exc, backoff)
         self._open_gap("recorder stopped")
+        if self._pending and not self._flush():
+            log.error("%s: stopped with %d index write(s) not made, the index disk is full; "
+                      "the next start recovers the open segment from its file", self.camera,
+                      len(self._pending))
         # Stopped while failing: the summary keeps why (it said "stopped" and nothing more).
         failing = self.status.state == RETRYING and self.status.errors
-        self._say(STOPPED, f"it was not recording: {self.status.errors[-1]}" if failing else "")
+        if self.status.state == DISK_FULL:
+            self._say(STOPPED, f"it was not recording: {self.status.detail}")
+        else:
+            self._say(STOPPED, f"it was not recording: {self.status.errors[-1]}"
+                      if failing else "")
+
+    # -- a full disk ------------------------------------------------------------------------
+    def _write(self, op: Callable[[], None]) -> bool:
+        """One index write, or, when the index's disk is full (or earlier writes still wait),
+        kept to be made in order once there is space. True if it was made now."""
+        if not self._pending:
+            try:
+                op()
+                return True
+            except sqlite3.OperationalError as exc:
+                if not _sqlite_full(exc):
+                    raise
+                self._full.add("index")
+        self._pending.append(op)
+        return False
+
+    def _must(self, op: Callable[[], None]) -> None:
+        """An index write that recording cannot go on without."""
+        if not self._write(op):
+            raise _DiskFull
+
+    def _flush(self) -> bool:
+        """Make the index writes that waited for space; True when none is left."""
+        while self._pending:
+            try:
+                self._pending[0]()
+            except sqlite3.OperationalError as exc:
+                if not _sqlite_full(exc):
+                    raise
+                self._full.add("index")
+                return False
+            self._pending.pop(0)
+        return True
+
+    def _which_disk(self) -> str:
+        """The full disk, in words an operator can act on."""
+        where = {"media": self.root, "index": self.index.path}
+        if self._full == {"media", "index"}:
+            try:
+                same = self.root.stat().st_dev == self.index.path.parent.stat().st_dev
+            except OSError:
+                same = False
+            if same:
+                return f"the disk holding the recordings and their index is full ({self.root})"
+            return (f"the recording disk ({self.root}) and the disk holding the recording "
+                    f"index ({self.index.path}) are full")
+        if "index" in self._full:
+            return f"the disk holding the recording index is full ({where['index']})"
+        return f"the recording disk is full ({where['media']})"
+
+    def _disk_full(self) -> None:
+        self._open_gap("disk full: recording stopped")
+        self._say(DISK_FULL, f"{self._which_disk()}; recording resumes when space is freed")
+        log.error("%s: recording stopped, %s", self.camera, self._which_disk())
+
+    def _await_space(self) -> None:
+        """Until the full disks have room and the waiting index writes are made: a look
+        every few seconds, no busier."""
+        self._disk_full()
+        while not self._stop.wait(DISK_CHECK_S):
+            dirs = ([self.root] if "media" in self._full else []) + \
+                ([self.index.path.parent] if "index" in self._full else [])
+            if all(_room(d) for d in dirs) and self._flush():
+                log.info("%s: there is space again; recording resumes", self.camera)
+                self._full.clear()
+                self._say(STARTING, "there is space again")
+                return
 
     def _failed(self, exc: BaseException, backoff: Backoff) -> None:
         reason = explain(exc, self.camera)
@@ -222,14 +338,21 @@ class CameraRecorder:
         self._stop.wait(delay)
 
     def _open_gap(self, reason: str) -> None:
+        """Its start is the last frame's time, kept until the index can take it."""
         if self._gap is None:
             start = utc(self._last_wall if self._last_wall is not None else time.time())
-            self._gap = self.index.open_gap(self.camera_id, self.camera, start, reason)
+            gap = self._gap = _Ref()
+
+            def write() -> None:
+                if gap.id is None:  # else a recovery that waited for space opened it
+                    gap.id = self.index.open_gap(self.camera_id, self.camera, start, reason)
+            self._write(write)
 
     def _end_gap(self, wall: float) -> None:
         if self._gap is not None:
-            self.index.end_gap(self._gap, utc(wall))
+            gap, end = self._gap, utc(wall)
             self._gap = None
+            self._must(lambda: self.index.end_gap(gap.id or 0, end))
 
     def _record_once(self, backoff: Backoff) -> None:
         # Reads are bounded by FFmpeg's own socket timeout, not PyAV's read timeout: that
@@ -338,11 +461,21 @@ class CameraRecorder:
         while path.exists():  # a camera whose clock went back: never overwrite
             path = folder / f"{self.camera}-{stamp}Z-{n}.mov"
             n += 1
+        if self._pending:
+            raise _DiskFull  # no new segment while the index cannot take it
         writer = SegmentWriter(path, video, audio, first_s)
-        seg_id = self.index.open_segment(self.camera_id, self.camera, path,
-                                         video.codec_context.name,
-                                         audio.codec_context.name if audio is not None else None,
-                                         utc(wall), clock.source)
+        try:
+            seg_id = self.index.open_segment(
+                self.camera_id, self.camera, path, video.codec_context.name,
+                audio.codec_context.name if audio is not None else None, utc(wall),
+                clock.source)
+        except sqlite3.OperationalError as exc:
+            writer.abandon()  # nothing muxed yet: an empty file no row names goes
+            path.unlink(missing_ok=True)
+            if not _sqlite_full(exc):
+                raise
+            self._full.add("index")
+            raise _DiskFull from None
         self.status.segments += 1
         return _Open(seg_id, writer, first_s, first_s, time.time())
 
@@ -354,7 +487,8 @@ class CameraRecorder:
     def _progress(self, seg: _Open, clock: _Clock) -> None:
         self.status.bytes = seg.writer.bytes
         self.status.last_frame_utc = utc(clock.wall(seg.last_s))
-        self.index.update_segment(seg.id, durable=False, **self._span(seg, clock))
+        span = self._span(seg, clock)
+        self._must(lambda: self.index.update_segment(seg.id, durable=False, **span))
 
     def _close(self, seg: _Open, clock: _Clock) -> None:
         if seg.closed:
@@ -371,14 +505,15 @@ class CameraRecorder:
             except OSError:
                 on_disk, size = None, 0
             why = getattr(exc, "strerror", None) or str(exc)
-            self.index.update_segment(
-                seg.id, state=DAMAGED, **{**self._span(seg, clock), "bytes": size},
-                sha256=on_disk, closed_at=utc(time.time()),
-                note=f"the segment could not be finished ({why}); it holds what reached the "
-                     "disk, readable up to its last complete fragment, hashed as it is")
+            fields = {**self._span(seg, clock), "bytes": size, "sha256": on_disk,
+                      "closed_at": utc(time.time()),
+                      "note": f"the segment could not be finished ({why}); it holds what "
+                              "reached the disk, readable up to its last complete fragment, "
+                              "hashed as it is"}
+            self._write(lambda: self.index.update_segment(seg.id, state=DAMAGED, **fields))
             raise
-        self.index.update_segment(seg.id, state=CLOSED, **self._span(seg, clock), sha256=digest,
-                                  closed_at=utc(time.time()))
+        fields = {**self._span(seg, clock), "sha256": digest, "closed_at": utc(time.time())}
+        self._write(lambda: self.index.update_segment(seg.id, state=CLOSED, **fields))
 
 
 class _Clock:
