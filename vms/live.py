@@ -15,7 +15,7 @@ from vms.access.session import Session
 from vms.errors import DeviceError
 from vms.profile import Profile
 from vms.redact import scrub_url
-from vms.streamsafe import url_to_open
+from vms.streamsafe import check_stream_uri, url_to_open
 
 
 @dataclass
@@ -50,6 +50,7 @@ class LiveView:
         stream = row.stream(quality) if quality in ("main", "sub") else None
         if stream is None or not stream.uri:
             raise DeviceError(f"{row.name} has no {quality} stream")
+        check_stream_uri(stream.uri)  # a registry from an older version may hold anything
         creds = self.profile.credentials.get(row.uid)
         if creds is None:
             raise DeviceError(f"the password for {row.name} is not in the keyring; add the device "

@@ -131,3 +131,14 @@ def url_to_open(url: str, user: str, password: str, *, allow_basic: bool = False
             "or, on a network you trust, allow it for this device (vms devices allow-basic-rtsp)")
     raise CleartextPassword(f"{where} asks for a password in a way Beacon VMS does not use "
                             f"({', '.join(sorted(schemes)) or 'no scheme named'})")
+
+
+def player_url(url: str, user: str, password: str, *, allow_basic: bool = False) -> str:
+    """For a player handed a URL by its caller. A camera's stream (RTSP, or any URL with
+    credentials) goes through ``url_to_open``; another source without credentials (an HTTP
+    stream or a file, as the libvlc tests on Linux play, where libvlc has no RTSP) is opened
+    as given. Camera addresses from the registry are checked before they reach a player
+    (``LiveView.open``)."""
+    if urlsplit(url).scheme.lower() in STREAM_SCHEMES or user:
+        return url_to_open(url, user, password, allow_basic=allow_basic)
+    return url

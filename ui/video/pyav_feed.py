@@ -17,7 +17,7 @@ from av.video.reformatter import VideoReformatter
 from ui.video.feed import AuthRefused, Feed, FeedError, Frame
 from vms import media_errors
 from vms.media_errors import credentials_refused
-from vms.streamsafe import ffmpeg_options, url_to_open
+from vms.streamsafe import ffmpeg_options, player_url
 
 OPEN_TIMEOUT_S = 8.0
 READ_TIMEOUT_S = 5.0
@@ -39,7 +39,7 @@ class PyAvFeed(Feed):
         options = ffmpeg_options(rtsp_transport="tcp", fflags="nobuffer", flags="low_delay",
                                  analyzeduration="100000", probesize="65536")
         try:
-            url = url_to_open(self.url, self.user, self._password, allow_basic=self.allow_basic)
+            url = player_url(self.url, self.user, self._password, allow_basic=self.allow_basic)
             container: Any = av.open(url,
                                      options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         except Exception as exc:  # every FFmpeg failure is a FeedError in plain words

@@ -20,7 +20,7 @@ import vlc
 from ui.video.feed import Feed, FeedError, fit
 from ui.video.pyav_feed import OPEN_TIMEOUT_S, READ_TIMEOUT_S
 from vms.errors import VmsError
-from vms.streamsafe import url_to_open
+from vms.streamsafe import player_url
 
 _FormatCb = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p),
                              ctypes.POINTER(ctypes.c_char), ctypes.POINTER(ctypes.c_uint),
@@ -114,7 +114,7 @@ class VlcFeed(Feed):
         for kind, fn in kinds.items():
             events.event_attach(kind, fn)
         try:
-            url = url_to_open(self.url, self.user, self._password, allow_basic=self.allow_basic)
+            url = player_url(self.url, self.user, self._password, allow_basic=self.allow_basic)
         except VmsError as exc:  # unreachable, or a password that would go in clear text
             raise FeedError(str(exc)) from None
         media = instance().media_new(url)
