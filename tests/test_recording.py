@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -525,6 +526,71 @@ def test_a_full_disk_under_the_index_stops_the_camera_until_space_returns(
         gap_fits_the_footage(index, cam)
         consistent(index, media)
         assert index.segments(cam, DAMAGED) == []  # the files themselves had room
+        index.close()
+
+
+def test_a_restart_on_a_full_index_disk_waits_then_recovers_what_the_last_run_left(
+        rsim: Sim, site: Site, tmp_path: Path) -> None:
+    """Issue 22: a restart on a full index disk repeated the crash (recovering the killed
+    run's open segment raised "database or disk is full"). Only recordings.db is on the
+    small disk here, by a link, so the profile's audit trail can still be written."""
+    with tmpfs(tmp_path / "index-disk", "16m") as disk:
+        db = site.path / "recordings.db"
+        assert not db.exists()
+        db.symlink_to(disk / "recordings.db")
+        env = ensure_admin(site.path)
+        args = ("--data-dir", str(site.path), "record", "--camera", "cam1")
+        first = subprocess.Popen(vms_cmd(*args, "--segment-seconds", "60"), env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        index = RecordingIndex(db)
+        try:
+            wait_for(lambda: any(s.frames > 0 and s.bytes > 20_000
+                                 for s in index.segments(state=OPEN)), 60, "footage")
+        finally:
+            first.kill()
+            first.wait(10)
+        killed = index.segments(state=OPEN)
+        assert len(killed) == 1
+        ballast = fill(disk)
+        lines: list[str] = []
+        second = subprocess.Popen(vms_cmd(*args, "--segment-seconds", "3"), env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def read() -> None:
+            assert second.stdout is not None
+            lines.extend(second.stdout)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            wait_for(lambda: any("disk full" in line for line in lines), 60,
+                     "the restarted recorder to say the disk is full")
+            time.sleep(5)
+            assert second.poll() is None, "the restarted recorder gave up"
+            assert index.segments(state=OPEN) == killed  # nothing could be written yet
+            ballast.unlink()
+            wait_for(lambda: index.segments(state=RECOVERED)
+                     and len(index.segments(state=CLOSED)) >= 2, 60,
+                     "the killed run's segment recovered and recording resumed")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            _, err = second.communicate(timeout=60)
+            reader.join(10)
+        print("".join(lines))
+        assert second.returncode == 0 and "Traceback" not in err, err
+        full = next(line for line in lines if "disk full" in line)
+        assert f"the disk holding the recording index is full ({db})" in full
+        got = index.segments(state=RECOVERED)
+        assert [s.id for s in got] == [killed[0].id]
+        assert got[0].bytes == killed[0].path.stat().st_size and \
+            got[0].sha256 == sha256(killed[0].path)
+        gaps = index.gaps()
+        crash = [g for g in gaps if g.reason == "recorder stopped unexpectedly"]
+        assert len(crash) == 1 and crash[0].start_utc == killed[0].end_utc, gaps
+        after = [s for s in index.segments(state=CLOSED) if s.id > killed[0].id]
+        assert crash[0].end_utc and after and crash[0].end_utc <= min(
+            s.start_utc or "" for s in after), (crash, after)
+        assert [g.reason for g in gaps if g.end_utc is None] == ["recorder stopped"], gaps
+        consistent(index, site.path / "recordings")
         index.close()
 
 

@@ -186,6 +186,20 @@ class RecordingIndex(SqliteStore):
             c.execute(f"UPDATE segments SET {cols} WHERE id = ?",  # noqa: S608 (names checked)
                       (*fields.values(), seg_id))
 
+    def recovered(self, seg: Segment, *, frames: int, size: int, sha256: str | None,
+                  note: str) -> None:
+        """A segment a dead recorder left open, as found on disk, and the gap from its last
+        frame, in one transaction: a full disk between the two would leave the segment
+        recovered with no gap, and a second recovery would not add it."""
+        with self.transaction() as c:
+            c.execute("UPDATE segments SET state = ?, frames = ?, bytes = ?, sha256 = ?, "
+                      "note = ?, closed_at = ? WHERE id = ?",
+                      (RECOVERED, frames, size, sha256, note, now_utc(), seg.id))
+            if seg.end_utc:
+                c.execute("INSERT INTO gaps (camera_id, camera, start_utc, reason) "
+                          "VALUES (?, ?, ?, ?)", (seg.camera_id, seg.camera, seg.end_utc,
+                                                  "recorder stopped unexpectedly"))
+
     def segments(self, camera_id: int | None = None, state: str | None = None) -> list[Segment]:
         where: list[str] = []
         args: list[object] = []

@@ -150,8 +150,11 @@ class CameraRecorder:
                  url: Callable[[], str], *, segment_s: float = SEGMENT_S,
                  on_status: Callable[[RecorderStatus], None] | None = None,
                  mode: str = CONTINUOUS, preroll_s: float = PREROLL_S,
-                 postroll_s: float = POSTROLL_S) -> None:
-        """``url`` gives the RTSP URL with credentials each time it is needed (never logged)."""
+                 postroll_s: float = POSTROLL_S,
+                 recover: Callable[[], object] | None = None) -> None:
+        """``url`` gives the RTSP URL with credentials each time it is needed (never logged).
+        ``recover``: the last run's open segments of this camera, which a full index disk
+        kept from being recovered at start; done first, once there is space."""
         if mode not in (CONTINUOUS, EVENT):
             raise ValueError(f"recording mode {mode!r}: one of {CONTINUOUS}, {EVENT}")
         self.mode = mode
@@ -171,12 +174,28 @@ class CameraRecorder:
         self.status = RecorderStatus(camera_id, camera)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # A gap left open by the last run ("recorder stopped") ends at our first frame.
-        gap = index.open_gap_id(camera_id)
-        self._gap: _Ref | None = _Ref(gap) if gap is not None else None
         self._last_wall: float | None = None
         self._pending: list[Callable[[], None]] = []  # index writes waiting for space, in order
         self._full: set[str] = set()  # "media", "index": the disks found full
+        self._gap: _Ref | None = None
+        if recover is None:
+            self._adopt_gap()
+        else:
+            def recovery() -> None:
+                recover()
+                self._adopt_gap()
+            self._pending.append(recovery)
+            self._full.add("index")
+
+    def _adopt_gap(self) -> None:
+        """A gap left open by the last run ("recorder stopped", or "stopped unexpectedly"
+        from a recovery) ends at our first frame; it also covers a wait for space before."""
+        gap = self.index.open_gap_id(self.camera_id)
+        if gap is not None:
+            if self._gap is None:
+                self._gap = _Ref(gap)
+            elif self._gap.id is None:
+                self._gap.id = gap  # so the "disk full" gap waiting to be written is not
 
     # -- control ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -299,7 +318,7 @@ class CameraRecorder:
         where = {"media": self.root, "index": self.index.path}
         if self._full == {"media", "index"}:
             try:
-                same = self.root.stat().st_dev == self.index.path.parent.stat().st_dev
+                same = self.root.stat().st_dev == self.index.path.resolve().parent.stat().st_dev
             except OSError:
                 same = False
             if same:
@@ -321,7 +340,7 @@ class CameraRecorder:
         self._disk_full()
         while not self._stop.wait(DISK_CHECK_S):
             dirs = ([self.root] if "media" in self._full else []) + \
-                ([self.index.path.parent] if "index" in self._full else [])
+                ([self.index.path.resolve().parent] if "index" in self._full else [])
             if all(_room(d) for d in dirs) and self._flush():
                 log.info("%s: there is space again; recording resumes", self.camera)
                 self._full.clear()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPE
 from vms.incidents.queue import ACCEPTED, CLOSED, Incident
 from vms.profile import Profile
 from vms.recording import retention
-from vms.recording.index import OPEN, RECOVERED, RecordingIndex, now_utc
+from vms.recording.index import OPEN, RecordingIndex
 from vms.recording.locks import LOCKED_WHEN_ACCEPTED, EvidenceLocks, event_time
 from vms.recording.recorder import CONTINUOUS, CameraRecorder, RecorderStatus
 from vms.recording.sink import sha256_file
@@ -65,13 +66,18 @@ def recover(index: RecordingIndex, camera_ids: set[int] | None = None) -> list[i
         else:
             digest, size = None, 0
             note = "the recorder stopped before this segment's file was written"
-        index.update_segment(seg.id, state=RECOVERED, frames=frames, bytes=size, sha256=digest,
-                             note=note, closed_at=now_utc())
-        if seg.end_utc:
-            index.open_gap(seg.camera_id, seg.camera, seg.end_utc,
-                           "recorder stopped unexpectedly")
+        index.recovered(seg, frames=frames, size=size, sha256=digest, note=note)
         done.append(seg.id)
     return done
+
+
+def index_full(exc: sqlite3.Error) -> bool:
+    """SQLite's "database or disk is full"."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _recovery(index: RecordingIndex, camera_id: int) -> Callable[[], object]:
+    return lambda: recover(index, {camera_id})
 
 
 def _url(uri: str, user: str, password: str, allow_basic: bool) -> Callable[[], str]:
@@ -160,7 +166,17 @@ class Recording:
         abandoned = {seg.camera_id for seg in self.index.segments(state=OPEN)}
         mine = {row.id for row, _, _ in chosen}
         borrowed = {cid for cid in abandoned - mine if self._claim(cid)}
-        recovered = recover(self.index, mine | borrowed)
+        deferred = False
+        try:
+            recovered = recover(self.index, mine | borrowed)
+        except sqlite3.OperationalError as exc:
+            if not index_full(exc):
+                raise
+            # The index's disk is full: each recorder recovers its camera once there is
+            # space, before it records; another camera's wait for the next start.
+            log.error("the disk holding the recording index is full: segments left open by "
+                      "the last run are recovered once there is space")
+            recovered, deferred = [], True
         for cid in borrowed:
             self._claims.pop(cid).release()
         if recovered:
@@ -171,7 +187,9 @@ class Recording:
                                  _url(stream.uri, creds[0], creds[1], row.allow_basic_rtsp),
                                  segment_s=self.segment_s, on_status=self.on_status,
                                  mode=self.mode, preroll_s=self.preroll_s,
-                                 postroll_s=self.postroll_s)
+                                 postroll_s=self.postroll_s,
+                                 recover=_recovery(self.index, row.id)
+                                 if deferred and row.id in abandoned else None)
             self.profile.access.record(self.session, "recording.start", device=row,
                                        detail={"stream": stream.role or "main",
                                                "mode": self.mode})
