@@ -639,3 +639,33 @@ def test_a_camera_without_a_stored_password_does_not_stop_the_others(rsim: Sim,
     assert "password is not in the keyring" in summary["skipped"]["hp1"]
     assert summary["segments"] >= 1
 
+
+def test_record_for_ten_seconds_stops_on_time(rsim: Sim, site: Site) -> None:
+    """Issue 22: a `vms record --duration 10` run took 26 s. From the moment it says it is
+    recording to its exit, every segment closed, it takes the duration and a little more."""
+    env = ensure_admin(site.path)
+    began = time.monotonic()
+    proc = subprocess.Popen(vms_cmd("--data-dir", str(site.path), "record", "--duration", "10",
+                                    "--segment-seconds", "4"), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        recording_at = None
+        for line in proc.stdout:
+            if line.startswith("Recording "):
+                recording_at = time.monotonic()
+                break
+        assert recording_at is not None, proc.stderr.read() if proc.stderr else ""
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    ended = time.monotonic()
+    print(f"start-up {recording_at - began:.1f} s, recording to exit {ended - recording_at:.1f} s")
+    assert proc.returncode == 0, err
+    assert ended - recording_at < 10 + 4, "stopping took more than a few seconds"
+    assert ended - began < 10 + 15
+    index = RecordingIndex(site.path / "recordings.db")
+    segs = index.segments()
+    assert segs and all(s.state == CLOSED and s.sha256 == sha256(s.path) for s in segs), segs
+    index.close()
