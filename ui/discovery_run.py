@@ -8,12 +8,13 @@ from PySide6.QtCore import QObject, Signal
 
 from vms.commissioning import Commissioning
 from vms.coreloop import core_loop
-from vms.discovery.wsd import Sighting
+from vms.discovery.wsd import Scan
 from vms.errors import VmsError
 
 
 class DiscoveryRun(QObject):
     found = Signal(object)  # Sighting, as each device answers
+    noted = Signal(str)  # what the scan dropped (junk replies, over the limits), before finished
     finished = Signal(int)  # how many answered
     failed = Signal(str)  # one plain sentence
 
@@ -23,9 +24,12 @@ class DiscoveryRun(QObject):
         fut = core_loop().submit(svc.discover(timeout, targets, multicast, port, self.found.emit))
         fut.add_done_callback(self._done)
 
-    def _done(self, fut: concurrent.futures.Future[list[Sighting]]) -> None:
+    def _done(self, fut: concurrent.futures.Future[Scan]) -> None:
         try:
-            self.finished.emit(len(fut.result()))
+            scan = fut.result()
+            for note in scan.notes:
+                self.noted.emit(note)
+            self.finished.emit(len(scan))
         except VmsError as exc:
             self.failed.emit(str(exc))
         except OSError as exc:

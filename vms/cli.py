@@ -208,6 +208,8 @@ def _discover(args: argparse.Namespace, profile: Profile, session: Session) -> i
         print(json.dumps([s.to_dict() for s in found], indent=2))
     else:
         print(f"{len(found)} device{'s' if len(found) != 1 else ''} found.")
+    for note in found.notes:  # what was dropped: never listed as a device
+        print(f"Note: {note}", file=sys.stderr)
     return 0
 
 

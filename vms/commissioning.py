@@ -15,7 +15,7 @@ from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.coreloop import core_loop
 from vms.credentials import CredentialStore
-from vms.discovery.wsd import Sighting
+from vms.discovery.wsd import Scan, Sighting
 from vms.errors import VmsError
 from vms.onvif.camera import Target, parse_target
 from vms.onvif.http import Timeouts
@@ -60,7 +60,7 @@ class Commissioning:
 
     async def discover(self, timeout: float, targets: list[str], multicast: bool = True,
                        port: int = 3702, on_found: Any = None,
-                       interface: str | None = None) -> list[Sighting]:
+                       interface: str | None = None) -> Scan:
         from vms.discovery.wsd import discover
 
         # The checks touch SQLite: keep them off the core loop.
@@ -69,7 +69,7 @@ class Commissioning:
         found = await discover(timeout, targets, multicast, port, on_found, interface)
         await asyncio.to_thread(self.access.record, self.session, "device.discover",
                                 detail={"multicast": multicast, "ranges": targets,
-                                        "found": len(found)})
+                                        "found": len(found), "ignored": found.notes})
         return found
 
     def record_sighting(self, s: Sighting, source: str) -> None:

@@ -93,6 +93,7 @@ class DiscoveryDialog(QDialog):
         self.rows: dict[str, int] = {}
         self.registered: set[str] = set()
         self.run: DiscoveryRun | None = None
+        self.notes: list[str] = []  # what the last scan dropped, said under its summary
         self._told = False  # the no-keyring notice is said once
 
         self.multicast = QCheckBox("Multicast on this network")
@@ -153,8 +154,10 @@ class DiscoveryDialog(QDialog):
             self.summary.setText("Tick multicast, or give hosts or ranges to scan.")
             return
         self.scan.setEnabled(False)
+        self.notes = []
         self.run = DiscoveryRun(self)
         self.run.found.connect(self.add_sighting)
+        self.run.noted.connect(self._noted)
         self.run.finished.connect(self._finished)
         self.run.failed.connect(self._failed)
         self._started = time.monotonic()
@@ -178,7 +181,11 @@ class DiscoveryDialog(QDialog):
         self.scan.setEnabled(True)
         self.summary.setText(f"Scan finished: {len(self.sightings)} device"
                              f"{'s' if len(self.sightings) != 1 else ''} found. Select some and "
-                             "press Add selected.")
+                             "press Add selected."
+                             + "".join(f"\nNote: {n[0].upper()}{n[1:]}." for n in self.notes))
+
+    def _noted(self, text: str) -> None:  # a method, so it is queued to this (GUI) thread
+        self.notes.append(text)
 
     def _failed(self, text: str) -> None:
         self._tick.stop()

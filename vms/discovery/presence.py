@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree
 
 from vms import xmlsafe
-from vms.discovery.wsd import MCAST_GROUP, PORT, WSD, Sighting, parse_reply
+from vms.discovery.wsd import MCAST_GROUP, PORT, WSD, Sighting, parse_hello
 from vms.errors import PortInUse, UnsafeXml
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,7 @@ class _Listener(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int] | tuple[Any, ...]) -> None:
         sender = str(addr[0])
         if b"Hello" in data:
-            _, sightings = parse_reply(data, sender)
-            for s in sightings:
+            for s in parse_hello(data, sender):  # bounded like a probe's replies
                 self.on_presence(Presence("hello", s.endpoint, sender, s))
         elif b"Bye" in data and (endpoint := parse_bye(data)):
             self.on_presence(Presence("bye", endpoint, sender))
