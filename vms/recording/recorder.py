@@ -195,7 +195,7 @@ class CameraRecorder:
             if self._gap is None:
                 self._gap = _Ref(gap)
             elif self._gap.id is None:
-                self._gap.id = gap  # so the "disk full" gap waiting to be written is not
+                self._gap.id = gap  # it covers the wait: the "disk full" one is not written
 
     # -- control ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -274,8 +274,8 @@ class CameraRecorder:
                       len(self._pending))
         # Stopped while failing: the summary keeps why (it said "stopped" and nothing more).
         failing = self.status.state == RETRYING and self.status.errors
-        if self.status.state == DISK_FULL:
-            self._say(STOPPED, f"it was not recording: {self.status.detail}")
+        if self._full:
+            self._say(STOPPED, f"it was not recording: {self._which_disk()}")
         else:
             self._say(STOPPED, f"it was not recording: {self.status.errors[-1]}"
                       if failing else "")
