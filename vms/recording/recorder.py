@@ -178,6 +178,10 @@ class CameraRecorder:
         self._pending: list[Callable[[], None]] = []  # index writes waiting for space, in order
         self._full: set[str] = set()  # "media", "index": the disks found full
         self._gap: _Ref | None = None
+        # A gap ended by our receive time, before the camera's RTCP time was known: its end is
+        # moved to the camera's time of that frame once known, as the segment's start is, so
+        # that the two meet (an estimate 1-2 s off left a hole, or a gap over footage).
+        self._retime: tuple[_Ref, float] | None = None
         if recover is None:
             self._adopt_gap()
         else:
@@ -367,16 +371,26 @@ class CameraRecorder:
                     gap.id = self.index.open_gap(self.camera_id, self.camera, start, reason)
             self._write(write)
 
-    def _end_gap(self, wall: float) -> None:
+    def _end_gap(self, wall: float, estimated_at: float | None = None) -> None:
+        """``estimated_at``: the input time of the frame, when ``wall`` is only our estimate."""
         if self._gap is not None:
             gap, end = self._gap, utc(wall)
             self._gap = None
             self._must(lambda: self.index.end_gap(gap.id or 0, end))
+            self._retime = (gap, estimated_at) if estimated_at is not None else None
+
+    def _retime_gap(self, clock: _Clock) -> None:
+        if self._retime is not None and clock.source == "rtcp":
+            gap, ts = self._retime
+            self._retime = None
+            end = utc(clock.wall(ts))
+            self._write(lambda: self.index.retime_gap_end(gap.id or 0, end))
 
     def _record_once(self, backoff: Backoff) -> None:
         # Reads are bounded by FFmpeg's own socket timeout, not PyAV's read timeout: that
         # one takes the GIL in every I/O wait, which with 16 recorders cost a tenth of the
         # process's CPU. PyAV's timeout bounds only the open (and names it a timeout).
+        self._retime = None  # a new connection has a new clock
         opts = ffmpeg_options(rtsp_transport="tcp", timeout=str(int(OPEN_TIMEOUT_S * 1e6)))
         with av.open(self.url(), options=opts, timeout=(OPEN_TIMEOUT_S, None)) as inp:
             video = next((s for s in inp.streams.video), None)
@@ -417,7 +431,8 @@ class CameraRecorder:
                     self._last_wall = clock.wall(ts)
                     if not connected:
                         connected = True
-                        self._end_gap(clock.wall(ts))
+                        self._end_gap(clock.wall(ts),
+                                      ts if clock.source == "local" else None)
                         backoff.reset()
                     wanted = self._wanted(now)
                     if seg is not None and not wanted:
@@ -504,12 +519,14 @@ class CameraRecorder:
                 "clock": clock.source, "frames": seg.writer.frames, "bytes": seg.writer.bytes}
 
     def _progress(self, seg: _Open, clock: _Clock) -> None:
+        self._retime_gap(clock)
         self.status.bytes = seg.writer.bytes
         self.status.last_frame_utc = utc(clock.wall(seg.last_s))
         span = self._span(seg, clock)
         self._must(lambda: self.index.update_segment(seg.id, durable=False, **span))
 
     def _close(self, seg: _Open, clock: _Clock) -> None:
+        self._retime_gap(clock)
         if seg.closed:
             return
         seg.closed = True
