@@ -4,7 +4,8 @@ Run as a child process by the tests: ``python -m tests.gst_onvif_server OUT.raw`
 ``rtsp://127.0.0.1:PORT/helppoint`` (a test tone, PCMU) with a talk track offered only to
 clients that send ``Require: www.onvif.org/ver20/backchannel``, decodes what it receives with
 GStreamer's own mu-law decoder and appends the 16-bit samples to OUT.raw. It prints
-``PORT <n>`` once listening, and with ``--auth USER:PASS`` asks for a password (Basic).
+``PORT <n>`` once listening, and with ``--auth USER:PASS`` asks for a password (HTTP Digest,
+as cameras do; ``--basic`` for Basic, which Beacon refuses on plain RTSP unless allowed).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+gi.require_version("GstRtsp", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 # A talk-only client sets up just the backchannel, leaving the tone's payloader unlinked: the
 # tee swallows "not-linked", which would otherwise put the whole media (talk track included)
@@ -33,6 +35,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--auth", default="")
+    ap.add_argument("--basic", action="store_true", help="Basic instead of Digest")
     args = ap.parse_args()
     Gst.init(None)
     server = GstRtspServer.RTSPOnvifServer()
@@ -48,7 +51,12 @@ def main() -> int:
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
         token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "operator")
-        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        if args.basic:
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+        else:
+            auth.add_digest(user, password, token)
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         server.set_auth(auth)
         perms = GstRtspServer.RTSPPermissions()
         perms.add_permission_for_role("operator", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)

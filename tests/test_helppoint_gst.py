@@ -21,14 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class GstServer:
-    def __init__(self, out: Path, auth: str) -> None:
+    def __init__(self, out: Path, auth: str, *extra: str) -> None:
         self.out = out
         # GStreamer's warnings go to a file: an unread stderr pipe fills at 64 kB and then
         # blocks the server's streaming thread on its next warning.
         self.log = out.with_suffix(".log")
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.gst_onvif_server", str(out), "--auth", auth],
+                [sys.executable, "-m", "tests.gst_onvif_server", str(out), "--auth", auth, *extra],
                 cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
                 env={**os.environ, "GST_DEBUG": "2"})
         assert self.proc.stdout is not None
@@ -106,3 +106,24 @@ def test_gstreamer_wrong_password_is_said_plainly(gst: GstServer) -> None:
     assert handle.state == FAILED
     assert "wrong user name or password" in handle.reason
     assert not gst.out.exists() or gst.out.stat().st_size == 0
+
+
+def test_a_server_that_wants_basic_gets_no_clear_text_password(tmp_path: Path) -> None:
+    """GStreamer's server asking for Basic on plain RTSP: the talk channel refuses in plain
+    words instead of sending the password readable by anyone on the network (issue 22)."""
+    server = GstServer(tmp_path / "heard.s16", "helppoint:Speak-up-42", "--basic")
+    try:
+        handle = _open(server.url, "helppoint", "Speak-up-42")
+        assert handle.state == FAILED
+        assert "in clear text" in handle.reason and "refused" in handle.reason
+        assert not server.out.exists() or server.out.stat().st_size == 0
+        allowed = TalkHandle(TalkChannel(server.url, "helppoint", "Speak-up-42",
+                                         allow_basic=True), "gst", on_state=lambda s, _r: None)
+        core_loop().submit(allowed._open())
+        deadline = time.monotonic() + 20
+        while allowed.state == OPENING and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert allowed.state == READY, allowed.reason  # once an installer has allowed it
+        allowed.close().result(10)
+    finally:
+        server.stop()
