@@ -140,6 +140,12 @@ def test_absolute_and_relative_moves_reach_their_position(sim: Sim) -> None:
             assert st.Position.PanTilt.x == pytest.approx(-0.25, abs=1e-3)  # zoom only
         live = sim.live("cam2")["ptz"]
         assert (live["pan"], live["tilt"], live["moving"]) == (-0.25, 0.25, False)
+        async with camera(sim, "cam2") as cam:  # the session's site is shared: put it back
+            ptz = await cam.create_ptz_service()
+            await ptz.AbsoluteMove({"ProfileToken": "main",
+                                    "Position": {"PanTilt": {"x": 0.0, "y": 0.0},
+                                                 "Zoom": {"x": 0.0}}})
+            await wait_idle(ptz)
 
     run(go())
 
@@ -316,6 +322,8 @@ async def walk_ptz(w: Walker) -> None:
     profile = next(p for p in await w(NS_MEDIA, "GetProfiles")
                    if child(p, "PTZConfiguration") is not None)
     tok = f"<P:ProfileToken>{profile.get('token')}</P:ProfileToken>"
+    # The session's site is shared: the camera is put back where it was after the walk.
+    home = child(await w(NS_PTZ, "GetStatus", tok), "PTZStatus", "Position")
     for node in nodes:
         await w(NS_PTZ, "GetNode", f"<P:NodeToken>{node.get('token')}</P:NodeToken>")
         spaces = child(node, "SupportedPTZSpaces")
@@ -350,6 +358,13 @@ async def walk_ptz(w: Walker) -> None:
                  "PresetToken")
     await w(NS_PTZ, "GotoPreset", tok + f"<P:PresetToken>{saved}</P:PresetToken>")
     await w(NS_PTZ, "RemovePreset", tok + f"<P:PresetToken>{saved}</P:PresetToken>")
+    if home is not None:
+        pt, zoom = child(home, "PanTilt"), child(home, "Zoom")
+        await w(NS_PTZ, "AbsoluteMove", tok + "<P:Position>"
+                f'<tt:PanTilt x="{pt.get("x") if pt is not None else 0}" '
+                f'y="{pt.get("y") if pt is not None else 0}"/>'
+                f'<tt:Zoom x="{zoom.get("x") if zoom is not None else 0}"/></P:Position>')
+        await ptz_idle(w, tok)
 
 
 async def walk_events(w: Walker) -> None:
