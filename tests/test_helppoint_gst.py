@@ -127,3 +127,4 @@ def test_a_server_that_wants_basic_gets_no_clear_text_password(tmp_path: Path) -
         allowed.close().result(10)
     finally:
         server.stop()
+

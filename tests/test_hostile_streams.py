@@ -174,3 +174,88 @@ def test_the_talk_channel_never_sends_a_clear_text_password(tmp_path: Path,
         assert sim.live("basiccam")["rtsp_basic_received"] == 0
     finally:
         sim.stop()
+
+
+def test_a_stream_address_with_an_impossible_port_is_refused_in_words() -> None:
+    for bad in ("rtsp://cam:99999/main", "rtsp://cam:abc/main"):
+        with pytest.raises(UnsafeStreamUri, match="only rtsp"):
+            check_stream_uri(bad)
+
+
+def test_the_password_check_is_bounded_in_total_time_against_a_dripping_server() -> None:
+    """A server that answers DESCRIBE one byte a second cannot hold a recorder's stop."""
+    import socket
+    import threading
+    import time
+
+    from vms.errors import DeviceUnreachable
+    from vms.streamsafe import auth_challenge
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            conn.recv(4096)
+            for ch in b"RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\n" * 10:
+                if stop.wait(0.5):
+                    return
+                try:
+                    conn.send(bytes([ch]))
+                except OSError:
+                    return
+
+    t = threading.Thread(target=drip, daemon=True)
+    t.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeviceUnreachable, match="within 2 s"):
+            auth_challenge(f"rtsp://127.0.0.1:{port}/main", timeout=2.0)
+        assert time.monotonic() - started < 3.5
+    finally:
+        stop.set()
+        srv.close()
+
+
+def test_a_camera_offering_digest_and_basic_as_two_headers_gets_digest() -> None:
+    """Cameras offer both challenges as two WWW-Authenticate headers, Digest first; keeping
+    only the last header read the offer as Basic only (and refused, or sent it in clear)."""
+    seen: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode()
+            except asyncio.IncompleteReadError:
+                return
+            cseq = next(ln.split(":", 1)[1].strip() for ln in head.split("\r\n")
+                        if ln.lower().startswith("cseq"))
+            auth = next((ln.split(":", 1)[1].strip() for ln in head.split("\r\n")
+                         if ln.lower().startswith("authorization")), "")
+            if not auth:
+                writer.write(f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n"
+                             'WWW-Authenticate: Digest realm="cam", nonce="abc123"\r\n'
+                             'WWW-Authenticate: Basic realm="cam"\r\n\r\n'.encode())
+            else:
+                seen.append(auth.split(" ", 1)[0])
+                writer.write(f"RTSP/1.0 551 Option not supported\r\nCSeq: {cseq}\r\n\r\n"
+                             .encode())
+            await writer.drain()
+
+    async def go() -> str:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        channel = TalkChannel(f"rtsp://127.0.0.1:{port}/main", "admin", "pw", timeout=5)
+        try:
+            await channel.describe()
+            return "described"
+        except Exception as exc:  # the 551 ends it; what matters is how it authenticated
+            return type(exc).__name__
+        finally:
+            await channel.close()
+            server.close()
+
+    assert asyncio.run(go()) == "TalkUnavailable"
+    assert seen == ["Digest"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from vms.errors import CleartextPassword, DeviceUnreachable, UnsafeStreamUri
@@ -37,6 +38,7 @@ def check_stream_uri(url: str | None) -> str:
     try:
         parts = urlsplit(text)
         host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError:
         host, parts = None, None
     if parts is None or parts.scheme.lower() not in STREAM_SCHEMES or not host:
@@ -83,20 +85,34 @@ def auth_challenge(url: str, timeout: float = PREFLIGHT_TIMEOUT_S) -> tuple[int,
     plain = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, ""))
     request = (f"DESCRIBE {plain} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n"
                "User-Agent: Beacon VMS\r\n\r\n").encode()
+    deadline = time.monotonic() + timeout  # for the whole exchange: a reply may drip
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no answer within {timeout:g} s")
+        return remaining
+
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
+        with socket.create_connection((host, port), timeout=left()) as raw:
             sock: socket.socket = raw
             if secure:
                 ctx = ssl.create_default_context()
                 ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # cameras self-sign
+                raw.settimeout(left())
                 sock = ctx.wrap_socket(raw, server_hostname=host)
+            sock.settimeout(left())
             sock.sendall(request)
             head = b""
             while b"\r\n\r\n" not in head and len(head) < MAX_PREFLIGHT_BYTES:
+                sock.settimeout(left())
                 chunk = sock.recv(4096)
                 if not chunk:
                     break
                 head += chunk
+    except TimeoutError as exc:  # before OSError: socket timeouts are OSErrors too
+        raise DeviceUnreachable(f"{host}:{port} did not answer within {timeout:g} s when asked "
+                                "how it wants the password") from exc
     except (OSError, ssl.SSLError) as exc:
         raise DeviceUnreachable(f"cannot reach {host}:{port} for its stream: "
                                 f"{exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"

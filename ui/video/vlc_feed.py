@@ -67,6 +67,10 @@ class VlcFeed(Feed):
     backend = "vlc"
 
     def _session(self) -> None:
+        try:  # before a pooled player is taken: a refusal must not leak one
+            url = player_url(self.url, self.user, self._password, allow_basic=self.allow_basic)
+        except VmsError as exc:  # unreachable, or a password that would go in clear text
+            raise FeedError(str(exc)) from None
         mp = _take_player()
         self.native_size = None
         ended = threading.Event()
@@ -113,10 +117,6 @@ class VlcFeed(Feed):
                  vlc.EventType.MediaPlayerEndReached: on_end}
         for kind, fn in kinds.items():
             events.event_attach(kind, fn)
-        try:
-            url = player_url(self.url, self.user, self._password, allow_basic=self.allow_basic)
-        except VmsError as exc:  # unreachable, or a password that would go in clear text
-            raise FeedError(str(exc)) from None
         media = instance().media_new(url)
         media.add_option(":network-caching=300")
         mp.set_media(media)

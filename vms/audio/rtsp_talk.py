@@ -119,8 +119,9 @@ class TalkChannel:
         self.url = urlunsplit((parts.scheme, f"{self.host}:{self.port}" if parts.port else
                                self.host, parts.path or "/", parts.query, ""))
         self.where = f"{self.host}:{self.port}"
-        # Basic sends the password readable on plain RTSP: only if the installer allowed it.
-        self.allow_basic = allow_basic or parts.scheme.lower() == "rtsps"
+        # Basic sends the password readable: only if the installer allowed it (this client
+        # speaks plain RTSP, even to an rtsps:// address, so rtsps earns no exception here).
+        self.allow_basic = allow_basic
         self._auth = _Auth(user, password) if user is not None and password is not None else None
         self.timeout = timeout
         self.cseq = 0
@@ -168,10 +169,16 @@ class TalkChannel:
                 if not m:
                     raise ProtocolError(f"{self.where} sent something that is not RTSP")
                 headers: dict[str, str] = {}
+                challenges: list[str] = []
                 for ln in lines[1:]:
                     k, sep, v = ln.partition(":")
                     if sep:
                         headers[k.strip().lower()] = v.strip()
+                        if k.strip().lower() == "www-authenticate":
+                            challenges.append(v.strip())
+                if challenges:  # cameras offer Digest and Basic as two headers: prefer Digest
+                    headers["www-authenticate"] = next(
+                        (c for c in challenges if c.lower().startswith("digest")), challenges[0])
                 n = int(headers.get("content-length", "0") or 0)
                 body = await r.readexactly(n) if n else b""
                 await self._replies.put(Reply(int(m.group(1)), m.group(2), headers, body))

@@ -43,7 +43,7 @@ Sink = Callable[[list[Notification]], None]
 
 @dataclass
 class _Route:
-    device_host: str
+    device_ips: frozenset[str]  # any of the device's addresses may push
     sink: Sink
 
 
@@ -65,13 +65,13 @@ class Consumer:
 
     async def open(self, device_host: str, sink: Sink) -> str:
         """A fresh consumer address for one subscription of the device at ``device_host``."""
-        local, device_ip = _local_address_towards(device_host)
+        local, device_ips = await _local_address_towards(device_host)
         async with self._lock:
             if local not in self._runners:
                 self._runners[local] = await self._serve(local)
         port = self._runners[local][1]
         token = secrets.token_urlsafe(18)
-        self._routes[token] = _Route(device_ip, sink)
+        self._routes[token] = _Route(device_ips, sink)
         host = f"[{local}]" if ":" in local else local
         return f"http://{host}:{port}/onvif/notify/{token}"
 
@@ -91,7 +91,12 @@ class Consumer:
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, local, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ProtocolError(f"cannot listen on {local} port {self.port} for pushed events: "
+                                f"{exc.strerror or exc}") from exc
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         log.info("listening for pushed device events on %s port %s", local, port)
         return runner, int(port)
@@ -99,7 +104,7 @@ class Consumer:
     async def _notify(self, request: web.Request) -> web.Response:
         route = self._routes.get(request.match_info["token"])
         peer = request.remote or ""
-        if route is None or not _same_ip(peer, route.device_host):
+        if route is None or not any(_same_ip(peer, ip) for ip in route.device_ips):
             self.refused += 1
             log.warning("refused a pushed event from %s: not a subscription of ours", peer)
             return web.Response(status=404)
@@ -120,20 +125,25 @@ class Consumer:
         return web.Response(status=202)
 
 
-def _local_address_towards(host: str) -> tuple[str, str]:
+async def _local_address_towards(host: str) -> tuple[str, frozenset[str]]:
     """The local address the OS would use to reach ``host`` (no packet is sent), and the
-    device's own address, which its notifications must come from."""
+    device's own addresses, which its notifications must come from. IPv4 is preferred: a
+    camera's HTTP client may not speak IPv6. Resolved off the loop's thread."""
     try:
-        infos = socket.getaddrinfo(host, 9, type=socket.SOCK_DGRAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, 9, type=socket.SOCK_DGRAM)
     except OSError as exc:
         raise ProtocolError(f"cannot resolve {host} to receive its events: {exc}") from exc
+    infos.sort(key=lambda i: i[0] != socket.AF_INET)
     family, _, _, _, addr = infos[0]
+    if family == socket.AF_INET6 and str(addr[0]).lower().startswith("fe80"):
+        raise ProtocolError(f"{host} is reachable only at a link-local IPv6 address; give it "
+                            "a routable address to receive its pushed events")
     with socket.socket(family, socket.SOCK_DGRAM) as s:
         try:
             s.connect(addr)
         except OSError as exc:
             raise ProtocolError(f"no route to {host} to receive its events: {exc}") from exc
-        return str(s.getsockname()[0]), str(addr[0])
+        return str(s.getsockname()[0]), frozenset(str(i[4][0]) for i in infos)
 
 
 def _same_ip(a: str, b: str) -> bool:

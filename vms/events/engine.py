@@ -46,6 +46,7 @@ PULSE_DEDUP_S = 10.0
 AUTH_RETRY_S = 60.0
 
 PULL_POINT, BASE_NOTIFICATION = "PullPoint", "WS-BaseNotification"
+FIRST_PUSH_S = 5.0  # a pushing Help Point's first message: its button's state
 
 # Health states
 CONNECTING, OK, RETRYING, AUTH_FAILED, STOPPED = (
@@ -227,27 +228,38 @@ class EventEngine:
         Renew (a reboot forgot us) ends the session so that ``_run`` subscribes again."""
         inbox: asyncio.Queue[list[Notification]] = asyncio.Queue()
         address = await self.consumer.open(dc.target.host, inbox.put_nowait)
+        sub = None
         try:
             sub = await basenotify.subscribe(dc, url, address)
             h.subscriptions += 1
             h.method = BASE_NOTIFICATION
+            if src.rules.help_point:
+                # A Help Point pushes its button's state at once. Nothing within a few seconds
+                # means its pushes cannot reach us (a firewall on this computer): every Renew
+                # would still succeed, and the button would ring nowhere while shown as fine.
+                first = await basenotify.wait_quietly(inbox, time.monotonic() + FIRST_PUSH_S)
+                if not first:
+                    raise ProtocolError(
+                        f"{src.name} accepted the subscription but pushed nothing to us within "
+                        f"{FIRST_PUSH_S:.0f} s: a firewall on this computer may be blocking "
+                        f"{address.split('/onvif/')[0]}")
+                self.deliver(src, first)
             self._set_health(h, OK, f"subscribed for {sub.lifetime_s:.0f} s (events pushed by "
                                     "WS-BaseNotification)")
             backoff.reset()
-            try:
-                while True:
-                    if time.monotonic() >= sub.renew_at:
-                        await pullpoint.renew(dc, sub)  # a device that forgot us: ProtocolError
-                        basenotify.next_renewal(sub)
-                        h.renewals += 1
-                    msgs = await basenotify.wait_quietly(inbox, sub.renew_at)
-                    if msgs:
-                        self.deliver(src, msgs)
-            except asyncio.CancelledError:
-                await pullpoint.unsubscribe(dc, sub)
-                raise
+            while True:
+                if time.monotonic() >= sub.renew_at:
+                    # A device that forgot us (a reboot) answers with a fault: ProtocolError.
+                    await pullpoint.renew(dc, sub, basenotify.LIFETIME_S)
+                    basenotify.next_renewal(sub)
+                    h.renewals += 1
+                msgs = await basenotify.wait_quietly(inbox, sub.renew_at)
+                if msgs:
+                    self.deliver(src, msgs)
         finally:
             self.consumer.close_route(address)
+            if sub is not None:  # whatever ended it: a device has few subscriptions to spare
+                await pullpoint.unsubscribe(dc, sub)
 
     # -- normalise, de-duplicate, persist, tell --------------------------------------
     def deliver(self, src: DeviceSource, msgs: list[Notification]) -> list[Event]:

@@ -69,8 +69,8 @@ async def find_service(dc: DeviceClient, known: str | None = None) -> str:
     return url
 
 
-async def create(dc: DeviceClient, url: str) -> Subscription:
-    body = f"<m:InitialTerminationTime>PT{LIFETIME_S}S</m:InitialTerminationTime>"
+async def create(dc: DeviceClient, url: str, lifetime_s: int = LIFETIME_S) -> Subscription:
+    body = f"<m:InitialTerminationTime>PT{lifetime_s}S</m:InitialTerminationTime>"
     res = await dc.soap(url, NS_EVENTS, "CreatePullPointSubscription", body,
                         action=f"{ACT}/EventPortType/CreatePullPointSubscriptionRequest")
     ref = child(res, "SubscriptionReference")
@@ -101,10 +101,10 @@ async def pull(dc: DeviceClient, sub: Subscription) -> list[Notification]:
     return read_all(res)
 
 
-async def renew(dc: DeviceClient, sub: Subscription) -> None:
+async def renew(dc: DeviceClient, sub: Subscription, lifetime_s: int = LIFETIME_S) -> None:
     act = "http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/RenewRequest"
     res = await dc.soap(sub.address, WSNT, "Renew",
-                        f"<m:TerminationTime>PT{LIFETIME_S}S</m:TerminationTime>",
+                        f"<m:TerminationTime>PT{lifetime_s}S</m:TerminationTime>",
                         action=act, headers=_headers(sub, act))
     sub.schedule_renewal(text(res, "CurrentTime"), text(res, "TerminationTime"))
 

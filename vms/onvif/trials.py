@@ -21,6 +21,7 @@ from vms.onvif.camera import NS_EVENTS, NS_PTZ, DeviceClient, child, local
 from vms.onvif.model import FAILED, NOT_TRIED, WORKED, CapabilityCheck, DeviceReport
 
 PUSH_WAIT_S = 3.0
+TRIAL_LIFETIME_S = 10
 # GetNodes space elements, as an installer would name them.
 _SPACES = {
     "AbsolutePanTiltPositionSpace": "absolute pan/tilt",
@@ -85,7 +86,7 @@ async def _events(dc: DeviceClient, rep: DeviceReport,
 
     pull = CapabilityCheck("events: PullPoint", claimed)
     try:
-        sub = await pullpoint.create(dc, url)
+        sub = await pullpoint.create(dc, url, TRIAL_LIFETIME_S)  # gone soon if not given back
         await pullpoint.unsubscribe(dc, sub)
         pull.result, pull.detail = WORKED, "subscription created and given back"
     except ProtocolError as exc:

@@ -247,8 +247,8 @@ class RecordingIndex(SqliteStore):
         """A gap's end given by our receive time, moved to the camera's own time of the same
         frame once the camera's clock is known (its segments are timed by it)."""
         with self.transaction() as c:
-            c.execute("UPDATE gaps SET end_utc = ? WHERE id = ? AND end_utc IS NOT NULL",
-                      (end_utc, gap_id))
+            c.execute("UPDATE gaps SET end_utc = MAX(?, start_utc) WHERE id = ? "
+                      "AND end_utc IS NOT NULL", (end_utc, gap_id))
 
     def gaps(self, camera_id: int | None = None) -> list[Gap]:
         return [Gap(r["id"], r["camera_id"], r["camera"], r["start_utc"], r["end_utc"],
