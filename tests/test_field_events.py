@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from tests.conftest import (
     ensure_admin,
     start_sim,
     vms_cmd,
+    wait_for,
 )
 from tests.wall_helpers import Site, register
 from vms.coreloop import core_loop
@@ -56,15 +57,6 @@ name = "hp-plain"
 kind = "help_point"
 location = "Market Square"
 """
-
-
-def _wait(pred: Callable[[], object], timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -129,22 +121,22 @@ def test_a_press_on_a_push_only_device_and_a_state_named_device_become_calls(
         return sum(1 for i in queue.open_incidents() if i.device_id == device_id)
 
     try:
-        assert _wait(lambda: all(eng.health[d].state == OK for d in (push, state, plain))), \
-            {d: (h.state, h.detail) for d, h in eng.health.items()}
+        wait_for(lambda: all(eng.health[d].state == OK for d in (push, state, plain)), 20,
+                 "every Help Point subscribed")
         assert eng.health[push].method == BASE_NOTIFICATION
         assert "WS-BaseNotification" in eng.health[push].detail
         assert eng.health[state].method == PULL_POINT == eng.health[plain].method
 
         for name, dev in (("hp-push", push), ("hp-state", state)):
             fsim.cli("press", name)
-            assert _wait(lambda d=dev: calls_for(d) == 1), f"{name}: no call raised"  # type: ignore[misc]
+            wait_for(lambda d=dev: calls_for(d) == 1, 20, f"a call from {name}")  # type: ignore[misc]
             fsim.cli("release", name)
 
         # The blue light's state arrives as State too, and is read back from the event.
         fsim.cli("relay", "hp-state", "on")
-        assert _wait(lambda: eng.relay_state(state) is True)
+        wait_for(lambda: eng.relay_state(state) is True, 20, "the blue light reported on")
         fsim.cli("relay", "hp-state", "off")
-        assert _wait(lambda: eng.relay_state(state) is False)
+        wait_for(lambda: eng.relay_state(state) is False, 20, "the blue light reported off")
 
         # A reboot forgets the pushed subscription; the engine notices at its next renewal,
         # subscribes again, and a press after it still rings.
@@ -152,11 +144,11 @@ def test_a_press_on_a_push_only_device_and_a_state_named_device_become_calls(
         fsim.cli("offline", "hp-push")
         time.sleep(1.0)
         fsim.cli("online", "hp-push")
-        assert _wait(lambda: eng.health[push].state == OK
-                     and eng.health[push].subscriptions > subs, 45), eng.health[push]
+        wait_for(lambda: eng.health[push].state == OK and eng.health[push].subscriptions > subs,
+                 45, "hp-push subscribed again after its reboot")
         events_before = store.count_events()
         fsim.cli("press", "hp-push")
-        assert _wait(lambda: store.count_events() > events_before)
+        wait_for(lambda: store.count_events() > events_before, 20, "the press after the reboot")
         assert eng.consumer.received > 0 and eng.consumer.refused == 0
         # Still one open call for the device: the new press joins it, as on any Help Point.
         assert calls_for(push) == 1

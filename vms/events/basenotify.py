@@ -27,8 +27,8 @@ from lxml import etree
 from vms import xmlsafe
 from vms.errors import ProtocolError, UnsafeXml
 from vms.events.notifications import Notification, read_all
-from vms.events.pullpoint import WSNT, Subscription
-from vms.onvif.camera import DeviceClient, child, reach_url, text
+from vms.events.pullpoint import WSNT, Subscription, subscription_in
+from vms.onvif.camera import DeviceClient
 
 SUBSCRIBE_ACTION = "http://docs.oasis-open.org/wsn/bw-2/NotificationProducer/SubscribeRequest"
 # Pushed subscriptions are renewed often: a device that rebooted has forgotten ours and
@@ -159,15 +159,7 @@ async def subscribe(dc: DeviceClient, url: str, consumer: str) -> Subscription:
             f"{_escape(consumer)}</wsa:Address></wsnt:ConsumerReference>"
             f"<wsnt:InitialTerminationTime>PT{LIFETIME_S}S</wsnt:InitialTerminationTime>")
     res = await dc.soap(url, WSNT, "Subscribe", body, action=SUBSCRIBE_ACTION)
-    ref = child(res, "SubscriptionReference")
-    address = text(ref, "Address")
-    if not address:
-        raise ProtocolError(f"{dc.target.where} accepted Subscribe without a subscription address")
-    address = reach_url(address, dc.target, keep_port=False) or address
-    params_el = child(ref, "ReferenceParameters")
-    params = [c for c in params_el if isinstance(c.tag, str)] if params_el is not None else []
-    sub = Subscription(address, params, lifetime_s=LIFETIME_S)
-    sub.schedule_renewal(text(res, "CurrentTime"), text(res, "TerminationTime"))
+    sub = subscription_in(dc, res, "Subscribe", LIFETIME_S)
     next_renewal(sub)
     return sub
 

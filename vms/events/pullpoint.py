@@ -73,14 +73,20 @@ async def create(dc: DeviceClient, url: str, lifetime_s: int = LIFETIME_S) -> Su
     body = f"<m:InitialTerminationTime>PT{lifetime_s}S</m:InitialTerminationTime>"
     res = await dc.soap(url, NS_EVENTS, "CreatePullPointSubscription", body,
                         action=f"{ACT}/EventPortType/CreatePullPointSubscriptionRequest")
+    return subscription_in(dc, res, "CreatePullPointSubscription")
+
+
+def subscription_in(dc: DeviceClient, res: etree._Element, op: str,
+                    lifetime_s: float = LIFETIME_S) -> Subscription:
+    """The subscription a CreatePullPointSubscription or Subscribe response names."""
     ref = child(res, "SubscriptionReference")
     address = text(ref, "Address")
     if not address:
-        raise ProtocolError(f"{dc.target.where} created a subscription without an address")
+        raise ProtocolError(f"{dc.target.where} answered {op} without a subscription address")
     address = reach_url(address, dc.target, keep_port=False) or address
     params_el = child(ref, "ReferenceParameters")
     params = [c for c in params_el if isinstance(c.tag, str)] if params_el is not None else []
-    sub = Subscription(address, params)
+    sub = Subscription(address, params, lifetime_s=lifetime_s)
     sub.schedule_renewal(text(res, "CurrentTime"), text(res, "TerminationTime"))
     return sub
 
