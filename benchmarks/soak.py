@@ -97,10 +97,20 @@ def account(index: Any, camera_ids: dict[str, int], lo: float, hi: float) -> dic
                 if s.start_utc and s.end_utc]
         gap_spans = [(_t(g.start_utc), _t(g.end_utc) if g.end_utc else hi)
                      for g in index.gaps(cid) if g.reason.strip()]
-        recorded += _length(_union(segs), lo, hi)
-        gaps += _length(_union(gap_spans), lo, hi)
+        # The index is timed by the camera's own clock, which the schedule moves: a camera
+        # that reconnected while its clock was off keeps that offset until it reconnects
+        # again, so its timeline can start or end a little off ours. Every second from its
+        # first to its last indexed moment inside the window must be accounted for.
+        pieces = segs + gap_spans
+        if pieces:
+            lo_c = max(lo, min(a for a, _ in pieces))
+            hi_c = min(hi, max(b for _, b in pieces))
+        else:
+            lo_c, hi_c = lo, hi
+        recorded += _length(_union(segs), lo_c, hi_c)
+        gaps += _length(_union(gap_spans), lo_c, hi_c)
         covered = _union(segs + gap_spans)
-        missing = (hi - lo) - _length(covered, lo, hi)
+        missing = max(0.0, hi_c - lo_c) - _length(covered, lo_c, hi_c)
         if missing > HOLE_TOLERANCE_S:
             unaccounted += missing
             holes.append(f"{name}: {missing:.1f} s")
@@ -240,14 +250,18 @@ def main() -> None:
                     time.sleep(1)
                     continue
                 roll = rnd.random()
-                if roll < 0.35:
-                    hp = rnd.choice([h for h in hps if h not in offline])
+                # Alarms only on devices we are subscribed to: an event a device raises before
+                # our subscription is back (just after a reboot) cannot reach any client.
+                up = {n for n in hps + pids if n not in offline
+                      and eng.health[site.ids[n]].state == OK}
+                if roll < 0.35 and any(h in up for h in hps):
+                    hp = rnd.choice([h for h in hps if h in up])
                     control.action(sim.data_dir, hp, "press")
                     tally.presses += 1
                     tally.calls_raised += answer("help_button", hp)
                     control.action(sim.data_dir, hp, "release")
-                elif roll < 0.55:
-                    pid = rnd.choice([p for p in pids if p not in offline])
+                elif roll < 0.55 and any(p in up for p in pids):
+                    pid = rnd.choice([p for p in pids if p in up])
                     control.action(sim.data_dir, pid, "intrude", duration=3.0)
                     tally.intrusions += 1
                     tally.alarms_raised += answer("intrusion", pid)
