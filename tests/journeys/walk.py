@@ -1,0 +1,99 @@
+"""Walking the desktop as a person does: answer the dialog that comes up, right-click, look.
+
+A modal dialog runs its own event loop until it is closed, so whatever a person does in it is
+done from a timer that finds it once it is on screen (``answer``). Nothing here calls the core:
+journeys act through widgets and read what the windows show.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QWidget
+
+W = TypeVar("W", bound=QWidget)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shown(kind: type[W]) -> W | None:
+    """The visible top-level window of ``kind``, if there is one."""
+    return next((w for w in QApplication.topLevelWidgets()
+                 if isinstance(w, kind) and w.isVisible()), None)
+
+
+def answer(kind: type[W], act: Callable[[W], None], then: Callable[[], object],
+           timeout_s: float = 60.0) -> None:
+    """Do ``then`` (which opens a modal ``kind`` and returns once it is closed) and, once the
+    dialog is on screen, ``act`` on it as a person would; ``act`` must close it."""
+    done: list[bool] = []
+    timer = QTimer()
+    timer.setInterval(50)
+    left = [int(timeout_s * 20)]
+
+    def look() -> None:
+        left[0] -= 1
+        dlg = shown(kind)
+        if dlg is None:
+            if left[0] <= 0:
+                timer.stop()
+            return
+        timer.stop()
+        act(dlg)
+        done.append(True)
+
+    timer.timeout.connect(look)
+    timer.start()
+    then()
+    timer.stop()
+    assert done, f"no {kind.__name__} came up"
+
+
+def right_click(view: QAbstractItemView, row_text: str) -> QMenu:
+    """Right-click the row showing ``row_text`` and return the menu that opens (not yet run)."""
+    model = view.model()
+    found = model.match(model.index(0, 0), Qt.ItemDataRole.DisplayRole, row_text, 1,
+                        Qt.MatchFlag.MatchRecursive | Qt.MatchFlag.MatchExactly)
+    assert found, f"no row {row_text!r} in the view"
+    view.scrollTo(found[0])
+    pos = view.visualRect(found[0]).center()
+    menus: list[QMenu] = []
+
+    def grab() -> None:
+        menu = next((w for w in QApplication.topLevelWidgets()
+                     if isinstance(w, QMenu) and w.isVisible()), None)
+        if menu is None:
+            QTimer.singleShot(20, grab)
+            return
+        menus.append(menu)
+        menu.hide()  # the menu's loop ends; its actions stay, to be chosen below
+
+    QTimer.singleShot(20, grab)
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, view.viewport().mapToGlobal(pos))
+    QApplication.sendEvent(view.viewport(), event)
+    assert menus, "no menu opened"
+    return menus[0]
+
+
+def choose(menu: QMenu, text: str) -> None:
+    action = next((a for a in menu.actions() if a.text() == text), None)
+    assert action is not None, f"no {text!r} in the menu: {[a.text() for a in menu.actions()]}"
+    assert action.isEnabled(), f"{text!r} is greyed out"
+    action.trigger()
+
+
+def look_at(widget: QWidget, name: str, must_fit: bool = True) -> None:
+    """A screenshot for docs/ (when ``VMS_SCREENSHOT_DIR`` is set); the window must fit a
+    1366x768 screen unless told otherwise (a known defect of another issue)."""
+    frame = widget.frameGeometry()
+    if must_fit:
+        assert frame.width() <= 1366 and frame.height() <= 768, \
+            f"{name}: {frame.width()}x{frame.height()} does not fit a 1366x768 screen"
+    folder = os.environ.get("VMS_SCREENSHOT_DIR")
+    if folder:
+        widget.grab().save(str(Path(folder) / name))
+
