@@ -386,17 +386,17 @@ async def walk_events(w: Walker) -> None:
                                             "SetSynchronizationPoint", "PullMessages")]
         w.called += [("wsnt", "Renew"), ("wsnt", "Unsubscribe")]
     consumer = basenotify.Consumer()
-    inbox: asyncio.Queue[list[Any]] = asyncio.Queue()
     try:
-        address = await consumer.open(w.dc.target.host, inbox.put_nowait)
-        pushed = await basenotify.subscribe(w.dc, url, address)
-        has_properties = any(local(e) == "MessageDescription" and e.get("IsProperty") == "true"
-                             for e in props.iter() if isinstance(e.tag, str))
-        if has_properties:  # their states are pushed to us at once
-            await asyncio.wait_for(inbox.get(), 10)
-        await pullpoint.renew(w.dc, pushed)
-        await w.dc.soap(pushed.address, pullpoint.WSNT, "Unsubscribe")
-        w.called += [("wsnt", "Subscribe"), ("wsnt", "Notify")]
+        async with basenotify.pushed(consumer, w.dc, url) as push:
+            has_properties = any(local(e) == "MessageDescription"
+                                 and e.get("IsProperty") == "true"
+                                 for e in props.iter() if isinstance(e.tag, str))
+            if has_properties:  # their states are pushed to us at once
+                assert await push.next(time.monotonic() + 10)
+                w.called.append(("wsnt", "Notify"))
+            await pullpoint.renew(w.dc, push.sub)
+            await w.dc.soap(push.sub.address, pullpoint.WSNT, "Unsubscribe")  # must not fault
+        w.called += [("wsnt", "Subscribe"), ("wsnt", "Renew"), ("wsnt", "Unsubscribe")]
     finally:
         await consumer.close()
 

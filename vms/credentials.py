@@ -78,9 +78,9 @@ class CredentialStore:
         raise NotImplementedError
 
 
-def _profile_lock(profile: Path) -> filelock.BaseFileLock:
-    profile.mkdir(parents=True, exist_ok=True)
-    return filelock.FileLock(profile / "credentials.lock", thread_local=True)
+def _file_lock(beside: str | Path) -> filelock.BaseFileLock:
+    """The lock of the store file ``beside`` (threads and processes alike)."""
+    return filelock.FileLock(f"{beside}.lock", thread_local=True)
 
 
 class KeyringStore(CredentialStore):
@@ -90,7 +90,7 @@ class KeyringStore(CredentialStore):
         # OS keyrings change one entry at a time; file backends (keyrings.alt) rewrite a whole
         # file, so they are locked beside that file (the profile is left alone).
         path = getattr(backend, "file_path", None)
-        self._lock = filelock.FileLock(f"{path}.lock", thread_local=True) if path else None
+        self._lock = _file_lock(path) if path else None
 
     def set(self, key: str, user: str, password: str) -> None:
         try:
@@ -131,7 +131,8 @@ class EncryptedFileStore(CredentialStore):
     def __init__(self, profile: Path) -> None:
         self.path = profile / "credentials.enc"
         self.key_path = profile / "credentials.key"
-        self._lock = _profile_lock(profile)
+        profile.mkdir(parents=True, exist_ok=True)
+        self._lock = _file_lock(profile / "credentials")
         with self.locked():
             self._open_key(profile)
 

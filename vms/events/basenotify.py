@@ -18,8 +18,9 @@ import logging
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 from lxml import etree
@@ -27,7 +28,7 @@ from lxml import etree
 from vms import xmlsafe
 from vms.errors import ProtocolError, UnsafeXml
 from vms.events.notifications import Notification, read_all
-from vms.events.pullpoint import WSNT, Subscription, subscription_in
+from vms.events.pullpoint import WSNT, Subscription, subscription_in, unsubscribe
 from vms.onvif.camera import DeviceClient
 
 SUBSCRIBE_ACTION = "http://docs.oasis-open.org/wsn/bw-2/NotificationProducer/SubscribeRequest"
@@ -156,7 +157,7 @@ def _same_ip(a: str, b: str) -> bool:
 async def subscribe(dc: DeviceClient, url: str, consumer: str) -> Subscription:
     """``wsnt:Subscribe`` with ``consumer`` as the ConsumerReference."""
     body = (f'<wsnt:ConsumerReference><wsa:Address xmlns:wsa="http://www.w3.org/2005/08/addressing">'
-            f"{_escape(consumer)}</wsa:Address></wsnt:ConsumerReference>"
+            f"{escape(consumer)}</wsa:Address></wsnt:ConsumerReference>"
             f"<wsnt:InitialTerminationTime>PT{LIFETIME_S}S</wsnt:InitialTerminationTime>")
     res = await dc.soap(url, WSNT, "Subscribe", body, action=SUBSCRIBE_ACTION)
     sub = subscription_in(dc, res, "Subscribe", LIFETIME_S)
@@ -169,13 +170,33 @@ def next_renewal(sub: Subscription) -> None:
     sub.renew_at = min(sub.renew_at, time.monotonic() + RENEW_EVERY_S)
 
 
-def _escape(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+@dataclass
+class Pushed:
+    """One push subscription while it lasts: what the device pushes arrives in ``next``."""
+
+    sub: Subscription
+    address: str  # our consumer address the device pushes to
+    inbox: asyncio.Queue[list[Notification]]
+
+    async def next(self, until: float) -> list[Notification]:
+        """The next batch pushed to us, or nothing once ``until`` (monotonic) has passed."""
+        delay = max(0.0, until - time.monotonic())
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(self.inbox.get(), delay)
+        return []
 
 
-async def wait_quietly(q: asyncio.Queue[list[Notification]], until: float) -> list[Notification]:
-    """The next batch pushed to us, or nothing once ``until`` (monotonic) has passed."""
-    delay = max(0.0, until - time.monotonic())
-    with contextlib.suppress(TimeoutError):
-        return await asyncio.wait_for(q.get(), delay)
-    return []
+@contextlib.asynccontextmanager
+async def pushed(consumer: Consumer, dc: DeviceClient, url: str) -> AsyncIterator[Pushed]:
+    """Subscribe the device to a fresh route of ``consumer``; however the block ends, the
+    route is closed and the subscription given back (a device has few to spare)."""
+    inbox: asyncio.Queue[list[Notification]] = asyncio.Queue()
+    address = await consumer.open(dc.target.host, inbox.put_nowait)
+    sub: Subscription | None = None
+    try:
+        sub = await subscribe(dc, url, address)
+        yield Pushed(sub, address, inbox)
+    finally:
+        consumer.close_route(address)
+        if sub is not None:
+            await unsubscribe(dc, sub)

@@ -33,7 +33,7 @@ from vms.events.topics import (
     DomainEvent,
     EventRules,
 )
-from vms.onvif.camera import NS_EVENTS, DeviceClient, child, parse_target
+from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 from vms.wall.backoff import Backoff
 
@@ -186,7 +186,7 @@ class EventEngine:
             await dc.read_clock()
             url = await pullpoint.find_service(dc, src.events_xaddr)
             sub = None
-            if await pull_point_claimed(dc, url):
+            if await pullpoint.pull_point_support(dc, url) is not False:
                 try:
                     sub = await pullpoint.create(dc, url)
                 except ProtocolError as exc:
@@ -226,24 +226,21 @@ class EventEngine:
                       url: str) -> None:
         """WS-BaseNotification: the device pushes to our consumer; we renew, and a failed
         Renew (a reboot forgot us) ends the session so that ``_run`` subscribes again."""
-        inbox: asyncio.Queue[list[Notification]] = asyncio.Queue()
-        address = await self.consumer.open(dc.target.host, inbox.put_nowait)
-        sub = None
-        try:
-            sub = await basenotify.subscribe(dc, url, address)
+        async with basenotify.pushed(self.consumer, dc, url) as push:
             h.subscriptions += 1
             h.method = BASE_NOTIFICATION
             if src.rules.help_point:
                 # A Help Point pushes its button's state at once. Nothing within a few seconds
                 # means its pushes cannot reach us (a firewall on this computer): every Renew
                 # would still succeed, and the button would ring nowhere while shown as fine.
-                first = await basenotify.wait_quietly(inbox, time.monotonic() + FIRST_PUSH_S)
+                first = await push.next(time.monotonic() + FIRST_PUSH_S)
                 if not first:
                     raise ProtocolError(
                         f"{src.name} accepted the subscription but pushed nothing to us within "
                         f"{FIRST_PUSH_S:.0f} s: a firewall on this computer may be blocking "
-                        f"{address.split('/onvif/')[0]}")
+                        f"{push.address.split('/onvif/')[0]}")
                 self.deliver(src, first)
+            sub = push.sub
             self._set_health(h, OK, f"subscribed for {sub.lifetime_s:.0f} s (events pushed by "
                                     "WS-BaseNotification)")
             backoff.reset()
@@ -253,13 +250,9 @@ class EventEngine:
                     await pullpoint.renew(dc, sub, basenotify.LIFETIME_S)
                     basenotify.next_renewal(sub)
                     h.renewals += 1
-                msgs = await basenotify.wait_quietly(inbox, sub.renew_at)
+                msgs = await push.next(sub.renew_at)
                 if msgs:
                     self.deliver(src, msgs)
-        finally:
-            self.consumer.close_route(address)
-            if sub is not None:  # whatever ended it: a device has few subscriptions to spare
-                await pullpoint.unsubscribe(dc, sub)
 
     # -- normalise, de-duplicate, persist, tell --------------------------------------
     def deliver(self, src: DeviceSource, msgs: list[Notification]) -> list[Event]:
@@ -348,19 +341,6 @@ class EventEngine:
                              time.time())
 
         self._timers[key] = loop.call_later(limit, expire)
-
-
-async def pull_point_claimed(dc: DeviceClient, url: str) -> bool:
-    """False only when the event service says ``WSPullPointSupport="false"``: a device that
-    says nothing, or cannot answer GetServiceCapabilities, is tried with PullPoint."""
-    try:
-        res = await dc.soap(url, NS_EVENTS, "GetServiceCapabilities",
-                            action=f"{NS_EVENTS}/EventPortType/GetServiceCapabilitiesRequest")
-    except ProtocolError:
-        return True
-    caps = child(res, "Capabilities")
-    flag = (caps.get("WSPullPointSupport") if caps is not None else None) or ""
-    return flag.strip().lower() not in ("false", "0")
 
 
 def not_supported(exc: ProtocolError) -> bool:

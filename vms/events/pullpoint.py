@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from vms.errors import ProtocolError
+from vms.errors import DeviceError, ProtocolError
 from vms.events.notifications import Notification, parse_time, read_all
 from vms.onvif.camera import NS_EVENTS, DeviceClient, child, reach_url, text
 
@@ -67,6 +67,19 @@ async def find_service(dc: DeviceClient, known: str | None = None) -> str:
     if not url:
         raise ProtocolError(f"{dc.target.where} has no event service")
     return url
+
+
+async def pull_point_support(dc: DeviceClient, url: str) -> bool | None:
+    """What the event service says of ``WSPullPointSupport``: None when it says nothing or
+    cannot answer GetServiceCapabilities (such a device is tried with PullPoint)."""
+    try:
+        res = await dc.soap(url, NS_EVENTS, "GetServiceCapabilities",
+                            action=f"{NS_EVENTS}/EventPortType/GetServiceCapabilitiesRequest")
+    except DeviceError:
+        return None
+    caps = child(res, "Capabilities")
+    flag = ((caps.get("WSPullPointSupport") if caps is not None else None) or "").strip().lower()
+    return {"true": True, "1": True, "false": False, "0": False}.get(flag)
 
 
 async def create(dc: DeviceClient, url: str, lifetime_s: int = LIFETIME_S) -> Subscription:

@@ -8,16 +8,14 @@ but never switched (an operator's blue light is not ours to flash during a probe
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import time
 from typing import Any
 
 from vms.audio.rtsp_talk import TalkChannel
 from vms.errors import DeviceError, ProtocolError, UnsafeXml
 from vms.events import basenotify, pullpoint
 from vms.events.engine import BASE_NOTIFICATION, PULL_POINT, not_supported
-from vms.events.notifications import Notification
-from vms.onvif.camera import NS_EVENTS, NS_PTZ, DeviceClient, child, local
+from vms.onvif.camera import NS_EVENTS, NS_PTZ, DeviceClient, local
 from vms.onvif.model import FAILED, NOT_TRIED, WORKED, CapabilityCheck, DeviceReport
 
 PUSH_WAIT_S = 3.0
@@ -31,15 +29,6 @@ _SPACES = {
     "ContinuousPanTiltVelocitySpace": "continuous pan/tilt",
     "ContinuousZoomVelocitySpace": "continuous zoom",
 }
-
-
-def _flag(value: Any) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    return True if text in ("true", "1") else False if text in ("false", "0") else None
 
 
 async def run_trials(dc: DeviceClient, rep: DeviceReport, raw_caps: dict[str, Any]) -> None:
@@ -74,14 +63,10 @@ async def _events(dc: DeviceClient, rep: DeviceReport,
     url = dc.xaddrs.get(NS_EVENTS) or caps.services.get(NS_EVENTS)
     if not url:
         return [CapabilityCheck("events: PullPoint", None, FAILED, "no event service address")]
-    claimed: bool | None = None
-    with contextlib.suppress(DeviceError):
-        res = await dc.soap(url, NS_EVENTS, "GetServiceCapabilities",
-                            action=f"{NS_EVENTS}/EventPortType/GetServiceCapabilitiesRequest")
-        node = child(res, "Capabilities")
-        claimed = _flag(node.get("WSPullPointSupport")) if node is not None else None
+    claimed = await pullpoint.pull_point_support(dc, url)
     if claimed is None:
-        claimed = _flag((raw_caps.get("Events") or {}).get("WSPullPointSupport"))
+        said = (raw_caps.get("Events") or {}).get("WSPullPointSupport")  # zeep gives a bool
+        claimed = said if isinstance(said, bool) else None
     caps.pullpoint = claimed is not False
 
     pull = CapabilityCheck("events: PullPoint", claimed)
@@ -112,17 +97,12 @@ async def _events(dc: DeviceClient, rep: DeviceReport,
 async def _try_push(dc: DeviceClient, url: str) -> tuple[str, str]:
     """Subscribe to a consumer of our own and wait for the device's first Notify."""
     consumer = basenotify.Consumer()
-    inbox: asyncio.Queue[list[Notification]] = asyncio.Queue()
     try:
-        address = await consumer.open(dc.target.host, inbox.put_nowait)
-        sub = await basenotify.subscribe(dc, url, address)
-        try:
-            got = await asyncio.wait_for(inbox.get(), PUSH_WAIT_S)
-        except TimeoutError:
+        async with basenotify.pushed(consumer, dc, url) as push:
+            got = await push.next(time.monotonic() + PUSH_WAIT_S)
+        if not got:
             return FAILED, (f"subscribed, but nothing was pushed to us within {PUSH_WAIT_S:.0f} s "
                             "(a firewall between the device and this computer?)")
-        finally:
-            await pullpoint.unsubscribe(dc, sub)
         return WORKED, f"subscribed; the device pushed {len(got)} message(s) to us"
     except (DeviceError, UnsafeXml) as exc:
         return FAILED, str(exc)
