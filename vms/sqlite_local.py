@@ -13,6 +13,10 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 
+def disk_full(exc: sqlite3.Error) -> bool:
+    """SQLite's "database or disk is full": the disk under the database has no room."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
 class LocalConnections:
     def __init__(self, path: Path, busy_timeout_s: float = 10.0,
                  setup: Callable[[sqlite3.Connection], None] | None = None) -> None:

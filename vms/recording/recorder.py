@@ -43,6 +43,7 @@ from vms.media_errors import explain
 from vms.recording.index import CLOSED, DAMAGED, RecordingIndex, utc
 from vms.recording.segment import SegmentWriter
 from vms.recording.sink import sha256_file
+from vms.sqlite_local import disk_full
 from vms.streamsafe import ffmpeg_options
 from vms.wall.backoff import Backoff
 
@@ -82,10 +83,6 @@ class RecorderStatus:
 
 class _DiskFull(Exception):
     """Recording cannot go on: a disk is full (which one is in the recorder's ``_full``)."""
-
-
-def _sqlite_full(exc: sqlite3.Error) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def _room(path: Path) -> bool:
@@ -293,7 +290,7 @@ class CameraRecorder:
                 op()
                 return True
             except sqlite3.OperationalError as exc:
-                if not _sqlite_full(exc):
+                if not disk_full(exc):
                     raise
                 self._full.add("index")
         self._pending.append(op)
@@ -310,7 +307,7 @@ class CameraRecorder:
             try:
                 self._pending[0]()
             except sqlite3.OperationalError as exc:
-                if not _sqlite_full(exc):
+                if not disk_full(exc):
                     raise
                 self._full.add("index")
                 return False
@@ -506,7 +503,7 @@ class CameraRecorder:
         except sqlite3.OperationalError as exc:
             writer.abandon()  # nothing muxed yet: an empty file no row names goes
             path.unlink(missing_ok=True)
-            if not _sqlite_full(exc):
+            if not disk_full(exc):
                 raise
             self._full.add("index")
             raise _DiskFull from None

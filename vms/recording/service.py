@@ -35,6 +35,7 @@ from vms.recording.index import OPEN, RecordingIndex
 from vms.recording.locks import LOCKED_WHEN_ACCEPTED, EvidenceLocks, event_time
 from vms.recording.recorder import CONTINUOUS, CameraRecorder, RecorderStatus
 from vms.recording.sink import sha256_file
+from vms.sqlite_local import disk_full
 from vms.streamsafe import url_to_open
 
 TRIGGERS = frozenset({HELP_BUTTON, INTRUSION, LINE, MOTION, TAMPER, INPUT})
@@ -69,11 +70,6 @@ def recover(index: RecordingIndex, camera_ids: set[int] | None = None) -> list[i
         index.recovered(seg, frames=frames, size=size, sha256=digest, note=note)
         done.append(seg.id)
     return done
-
-
-def index_full(exc: sqlite3.Error) -> bool:
-    """SQLite's "database or disk is full"."""
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def _recovery(index: RecordingIndex, camera_id: int) -> Callable[[], object]:
@@ -170,7 +166,7 @@ class Recording:
         try:
             recovered = recover(self.index, mine | borrowed)
         except sqlite3.OperationalError as exc:
-            if not index_full(exc):
+            if not disk_full(exc):
                 raise
             # The index's disk is full: each recorder recovers its camera once there is
             # space, before it records; another camera's wait for the next start.
