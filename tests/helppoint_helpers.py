@@ -13,6 +13,21 @@ from tests.conftest import Sim
 from vms.audio import g711
 from vms.audio.talk import load_pcm
 
+# Two Help Points as field devices behave (issue 29), for a simulated site file: one that can
+# only push its events (no PullPoint), one that names its button's state "State".
+FIELD_HELP_POINTS = """
+[[device]]
+name = "hp-push"
+kind = "help_point"
+location = "Station Approach"
+deviations = ["no_pullpoint"]
+
+[[device]]
+name = "hp-state"
+kind = "help_point"
+location = "Town Hall Steps"
+deviations = ["state_name"]
+"""
 
 def speech(tmp: Path, text: str = "Hello, this is the control room. Help is on the way.") -> np.ndarray:
     """Real synthesised speech at 8 kHz, standing in for the operator's microphone."""

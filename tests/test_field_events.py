@@ -30,6 +30,7 @@ from tests.conftest import (
     vms_cmd,
     wait_for,
 )
+from tests.helppoint_helpers import FIELD_HELP_POINTS
 from tests.wall_helpers import Site, register
 from vms.coreloop import core_loop
 from vms.events.engine import BASE_NOTIFICATION, OK, PULL_POINT, EventEngine
@@ -39,19 +40,7 @@ from vms.incidents.queue import IncidentQueue
 from vms.onvif.camera import NS_EVENTS, DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 
-SITE = """
-[[device]]
-name = "hp-push"
-kind = "help_point"
-location = "Station Approach"
-deviations = ["no_pullpoint"]
-
-[[device]]
-name = "hp-state"
-kind = "help_point"
-location = "Town Hall Steps"
-deviations = ["state_name"]
-
+SITE = FIELD_HELP_POINTS + """
 [[device]]
 name = "hp-plain"
 kind = "help_point"

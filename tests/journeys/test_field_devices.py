@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, Sim, signed_in, start_sim
+from tests.helppoint_helpers import FIELD_HELP_POINTS
 from tests.journeys.walk import answer, choose, look_at, right_click
 from ui.desktop import Desktop
 from ui.dialogs.credentials import CredentialsDialog
@@ -33,19 +34,7 @@ from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.profile import Profile
 
-SITE = """
-[[device]]
-name = "hp-push"
-kind = "help_point"
-location = "Station Approach"
-deviations = ["no_pullpoint"]
-
-[[device]]
-name = "hp-state"
-kind = "help_point"
-location = "Town Hall Steps"
-deviations = ["state_name"]
-
+SITE = FIELD_HELP_POINTS + """
 [[device]]
 name = "cam1"
 kind = "camera"
