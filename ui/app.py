@@ -39,6 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def theme() -> str:
+    """The desktop's one style sheet (what every window looks like, journeys' screenshots too)."""
+    return resources.path("styles/app.qss").read_text(encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Beacon VMS")
-    app.setStyleSheet(resources.path("styles/app.qss").read_text(encoding="utf-8"))
+    app.setStyleSheet(theme())
     try:
         profile = Profile(data_dir)
     except VmsError as exc:
