@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from vms import settings
 from vms.access import passwords
 from vms.access.roles import Role
 from vms.errors import ConfigError
@@ -19,44 +20,16 @@ from vms.registry.repo import now
 
 @dataclass(frozen=True)
 class Policy:
-    lock_after_failures: int = 5
-    lock_minutes: float = 15.0
-    idle_minutes: float = 10.0  # desktop sessions lock after this long without input
+    lock_after_failures: int
+    lock_minutes: float
+    idle_minutes: float  # desktop sessions lock after this long without input
 
     @classmethod
-    def from_settings(cls, s: dict[str, str]) -> Policy:
-        try:
-            return cls(int(s.get("lock_after_failures", cls.lock_after_failures)),
-                       float(s.get("lock_minutes", cls.lock_minutes)),
-                       float(s.get("idle_minutes", cls.idle_minutes)))
-        except ValueError:
-            return cls()
+    def from_settings(cls, s: settings.Settings) -> Policy:
+        return cls(int(s.number("lock_after_failures")), s.number("lock_minutes"),
+                   s.number("idle_minutes"))
 
 
-SETTINGS: dict[str, tuple[float, float] | tuple[str, ...]] = {
-    "lock_after_failures": (1, 50), "lock_minutes": (1, 1440), "idle_minutes": (1, 480),
-    # which video backend plays live streams: see ui.video.backends
-    "player_backend": ("auto", "pyav", "vlc"),
-    # the talk microphone: "" (the system default), an input's name, or file:PATH (training)
-    "microphone": ("*",),
-    # queue priorities, e.g. "help_button=1,intrusion=2,motion=3"
-    "call_priorities": ("*",),
-    # where recorded segments go (default PROFILE/recordings): a path on the recording disk
-    "recordings_dir": ("*",),
-    # continuous, or event (alarms record from an in-memory pre-roll); days kept by default
-    "recording_mode": ("continuous", "event"), "preroll_seconds": (0, 120),
-    "postroll_seconds": (0, 600), "retention_days": (1, 3650),
-    # 0: no quota; the low-space alarm sounds under low_space_gb free on the recording disk
-    "recording_quota_gb": (0, 1_000_000), "low_space_gb": (0, 10_000),
-    # the RFC 3161 time-stamp authority evidence exports ask (empty: seal pending a stamp)
-    "evidence_tsa_url": ("*",),
-    # intrusion triage targets in seconds, each step from the one before, e.g.
-    # "presented=10,accepted=30,decision=90,police=120"
-    "triage_targets": ("*",),
-    # the folder of police.uk street-level crime files the crime evaluation opens first
-    "crimes_dir": ("*",),
-}
-FREE_TEXT_MAX = 500
 
 
 @dataclass
@@ -253,36 +226,16 @@ class Accounts:
         return {r[0] for r in rows}
 
     # -- settings -----------------------------------------------------------------
-    def settings(self) -> dict[str, str]:
-        return {r[0]: r[1] for r in self.registry.db.execute("SELECT key, value FROM settings")}
+    def settings(self) -> settings.Settings:
+        """The stored settings (``vms.settings``: what each means, and its default)."""
+        return settings.Settings(
+            {r[0]: r[1] for r in self.registry.db.execute("SELECT key, value FROM settings")})
 
     def policy(self) -> Policy:
         return Policy.from_settings(self.settings())
 
     def set_setting(self, key: str, value: str, by: str) -> None:
-        if key not in SETTINGS:
-            raise ConfigError(f"unknown setting '{key}' (one of: {', '.join(SETTINGS)})")
-        allowed = SETTINGS[key]
-        if allowed == ("*",):
-            if len(value) > FREE_TEXT_MAX or any(ord(c) < 32 for c in value):
-                raise ConfigError(f"{key} must be one line of at most {FREE_TEXT_MAX} characters")
-            if key == "call_priorities":
-                from vms.incidents.queue import parse_priorities
-                parse_priorities(value)
-            if key == "triage_targets":
-                from vms.loans.triage import parse_targets
-                parse_targets(value)
-        elif isinstance(allowed[0], str):
-            if value not in allowed:
-                raise ConfigError(f"{key} must be one of: {', '.join(map(str, allowed))}")
-        else:
-            lo, hi = allowed
-            try:
-                number = float(value)
-            except ValueError:
-                raise ConfigError(f"{key} must be a number") from None
-            if not lo <= number <= hi:
-                raise ConfigError(f"{key} must be between {lo} and {hi}")
+        settings.check(key, value)
         with self.registry.transaction() as db:
             db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?, ?, ?)",
                        [key, value, now(), by])

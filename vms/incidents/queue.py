@@ -17,19 +17,16 @@ from typing import Any
 
 from vms.access.roles import Permission
 from vms.access.session import Session
-from vms.errors import ConfigError, PermissionDenied, VmsError
+from vms.errors import PermissionDenied, VmsError
 from vms.events.engine import Event
 from vms.events.store import EventStore, utc_now
 from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPER
+from vms.incidents.priorities import PRIORITIES, SAME_AS
 from vms.profile import Profile
 
 NEW, ACCEPTED, ON_HOLD, CLOSED = "new", "accepted", "on_hold", "closed"
 STATE_WORDS = {NEW: "waiting", ACCEPTED: "accepted", ON_HOLD: "on hold", CLOSED: "closed"}
 
-# What opens an incident, and at which priority (1 is answered first). Configurable.
-PRIORITIES: dict[str, int] = {HELP_BUTTON: 1, INTRUSION: 2, LINE: 2, MOTION: 3, TAMPER: 3,
-                              INPUT: 3}
-SAME_AS = {LINE: INTRUSION}
 KIND_WORDS = {HELP_BUTTON: "Help Point call", INTRUSION: "Intrusion", LINE: "Line crossed",
               MOTION: "Motion", TAMPER: "Tamper", INPUT: "Alarm input"}
 OUTCOMES: dict[str, str] = {
@@ -134,6 +131,11 @@ class IncidentQueue:
             "SELECT * FROM incidents WHERE state != ? ORDER BY priority, id", (CLOSED,))
         return [Incident(**dict(r)) for r in rows]
 
+    def recently_closed(self, limit: int = 100) -> list[Incident]:
+        rows = self.store.conn.execute(
+            "SELECT * FROM incidents WHERE state = ? ORDER BY id DESC LIMIT ?", (CLOSED, limit))
+        return [Incident(**dict(r)) for r in rows]
+
     def actions(self, iid: int) -> list[dict[str, Any]]:
         rows = self.store.conn.execute(
             "SELECT * FROM incident_actions WHERE incident_id = ? ORDER BY id", (iid,))
@@ -219,8 +221,11 @@ class IncidentQueue:
 
     def log(self, session: Session, iid: int, action: str, detail: dict[str, Any]) -> None:
         """Record something done during the call (talk, blue light, announcement, preset)."""
-        self._check(session, iid, f"incident.{action}")
+        inc = self._check(session, iid, f"incident.{action}")
         self._action(iid, session.user, action, detail)
+        self.profile.access.record(session, f"incident.{action.replace(' ', '_')}",
+                                   device=self.profile.registry.device(inc.device_id),
+                                   detail={"incident": iid, **detail})
 
     def close(self, session: Session, iid: int, outcome: str, note: str = "") -> Incident:
         if outcome not in OUTCOMES:
@@ -280,17 +285,3 @@ class IncidentQueue:
     def _tell(self, inc: Incident) -> None:
         for fn in list(self.listeners):
             fn(inc)
-
-
-def parse_priorities(text: str) -> dict[str, int]:
-    """``help_button=1,intrusion=2,motion=3`` (a setting)."""
-    out: dict[str, int] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        k, _, v = part.partition("=")
-        if k.strip() not in PRIORITIES or not v.strip().isdigit():
-            raise ConfigError(f"priority {part!r}: use kind=number with kinds "
-                              f"{', '.join(PRIORITIES)}")
-        out[k.strip()] = int(v)
-    return out

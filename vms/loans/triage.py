@@ -21,7 +21,6 @@ from typing import Any
 
 from vms.access.roles import Permission
 from vms.access.session import Session
-from vms.errors import ConfigError
 from vms.events.store import utc_now
 from vms.events.topics import INTRUSION
 from vms.evidence.utc import iso
@@ -29,6 +28,7 @@ from vms.evidence.utc import parse as parse_utc
 from vms.incidents.queue import CLOSED, Incident, IncidentError, IncidentQueue
 from vms.loans.loans import LONDON, Deployment, Loans, Site
 from vms.loans.store import LoanStore
+from vms.loans.targets import STEPS, parse_targets
 from vms.profile import Profile
 
 GENUINE, SUSPICIOUS, FALSE = "genuine", "suspicious", "false"
@@ -37,32 +37,10 @@ DECISIONS = {GENUINE: "Genuine: police called", SUSPICIOUS: "Suspicious: keep wa
 CAUSES = {"animal": "Animal", "weather": "Weather (wind, rain, snow, low sun)",
           "authorised": "Authorised person (resident, visitor, worker)",
           "equipment": "Equipment fault", "other": "Other (see notes)"}
-# Steps after "raised", each timed from the one before it.
-STEPS = ("presented", "accepted", "decision", "police")
 STEP_WORDS = {"raised": "Alarm raised", "presented": "Presented to an operator",
               "accepted": "Accepted", "decision": "Decision", "police": "Police informed"}
-# Seconds; the control room sets its own in ``triage_targets``.
-DEFAULT_TARGETS = {"presented": 10.0, "accepted": 30.0, "decision": 90.0, "police": 120.0}
 FALSE_ALARM_LIMIT = 3  # false calls in 12 months at which the police may withdraw response
 WINDOW_DAYS = 365
-
-
-def parse_targets(text: str) -> dict[str, float]:
-    """``presented=10,accepted=30,decision=90,police=120`` (seconds), over the defaults."""
-    out = dict(DEFAULT_TARGETS)
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        k, _, v = part.partition("=")
-        try:
-            seconds = float(v)
-        except ValueError:
-            seconds = -1.0
-        if k.strip() not in DEFAULT_TARGETS or seconds <= 0:
-            raise ConfigError(f"triage target {part!r}: use step=seconds with steps "
-                              f"{', '.join(STEPS)}")
-        out[k.strip()] = seconds
-    return out
 
 
 def _ts(utc: str) -> float:
@@ -123,7 +101,7 @@ class Triage:
         self.queue = queue
         self.loans = Loans(profile, session, store)
         self.store = self.loans.store
-        setting = profile.accounts.settings().get("triage_targets", "")
+        setting = profile.accounts.settings().value("triage_targets")
         self.targets = parse_targets(setting)
 
     def close(self) -> None:
