@@ -138,3 +138,21 @@ def sim(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> Iterator[
     s = start_sim(tmp_path_factory.mktemp("profile") / "data", clip_cache)
     yield s
     s.stop()
+
+
+@pytest.fixture()
+def site_of() -> Iterator[Callable[..., Any]]:
+    """``site_of(profile, **options)``: the profile's site service for a desktop under test
+    (``vms.site.attach``, as the desktop's main does), stopped at the end whatever happens:
+    a service left running would record through every later test."""
+    from vms.site import SiteService, attach
+
+    opened: list[Any] = []
+
+    def make(profile: Any, **options: Any) -> Any:
+        site = attach(profile, **options)
+        opened.append(site)
+        return site
+    yield make
+    for site in opened:
+        site.stop() if isinstance(site, SiteService) else site.close()

@@ -22,8 +22,14 @@ import av
 import pytest
 from PIL import ImageOps
 
-from tests.conftest import Sim, ensure_admin, start_sim, vms_cmd, wait_for
-from tests.wall_helpers import Site, register
+from tests.conftest import (
+    Sim,
+    ensure_admin,
+    start_sim,
+    vms_cmd,
+    wait_for,
+)
+from tests.wall_helpers import OPERATOR, OPERATOR_PASSWORD, Site, register
 from vms.events.store import EventStore
 from vms.recording import retention
 from vms.recording.index import CLOSED, DAMAGED, OPEN, RECOVERED, RecordingIndex
@@ -238,6 +244,16 @@ def test_event_mode_keeps_the_pre_roll_and_locks_help_point_calls(rsim: Sim,
         time.sleep(1)
         rsim.cli("release", "hp1")
         after = time.time()
+        # A call is recorded until it is closed, whether or not the button is still held.
+        op = {**env, "VMS_USER": OPERATOR, "VMS_PASSWORD": OPERATOR_PASSWORD}
+        wait_for(lambda: EventStore.for_profile(s.path).conn.execute(
+            "SELECT id FROM incidents WHERE device = 'hp1'").fetchone(), 20, "the call")
+        iid = EventStore.for_profile(s.path).conn.execute(
+            "SELECT id FROM incidents WHERE device = 'hp1'").fetchone()[0]
+        for act in (("accept", str(iid)), ("close", str(iid), "--outcome", "test")):
+            res = subprocess.run(vms_cmd("--data-dir", str(s.path), "calls", *act), env=op,
+                                 capture_output=True, text=True, timeout=60)
+            assert res.returncode == 0, res.stderr
         wait_for(lambda: {x.camera for x in index.segments(state=CLOSED)} == {"pid1", "hp1"},
                  40, "a closed segment for each alarm (post-roll 4 s)")
     finally:
@@ -278,10 +294,11 @@ def test_event_mode_keeps_the_pre_roll_and_locks_help_point_calls(rsim: Sim,
     s.profile.close()
 
 
-def test_continuous_recording_watches_only_help_points_and_locks_their_calls(
+def test_continuous_recording_subscribes_each_device_once_and_locks_calls(
         rsim: Sim, tmp_path: Path) -> None:
-    """In continuous mode a camera's own alarms change nothing, so ``vms record`` does not
-    take one of its scarce event subscriptions; a Help Point press still locks footage."""
+    """Cameras offer few event subscriptions: the site service that ``vms record`` runs
+    takes one per device (its alarms raise incidents even when recording is continuous),
+    and a Help Point press locks footage."""
     s = register(rsim, tmp_path / "profile", ["cam2", "hp2"])
     env = ensure_admin(s.path)
     subs = {n: rsim.live(n)["subscriptions"] for n in ("cam2", "hp2")}
@@ -293,8 +310,11 @@ def test_continuous_recording_watches_only_help_points_and_locks_their_calls(
                  "the recorder to subscribe to the Help Point's events")
         wait_for(lambda: {x.camera for x in index.segments() if x.frames} == {"cam2", "hp2"},
                  30, "both cameras recording")
-        assert rsim.live("cam2")["subscriptions"] == subs["cam2"], \
-            "continuous recording subscribed to a camera whose alarms it does not act on"
+        wait_for(lambda: rsim.live("cam2")["subscriptions"] > subs["cam2"], 30,
+                 "the service to subscribe to the camera's events")
+        time.sleep(2)
+        assert {n: rsim.live(n)["subscriptions"] - subs[n] for n in subs} == \
+            {"cam2": 1, "hp2": 1}, "not one subscription per device"
         pressed = time.time()
         rsim.cli("press", "hp2")
         wait_for(lambda: index.locks() != [], 20, "the call's evidence lock")
@@ -623,7 +643,7 @@ def test_a_second_recorder_leaves_the_running_ones_footage_alone(rsim: Sim, site
                                         "3"), env=env, capture_output=True, text=True,
                                 timeout=60)
         assert second.returncode == 2, second.stdout + second.stderr
-        assert "another recorder on this profile is recording it" in second.stderr
+        assert "a site service already runs on this profile" in second.stderr
         assert "Traceback" not in second.stderr
         assert index.segments(state=RECOVERED) == []
         assert [g for g in index.gaps() if "unexpectedly" in g.reason] == []

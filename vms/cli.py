@@ -39,10 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = _data_dir_parent()
     parser = argparse.ArgumentParser(prog="vms", parents=[common],
                                      description="Beacon VMS command line. Every command except "
-                                                 "'vms sim', 'vms verify' and 'vms evaluate' "
-                                                 "runs as a signed-in Beacon user: set VMS_USER "
-                                                 "and VMS_PASSWORD, or run it in a terminal to "
-                                                 "be asked.")
+                                                 "'vms sim', 'vms serve', 'vms verify' and "
+                                                 "'vms evaluate' runs as a signed-in Beacon "
+                                                 "user: set VMS_USER and VMS_PASSWORD, or run "
+                                                 "it in a terminal to be asked.")
     parser.add_argument("--version", action="version", version=f"vms {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -60,13 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--port", type=int, default=3702, help=argparse.SUPPRESS)
     disc.add_argument("--json", action="store_true", help="print JSON")
 
-    from vms import cli_access, cli_devices, cli_evaluate, cli_events, cli_evidence, cli_record
+    from vms import (
+        cli_access,
+        cli_calls,
+        cli_devices,
+        cli_evaluate,
+        cli_events,
+        cli_evidence,
+        cli_serve,
+    )
 
     cli_devices.add_parsers(sub, common)
     cli_evidence.add_parsers(sub, common)
     cli_evaluate.add_parsers(sub, common)
     cli_events.add_parsers(sub, common)
-    cli_record.add_parsers(sub, common)
+    cli_serve.add_parsers(sub, common)
+    cli_calls.add_parsers(sub, common)
     cli_access.add_parsers(sub, common)
 
     sim = sub.add_parser("sim", parents=[common], help="run or drive a simulated site",
@@ -139,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "evaluate":  # public data and given coordinates: no account
             from vms import cli_evaluate
             return cli_evaluate.run(args)
+        if args.command == "serve":  # the OS account that owns the profile runs it
+            from vms import cli_serve
+            return cli_serve.serve(args, data_dir)
         if args.command == "sim":
             if args.action is None:
                 return _run_sim(args, data_dir)
@@ -171,8 +183,11 @@ def _signed_in(args: argparse.Namespace, data_dir: Path) -> int:
             from vms import cli_events
             return cli_events.run(args, profile, session)
         if args.command == "record":
-            from vms import cli_record
-            return cli_record.run(args, profile, session)
+            from vms import cli_serve
+            return cli_serve.record(args, profile, session)
+        if args.command == "calls":
+            from vms import cli_calls
+            return cli_calls.run(args, profile, session)
         if args.command in ("export", "seal", "evidence-ca"):
             from vms import cli_evidence
             return cli_evidence.run(args, profile, session)

@@ -11,6 +11,8 @@ from vms.access.roles import Role
 from vms.audit.log import Actor
 from vms.errors import SessionExpired
 
+SERVICE_USER, SERVICE_ROLE = "site-service", "service"
+
 
 def workstation() -> str:
     return socket.gethostname() or "unknown"
@@ -30,10 +32,12 @@ class Session:
     last_active: float = field(default_factory=time.monotonic)
     ended: bool = False
     locked: bool = False
+    system: bool = False  # the site service acting on its own authority, not a person
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.user, self.role.value, self.workstation, self.via)
+        return Actor(self.user, SERVICE_ROLE if self.system else self.role.value,
+                     self.workstation, self.via)
 
     def idle_s(self) -> float:
         return time.monotonic() - self.last_active
@@ -59,3 +63,12 @@ class Session:
             minutes = (self.idle_limit_s or 0) / 60
             raise SessionExpired(f"the session of {self.user} locked after {minutes:g} minutes "
                                  "without activity; sign in again to continue")
+
+
+def service_session() -> Session:
+    """The site service's own identity: it records, raises calls and locks evidence for every
+    device of the profile whoever is signed in, and its audit entries say so. Its authority is
+    the operating-system account that runs it (the one that owns the profile), not a Beacon
+    password; it is never made from anything a client sends."""
+    return Session(user_id=0, user=SERVICE_USER, role=Role.ADMINISTRATOR, via="service",
+                   system=True)

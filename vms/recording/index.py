@@ -271,6 +271,18 @@ class RecordingIndex(SqliteStore):
     def locks(self, camera_id: int | None = None) -> list[Lock]:
         return [Lock(**dict(r)) for r in self._of_camera("locks", camera_id)]
 
+    def incident_locks(self, incident_id: int) -> list[Lock]:
+        """The locks an incident made (one per camera), ended or not."""
+        rows = self.conn.execute("SELECT * FROM locks WHERE incident_id = ? ORDER BY id",
+                                 (incident_id,))
+        return [Lock(**dict(r)) for r in rows]
+
+    def open_incident_locks(self) -> list[Lock]:
+        """Locks of incidents that had not closed when they were last seen."""
+        rows = self.conn.execute("SELECT * FROM locks WHERE incident_id IS NOT NULL AND "
+                                 "end_utc IS NULL ORDER BY id")
+        return [Lock(**dict(r)) for r in rows]
+
     def locked(self, seg: Segment) -> bool:
         """Does any evidence lock overlap this segment?"""
         row = self.conn.execute(

@@ -1,9 +1,10 @@
 """Evidence locks from calls and alarms: which footage retention must keep.
 
-A Help Point press locks its camera and the cameras linked to it from the pre-roll before
-the press; an accepted call or intrusion is locked from the pre-roll before it was raised
-until a post-roll after it closes. Locks live in the recording index, so the desktop can
-lock footage that ``vms record`` (another process) writes.
+A Help Point call locks its camera and the cameras linked to it from the pre-roll before
+the press; an intrusion once an operator accepts it, from the pre-roll before it was
+raised. Either lock ends a post-roll after the incident closes. Each incident locks once:
+the locks table itself (rows carry the incident id) is the memory, so a service restarted
+in the middle of a call neither locks it twice nor forgets to end its lock.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def event_time(e: Event) -> float:
     return e.received
 
 
+def _ts(text: str) -> float:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 class EvidenceLocks:
     def __init__(self, index: RecordingIndex, registry: Registry, preroll_s: float = 30.0,
                  postroll_s: float = 30.0) -> None:
@@ -38,7 +43,6 @@ class EvidenceLocks:
         self.registry = registry
         self.preroll_s = preroll_s
         self.postroll_s = postroll_s
-        self._open: dict[str, list[int]] = {}  # key -> lock ids it opened
         self._guard = threading.Lock()
 
     def cameras_for(self, device_id: int) -> list[tuple[int, str]]:
@@ -53,36 +57,39 @@ class EvidenceLocks:
             out.setdefault(link.camera_id, link.camera)
         return list(out.items())
 
-    def _lock(self, key: str, device_id: int, start: float, reason: str, by: str,
-              incident_id: int | None = None) -> None:
+    def _lock(self, inc: Incident, start: float, reason: str, by: str) -> None:
         with self._guard:
-            if key in self._open:
+            if self.index.incident_locks(inc.id):
                 return
-            self._open[key] = [self.index.lock(cid, name, utc(start), None, reason, by,
-                                               incident_id)
-                               for cid, name in self.cameras_for(device_id)]
+            for cid, name in self.cameras_for(inc.device_id):
+                self.index.lock(cid, name, utc(start), None, reason, by, inc.id)
 
-    def _unlock(self, key: str, end: float) -> None:
+    def _unlock(self, incident_id: int, end: float) -> None:
         with self._guard:
-            ids = self._open.pop(key, [])
-        for lock_id in ids:
-            self.index.end_lock(lock_id, utc(end))
+            for lk in self.index.incident_locks(incident_id):
+                if lk.end_utc is None:
+                    self.index.end_lock(lk.id, utc(end))
 
-    def on_event(self, e: Event) -> None:
-        if e.kind == HELP_BUTTON and e.ev.active and not e.ev.initial:
-            # Calls are always evidence: locked from the pre-roll, whatever happens next.
-            self._lock(f"call {e.device_id}", e.device_id, event_time(e) - self.preroll_s,
-                       f"Help Point call at {e.device}", "system")
+    def on_event(self, e: Event, raised: Incident | None) -> None:
+        """The event that raised ``raised``: a Help Point call is evidence from the pre-roll
+        before the press (on the device's clock), whatever happens next."""
+        if raised is not None and raised.kind == HELP_BUTTON and e.kind == HELP_BUTTON \
+                and e.ev.active:
+            self._lock(raised, event_time(e) - self.preroll_s, f"Help Point call at {e.device}",
+                       "system")
 
     def on_incident(self, inc: Incident) -> None:
         if inc.kind not in LOCKED_WHEN_ACCEPTED:
             return
-        key = f"incident {inc.id}"
         if inc.state == ACCEPTED:
-            raised = dt.datetime.fromisoformat(inc.raised_utc).timestamp()
-            self._lock(key, inc.device_id, raised - self.preroll_s,
-                       f"incident {inc.id}: {inc.title}", inc.owner or "system", inc.id)
+            self._lock(inc, _ts(inc.raised_utc) - self.preroll_s,
+                       f"incident {inc.id}: {inc.title}", inc.owner or "system")
         elif inc.state == CLOSED:
-            end = time.time() + self.postroll_s
-            self._unlock(key, end)
-            self._unlock(f"call {inc.device_id}", end)
+            closed = _ts(inc.closed_utc) if inc.closed_utc else time.time()
+            self._unlock(inc.id, closed + self.postroll_s)
+
+    def settle(self, closed: list[Incident]) -> None:
+        """Incidents that closed while nobody was watching (no service running): their
+        locks end a post-roll after they closed, as if it had been."""
+        for inc in closed:
+            self.on_incident(inc)

@@ -1,14 +1,15 @@
 """Recording for a profile: which cameras, where the files go, and what a crash left behind.
 
-``Recording`` is what ``vms record`` (and, next, the desktop) runs: it checks the session,
-recovers segments a killed recorder left open, then starts one ``CameraRecorder`` per
+``Recording`` is what the site service (``vms serve``, or the desktop's own) runs: it
+checks the session, recovers segments a killed recorder left open, then starts one ``CameraRecorder`` per
 camera on its main stream. Files go under ``PROFILE/recordings`` (or the ``recordings_dir``
 setting); the index is ``PROFILE/recordings.db``.
 
-Alarms reach it as event-engine events (``on_event``) and incidents (``on_incident``): an
-alarm records its device and the device's linked cameras from the pre-roll; a Help Point
-call is evidence-locked from the press, an intrusion once an operator accepts it, and the
-lock ends a post-roll after the incident closes. Retention runs every few minutes.
+The site service hands it events (``on_event``) and
+incidents (``on_incident``): an alarm records its device and the device's linked cameras
+from the pre-roll; a Help Point call is recorded until it closes, an intrusion from its
+acceptance until it closes. Retention runs every few minutes. Evidence locks are the
+site service's, not the recorder's.
 """
 
 from __future__ import annotations
@@ -90,15 +91,15 @@ class Recording:
         self.profile = profile
         self.session = session
         settings = profile.accounts.settings()
-        setting = settings.get("recordings_dir", "")
+        setting = settings.value("recordings_dir")
         self.root = root or (Path(setting) if setting else profile.data_dir / "recordings")
         self.index = RecordingIndex(profile.data_dir / "recordings.db")
         self.segment_s = segment_s
         self.on_status = on_status
         self.on_alarm = on_alarm
-        self.mode = mode or settings.get("recording_mode", CONTINUOUS)
-        self.preroll_s = float(settings.get("preroll_seconds", 30))
-        self.postroll_s = float(settings.get("postroll_seconds", 30))
+        self.mode = mode or settings.value("recording_mode")
+        self.preroll_s = settings.number("preroll_seconds")
+        self.postroll_s = settings.number("postroll_seconds")
         self.recorders: dict[int, CameraRecorder] = {}
         self.locks = EvidenceLocks(self.index, profile.registry, self.preroll_s,
                                    self.postroll_s)
@@ -200,12 +201,12 @@ class Recording:
     # -- retention ---------------------------------------------------------------------------
     def enforce_retention(self, now: dt.datetime | None = None) -> retention.RetentionReport:
         s = self.profile.accounts.settings()
-        quota = float(s.get("recording_quota_gb", 0))
+        quota = s.number("recording_quota_gb")
         report = retention.enforce(
             self.index, self.root, now=now,
-            default_days=float(s.get("retention_days", retention.DEFAULT_DAYS)),
+            default_days=s.number("retention_days"),
             quota_bytes=int(quota * retention.GB) if quota > 0 else None,
-            low_space_bytes=int(float(s.get("low_space_gb", 5)) * retention.GB))
+            low_space_bytes=int(s.number("low_space_gb") * retention.GB))
         self.last_retention = report
         if self.on_alarm is not None:
             for a in report.alarms:
@@ -246,20 +247,19 @@ class Recording:
                 r.hold(key, at=at)
             else:
                 r.release(key)
-        if recs:
-            self.locks.on_event(e)
 
     def on_incident(self, inc: Incident) -> None:
-        """An accepted call or intrusion is recorded and locked until it closes."""
+        """A Help Point call is recorded from its press until it closes, an intrusion from its
+        acceptance (its alarm recorded it until then), whether or not the button is still
+        held. Evidence locks are the site service's (``EvidenceLocks``)."""
         if inc.kind not in LOCKED_WHEN_ACCEPTED:
             return
         key = f"incident {inc.id}"
         for r in self._cameras_for(inc.device_id):
-            if inc.state == ACCEPTED:
-                r.hold(key)
-            elif inc.state == CLOSED:
+            if inc.state == CLOSED:
                 r.release(key)
-        self.locks.on_incident(inc)
+            elif inc.state == ACCEPTED or inc.kind == HELP_BUTTON:
+                r.hold(key)
 
     def stop(self) -> None:
         self._quit.set()
