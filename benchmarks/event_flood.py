@@ -111,7 +111,7 @@ def main() -> None:
 
             def run() -> None:
                 try:
-                    health = desk.centre.engine.health
+                    health = desk.centre.health
                     wait(lambda: len(health) == 16 and all(h.state == OK for h in
                                                            list(health.values())), 120,
                          "not every device subscribed")

@@ -14,6 +14,9 @@ is taken just before the control request leaves, so the HTTP round trip is count
 against us. Reference, same run: the bare ``PullMessages`` long-poll round trip
 (press -> raw notification in a minimal client with no store, queue or GUI).
 
+With ``--service-process`` the site service runs as ``vms serve`` in a process of its own
+and the desk is its client (issue 21): the event crosses a process boundary before the pane.
+
 Targets (issue 6): press -> pane p95 < 300 ms; press -> first frame p95 < 1.0 s.
 Run under X: ``xvfb-run -a -s "-screen 0 1400x900x24" python benchmarks/helppoint_latency.py``.
 """
@@ -25,6 +28,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -49,6 +53,8 @@ def main() -> None:
     ap.add_argument("--presses", type=int, default=50)
     ap.add_argument("--clip-cache", type=Path, default=Path(tempfile.gettempdir()) /
                     "beacon-bench-clips")
+    ap.add_argument("--service-process", action="store_true",
+                    help="run the site service as 'vms serve' in another process")
     args = ap.parse_args()
 
     from PySide6.QtCore import QEventLoop
@@ -64,6 +70,8 @@ def main() -> None:
     from vms.onvif.camera import NS_EVENTS, DeviceClient, parse_target
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
+    from vms.site.address import running
+    from vms.site.client import connect
 
     with tempfile.TemporaryDirectory(prefix="vms-hp-") as tmp:
         os.environ.setdefault("XDG_DATA_HOME", tmp)
@@ -77,10 +85,20 @@ def main() -> None:
             dev = control.status(data)["devices"][0]
             hp_id = Commissioning(profile, admin).add(dev["onvif"], "admin", "beacon-sim").device_id
             live = assemble(profile, op)
-            centre = CallCentre(profile, op)
+            serve = None
+            if args.service_process:
+                profile.accounts.set_setting("recording_mode", "off", by="bench")
+                serve = subprocess.Popen([sys.executable, "-m", "vms", "--data-dir",
+                                          str(profile.data_dir), "serve"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                while running(profile.data_dir) in (None, {}):
+                    time.sleep(0.1)
+                centre = CallCentre(profile, op, connect(profile))
+            else:
+                centre = CallCentre(profile, op)
             desk = CallDesk(profile, centre, live.hub)
             seen: dict[str, float] = {}
-            centre.engine.listeners.append(
+            centre.site.listeners.append(
                 lambda e: seen.setdefault("event", time.monotonic())
                 if e.kind == "help_button" and e.ev.active else None)
             desk.pane_shown.connect(lambda _i, t: seen.setdefault("pane", t))
@@ -95,8 +113,8 @@ def main() -> None:
                     time.sleep(0.001)
                 return bool(until and until())
 
-            pump(30, lambda: centre.engine.health.get(hp_id) is not None
-                 and centre.engine.health[hp_id].state == OK)
+            pump(30, lambda: centre.health.get(hp_id) is not None
+                 and centre.health[hp_id].state == OK)
 
             def press(action: str) -> float:
                 box: dict[str, float] = {}
@@ -154,10 +172,15 @@ def main() -> None:
 
             ref = core_loop().call(bare(min(20, args.presses)), timeout=300)
             desk.shutdown()
+            if serve is not None:
+                centre.site.close()  # type: ignore[union-attr]
+                serve.terminate()
+                serve.wait(60)
             live.shutdown()
             profile.close()
             result = {
                 "presses": len(ev_ms),
+                "site_service": "another process" if args.service_process else "in process",
                 "press_to_event_ms": summary(ev_ms),
                 "press_to_pane_ms": summary(pane_ms),
                 "press_to_first_frame_ms": summary(frame_ms),

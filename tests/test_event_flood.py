@@ -46,8 +46,8 @@ def test_sixteen_devices_flooding_lose_nothing_and_a_call_still_pops(
     health_changes: list[tuple[str, str]] = []
     try:
         desk.start([site.profile.registry.device(i) for i in site.ids.values()])
-        qtbot.waitUntil(lambda: len(desk.centre.engine.health) == 16 and all(
-            h.state == OK for h in desk.centre.engine.health.values()), timeout=60000)
+        qtbot.waitUntil(lambda: len(desk.centre.health) == 16 and all(
+            h.state == OK for h in desk.centre.health.values()), timeout=60000)
         desk.centre.health_changed.connect(lambda h: health_changes.append((h.device, h.state)))
         conn = desk.centre.store.conn
         assert stored_counts(conn) == {}

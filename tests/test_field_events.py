@@ -13,8 +13,9 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -228,7 +229,8 @@ def test_the_capability_table_of_a_ptz_camera_lists_its_spaces(sim: Sim, tmp_pat
     assert talk["result"] == "failed"  # a street camera has no speaker
 
 
-def test_the_desktop_shows_the_capability_table(qtbot: QtBot, fsim: Sim, fsite: Site) -> None:
+def test_the_desktop_shows_the_capability_table(qtbot: QtBot, fsim: Sim, fsite: Site,
+                                                site_of: Callable[..., Any]) -> None:
     """Right-click a Help Point in the camera tree → Device details… → its capability table."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -238,7 +240,8 @@ def test_the_desktop_shows_the_capability_table(qtbot: QtBot, fsim: Sim, fsite: 
     from ui.site_link import SiteLink
 
     admin = fsite.profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="desktop")
-    desktop = Desktop(QApplication.instance(), fsite.profile, SiteLink(fsite.path))  # type: ignore[arg-type]
+    desktop = Desktop(QApplication.instance(), fsite.profile, SiteLink(fsite.path),  # type: ignore[arg-type]
+                      site_of(fsite.profile, record=False))
     win = desktop.open_window(admin)
     qtbot.addWidget(win)
     seen: dict[str, object] = {}

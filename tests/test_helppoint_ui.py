@@ -34,8 +34,8 @@ def desk(csim: Sim, tmp_path: Path, qtbot: QtBot) -> Iterator[tuple[Site, LiveWa
     live = assemble(site.profile, site.operator)
     d = CallDesk(site.profile, CallCentre(site.profile, site.operator), live.hub)
     d.start([site.profile.registry.device(i) for i in site.ids.values()])
-    qtbot.waitUntil(lambda: len(d.centre.engine.health) == 2 and all(
-        h.state == OK for h in d.centre.engine.health.values()), timeout=20000)
+    qtbot.waitUntil(lambda: len(d.centre.health) == 2 and all(
+        h.state == OK for h in d.centre.health.values()), timeout=20000)
     yield site, live, d
     d.shutdown()
     live.shutdown()

@@ -63,8 +63,8 @@ def test_link_in_the_dialog_then_a_call_shows_and_steers_them(qtbot: QtBot, sim:
         live = assemble(profile, site.operator)
         desk = CallDesk(profile, CallCentre(profile, site.operator), live.hub)
         desk.start([profile.registry.device(hp)])
-        qtbot.waitUntil(lambda: len(desk.centre.engine.health) == 1 and all(
-            h.state == OK for h in desk.centre.engine.health.values()), timeout=20000)
+        qtbot.waitUntil(lambda: len(desk.centre.health) == 1 and all(
+            h.state == OK for h in desk.centre.health.values()), timeout=20000)
         sim.cli("press", "hp1")
         try:
             qtbot.waitUntil(lambda: any(p.incident.device_id == hp for p in desk.panes.values()),

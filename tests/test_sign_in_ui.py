@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -96,10 +98,11 @@ def test_roles_shape_the_menus_but_the_core_decides(qtbot: QtBot, tmp_path: Path
 
 
 @pytest.mark.parametrize("worker_first", [False, True], ids=["timer", "worker-found-it-first"])
-def test_idle_session_locks_the_window_and_only_its_password_unlocks(qtbot: QtBot, tmp_path: Path,
-                                                                      worker_first: bool) -> None:
+def test_idle_session_locks_the_window_and_only_its_password_unlocks(
+        qtbot: QtBot, tmp_path: Path, worker_first: bool, site_of: Callable[..., Any]) -> None:
     p, admin = signed_in(tmp_path)
-    desktop = Desktop(QApplication.instance(), p, SiteLink(tmp_path))  # type: ignore[arg-type]
+    desktop = Desktop(QApplication.instance(), p, SiteLink(tmp_path),  # type: ignore[arg-type]
+                      site_of(p, record=False))
     win = desktop.open_window(admin)
     qtbot.addWidget(win)
     central = win.centralWidget()

@@ -98,8 +98,8 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
     desk = CallDesk(profile, CallCentre(profile, site.operator), live.hub, index)
     try:
         desk.start([profile.registry.device(pid)])
-        qtbot.waitUntil(lambda: pid in desk.centre.engine.health and
-                        desk.centre.engine.health[pid].state == OK, timeout=20000)
+        qtbot.waitUntil(lambda: pid in desk.centre.health and
+                        desk.centre.health[pid].state == OK, timeout=20000)
         def recorded_s() -> float:
             starts = [dt.datetime.fromisoformat(s.start_utc).timestamp()
                       for s in index.segments(pid) if s.start_utc]

@@ -23,6 +23,7 @@ from vms.errors import VmsError
 from vms.paths import resolve_data_dir
 from vms.profile import Profile
 from vms.registry import Registry
+from vms.site import attach
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -59,9 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     except VmsError as exc:
         print(f"vms-desktop: {exc}", file=sys.stderr)
         return 2
+    try:
+        # The profile's site service: the one 'vms serve' runs, else our own, started before
+        # anyone signs in: calls ring, cameras record and footage locks from now until quit.
+        site = attach(profile)
+    except VmsError as exc:
+        print(f"vms-desktop: the site service cannot start: {exc}", file=sys.stderr)
+        profile.close()
+        return 2
     link = SiteLink(data_dir)
-    desktop = Desktop(app, profile, link)
+    desktop = Desktop(app, profile, link, site)
     if not desktop.start():
+        desktop.close_site()
         profile.close()
         return 0
     assert desktop.window is not None
@@ -78,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     core_loop().loop.call_soon_threadsafe(presence.stop)
     link.shutdown()
     tasks.wait_all()
+    desktop.close_site()
     profile.close()
     return code
 

@@ -3,7 +3,8 @@
 A session locks after the profile's idle time without keyboard or mouse input (and on
 Ctrl+L): the window's contents are hidden until the same user's password is given, or
 the user signs out and someone else signs in. Signing out closes the window; the site
-link (and a simulated site) carries on for the next user.
+service (calls, recording, evidence locks) and a simulated site carry on for the next
+user: they run from start to quit, whoever is signed in.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ from vms.links import CameraLinks
 from vms.loans.loans import Deployment, Loans, Site
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
-from vms.recording.locks import EvidenceLocks
 from vms.recording.timeline_data import TimelineData
+from vms.site.client import SiteClient
+from vms.site.service import SiteService
 
 CHECK_IDLE_MS = 2000
 _INPUT = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
@@ -82,9 +84,11 @@ class IdleWatch(QObject):
 
 
 class Desktop(QObject):
-    def __init__(self, app: QApplication, profile: Profile, link: SiteLink) -> None:
+    def __init__(self, app: QApplication, profile: Profile, link: SiteLink,
+                 site: SiteService | SiteClient) -> None:
         super().__init__()
         self.app = app
+        self.site = site
         self.profile = profile
         self.access = profile.access
         self.link = link
@@ -136,13 +140,10 @@ class Desktop(QObject):
         self.session = session
         self.svc = Commissioning(self.profile, session)
         self.live = assemble(self.profile, session)
-        centre = CallCentre(self.profile, session)
-        # Calls and accepted alarms lock their footage in the shared recording index, whichever
-        # process (``vms record``, a recording box) writes it.
+        # Calls, alarms and health come from the site service (this process's or another's);
+        # it also records and locks. The index is opened here for playback and export.
+        centre = CallCentre(self.profile, session, self.site)
         self.recordings = RecordingIndex(self.profile.data_dir / "recordings.db")
-        locks = EvidenceLocks(self.recordings, self.profile.registry)
-        centre.engine.listeners.append(locks.on_event)
-        centre.queue.listeners.append(locks.on_incident)
         self.calls = CallDesk(self.profile, centre, self.live.hub, self.recordings)
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
@@ -232,7 +233,7 @@ class Desktop(QObject):
         a = dt.datetime.fromtimestamp(start, dt.UTC) if start else now - dt.timedelta(minutes=10)
         b = dt.datetime.fromtimestamp(end, dt.UTC) if end else now
         service = EvidenceService(self.profile, self.session, self.recordings)
-        tsa = self.access.accounts.settings().get(TSA_SETTING, "")
+        tsa = self.access.accounts.settings().value(TSA_SETTING)
         incidents = service.incidents(self.calls.centre.store) if self.calls else []
         wiz = ExportWizard(service, cams, chosen, a, b, Path.home() / "Evidence exports", tsa,
                            parent or self.window, incidents)
@@ -267,7 +268,7 @@ class Desktop(QObject):
         if not (self.session and self.window):
             return
         loans = Loans(self.profile, self.session)
-        folder = self.access.accounts.settings().get("crimes_dir", "")
+        folder = self.access.accounts.settings().value("crimes_dir")
 
         def read() -> tuple[list[Site], list[Deployment]]:
             try:
@@ -391,3 +392,11 @@ class Desktop(QObject):
         self._end_session("desktop closed")
         tasks.wait_all()
         self.app.quit()
+
+    def close_site(self) -> None:
+        """The site service this desktop ran stops with it (its calls stay in the queue for
+        the next start, or for ``vms serve``); a client just hangs up."""
+        if isinstance(self.site, SiteService):
+            self.site.stop()
+        else:
+            self.site.close()

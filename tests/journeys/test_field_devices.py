@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
@@ -71,12 +72,12 @@ def _sign_in_as(user: str, password: str) -> Callable[[SignInDialog], None]:
 
 
 def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
-        qtbot: QtBot, site: tuple[Sim, Profile]) -> None:
+        qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
     sim, profile = site
     link = SiteLink(profile.data_dir)
     link.watch()  # what the desktop does on a simulated site: its status tells discovery where
     qtbot.waitUntil(lambda: link.last_status is not None, timeout=20000)
-    desktop = Desktop(QApplication.instance(), profile, link)  # type: ignore[arg-type]
+    desktop = Desktop(QApplication.instance(), profile, link, site_of(profile))  # type: ignore[arg-type]
 
     # -- the installer ------------------------------------------------------------------------
     started: list[bool] = []
@@ -140,8 +141,8 @@ def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
     assert win is not None and "olga-operator" in win.who.text()
     calls = desktop.calls
     assert calls is not None
-    qtbot.waitUntil(lambda: len(calls.centre.engine.health) == 3 and all(
-        h.state == "ok" for h in calls.centre.engine.health.values()), timeout=30000)
+    qtbot.waitUntil(lambda: len(calls.centre.health) == 3 and all(
+        h.state == "ok" for h in calls.centre.health.values()), timeout=30000)
 
     for name in ("hp-push", "hp-state"):
         sim.cli("press", name)  # a member of the public presses Request Assistance

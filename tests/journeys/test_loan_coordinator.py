@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -54,9 +55,10 @@ def _fill(name: str, urn: str, contact: str) -> Callable[[NewLoanDialog], None]:
     return act
 
 
-def test_a_coordinator_lends_a_camera_and_cannot_lend_it_twice(qtbot: QtBot,
-                                                                profile: Profile) -> None:
-    desktop = Desktop(QApplication.instance(), profile, SiteLink(profile.data_dir))  # type: ignore[arg-type]
+def test_a_coordinator_lends_a_camera_and_cannot_lend_it_twice(
+        qtbot: QtBot, profile: Profile, site_of: Callable[..., Any]) -> None:
+    desktop = Desktop(QApplication.instance(), profile, SiteLink(profile.data_dir),  # type: ignore[arg-type]
+                      site_of(profile))
 
     def sign_in(dlg: SignInDialog) -> None:
         dlg.user.setText(COORDINATOR)

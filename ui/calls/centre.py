@@ -1,25 +1,29 @@
-"""The desktop's link to the event engine and the call queue.
+"""The desktop's link to the site service: calls, alarms and device health as Qt signals.
 
-The engine and the queue run on the core loop and tell their listeners there; this
-object turns that into Qt signals, which Qt queues to the GUI thread. Widgets only
-ever see those signals and call the queue through ``ui.tasks``.
+The site service (``vms.site``) owns the event subscriptions and the call queue; it runs
+in another process (``vms serve``) or in this one, and tells its listeners on its own
+threads. This object turns that into Qt signals, which Qt queues to the GUI thread.
+Widgets only ever see those signals and act on calls through ``centre.queue`` (the
+service's queue, or the client's, which sends each action to the service) from
+``ui.tasks``, never on the GUI thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from vms.access.session import Session
-from vms.coreloop import core_loop
-from vms.events.engine import Event, EventEngine
-from vms.events.sources import event_sources
+from vms.events.engine import Health
 from vms.events.store import EventStore
-from vms.incidents.queue import Incident, IncidentQueue, parse_priorities
+from vms.incidents.queue import Incident, IncidentQueue
 from vms.profile import Profile
 from vms.registry.repo import DeviceRow
+from vms.site.client import SiteClient
+from vms.site.service import SiteService
 
 log = logging.getLogger(__name__)
 
@@ -29,41 +33,55 @@ class CallCentre(QObject):
     event_arrived = Signal(object)  # Event
     health_changed = Signal(object)  # Health (a copy)
 
-    def __init__(self, profile: Profile, session: Session) -> None:
+    def __init__(self, profile: Profile, session: Session,
+                 site: SiteService | SiteClient | None = None) -> None:
+        """With no ``site``, this centre runs a site service of its own for the devices
+        given to ``start`` (recording nothing): a desk on its own, as tests build one."""
         super().__init__()
         self.profile = profile
         self.session = session
-        self.store = EventStore.for_profile(profile.data_dir)
-        self.engine = EventEngine(self.store)
-        prio = profile.accounts.settings().get("call_priorities", "")
-        self.queue = IncidentQueue(profile, self.store, parse_priorities(prio) if prio else None)
-        self.engine.listeners.append(self._on_event)
-        self.engine.health_listeners.append(
-            lambda h: self.health_changed.emit(dataclasses.replace(h)))
-        self.queue.listeners.append(self.incident_changed.emit)
-        self.rows: dict[int, DeviceRow] = {}
+        self.owned = site is None
+        self.site: SiteService | SiteClient = site or SiteService(profile, record=False)
+        self._hooks: list[tuple[list[Any], Any]] = [
+            (self.site.listeners, self.event_arrived.emit),
+            (self.site.incident_listeners, self.incident_changed.emit),
+            (self.site.health_listeners,
+             lambda h: self.health_changed.emit(dataclasses.replace(h))),
+        ]
+        for hooks, fn in self._hooks:
+            hooks.append(fn)
 
-    def _on_event(self, e: Event) -> None:  # core loop thread
-        self.queue.on_event(e)  # stored first, then raised
-        self.event_arrived.emit(e)
+    @property
+    def queue(self) -> IncidentQueue:
+        return self.site.queue
+
+    @property
+    def store(self) -> EventStore:
+        return self.site.store
+
+    @property
+    def health(self) -> dict[int, Health]:
+        return self.site.health
+
+    def relay_state(self, device_id: int) -> bool | None:
+        return self.site.relay_state(device_id)
 
     def start(self, rows: list[DeviceRow]) -> None:
-        sources = []
-        for row, src in event_sources(self.profile, rows):
-            self.rows[row.id] = row
-            sources.append(src)
-
-        async def watch_all() -> None:
-            for s in sources:
-                self.engine.watch(s)
-        core_loop().submit(watch_all())
+        """A centre's own service watches these devices; a shared one watches every device
+        of the profile already."""
+        if self.owned and isinstance(self.site, SiteService) and not self.site.started:
+            self.site.devices = [r.id for r in rows]
+            self.site.start()
 
     def shutdown(self) -> None:
-        try:
-            core_loop().call(self.engine.stop(), timeout=5)
-        except Exception:  # shutting down: a device that does not answer must not hang exit
-            log.exception("stopping the event engine")
-        self.store.close()
+        for hooks, fn in self._hooks:
+            if fn in hooks:
+                hooks.remove(fn)
+        if self.owned and isinstance(self.site, SiteService):
+            try:
+                self.site.stop()
+            except Exception:  # shutting down: a device that does not answer must not hang exit
+                log.exception("stopping the site service")
 
     def incident(self, iid: int) -> Incident:
         return self.queue.get(iid)

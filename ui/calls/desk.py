@@ -16,6 +16,7 @@ from ui.video.hub import FeedHub
 from vms.access.roles import Permission
 from vms.audio.talk import Talk
 from vms.errors import VmsError
+from vms.events.engine import Health
 from vms.incidents.queue import ACCEPTED, CLOSED, NEW, Incident
 from vms.links import CameraLinks
 from vms.loans.triage import Triage
@@ -52,17 +53,27 @@ class CallDesk(QObject):
         self.alert = Alert(self)
         self.panes: dict[int, IncidentPane] = {}
         self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
-        self.microphone = profile.accounts.settings().get("microphone", "")  # read at sign-in
+        self.microphone = profile.accounts.settings().value("microphone")  # read at sign-in
+        # The site service raises calls for every device; this user sees those their camera
+        # groups reach (widened by ``start`` when devices are added).
+        self.visible = {d.id for d in profile.access.visible(self.session,
+                                                             profile.registry.devices())}
         centre.incident_changed.connect(self.on_incident)
-        centre.health_changed.connect(self.queue_pane.update_health)
+        centre.health_changed.connect(self._on_health)
         self.queue_pane.open_requested.connect(self.show_pane)
         self.queue_pane.accept_requested.connect(self.accept)
         tasks.run(centre.queue.open_incidents, self._loaded, lambda e: None)
 
     def start(self, rows: list[DeviceRow]) -> None:
+        self.visible |= {r.id for r in rows}
         self.centre.start(rows)
 
+    def _on_health(self, h: Health) -> None:
+        if h.device_id in self.visible:
+            self.queue_pane.update_health(h)
+
     def _loaded(self, incidents: list[Incident]) -> None:
+        incidents = [i for i in incidents if i.device_id in self.visible]
         self.queue_pane.set_incidents(incidents)
         for inc in incidents:
             if (inc.state == NEW and inc.priority <= POP_UP_PRIORITY) or \
@@ -71,6 +82,8 @@ class CallDesk(QObject):
         self._alert()
 
     def on_incident(self, inc: Incident) -> None:
+        if inc.device_id not in self.visible:
+            return
         self.queue_pane.update_incident(inc)
         pane = self.panes.get(inc.id)
         if inc.state == CLOSED:

@@ -279,7 +279,7 @@ class IncidentPane(QWidget):
         centre.incident_changed.connect(self._on_incident)
         centre.event_arrived.connect(self._on_event)
         centre.health_changed.connect(self._on_health)
-        relay_state = centre.engine.relay_state(incident.device_id)
+        relay_state = centre.relay_state(incident.device_id)
         if relay_state is not None:
             self._show_light(relay_state)
         self._render()

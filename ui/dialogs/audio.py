@@ -33,7 +33,7 @@ class MicrophoneDialog(QDialog):
         self.session = session
         self.setWindowTitle("Microphone — Beacon VMS")
         self.resize(520, 200)
-        self.current = access.accounts.settings().get("microphone", "")
+        self.current = access.accounts.settings().value("microphone")
         self.choice = QComboBox()
         self.choice.setObjectName("microphoneChoice")
         self.choice.addItem(DEFAULT, "")

@@ -29,7 +29,7 @@ class LiveWall:
 
 
 def assemble(profile: Profile, session: Session) -> LiveWall:
-    report = backends.probe(profile.accounts.settings().get("player_backend", "auto"))
+    report = backends.probe(profile.accounts.settings().value("player_backend"))
     hub = FeedHub(LiveView(profile, session), backends.feed_class(report.chosen))
     ptz = PtzControl(profile, session)
     pane = WallPane(hub, SavedLayouts(profile, session), PtzPanel(ptz))
