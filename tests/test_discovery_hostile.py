@@ -30,6 +30,7 @@ from vms.discovery.wsd import (
     MAX_FIELD_BYTES,
     MAX_SCOPES,
     MAX_XADDRS,
+    MCAST_GROUP,
     Scan,
     Sighting,
     discover,
@@ -234,8 +235,12 @@ def test_the_presence_listener_still_hears_hello_and_bye() -> None:
         pl = PresenceListener(heard.append, interface="127.0.0.1", port=port)
         await pl.start()
         loop = asyncio.get_running_loop()
-        out, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
-                                                     remote_addr=("127.0.0.1", port))
+        # Hello and Bye come by multicast (the listener hears only the group, not unicast).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+        sock.connect((MCAST_GROUP, port))
+        out, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, sock=sock)
         try:
             for datagram in (greedy, bye):
                 out.sendto(datagram)
@@ -252,6 +257,41 @@ def test_the_presence_listener_still_hears_hello_and_bye() -> None:
     assert [(p.kind, p.endpoint) for p in heard] == [("hello", "urn:uuid:cam"),
                                                      ("bye", "urn:uuid:cam")]
     assert heard[0].sighting is not None and len(heard[0].sighting.scopes) == MAX_SCOPES
+
+
+def test_the_presence_listener_leaves_unicast_probes_to_the_device_on_this_host() -> None:
+    """A device on this host (the simulated site) owns unicast 3702: the desktop's listener,
+    sharing the port, must not take its probes (scans found 8, 8, then 0 devices)."""
+    async def run() -> tuple[int, list[Presence]]:
+        heard: list[Presence] = []
+        port = _free_udp_port()
+        device = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        device.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        device.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        device.bind(("", port))
+        device.settimeout(0.5)
+        pl = PresenceListener(heard.append, interface="127.0.0.1", port=port)
+        await pl.start()
+        got = 0
+        try:
+            for _ in range(40):  # each scan probes from a new port, as a scan does
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.sendto(hello("urn:uuid:probe"), ("127.0.0.1", port))
+                    await asyncio.sleep(0)
+                    try:
+                        device.recvfrom(65536)
+                        got += 1
+                    except TimeoutError:
+                        pass
+            await asyncio.sleep(0.05)
+        finally:
+            pl.stop()
+            device.close()
+        return got, heard
+
+    got, heard = asyncio.run(run())
+    assert got == 40, f"the device received {got} of 40 unicast datagrams"
+    assert heard == []
 
 
 def hostile_site(mid: str) -> list[bytes]:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import socket
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,8 +75,13 @@ class PresenceListener:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if hasattr(socket, "SO_REUSEPORT"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        # Bound to the group address, not to every address: a device on this host (the
+        # simulated site, a camera emulator) owns unicast 3702, and with SO_REUSEPORT Linux
+        # would share its unicast probes out between the two sockets, so scans lost devices.
+        # Windows cannot bind a multicast address; there unicast goes to the device's socket.
+        where = "" if sys.platform == "win32" else MCAST_GROUP
         try:
-            sock.bind(("", self.port))
+            sock.bind((where, self.port))
         except OSError as exc:
             sock.close()
             raise PortInUse(self.port, f"WS-Discovery Hello/Bye listener: {exc.strerror}") from None
