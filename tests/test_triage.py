@@ -10,8 +10,9 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -30,6 +31,7 @@ from vms.incidents.queue import IncidentError
 from vms.loans.loans import Loans
 from vms.loans.triage import FALSE, Triage, parse_targets
 from vms.recording.index import RecordingIndex
+from vms.site.address import running
 
 URN = "NP/2026/041977"
 
@@ -72,7 +74,7 @@ def _false(qtbot: QtBot, desk: CallDesk, pane: IncidentPane, cause: str) -> None
 
 
 def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
-        qtbot: QtBot, tsim: Sim, tmp_path: Path) -> None:
+        qtbot: QtBot, tsim: Sim, tmp_path: Path, site_of: Callable[..., Any]) -> None:
     site = register(tsim, tmp_path / "profile", ["pid1"])
     profile, pid = site.profile, site.ids["pid1"]
     admin = profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="desktop")
@@ -95,7 +97,10 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     index = RecordingIndex(site.path / "recordings.db")
     live = assemble(profile, site.operator)
-    desk = CallDesk(profile, CallCentre(profile, site.operator), live.hub, index)
+    # The desk is a client of the site service that ``vms record`` runs.
+    wait_for(lambda: running(site.path) is not None, 60, "the recorder's site service")
+    desk = CallDesk(profile, CallCentre(profile, site.operator, site_of(profile)), live.hub,
+                    index)
     try:
         desk.start([profile.registry.device(pid)])
         qtbot.waitUntil(lambda: pid in desk.centre.health and
