@@ -17,7 +17,10 @@ import pytest
 from vms.errors import VmsError
 from vms.sim.launcher import EPHEMERAL, SimProcess
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt's offscreen platform, with one 1920x1080 screen (a control-room monitor) instead of its
+# default 800x800: windows are placed and screenshots taken as on the real desk.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen:configfile="
+                      + str(Path(__file__).with_name("offscreen-1920x1080.json")))
 # Camera passwords go to keyrings.alt's file backend in a throw-away directory, never to
 # the developer's own keyring (tests of the no-keyring fallback override this).
 _KEYRING_HOME = tempfile.mkdtemp(prefix="vms-test-keyring-")

@@ -161,20 +161,25 @@ def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,
     assert not d.alert.active
     qtbot.mouseClick(call.accept_button, Qt.MouseButton.LeftButton)  # back to the caller
     qtbot.waitUntil(lambda: call.incident.state == "accepted", timeout=5000)
-    # Signing out with calls in hand puts them on hold for another operator, with the reason.
-    assert sorted(i.id for i in d.my_calls()) == sorted([call.incident.id, alarm.incident.id])
+    # One call is live at a time (issue 23): resuming the caller put the intrusion on hold,
+    # and its pane stopped listening.
+    qtbot.waitUntil(lambda: alarm.incident.state == "on_hold", timeout=5000)
+    assert not alarm.listen.running
+    held = [a for a in d.centre.queue.actions(alarm.incident.id) if a["action"] == "on hold"]
+    assert held[-1]["detail"]["reason"] == f"answering incident {call.incident.id}"
+    # Signing out with a call in hand puts it on hold for another operator, with the reason.
+    assert [i.id for i in d.my_calls()] == [call.incident.id]
     d.hold_mine("signed out")
-    qtbot.waitUntil(lambda: call.incident.state == "on_hold" and alarm.incident.state == "on_hold",
-                    timeout=5000)
+    qtbot.waitUntil(lambda: call.incident.state == "on_hold", timeout=5000)
     held = [a for a in d.centre.queue.actions(call.incident.id) if a["action"] == "on hold"]
     assert held[-1]["detail"]["reason"] == "signed out"
     for p in (call, alarm):
         qtbot.mouseClick(p.accept_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda p=p: p.incident.state == "accepted", timeout=5000)
-    for p in (call, alarm):
+        qtbot.waitUntil(lambda p=p: p.incident.state == "accepted", timeout=5000)  # type: ignore[misc]
         p.outcome.setCurrentIndex(p.outcome.findData("test"))
         qtbot.mouseClick(p.close_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not d.panes, timeout=5000)
+        qtbot.waitUntil(lambda p=p: p.incident.id not in d.panes, timeout=5000)  # type: ignore[misc]
+    assert not d.panes
     csim.cli("release", "hp1")
 
 

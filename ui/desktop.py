@@ -22,6 +22,7 @@ from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
 from ui.dialogs.audio import MicrophoneDialog
 from ui.dialogs.audit_viewer import AuditViewer
+from ui.dialogs.credentials import DeviceLoginDialog
 from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
@@ -154,6 +155,8 @@ class Desktop(QObject):
         win.cameras.find_requested.connect(self.find_cameras)
         win.cameras.links_requested.connect(self.show_links)
         win.cameras.details_requested.connect(self.show_device_details)
+        win.cameras.login_requested.connect(self.change_device_login)
+        win.cameras.remove_requested.connect(self.remove_device)
         win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
         win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
         win.change_password.triggered.connect(
@@ -171,7 +174,7 @@ class Desktop(QObject):
         win.confirm_close = self._confirm_close
         self.watch = IdleWatch(session, lambda: self.lock("inactivity"), win)
         self.app.installEventFilter(self.watch)
-        win.show()
+        win.showMaximized()  # a control-room desk uses the whole screen
         return win
 
     def find_cameras(self) -> None:
@@ -194,6 +197,40 @@ class Desktop(QObject):
         device = next((r for r in self.svc.devices() if r.id == device_id), None)
         if device is not None:
             DeviceDetailsDialog(device, self.window).exec()
+
+    def change_device_login(self, device_id: int) -> None:
+        svc, win = self.svc, self.window
+        if not (svc and win):
+            return
+        device = next((r for r in svc.devices() if r.id == device_id), None)
+        if device is None:
+            return
+        login = svc.credentials.get(device.uid)
+        dlg = DeviceLoginDialog(device.name, login[0] if login else "admin",
+                                lambda user, pw: svc.change_login(device_id, user, pw), win)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            win.statusBar().showMessage(f"{device.name}: the new login works and is kept in "
+                                        "the keyring.", 10000)
+
+    def remove_device(self, device_id: int) -> None:
+        svc, win = self.svc, self.window
+        if not (svc and win):
+            return
+        device = next((r for r in svc.devices() if r.id == device_id), None)
+        if device is None:
+            return
+        answer = QMessageBox.question(
+            win, "Remove device — Beacon VMS",
+            f"Remove {device.name} ({device.location or device.site})? Beacon stops showing and "
+            "recording it and deletes its password from the keyring. Its recordings and its "
+            "audit stay.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        tasks.run(lambda: svc.remove(device_id),
+                  lambda name: win.statusBar().showMessage(f"Removed {name}.", 10000),
+                  lambda e: win.statusBar().showMessage(f"{device.name} was not removed: {e}"))
 
     def show_audit(self) -> None:
         if not (self.session and self.window and self.svc):
@@ -331,15 +368,20 @@ class Desktop(QObject):
         central = win.centralWidget()
         assert central is not None
         central.hide()  # nothing on screen while locked
-        dlg = LockDialog(self.access, session, win, idle=reason == "inactivity")
+        calls = self.calls
+        dlg = LockDialog(self.access, session, win, idle=reason == "inactivity",
+                         waiting=calls.waiting_lines if calls is not None and calls.handles_calls
+                         else None)
         code = dlg.exec()
         if code == LockDialog.SIGNED_OUT or session.ended:
             self.sign_out("signed out from the lock screen")
             return
         central.show()
         win.wall.hide_windows(False)
-        if self.calls is not None:
-            self.calls.hide_windows(False)
+        if calls is not None:
+            calls.hide_windows(False)
+            if dlg.answer_after:
+                calls.answer_next()
 
     def sign_out(self, reason: str) -> None:
         self._end_session(reason)

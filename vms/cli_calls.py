@@ -12,13 +12,13 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import Iterator
-from typing import Any
 
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import ConfigError
 from vms.events.store import EventStore
 from vms.incidents.queue import KIND_WORDS, OUTCOMES, STATE_WORDS, Incident, IncidentQueue
+from vms.incidents.words import describe
 from vms.profile import Profile
 
 
@@ -101,8 +101,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
             else:
                 print(_line(inc))
                 for a in actions:
-                    print(f"  {a['utc']}  {a['user']:<12} {a['action']}  "
-                          f"{_detail(a['detail'])}")
+                    print(f"  {a['utc']}  {a['user']:<12} {describe(a['action'], a['detail'])}")
             return 0
         inc = _act(q, session, args)
     print(_line(inc))
@@ -123,7 +122,3 @@ def _act(q: IncidentQueue, session: Session, args: argparse.Namespace) -> Incide
             raise ConfigError(f"unknown outcome '{args.outcome}' (one of: {', '.join(OUTCOMES)})")
         return q.close(session, args.id, args.outcome, args.note)
     raise ConfigError(f"unknown action {args.action}")
-
-
-def _detail(d: dict[str, Any]) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in d.items())

@@ -16,7 +16,7 @@ from vms.access.session import Session
 from vms.coreloop import core_loop
 from vms.credentials import CredentialStore
 from vms.discovery.wsd import Scan, Sighting
-from vms.errors import VmsError
+from vms.errors import ConfigError, VmsError
 from vms.onvif.camera import Target, parse_target
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport
@@ -124,6 +124,28 @@ class Commissioning:
         self.registry.set_allow_basic_rtsp(device_id, allow)
         self.access.record(self.session, "device.allow_basic_rtsp", device=row,
                            detail={"allow": allow})
+        return row.name
+
+    def change_login(self, device_id: int, user: str, password: str,
+                     timeouts: Timeouts | None = None) -> str:
+        """A device's ONVIF account changed (or was entered wrong): try the new login on the
+        device first, so a typing error is refused here and the working login is kept; then
+        keep it in the keyring in place of the old one."""
+        row = self.registry.device(device_id)
+        self.access.require(self.session, P.DEVICE_CONFIGURE, row, action="device.login")
+        if not password:
+            raise ConfigError("enter the device's password")
+        try:
+            rep = probe(row.address, user, password, timeouts)
+        except VmsError as exc:
+            self.access.record(self.session, "device.login", device=row, outcome="failed",
+                               detail={"device_user": user, "error": str(exc)})
+            raise
+        if self.registry.uid_for(rep) != row.uid:
+            raise ConfigError(f"{row.address} now answers as another device "
+                              f"({rep.model or 'unknown model'}); remove {row.name} and add it")
+        self.credentials.set(row.uid, user, password)
+        self.access.record(self.session, "device.login", device=row, detail={"device_user": user})
         return row.name
 
     def remove(self, device_id: int) -> str:

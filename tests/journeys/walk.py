@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QDialog, QMenu, QWidget
 
 W = TypeVar("W", bound=QWidget)
 REPO = Path(__file__).resolve().parents[2]
@@ -43,13 +43,22 @@ def answer(kind: type[W], act: Callable[[W], None], then: Callable[[], object],
                 timer.stop()
             return
         timer.stop()
-        act(dlg)
         done.append(True)
+        try:
+            act(dlg)
+        except BaseException as exc:  # close what is open, or the modal loop never ends
+            failed.append(exc)
+            for w in QApplication.topLevelWidgets():
+                if isinstance(w, QDialog) and w.isModal() and w.isVisible():
+                    w.done(0)
 
+    failed: list[BaseException] = []
     timer.timeout.connect(look)
     timer.start()
     then()
     timer.stop()
+    if failed:
+        raise failed[0]
     assert done, f"no {kind.__name__} came up"
 
 
@@ -86,13 +95,25 @@ def choose(menu: QMenu, text: str) -> None:
     action.trigger()
 
 
+SMALL_SCREEN = (1366, 768)  # the smallest control-room screen we support
+
+
 def look_at(widget: QWidget, name: str, must_fit: bool = True) -> None:
-    """A screenshot for docs/ (when ``VMS_SCREENSHOT_DIR`` is set); the window must fit a
-    1366x768 screen unless told otherwise (a known defect of another issue)."""
+    """A screenshot for docs/ (when ``VMS_SCREENSHOT_DIR`` is set). The window must be on the
+    screen it opened on, and it must be able to fit a 1366x768 screen: the smallest it can be
+    made, with its frame, no larger than that (unless told otherwise: a known defect)."""
     frame = widget.frameGeometry()
+    screen = widget.screen().availableGeometry()
+    assert screen.contains(frame) or not must_fit, \
+        f"{name}: at {frame.x()},{frame.y()} {frame.width()}x{frame.height()} it is partly off " \
+        f"the {screen.width()}x{screen.height()} screen"
+    least = widget.minimumSizeHint().expandedTo(widget.minimumSize())
+    extra_w = frame.width() - widget.width()
+    extra_h = frame.height() - widget.height()
+    w, h = least.width() + extra_w, least.height() + extra_h
     if must_fit:
-        assert frame.width() <= 1366 and frame.height() <= 768, \
-            f"{name}: {frame.width()}x{frame.height()} does not fit a 1366x768 screen"
+        assert w <= SMALL_SCREEN[0] and h <= SMALL_SCREEN[1], \
+            f"{name}: {w}x{h} at the least, which does not fit a 1366x768 screen"
     folder = os.environ.get("VMS_SCREENSHOT_DIR")
     if folder:
         widget.grab().save(str(Path(folder) / name))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from ui import tasks
 from ui.calls.alert import Alert
@@ -17,7 +20,7 @@ from vms.access.roles import Permission
 from vms.audio.talk import Talk
 from vms.errors import VmsError
 from vms.events.engine import Health
-from vms.incidents.queue import ACCEPTED, CLOSED, NEW, Incident
+from vms.incidents.queue import ACCEPTED, CLOSED, KIND_WORDS, NEW, ON_HOLD, Incident
 from vms.links import CameraLinks
 from vms.loans.triage import Triage
 from vms.profile import Profile
@@ -30,6 +33,10 @@ from vms.relay import RelayControl
 # the operator in windows and noise.
 POP_UP_PRIORITY = 2
 log = logging.getLogger(__name__)
+
+
+def _epoch(utc: str) -> float:
+    return datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
 
 
 class CallDesk(QObject):
@@ -52,12 +59,14 @@ class CallDesk(QObject):
         self.queue_pane = QueuePane()
         self.alert = Alert(self)
         self.panes: dict[int, IncidentPane] = {}
+        self.locked = False  # the lock screen is up: no pane opens, the lock screen lists calls
         self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
         self.microphone = profile.accounts.settings().value("microphone")  # read at sign-in
         # The site service raises calls for every device; this user sees those their camera
         # groups reach (widened by ``start`` when devices are added).
-        self.visible = {d.id for d in profile.access.visible(self.session,
-                                                             profile.registry.devices())}
+        rows = profile.access.visible(self.session, profile.registry.devices())
+        self.visible = {d.id for d in rows}
+        self.places = {d.id: d.location or d.site for d in rows}  # where a caller stands
         centre.incident_changed.connect(self.on_incident)
         centre.health_changed.connect(self._on_health)
         self.queue_pane.open_requested.connect(self.show_pane)
@@ -66,6 +75,7 @@ class CallDesk(QObject):
 
     def start(self, rows: list[DeviceRow]) -> None:
         self.visible |= {r.id for r in rows}
+        self.places.update({r.id: r.location or r.site for r in rows})
         self.centre.start(rows)
 
     def _on_health(self, h: Health) -> None:
@@ -78,12 +88,17 @@ class CallDesk(QObject):
         for inc in incidents:
             if (inc.state == NEW and inc.priority <= POP_UP_PRIORITY) or \
                     inc.owner == self.session.user:
-                self.show_pane(inc.id, inc)
+                self.show_pane(inc.id, inc, asked=False)
         self._alert()
 
     def on_incident(self, inc: Incident) -> None:
         if inc.device_id not in self.visible:
             return
+        before = self.queue_pane.items.get(inc.id)
+        if before is not None and before.state == ACCEPTED and inc.state == ON_HOLD and \
+                inc.owner == self.session.user == before.owner:
+            self.message.emit(f"{inc.title} is on hold: listen and talk stopped. "
+                              "Resume it from its window or the queue.")
         self.queue_pane.update_incident(inc)
         pane = self.panes.get(inc.id)
         if inc.state == CLOSED:
@@ -93,7 +108,7 @@ class CallDesk(QObject):
                 pane.close()
                 pane.deleteLater()
         elif inc.state == NEW and pane is None and inc.priority <= POP_UP_PRIORITY:
-            self.show_pane(inc.id, inc)
+            self.show_pane(inc.id, inc, asked=False)
         self._alert()
 
     def _alert(self) -> None:
@@ -104,24 +119,89 @@ class CallDesk(QObject):
         else:
             self.alert.stop()
 
-    def show_pane(self, iid: int, inc: Incident | None = None) -> None:
-        """Bring a call's pane in front of everything (a fullscreen wall included)."""
-        if not self.handles_calls:
+    def show_pane(self, iid: int, inc: Incident | None = None, *, asked: bool = True) -> None:
+        """Show a call's pane over everything (a fullscreen wall included).
+
+        ``asked``: the operator chose it, so it comes to the front with the keyboard. A call
+        that arrives by itself never takes the keyboard from a call in progress, and the call
+        that should be answered first (the operator's live call, else the oldest waiting at the
+        highest priority) stays on top. While the session is locked no pane opens: the lock
+        screen lists the call instead, without video.
+        """
+        if not self.handles_calls or self.locked:
             return
         pane = self.panes.get(iid)
         if pane is None:
             inc = inc or self.queue_pane.items.get(iid) or self.centre.incident(iid)
             pane = IncidentPane(self.centre, self.hub, self.talk, self.relay, self.links, inc,
-                                self.microphone, self.triage, self.recordings)
+                                self.microphone, self.triage, self.recordings,
+                                place=self.place(inc))
             pane.message.connect(self.message)
+            self._place(pane)
             self.panes[iid] = pane
+        front = pane if asked else self._front()
+        had_keys = QApplication.activeWindow()
+        pane.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, front is not pane)
         pane.showNormal()
-        pane.raise_()
-        pane.activateWindow()
+        if front is not None:
+            front.raise_()
+        if front is pane:
+            pane.activateWindow()
+        elif had_keys is not None:
+            # Some window systems (X without a window manager) focus any window mapped; give
+            # the keyboard back to whoever had it, once the new window is up.
+            def give_back() -> None:
+                if QApplication.activeWindow() is pane:
+                    had_keys.activateWindow()
+            for ms in (0, 100, 300):
+                QTimer.singleShot(ms, give_back)
         self.pane_shown.emit(iid, time.monotonic())
         queue, session = self.centre.queue, self.session  # starts "presented -> accepted"
         tasks.run(lambda: queue.presented(session, iid), lambda _r: None,
                   lambda e: log.warning("presentation of %s not recorded: %s", iid, e))
+
+    def _front(self) -> IncidentPane | None:
+        """The pane that belongs on top: this operator's live call, else the call to answer
+        first (priority, then the oldest)."""
+        me = self.session.user
+        live = [p for p in self.panes.values()
+                if p.incident.state == ACCEPTED and p.incident.owner == me]
+        if live:
+            return live[0]
+        waiting = sorted((p for p in self.panes.values() if p.incident.state == NEW),
+                         key=lambda p: (p.incident.priority, p.incident.id))
+        return waiting[0] if waiting else None
+
+    def _place(self, pane: IncidentPane) -> None:
+        """Fit the screen, and step each further pane down and right so none hides another."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        pane.resize(min(pane.width(), area.width()), min(pane.height(), area.height()))
+        step = 36 * (len([p for p in self.panes.values() if p.isVisible()]) % 6)
+        pane.move(area.x() + step, area.y() + step)
+
+    def waiting_lines(self) -> list[str]:
+        """Calls waiting to be answered, in plain words, for the lock screen."""
+        out = []
+        for inc in sorted(self.queue_pane.items.values(), key=lambda i: (i.priority, i.id)):
+            if inc.state == NEW and inc.priority <= POP_UP_PRIORITY:
+                waited = int(max(0.0, time.time() - _epoch(inc.raised_utc)))
+                out.append(f"{KIND_WORDS.get(inc.kind, inc.kind)} at {self.place(inc)} "
+                           f"({inc.device}), waiting {waited // 60:d}:{waited % 60:02d}")
+        return out
+
+    def place(self, inc: Incident) -> str:
+        return self.places.get(inc.device_id) or inc.site
+
+    def answer_next(self) -> None:
+        """Accept the call to answer first (after unlocking in one step)."""
+        waiting = sorted((i for i in self.queue_pane.items.values()
+                          if i.state == NEW and i.priority <= POP_UP_PRIORITY),
+                         key=lambda i: (i.priority, i.id))
+        if waiting:
+            self.accept(waiting[0].id)
 
     def accept(self, iid: int) -> None:
         self.show_pane(iid)
@@ -130,9 +210,16 @@ class CallDesk(QObject):
             pane.accept()
 
     def hide_windows(self, hidden: bool) -> None:
-        """While the session is locked, no call is on screen (the alert still sounds)."""
+        """While the session is locked, no call is on screen (the alert still sounds); once
+        unlocked, calls that arrived meanwhile open their panes."""
+        self.locked = hidden
         for pane in self.panes.values():
             pane.setVisible(not hidden)
+        if not hidden:
+            for inc in sorted(self.queue_pane.items.values(), key=lambda i: (i.priority, i.id)):
+                if inc.state == NEW and inc.priority <= POP_UP_PRIORITY and \
+                        inc.id not in self.panes:
+                    self.show_pane(inc.id, inc, asked=False)
 
     def my_calls(self) -> list[Incident]:
         """Calls this operator holds right now (accepted, not on hold)."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -28,8 +29,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -54,7 +57,16 @@ from vms.audio.talk import READY as TALK_READY
 from vms.audio.talk import Talk, TalkHandle, load_pcm
 from vms.events.engine import OK, Event, Health
 from vms.events.topics import INTRUSION, RELAY
-from vms.incidents.queue import ACCEPTED, CLOSED, NEW, OUTCOMES, STATE_WORDS, Incident
+from vms.incidents.queue import (
+    ACCEPTED,
+    CLOSED,
+    KIND_WORDS,
+    NEW,
+    OUTCOMES,
+    STATE_WORDS,
+    Incident,
+)
+from vms.incidents.words import describe
 from vms.links import CallUp, CameraLinks
 from vms.loans.triage import Triage, alarm_time
 from vms.recording.index import RecordingIndex
@@ -75,8 +87,8 @@ class IncidentPane(QWidget):
 
     def __init__(self, centre: CallCentre, hub: FeedHub, talk: Talk, relay: RelayControl,
                  links: CameraLinks, incident: Incident, microphone_setting: str = "",
-                 triage: Triage | None = None, recordings: RecordingIndex | None = None
-                 ) -> None:
+                 triage: Triage | None = None, recordings: RecordingIndex | None = None,
+                 place: str = "") -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
         self.centre = centre
         self.hub = hub
@@ -92,11 +104,14 @@ class IncidentPane(QWidget):
         self.shown_at = time.monotonic()
         self._t0 = time.time()
         self.setObjectName("incidentPane")
-        self.setWindowTitle(f"{incident.title} — Beacon VMS")
-        self.resize(1240, 940)
+        # Where the caller is, as the operator would say it: the device's place, then its id.
+        heading = (f"{KIND_WORDS.get(incident.kind, incident.kind)}: {place} ({incident.device})"
+                   if place else incident.title)
+        self.setWindowTitle(f"{heading} — Beacon VMS")
+        self.resize(1280, 1000)  # CallDesk fits it to the screen
 
         # -- header ------------------------------------------------------------------------
-        self.title = QLabel(incident.title)
+        self.title = QLabel(heading)
         self.title.setObjectName("incidentTitle")
         self.title.setStyleSheet("font-size: 18px; font-weight: bold;")
         self.state = QLabel()
@@ -113,6 +128,7 @@ class IncidentPane(QWidget):
         # -- video -------------------------------------------------------------------------
         self.tile = Tile(0, self)
         self.tile.device_id, self.tile.name = incident.device_id, incident.device
+        self.tile.place = place
         self.tile.setMinimumSize(560, 315)
         self.tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._attach_video()
@@ -165,7 +181,8 @@ class IncidentPane(QWidget):
         tl.addWidget(self.play_button, 3, 1)
 
         # -- blue light --------------------------------------------------------------------
-        light_box = QGroupBox("Blue light")
+        self.light_on: bool | None = None  # as the Help Point last reported it
+        light_box = self.light_box = QGroupBox("Blue light")
         ll = QHBoxLayout(light_box)
         self.light_buttons: dict[str, QPushButton] = {}
         for mode, text in (("on", "On"), ("off", "Off"), ("pulse", "Flash")):
@@ -173,7 +190,8 @@ class IncidentPane(QWidget):
             b.clicked.connect(lambda _=False, m=mode: self.set_light(m))
             self.light_buttons[mode] = b
             ll.addWidget(b)
-        self.light_state = QLabel("state: not reported yet")
+        self.light_state = QLabel("not reported yet")
+        self.light_state.setWordWrap(True)
         self.light_state.setObjectName("blueLightState")
         ll.addWidget(self.light_state, 1)
 
@@ -260,15 +278,25 @@ class IncidentPane(QWidget):
         left.addWidget(self.linked)
         if self.triage_box is not None:
             left.addWidget(self.triage_box)
-        body = QHBoxLayout()
+        body_widget = QWidget()
+        body = QHBoxLayout(body_widget)
+        body.setContentsMargins(0, 0, 0, 0)
         body.addLayout(left, 3)
         rw = QWidget()
         rw.setLayout(right)
         rw.setMinimumWidth(360)
         body.addWidget(rw, 2)
+        # On a small screen (1366x768) the video and controls scroll; the heading and the
+        # record of the call (notes, police, outcome, Close) always stay on screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body_widget)
+        scroll.setMinimumHeight(240)
         outer = QVBoxLayout(self)
         outer.addLayout(head)
-        outer.addLayout(body, 1)
+        outer.addWidget(scroll, 1)
         outer.addWidget(record)
 
         self.talk_state_changed.connect(self._talk_state)
@@ -330,20 +358,23 @@ class IncidentPane(QWidget):
             self.health_label.setStyleSheet("color: #c0392b;")
 
     def _show_light(self, active: bool) -> None:
-        self.light_state.setText("state: ON (reported by the Help Point)" if active else
-                                 "state: off (reported by the Help Point)")
+        self.light_on = active
+        self.light_state.setText("ON, as the Help Point reports" if active else
+                                 "off, as the Help Point reports")
 
     def _render(self) -> None:
         inc = self.incident
         mine = inc.owner == self.session.user
         words = STATE_WORDS[inc.state]
         owner = f" by {inc.owner}" if inc.owner and inc.state != NEW else ""
-        self.state.setText(f"{words}{owner}")
         self.state.setStyleSheet("padding: 2px 8px; border-radius: 4px; color: white; "
                                  f"background: {'#c0392b' if inc.state == NEW else '#2c7a3f'};")
+        self.state.setText(f"{words}{owner}")  # after the style: its size counts the padding
+        self.state.setMinimumWidth(self.state.sizeHint().width())
         active = inc.state == ACCEPTED and mine
         self.accept_button.setEnabled(inc.state != CLOSED and not active)
-        self.accept_button.setText("Resume call" if inc.accepted_utc else "Accept call")
+        self.accept_button.setText("On the call" if active else
+                                   "Resume call" if inc.accepted_utc else "Accept call")
         for w in (self.hold_button, self.handover_button, self.ptt, self.toggle, self.play_button,
                   self.add_note, self.police_button, self.close_button,
                   *self.light_buttons.values()):
@@ -374,10 +405,9 @@ class IncidentPane(QWidget):
     def _show_log(self, actions: list[dict[str, Any]]) -> None:
         self.log.clear()
         for a in actions:
-            detail = ", ".join(f"{k}: {local_time(v) if k == 'at' else v}"
-                               for k, v in a["detail"].items() if v not in (None, ""))
-            self.log.addItem(f"{local_time(a['utc'])[:8]}  {a['user']}: {a['action']}"
-                             + (f" ({detail})" if detail else ""))
+            who = "Device" if a["user"] == "system" else a["user"]
+            self.log.addItem(f"{local_time(a['utc'])[:8]}  {who} "
+                             f"{describe(a['action'], a['detail'], local_time)}")
         self.log.scrollToBottom()
 
     # -- queue actions ---------------------------------------------------------------------------
@@ -422,10 +452,36 @@ class IncidentPane(QWidget):
             self.outcome.setFocus()
             self.outcome.showPopup()
             return
+        light_off: bool | None = False
+        if self.light_on and not self.light_box.isHidden():
+            light_off = self._ask_light_off()
+            if light_off is None:
+                return
         note = self.notes.toPlainText()
         self.notes.clear()
-        self._do(lambda: self.centre.queue.close(self.session, iid, outcome, note),
-                 "Could not close")
+        dev = self.incident.device_id
+
+        def close() -> None:
+            if light_off:
+                how = self.relay.set(dev, "off", incident=iid).result(10)
+                self.centre.queue.log(self.session, iid, "blue light", {"mode": "off", "via": how})
+            self.centre.queue.close(self.session, iid, outcome, note)
+        self._do(close, "The call is still open")
+
+    def _ask_light_off(self) -> bool | None:
+        """Closing with the blue light on: the public at the Help Point would think help is
+        still coming. Switch it off (the default), leave it on, or go back to the call."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Blue light still on — Beacon VMS",
+                          f"The blue light at {self.incident.device} is on. People at the Help "
+                          "Point may think help is still coming.", parent=self)
+        off = box.addButton("Switch it off and close", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Leave it on and close", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Back to the call", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(off)
+        box.exec()
+        if box.clickedButton() is off:
+            return True
+        return False if box.clickedButton() is keep else None
 
     def _called_up(self, results: list[CallUp]) -> None:
         if not results:
@@ -443,8 +499,10 @@ class IncidentPane(QWidget):
             how = self.relay.set(dev, mode, incident=iid).result(10)
             self.centre.queue.log(self.session, iid, "blue light", {"mode": mode, "via": how})
             return how
-        tasks.run(send, lambda _r: self._refresh_log(),
-                  lambda e: self.message.emit(f"The blue light did not change: {e}"))
+        def sent(_how: str) -> None:
+            self._show_light(mode != "off")  # until the Help Point reports its relay itself
+            self._refresh_log()
+        tasks.run(send, sent, lambda e: self.message.emit(f"The blue light did not change: {e}"))
 
     # -- talk ----------------------------------------------------------------------------------------
     def _open_talk(self) -> None:

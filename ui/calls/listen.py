@@ -77,6 +77,11 @@ class ListenBox(QGroupBox):
         self.ticker.timeout.connect(self._tick)
 
     # -- start / stop ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Listening, or opening the caller's microphone to listen."""
+        return self._wanted
+
     def start(self) -> None:
         """Open the microphone stream off the GUI thread (permission, keyring, audit)."""
         if self._wanted:

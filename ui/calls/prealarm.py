@@ -1,7 +1,7 @@
 """The pre-alarm clip: the recorded seconds before an intrusion, looping beside live video.
 
 Played by the core ``Player`` on its own thread from the shared recording index (written by
-``vms record`` or a recording box); frames reach the GUI thread through a queued signal.
+the site service or a recording host); frames reach the GUI thread through a queued signal.
 Each loop re-reads the index, so a clip opened the moment the alarm arrives fills in as the
 recorder writes the seconds after it.
 """
@@ -69,8 +69,9 @@ class PreAlarmClip(QWidget):
             return
         if f is None:
             if self.last_frame is None:
-                self.video.show_nothing("no recording of this camera before the alarm yet.\n"
-                                        "Is it recorded (vms record)?")
+                self.video.show_nothing("No recording of this camera from before the alarm.\n"
+                                        "Recording may be off for this camera: tell a "
+                                        "supervisor.")
             return
         self.last_frame = f
         self.video.show_frame(f)

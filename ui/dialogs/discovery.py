@@ -60,7 +60,8 @@ def defaults_for(status: dict | None) -> DiscoveryDefaults:
     port = (status or {}).get("discovery_port")
     if port:
         return DiscoveryDefaults("127.0.0.1", int(port), False,
-                                 f"Simulated site on this computer: scanning 127.0.0.1 on UDP {port}.")
+                                 f"Simulated site on this computer (127.0.0.1, UDP {port}): "
+                                 "press Scan to find its devices.")
     return DiscoveryDefaults()
 
 
@@ -244,6 +245,9 @@ class DiscoveryDialog(QDialog):
         for endpoint in endpoints:
             s = self.sightings[endpoint]
             if endpoint in self.registered:
+                self._status(endpoint, "Already registered: not added again", MUTED,
+                             "To add it with another login, use Change login… on it in the "
+                             "camera list, or Remove… it first.")
                 continue
             if s.warning or not s.xaddr:
                 self._status(endpoint, "Not added: add it by address", WARN,

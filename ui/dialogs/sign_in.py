@@ -6,10 +6,11 @@ Checking a password takes ~0.1 s of argon2 on purpose, so each check runs throug
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -178,7 +179,7 @@ class LockDialog(_AccountDialog):
     SIGNED_OUT = 2
 
     def __init__(self, access: Access, session: Session, parent: QWidget | None = None, *,
-                 idle: bool = True) -> None:
+                 idle: bool = True, waiting: Callable[[], list[str]] | None = None) -> None:
         minutes = (session.idle_limit_s or 0) / 60
         why = (f"Locked after {minutes:g} minutes without activity." if idle
                else f"Locked by {session.user}.")
@@ -189,10 +190,50 @@ class LockDialog(_AccountDialog):
         self.access = access
         self.owner = session
         self.password = self._field("Password", secret=True)
+        self.password.setFocus()
         self.sign_out = QPushButton("Sign out")
         self.buttons.addButton(self.sign_out, QDialogButtonBox.ButtonRole.RejectRole)
         self.sign_out.clicked.connect(lambda: self.done(self.SIGNED_OUT))
         self.setWindowFlag(Qt.WindowType.WindowCloseButtonHint, False)
+        # Calls that arrive while locked are listed here, without video (the screen is not the
+        # operator's until unlocked), and answered in one step with the password.
+        self.waiting = waiting
+        self.answer_after = False
+        self.calls = QLabel("")
+        self.calls.setObjectName("lockedCalls")
+        self.calls.setWordWrap(True)
+        self.calls.hide()
+        self.answer = QPushButton("Unlock and answer")
+        self.answer.setObjectName("unlockAndAnswer")
+        self.answer.hide()
+        self.buttons.addButton(self.answer, QDialogButtonBox.ButtonRole.ActionRole)
+        self.answer.clicked.connect(self._answer)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.indexOf(self.error), self.calls)
+        if waiting is not None:
+            self.clock = QTimer(self)
+            self.clock.setInterval(1000)
+            self.clock.timeout.connect(self.show_waiting)
+            self.clock.start()
+            self.show_waiting()
+
+    def show_waiting(self) -> None:
+        lines = self.waiting() if self.waiting is not None else []
+        self.calls.setText("<b>Waiting to be answered:</b><br>" + "<br>".join(
+            html.escape(line) for line in lines) if lines else "")
+        if self.calls.isHidden() == bool(lines):
+            self.calls.setVisible(bool(lines))
+            self.adjustSize()
+        self.answer.setVisible(bool(lines))
+        if lines:  # the password and one click answer it: the main button becomes that one
+            self.answer.setDefault(True)
+        else:
+            self.ok.setDefault(True)
+
+    def _answer(self) -> None:
+        self.answer_after = True
+        self._submit()
 
     def reject(self) -> None:  # Esc does not unlock
         pass
@@ -205,6 +246,7 @@ class LockDialog(_AccountDialog):
         return lambda: self.access.unlock(self.owner, pw)
 
     def after_failure(self) -> None:
+        self.answer_after = False
         self.password.clear()
         if self.owner.ended:  # locked out: only signing out is left
             self.ok.setEnabled(False)

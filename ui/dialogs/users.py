@@ -42,6 +42,7 @@ class UserForm(QDialog):
                  password_only: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("User — Beacon VMS")
+        self.setMinimumWidth(420)
         form = QFormLayout(self)
         self.name = QLineEdit(name)
         self.role = QComboBox()
@@ -65,16 +66,28 @@ class UserForm(QDialog):
             form.addRow(hint)
         self.error = QLabel("")
         self.error.setObjectName("errorText")
+        self.error.setWordWrap(True)
         form.addRow(self.error)
         self.password_only = password_only
         self.role_only = role_only
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._check)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.buttons_box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                            | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons_box.accepted.connect(self._check)
+        self.buttons_box.rejected.connect(self.reject)
+        form.addRow(self.buttons_box)
+
+    def chosen_role(self) -> Role:
+        """The role picked; a combo box hands back a ``StrEnum`` as its plain string."""
+        return Role(self.role.currentData())
 
     def _check(self) -> None:
+        """Say what is wrong while the form is still open, so nothing typed is lost."""
+        if not (self.role_only or self.password_only) and not self.name.text().strip():
+            self.error.setText("Enter a user name.")
+            return
+        if not self.role_only and len(self.password.text()) < MIN_LENGTH:
+            self.error.setText(f"The password needs at least {MIN_LENGTH} characters.")
+            return
         if not self.role_only and self.password.text() != self.again.text():
             self.error.setText("The two passwords differ.")
             return
@@ -151,8 +164,10 @@ class UsersDialog(QDialog):
     def add(self) -> None:
         form = UserForm(self)
         if form.exec() == QDialog.DialogCode.Accepted:
-            name, role, pw = form.name.text().strip(), form.role.currentData(), form.password.text()
-            self._do(lambda: self.admin.add(name, role, pw), f"Added {role.words} '{name}'.")
+            name, role, pw = form.name.text().strip(), form.chosen_role(), form.password.text()
+            self._do(lambda: self.admin.add(name, role, pw, temporary=True),
+                     f"Added {role.words} '{name}'; they choose their own password at first "
+                     "sign-in.")
 
     def reset(self) -> None:
         u = self.selected()
@@ -171,7 +186,7 @@ class UsersDialog(QDialog):
         form = UserForm(self, name=u.name, role_only=True)
         form.role.setCurrentIndex(list(Role).index(u.role))
         if form.exec() == QDialog.DialogCode.Accepted:
-            role = form.role.currentData()
+            role = form.chosen_role()
             self._do(lambda: self.admin.set_role(u.name, role), f"'{u.name}' is now {role.words}.")
 
     def toggle(self) -> None:

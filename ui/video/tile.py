@@ -86,6 +86,7 @@ class Tile(QWidget):
         self.index = index
         self.device_id: int | None = None
         self.name = ""
+        self.place = ""  # where the camera looks, as operators name it ("Market Square")
         self.handle: FeedHandle | None = None
         self.pending: FeedHandle | None = None  # the other stream, until it shows a picture
         self.selected = False
@@ -174,6 +175,8 @@ class Tile(QWidget):
             if frame.seq != self._painted_seq:
                 self._painted_seq = frame.seq
                 self.shown += 1
+            if self._status[0] != "Live":
+                self._not_live(p, target, frame)
         else:
             p.fillRect(rect, _BLACK)
         top, bottom = self._overlay_pixmaps(rect)
@@ -182,11 +185,30 @@ class Tile(QWidget):
             p.drawPixmap(0, rect.height() - bottom.height(), bottom)
         self._border(p)
 
+    def _not_live(self, p: QPainter, target: QRect, frame: Frame) -> None:
+        """An old picture must never pass for live: darken it and say so across the middle,
+        with how old it is."""
+        p.fillRect(target, QColor(0, 0, 0, 175))
+        text, colour = self._status
+        word = "PICTURE FROZEN" if text.startswith("Live") else \
+            text.split(":")[0].split(" —")[0].split(" (")[0].upper()
+        age = int(max(0.0, time.monotonic() - frame.received))
+        since = f"last picture {age // 60:d} min {age % 60:02d} s ago" if age >= 60 else \
+            f"last picture {age:d} s ago"
+        font = QFont(self.font())
+        font.setBold(True)
+        font.setPointSizeF(max(9.0, min(22.0, target.height() / 9)))
+        p.setFont(font)
+        p.setPen(colour)
+        p.drawText(target, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                   f"{word}\n{since}")
+
     def _overlay_pixmaps(self, rect: QRect) -> tuple[QPixmap, QPixmap | None]:
         """The name/clock bar and the state box, drawn once per change, not once per frame."""
         clock = self._clock
         badge = {"main": "HD", "sub": "SD"}.get(self.quality or "", "")
-        key = (rect.width(), rect.height(), self.index, self.name, clock, badge, self._status[0])
+        key = (rect.width(), rect.height(), self.index, self.name, self.place, clock, badge,
+               self._status[0])
         if key == self._overlay_key and self._overlay is not None:
             return self._overlay
         font = QFont(self.font())
@@ -200,7 +222,8 @@ class Tile(QWidget):
             p.setPen(QColor("#ffffff"))
             area = QRect(6, 0, rect.width() - 12, bar)
             p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                       f"{self.index + 1}  {self.name}")
+                       f"{self.index + 1}  {self.place}  ·  {self.name}" if self.place
+                       else f"{self.index + 1}  {self.name}")
             p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                        f"{clock}  {badge}" if badge else clock)
         text, colour = self._status

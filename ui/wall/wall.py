@@ -197,6 +197,7 @@ class Wall(QWidget):
             tile.device_id = None  # removed, or no longer visible to this user
             self.state.tiles[tile.index] = None
         tile.name = row.name if row else ""
+        tile.place = (row.location or "") if row else ""
         if row is not None:
             tile.handle = self.hub.acquire(row.id, self._quality_for(tile, row, "sub"))
         tile.update()
@@ -207,7 +208,7 @@ class Wall(QWidget):
                 self.hub.release(h)
         tile.handle = tile.pending = None
         tile.device_id = None
-        tile.name = ""
+        tile.name = tile.place = ""
         tile._frame = tile._image = None
 
     def _quality_for(self, tile: Tile, row: DeviceRow, current: str) -> str:

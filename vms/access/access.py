@@ -101,6 +101,7 @@ class Access:
     def lock(self, session: Session, reason: str = "inactivity") -> None:
         if not session.locked:
             session.locked = True
+            session.lock_reason = reason
             self.record(session, "session.locked", detail={"reason": reason})
 
     def check(self, session: Session) -> None:

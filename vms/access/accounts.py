@@ -110,7 +110,8 @@ class Accounts:
         return u
 
     def create(self, name: str, role: Role, password: str, *, created_by: str | None,
-               groups: list[str] | None = None) -> User:
+               groups: list[str] | None = None, temporary: bool = False) -> User:
+        """``temporary``: the password was chosen for the user, who must replace it."""
         name = name.strip()
         if not name or len(name) > 64 or any(c in name for c in ":\n\r\t"):
             raise ConfigError("a user name needs 1-64 characters, without ':' or line breaks")
@@ -123,7 +124,7 @@ class Accounts:
             uid = int(db.table("users").insert({
                 "name": name, "role": role.value, "password_hash": encoded,
                 "all_cameras": 0 if groups else 1, "created_at": stamp, "created_by": created_by,
-                "password_changed_at": stamp}).last_pk or 0)
+                "password_changed_at": stamp, "must_change": int(temporary)}).last_pk or 0)
             for g in groups or []:
                 db.execute("INSERT INTO user_groups VALUES (?, ?)", [uid, self._group_id(db, g)])
         return self.user(name)

@@ -46,10 +46,12 @@ class UserAdmin:
         self._gate("group.list")
         return self.accounts.groups()
 
-    def add(self, name: str, role: Role, password: str, groups: list[str] | None = None) -> User:
+    def add(self, name: str, role: Role, password: str, groups: list[str] | None = None, *,
+            temporary: bool = False) -> User:
+        """``temporary``: the user must choose their own password at first sign-in."""
         self._gate("user.add")
         user = self.accounts.create(name, role, password, created_by=self.session.user,
-                                    groups=groups)
+                                    groups=groups, temporary=temporary)
         self._record("user.add", user=user.name, role=role.value,
                      cameras="all" if groups is None else groups)
         return user

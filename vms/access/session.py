@@ -32,6 +32,7 @@ class Session:
     last_active: float = field(default_factory=time.monotonic)
     ended: bool = False
     locked: bool = False
+    lock_reason: str = ""  # "inactivity", or what the user or desktop said when locking
     system: bool = False  # the site service acting on its own authority, not a person
 
     @property
@@ -53,16 +54,21 @@ class Session:
     def resume(self) -> None:
         """Unlocked with the user's password: the idle clock starts again."""
         self.locked = False
+        self.lock_reason = ""
         self.last_active = time.monotonic()
 
     def check(self) -> None:
         if self.ended:
             raise SessionExpired(f"{self.user} has signed out; sign in again")
+        if self.locked and self.lock_reason not in ("", "inactivity"):
+            raise SessionExpired(f"the session of {self.user} is locked ({self.lock_reason}); "
+                                 "unlock it to continue")
         if self.locked or self.idle_expired():
             self.locked = True
+            self.lock_reason = self.lock_reason or "inactivity"
             minutes = (self.idle_limit_s or 0) / 60
             raise SessionExpired(f"the session of {self.user} locked after {minutes:g} minutes "
-                                 "without activity; sign in again to continue")
+                                 "without activity; unlock it to continue")
 
 
 def service_session() -> Session:

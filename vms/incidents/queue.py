@@ -143,7 +143,11 @@ class IncidentQueue:
 
     # -- operator actions ------------------------------------------------------------
     def accept(self, session: Session, iid: int) -> Incident:
-        """Take the call. Someone else's accepted call needs the supervisor's take-over right."""
+        """Take the call. Someone else's accepted call needs the supervisor's take-over right.
+
+        One call is live per operator: a call they had accepted goes on hold (its log says
+        why), so two callers are never listened to or talked to at once.
+        """
         with self._lock:
             inc = self.get(iid)
             if inc.state == ACCEPTED and inc.owner != session.user:
@@ -153,6 +157,9 @@ class IncidentQueue:
             inc = self._check(session, iid, "incident.accept")
             if inc.state == ACCEPTED and inc.owner == session.user:
                 return inc
+            for other in self.open_incidents():
+                if other.id != iid and other.state == ACCEPTED and other.owner == session.user:
+                    self.hold(session, other.id, f"answering incident {iid}")
             accepted = inc.accepted_utc or utc_now()
             self._update(iid, state=ACCEPTED, owner=session.user, accepted_utc=accepted)
             self._action(iid, session.user, "accepted", {"from": inc.state, "previous": inc.owner})

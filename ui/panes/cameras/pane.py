@@ -47,6 +47,8 @@ class CamerasPane(QWidget):
     find_requested = Signal()
     devices_loaded = Signal(list)  # the rows, whenever they change
     camera_activated = Signal(int)  # double-clicked: show it on the wall
+    login_requested = Signal(int)
+    remove_requested = Signal(int)
     links_requested = Signal(int)  # right-click → Linked cameras… (installers)
     details_requested = Signal(int)  # right-click → Device details… (the commissioning view)
 
@@ -75,6 +77,9 @@ class CamerasPane(QWidget):
         self.tree.setHeaderHidden(False)
         self.tree.setUniformRowHeights(True)
         self.can_link = False  # set by the window from the session's role
+        self.can_manage = False  # change a device's login, remove it: likewise
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # names come
+        # from the registry; a rename here would be saved nowhere
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
         layout = QVBoxLayout(self)
@@ -152,6 +157,16 @@ class CamerasPane(QWidget):
         links.triggered.connect(lambda: self.links_requested.emit(device_id))
         details = menu.addAction("Device details…")
         details.triggered.connect(lambda: self.details_requested.emit(device_id))
+        menu.addSeparator()
+        login = menu.addAction("Change login…")
+        login.setEnabled(self.can_manage)
+        login.triggered.connect(lambda: self.login_requested.emit(device_id))
+        remove = menu.addAction("Remove…")
+        remove.setEnabled(self.can_manage)
+        remove.triggered.connect(lambda: self.remove_requested.emit(device_id))
+        if not self.can_manage:
+            for a in (login, remove):
+                a.setToolTip("Changing devices needs the installer role")
         return menu
 
     def _activated(self, index: QModelIndex) -> None:
