@@ -51,6 +51,7 @@ from vms.loans.loans import Deployment, Loans, Site
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
 from vms.recording.timeline_data import TimelineData
+from vms.registry.repo import DeviceRow
 from vms.site.client import SiteClient
 from vms.site.service import SiteService
 
@@ -198,13 +199,18 @@ class Desktop(QObject):
         if device is not None:
             DeviceDetailsDialog(device, self.window).exec()
 
-    def change_device_login(self, device_id: int) -> None:
+    def _device(self, device_id: int) -> tuple[Commissioning, MainWindow, DeviceRow] | None:
         svc, win = self.svc, self.window
         if not (svc and win):
-            return
+            return None
         device = next((r for r in svc.devices() if r.id == device_id), None)
-        if device is None:
+        return None if device is None else (svc, win, device)
+
+    def change_device_login(self, device_id: int) -> None:
+        found = self._device(device_id)
+        if found is None:
             return
+        svc, win, device = found
         login = svc.credentials.get(device.uid)
         dlg = DeviceLoginDialog(device.name, login[0] if login else "admin",
                                 lambda user, pw: svc.change_login(device_id, user, pw), win)
@@ -213,12 +219,10 @@ class Desktop(QObject):
                                         "the keyring.", 10000)
 
     def remove_device(self, device_id: int) -> None:
-        svc, win = self.svc, self.window
-        if not (svc and win):
+        found = self._device(device_id)
+        if found is None:
             return
-        device = next((r for r in svc.devices() if r.id == device_id), None)
-        if device is None:
-            return
+        svc, win, device = found
         answer = QMessageBox.question(
             win, "Remove device — Beacon VMS",
             f"Remove {device.name} ({device.location or device.site})? Beacon stops showing and "

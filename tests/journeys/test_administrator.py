@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.journeys.walk import answer, look_at
+from tests.journeys.walk import answer, look_at, signing_in
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, SignInDialog
 from ui.dialogs.users import UserForm, UsersDialog
@@ -104,13 +104,8 @@ def test_first_start_adds_a_user_changes_their_role_and_they_sign_in(
         dlg.again.setText(OWN_PW)
         qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
 
-    def sign_in(dlg: SignInDialog) -> None:
-        dlg.user.setText(NEW_USER)
-        dlg.password.setText(TEMP_PW)
-        qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
-
     # Signing out brings up the sign-in dialog, and that the change-password one.
-    answer(SignInDialog, sign_in,
+    answer(SignInDialog, signing_in(NEW_USER, TEMP_PW),
            lambda: answer(ChangePasswordDialog, own_password, win.sign_out.trigger))
     win = desktop.window
     assert win is not None and NEW_USER in win.who.text()

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, Sim, signed_in, start_sim
 from tests.helppoint_helpers import FIELD_HELP_POINTS
-from tests.journeys.walk import answer, choose, look_at, right_click
+from tests.journeys.walk import answer, choose, logging_in, look_at, right_click, signing_in
 from ui.desktop import Desktop
 from ui.dialogs.credentials import CredentialsDialog
 from ui.dialogs.device_details import DeviceDetailsDialog
@@ -63,14 +63,6 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
         sim.stop()
 
 
-def _sign_in_as(user: str, password: str) -> Callable[[SignInDialog], None]:
-    def act(dlg: SignInDialog) -> None:
-        dlg.user.setText(user)
-        dlg.password.setText(password)
-        dlg.ok.click()  # checked off the GUI thread; the dialog closes once signed in
-    return act
-
-
 def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
     sim, profile = site
@@ -81,7 +73,7 @@ def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
 
     # -- the installer ------------------------------------------------------------------------
     started: list[bool] = []
-    answer(SignInDialog, _sign_in_as(INSTALLER, INSTALLER_PW),
+    answer(SignInDialog, signing_in(INSTALLER, INSTALLER_PW),
            lambda: started.append(desktop.start()))
     assert started == [True] and desktop.window is not None
     win = desktop.window  # the desktop closes its windows itself (sign-out, end of session)
@@ -98,13 +90,7 @@ def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
                        | QItemSelectionModel.SelectionFlag.Rows)
         assert dlg.add.isEnabled()
 
-        def login(cred: CredentialsDialog) -> None:
-            cred.password.setText(PASSWORD)
-            box = cred.findChild(QDialogButtonBox)
-            assert box is not None
-            box.button(QDialogButtonBox.StandardButton.Ok).click()
-
-        answer(CredentialsDialog, login, lambda: qtbot.mouseClick(dlg.add,
+        answer(CredentialsDialog, logging_in(PASSWORD), lambda: qtbot.mouseClick(dlg.add,
                                                                   Qt.MouseButton.LeftButton))
         rows = lambda: {dlg.model.item(r, 0).text(): dlg.model.item(r, 4).text()  # noqa: E731
                         for r in range(dlg.model.rowCount())}
@@ -136,7 +122,7 @@ def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
     assert seen["events"] == "WS-BaseNotification"
 
     # -- the operator, after the installer signs out -----------------------------------------
-    answer(SignInDialog, _sign_in_as(OPERATOR, OPERATOR_PW), win.sign_out.trigger)
+    answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW), win.sign_out.trigger)
     win = desktop.window
     assert win is not None and "olga-operator" in win.who.text()
     calls = desktop.calls

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, Sim, signed_in, start_sim
-from tests.journeys.walk import answer, choose, look_at, right_click
+from tests.journeys.walk import answer, choose, logging_in, look_at, right_click, signing_in
 from ui.desktop import Desktop
 from ui.dialogs.credentials import CredentialsDialog, DeviceLoginDialog
 from ui.dialogs.discovery import DiscoveryDialog
@@ -58,13 +58,9 @@ def test_an_installer_adds_eight_cameras_changes_a_login_and_removes_one(
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile, record=False))
 
-    def sign_in(dlg: SignInDialog) -> None:
-        dlg.user.setText(INSTALLER)
-        dlg.password.setText(INSTALLER_PW)
-        qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
-
     started: list[bool] = []
-    answer(SignInDialog, sign_in, lambda: started.append(desktop.start()))
+    answer(SignInDialog, signing_in(INSTALLER, INSTALLER_PW),
+           lambda: started.append(desktop.start()))
     assert started == [True] and desktop.window is not None
     win = desktop.window
 
@@ -83,12 +79,7 @@ def test_an_installer_adds_eight_cameras_changes_a_login_and_removes_one(
             sel.select(dlg.model.index(r, 0), QItemSelectionModel.SelectionFlag.Select
                        | QItemSelectionModel.SelectionFlag.Rows)
 
-        def login(cred: CredentialsDialog) -> None:
-            cred.password.setText(PASSWORD)
-            box = cred.findChild(QDialogButtonBox)
-            assert box is not None
-            box.button(QDialogButtonBox.StandardButton.Ok).click()
-
+        login = logging_in(PASSWORD)
         answer(CredentialsDialog, login, lambda: qtbot.mouseClick(dlg.add,
                                                                   Qt.MouseButton.LeftButton))
         statuses = lambda: [dlg.model.item(r, 4).text()  # noqa: E731

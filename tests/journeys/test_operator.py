@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in, start_sim
-from tests.journeys.walk import answer, look_at
+from tests.journeys.walk import answer, look_at, signing_in
 from ui.calls.incident_pane import IncidentPane
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import LockDialog, SignInDialog
@@ -99,13 +99,9 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile))
 
-    def sign_in(dlg: SignInDialog) -> None:
-        dlg.user.setText(OPERATOR)
-        dlg.password.setText(OPERATOR_PW)
-        qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
-
     started: list[bool] = []
-    answer(SignInDialog, sign_in, lambda: started.append(desktop.start()))
+    answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW),
+           lambda: started.append(desktop.start()))
     assert started == [True] and desktop.window is not None and desktop.calls is not None
     win, calls = desktop.window, desktop.calls
     panes = calls.panes

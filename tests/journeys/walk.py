@@ -14,7 +14,14 @@ from typing import TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QDialog, QMenu, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QMenu,
+    QWidget,
+)
 
 W = TypeVar("W", bound=QWidget)
 REPO = Path(__file__).resolve().parents[2]
@@ -118,3 +125,23 @@ def look_at(widget: QWidget, name: str, must_fit: bool = True) -> None:
     if folder:
         widget.grab().save(str(Path(folder) / name))
 
+
+
+def signing_in(user: str, password: str) -> Callable[[QDialog], None]:
+    """What a person does at the sign-in dialog: name, password, Sign in (checked off the GUI
+    thread; the dialog closes once signed in)."""
+    def act(dlg: QDialog) -> None:
+        dlg.user.setText(user)  # type: ignore[attr-defined]
+        dlg.password.setText(password)  # type: ignore[attr-defined]
+        dlg.ok.click()  # type: ignore[attr-defined]
+    return act
+
+
+def logging_in(password: str) -> Callable[[QDialog], None]:
+    """What an installer does at the device-login dialog of Find cameras: password, Add."""
+    def act(dlg: QDialog) -> None:
+        dlg.password.setText(password)  # type: ignore[attr-defined]
+        box = dlg.findChild(QDialogButtonBox)
+        assert box is not None
+        box.button(QDialogButtonBox.StandardButton.Ok).click()
+    return act
