@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import datetime
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
@@ -151,7 +152,7 @@ class CallDesk(QObject):
             # Some window systems (X without a window manager) focus any window mapped; give
             # the keyboard back to whoever had it, once the new window is up.
             def give_back() -> None:
-                if QApplication.activeWindow() is pane:
+                if QApplication.activeWindow() is pane and shiboken6.isValid(had_keys):
                     had_keys.activateWindow()
             for ms in (0, 100, 300):
                 QTimer.singleShot(ms, give_back)

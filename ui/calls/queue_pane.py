@@ -39,7 +39,7 @@ class QueuePane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("callQueue")
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(320)  # its table scrolls; the wall needs the width more
         self.items: dict[int, Incident] = {}
         self.health: dict[int, Health] = {}
         self.title = QLabel("")

@@ -80,3 +80,4 @@ class DeviceLoginDialog(QDialog):
         self.ok.setText("Try and save")
         text = str(exc)
         self.error.setText(text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."))
+        self.adjustSize()  # room for the whole sentence
