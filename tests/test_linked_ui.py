@@ -84,7 +84,7 @@ def test_link_in_the_dialog_then_a_call_shows_and_steers_them(qtbot: QtBot, sim:
                                         for i in range(pane.log.count())), timeout=10000)
             entry = next(pane.log.item(i).text() for i in range(pane.log.count())
                          if "linked cameras" in pane.log.item(i).text())
-            assert f"cam1: at {name}" in entry, entry
+            assert f"linked cameras called up: cam1 at {name}" in entry, entry
             assert linked.buttons[cam1].isEnabled()
 
             # Steered away during the call, one click sends it back.
