@@ -22,8 +22,9 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import PASSWORD, Sim, signed_in, start_sim
+from tests.conftest import PASSWORD, Sim
 from tests.helppoint_helpers import FIELD_HELP_POINTS
+from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import answer, choose, logging_in, look_at, right_click, signing_in
 from ui.desktop import Desktop
 from ui.dialogs.credentials import CredentialsDialog
@@ -31,7 +32,6 @@ from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.discovery import DiscoveryDialog
 from ui.dialogs.sign_in import SignInDialog
 from ui.site_link import SiteLink
-from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.profile import Profile
 
@@ -47,20 +47,10 @@ OPERATOR, OPERATOR_PW = "olga-operator", "olga-answers-42"
 
 @pytest.fixture()
 def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
-    cfg = tmp_path / "site.toml"
-    cfg.write_text(SITE)
-    data = tmp_path / "profile"
-    sim = start_sim(data, clip_cache, "--config", str(cfg))  # the desk's own profile, as the demo
-    profile, admin = signed_in(data)
-    users = UserAdmin(profile.access, admin)
-    users.add(INSTALLER, Role.INSTALLER, INSTALLER_PW)
-    users.add(OPERATOR, Role.OPERATOR, OPERATOR_PW)
-    profile.access.sign_out(admin, "set-up done")
-    try:
-        yield sim, profile
-    finally:
-        profile.close()
-        sim.stop()
+    with simulated_site(tmp_path, clip_cache, config=SITE, users={
+            INSTALLER: (Role.INSTALLER, INSTALLER_PW), OPERATOR: (Role.OPERATOR, OPERATOR_PW)}
+            ) as both:
+        yield both
 
 
 def test_an_installer_commissions_field_devices_and_an_operator_answers_them(

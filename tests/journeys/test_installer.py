@@ -21,14 +21,14 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import PASSWORD, Sim, signed_in, start_sim
+from tests.conftest import PASSWORD, Sim
+from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import answer, choose, logging_in, look_at, right_click, signing_in
 from ui.desktop import Desktop
 from ui.dialogs.credentials import CredentialsDialog, DeviceLoginDialog
 from ui.dialogs.discovery import DiscoveryDialog
 from ui.dialogs.sign_in import SignInDialog
 from ui.site_link import SiteLink
-from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.profile import Profile
 
@@ -37,16 +37,10 @@ INSTALLER, INSTALLER_PW = "ivy-installer", "ivy-installs-42"
 
 @pytest.fixture()
 def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
-    data = tmp_path / "profile"
-    sim = start_sim(data, clip_cache)  # 4 cameras, 2 Help Points, 2 intrusion
-    profile, admin = signed_in(data)
-    UserAdmin(profile.access, admin).add(INSTALLER, Role.INSTALLER, INSTALLER_PW)
-    profile.access.sign_out(admin, "set-up done")
-    try:
-        yield sim, profile
-    finally:
-        profile.close()
-        sim.stop()
+    # The default site: 4 cameras, 2 Help Points, 2 intrusion cameras.
+    with simulated_site(tmp_path, clip_cache,
+                        users={INSTALLER: (Role.INSTALLER, INSTALLER_PW)}) as both:
+        yield both
 
 
 def test_an_installer_adds_eight_cameras_changes_a_login_and_removes_one(

@@ -29,15 +29,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import PASSWORD, USER, Sim, signed_in, start_sim
+from tests.conftest import Sim
+from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import answer, look_at, signing_in
 from ui.calls.incident_pane import IncidentPane
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import LockDialog, SignInDialog
 from ui.site_link import SiteLink
-from vms.access.admin import UserAdmin
 from vms.access.roles import Role
-from vms.commissioning import Commissioning
 from vms.profile import Profile
 
 SITE = """
@@ -56,21 +55,10 @@ OPERATOR, OPERATOR_PW = "olga-operator", "olga-answers-42"
 
 @pytest.fixture()
 def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
-    cfg = tmp_path / "site.toml"
-    cfg.write_text(SITE)
-    data = tmp_path / "profile"
-    sim = start_sim(data, clip_cache, "--config", str(cfg))
-    profile, admin = signed_in(data)
-    svc = Commissioning(profile, admin)
-    for name in ("hp-market", "hp-station"):
-        svc.add(sim.address(name), USER, PASSWORD)
-    UserAdmin(profile.access, admin).add(OPERATOR, Role.OPERATOR, OPERATOR_PW)
-    profile.access.sign_out(admin, "set-up done")
-    try:
-        yield sim, profile
-    finally:
-        profile.close()
-        sim.stop()
+    with simulated_site(tmp_path, clip_cache, config=SITE,
+                        users={OPERATOR: (Role.OPERATOR, OPERATOR_PW)},
+                        registered=("hp-market", "hp-station")) as both:
+        yield both
 
 
 def _press_and_find(qtbot: QtBot, sim: Sim, panes: dict[int, IncidentPane],
