@@ -38,6 +38,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
     p.add_argument("--mode", choices=("continuous", "event", "off"),
                    help="override the recording_mode setting for this run")
+    p.add_argument("--segment-seconds", type=float, default=60.0, help=argparse.SUPPRESS)
 
     p = sub.add_parser("record", parents=[common], help="record cameras without the desktop",
                        description="Run the site service for some cameras: record their main "
@@ -117,10 +118,12 @@ def serve(args: argparse.Namespace, data_dir: Path) -> int:
     """``vms serve``: no sign-in; the OS account that owns the profile runs it."""
     if args.duration is not None and args.duration <= 0:
         raise ConfigError("--duration must be more than 0 seconds")
+    if not 2 <= args.segment_seconds <= 3600:
+        raise ConfigError("--segment-seconds must be between 2 and 3600")
     logging.getLogger("vms").setLevel(logging.WARNING)
     profile = Profile(data_dir)
     try:
-        options: dict[str, object] = {}
+        options: dict[str, object] = {"segment_s": args.segment_seconds}
         if args.mode:
             options["mode"] = args.mode
         _run_service(profile, _Say(), args.duration, **options)
