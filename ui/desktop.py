@@ -30,6 +30,7 @@ from ui.dialogs.links import LinksDialog
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.dialogs.users import UsersDialog
 from ui.evidence.export_wizard import ExportWizard
+from ui.evidence.signing_key import SigningKeyDialog
 from ui.evidence.verify_window import VerifyWindow
 from ui.loans.dashboard import LoansWindow
 from ui.loans.evaluation import EvaluationWindow
@@ -45,6 +46,7 @@ from vms.audit.trail import AuditTrail
 from vms.commissioning import Commissioning
 from vms.errors import VmsError
 from vms.evidence.service import TSA_SETTING, EvidenceService
+from vms.evidence.signing import SigningKeySetup
 from vms.evidence.verify import Report
 from vms.links import CameraLinks
 from vms.loans.loans import Deployment, Loans, Site
@@ -102,6 +104,7 @@ class Desktop(QObject):
         self.live: LiveWall | None = None
         self.calls: CallDesk | None = None
         self.recordings: RecordingIndex | None = None
+        self.export_draft: dict[str, str] = {}  # the export wizard's fields, kept for reopening
         app.setQuitOnLastWindowClosed(False)
 
     # -- signing in ---------------------------------------------------------------
@@ -268,6 +271,14 @@ class Desktop(QObject):
                                     "selected footage is kept; ask an evidence officer to "
                                     "export it.")
             return None
+        keys = SigningKeySetup(self.profile, self.session)
+        if not keys.ready:  # asked now, not on the wizard's last page
+            ask = SigningKeyDialog(keys, parent=parent or self.window)
+            if ask.exec() != QDialog.DialogCode.Accepted:
+                return None
+            self.window.statusBar().showMessage(
+                "Evidence signing key set up: give recipients evidence/root.crt from this "
+                "profile to check packages.", 15000)
         cams = [(d.id, d.name) for d in self.svc.devices()
                 if self.access.can(self.session, Permission.EVIDENCE_EXPORT, d)]
         now = dt.datetime.now(dt.UTC)
@@ -280,6 +291,8 @@ class Desktop(QObject):
                            parent or self.window, incidents)
         if incident_id is not None:
             wiz.choose_incident(incident_id)
+        wiz.restore(self.export_draft)
+        wiz.finished.connect(lambda _r: setattr(self, "export_draft", wiz.draft()))
         wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wiz.show()
         return wiz

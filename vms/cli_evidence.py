@@ -193,25 +193,21 @@ def _seal(args: argparse.Namespace, profile: Profile, session: Session) -> int:
 
 
 def _ca(args: argparse.Namespace, profile: Profile, session: Session) -> int:
-    from vms.evidence.ca import EvidenceKeys
+    from vms.evidence.signing import SigningKeySetup
 
-    keys = EvidenceKeys(profile.data_dir, profile.credentials)
+    setup = SigningKeySetup(profile, session)
     if args.ca_action == "root":
-        sys.stdout.write(keys.root_pem().decode())
+        sys.stdout.write(setup.keys.root_pem().decode())
         return 0
-    profile.access.require(session, Permission.EVIDENCE_EXPORT, action="evidence.key")
     if args.ca_action == "init":
-        signer = keys.init(args.organisation, session.actor.workstation, force=args.force)
-        detail = {"action": "init", "signer_sha256": signer.fingerprint}
-        print(f"Created a local evidence CA in {keys.folder}.\nSigning certificate SHA-256 "
-              f"{signer.fingerprint}\nGive recipients the root: vms evidence-ca root > "
+        signer = setup.create(args.organisation, force=args.force)
+        print(f"Created a local evidence CA in {setup.keys.folder}.\nSigning certificate "
+              f"SHA-256 {signer.fingerprint}\nGive recipients the root: vms evidence-ca root > "
               "evidence-root.pem")
     else:
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else \
             os.environ.get("VMS_P12_PASSWORD") or getpass.getpass("PKCS#12 password: ")
-        signer = keys.import_pkcs12(_read(args.file), password.encode() or None)
-        detail = {"action": "import", "signer_sha256": signer.fingerprint}
+        signer = setup.import_pkcs12(_read(args.file), password.encode() or None)
         print(f"Imported {signer.cert.subject.rfc4514_string()} "
               f"(SHA-256 {signer.fingerprint}).")
-    profile.access.record(session, "evidence.key", detail=detail)
     return 0

@@ -283,6 +283,35 @@ class ExportWizard(QWizard):
         if scope is not None and scope.incident.police_ref and not self.why.crime.text():
             self.why.crime.setText(scope.incident.police_ref)
 
+    # -- what is kept between openings ----------------------------------------------------
+    def draft(self) -> dict[str, str]:
+        """What was typed, so that a wizard closed before it exported (cancelled, failed,
+        or to check something) opens again as it was left. After an export only the folder
+        and the time-stamp authority are kept: the next exhibit is another request."""
+        kept = {"folder": self.where.folder.text(), "tsa": self.where.tsa.text()}
+        if self.result_ is not None:
+            return kept
+        why = self.why
+        return {**kept, "exhibit": self.what.exhibit.text(), "label": self.what.label.text(),
+                "officer": why.officer.text(), "force": why.force.text(),
+                "crime": why.crime.text(), "authoriser": why.authoriser.text(),
+                "purpose": why.purpose.toPlainText(), "basis": why.basis.currentText()}
+
+    def restore(self, draft: dict[str, str]) -> None:
+        fields = {"folder": self.where.folder, "tsa": self.where.tsa,
+                  "exhibit": self.what.exhibit, "officer": self.why.officer,
+                  "force": self.why.force, "crime": self.why.crime,
+                  "authoriser": self.why.authoriser}
+        for key, edit in fields.items():
+            if draft.get(key):
+                edit.setText(draft[key])
+        if draft.get("label") and not self.what.label.text():  # an incident's own label wins
+            self.what.label.setText(draft["label"])
+        if draft.get("purpose"):
+            self.why.purpose.setPlainText(draft["purpose"])
+        if draft.get("basis"):
+            self.why.basis.setCurrentText(draft["basis"])
+
     # -- running ---------------------------------------------------------------------------
     def start_export(self) -> None:
         cams = self.what.chosen()
@@ -337,9 +366,11 @@ class ExportWizard(QWizard):
         self._finish()
         self.run_page.bar.setValue(self.run_page.bar.maximum())
         self.run_page.left.setText("")
+        why = ("the time-stamp authority could not be reached" if self.where.tsa.text().strip()
+               else "no time-stamp authority was given")
         state = ("sealed and time-stamped" if result.state == "sealed" else
-                 "sealed, pending a time-stamp (the TSA could not be reached: complete it later "
-                 "with 'vms seal --timestamp')")
+                 f"sealed, pending a time-stamp ({why}: add it later with "
+                 "'vms seal --timestamp')")
         self.run_page.stage.setText(f"Exported {result.segments} segment(s), "
                                     f"{result.bytes / 1e6:.1f} MB: {state}.")
         warnings = "".join(f"<br>⚠ {w}" for w in result.warnings)

@@ -103,7 +103,7 @@ class PlaybackWindow(QWidget):
             bar.addWidget(w)
         bar.addSpacing(12)
         bar.addWidget(self.clock, 1)
-        for w in (*zoom, self.mark, self.range, self.export):
+        for w in (self.mark, self.range, self.export):
             bar.addWidget(w)
 
         self.timeline.setMinimumHeight(230)
@@ -136,7 +136,12 @@ class PlaybackWindow(QWidget):
         b_lay.addWidget(self.timeline, 1)
         b_lay.addWidget(legend)
         b_lay.addWidget(self.gaps)
-        b_lay.addWidget(hint)
+        under = QHBoxLayout()  # zooming is the timeline's: under it, not in the transport row
+        under.addWidget(hint, 1)
+        under.addWidget(QLabel("Show:"))
+        for b in zoom:
+            under.addWidget(b)
+        b_lay.addLayout(under)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)

@@ -651,9 +651,9 @@ class Verifier:
             declared_files.add(f)
             got = self.sha256.get(f)
             if got is None:
-                if self.bad_path(f) or f not in self.sizes:
+                bad = True  # never said to match: a present file that failed its hash was
+                if self.bad_path(f) or f not in self.sizes:  # reported above, once
                     self.fail("semantics", "a declared segment is not in the payload", f)
-                    bad = True  # (a present file that failed its hash is reported above)
             elif got != s.get("source_sha256"):
                 self.fail("semantics", "the master differs from the hash its recorder took "
                                        f"({s.get('source_sha256')})", f)
