@@ -1,6 +1,11 @@
 """Journey: a loans coordinator records a loan of a perimeter camera, then tries to lend the same
-camera again, through the desktop's Loans window (issue 22: a loan that failed its checks still
-saved the victim's name and phone number as an orphan site).
+camera again, records a paid extension and reads the loan's report, through the desktop's
+windows (issue 22: a loan that failed its checks still saved the victim's name and phone number
+as an orphan site; issue 23: the loan report counted an alarm from before the loan existed, and
+its times were raw UTC ISO).
+
+The camera is tested before it goes out: its alarm is triaged as false before the loan is
+recorded, and must not appear in the loan's report. An alarm after the loan does.
 
 Set-up outside the windows: the simulated site, the coordinator's account and the registered
 perimeter camera (adding users and devices are other journeys).
@@ -19,9 +24,11 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in
 from tests.journeys.walk import answer, look_at, shown
+from ui.calls.incident_pane import IncidentPane
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
-from ui.loans.dashboard import LoansWindow, NewLoanDialog
+from ui.loans.dashboard import ExtendDialog, LoansWindow, NewLoanDialog
+from ui.loans.report_dialog import ReportDialog
 from ui.site_link import SiteLink
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
@@ -55,8 +62,26 @@ def _fill(name: str, urn: str, contact: str) -> Callable[[NewLoanDialog], None]:
     return act
 
 
-def test_a_coordinator_lends_a_camera_and_cannot_lend_it_twice(
-        qtbot: QtBot, profile: Profile, site_of: Callable[..., Any]) -> None:
+def _false_alarm(qtbot: QtBot, desktop: Desktop, sim: Sim, cause: str) -> None:
+    """An intrusion on the loaned camera, answered and triaged false in its window."""
+    calls = desktop.calls
+    assert calls is not None
+    before = set(calls.panes)
+    sim.cli("intrude", "pid1", "--duration", "1")
+    qtbot.waitUntil(lambda: any(i not in before and p.isVisible()
+                                for i, p in calls.panes.items()), timeout=20000)
+    iid, pane = next((i, p) for i, p in calls.panes.items() if i not in before)
+    assert isinstance(pane, IncidentPane) and pane.triage_box is not None
+    box = pane.triage_box
+    qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.false_button.isEnabled(), timeout=10000)
+    box.cause.setCurrentIndex(box.cause.findData(cause))
+    qtbot.mouseClick(box.false_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: iid not in calls.panes, timeout=10000)
+
+
+def test_a_coordinator_lends_a_camera_cannot_lend_it_twice_extends_it_and_reports(
+        qtbot: QtBot, sim: Sim, profile: Profile, site_of: Callable[..., Any]) -> None:
     desktop = Desktop(QApplication.instance(), profile, SiteLink(profile.data_dir),  # type: ignore[arg-type]
                       site_of(profile))
 
@@ -67,7 +92,10 @@ def test_a_coordinator_lends_a_camera_and_cannot_lend_it_twice(
 
     answer(SignInDialog, sign_in, desktop.start)
     win = desktop.window
-    assert win is not None and win.open_loans.isEnabled()
+    assert win is not None and win.open_loans.isEnabled() and desktop.calls is not None
+    centre = desktop.calls.centre
+    qtbot.waitUntil(lambda: [h.state for h in centre.health.values()] == ["ok"], timeout=30000)
+    _false_alarm(qtbot, desktop, sim, "authorised")  # tested in the store before it goes out
     win.open_loans.trigger()
     loans = shown(LoansWindow)
     assert loans is not None
@@ -98,5 +126,33 @@ def test_a_coordinator_lends_a_camera_and_cannot_lend_it_twice(
     qtbot.wait(500)
     assert sites() == ["Elm Road"]  # the refused loan left no site, and no name or phone
     look_at(loans, "journey-loans-after-refusal.png")
+
+    # -- a paid extension, an alarm while on loan, and the loan's report ------------------------
+    loans.all.selectRow(0)
+    assert loans.extend.isEnabled()
+
+    def extend(dlg: ExtendDialog) -> None:
+        dlg.reference.setText("INV-2026-118")
+        look_at(dlg, "journey-loan-extension.png")
+        dlg.buttons.accepted.emit()
+
+    answer(ExtendDialog, extend, lambda: qtbot.mouseClick(loans.extend, Qt.MouseButton.LeftButton))
+    qtbot.waitUntil(lambda: "Elm Road: extended to" in loans.status.text(), timeout=10000)
+    _false_alarm(qtbot, desktop, sim, "animal")
+    loans.all.selectRow(0)
+    qtbot.mouseClick(loans.report, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shown(ReportDialog) is not None, timeout=10000)
+    report = shown(ReportDialog)
+    assert report is not None
+    qtbot.waitUntil(lambda: bool(report.page), timeout=15000)
+    text = report.view.toPlainText()
+    assert "Alarms: 1" in text, text  # the test before the loan is not the loan's alarm
+    assert "Animal 1" in text and "Authorised" not in text, text
+    assert "INV-2026-118" in text and "extended to" in text
+    assert "False alarms on this URN in the last 12 months, all loans: 1" in text, text
+    assert "T0" not in text and "T1" not in text and "T2" not in text, text  # no raw ISO times
+    assert "Dec 20" in text or "Jan 20" in text or "Nov 20" in text, text
+    look_at(report, "journey-loan-report.png")
+    report.close()
     loans.close()
     desktop._end_session("journey over")

@@ -42,6 +42,7 @@ class Site:
     urn: str
     response_level: str
     on_test: bool
+    created_utc: str = ""  # when the site was recorded: no alarm before it was its alarm
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Loans:
@@ -166,9 +167,8 @@ class Loans:
 
     def _sites(self, tail: str, params: tuple[object, ...]) -> list[Site]:
         """Every column but the contact, which only ``contact`` reads."""
-        rows = self.store.conn.execute(
-            "SELECT id, name, address, lat, lon, reason, urn, response_level, on_test "
-            "FROM sites " + tail, params)
+        cols = "id, name, address, lat, lon, reason, urn, response_level, on_test, created_utc"
+        rows = self.store.conn.execute(f"SELECT {cols} FROM sites {tail}", params)  # noqa: S608
         return [Site(**{**dict(r), "on_test": bool(r["on_test"])}) for r in rows]
 
     def contact(self, site_id: int) -> str:

@@ -43,6 +43,14 @@ FALSE_ALARM_LIMIT = 3  # false calls in 12 months at which the police may withdr
 WINDOW_DAYS = 365
 
 
+def _before(utc: str, created_utc: str) -> bool:
+    """Whether an alarm at ``utc`` came before a site recorded at ``created_utc``."""
+    try:
+        return bool(created_utc) and _ts(utc) < _ts(created_utc)
+    except ValueError:
+        return False
+
+
 def _ts(utc: str) -> float:
     return parse_utc(utc).timestamp()
 
@@ -124,8 +132,13 @@ class Triage:
         return AlarmSite(dep, site, self.false_alarms(site.urn))
 
     def site_of(self, inc: Incident) -> AlarmSite | None:
+        """The loan an alarm belongs to: its device's loan that day, unless the alarm came
+        before the loan was recorded (a camera tested before it went out is no one's)."""
         raised = dt.datetime.fromtimestamp(_ts(inc.raised_utc), LONDON).date()
-        return self.site_for(inc.device_id, raised)
+        where = self.site_for(inc.device_id, raised)
+        if where is not None and _before(inc.raised_utc, where.site.created_utc):
+            return None
+        return where
 
     def false_alarms(self, urn: str, now: dt.datetime | None = None) -> int:
         """False alarms against the URN in the 12 months before ``now`` (last decision counts)."""
@@ -242,7 +255,8 @@ class Triage:
             f"SELECT * FROM incidents WHERE device_id IN ({marks}) AND kind = ? "  # noqa: S608
             "AND raised_utc >= ? AND raised_utc < ? ORDER BY id",
             (*ids, INTRUSION, iso(start), iso(end)))
-        incidents = [Incident(**dict(r)) for r in rows]
+        incidents = [inc for inc in (Incident(**dict(r)) for r in rows)
+                     if not _before(inc.raised_utc, site.created_utc)]
         by_decision: dict[str, int] = {k: 0 for k in (*DECISIONS, "undecided")}
         by_cause: dict[str, int] = {}
         by_outcome: dict[str, int] = {}
