@@ -315,3 +315,38 @@ def test_a_desktop_beside_the_service_is_its_client(qtbot: QtBot, ssim: Sim, tmp
     starts = [e for e in s.profile.audit.entries() if e.action == "service.start"]
     assert [e.user for e in starts] == ["site-service"]
     s.profile.close()
+
+
+def test_a_desk_that_acts_through_the_service_is_not_idle(ssim: Sim, tmp_path: Path) -> None:
+    """An operator answering calls through the service is active: the desk's session must not
+    lock for inactivity while they act (the 60-minute soak's desk locked after 10 minutes,
+    since only in-process actions counted), and still locks once they stop."""
+    from vms.errors import SessionExpired
+    from vms.site.client import connect
+
+    s = profile_for(ssim, tmp_path / "profile", ["hp-a"], recording_mode="off")
+    serve = Serve(s.path)
+    client = None
+    try:
+        serve.wait_said("hp-a events: ok")
+        client = connect(s.profile, timeout=30)
+        ssim.cli("press", "hp-a")
+        wait_for(lambda: any(i.device == "hp-a" for i in client.queue.open_incidents()), 20,
+                 "the call")
+        ssim.cli("release", "hp-a")
+        iid = next(i.id for i in client.queue.open_incidents() if i.device == "hp-a")
+        op = s.operator
+        op.idle_limit_s = 2.0  # the policy's minutes, in seconds for the test
+        op.resume()  # the clock starts now
+        client.queue.accept(op, iid)
+        for n in range(5):  # 5 s of work, an action a second: never 2 s without one
+            time.sleep(1.0)
+            client.queue.note(op, iid, f"still talking to the caller ({n})")
+        time.sleep(2.5)  # then nothing
+        with pytest.raises(SessionExpired, match="without activity"):
+            client.queue.note(op, iid, "too late")
+    finally:
+        if client is not None:
+            client.close()
+        assert serve.stop() == 0
+        s.profile.close()

@@ -228,6 +228,7 @@ class RemoteQueue(IncidentQueue):
 
     def _ask(self, op: str, session: Session, **args: Any) -> Any:
         self.profile.access.check(session)  # a locked or signed-out desktop acts on nothing
+        session.touch()  # an action is activity, as Access.require counts it in-process
         return self.client.call(op, session, **args)
 
     def _inc(self, op: str, session: Session, **args: Any) -> Incident:
