@@ -152,6 +152,7 @@ class Desktop(QObject):
         self.calls = CallDesk(self.profile, centre, self.live.hub, self.recordings)
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
+        self.calls.pane_shown.connect(lambda _iid, _t: self._call_over_fullscreen())
         tasks.run(self.svc.devices, self.calls.start,
                   lambda e: win.statusBar().showMessage(f"Events are not watched: {e}"))
         self.window = win
@@ -365,6 +366,17 @@ class Desktop(QObject):
     def show_users(self) -> None:
         if self.session and self.window:
             UsersDialog(UserAdmin(self.access, self.session), self.window).exec()
+
+    def _call_over_fullscreen(self) -> None:
+        """A caller must be seen at once: a fullscreen wall goes back into the main window
+        (a fullscreen window would stay over the call's window, or hide behind it)."""
+        win, calls = self.window, self.calls
+        if win is None or calls is None or not win.wall.wall.isWindow():
+            return
+        win.wall.leave_fullscreen()
+        calls.raise_front()
+        win.statusBar().showMessage("Left fullscreen for a call. Press F on the wall to go back "
+                                    "to fullscreen.", 15000)
 
     # -- locking and signing out --------------------------------------------------
     def lock(self, reason: str) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QWidg
 
 from ui.panes.cameras import CamerasPane
 from ui.panes.devices import DevicesPane
+from ui.screen import sized
 from ui.site_link import SiteLink
 from ui.wall.pane import WallPane
 from vms.access.roles import Permission
@@ -24,7 +25,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         session = svc.session
         self.setWindowTitle(f"Beacon VMS — {session.user}")
-        self.resize(1400, 860)
+        sized(self, 1400, 860)
         self.cameras = CamerasPane(svc.devices)
         self.devices = DevicesPane()
         self.wall = wall
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         self.who.setObjectName("signedIn")
         self.statusBar().addPermanentWidget(self.who)
         self.profile = QLabel(f"Profile: {link.data_dir}")
+        self.profile.setToolTip(str(link.data_dir))  # a long path is cut, never widens the window
+        self.profile.setMinimumWidth(120)  # shown whole when there is room, cut when not
         self.statusBar().addPermanentWidget(self.profile)
         link.status_changed.connect(self.devices.show_status)
         link.message.connect(lambda text: self.statusBar().showMessage(text))

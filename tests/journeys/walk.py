@@ -105,26 +105,32 @@ def choose(menu: QMenu, text: str) -> None:
 SMALL_SCREEN = (1366, 768)  # the smallest control-room screen we support
 
 
-def look_at(widget: QWidget, name: str, must_fit: bool = True) -> None:
-    """A screenshot for docs/ (when ``VMS_SCREENSHOT_DIR`` is set). The window must be on the
-    screen it opened on, and it must be able to fit a 1366x768 screen: the smallest it can be
-    made, with its frame, no larger than that (unless told otherwise: a known defect)."""
+def misfits(widget: QWidget, name: str) -> list[str]:
+    """How ``widget`` fails to fit: partly off the screen it opened on, or unable to fit a
+    1366x768 screen even at the smallest it can be made (with its frame). Empty: it fits."""
+    said = []
     frame = widget.frameGeometry()
     screen = widget.screen().availableGeometry()
-    assert screen.contains(frame) or not must_fit, \
-        f"{name}: at {frame.x()},{frame.y()} {frame.width()}x{frame.height()} it is partly off " \
-        f"the {screen.width()}x{screen.height()} screen"
+    if not screen.contains(frame):
+        said.append(f"{name}: at {frame.x()},{frame.y()} {frame.width()}x{frame.height()} it is "
+                    f"partly off the {screen.width()}x{screen.height()} screen")
     least = widget.minimumSizeHint().expandedTo(widget.minimumSize())
-    extra_w = frame.width() - widget.width()
-    extra_h = frame.height() - widget.height()
-    w, h = least.width() + extra_w, least.height() + extra_h
+    w = least.width() + frame.width() - widget.width()
+    h = least.height() + frame.height() - widget.height()
+    if w > SMALL_SCREEN[0] or h > SMALL_SCREEN[1]:
+        said.append(f"{name}: {w}x{h} at the least, which does not fit a 1366x768 screen")
+    return said
+
+
+def look_at(widget: QWidget, name: str, must_fit: bool = True) -> None:
+    """A screenshot for docs/ (when ``VMS_SCREENSHOT_DIR`` is set). The window must fit (see
+    ``misfits``), unless told otherwise: a known defect."""
     if must_fit:
-        assert w <= SMALL_SCREEN[0] and h <= SMALL_SCREEN[1], \
-            f"{name}: {w}x{h} at the least, which does not fit a 1366x768 screen"
+        problems = misfits(widget, name)
+        assert not problems, "; ".join(problems)
     folder = os.environ.get("VMS_SCREENSHOT_DIR")
     if folder:
         widget.grab().save(str(Path(folder) / name))
-
 
 
 def signing_in(user: str, password: str) -> Callable[[QDialog], None]:

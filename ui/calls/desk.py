@@ -161,6 +161,12 @@ class CallDesk(QObject):
         tasks.run(lambda: queue.presented(session, iid), lambda _r: None,
                   lambda e: log.warning("presentation of %s not recorded: %s", iid, e))
 
+    def raise_front(self) -> None:
+        """Put the call that belongs on top back on top (after another window moved)."""
+        front = self._front()
+        if front is not None and front.isVisible():
+            front.raise_()
+
     def _front(self) -> IncidentPane | None:
         """The pane that belongs on top: this operator's live call, else the call to answer
         first (priority, then the oldest)."""

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from ui.tables import row_table
 from vms.audit.chain import AuditEntry, Verdict
 from vms.audit.log import LONDON, Filter, london
@@ -52,7 +53,7 @@ class AuditViewer(QDialog):
         super().__init__(parent)
         self.trail = trail
         self.setWindowTitle("Audit trail — Beacon VMS")
-        self.resize(1240, 620)
+        sized(self, 1240, 620)
         self.user = QComboBox()
         self.user.addItem("All users", None)
         self.camera = QComboBox()

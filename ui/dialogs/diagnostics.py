@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer, qVersion
 from PySide6.QtGui import QGuiApplication, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
+from ui.screen import sized
 from ui.tables import Mode, row_table
 from ui.video.backends import BackendReport
 from ui.video.hub import FeedHub
@@ -28,7 +29,7 @@ class DiagnosticsDialog(QDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About Beacon VMS / diagnostics")
-        self.resize(760, 540)
+        sized(self, 760, 540)
         self.hub = hub
         heading = QLabel(f"Beacon VMS {__version__}")
         heading.setObjectName("dialogHeading")

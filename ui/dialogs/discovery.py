@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ui import tasks
 from ui.dialogs.credentials import CredentialsDialog
 from ui.discovery_run import DiscoveryRun
+from ui.screen import sized
 from ui.tables import row_table
 from vms.commissioning import Added, Commissioning
 from vms.discovery.wsd import Sighting
@@ -89,7 +90,7 @@ class DiscoveryDialog(QDialog):
         self.svc = svc
         self.defaults = defaults
         self.setWindowTitle("Find cameras")
-        self.resize(980, 520)
+        sized(self, 980, 520)
         self.sightings: dict[str, Sighting] = {}
         self.rows: dict[str, int] = {}
         self.registered: set[str] = set()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from ui.tables import row_table
 from vms.links import MAX_LINKS, CameraLinks
 from vms.ptz import PtzPreset
@@ -43,7 +44,7 @@ class LinksDialog(QDialog):
                                                                       c.stream("sub"))]
         self.rows: list[LinkRow] = []
         self.setWindowTitle(f"Cameras linked to {device.name} — Beacon VMS")
-        self.resize(640, 460)
+        sized(self, 640, 460)
         intro = QLabel(f"When {device.name} raises a call or an alarm, these cameras show in the "
                        f"incident pane, and those with a preset turn to it when the operator "
                        f"accepts. Up to {MAX_LINKS} cameras.")

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from ui.tables import row_table
 from vms.access.accounts import User
 from vms.access.admin import UserAdmin
@@ -99,7 +100,7 @@ class UsersDialog(QDialog):
         super().__init__(parent)
         self.admin = admin
         self.setWindowTitle("Users — Beacon VMS")
-        self.resize(820, 420)
+        sized(self, 820, 420)
         self.model, self.table = row_table(COLUMNS, QAbstractItemView.SelectionMode.SingleSelection)
         self.status = QLabel("")
         self.status.setObjectName("paneHint")

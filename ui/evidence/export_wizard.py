@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from vms.evidence.incident_scope import IncidentScope
 from vms.evidence.package import Cancelled, Progress, Request, Result
 from vms.evidence.service import EvidenceService
@@ -251,7 +252,7 @@ class ExportWizard(QWizard):
                  incidents: list[IncidentScope] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export evidence — Beacon VMS")
-        self.resize(720, 600)
+        sized(self, 720, 600)
         self.service = service
         self.what = _WhatPage(cameras, chosen, start, end, incidents or [])
         self.why = _RequestPage()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from vms.evidence.verify import INVALID, PENDING, VALID, Report, verify
 
 COLOURS = {VALID: "#1b7f3b", PENDING: "#a06000", INVALID: "#b00020"}
@@ -39,7 +40,7 @@ class VerifyWindow(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Verify evidence package — Beacon VMS")
-        self.resize(900, 700)
+        sized(self, 900, 700)
         self.setAcceptDrops(True)
         v = QVBoxLayout(self)
         self.drop = QLabel("Drop an evidence package folder here, or choose one.")

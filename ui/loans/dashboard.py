@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from vms.access.roles import Permission
 from vms.loans.loans import REASONS, Dashboard, Deployment, Loans
 
@@ -70,7 +71,7 @@ class LoansWindow(QWidget):
                  today: dt.date | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Loaned cameras — Beacon VMS")
-        self.resize(1100, 760)
+        sized(self, 1100, 760)
         self.loans = loans
         self.devices = devices
         self.fixed_today = today

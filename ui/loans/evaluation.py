@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from vms.evaluation.compare import Area, evaluate, month_of
 from vms.evaluation.policeuk import load
 from vms.evaluation.report import (
@@ -52,7 +53,7 @@ class EvaluationWindow(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Crime evaluation — Beacon VMS")
-        self.resize(1200, 820)
+        sized(self, 1200, 820)
         self.sites = sites
         self.deployments = deployments
         self.result: dict[str, Any] | None = None

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from vms.loans.report import deployment_html
 from vms.loans.triage import Triage
 
@@ -24,7 +25,7 @@ class ReportDialog(QDialog):
                  ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Loan report — Beacon VMS")
-        self.resize(860, 700)
+        sized(self, 860, 700)
         self.page = ""
         self.view = QTextBrowser()
         self.view.setObjectName("loanReport")

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ui.playback.timeline import BOOKMARK, EVENT, GAP, INCIDENT, LOCKED, RECORDED, Timeline
 from ui.playback.video_cell import FrameRelay, VideoCell
+from ui.screen import sized
 from vms.recording.playback import SPEEDS, Frame, Player
 from vms.recording.timeline_data import TimelineData
 
@@ -49,7 +50,7 @@ class PlaybackWindow(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Playback — Beacon VMS")
-        self.resize(1300, 900)
+        sized(self, 1300, 900)
         self.data = data
         self.names = dict(cameras)
         self.player: Player | None = None

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.screen import sized
 from ui.video.hub import FeedHub
 from ui.wall.ptz_panel import PtzPanel
 from ui.wall.wall import Wall
@@ -52,7 +53,7 @@ class PopOut(QWidget):
         self.wall.apply(WallState(state.layout, list(state.tiles)))
         self.wall.fullscreen_toggled.connect(self._toggle_full)
         self.wall.escape.connect(self.showNormal)
-        self.resize(960, 600)
+        sized(self, 960, 600)
         screens = QGuiApplication.screens()
         if len(screens) > 1:
             self.setGeometry(screens[1].availableGeometry())
@@ -86,10 +87,11 @@ class WallPane(QWidget):
         self.layout_box.activated.connect(
             lambda i: self.wall.set_layout(self.layout_box.itemData(i)))
         self.saved_box = QComboBox()
-        self.saved_box.setMinimumWidth(160)
+        self.saved_box.setMinimumWidth(120)
         self.saved_box.setToolTip("Your saved layouts")
         self.saved_box.activated.connect(lambda i: self.load(self.saved_box.itemText(i)))
-        self.save_button = QPushButton("Save layout as…")
+        self.save_button = QPushButton("Save as…")
+        self.save_button.setToolTip("Keep this layout under a name of your own")
         self.save_button.clicked.connect(self._ask_save)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self.delete_current)
@@ -99,7 +101,8 @@ class WallPane(QWidget):
         self.popout_button = QPushButton("Pop out")
         self.popout_button.setToolTip("Open this layout in its own window (a second monitor)")
         self.popout_button.clicked.connect(self.pop_out)
-        self.full_button = QPushButton("Fullscreen (F)")
+        self.full_button = QPushButton("Fullscreen")
+        self.full_button.setToolTip("The wall on the whole screen (F or F11; Esc to leave)")
         self.full_button.clicked.connect(self.toggle_fullscreen)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Layout"))

@@ -16,6 +16,8 @@ class DevicesPane(QWidget):
         self.title.setObjectName("paneTitle")
         self.hint = QLabel("Waiting for the site...")
         self.hint.setObjectName("paneHint")
+        for label in (self.title, self.hint):  # a long site name wraps, never widens the window
+            label.setWordWrap(True)
         self.model = DevicesModel()
         self.table = QTableView()
         self.table.setModel(self.model)

@@ -1,0 +1,134 @@
+"""Journey: an operator at the camera wall, through the desktop's windows only (issue 23).
+
+At a first sign-in the wall shows the site's cameras in order, live; the operator goes
+fullscreen. A Help Point is pressed: the caller's window must be seen at once, so the wall
+leaves fullscreen and returns to the main window, laid out as before and still live. The call
+is answered and closed. Fullscreen again, and Escape brings the wall back. A camera then goes
+offline: its tile says so in words over a darkened last picture, and comes back live by itself
+when the camera does.
+
+Defects reproduced here (issue 23): *after fullscreen plus a call the wall stays in a hidden
+fullscreen window; restoring it gives overlapping tiles with frozen frames*; *an offline camera
+keeps its last frame with one small red line: easy to take for live*.
+
+Set-up outside the windows: the simulated site, its devices registered, the operator's account.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from tests.conftest import Sim
+from tests.journeys.setup_site import simulated_site
+from tests.journeys.walk import answer, look_at, signing_in
+from ui.desktop import Desktop
+from ui.dialogs.sign_in import SignInDialog
+from ui.site_link import SiteLink
+from ui.video.tile import Tile
+from ui.wall.pane import WallPane
+from vms.access.roles import Role
+from vms.profile import Profile
+
+OPERATOR, OPERATOR_PW = "walt-wall", "walt-watches-42"
+
+
+@pytest.fixture()
+def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
+    with simulated_site(tmp_path, clip_cache, users={OPERATOR: (Role.OPERATOR, OPERATOR_PW)},
+                        registered=("cam1", "cam2", "hp1")) as both:
+        yield both
+
+
+def _tiles(wall: WallPane) -> dict[str, Tile]:
+    return {t.name: t for t in wall.wall.tiles if t.device_id is not None}
+
+
+def _live(qtbot: QtBot, tile: Tile, what: str) -> None:
+    """The tile says Live and paints new pictures."""
+    qtbot.waitUntil(lambda: tile._status[0] == "Live", timeout=30000)
+    before = tile.shown
+    qtbot.waitUntil(lambda: tile.shown >= before + 3, timeout=15000)
+
+
+def _laid_out(wall: WallPane) -> None:
+    """The wall is in the main window again, and no two tiles overlap."""
+    assert not wall.wall.isWindow(), "the wall is still a window of its own"
+    assert wall.wall.isVisible() and wall.split.indexOf(wall.wall) == 0
+    shown = [t for t in wall.wall.tiles if t.isVisible()]
+    inside = wall.wall.rect()
+    for t in shown:
+        assert inside.contains(t.geometry()), f"tile {t.index} lies outside the wall"
+    for a, b in itertools.combinations(shown, 2):
+        assert not a.geometry().intersects(b.geometry()), f"tiles {a.index} and {b.index} overlap"
+
+
+def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_camera(
+        qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
+    sim, profile = site
+    link = SiteLink(profile.data_dir)
+    desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
+                      site_of(profile))
+    started: list[bool] = []
+    answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW), lambda: started.append(desktop.start()))
+    assert started == [True] and desktop.window is not None and desktop.calls is not None
+    win, calls = desktop.window, desktop.calls
+    wall = win.wall
+
+    # -- a first sign-in: the site's cameras in order on a 2x2 wall, live ---------------------
+    qtbot.waitUntil(lambda: set(_tiles(wall)) == {"cam1", "cam2", "hp1"}, timeout=15000)
+    for tile in _tiles(wall).values():
+        _live(qtbot, tile, tile.name)
+    qtbot.waitUntil(lambda: [h.state for h in calls.centre.health.values()].count("ok") == 3,
+                    timeout=30000)
+
+    # -- fullscreen, then a call: the caller is seen, the wall comes back, still live ---------
+    qtbot.mouseClick(wall.full_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wall.wall.isWindow() and wall.wall.isFullScreen(), timeout=5000)
+    sim.cli("press", "hp1")
+    qtbot.waitUntil(lambda: any(p.isVisible() for p in calls.panes.values()), timeout=15000)
+    sim.cli("release", "hp1")
+    pane = next(iter(calls.panes.values()))
+    qtbot.waitUntil(lambda: not wall.wall.isWindow(), timeout=5000)
+    assert "fullscreen" in win.statusBar().currentMessage().lower()
+    qtbot.wait(500)  # the layout settles in the main window
+    _laid_out(wall)
+    for tile in _tiles(wall).values():
+        _live(qtbot, tile, tile.name)
+    qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.incident.state == "accepted", timeout=10000)
+    pane.outcome.setCurrentIndex(pane.outcome.findData("test"))
+    iid = pane.incident.id
+    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: iid not in calls.panes, timeout=10000)
+
+    # -- fullscreen again; Escape brings it back, laid out and live ---------------------------
+    qtbot.mouseClick(wall.full_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wall.wall.isWindow() and wall.wall.isFullScreen(), timeout=5000)
+    qtbot.wait(300)
+    qtbot.keyClick(wall.wall, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not wall.wall.isWindow(), timeout=5000)
+    qtbot.wait(500)
+    _laid_out(wall)
+    for tile in _tiles(wall).values():
+        _live(qtbot, tile, tile.name)
+    look_at(win, "journey-wall-after-fullscreen.png")
+
+    # -- a camera goes offline: said in words over its last picture; back by itself ----------
+    cam2 = _tiles(wall)["cam2"]
+    sim.cli("offline", "cam2")
+    qtbot.waitUntil(lambda: cam2._status[0].startswith(("Offline", "Reconnecting")),
+                    timeout=30000)
+    qtbot.wait(300)
+    look_at(win, "journey-wall-camera-offline.png")
+    sim.cli("online", "cam2")
+    _live(qtbot, cam2, "cam2")
+    desktop._end_session("journey over")
+    link.shutdown()
