@@ -259,25 +259,30 @@ class IncidentPane(QWidget):
 
         right = QVBoxLayout()
         right.addLayout(call_row)
-        right.addWidget(self.listen)
-        right.addWidget(talk_box)
+        if self.triage_box is not None:  # an intrusion's decision sits with the call's controls,
+            right.addWidget(self.triage_box)  # on screen, not below the videos
         if self.ptz is not None:
             right.addWidget(self.ptz)
+        right.addWidget(self.listen)
+        right.addWidget(talk_box)
         right.addWidget(light_box)
         light_box.setVisible(not intrusion)  # the blue light is a Help Point's
         right.addWidget(log_box, 1)
         left = QVBoxLayout()
         if self.prealarm is not None:
+            # Side by side at the top, a picture's height (not the whole column's, which the
+            # triage controls beside them make long: the pictures would sit below the fold).
             videos = QHBoxLayout()
             videos.addWidget(self.tile, 1)
             videos.addWidget(self.prealarm, 1)
-            left.addLayout(videos, 1)
-            self.tile.setMinimumSize(400, 225)
+            left.addLayout(videos)
+            self.tile.setMinimumSize(320, 260)
+            self.prealarm.setMinimumSize(320, 260)
+            left.addWidget(self.linked)
+            left.addStretch(1)
         else:
             left.addWidget(self.tile, 1)
-        left.addWidget(self.linked)
-        if self.triage_box is not None:
-            left.addWidget(self.triage_box)
+            left.addWidget(self.linked)
         body_widget = QWidget()
         body = QHBoxLayout(body_widget)
         body.setContentsMargins(0, 0, 0, 0)

@@ -33,6 +33,7 @@ class PreAlarmClip(QWidget):
         self.last_frame: Frame | None = None
         self.title = QLabel(f"Pre-alarm recording (from {PRE_S:.0f} s before, looping)")
         self.title.setObjectName("paneTitle")
+        self.title.setWordWrap(True)
         self.video = VideoCell(name)
         self.video.setObjectName("preAlarmVideo")
         self.video.show_nothing("looking for the recording…")
@@ -56,7 +57,7 @@ class PreAlarmClip(QWidget):
         if self.index is None or self.player is not None:
             return
         self.player = Player(self.index, [self.camera_id], self.relay.frames.emit)
-        self.player.seek(self.start_at)
+        self.player.seek_recorded(self.start_at)
         self.player.play()
 
     def _frames(self, position: float, frames: dict[int, Frame | None]) -> None:
@@ -65,7 +66,7 @@ class PreAlarmClip(QWidget):
         f = next(iter(frames.values()), None)
         if position >= self.end_at or (f is None and position >= self.alarm_at):
             self.loops += 1
-            self.player.seek(self.start_at)
+            self.player.seek_recorded(self.start_at)
             return
         if f is None:
             if self.last_frame is None:

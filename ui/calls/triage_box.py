@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -61,9 +62,18 @@ class TriageBox(QGroupBox):
         self.clock.setHorizontalHeaderLabels(["Step", "At", "Took", "Target"])
         self.clock.verticalHeader().setVisible(False)
         self.clock.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.clock.horizontalHeader().setStretchLastSection(True)
-        self.clock.setMinimumHeight(170)
-        self.clock.setColumnWidth(0, 170)
+        # Every step and column in view, without scroll bars, in the call window's side column
+        header = self.clock.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.clock.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.clock.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.clock.setWordWrap(False)
+        self.clock.setTextElideMode(Qt.TextElideMode.ElideRight)
+        row_h = self.clock.fontMetrics().height() + 12
+        self.clock.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.clock.verticalHeader().setDefaultSectionSize(row_h)
+        self.clock.setFixedHeight(row_h * 6 + 8)  # the header and five steps
 
         self.genuine_button = QPushButton("Genuine — police informed")
         self.genuine_button.setObjectName("triageGenuine")

@@ -64,6 +64,13 @@ class CameraReader:
                              if s.start_utc and s.end_utc and s.frames)
         self._starts = [a for a, _, _ in self._spans]
 
+    def recorded_from(self, t: float) -> float | None:
+        """The first recorded moment at or after ``t`` (None: nothing recorded from then)."""
+        for a, b, _seg in self._spans:
+            if b >= t:
+                return max(a, t)
+        return None
+
     def span(self) -> tuple[float, float] | None:
         if not self._spans:
             return None
@@ -199,6 +206,11 @@ class Player:
     def seek(self, t: float) -> None:
         self._send("seek", t)
 
+    def seek_recorded(self, t: float) -> None:
+        """Seek to ``t``, or past a gap there to the first recorded moment after it: a clip
+        that starts before the recording did must not open on seconds of nothing."""
+        self._send("seek_recorded", t)
+
     def play(self) -> None:
         self._send("play")
 
@@ -246,6 +258,12 @@ class Player:
         for cmd, value in cmds:
             if cmd == "seek":
                 seek_to = value
+            elif cmd == "seek_recorded":
+                for r in self.readers.values():
+                    r.refresh()
+                found = [f for f in (r.recorded_from(value) for r in self.readers.values())
+                         if f is not None]
+                seek_to = min(found) if found else value
             elif cmd == "play":
                 self.playing = True
                 elapsed = 0.0
