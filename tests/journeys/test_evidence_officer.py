@@ -30,9 +30,8 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, look_at, shown, signing_in
+from tests.journeys.walk import answer, look_at, shown, sign_in
 from ui.desktop import Desktop
-from ui.dialogs.sign_in import SignInDialog
 from ui.evidence.export_wizard import ExportWizard
 from ui.evidence.signing_key import SigningKeyDialog
 from ui.evidence.verify_window import VerifyWindow
@@ -59,9 +58,8 @@ def test_an_evidence_officer_sets_up_the_key_exports_and_verifies(
     link = SiteLink(profile.data_dir)
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile, segment_s=3))
-    started: list[bool] = []
-    answer(SignInDialog, signing_in(OFFICER, OFFICER_PW), lambda: started.append(desktop.start()))
-    assert started == [True] and desktop.window is not None and desktop.recordings is not None
+    sign_in(desktop, OFFICER, OFFICER_PW)
+    assert desktop.window is not None and desktop.recordings is not None
     win, index = desktop.window, desktop.recordings
     # The service records from the start; a few closed segments before the officer looks.
     qtbot.waitUntil(lambda: len(index.segments(state="closed")) >= 3, timeout=60000)

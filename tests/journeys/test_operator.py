@@ -31,10 +31,10 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, look_at, signing_in
+from tests.journeys.walk import answer, look_at, sign_in
 from ui.calls.incident_pane import IncidentPane
 from ui.desktop import Desktop
-from ui.dialogs.sign_in import LockDialog, SignInDialog
+from ui.dialogs.sign_in import LockDialog
 from ui.site_link import SiteLink
 from vms.access.roles import Role
 from vms.profile import Profile
@@ -87,10 +87,8 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile))
 
-    started: list[bool] = []
-    answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW),
-           lambda: started.append(desktop.start()))
-    assert started == [True] and desktop.window is not None and desktop.calls is not None
+    sign_in(desktop, OPERATOR, OPERATOR_PW)
+    assert desktop.window is not None and desktop.calls is not None
     win, calls = desktop.window, desktop.calls
     panes = calls.panes
     qtbot.waitUntil(lambda: len(calls.centre.health) == 2 and all(

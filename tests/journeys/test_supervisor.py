@@ -24,10 +24,9 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import ADMIN, ADMIN_PASSWORD, Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, look_at, signing_in
+from tests.journeys.walk import answer, look_at, sign_in
 from ui.desktop import Desktop
 from ui.dialogs.audit_viewer import AuditViewer
-from ui.dialogs.sign_in import SignInDialog
 from ui.site_link import SiteLink
 from vms.access.roles import Role
 from vms.loans.loans import Loans
@@ -62,10 +61,8 @@ def test_a_supervisor_escalates_an_intrusion_and_finds_it_in_the_audit_trail(
     link = SiteLink(profile.data_dir)
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile))
-    started: list[bool] = []
-    answer(SignInDialog, signing_in(SUPERVISOR, SUPERVISOR_PW),
-           lambda: started.append(desktop.start()))
-    assert started == [True] and desktop.window is not None and desktop.calls is not None
+    sign_in(desktop, SUPERVISOR, SUPERVISOR_PW)
+    assert desktop.window is not None and desktop.calls is not None
     win, calls = desktop.window, desktop.calls
     qtbot.waitUntil(lambda: [h.state for h in calls.centre.health.values()] == ["ok"],
                     timeout=30000)

@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.desktop import Desktop
+from ui.dialogs.sign_in import SignInDialog
+
 W = TypeVar("W", bound=QWidget)
 REPO = Path(__file__).resolve().parents[2]
 
@@ -131,6 +134,13 @@ def look_at(widget: QWidget, name: str, must_fit: bool = True) -> None:
     folder = os.environ.get("VMS_SCREENSHOT_DIR")
     if folder:
         widget.grab().save(str(Path(folder) / name))
+
+
+def sign_in(desktop: Desktop, user: str, password: str) -> None:
+    """Start the desktop and sign in at its sign-in dialog, as a person does."""
+    started: list[bool] = []
+    answer(SignInDialog, signing_in(user, password), lambda: started.append(desktop.start()))
+    assert started == [True] and desktop.window is not None, f"{user} could not sign in"
 
 
 def signing_in(user: str, password: str) -> Callable[[QDialog], None]:

@@ -22,14 +22,14 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, choose, misfits, right_click, shown, signing_in
+from tests.journeys.walk import answer, choose, misfits, right_click, shown, sign_in
 from ui.desktop import Desktop
 from ui.dialogs.audio import MicrophoneDialog
 from ui.dialogs.audit_viewer import AuditViewer
 from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog
-from ui.dialogs.sign_in import ChangePasswordDialog, LockDialog, SignInDialog
+from ui.dialogs.sign_in import ChangePasswordDialog, LockDialog
 from ui.dialogs.users import UserForm, UsersDialog
 from ui.evidence.export_wizard import ExportWizard
 from ui.evidence.signing_key import SigningKeyDialog
@@ -78,9 +78,7 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
                       site_of(profile))
 
     def as_(user: str, password: str) -> None:
-        started: list[bool] = []
-        answer(SignInDialog, signing_in(user, password), lambda: started.append(desktop.start()))
-        assert started == [True] and desktop.window is not None
+        sign_in(desktop, user, password)
 
     # -- an administrator's day ------------------------------------------------------------
     as_(ADMIN, ADMIN_PW)
