@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from vms.access.roles import Permission
 from vms.access.session import Session
-from vms.errors import ConfigError
-from vms.evidence.ca import EvidenceKeys, Signer
+from vms.evidence.ca import KEYRING_KEY, EvidenceKeys, Signer
 from vms.profile import Profile
 
 
@@ -21,14 +20,9 @@ class SigningKeySetup:
 
     @property
     def ready(self) -> bool:
-        """A key is in place and its passphrase is in this computer's keyring."""
-        if not self.keys.ready:
-            return False
-        try:
-            self.keys.signer()
-        except (ConfigError, ValueError, TypeError, OSError):  # passphrase lost, file damaged
-            return False
-        return True
+        """A key is in place and its passphrase is in this computer's keyring (cheap: asked
+        on the GUI thread before the wizard; a damaged key file is reported by the export)."""
+        return self.keys.ready and self.keys.credentials.get(KEYRING_KEY) is not None
 
     def create(self, organisation: str, *, force: bool = False) -> Signer:
         """A local evidence CA and this workstation's signing certificate."""
