@@ -154,9 +154,10 @@ def test_drag_from_the_tree_swap_tiles_keys_and_fullscreen(qtbot: QtBot, site: S
         qtbot.keyClick(wall, Qt.Key.Key_3)
         assert wall.selected == 2 and wall.tiles[2].selected and not wall.tiles[0].selected
         qtbot.keyClick(wall, Qt.Key.Key_F)
-        assert wall.isWindow() and wall.isFullScreen()
+        assert live.pane.fullscreen and wall.window().isFullScreen()
+        assert wall.window() is not live.pane.window()
         qtbot.keyClick(wall, Qt.Key.Key_Escape)
-        assert not wall.isWindow() and wall.parent() is live.pane.split
+        assert not live.pane.fullscreen and wall.parent() is live.pane.split
         # Double-clicking a camera in the tree puts it in the selected tile if free, else the
         # first free one.
         live.pane.show_camera(site.ids["cam4"])

@@ -371,7 +371,7 @@ class Desktop(QObject):
         """A caller must be seen at once: a fullscreen wall goes back into the main window
         (a fullscreen window would stay over the call's window, or hide behind it)."""
         win, calls = self.window, self.calls
-        if win is None or calls is None or not win.wall.wall.isWindow():
+        if win is None or calls is None or not win.wall.fullscreen:
             return
         win.wall.leave_fullscreen()
         calls.raise_front()

@@ -28,9 +28,8 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, look_at, signing_in
+from tests.journeys.walk import look_at, sign_in
 from ui.desktop import Desktop
-from ui.dialogs.sign_in import SignInDialog
 from ui.site_link import SiteLink
 from ui.video.tile import Tile
 from ui.wall.pane import WallPane
@@ -60,7 +59,8 @@ def _live(qtbot: QtBot, tile: Tile, what: str) -> None:
 
 def _laid_out(wall: WallPane) -> None:
     """The wall is in the main window again, and no two tiles overlap."""
-    assert not wall.wall.isWindow(), "the wall is still a window of its own"
+    assert not wall.fullscreen and wall.wall.window() is not None \
+        and wall.wall.window() is wall.window(), "the wall is still in a window of its own"
     assert wall.wall.isVisible() and wall.split.indexOf(wall.wall) == 0
     shown = [t for t in wall.wall.tiles if t.isVisible()]
     inside = wall.wall.rect()
@@ -76,9 +76,8 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
     link = SiteLink(profile.data_dir)
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile))
-    started: list[bool] = []
-    answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW), lambda: started.append(desktop.start()))
-    assert started == [True] and desktop.window is not None and desktop.calls is not None
+    sign_in(desktop, OPERATOR, OPERATOR_PW)
+    assert desktop.window is not None and desktop.calls is not None
     win, calls = desktop.window, desktop.calls
     wall = win.wall
 
@@ -91,12 +90,12 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
 
     # -- fullscreen, then a call: the caller is seen, the wall comes back, still live ---------
     qtbot.mouseClick(wall.full_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: wall.wall.isWindow() and wall.wall.isFullScreen(), timeout=5000)
+    qtbot.waitUntil(lambda: wall.fullscreen and wall.wall.window().isFullScreen(), timeout=5000)
     sim.cli("press", "hp1")
     qtbot.waitUntil(lambda: any(p.isVisible() for p in calls.panes.values()), timeout=15000)
     sim.cli("release", "hp1")
     pane = next(iter(calls.panes.values()))
-    qtbot.waitUntil(lambda: not wall.wall.isWindow(), timeout=5000)
+    qtbot.waitUntil(lambda: not wall.fullscreen, timeout=5000)
     assert "fullscreen" in win.statusBar().currentMessage().lower()
     qtbot.wait(500)  # the layout settles in the main window
     _laid_out(wall)
@@ -111,10 +110,10 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
 
     # -- fullscreen again; Escape brings it back, laid out and live ---------------------------
     qtbot.mouseClick(wall.full_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: wall.wall.isWindow() and wall.wall.isFullScreen(), timeout=5000)
+    qtbot.waitUntil(lambda: wall.fullscreen and wall.wall.window().isFullScreen(), timeout=5000)
     qtbot.wait(300)
     qtbot.keyClick(wall.wall, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not wall.wall.isWindow(), timeout=5000)
+    qtbot.waitUntil(lambda: not wall.fullscreen, timeout=5000)
     qtbot.wait(500)
     _laid_out(wall)
     for tile in _tiles(wall).values():

@@ -39,6 +39,21 @@ SAVE_DELAY_MS = 500
 SNAPSHOT_WAIT_S = 2.0
 
 
+class _FullScreen(QWidget):
+    """The window a fullscreen wall is shown in; closing it (Alt+F4) brings the wall back."""
+
+    def __init__(self, on_close: Callable[[], None]) -> None:
+        super().__init__(None, Qt.WindowType.Window)
+        self.setWindowTitle("Beacon VMS — wall")
+        self.on_close = on_close
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.on_close()
+        super().closeEvent(event)
+
+
 class PopOut(QWidget):
     """A layout in its own window, for a second monitor. Shares the running streams."""
 
@@ -78,6 +93,7 @@ class WallPane(QWidget):
         self.restored = False  # restore asked for
         self.ready = False  # the saved wall is on screen
         self.popouts: list[PopOut] = []
+        self._full: _FullScreen | None = None  # the fullscreen window, while the wall is in it
         self.wall = Wall(hub, self.rows.get)
         self.ptz = ptz
         self.layout_box = QComboBox()
@@ -225,23 +241,32 @@ class WallPane(QWidget):
         self.wall.assign(sel if index is None else index, device_id)
 
     # -- fullscreen, pop-out, snapshot --------------------------------------------------------
+    @property
+    def fullscreen(self) -> bool:
+        return self._full is not None
+
     def toggle_fullscreen(self) -> None:
-        if self.wall.isWindow():
+        """The wall moves into a fullscreen window of its own and back. The wall itself is
+        never made a window: turning a child widget into a native window and back, twice,
+        crashed the process when it later quit."""
+        if self._full is not None:
             self.leave_fullscreen()
             return
-        self.wall.setParent(None)
-        self.wall.setWindowFlag(Qt.WindowType.Window, True)
-        self.wall.showFullScreen()
+        host = _FullScreen(self.leave_fullscreen)
+        host.layout().addWidget(self.wall)
+        self._full = host
+        host.showFullScreen()
         self.wall.setFocus()
 
     def leave_fullscreen(self) -> None:
-        if not self.wall.isWindow():
+        host, self._full = self._full, None
+        if host is None:
             return
-        self.wall.showNormal()
-        self.wall.setWindowFlag(Qt.WindowType.Window, False)
         self.split.insertWidget(0, self.wall)
         self.wall.show()
         self.wall.setFocus()
+        host.close()
+        host.deleteLater()
 
     def pop_out(self) -> PopOut:
         name = self.saved_box.currentText() or self.wall.state.layout
@@ -312,6 +337,5 @@ class WallPane(QWidget):
                 self.saved.save(WallState(self.wall.state.layout, list(self.wall.state.tiles)))
         for p in self.popouts:
             p.close()
-        if self.wall.isWindow():
-            self.wall.close()
+        self.leave_fullscreen()
         self.wall.shutdown()
