@@ -46,8 +46,8 @@ class _FullScreen(QWidget):
         super().__init__(None, Qt.WindowType.Window)
         self.setWindowTitle("Beacon VMS — wall")
         self.on_close = on_close
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(0, 0, 0, 0)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.on_close()
@@ -253,7 +253,7 @@ class WallPane(QWidget):
             self.leave_fullscreen()
             return
         host = _FullScreen(self.leave_fullscreen)
-        host.layout().addWidget(self.wall)
+        host.box.addWidget(self.wall)
         self._full = host
         host.showFullScreen()
         self.wall.setFocus()
