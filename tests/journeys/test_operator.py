@@ -1,7 +1,8 @@
 """Journey: an operator's calls, through the desktop's windows only (issue 23).
 
 Two Help Points on the simulated site. The operator signs in and answers a press: the caller is
-heard, the blue light goes on, the police are told. A second press arrives during the call: its
+heard, the operator talks to them (push to talk) and plays an announcement, and the Help Point's
+speaker receives both; the blue light goes on, the police are told. A second press arrives during the call: its
 window opens without taking the keyboard, and answering it holds the first call (listening and
 talking stop). The second call is closed; the first is resumed and closed with the blue light
 still on, and the desktop asks to switch it off. The operator locks the screen; a press while
@@ -15,7 +16,8 @@ live video; its Accept did nothing); *the log blames an idle timeout for a lock 
 *the call log shows developer text*.
 
 Set-up outside the windows: the simulated site, its devices registered and the operator's
-account (the installer's and administrator's journeys do those through the windows).
+account (the installer's and administrator's journeys do those through the windows), and the
+microphone: synthesised speech from a file, as Xvfb has no sound card.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
+from tests.helppoint_helpers import heard, recordings, similarity, speech
 from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import answer, look_at, sign_in
 from ui.calls.incident_pane import IncidentPane
@@ -37,6 +40,8 @@ from ui.desktop import Desktop
 from ui.dialogs.sign_in import LockDialog
 from ui.site_link import SiteLink
 from vms.access.roles import Role
+from vms.audio.announcements import clip
+from vms.audio.talk import load_pcm
 from vms.profile import Profile
 
 SITE = """
@@ -81,7 +86,8 @@ def _close(qtbot: QtBot, pane: IncidentPane, panes: dict[int, IncidentPane],
 
 
 def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
-        qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
+        qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any],
+        tmp_path: Path) -> None:
     sim, profile = site
     link = SiteLink(profile.data_dir)
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
@@ -101,6 +107,31 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
     qtbot.waitUntil(lambda: market.incident.state == "accepted", timeout=10000)
     qtbot.waitUntil(lambda: "channel open" in market.talk_state.text(), timeout=20000)
     assert market.listen.running
+
+    # -- the operator talks (push to talk) and plays an announcement; the Help Point hears both
+    words = speech(tmp_path)
+    market.mic_setting = f"file:{tmp_path / 'speech.wav'}"  # no sound card under Xvfb
+    before = recordings(sim, "hp-market")
+    talk = market.talk_handle
+    assert talk is not None
+    qtbot.mousePress(market.ptt, Qt.MouseButton.LeftButton)
+    assert market.talking_label.text() == f"● Talking: {OPERATOR}"
+    qtbot.waitUntil(lambda: talk.samples_sent >= len(words) - 160, timeout=30000)
+    qtbot.mouseRelease(market.ptt, Qt.MouseButton.LeftButton)
+    assert market.talking_label.text() == ""
+    said = talk.samples_sent
+    key = market.announcement.currentData()
+    title = market.announcement.currentText()
+    announcement = load_pcm(clip(key))
+    qtbot.mouseClick(market.play_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: talk.samples_sent >= said + len(announcement) - 160, timeout=60000)
+    qtbot.waitUntil(lambda: any("played the announcement" in market.log.item(r).text()
+                                for r in range(market.log.count())), timeout=10000)
+    qtbot.wait(500)  # the last packets' way over loopback
+    got = heard(sim, "hp-market", before)
+    assert similarity(words, got)[0] > 0.9, "the Help Point did not hear the operator"
+    assert similarity(announcement, got)[0] > 0.9, f"the Help Point did not hear “{title}”"
+
     qtbot.mouseClick(market.light_buttons["on"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: sim.live("hp-market")["blue_light"] is True, timeout=10000)
     qtbot.waitUntil(lambda: "ON" in market.light_state.text(), timeout=10000)
