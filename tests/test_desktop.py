@@ -10,13 +10,10 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import REPO, Sim, ensure_admin, signed_in
 from ui.main_window import MainWindow
+from ui.panes.devices.model import COLUMNS
 from ui.site_link import SiteLink
 from ui.wall.assembly import assemble
 from vms.commissioning import Commissioning
-
-
-def _row(win: MainWindow, name: str) -> dict:
-    return next(d for d in win.devices.model.rows if d["name"] == name)
 
 
 def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim, tmp_path: Path) -> None:
@@ -32,11 +29,13 @@ def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim, 
         model = win.devices.model
         names = [model.index(r, 0).data() for r in range(8)]
         assert names == ["cam1", "cam2", "cam3", "cam4", "hp1", "hp2", "pid1", "pid2"]
-        kinds = {model.index(r, 0).data(): model.index(r, 1).data() for r in range(8)}
+        kinds = {model.index(r, 0).data(): model.index(r, COLUMNS.index("Type")).data()
+                 for r in range(8)}
         assert kinds["hp2"] == "Help Point" and kinds["pid1"] == "Perimeter (PID)"
         assert "8 devices" in win.devices.title.text()
         sim.cli("press", "hp2")
-        qtbot.waitUntil(lambda: model.index(5, 3).data() == "Assistance requested", timeout=5000)
+        qtbot.waitUntil(lambda: model.index(5, COLUMNS.index("State")).data()
+                        == "Assistance requested", timeout=5000)
         assert "1 alarm active" in win.devices.hint.text()
     finally:
         sim.cli("release", "hp2")

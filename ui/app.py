@@ -78,10 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     # On the simulated site the announcements stay on loopback (and so does our group join).
     presence = _listen_for_presence(profile.registry, desktop.window,
                                     "127.0.0.1" if args.sim else "0.0.0.0")  # noqa: S104
-    if args.sim:
+    if args.sim:  # otherwise there is no simulator to ask about: the devices are the registry's
         link.start_simulator(args.clip_cache)
-    else:
-        link.watch()
     if args.quit_after_ready is not None:
         _quit_when_listed(app, desktop, args.quit_after_ready)
     code = app.exec()

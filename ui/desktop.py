@@ -9,6 +9,7 @@ user: they run from start to quit, whoever is signed in.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Callable
@@ -153,6 +154,9 @@ class Desktop(QObject):
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
         self.calls.pane_shown.connect(lambda _iid, _t: self._call_over_fullscreen())
+        centre.health_changed.connect(win.devices.update_health)
+        for h in list(centre.health.values()):
+            win.devices.update_health(dataclasses.replace(h))
         tasks.run(self.svc.devices, self.calls.start,
                   lambda e: win.statusBar().showMessage(f"Events are not watched: {e}"))
         self.window = win

@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.calls_dock)
             self.resizeDocks([self.calls_dock], [380], Qt.Orientation.Horizontal)
         self.cameras.devices_loaded.connect(wall.set_devices)
+        self.cameras.devices_loaded.connect(self.devices.set_registered)
         self.cameras.camera_activated.connect(wall.show_camera)
         wall.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 

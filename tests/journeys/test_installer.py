@@ -124,6 +124,12 @@ def test_an_installer_adds_eight_cameras_changes_a_login_and_removes_one(
     answer(QMessageBox, confirm, lambda: choose(menu, "Remove…"))
     qtbot.waitUntil(lambda: win.cameras.title.text() == "Cameras (7)", timeout=15000)
     assert "Removed cam4" in win.statusBar().currentMessage()
+    # The site service watches what was added here, and no longer what was removed.
+    devices = win.devices.model
+    qtbot.waitUntil(lambda: sorted(d.name for d in devices.rows if d.added and d.state == "Online")
+                    == ["cam1", "cam2", "cam3", "hp1", "hp2", "pid1", "pid2"], timeout=60000)
+    cam4 = next(d for d in devices.rows if d.name == "cam4")
+    assert not cam4.added and cam4.events.startswith("not added"), cam4
     look_at(win, "journey-installer-cameras.png")
     actions = [e.action for e in profile.audit.entries()]
     assert actions.count("device.login") == 2 and "device.remove" in actions

@@ -1,13 +1,13 @@
 """Journey: an operator's calls, through the desktop's windows only (issue 23).
 
 Two Help Points on the simulated site. The operator signs in and answers a press: the caller is
-heard, the operator talks to them (push to talk) and plays an announcement, and the Help Point's
-speaker receives both; the blue light goes on, the police are told. A second press arrives during the call: its
-window opens without taking the keyboard, and answering it holds the first call (listening and
-talking stop). The second call is closed; the first is resumed and closed with the blue light
-still on, and the desktop asks to switch it off. The operator locks the screen; a press while
-locked is listed on the lock screen with no video, and one step (password, *Unlock and answer*)
-answers it.
+heard, the operator talks to them (push to talk) and plays an announcement, and the Help
+Point's speaker receives both; the blue light goes on, the police are told. A second press
+arrives during the call: its window opens without taking the keyboard, and answering it holds
+the first call (listening and talking stop). The second call is closed; the first is resumed
+and closed with the blue light still on, and the desktop asks to switch it off. The operator
+locks the screen; a press while locked is listed on the lock screen with no video, and one step
+(password, *Unlock and answer*) answers it.
 
 Defects reproduced here (issue 23): *a second call steals focus and both callers go live*
 (accepting the second did not hold the first); *closing a call leaves the blue light on*;
