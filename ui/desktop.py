@@ -53,6 +53,7 @@ from vms.links import CameraLinks
 from vms.loans.loans import Deployment, Loans, Site
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
+from vms.recording.onair import RecordingWatch
 from vms.recording.timeline_data import TimelineData
 from vms.registry.repo import DeviceRow
 from vms.site.client import SiteClient
@@ -150,6 +151,7 @@ class Desktop(QObject):
         # it also records and locks. The index is opened here for playback and export.
         centre = CallCentre(self.profile, session, self.site)
         self.recordings = RecordingIndex(self.profile.data_dir / "recordings.db")
+        self.live.pane.watch_recording(RecordingWatch(self.recordings).poll)
         self.calls = CallDesk(self.profile, centre, self.live.hub, self.recordings)
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))

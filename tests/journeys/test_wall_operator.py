@@ -4,8 +4,9 @@ At a first sign-in the wall shows the site's cameras in order, live; the operato
 fullscreen. A Help Point is pressed: the caller's window must be seen at once, so the wall
 leaves fullscreen and returns to the main window, laid out as before and still live. The call
 is answered and closed. Fullscreen again, and Escape brings the wall back. A camera then goes
-offline: its tile says so in words over a darkened last picture, and comes back live by itself
-when the camera does.
+offline: its tile says so in words over a darkened last picture (and that it is not being
+recorded), and comes back live, and recorded, by itself when the camera does. Every tile
+says whether its camera is being recorded (issue 23: *recording visible on tiles*).
 
 Defects reproduced here (issue 23): *after fullscreen plus a call the wall stays in a hidden
 fullscreen window; restoring it gives overlapping tiles with frozen frames*; *an offline camera
@@ -87,6 +88,10 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
         _live(qtbot, tile, tile.name)
     qtbot.waitUntil(lambda: [h.state for h in calls.centre.health.values()].count("ok") == 3,
                     timeout=30000)
+    # The site service records every camera from the start; each tile says so.
+    qtbot.waitUntil(lambda: all(t.recording is not None and t.recording.recording
+                                for t in _tiles(wall).values()), timeout=30000)
+    assert all(t.toolTip() == "Being recorded" for t in _tiles(wall).values())
 
     # -- fullscreen, then a call: the caller is seen, the wall comes back, still live ---------
     qtbot.mouseClick(wall.full_button, Qt.MouseButton.LeftButton)
@@ -125,9 +130,16 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
     sim.cli("offline", "cam2")
     qtbot.waitUntil(lambda: cam2._status[0].startswith(("Offline", "Reconnecting")),
                     timeout=30000)
+    qtbot.waitUntil(lambda: cam2.recording is not None and not cam2.recording.recording,
+                    timeout=30000)
+    assert cam2.toolTip().startswith("Not being recorded: "), cam2.toolTip()
+    assert all(t.recording is not None and t.recording.recording
+               for name, t in _tiles(wall).items() if name != "cam2")
     qtbot.wait(300)
     look_at(win, "journey-wall-camera-offline.png")
     sim.cli("online", "cam2")
     _live(qtbot, cam2, "cam2")
+    qtbot.waitUntil(lambda: cam2.recording is not None and cam2.recording.recording,
+                    timeout=60000)
     desktop._end_session("journey over")
     link.shutdown()

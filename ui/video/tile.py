@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 from ui.video.feed import FeedState, Frame
 from ui.video.hub import FeedHandle
+from vms.recording.onair import OnAir
 
 DEVICE_MIME = "application/x-beacon-device"
 TILE_MIME = "application/x-beacon-tile"
@@ -101,6 +102,7 @@ class Tile(QWidget):
         self._overlay_key: object = None
         self._overlay: tuple[QPixmap, QPixmap | None] | None = None
         self._status = ("", QColor())
+        self.recording: OnAir | None = None  # set by the wall from the recording index
         self._press: QPoint | None = None
         self.setAcceptDrops(True)
         self.setMinimumSize(QSize(64, 40))
@@ -207,8 +209,9 @@ class Tile(QWidget):
         """The name/clock bar and the state box, drawn once per change, not once per frame."""
         clock = self._clock
         badge = {"main": "HD", "sub": "SD"}.get(self.quality or "", "")
+        rec = self.recording if self.device_id is not None else None
         key = (rect.width(), rect.height(), self.index, self.name, self.place, clock, badge,
-               self._status[0])
+               self._status[0], rec)
         if key == self._overlay_key and self._overlay is not None:
             return self._overlay
         font = QFont(self.font())
@@ -224,8 +227,13 @@ class Tile(QWidget):
             p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                        f"{self.index + 1}  {self.place}  ·  {self.name}" if self.place
                        else f"{self.index + 1}  {self.name}")
-            p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                       f"{clock}  {badge}" if badge else clock)
+            right = f"{clock}  {badge}" if badge else clock
+            p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right)
+            if rec is not None:  # recorded or not, seen at a glance; the reason is in words
+                mark = "● REC" if rec.recording else "NOT RECORDING"
+                p.setPen(_REC if rec.recording else _NOT_REC)
+                p.drawText(area.adjusted(0, 0, -fm.horizontalAdvance(right + "   "), 0),
+                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, mark)
         text, colour = self._status
         bottom = None
         if text:
@@ -297,6 +305,8 @@ class Tile(QWidget):
 _BLACK = QColor("#05070a")
 _SELECTED = QPen(QColor("#3d9bff"), 3)
 _EDGE = QPen(QColor("#1c232e"), 1)
+_REC = QColor("#ff4d4d")
+_NOT_REC = QColor("#f0b849")
 
 
 def _pixmap(w: int, h: int, dpr: float) -> QPixmap:

@@ -31,12 +31,15 @@ from ui.video.hub import FeedHub
 from ui.wall.ptz_panel import PtzPanel
 from ui.wall.wall import Wall
 from vms.errors import VmsError
+from vms.recording.onair import OnAir
 from vms.registry.repo import DeviceRow
 from vms.wall.layouts import LAYOUTS, WallState
 from vms.wall.saved import LAST, SavedLayouts
 
 SAVE_DELAY_MS = 500
 SNAPSHOT_WAIT_S = 2.0
+
+ON_AIR_MS = 2500  # how often the tiles' recording marks are brought up to date
 
 
 class _FullScreen(QWidget):
@@ -93,6 +96,12 @@ class WallPane(QWidget):
         self.restored = False  # restore asked for
         self.ready = False  # the saved wall is on screen
         self.popouts: list[PopOut] = []
+        self.on_air: dict[int, OnAir] = {}
+        self._on_air_source: Callable[[], dict[int, OnAir]] | None = None
+        self._on_air_busy = False
+        self._on_air_timer = QTimer(self)
+        self._on_air_timer.setInterval(ON_AIR_MS)
+        self._on_air_timer.timeout.connect(self._poll_on_air)
         self._full: _FullScreen | None = None  # the fullscreen window, while the wall is in it
         self.wall = Wall(hub, self.rows.get)
         self.ptz = ptz
@@ -151,6 +160,39 @@ class WallPane(QWidget):
         self._save.setInterval(SAVE_DELAY_MS)
         self._save.timeout.connect(self.save_now)
         QShortcut(QKeySequence("F11"), self, self.toggle_fullscreen)
+
+    # -- recording on the tiles ---------------------------------------------------------------
+    def watch_recording(self, source: Callable[[], dict[int, OnAir]]) -> None:
+        """``source`` (run off the GUI thread) says which cameras are being recorded."""
+        self._on_air_source = source
+        self._on_air_timer.start()
+        self._poll_on_air()
+
+    def _poll_on_air(self) -> None:
+        source = self._on_air_source
+        if source is None or self._on_air_busy:
+            return
+        self._on_air_busy = True
+
+        def done(states: dict[int, OnAir]) -> None:
+            self._on_air_busy = False
+            self.set_recording(states)
+
+        def failed(_exc: BaseException) -> None:  # the index is busy or gone: say nothing
+            self._on_air_busy = False
+
+        tasks.run(source, done, failed)
+
+    def set_recording(self, states: dict[int, OnAir]) -> None:
+        self.on_air = states
+        for wall in [self.wall] + [p.wall for p in self.popouts]:
+            for tile in wall.tiles:
+                now = states.get(tile.device_id) if tile.device_id is not None else None
+                if now != tile.recording:
+                    tile.recording = now
+                    tile.setToolTip("" if now is None else "Being recorded" if now.recording
+                                    else f"Not being recorded: {now.reason}")
+                    tile.update()
 
     # -- devices and restore -----------------------------------------------------------------
     def set_devices(self, rows: list[DeviceRow]) -> None:
@@ -337,5 +379,6 @@ class WallPane(QWidget):
                 self.saved.save(WallState(self.wall.state.layout, list(self.wall.state.tiles)))
         for p in self.popouts:
             p.close()
+        self._on_air_timer.stop()
         self.leave_fullscreen()
         self.wall.shutdown()

@@ -229,6 +229,11 @@ class RecordingIndex(SqliteStore):
                                 "ORDER BY id DESC LIMIT 1", (camera_id,)).fetchone()
         return int(row[0]) if row else None
 
+    def open_gaps(self) -> dict[int, str]:
+        """Each camera's newest open gap (recording stopped and not yet resumed): its reason."""
+        return {int(r[0]): str(r[1]) for r in self.conn.execute(
+            "SELECT camera_id, reason FROM gaps WHERE end_utc IS NULL ORDER BY id")}
+
     def _end(self, table: str, row_id: int, end_utc: str) -> None:
         """Give an open gap or lock its end (once)."""
         with self.transaction() as c:
