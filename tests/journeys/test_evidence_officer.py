@@ -25,18 +25,16 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWizard
+from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, look_at, shown, sign_in
-from ui.desktop import Desktop
+from tests.journeys.walk import answer, at_desk, look_at, shown
 from ui.evidence.export_wizard import ExportWizard
 from ui.evidence.signing_key import SigningKeyDialog
 from ui.evidence.verify_window import VerifyWindow
 from ui.playback.window import PlaybackWindow
-from ui.site_link import SiteLink
 from vms.access.roles import Role
 from vms.profile import Profile
 
@@ -55,12 +53,9 @@ def test_an_evidence_officer_sets_up_the_key_exports_and_verifies(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any],
         tmp_path: Path) -> None:
     _sim, profile = site
-    link = SiteLink(profile.data_dir)
-    desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
-                      site_of(profile, segment_s=3))
-    sign_in(desktop, OFFICER, OFFICER_PW)
-    assert desktop.window is not None and desktop.recordings is not None
-    win, index = desktop.window, desktop.recordings
+    desktop, win, link = at_desk(profile, site_of(profile, segment_s=3), OFFICER, OFFICER_PW)
+    assert desktop.recordings is not None
+    index = desktop.recordings
     # The service records from the start; a few closed segments before the officer looks.
     qtbot.waitUntil(lambda: len(index.segments(state="closed")) >= 3, timeout=60000)
 

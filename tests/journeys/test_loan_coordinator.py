@@ -106,7 +106,8 @@ def test_a_coordinator_lends_a_camera_cannot_lend_it_twice_extends_it_and_report
     qtbot.waitUntil(lambda: "Elm Road: loan recorded" in loans.status.text(), timeout=10000)
 
     def sites() -> list[str]:
-        return [loans.all.item(r, 0).text() for r in range(loans.all.rowCount())]
+        items = [loans.all.item(r, 0) for r in range(loans.all.rowCount())]
+        return [i.text() if i is not None else "" for i in items]
     qtbot.waitUntil(lambda: sites() == ["Elm Road"], timeout=10000)
 
     said: list[str] = []

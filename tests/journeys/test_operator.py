@@ -34,11 +34,9 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import Sim
 from tests.helppoint_helpers import heard, recordings, similarity, speech
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, look_at, sign_in
+from tests.journeys.walk import answer, at_desk, look_at
 from ui.calls.incident_pane import IncidentPane
-from ui.desktop import Desktop
 from ui.dialogs.sign_in import LockDialog
-from ui.site_link import SiteLink
 from vms.access.roles import Role
 from vms.audio.announcements import clip
 from vms.audio.talk import load_pcm
@@ -89,13 +87,9 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any],
         tmp_path: Path) -> None:
     sim, profile = site
-    link = SiteLink(profile.data_dir)
-    desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
-                      site_of(profile))
-
-    sign_in(desktop, OPERATOR, OPERATOR_PW)
-    assert desktop.window is not None and desktop.calls is not None
-    win, calls = desktop.window, desktop.calls
+    desktop, win, link = at_desk(profile, site_of(profile), OPERATOR, OPERATOR_PW)
+    assert desktop.calls is not None
+    calls = desktop.calls
     panes = calls.panes
     qtbot.waitUntil(lambda: len(calls.centre.health) == 2 and all(
         h.state == "ok" for h in calls.centre.health.values()), timeout=30000)

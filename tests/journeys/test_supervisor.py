@@ -19,15 +19,12 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import ADMIN, ADMIN_PASSWORD, Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, look_at, sign_in
-from ui.desktop import Desktop
+from tests.journeys.walk import answer, at_desk, look_at
 from ui.dialogs.audit_viewer import AuditViewer
-from ui.site_link import SiteLink
 from vms.access.roles import Role
 from vms.loans.loans import Loans
 from vms.profile import Profile
@@ -58,12 +55,9 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
 def test_a_supervisor_escalates_an_intrusion_and_finds_it_in_the_audit_trail(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
     sim, profile = site
-    link = SiteLink(profile.data_dir)
-    desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
-                      site_of(profile))
-    sign_in(desktop, SUPERVISOR, SUPERVISOR_PW)
-    assert desktop.window is not None and desktop.calls is not None
-    win, calls = desktop.window, desktop.calls
+    desktop, win, link = at_desk(profile, site_of(profile), SUPERVISOR, SUPERVISOR_PW)
+    assert desktop.calls is not None
+    calls = desktop.calls
     qtbot.waitUntil(lambda: [h.state for h in calls.centre.health.values()] == ["ok"],
                     timeout=30000)
 

@@ -24,14 +24,11 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import look_at, sign_in
-from ui.desktop import Desktop
-from ui.site_link import SiteLink
+from tests.journeys.walk import at_desk, look_at
 from ui.video.tile import Tile
 from ui.wall.pane import WallPane
 from vms.access.roles import Role
@@ -74,12 +71,9 @@ def _laid_out(wall: WallPane) -> None:
 def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_camera(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
     sim, profile = site
-    link = SiteLink(profile.data_dir)
-    desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
-                      site_of(profile))
-    sign_in(desktop, OPERATOR, OPERATOR_PW)
-    assert desktop.window is not None and desktop.calls is not None
-    win, calls = desktop.window, desktop.calls
+    desktop, win, link = at_desk(profile, site_of(profile), OPERATOR, OPERATOR_PW)
+    assert desktop.calls is not None
+    calls = desktop.calls
     wall = win.wall
 
     # -- a first sign-in: the site's cameras in order on a 2x2 wall, live ---------------------

@@ -25,6 +25,9 @@ from PySide6.QtWidgets import (
 
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
+from ui.main_window import MainWindow
+from ui.site_link import SiteLink
+from vms.profile import Profile
 
 W = TypeVar("W", bound=QWidget)
 REPO = Path(__file__).resolve().parents[2]
@@ -141,6 +144,27 @@ def sign_in(desktop: Desktop, user: str, password: str) -> None:
     started: list[bool] = []
     answer(SignInDialog, signing_in(user, password), lambda: started.append(desktop.start()))
     assert started == [True] and desktop.window is not None, f"{user} could not sign in"
+
+
+def at_desk(profile: Profile, site: object, user: str, password: str
+            ) -> tuple[Desktop, MainWindow, SiteLink]:
+    """The desktop on ``profile`` and its site service, with ``user`` signed in at its dialog.
+    The link is never started: journeys that want the simulator's status watch it."""
+    link = SiteLink(profile.data_dir)
+    desktop = Desktop(QApplication.instance(), profile, link, site)  # type: ignore[arg-type]
+    sign_in(desktop, user, password)
+    assert desktop.window is not None
+    return desktop, desktop.window, link
+
+
+def opened(qtbot: object, kind: type[W], trigger: Callable[[], object],
+           timeout_ms: int = 10000) -> W:
+    """Do ``trigger`` (a menu item, a button) and return the window of ``kind`` it opens."""
+    trigger()
+    qtbot.waitUntil(lambda: shown(kind) is not None, timeout=timeout_ms)  # type: ignore[attr-defined]
+    window = shown(kind)
+    assert window is not None
+    return window
 
 
 def signing_in(user: str, password: str) -> Callable[[QDialog], None]:

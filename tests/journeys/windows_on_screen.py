@@ -22,7 +22,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, choose, misfits, right_click, shown, sign_in
+from tests.journeys.walk import answer, choose, misfits, opened, right_click, sign_in
 from ui.desktop import Desktop
 from ui.dialogs.audio import MicrophoneDialog
 from ui.dialogs.audit_viewer import AuditViewer
@@ -37,6 +37,7 @@ from ui.evidence.verify_window import VerifyWindow
 from ui.loans.dashboard import ExtendDialog, LoansWindow, NewLoanDialog
 from ui.loans.evaluation import EvaluationWindow
 from ui.loans.report_dialog import ReportDialog
+from ui.main_window import MainWindow
 from ui.playback.window import PlaybackWindow
 from ui.site_link import SiteLink
 from vms.access.roles import Role
@@ -77,13 +78,13 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile))
 
-    def as_(user: str, password: str) -> None:
+    def as_(user: str, password: str) -> MainWindow:
         sign_in(desktop, user, password)
+        assert desktop.window is not None
+        return desktop.window
 
     # -- an administrator's day ------------------------------------------------------------
-    as_(ADMIN, ADMIN_PW)
-    win = desktop.window
-    assert win is not None
+    win = as_(ADMIN, ADMIN_PW)
     check(win, "main window")
     answer(UsersDialog, check_and_close("users"), win.open_users.trigger)
     answer(AuditViewer, check_and_close("audit trail"), win.open_audit.trigger)
@@ -99,17 +100,11 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
         dlg.reject()
     answer(UsersDialog, form, win.open_users.trigger)
 
-    win.open_playback.trigger()
-    qtbot.waitUntil(lambda: shown(PlaybackWindow) is not None, timeout=10000)
-    play = shown(PlaybackWindow)
-    assert play is not None
+    play = opened(qtbot, PlaybackWindow, win.open_playback.trigger)
     check(play, "playback")
     play.close()
 
-    win.open_loans.trigger()
-    qtbot.waitUntil(lambda: shown(LoansWindow) is not None, timeout=10000)
-    loans = shown(LoansWindow)
-    assert loans is not None
+    loans = opened(qtbot, LoansWindow, win.open_loans.trigger)
     check(loans, "loans")
     qtbot.waitUntil(loans.new.isEnabled, timeout=10000)
 
@@ -127,10 +122,8 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
     loans.all.selectRow(0)
     answer(ExtendDialog, check_and_close("paid extension"),
            lambda: qtbot.mouseClick(loans.extend, Qt.MouseButton.LeftButton))
-    qtbot.mouseClick(loans.evaluation, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: shown(EvaluationWindow) is not None, timeout=15000)
-    evaluation = shown(EvaluationWindow)
-    assert evaluation is not None
+    evaluation = opened(qtbot, EvaluationWindow, lambda: qtbot.mouseClick(
+        loans.evaluation, Qt.MouseButton.LeftButton), 15000)
     check(evaluation, "crime evaluation")
     evaluation.close()
     loans.close()
@@ -144,43 +137,29 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
     desktop._end_session("next person")
 
     # -- an evidence officer: the key question, the wizard, the verify window ----------------
-    as_(OFFICER, OFFICER_PW)
-    win = desktop.window
-    assert win is not None
+    win = as_(OFFICER, OFFICER_PW)
 
     def key(dlg: SigningKeyDialog) -> None:
         check(dlg, "evidence signing key")
         qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not dlg.isVisible(), timeout=30000)
-    answer(SigningKeyDialog, key, win.open_export.trigger)
-    qtbot.waitUntil(lambda: shown(ExportWizard) is not None, timeout=10000)
-    wizard = shown(ExportWizard)
-    assert wizard is not None
+    wizard = opened(qtbot, ExportWizard,
+                    lambda: answer(SigningKeyDialog, key, win.open_export.trigger))
     check(wizard, "export wizard")
     wizard.reject()
-    win.open_verify.trigger()
-    qtbot.waitUntil(lambda: shown(VerifyWindow) is not None, timeout=10000)
-    verify = shown(VerifyWindow)
-    assert verify is not None
+    verify = opened(qtbot, VerifyWindow, win.open_verify.trigger)
     check(verify, "verify evidence")
     verify.close()
     desktop._end_session("next person")
 
     # -- a supervisor: the loan's report -----------------------------------------------------
-    as_(SUPERVISOR, SUPERVISOR_PW)
-    win = desktop.window
-    assert win is not None
+    win = as_(SUPERVISOR, SUPERVISOR_PW)
     check(win, "main window (supervisor)")
-    win.open_loans.trigger()
-    qtbot.waitUntil(lambda: shown(LoansWindow) is not None, timeout=10000)
-    loans = shown(LoansWindow)
-    assert loans is not None
+    loans = opened(qtbot, LoansWindow, win.open_loans.trigger)
     qtbot.waitUntil(lambda: loans.all.rowCount() == 1, timeout=10000)
     loans.all.selectRow(0)
-    qtbot.mouseClick(loans.report, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: shown(ReportDialog) is not None, timeout=10000)
-    report = shown(ReportDialog)
-    assert report is not None
+    report = opened(qtbot, ReportDialog,
+                    lambda: qtbot.mouseClick(loans.report, Qt.MouseButton.LeftButton))
     check(report, "loan report")
     report.close()
     loans.close()
