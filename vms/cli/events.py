@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vms.access.roles import Permission
 from vms.access.session import Session
-from vms.cli_devices import _device_args, _password, _timeouts
+from vms.cli.common import Subparsers, command, device_args, read_password, timeouts
 from vms.errors import ConfigError, ProtocolError
 from vms.events import pullpoint
 from vms.events.notifications import Notification
@@ -29,11 +29,11 @@ from vms.onvif.model import describe_offset
 from vms.profile import Profile
 
 
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("events", parents=[common], help="watch a device's ONVIF events live",
                        description="Subscribe to a device's events (PullPoint) and print each "
                                    "notification raw and as Beacon normalises it.")
-    _device_args(p)
+    device_args(p)
     p.add_argument("--duration", type=float, default=0.0, metavar="SECONDS",
                    help="stop after this long (default: until Ctrl+C)")
     p.add_argument("--json", action="store_true", help="print one JSON object per line")
@@ -41,6 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                    help="treat digital inputs as a Help Point's assistance button")
     p.add_argument("--rules", type=Path, metavar="FILE",
                    help="the device's own topic rules (JSON list), tried before the defaults")
+    command(p, run)
 
 
 def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
         except OSError as exc:
             raise ConfigError(f"cannot read {args.rules}: {exc}") from exc
         rules = EventRules.from_json(text, help_point=args.help_point)
-    pw = _password(args)
+    pw = read_password(args)
     target = parse_target(args.address)
     profile.access.record(session, "events.inspect", detail={"address": target.where})
     with contextlib.suppress(KeyboardInterrupt):
@@ -84,7 +85,7 @@ def _out(args: argparse.Namespace, n: Notification, rules: EventRules) -> None:
 
 async def _watch(args: argparse.Namespace, url: str, pw: str, rules: EventRules) -> int:
     target = parse_target(url)
-    async with DeviceClient(target, args.user, pw, _timeouts(args)) as dc:
+    async with DeviceClient(target, args.user, pw, timeouts(args)) as dc:
         offset = await dc.read_clock()
         sub = await pullpoint.create(dc, await pullpoint.find_service(dc))
         if not args.json:

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from vms.access.session import Session
+from vms.cli.common import Subparsers, command
 from vms.errors import ConfigError
 from vms.events.engine import Health
 from vms.incidents.queue import KIND_WORDS, STATE_WORDS, Incident
@@ -26,7 +27,7 @@ from vms.profile import Profile
 from vms.recording.recorder import RecorderStatus
 
 
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[common], help="run the site service (no desktop needed)",
                        description="Run this profile's site service: subscribe to every "
                                    "registered device's events, raise Help Point calls and "
@@ -55,6 +56,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                         "in memory (default: the recording_mode setting, else continuous)")
     p.add_argument("--segment-seconds", type=float, default=60.0, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    command(sub.choices["serve"], serve, needs="data_dir")
+    command(sub.choices["record"], record)
 
 
 class _Say:
@@ -134,7 +137,7 @@ def serve(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def record(args: argparse.Namespace, profile: Profile, session: Session) -> int:
-    from vms.cli_devices import device_ref
+    from vms.cli.common import device_ref
     from vms.commissioning import Commissioning
     from vms.site.service import SiteService
 

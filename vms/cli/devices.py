@@ -3,37 +3,38 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from pathlib import Path
 
 from vms.access.session import Session
+from vms.cli.common import Subparsers, command, device_args, device_ref, read_password, timeouts
 from vms.commissioning import Commissioning
 from vms.errors import ConfigError
 from vms.events.device_rules import DeviceRules
 from vms.events.topics import KINDS
 from vms.links import CameraLinks
-from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport, describe_offset
 from vms.profile import Profile
 from vms.redact import scrub_url
 
 
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("probe", parents=[common], help="onboard-check one device without adding it",
                        description="Connect to an ONVIF device and print what it is and what it "
                                    "supports: identity, clock offset, profiles, stream URIs and "
                                    "capabilities. Nothing is stored.")
-    _device_args(p)
+    device_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    command(p, run)
 
     dev = sub.add_parser("devices", parents=[common], help="the device registry",
                          description="Add, list and remove registered devices, and link "
                                      "cameras to Help Points.")
+    command(dev, run)
     acts = dev.add_subparsers(dest="devices_action", metavar="ACTION", required=True)
     a = acts.add_parser("add", parents=[common], help="onboard a device and register it")
-    _device_args(a)
+    device_args(a)
     a.add_argument("--name", help="name shown to operators (default: the device's own name)")
     a.add_argument("--site", help="site to file it under (default 'Default site')")
     a.add_argument("--location", help="location (default: the device's location scope)")
@@ -85,52 +86,11 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     a.add_argument("--json", action="store_true", help="print JSON")
 
 
-def _device_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("address", metavar="HOST[:PORT]|URL",
-                   help="device address, e.g. 192.168.1.20, 192.168.1.20:8080 or "
-                        "http://192.168.1.20/onvif/device_service")
-    p.add_argument("--user", required=True, help="device user name")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input (first line)")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                   help="per-request time limit (default 10)")
-
-
-def device_ref(svc: Commissioning, text: str) -> int:
-    """A device id, or a registered device's name (ignoring case)."""
-    if text.strip().isdigit():
-        return int(text)
-    rows = [r for r in svc.devices() if r.name.casefold() == text.strip().casefold()]
-    if not rows:
-        raise ConfigError(f"no registered device is named '{text}' (see 'vms devices list')")
-    if len(rows) > 1:
-        raise ConfigError(f"{len(rows)} devices are named '{text}'; give the id instead")
-    return rows[0].id
-
-
-def _password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        line = sys.stdin.readline()
-        pw = line.rstrip("\r\n")
-        if not pw:
-            raise ConfigError("no password on standard input")
-        return pw
-    if sys.stdin.isatty():
-        return getpass.getpass(f"Password for {args.user}: ")
-    raise ConfigError("give the password on standard input with --password-stdin")
-
-
-def _timeouts(args: argparse.Namespace) -> Timeouts:
-    if not 0 < args.timeout <= 120:
-        raise ConfigError("--timeout must be between 0 and 120 seconds")
-    return Timeouts(connect=min(4.0, args.timeout), read=args.timeout, total=args.timeout * 1.5)
-
-
 def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     svc = Commissioning(profile, session)
     if args.command == "probe":
-        pw = _password(args)
-        rep = svc.probe(args.address, args.user, pw, _timeouts(args))  # stores nothing
+        pw = read_password(args)
+        rep = svc.probe(args.address, args.user, pw, timeouts(args))  # stores nothing
         if args.json:
             print(json.dumps(rep.to_json(), indent=2))
         else:
@@ -138,9 +98,9 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
         return 0
     action = args.devices_action
     if action == "add":
-        pw = _password(args)
+        pw = read_password(args)
         added = svc.add(args.address, args.user, pw, name=args.name, site=args.site,
-                        location=args.location, timeouts=_timeouts(args))
+                        location=args.location, timeouts=timeouts(args))
         row = svc.registry.device(added.device_id)
         if args.json:
             print(json.dumps(row.to_json(), indent=2))

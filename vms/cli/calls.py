@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.cli.common import Subparsers, command
 from vms.errors import ConfigError
 from vms.events.store import EventStore
 from vms.incidents.queue import KIND_WORDS, OUTCOMES, STATE_WORDS, Incident, IncidentQueue
@@ -22,7 +23,7 @@ from vms.incidents.words import describe
 from vms.profile import Profile
 
 
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("calls", parents=[common], help="list and handle calls and alarms",
                        description="The queue of Help Point calls and alarms. Actions go "
                                    "through the site service when one runs on the profile.")
@@ -49,6 +50,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     a.add_argument("--outcome", required=True, metavar="CODE",
                    help="one of: " + ", ".join(OUTCOMES))
     a.add_argument("--note", default="", help="a last note")
+    command(p, run)
 
 
 @contextlib.contextmanager

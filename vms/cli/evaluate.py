@@ -11,10 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vms.cli.common import Subparsers, command
 from vms.errors import ConfigError
 
 
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "evaluate", parents=[common], help="crime around a site from police.uk files",
         description="Count police.uk street-level crimes within a radius of a site, by month "
@@ -38,6 +39,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                    help="also write the counts as CSV (area, month, period, crime type, count)")
     p.add_argument("--html", type=Path, metavar="FILE",
                    help="also write a one-page HTML report that states its limits")
+    command(p, run, needs="nothing")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.cli.common import Subparsers, command
 from vms.errors import ConfigError
 from vms.profile import Profile
 
 EXIT_INVALID = 1
 
 
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("export", parents=[common], help="export a sealed evidence package",
                        description="Export recorded footage as an evidence package (profile v1): "
                                    "the master segments bit for bit, lossless working copies, "
@@ -81,6 +82,10 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     im.add_argument("file", type=Path)
     im.add_argument("--password-stdin", action="store_true",
                     help="read the PKCS#12 password from standard input")
+    command(p, run)
+    command(v, verify, needs="data_dir")
+    command(s, run)
+    command(ca, run)
 
 
 def verify(args: argparse.Namespace, data_dir: Path) -> int:
@@ -120,7 +125,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
 
 
 def _export(args: argparse.Namespace, profile: Profile, session: Session) -> int:
-    from vms.cli_devices import device_ref
+    from vms.cli.common import device_ref
     from vms.commissioning import Commissioning
     from vms.events.store import EventStore
     from vms.evidence.package import Progress, Request

@@ -15,6 +15,7 @@ from vms.access.roles import Role
 from vms.access.session import Session, workstation
 from vms.audit.log import Filter, london
 from vms.audit.trail import AuditTrail
+from vms.cli.common import Subparsers, command
 from vms.errors import ConfigError, SignInFailed
 from vms.profile import Profile
 
@@ -51,7 +52,7 @@ def read_new_password(args: argparse.Namespace, who: str) -> str:
     raise ConfigError("give the new password on standard input with --password-stdin")
 
 
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     users = sub.add_parser("users", parents=[common], help="user accounts",
                            description="Beacon user accounts. " + SIGN_IN_HELP)
     acts = users.add_subparsers(dest="users_action", metavar="ACTION", required=True)
@@ -119,6 +120,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     out = a.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true")
     out.add_argument("--csv", type=Path, metavar="FILE", help="write CSV for a review")
+    for name in ("users", "groups", "settings", "audit"):
+        command(sub.choices[name], run)
 
 
 def first_run(args: argparse.Namespace, profile: Profile) -> bool:

@@ -1,8 +1,4 @@
-"""The ``vms`` command line.
-
-Every command runs on one profile (``--data-dir`` or ``VMS_DATA_DIR``). Errors are
-reported in one plain sentence and a non-zero exit code, never a traceback.
-"""
+"""``vms sim``: run a simulated site on loopback, or drive the one running on the profile."""
 
 from __future__ import annotations
 
@@ -10,74 +6,15 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import signal
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from vms import __version__
-from vms.errors import ConfigError, VmsError
-from vms.paths import resolve_data_dir
+from vms.cli.common import Subparsers, command
+from vms.errors import ConfigError
 from vms.sim import config as simcfg
 
-if TYPE_CHECKING:
-    from vms.access.session import Session
-    from vms.profile import Profile
 
-EXIT_ERROR = 2
-
-
-def _data_dir_parent() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR",
-                   help="profile directory (default: $VMS_DATA_DIR or the user data directory)")
-    return p
-
-
-def build_parser() -> argparse.ArgumentParser:
-    common = _data_dir_parent()
-    parser = argparse.ArgumentParser(prog="vms", parents=[common],
-                                     description="Beacon VMS command line. Every command except "
-                                                 "'vms sim', 'vms serve', 'vms verify' and "
-                                                 "'vms evaluate' runs as a signed-in Beacon "
-                                                 "user: set VMS_USER and VMS_PASSWORD, or run "
-                                                 "it in a terminal to be asked.")
-    parser.add_argument("--version", action="version", version=f"vms {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    disc = sub.add_parser("discover", parents=[common], help="find ONVIF devices (WS-Discovery)",
-                          description="Probe for ONVIF devices by multicast on the local network "
-                                      "and by unicast to hosts or CIDR ranges (multicast does not "
-                                      "cross routers). Lists each device as it answers.")
-    disc.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS",
-                      help="how long to collect replies (default 2)")
-    disc.add_argument("--range", dest="targets", action="append", default=[],
-                      metavar="CIDR|HOST", help="also probe these hosts by unicast (repeatable)")
-    disc.add_argument("--no-multicast", action="store_true", help="unicast probes only")
-    disc.add_argument("--interface", metavar="ADDR",
-                      help="local IPv4 address to send multicast from (default: the OS's choice)")
-    disc.add_argument("--port", type=int, default=3702, help=argparse.SUPPRESS)
-    disc.add_argument("--json", action="store_true", help="print JSON")
-
-    from vms import (
-        cli_access,
-        cli_calls,
-        cli_devices,
-        cli_evaluate,
-        cli_events,
-        cli_evidence,
-        cli_serve,
-    )
-
-    cli_devices.add_parsers(sub, common)
-    cli_evidence.add_parsers(sub, common)
-    cli_evaluate.add_parsers(sub, common)
-    cli_events.add_parsers(sub, common)
-    cli_serve.add_parsers(sub, common)
-    cli_calls.add_parsers(sub, common)
-    cli_access.add_parsers(sub, common)
-
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     sim = sub.add_parser("sim", parents=[common], help="run or drive a simulated site",
                          description="Run a simulated site of ONVIF devices on loopback "
                                      "(no action), or drive a running one.")
@@ -133,99 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     a = acts.add_parser("status", parents=[common], help="show the running site")
     a.add_argument("--json", action="store_true")
     acts.add_parser("stop", parents=[common], help="stop the running site")
-    return parser
+    command(sim, run, needs="data_dir")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        data_dir = resolve_data_dir(getattr(args, "data_dir", None))
-        if args.command == "verify":  # needs no account: recipients verify too
-            from vms import cli_evidence
-            return cli_evidence.verify(args, data_dir)
-        if args.command == "evaluate":  # public data and given coordinates: no account
-            from vms import cli_evaluate
-            return cli_evaluate.run(args)
-        if args.command == "serve":  # the OS account that owns the profile runs it
-            from vms import cli_serve
-            return cli_serve.serve(args, data_dir)
-        if args.command == "sim":
-            if args.action is None:
-                return _run_sim(args, data_dir)
-            return _sim_action(args, data_dir)
-        return _signed_in(args, data_dir)
-    except VmsError as exc:
-        print(f"vms: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return 130
-    parser.error(f"unknown command {args.command}")
-    return EXIT_ERROR
-
-
-def _signed_in(args: argparse.Namespace, data_dir: Path) -> int:
-    """Everything but ``vms sim`` runs as a signed-in user, and is audited as that user."""
-    from vms import cli_access, cli_devices
-    from vms.profile import Profile
-
-    profile = Profile(data_dir)
-    try:
-        if cli_access.first_run(args, profile):
-            return 0
-        session = cli_access.sign_in(profile)
-        if args.command == "discover":
-            return _discover(args, profile, session)
-        if args.command in ("probe", "devices"):
-            return cli_devices.run(args, profile, session)
-        if args.command == "events":
-            from vms import cli_events
-            return cli_events.run(args, profile, session)
-        if args.command == "record":
-            from vms import cli_serve
-            return cli_serve.record(args, profile, session)
-        if args.command == "calls":
-            from vms import cli_calls
-            return cli_calls.run(args, profile, session)
-        if args.command in ("export", "seal", "evidence-ca"):
-            from vms import cli_evidence
-            return cli_evidence.run(args, profile, session)
-        return cli_access.run(args, profile, session)
-    finally:
-        if profile.credentials.notice:
-            print(f"Note: {profile.credentials.notice}", file=sys.stderr)
-        profile.close()
-
-
-def _discover(args: argparse.Namespace, profile: Profile, session: Session) -> int:
-    from vms.commissioning import Commissioning
-    from vms.discovery.wsd import Sighting
-
-    if args.timeout <= 0 or args.timeout > 60:
-        raise ConfigError("--timeout must be between 0 and 60 seconds")
-    if args.no_multicast and not args.targets:
-        raise ConfigError("with --no-multicast, give hosts or ranges to probe with --range")
-
-    def show(s: Sighting) -> None:
-        if not args.json:
-            print(f"  {s.name or '(no name)':<18} {s.hardware or '?':<22} "
-                  f"{s.xaddr or '-':<45} {s.location}", flush=True)
-            if s.warning:
-                print(f"    warning: {s.warning}", flush=True)
-
-    if not args.json:
-        print(f"Probing for {args.timeout:g} s...", flush=True)
-    svc = Commissioning(profile, session)
-    found = asyncio.run(svc.discover(args.timeout, args.targets, not args.no_multicast, args.port,
-                                     show, args.interface))
-    if args.json:
-        print(json.dumps([s.to_dict() for s in found], indent=2))
-    else:
-        print(f"{len(found)} device{'s' if len(found) != 1 else ''} found.")
-    for note in found.notes:  # what was dropped: never listed as a device
-        print(f"Note: {note}", file=sys.stderr)
-    return 0
+def run(args: argparse.Namespace, data_dir: Path) -> int:
+    if args.action is None:
+        return _run_sim(args, data_dir)
+    return _sim_action(args, data_dir)
 
 
 def _site_config(args: argparse.Namespace) -> simcfg.SiteConfig:
