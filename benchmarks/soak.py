@@ -163,6 +163,7 @@ def main() -> None:
     from tests.wall_helpers import register
     from vms.access.admin import UserAdmin
     from vms.access.roles import Role
+    from vms.errors import ServiceUnavailable
     from vms.events.engine import OK
     from vms.evidence.ca import EvidenceKeys
     from vms.evidence.package import Request
@@ -172,7 +173,7 @@ def main() -> None:
     from vms.recording.index import CLOSED, RecordingIndex
     from vms.sim import control
     from vms.site.address import running
-    from vms.site.client import ServiceUnavailable, SiteClient, connect
+    from vms.site.client import SiteClient, connect
 
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="vms-soak-") as tmp:

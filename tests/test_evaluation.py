@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_path, vms_cmd
-from vms.errors import ConfigError
+from vms.errors import ConfigError, CrimeDataError
 from vms.evaluation.compare import Area, evaluate, month_of, month_range
-from vms.evaluation.policeuk import CrimeDataError, load, read_file
+from vms.evaluation.policeuk import load, read_file
 
 # Northampton town centre; a point in Nottingham for the other force's files.
 SITE = (52.2370, -0.8975)

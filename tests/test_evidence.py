@@ -424,7 +424,8 @@ def test_a_recording_altered_since_it_was_closed_stops_the_export_leaving_nothin
         world: World, tmp_path: Path) -> None:
     """The masters are copied on a helper thread while earlier ones are derived from: a
     mismatch found there still stops the whole export, and the half-built package goes."""
-    from vms.evidence.package import ExportError, select
+    from vms.errors import ExportError
+    from vms.evidence.package import select
 
     segs, _holes = select(world.index, world.ids["cam1"], world.start, world.end)
     assert len(segs) >= 2

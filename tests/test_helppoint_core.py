@@ -22,13 +22,13 @@ from vms.audio import g711
 from vms.audio.listen import LIVE, ListenFeed
 from vms.audio.talk import READY, Talk
 from vms.coreloop import core_loop
-from vms.errors import DeviceError, PermissionDenied
+from vms.errors import DeviceError, IncidentError, PermissionDenied
 from vms.events.device_rules import DeviceRules, rules_for
 from vms.events.engine import OK, DeviceSource, EventEngine
 from vms.events.notifications import read_all
 from vms.events.store import EventStore
 from vms.events.topics import EventRules
-from vms.incidents.queue import ACCEPTED, CLOSED, NEW, ON_HOLD, IncidentError, IncidentQueue
+from vms.incidents.queue import ACCEPTED, CLOSED, NEW, ON_HOLD, IncidentQueue
 from vms.live import LiveView
 from vms.relay import RelayControl
 from vms.sim.media.clips import microphone_loop

@@ -132,3 +132,26 @@ def test_every_command_says_what_runs_it_and_what_it_needs() -> None:
 def test_no_command_module_at_the_top_of_the_core() -> None:
     top = sorted(p.name for p in (REPO / "vms").glob("cli*.py"))
     assert top == [], f"command modules belong in vms/cli/: {top}"
+
+
+# Exceptions that never leave their module: control flow inside one part, each saying so.
+INTERNAL = {"Refused", "Missing"}  # vms/evidence/files.py: become findings in the report
+
+
+def test_every_error_is_a_vms_error_defined_with_the_others() -> None:
+    import vms.errors
+
+    outside = []
+    for path in [*(REPO / "vms").rglob("*.py"), *(REPO / "ui").rglob("*.py")]:
+        rel = path.relative_to(REPO).as_posix()
+        if rel == "vms/errors.py" or rel.startswith("vms/sim/"):  # the simulator is not the product
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_") and \
+                    node.name not in INTERNAL and any(
+                        ast.unparse(b).endswith(("Error", "Exception")) for b in node.bases):
+                outside.append(f"{rel}: {node.name}")
+    assert outside == [], "errors belong in vms/errors.py, under VmsError"
+    errors = [v for v in vars(vms.errors).values()
+              if isinstance(v, type) and issubclass(v, BaseException)]
+    assert len(errors) > 30 and all(issubclass(e, vms.errors.VmsError) for e in errors)

@@ -25,9 +25,8 @@ from ui.calls.desk import CallDesk
 from ui.calls.incident_pane import IncidentPane
 from ui.loans.report_dialog import ReportDialog
 from ui.wall.assembly import assemble
-from vms.errors import ConfigError
+from vms.errors import ConfigError, IncidentError
 from vms.events.engine import OK
-from vms.incidents.queue import IncidentError
 from vms.loans.loans import Loans
 from vms.loans.triage import FALSE, Triage, parse_targets
 from vms.recording.index import RecordingIndex

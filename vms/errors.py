@@ -119,3 +119,48 @@ class PermissionDenied(AccessError):
 
 class AuditError(VmsError):
     pass
+
+
+# Errors of particular parts, here so that every error is a VmsError and found in one place.
+class CrimeDataError(VmsError):
+    """A crime file that cannot be read as police.uk street-level data."""
+
+
+class IncidentError(VmsError):
+    """An action that does not fit the incident's state (e.g. closing without an outcome)."""
+
+
+class DuplicateDevice(VmsError):
+    """A device is registered already (same identity or address)."""
+
+
+class UnknownDevice(VmsError):
+    """No registered device has this id or name."""
+
+
+class ServiceUnavailable(VmsError):
+    """No site service answers on this profile."""
+
+
+class ServiceRunning(VmsError):
+    """Another process already runs this profile's site service."""
+
+
+class ExportError(VmsError):
+    """The export cannot go on; nothing was left behind."""
+
+
+class Cancelled(ExportError):
+    """The person exporting cancelled it; nothing was left behind."""
+
+
+class TimestampError(VmsError):
+    """The time-stamp authority could not be reached or refused the request."""
+
+
+class FeedError(VmsError):
+    """A stream failed; the message is one plain sentence without credentials."""
+
+
+class AuthRefused(FeedError):
+    """The stream refused our user name or password."""

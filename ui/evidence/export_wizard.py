@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from ui.screen import sized
+from vms.errors import Cancelled
 from vms.evidence.incident_scope import IncidentScope
-from vms.evidence.package import Cancelled, Progress, Request, Result
+from vms.evidence.package import Progress, Request, Result
 from vms.evidence.service import EvidenceService
 from vms.evidence.utc import parse
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from vms.errors import AuthRefused, FeedError  # defined with every other error
 from vms.wall.backoff import Backoff
 
 STABLE_S = 10.0  # a session that stayed live this long resets the backoff
@@ -61,14 +62,6 @@ class Frame:
     @property
     def display_aspect(self) -> float:
         return self.aspect or self.width / max(1, self.height)
-
-
-class FeedError(Exception):
-    """A stream failed; the message is one plain sentence without credentials."""
-
-
-class AuthRefused(FeedError):
-    pass
 
 
 def fit(box_w: int, box_h: int, src_w: int, src_h: int) -> tuple[int, int]:

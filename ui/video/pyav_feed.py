@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import av
 from av.video.reformatter import VideoReformatter
 
-from ui.video.feed import AuthRefused, Feed, FeedError, Frame
+from ui.video.feed import Feed, Frame
 from vms import media_errors
+from vms.errors import AuthRefused, FeedError
 from vms.media_errors import credentials_refused
 from vms.streamsafe import ffmpeg_options, player_url
 

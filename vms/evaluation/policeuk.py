@@ -26,16 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vms.errors import VmsError
+from vms.errors import (
+    CrimeDataError,  # defined with every other error
+    )
 
 REQUIRED = ("Crime ID", "Month", "Falls within", "Longitude", "Latitude", "Location",
             "Crime type")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 NO_LOCATION = "no location"
-
-
-class CrimeDataError(VmsError):
-    """A crime file that cannot be read as police.uk street-level data."""
 
 
 @dataclass

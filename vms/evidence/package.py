@@ -24,10 +24,10 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from vms import __version__
-from vms.errors import VmsError
+from vms.errors import Cancelled, ExportError, TimestampError  # defined with every other error
 from vms.evidence import bag, documents, durable, frames
 from vms.evidence.ca import Signer
-from vms.evidence.seal import TimestampError, cert_der_to_pem, request_timestamp, sign_detached
+from vms.evidence.seal import cert_der_to_pem, request_timestamp, sign_detached
 from vms.evidence.utc import iso, parse
 from vms.recording.index import CLOSED, DAMAGED, RECOVERED, RecordingIndex, Segment
 
@@ -37,14 +37,6 @@ P7S = "tagmanifest-sha256.txt.p7s"
 TSR = P7S + ".tsr"
 SEALABLE = (CLOSED, RECOVERED, DAMAGED)
 GAP_TOLERANCE_S = 2.0  # a hole in the footage shorter than this is frame spacing, not a gap
-
-
-class ExportError(VmsError):
-    """The export cannot go on; nothing was left behind."""
-
-
-class Cancelled(ExportError):
-    pass
 
 
 @dataclass

@@ -20,14 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from vms.errors import VmsError
+from vms.errors import (
+    TimestampError,  # defined with every other error
+    )
 from vms.evidence.ca import Signer
 
 TSA_TIMEOUT_S = 20.0
-
-
-class TimestampError(VmsError):
-    """The time-stamp authority could not be reached or refused the request."""
 
 
 def sign_detached(data: bytes, signer: Signer) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.audit.log import Filter
-from vms.errors import ConfigError
+from vms.errors import ConfigError, IncidentError
 from vms.events.store import EventStore
 from vms.evidence.ca import EvidenceKeys
 from vms.evidence.incident_scope import IncidentScope, recent_incidents, scope_of
@@ -29,7 +29,7 @@ from vms.evidence.package import (
     Request,
     Result,
 )
-from vms.incidents.queue import IncidentError, IncidentQueue
+from vms.incidents.queue import IncidentQueue
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
 from vms.registry.repo import DeviceRow

@@ -17,7 +17,10 @@ from typing import Any
 
 from vms.access.roles import Permission
 from vms.access.session import Session
-from vms.errors import PermissionDenied, VmsError
+from vms.errors import (
+    IncidentError,  # defined with every other error
+    PermissionDenied,
+)
 from vms.events.engine import Event
 from vms.events.store import EventStore, utc_now
 from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPER
@@ -46,10 +49,6 @@ OUTCOMES: dict[str, str] = {
 
 _COLUMNS = frozenset({"state", "owner", "accepted_utc", "closed_utc", "outcome", "notes",
                       "police_informed_utc", "police_ref", "units"})
-
-
-class IncidentError(VmsError):
-    """An action that does not fit the incident's state (e.g. closing without an outcome)."""
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ from typing import Any
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.errors import IncidentError
 from vms.events.store import utc_now
 from vms.events.topics import INTRUSION
 from vms.evidence.utc import iso
 from vms.evidence.utc import parse as parse_utc
-from vms.incidents.queue import CLOSED, Incident, IncidentError, IncidentQueue
+from vms.incidents.queue import CLOSED, Incident, IncidentQueue
 from vms.loans.loans import LONDON, Deployment, Loans, Site
 from vms.loans.store import LoanStore
 from vms.loans.targets import STEPS, parse_targets

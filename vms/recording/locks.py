@@ -13,11 +13,12 @@ import datetime as dt
 import threading
 import time
 
+from vms.errors import UnknownDevice
 from vms.events.engine import Event
 from vms.events.topics import HELP_BUTTON, INTRUSION
 from vms.incidents.queue import ACCEPTED, CLOSED, Incident
 from vms.recording.index import RecordingIndex, utc
-from vms.registry.repo import Registry, UnknownDevice
+from vms.registry.repo import Registry
 
 LOCKED_WHEN_ACCEPTED = frozenset({HELP_BUTTON, INTRUSION})
 

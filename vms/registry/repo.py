@@ -20,20 +20,17 @@ from typing import Any
 import sqlite_utils
 
 from vms.discovery.wsd import Sighting
-from vms.errors import ConfigError, ProfileError, VmsError
+from vms.errors import (  # defined with every other error
+    ConfigError,
+    DuplicateDevice,
+    ProfileError,
+    UnknownDevice,
+)
 from vms.onvif.model import Capabilities, CapabilityCheck, DeviceReport, HasStreams, StreamInfo
 from vms.registry.schema import check_version, migrate
 from vms.streamsafe import strip_userinfo
 
 DEFAULT_SITE = "Default site"
-
-
-class DuplicateDevice(VmsError):
-    pass
-
-
-class UnknownDevice(VmsError):
-    pass
 
 
 def now() -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from vms.errors import ServiceRunning
 from vms.profile import Profile
-from vms.site.address import ServiceRunning, running
+from vms.site.address import running
 from vms.site.client import SiteClient, connect
 from vms.site.service import SiteService
 

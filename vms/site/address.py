@@ -9,12 +9,6 @@ from typing import Any
 
 import filelock
 
-from vms.errors import VmsError
-
-
-class ServiceRunning(VmsError):
-    """Another process already runs this profile's site service."""
-
 
 def lock_path(data_dir: Path) -> Path:
     return data_dir / "locks" / "site-service.lock"

@@ -24,7 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 from vms.access.session import Session
-from vms.errors import VmsError
+from vms.errors import (
+    ServiceUnavailable,  # defined with every other error
+    VmsError,
+)
 from vms.events.engine import RETRYING, Event, Health
 from vms.events.store import EventStore
 from vms.events.topics import RELAY
@@ -37,10 +40,6 @@ log = logging.getLogger(__name__)
 
 REQUEST_S = 15.0
 RECONNECT_S = 1.0
-
-
-class ServiceUnavailable(VmsError):
-    """No site service answers on this profile."""
 
 
 class SiteClient:

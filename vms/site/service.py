@@ -26,7 +26,7 @@ import filelock
 
 from vms.access.session import service_session
 from vms.coreloop import CoreLoop
-from vms.errors import VmsError
+from vms.errors import ServiceRunning, VmsError
 from vms.events.engine import DeviceSource, Event, EventEngine, Health
 from vms.events.sources import event_sources
 from vms.events.store import EventStore
@@ -38,7 +38,7 @@ from vms.recording.index import RecordingIndex
 from vms.recording.locks import EvidenceLocks
 from vms.recording.recorder import RecorderStatus
 from vms.recording.service import Recording
-from vms.site.address import ServiceRunning, address_path, lock_path, running
+from vms.site.address import address_path, lock_path, running
 from vms.site.server import SiteServer
 
 log = logging.getLogger(__name__)

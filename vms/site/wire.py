@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from vms import errors
+from vms.errors import IncidentError
 from vms.events.engine import Event, Health
 from vms.events.topics import DomainEvent
-from vms.incidents.queue import Incident, IncidentError
+from vms.incidents.queue import Incident
 
 MAX_LINE = 1 << 20  # a snapshot of a few thousand open incidents fits
 
