@@ -159,3 +159,31 @@ def site_of() -> Iterator[Callable[..., Any]]:
     yield make
     for site in opened:
         site.stop() if isinstance(site, SiteService) else site.close()
+
+
+@pytest.fixture(scope="session")
+def qapp_cls() -> type:
+    """pytest-qt's application: one that lets the GUI-thread guard see event delivery."""
+    from tests.gui_guard import GuardedApplication
+    return GuardedApplication
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No SQLite statement, socket call or sleep while Qt runs the desktop's code on the GUI
+    thread (issue 24). Only for tests that use Qt."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from tests import gui_guard
+    gui_guard.violations.clear()
+    gui_guard.enabled[0] = True
+    try:
+        yield
+    finally:
+        gui_guard.enabled[0] = False
+    found = list(dict.fromkeys(gui_guard.violations))
+    gui_guard.violations.clear()
+    if found:
+        pytest.fail("the desktop blocked its GUI thread (issue 24; run it through ui.tasks):\n"
+                    + "\n".join(found[:20]), pytrace=False)

@@ -145,8 +145,9 @@ def test_the_window_plays_seeks_bookmarks_and_offers_a_selected_range_for_export
     win.play.click()
     assert win.position > t + 0.5
     data.add_bookmark(recorded.ids["cam1"], t, "Suspect enters frame")
-    win.reload()
-    assert ("Suspect enters frame" in [label for _, label in win.timeline.bookmarks])
+    win.reload()  # read off the GUI thread
+    qtbot.waitUntil(lambda: "Suspect enters frame" in [label for _, label in
+                                                       win.timeline.bookmarks], timeout=5000)
     assert not win.export.isEnabled()
     win.range.click()
     assert win.export.isEnabled()

@@ -13,7 +13,9 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
@@ -58,6 +60,17 @@ from vms.recording.timeline_data import TimelineData
 from vms.registry.repo import DeviceRow
 from vms.site.client import SiteClient
 from vms.site.service import SiteService
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _ExportInputs:
+    key_ready: bool
+    cameras: list[tuple[int, str]]
+    tsa: str
+    incidents: list[Any]
+
 
 CHECK_IDLE_MS = 2000
 _INPUT = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
@@ -192,47 +205,69 @@ class Desktop(QObject):
         if self.svc and self.window:
             DiscoveryDialog(self.svc, defaults_for(self.link.last_status), self.window).exec()
 
+    def _after(self, read: Callable[[], T], show: Callable[[T], None], what: str) -> None:
+        """Read what a window needs off the GUI thread (the registry, the keyring, the
+        incidents), then open it; if reading fails, say so in the status bar."""
+        win = self.window
+        if win is None:
+            return
+
+        def shown(value: T) -> None:
+            if self.window is win:  # still the same session's window
+                show(value)
+
+        tasks.run(read, shown,
+                  lambda e: win.statusBar().showMessage(f"Cannot open {what}: {e}", 10000))
+
     def show_links(self, device_id: int) -> None:
-        if not (self.session and self.window and self.svc and self.live):
+        svc, session, live = self.svc, self.session, self.live
+        if not (session and self.window and svc and live):
             return
-        rows = self.svc.devices()
-        device = next((r for r in rows if r.id == device_id), None)
-        if device is None:
-            return
-        links = CameraLinks(self.profile, self.session, self.live.ptz)  # the wall's PTZ clients
-        LinksDialog(links, device, rows, self.window).exec()
+
+        def show(rows: list[DeviceRow]) -> None:
+            device = next((r for r in rows if r.id == device_id), None)
+            if device is not None and self.window is not None:
+                links = CameraLinks(self.profile, session, live.ptz)  # the wall's PTZ clients
+                LinksDialog(links, device, rows, self.window).exec()
+        self._after(svc.devices, show, "the linked cameras")
 
     def show_device_details(self, device_id: int) -> None:
-        if not (self.session and self.window and self.svc):
-            return
-        device = next((r for r in self.svc.devices() if r.id == device_id), None)
-        if device is not None:
-            DeviceDetailsDialog(device, self.window).exec()
+        def show(found: tuple[Commissioning, MainWindow, DeviceRow, object]) -> None:
+            DeviceDetailsDialog(found[2], found[1]).exec()
+        self._with_device(device_id, show, "the device details")
 
-    def _device(self, device_id: int) -> tuple[Commissioning, MainWindow, DeviceRow] | None:
+    def _with_device(self, device_id: int,
+                     show: Callable[[tuple[Commissioning, MainWindow, DeviceRow, object]], None],
+                     what: str) -> None:
+        """``show((service, window, device, its stored login))``, the device read off the GUI
+        thread."""
         svc, win = self.svc, self.window
         if not (svc and win):
-            return None
-        device = next((r for r in svc.devices() if r.id == device_id), None)
-        return None if device is None else (svc, win, device)
+            return
+
+        def read() -> tuple[Commissioning, MainWindow, DeviceRow, object] | None:
+            device = next((r for r in svc.devices() if r.id == device_id), None)
+            return None if device is None else (svc, win, device, svc.credentials.get(device.uid))
+        self._after(read, lambda found: show(found) if found is not None else None, what)
 
     def change_device_login(self, device_id: int) -> None:
-        found = self._device(device_id)
-        if found is None:
-            return
-        svc, win, device = found
-        login = svc.credentials.get(device.uid)
-        dlg = DeviceLoginDialog(device.name, login[0] if login else "admin",
-                                lambda user, pw: svc.change_login(device_id, user, pw), win)
-        if dlg.exec() == QDialog.DialogCode.Accepted:
-            win.statusBar().showMessage(f"{device.name}: the new login works and is kept in "
-                                        "the keyring.", 10000)
+        def show(found: tuple[Commissioning, MainWindow, DeviceRow, object]) -> None:
+            svc, win, device, login = found
+            user = login[0] if isinstance(login, tuple) else "admin"
+            dlg = DeviceLoginDialog(device.name, user,
+                                    lambda user, pw: svc.change_login(device_id, user, pw), win)
+            if dlg.exec() == QDialog.DialogCode.Accepted:
+                win.statusBar().showMessage(f"{device.name}: the new login works and is kept "
+                                            "in the keyring.", 10000)
+        self._with_device(device_id, show, "the device's login")
 
     def remove_device(self, device_id: int) -> None:
-        found = self._device(device_id)
-        if found is None:
-            return
-        svc, win, device = found
+        self._with_device(device_id, lambda found: self._remove_device(device_id, found),
+                          "the device")
+
+    def _remove_device(self, device_id: int,
+                       found: tuple[Commissioning, MainWindow, DeviceRow, object]) -> None:
+        svc, win, device, _login = found
         answer = QMessageBox.question(
             win, "Remove device — Beacon VMS",
             f"Remove {device.name} ({device.location or device.site})? Beacon stops showing and "
@@ -247,74 +282,99 @@ class Desktop(QObject):
                   lambda e: win.statusBar().showMessage(f"{device.name} was not removed: {e}"))
 
     def show_audit(self) -> None:
-        if not (self.session and self.window and self.svc):
+        svc, session = self.svc, self.session
+        if not (session and self.window and svc):
             return
-        cams = [(d.id, d.name) for d in self.svc.devices()]
-        AuditViewer(AuditTrail(self.access, self.session), cams, self.window).exec()
+
+        def show(cams: list[tuple[int, str]]) -> None:
+            AuditViewer(AuditTrail(self.access, session), cams, self.window).exec()
+        self._after(lambda: [(d.id, d.name) for d in svc.devices()], show, "the audit trail")
 
     def show_playback(self) -> None:
-        if not (self.session and self.window and self.svc and self.calls and self.recordings):
+        svc, session, calls, index = self.svc, self.session, self.calls, self.recordings
+        if not (session and self.window and svc and calls and index):
             return
-        cams = [(d.id, d.name) for d in self.svc.devices()
-                if self.access.can(self.session, Permission.PLAYBACK, d)]
-        data = TimelineData(self.recordings, self.calls.centre.store, self.session.user)
-        win = PlaybackWindow(data, cams, self.window)
-        win.export_requested.connect(lambda ids, a, b: self.show_export(ids, a, b, win))
-        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        win.show()
-        have = self.recordings.cameras()
-        recorded = [cid for cid, _ in cams if cid in have][:1]
-        win.choose(recorded)
+
+        def read() -> tuple[list[tuple[int, str]], set[int]]:
+            cams = [(d.id, d.name) for d in svc.devices()
+                    if self.access.can(session, Permission.PLAYBACK, d)]
+            return cams, index.cameras()
+
+        def show(got: tuple[list[tuple[int, str]], set[int]]) -> None:
+            cams, have = got
+            data = TimelineData(index, calls.centre.store, session.user)
+            win = PlaybackWindow(data, cams, self.window)
+            win.export_requested.connect(lambda ids, a, b: self.show_export(ids, a, b, win))
+            win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            win.show()
+            win.choose([cid for cid, _ in cams if cid in have][:1])
+        self._after(read, show, "playback")
 
     def show_export(self, chosen: list[int], start: float | None, end: float | None,
-                    parent: QWidget | None = None, incident_id: int | None = None
-                    ) -> ExportWizard | None:
-        """The export wizard, from a timeline selection, an incident or the menu."""
-        if not (self.session and self.window and self.svc and self.recordings):
-            return None
-        if not self.access.can(self.session, Permission.EVIDENCE_EXPORT):
-            QMessageBox.information(parent or self.window, "Export evidence — Beacon VMS",
-                                    "Exporting evidence needs the evidence officer role. The "
-                                    "selected footage is kept; ask an evidence officer to "
-                                    "export it.")
-            return None
-        keys = SigningKeySetup(self.profile, self.session)
-        if not keys.ready:  # asked now, not on the wizard's last page
-            ask = SigningKeyDialog(keys, parent=parent or self.window)
-            if ask.exec() != QDialog.DialogCode.Accepted:
-                return None
-            self.window.statusBar().showMessage(
-                "Evidence signing key set up: give recipients evidence/root.crt from this "
-                "profile to check packages.", 15000)
-        cams = [(d.id, d.name) for d in self.svc.devices()
-                if self.access.can(self.session, Permission.EVIDENCE_EXPORT, d)]
-        now = dt.datetime.now(dt.UTC)
-        a = dt.datetime.fromtimestamp(start, dt.UTC) if start else now - dt.timedelta(minutes=10)
-        b = dt.datetime.fromtimestamp(end, dt.UTC) if end else now
-        service = EvidenceService(self.profile, self.session, self.recordings)
-        tsa = self.access.accounts.settings().value(TSA_SETTING)
-        incidents = service.incidents(self.calls.centre.store) if self.calls else []
-        wiz = ExportWizard(service, cams, chosen, a, b, Path.home() / "Evidence exports", tsa,
-                           parent or self.window, incidents)
-        if incident_id is not None:
-            wiz.choose_incident(incident_id)
-        wiz.restore(self.export_draft)
-        wiz.finished.connect(lambda _r: setattr(self, "export_draft", wiz.draft()))
-        wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        wiz.show()
-        return wiz
+                    parent: QWidget | None = None, incident_id: int | None = None) -> None:
+        """The export wizard, from a timeline selection, an incident or the menu. What it
+        needs (the right, the key's state, cameras, incidents) is read off the GUI thread."""
+        svc, session, index, calls = self.svc, self.session, self.recordings, self.calls
+        if not (session and self.window and svc and index):
+            return
+        service = EvidenceService(self.profile, session, index)
+        keys = SigningKeySetup(self.profile, session)
 
-    def show_loans(self) -> LoansWindow | None:
-        if not (self.session and self.svc and self.window):
-            return None
-        loans = Loans(self.profile, self.session)
-        win = LoansWindow(loans, [(d.id, d.name) for d in self.svc.devices()], parent=self.window)
-        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        win.destroyed.connect(lambda _o=None: loans.close())
-        win.report_requested.connect(lambda did: self.show_loan_report(did, win))
-        win.evaluation_requested.connect(self.show_evaluation)
-        win.show()
-        return win
+        def read() -> _ExportInputs | None:
+            if not self.access.can(session, Permission.EVIDENCE_EXPORT):
+                return None
+            cams = [(d.id, d.name) for d in svc.devices()
+                    if self.access.can(session, Permission.EVIDENCE_EXPORT, d)]
+            return _ExportInputs(keys.ready, cams,
+                                 self.access.accounts.settings().value(TSA_SETTING),
+                                 service.incidents(calls.centre.store) if calls else [])
+
+        def show(got: _ExportInputs | None) -> None:
+            owner = parent or self.window
+            if got is None:
+                QMessageBox.information(owner, "Export evidence — Beacon VMS",
+                                        "Exporting evidence needs the evidence officer role. "
+                                        "The selected footage is kept; ask an evidence "
+                                        "officer to export it.")
+                return
+            if not got.key_ready:  # asked now, not on the wizard's last page
+                ask = SigningKeyDialog(keys, parent=owner)
+                if ask.exec() != QDialog.DialogCode.Accepted or self.window is None:
+                    return
+                self.window.statusBar().showMessage(
+                    "Evidence signing key set up: give recipients evidence/root.crt from this "
+                    "profile to check packages.", 15000)
+            now = dt.datetime.now(dt.UTC)
+            a = dt.datetime.fromtimestamp(start, dt.UTC) if start else \
+                now - dt.timedelta(minutes=10)
+            b = dt.datetime.fromtimestamp(end, dt.UTC) if end else now
+            wiz = ExportWizard(service, got.cameras, chosen, a, b,
+                               Path.home() / "Evidence exports", got.tsa, owner, got.incidents)
+            if incident_id is not None:
+                wiz.choose_incident(incident_id)
+            wiz.restore(self.export_draft)
+            wiz.finished.connect(lambda _r: setattr(self, "export_draft", wiz.draft()))
+            wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            wiz.show()
+        self._after(read, show, "the export")
+
+    def show_loans(self) -> None:
+        svc, session = self.svc, self.session
+        if not (session and svc and self.window):
+            return
+
+        def read() -> tuple[Loans, list[tuple[int, str]]]:
+            return Loans(self.profile, session), [(d.id, d.name) for d in svc.devices()]
+
+        def show(got: tuple[Loans, list[tuple[int, str]]]) -> None:
+            loans, cams = got
+            win = LoansWindow(loans, cams, parent=self.window)
+            win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            win.destroyed.connect(lambda _o=None: loans.close())
+            win.report_requested.connect(lambda did: self.show_loan_report(did, win))
+            win.evaluation_requested.connect(self.show_evaluation)
+            win.show()
+        self._after(read, show, "the loans")
 
     def show_loan_report(self, deployment_id: int, parent: QWidget | None = None) -> None:
         triage = self.calls.triage if self.calls else None
@@ -328,17 +388,18 @@ class Desktop(QObject):
         """Crime around a loan's site; the crime files' folder is the ``crimes_dir`` setting."""
         if not (self.session and self.window):
             return
-        loans = Loans(self.profile, self.session)
-        folder = self.access.accounts.settings().value("crimes_dir")
+        session = self.session
 
-        def read() -> tuple[list[Site], list[Deployment]]:
+        def read() -> tuple[list[Site], list[Deployment], str]:
+            loans = Loans(self.profile, session)
             try:
-                return loans.sites(), loans.deployments(include_removed=True)
+                return (loans.sites(), loans.deployments(include_removed=True),
+                        self.access.accounts.settings().value("crimes_dir"))
             finally:
                 loans.close()
 
-        def show(got: tuple[list[Site], list[Deployment]]) -> None:
-            win = EvaluationWindow(folder, got[0], got[1], self.window)
+        def show(got: tuple[list[Site], list[Deployment], str]) -> None:
+            win = EvaluationWindow(got[2], got[0], got[1], self.window)
             win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             if site_id is not None:
                 win.choose_site(site_id)
@@ -360,10 +421,15 @@ class Desktop(QObject):
         return win
 
     def _audit_verify(self, r: Report) -> None:
-        if self.session:
-            self.access.record(self.session, "evidence.verify",
-                               detail={"package": r.package, "status": r.status,
-                                       "exhibit": r.exhibit})
+        session, win = self.session, self.window
+        if session and win:
+            tasks.run(lambda: self.access.record(session, "evidence.verify",
+                                                 detail={"package": r.package,
+                                                         "status": r.status,
+                                                         "exhibit": r.exhibit}),
+                      lambda _r: None,
+                      lambda e: win.statusBar().showMessage(
+                          f"The verification was not written to the audit trail: {e}"))
 
     def show_about(self) -> None:
         if self.window and self.live:

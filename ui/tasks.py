@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -74,6 +75,14 @@ def _pool() -> QThreadPool:
     if pool.maxThreadCount() < MIN_THREADS:
         pool.setMaxThreadCount(MIN_THREADS)
     return pool
+
+
+def ignored(why: str) -> Callable[[BaseException], None]:
+    """An ``on_error`` for work whose failure the person need not act on: logged with the
+    reason it is safe to carry on (``why``), never dropped in silence."""
+    def note(exc: BaseException) -> None:
+        logging.getLogger("ui.tasks").warning("%s (%s: %s)", why, type(exc).__name__, exc)
+    return note
 
 
 def run(fn: Callable[[], Any], on_done: Callable[[Any], None],

@@ -1,9 +1,10 @@
 """Pan, tilt, zoom and presets for a registered camera (ONVIF PTZ service, ver20).
 
-The permission check and the audit entry happen on the caller's thread before
-anything is sent; the SOAP calls then run on the core loop and come back as
-futures, so a press-and-hold button never waits on the network. Continuous
-moves carry a timeout, so a camera stops by itself if the "stop" is lost.
+Every operation returns a future at once: its permission check, keyring lookup and audit
+entry, then its SOAP call on the core loop, run on one worker thread per control, one
+operation after another. So a press-and-hold button never waits on the database or the
+network, and a "stop" can never overtake the "move" it ends. Continuous moves carry a timeout,
+so a camera stops by itself if the "stop" is lost.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime as dt
-from collections.abc import Coroutine
+import functools
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from vms.access.roles import Permission
 from vms.access.session import Session
@@ -26,6 +28,16 @@ from vms.profile import Profile
 from vms.registry.repo import DeviceRow
 
 MOVE_TIMEOUT_S = 5.0
+T = TypeVar("T")
+
+
+def _in_order(op: Callable[..., concurrent.futures.Future[T]]
+              ) -> Callable[..., concurrent.futures.Future[T]]:
+    """Run ``op`` (checks, audit, then its call on the core loop) on the control's worker."""
+    @functools.wraps(op)
+    def queued(self: PtzControl, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        return self._worker.submit(lambda: op(self, *args, **kwargs).result())
+    return queued
 
 
 @dataclass(frozen=True)
@@ -56,12 +68,13 @@ class PtzControl:
         self._lock = asyncio.Lock()
         self._closed = False
         self._used = False  # anything sent: only then can there be connections to close
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ptz")
 
     # -- checks, on the caller's thread ----------------------------------------
     def _prepare(self, device_id: int, action: str | None,
                  detail: dict[str, Any] | None = None, *, doing: str | None = None
                  ) -> tuple[DeviceRow, str, str, str]:
-        """Check and audit on the caller's thread; ``doing`` words a refusal of a request that
+        """Check and audit (on the worker); ``doing`` words a refusal of a request that
         moves nothing (reading presets or the position), which still needs the PTZ right."""
         row = self.profile.registry.device(device_id)
         self.profile.access.require(self.session, Permission.PTZ, row,
@@ -105,6 +118,7 @@ class PtzControl:
         return await dc.call("ptz", op, params)
 
     # -- operations ------------------------------------------------------------
+    @_in_order
     def move(self, device_id: int, pan: float, tilt: float, zoom: float = 0.0
              ) -> concurrent.futures.Future[Any]:
         """Start a continuous move (velocities in -1..1); it ends on ``stop`` or after 5 s."""
@@ -119,11 +133,13 @@ class PtzControl:
             "ProfileToken": token, "Velocity": velocity,
             "Timeout": dt.timedelta(seconds=MOVE_TIMEOUT_S)}))
 
+    @_in_order
     def stop(self, device_id: int) -> concurrent.futures.Future[Any]:
         row, token, user, pw = self._prepare(device_id, None)
         return self._submit(self._call(row, user, pw, "Stop", {
             "ProfileToken": token, "PanTilt": True, "Zoom": True}))
 
+    @_in_order
     def position(self, device_id: int) -> concurrent.futures.Future[PtzPosition]:
         row, token, user, pw = self._prepare(device_id, None,
                                              doing="see where a PTZ camera points")
@@ -140,6 +156,7 @@ class PtzControl:
                                float(getattr(z, "x", 0) or 0), moving)
         return self._submit(run())
 
+    @_in_order
     def presets(self, device_id: int) -> concurrent.futures.Future[list[PtzPreset]]:
         row, token, user, pw = self._prepare(device_id, None,
                                              doing="view a camera's PTZ presets")
@@ -154,12 +171,14 @@ class PtzControl:
             return out
         return self._submit(run())
 
+    @_in_order
     def go_to(self, device_id: int, preset: PtzPreset) -> concurrent.futures.Future[Any]:
         row, token, user, pw = self._prepare(device_id, "ptz.preset.go",
                                              {"preset": preset.name})
         return self._submit(self._call(row, user, pw, "GotoPreset", {
             "ProfileToken": token, "PresetToken": preset.token}))
 
+    @_in_order
     def save_preset(self, device_id: int, name: str) -> concurrent.futures.Future[str]:
         name = name.strip()
         if not name:
@@ -175,6 +194,7 @@ class PtzControl:
     def close(self) -> None:
         """Close every camera connection, including one being opened right now."""
         self._closed = True
+        self._worker.shutdown(wait=False, cancel_futures=True)
         if not self._used:
             return  # e.g. a CLI command that only read the registry: no loop to start
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in
-from tests.journeys.walk import answer, look_at, shown
+from tests.journeys.walk import answer, look_at, opened, shown
 from ui.calls.incident_pane import IncidentPane
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
@@ -96,9 +96,7 @@ def test_a_coordinator_lends_a_camera_cannot_lend_it_twice_extends_it_and_report
     centre = desktop.calls.centre
     qtbot.waitUntil(lambda: [h.state for h in centre.health.values()] == ["ok"], timeout=30000)
     _false_alarm(qtbot, desktop, sim, "authorised")  # tested in the store before it goes out
-    win.open_loans.trigger()
-    loans = shown(LoansWindow)
-    assert loans is not None
+    loans = opened(qtbot, LoansWindow, win.open_loans.trigger)
     qtbot.waitUntil(lambda: loans.new.isEnabled(), timeout=10000)
 
     answer(NewLoanDialog, _fill("Elm Road", "NP-ELM", "Mrs A Example, 07700 900123"),

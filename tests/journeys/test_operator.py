@@ -106,6 +106,7 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
     words = speech(tmp_path)
     market.mic_setting = f"file:{tmp_path / 'speech.wav'}"  # no sound card under Xvfb
     before = recordings(sim, "hp-market")
+    qtbot.waitUntil(lambda: market.talk_handle is not None, timeout=10000)
     talk = market.talk_handle
     assert talk is not None
     qtbot.mousePress(market.ptt, Qt.MouseButton.LeftButton)

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -41,8 +42,9 @@ def shown(kind: type[W]) -> W | None:
 
 def answer(kind: type[W], act: Callable[[W], None], then: Callable[[], object],
            timeout_s: float = 60.0) -> None:
-    """Do ``then`` (which opens a modal ``kind`` and returns once it is closed) and, once the
-    dialog is on screen, ``act`` on it as a person would; ``act`` must close it."""
+    """Do ``then`` (which opens a modal ``kind``, at once or once the desktop has read what
+    it needs off the GUI thread) and, once the dialog is on screen, ``act`` on it as a person
+    would; ``act`` must close it."""
     done: list[bool] = []
     timer = QTimer()
     timer.setInterval(50)
@@ -69,6 +71,8 @@ def answer(kind: type[W], act: Callable[[W], None], then: Callable[[], object],
     timer.timeout.connect(look)
     timer.start()
     then()
+    while not done and timer.isActive():  # the dialog is still to come
+        QTest.qWait(50)
     timer.stop()
     if failed:
         raise failed[0]

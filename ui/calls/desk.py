@@ -72,7 +72,7 @@ class CallDesk(QObject):
         centre.health_changed.connect(self._on_health)
         self.queue_pane.open_requested.connect(self.show_pane)
         self.queue_pane.accept_requested.connect(self.accept)
-        tasks.run(centre.queue.open_incidents, self._loaded, lambda e: None)
+        tasks.run(centre.queue.open_incidents, self._loaded, self._not_loaded)
 
     def start(self, rows: list[DeviceRow]) -> None:
         self.visible |= {r.id for r in rows}
@@ -82,6 +82,14 @@ class CallDesk(QObject):
     def _on_health(self, h: Health) -> None:
         if h.device_id in self.visible:
             self.queue_pane.update_health(h)
+
+    def _not_loaded(self, exc: BaseException) -> None:
+        """An empty queue must never be shown for one that could not be read."""
+        text = (f"The calls and alarms already waiting could not be read ({exc}). New ones "
+                "still ring here; sign out and in again to read the queue, or ask a supervisor.")
+        self.queue_pane.empty.setText("⚠ " + text)
+        self.queue_pane.title.setText("Queue not read")
+        self.message.emit(text)
 
     def _loaded(self, incidents: list[Incident]) -> None:
         incidents = [i for i in incidents if i.device_id in self.visible]

@@ -99,6 +99,8 @@ class IncidentPane(QWidget):
         self.mic_setting = microphone_setting
         self.mic: Microphone | None = None
         self.talk_handle: TalkHandle | None = None
+        self._talk_opening = False  # Talk.open (keyring, audit) runs off the GUI thread
+        self._talk_generation = 0  # a close while opening makes the opened handle stale
         self.talking = False
         self.first_frame_at: float | None = None
         self.shown_at = time.monotonic()
@@ -248,11 +250,13 @@ class IncidentPane(QWidget):
         if intrusion:
             self.prealarm = PreAlarmClip(recordings, incident.device_id, incident.device, self)
             queue = centre.queue
-            tasks.run(lambda: alarm_time(queue, incident), self.prealarm.start, lambda e: None)
+            clip = self.prealarm
+            tasks.run(lambda: alarm_time(queue, incident), clip.start,
+                      lambda e: clip.video.show_nothing(f"the alarm's time cannot be read: {e}"))
             self.ptz = PtzPanel(links.ptz, self)
             reg = centre.profile.registry
             tasks.run(lambda: reg.device(incident.device_id), self.ptz.set_device,
-                      lambda e: None)
+                      lambda e: self.message.emit(f"The camera cannot be steered: {e}"))
             if triage is not None:
                 self.triage_box = TriageBox(triage, incident, self)
                 self.triage_box.message.connect(self.message)
@@ -388,9 +392,9 @@ class IncidentPane(QWidget):
             self.police_state.setText(f"Police informed {local_time(inc.police_informed_utc)}, "
                                       f"reference {inc.police_ref or '—'}, units "
                                       f"{inc.units or '—'}")
-        if active and self.talk_handle is None:
+        if active and self.talk_handle is None and not self._talk_opening:
             self._open_talk()
-        if not active and self.talk_handle is not None:
+        if not active and (self.talk_handle is not None or self._talk_opening):
             self._close_talk()
         self.linked.set_enabled(active)
         if self.triage_box is not None:
@@ -405,7 +409,8 @@ class IncidentPane(QWidget):
 
     def _refresh_log(self) -> None:
         iid = self.incident.id
-        tasks.run(lambda: self.centre.queue.actions(iid), self._show_log, lambda e: None)
+        tasks.run(lambda: self.centre.queue.actions(iid), self._show_log,
+                  lambda e: self.message.emit(f"The call's log cannot be read: {e}"))
 
     def _show_log(self, actions: list[dict[str, Any]]) -> None:
         self.log.clear()
@@ -494,7 +499,8 @@ class IncidentPane(QWidget):
         iid = self.incident.id
         detail = {r.camera: (f"at {r.preset}" if r.ok else f"failed: {r.detail}") for r in results}
         tasks.run(lambda: self.centre.queue.log(self.session, iid, "linked cameras", detail),
-                  lambda _r: self._refresh_log(), lambda e: None)
+                  lambda _r: self._refresh_log(),
+                  lambda e: self.message.emit(f"The linked cameras were not logged: {e}"))
 
     # -- blue light -------------------------------------------------------------------------------
     def set_light(self, mode: str) -> None:
@@ -511,12 +517,30 @@ class IncidentPane(QWidget):
 
     # -- talk ----------------------------------------------------------------------------------------
     def _open_talk(self) -> None:
+        """The permission check, the keyring and the audit entry run off the GUI thread: this is
+        the moment the operator needs the screen."""
         self.talk_state.setText("Talk: opening the talk channel…")
-        try:
-            self.talk_handle = self.talk.open(self.incident.device_id, self.talk_state_changed.emit,
-                                              incident=self.incident.id)
-        except Exception as exc:  # permission, no stream: say so, the call goes on
-            self.talk_state.setText(f"Talk unavailable: {exc}")
+        self._talk_opening = True
+        generation = self._talk_generation
+        dev, iid = self.incident.device_id, self.incident.id
+
+        def opened(handle: TalkHandle) -> None:
+            if generation != self._talk_generation:  # held or closed meanwhile
+                handle.close()
+                return
+            self._talk_opening = False
+            self.talk_handle = handle
+
+        def failed(exc: BaseException) -> None:  # permission, no stream: say so, the call goes on
+            if generation == self._talk_generation:
+                self._talk_opening = False
+                self.talk_state.setText(f"Talk unavailable: {exc}")
+
+        def state(st: str, reason: str) -> None:  # from the core loop; a stale handle is quiet
+            if generation == self._talk_generation:
+                self.talk_state_changed.emit(st, reason)
+
+        tasks.run(lambda: self.talk.open(dev, state, incident=iid), opened, failed)
 
     def _talk_state(self, state: str, reason: str) -> None:
         text = {TALK_READY: "Talk: channel open — hold the button or Space to speak",
@@ -542,7 +566,8 @@ class IncidentPane(QWidget):
         iid = self.incident.id
         tasks.run(lambda: self.centre.queue.log(self.session, iid, "talk",
                                                 {"microphone": self.mic.name if self.mic else ""}),
-                  lambda _r: self._refresh_log(), lambda e: None)
+                  lambda _r: self._refresh_log(),
+                  lambda e: self.message.emit(f"Talking was not written to the call's log: {e}"))
 
     def stop_talking(self) -> None:
         if self.toggle.isChecked() or not self.talking:
@@ -576,6 +601,8 @@ class IncidentPane(QWidget):
                   lambda e: self.message.emit(f"The announcement did not play: {e}"))
 
     def _close_talk(self) -> None:
+        self._talk_generation += 1
+        self._talk_opening = False
         self._stop_mic()
         if self.talk_handle is not None:
             self.talk_handle.close()

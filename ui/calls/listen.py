@@ -96,8 +96,9 @@ class ListenBox(QGroupBox):
         self.state.setText(f"Listen unavailable: {exc}")
 
     def _opened(self, stream: LiveStream) -> None:
-        if not self._wanted:  # stopped while opening
-            self.live.close(stream)
+        if not self._wanted:  # stopped while opening (closing audits: off the GUI thread)
+            tasks.run(lambda: self.live.close(stream), lambda _r: None,
+                      tasks.ignored("a closed stream was not audited"))
             return
         self.stream = stream
         fmt, speaker = self._speaker()
@@ -136,7 +137,8 @@ class ListenBox(QGroupBox):
             self.feed = None
         if self.stream is not None:
             stream, self.stream = self.stream, None
-            tasks.run(lambda: self.live.close(stream), lambda _r: None, lambda _e: None)
+            tasks.run(lambda: self.live.close(stream), lambda _r: None,
+                      tasks.ignored("a closed stream was not audited"))
         self.state.setText("Listen: accept the call to hear the caller")
         self.curve.setData([], [])
         self.level_label.setText("— dBFS")

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from ui import tasks
 from ui.playback.video_cell import FrameRelay, VideoCell
 from vms.recording.index import RecordingIndex
 from vms.recording.playback import Frame, Player
@@ -47,6 +48,8 @@ class PreAlarmClip(QWidget):
         self.relay = FrameRelay()
         self.relay.frames.connect(self._frames)
         self.player: Player | None = None
+        self._opening = False
+        self._closed = False
         if index is None:
             self.video.show_nothing("no recording index: this workstation cannot show "
                                     "recordings")
@@ -54,11 +57,25 @@ class PreAlarmClip(QWidget):
     def start(self, alarm_at: float) -> None:
         """Loop from the pre-roll before ``alarm_at`` (epoch seconds, the camera's clock)."""
         self.alarm_at, self.start_at, self.end_at = alarm_at, alarm_at - PRE_S, alarm_at + POST_S
-        if self.index is None or self.player is not None:
+        if self.index is None or self.player is not None or self._opening:
             return
-        self.player = Player(self.index, [self.camera_id], self.relay.frames.emit)
-        self.player.seek_recorded(self.start_at)
-        self.player.play()
+        self._opening = True
+        index, camera, emit = self.index, self.camera_id, self.relay.frames.emit
+
+        def opened(player: Player) -> None:  # the index was read off the GUI thread
+            self._opening = False
+            if self._closed:
+                player.close()
+                return
+            self.player = player
+            player.seek_recorded(self.start_at)
+            player.play()
+
+        def failed(exc: BaseException) -> None:
+            self._opening = False
+            self.video.show_nothing(f"the recording cannot be read: {exc}")
+
+        tasks.run(lambda: Player(index, [camera], emit), opened, failed)
 
     def _frames(self, position: float, frames: dict[int, Frame | None]) -> None:
         if self.player is None:
@@ -85,6 +102,7 @@ class PreAlarmClip(QWidget):
         self.caption.setStyleSheet("color: #c0392b; font-weight: bold;" if rel >= 0 else "")
 
     def shutdown(self) -> None:
+        self._closed = True
         if self.player is not None:
             self.player.close()
             self.player = None

@@ -55,6 +55,7 @@ class QueuePane(QWidget):
         self.table.cellDoubleClicked.connect(lambda r, _c: self._emit(self.open_requested, r))
         self.empty = QLabel("No calls or alarms waiting.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
         self.accept_button = QPushButton("Accept")
         self.open_button = QPushButton("Open")
         self.accept_button.clicked.connect(

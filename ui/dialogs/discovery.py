@@ -35,12 +35,13 @@ from vms.errors import (
     AuthFailed,
     BadReply,
     DeviceUnreachable,
+    DuplicateDevice,
     ProtocolError,
     UnsafeXml,
 )
 from vms.onvif.model import describe_offset
 from vms.redact import scrub_url
-from vms.registry.repo import DEFAULT_SITE, DuplicateDevice
+from vms.registry.repo import DEFAULT_SITE
 
 log = logging.getLogger(__name__)
 COLUMNS = ["Name", "Model", "Address", "Location", "Status"]
@@ -147,7 +148,8 @@ class DiscoveryDialog(QDialog):
         self._tick.setInterval(100)
         self._tick.timeout.connect(self._advance)
         self._started = 0.0
-        tasks.run(lambda: {d.uid for d in svc.devices()}, self._known, lambda e: None)
+        tasks.run(lambda: {d.uid for d in svc.devices()}, self._known, tasks.ignored(
+            "devices already added are not marked in the scan (adding one again says so)"))
 
     # -- scanning --------------------------------------------------------------------
     def start_scan(self) -> None:

@@ -8,6 +8,7 @@ GMT or BST said, as control-room staff read them; the index keeps UTC.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import tasks
 from ui.playback.timeline import BOOKMARK, EVENT, GAP, INCIDENT, LOCKED, RECORDED, Timeline
 from ui.playback.video_cell import FrameRelay, VideoCell
 from ui.screen import sized
@@ -54,6 +56,8 @@ class PlaybackWindow(QWidget):
         self.data = data
         self.names = dict(cameras)
         self.player: Player | None = None
+        self._generation = 0  # each choice of cameras; a stale read is dropped
+        self._closed = False
         self.cells: dict[int, VideoCell] = {}
         self.position = 0.0
         self.relay = FrameRelay()
@@ -197,18 +201,40 @@ class PlaybackWindow(QWidget):
             cell = VideoCell(self.names.get(cid, str(cid)))
             self.cells[cid] = cell
             self.grid.addWidget(cell, n // cols, n % cols)
-        self.reload()
-        if ids:
-            self.player = Player(self.data.index, ids, self.relay.frames.emit)
-            self.player.set_speed(float(self.speed.currentData()))
-            if self.position:
-                self.player.seek(self.position)
+        self._generation += 1
+        generation, data, emit = self._generation, self.data, self.relay.frames.emit
+        want = ids or list(self.names)
+        names = dict(self.names)
+
+        def read() -> tuple[list[Any], list[Any], Player | None]:
+            return (data.rows(want, names), data.bookmarks(),
+                    Player(data.index, ids, emit) if ids else None)
+
+        def done(got: tuple[list[Any], list[Any], Player | None]) -> None:
+            rows, marks, player = got
+            if generation != self._generation or self._closed:  # chosen again, or closed
+                if player is not None:
+                    player.close()
+                return
+            self._show_rows(rows, marks)
+            self.player = player
+            if player is not None:
+                player.set_speed(float(self.speed.currentData()))
+                if self.position:
+                    player.seek(self.position)
+        tasks.run(read, done, self._unreadable)
+
+    def _unreadable(self, exc: BaseException) -> None:
+        self.gaps.setText(f"The recordings cannot be read: {exc}")
 
     def reload(self) -> None:
-        """Read spans, gaps, events, incidents and bookmarks again."""
-        ids = self.chosen() or [cid for cid in self.names]
-        rows = self.data.rows(ids, self.names)
-        self.timeline.set_rows(rows, self.data.bookmarks())
+        """Read spans, gaps, events, incidents and bookmarks again (off the GUI thread)."""
+        data, want, names = self.data, self.chosen() or list(self.names), dict(self.names)
+        tasks.run(lambda: (data.rows(want, names), data.bookmarks()),
+                  lambda got: self._show_rows(*got), self._unreadable)
+
+    def _show_rows(self, rows: list[Any], marks: list[Any]) -> None:
+        self.timeline.set_rows(rows, marks)
         self.gaps.setText("Gaps: " + "; ".join(
             f"{r.name} {london(a)[17:25]}–{london(b)[17:25]}: {why}"
             for r in rows for a, b, why in r.gaps[-3:]) if any(r.gaps for r in rows) else "")
@@ -248,10 +274,14 @@ class PlaybackWindow(QWidget):
     def _bookmark(self) -> None:
         text, ok = QInputDialog.getText(self, "Bookmark", f"Note for {london(self.position)}:")
         if ok and text.strip():
-            ids = self.chosen()
-            self.data.add_bookmark(ids[0] if len(ids) == 1 else None, self.position,
-                                   text.strip())
-            self.reload()
+            ids, at, data = self.chosen(), self.position, self.data
+            tasks.run(lambda: data.add_bookmark(ids[0] if len(ids) == 1 else None, at,
+                                                text.strip()),
+                      lambda _r: self.reload(),
+                      self._bookmark_failed)
+
+    def _bookmark_failed(self, exc: BaseException) -> None:
+        QMessageBox.warning(self, "Bookmark", f"The bookmark was not saved: {exc}")
 
     def _select(self, on: bool) -> None:
         self.timeline.select(on)
@@ -268,6 +298,7 @@ class PlaybackWindow(QWidget):
             self.export_requested.emit(self.chosen(), sel[0], sel[1])
 
     def closeEvent(self, event: object) -> None:
+        self._closed = True
         if self.player is not None:
             self.player.close()
             self.player = None

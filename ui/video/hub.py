@@ -93,7 +93,8 @@ class FeedHub(QObject):
     # -- internals -----------------------------------------------------------------
     def _opened(self, entry: _Entry, stream: LiveStream) -> None:
         if self._entries.get(entry.key) is not entry:  # everyone let go meanwhile
-            tasks.run(lambda: self.live.close(stream), lambda _: None, lambda _: None)
+            tasks.run(lambda: self.live.close(stream), lambda _: None,
+                      tasks.ignored("a closed stream was not audited"))
             return
         feed = self.feed_class(stream.uri, stream.user, stream.password,
                                label=f"{stream.name} ({stream.quality})",
@@ -118,7 +119,8 @@ class FeedHub(QObject):
         stream = entry.stream
         if stream is not None:
             if audit_in_background:
-                tasks.run(lambda: self.live.close(stream), lambda _: None, lambda _: None)
+                tasks.run(lambda: self.live.close(stream), lambda _: None,
+                      tasks.ignored("a closed stream was not audited"))
             else:
                 with contextlib.suppress(VmsError):
                     self.live.close(stream)

@@ -1,0 +1,89 @@
+"""A guard for "no blocking call on the GUI thread" (issue 24): while Qt delivers an event or
+a timer on the GUI thread, an SQLite statement, a socket connect/send or ``time.sleep`` is a
+violation. Test code itself (which also runs on that thread, between events) is not watched:
+only what the desktop does when Qt calls it.
+
+SQLite statements are seen through each connection's trace callback, set as the connection is
+made (``sqlite3.connect`` wrapped: the audit event comes before the connection can take one);
+sockets through audit events; ``time.sleep`` wrapped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication
+
+_MAIN = threading.main_thread()
+_state = threading.local()
+violations: list[str] = []
+enabled = [False]
+
+
+def _dispatching() -> bool:
+    return enabled[0] and threading.current_thread() is _MAIN and getattr(_state, "depth", 0) > 0
+
+
+def _where() -> str:
+    frames = [f for f in traceback.extract_stack()[:-3]
+              if "/site-packages/" not in f.filename and f.filename != __file__
+              and "/lib/python" not in f.filename and "/" in f.filename]
+    return " <- ".join(f"{'/'.join(f.filename.rsplit('/', 2)[-2:])}:{f.lineno} {f.name}"
+                       for f in reversed(frames[-8:]))
+
+
+def _record(what: str) -> None:
+    violations.append(f"{what} at {_where()}")
+
+
+def _statement(sql: str) -> None:
+    if _dispatching():
+        _record(f"SQLite {sql.split(None, 1)[0] if sql.strip() else sql!r}")
+
+
+_BLOCKING = {"socket.connect", "socket.sendto", "socket.getaddrinfo"}
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event in _BLOCKING and _dispatching():
+        _record(event)
+
+
+sys.addaudithook(_audit)
+_connect = sqlite3.connect
+
+
+def _traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+    conn = _connect(*args, **kwargs)
+    conn.set_trace_callback(_statement)
+    return conn
+
+
+sqlite3.connect = _traced_connect  # type: ignore[assignment]
+_sleep = time.sleep
+
+
+def _watched_sleep(seconds: float) -> None:  # Python 3.11 has no audit event for it
+    if seconds > 0 and _dispatching():
+        _record(f"time.sleep({seconds:g})")
+    _sleep(seconds)
+
+
+time.sleep = _watched_sleep
+
+
+class GuardedApplication(QApplication):
+    """Counts how deep Qt's event delivery is on the GUI thread."""
+
+    def notify(self, receiver: QObject, event: QEvent) -> bool:
+        _state.depth = getattr(_state, "depth", 0) + 1
+        try:
+            return super().notify(receiver, event)
+        finally:
+            _state.depth -= 1
