@@ -268,7 +268,8 @@ def test_the_desktop_shows_the_capability_table(qtbot: QtBot, fsim: Sim, fsite: 
         menu = win.cameras.context_menu(fsite.ids["hp-push"])
         action = next(a for a in menu.actions() if a.text() == "Device details…")
         assert action.isEnabled()
-        action.trigger()  # returns when the dialog is closed
+        action.trigger()  # the dialog opens once the device is read off the GUI thread
+        qtbot.waitUntil(lambda: "rows" in seen, timeout=15000)
     finally:
         poll.stop()
         desktop._end_session("test over")
