@@ -224,6 +224,15 @@ class RecordingIndex(SqliteStore):
                             "VALUES (?, ?, ?, ?)", (camera_id, camera, start_utc, reason))
             return int(cur.lastrowid or 0)
 
+    def add_gap(self, camera_id: int, camera: str, start_utc: str, end_utc: str,
+                reason: str) -> int:
+        """A gap already over (a pause in the camera's video between two segments)."""
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO gaps (camera_id, camera, start_utc, end_utc, reason) "
+                            "VALUES (?, ?, ?, ?, ?)", (camera_id, camera, start_utc, end_utc,
+                                                       reason))
+            return int(cur.lastrowid or 0)
+
     def open_gap_id(self, camera_id: int) -> int | None:
         row = self.conn.execute("SELECT id FROM gaps WHERE camera_id = ? AND end_utc IS NULL "
                                 "ORDER BY id DESC LIMIT 1", (camera_id,)).fetchone()

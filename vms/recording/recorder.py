@@ -54,6 +54,7 @@ PREROLL_S = 30.0
 PREROLL_SLACK_S = 10.0  # kept beyond the pre-roll: an alarm reaches us after it happened
 POSTROLL_S = 30.0
 CONTINUOUS, EVENT = "continuous", "event"
+PAUSE_S = 1.0  # a longer silence in a camera's video between two segments is written as a gap
 PROGRESS_S = 2.0  # how often an open segment's end time and counts reach the index
 OPEN_TIMEOUT_S = 10.0
 NOPTS = -(1 << 63)
@@ -357,6 +358,14 @@ class CameraRecorder:
         log.info("%s: %s; retry in %.1f s", self.camera, reason, delay)
         self._stop.wait(delay)
 
+    def _pause_gap(self, start: float, end: float) -> None:
+        a, b = utc(start), utc(end)
+
+        def write() -> None:
+            self.index.add_gap(self.camera_id, self.camera, a, b,
+                               f"the camera sent no video for {end - start:.1f} s")
+        self._write(write)
+
     def _open_gap(self, reason: str) -> None:
         """Its start is the last frame's time, kept until the index can take it."""
         if self._gap is None:
@@ -443,6 +452,8 @@ class CameraRecorder:
                         if seg is not None:
                             done, seg = seg, None
                             self._close(done, clock)
+                            if ts - done.last_s > PAUSE_S:  # between the two segments: say so
+                                self._pause_gap(clock.wall(done.last_s), clock.wall(ts))
                         if pre.first_s is not None:  # an event: start from the pre-roll
                             with self._arm_lock:
                                 start_wall, self._from_wall = self._from_wall, None
@@ -546,6 +557,9 @@ class CameraRecorder:
             self._write(lambda: self.index.update_segment(seg.id, state=DAMAGED, **fields))
             raise
         fields = {**self._span(seg, clock), "sha256": digest, "closed_at": utc(time.time())}
+        # A gap that follows starts where the index says this segment ends (the same clock:
+        # the camera's RTCP clock may have arrived, or jumped, since the last frame was timed).
+        self._last_wall = clock.wall(seg.last_s)
         self._write(lambda: self.index.update_segment(seg.id, state=CLOSED, **fields))
 
 
