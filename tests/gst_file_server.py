@@ -11,7 +11,9 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import Gst, GstRtspServer  # noqa: E402
+
+from tests.gst_onvif_server import loopback, serve  # noqa: E402
 
 LAUNCH = ('( filesrc location="{path}" ! '
           "matroskademux ! h264parse ! "
@@ -20,20 +22,13 @@ LAUNCH = ('( filesrc location="{path}" ! '
 
 def main() -> int:
     Gst.init(None)
-    server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
-    server.set_service("0")
     factory = GstRtspServer.RTSPMediaFactory()
     path = sys.argv[1]
     if '"' in path or "\\" in path:
         raise SystemExit("a file name with quotes or backslashes cannot go in a launch line")
     factory.set_launch(LAUNCH.format(path=path))
     factory.set_shared(True)
-    server.get_mount_points().add_factory("/file", factory)
-    server.attach(None)
-    print(f"PORT {server.get_bound_port()}", flush=True)
-    GLib.MainLoop().run()
-    return 0
+    return serve(loopback(GstRtspServer.RTSPServer()), "/file", factory)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,13 @@ BACKCHANNEL = ('( capsfilter caps="application/x-rtp, media=audio, payload=0, cl
                'buffer-mode=unbuffered )')
 
 
+def loopback(server: GstRtspServer.RTSPServer) -> GstRtspServer.RTSPServer:
+    """On 127.0.0.1, on a port the system picks."""
+    server.set_address("127.0.0.1")
+    server.set_service("0")
+    return server
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -38,9 +45,7 @@ def main() -> int:
     ap.add_argument("--basic", action="store_true", help="Basic instead of Digest")
     args = ap.parse_args()
     Gst.init(None)
-    server = GstRtspServer.RTSPOnvifServer()
-    server.set_address("127.0.0.1")
-    server.set_service("0")
+    server = loopback(GstRtspServer.RTSPOnvifServer())
     factory = GstRtspServer.RTSPOnvifMediaFactory()
     factory.set_launch(MEDIA)
     factory.set_backchannel_launch(BACKCHANNEL.format(out=args.out))
@@ -63,7 +68,13 @@ def main() -> int:
         perms.add_permission_for_role("operator", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT,
                                       True)
         factory.set_permissions(perms)
-    server.get_mount_points().add_factory("/helppoint", factory)
+    return serve(server, "/helppoint", factory)
+
+
+def serve(server: GstRtspServer.RTSPServer, mount: str,
+          factory: GstRtspServer.RTSPMediaFactory) -> int:
+    """Mount ``factory``, listen on loopback, say the port, run until killed."""
+    server.get_mount_points().add_factory(mount, factory)
     server.attach(None)
     print(f"PORT {server.get_bound_port()}", flush=True)
     GLib.MainLoop().run()

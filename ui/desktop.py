@@ -232,54 +232,55 @@ class Desktop(QObject):
         self._after(svc.devices, show, "the linked cameras")
 
     def show_device_details(self, device_id: int) -> None:
-        def show(found: tuple[Commissioning, MainWindow, DeviceRow, object]) -> None:
-            DeviceDetailsDialog(found[2], found[1]).exec()
-        self._with_device(device_id, show, "the device details")
+        self._with_device(device_id, lambda svc, win, device, _user: DeviceDetailsDialog(
+            device, win).exec(), "the device details")
 
     def _with_device(self, device_id: int,
-                     show: Callable[[tuple[Commissioning, MainWindow, DeviceRow, object]], None],
-                     what: str) -> None:
-        """``show((service, window, device, its stored login))``, the device read off the GUI
-        thread."""
+                     show: Callable[[Commissioning, MainWindow, DeviceRow, str | None], object],
+                     what: str, login: bool = False) -> None:
+        """``show(service, window, device, stored user name)``, the device (and, if ``login``,
+        the user name kept in the keyring) read off the GUI thread."""
         svc, win = self.svc, self.window
         if not (svc and win):
             return
 
-        def read() -> tuple[Commissioning, MainWindow, DeviceRow, object] | None:
+        def read() -> tuple[DeviceRow, str | None] | None:
             device = next((r for r in svc.devices() if r.id == device_id), None)
-            return None if device is None else (svc, win, device, svc.credentials.get(device.uid))
-        self._after(read, lambda found: show(found) if found is not None else None, what)
+            if device is None:
+                return None
+            stored = svc.credentials.get(device.uid) if login else None
+            return device, stored[0] if stored else None
+
+        def shown(found: tuple[DeviceRow, str | None] | None) -> None:
+            if found is not None:
+                show(svc, win, *found)
+        self._after(read, shown, what)
 
     def change_device_login(self, device_id: int) -> None:
-        def show(found: tuple[Commissioning, MainWindow, DeviceRow, object]) -> None:
-            svc, win, device, login = found
-            user = login[0] if isinstance(login, tuple) else "admin"
-            dlg = DeviceLoginDialog(device.name, user,
+        def show(svc: Commissioning, win: MainWindow, device: DeviceRow, user: str | None) -> None:
+            dlg = DeviceLoginDialog(device.name, user or "admin",
                                     lambda user, pw: svc.change_login(device_id, user, pw), win)
             if dlg.exec() == QDialog.DialogCode.Accepted:
                 win.statusBar().showMessage(f"{device.name}: the new login works and is kept "
                                             "in the keyring.", 10000)
-        self._with_device(device_id, show, "the device's login")
+        self._with_device(device_id, show, "the device's login", login=True)
 
     def remove_device(self, device_id: int) -> None:
-        self._with_device(device_id, lambda found: self._remove_device(device_id, found),
-                          "the device")
-
-    def _remove_device(self, device_id: int,
-                       found: tuple[Commissioning, MainWindow, DeviceRow, object]) -> None:
-        svc, win, device, _login = found
-        answer = QMessageBox.question(
-            win, "Remove device — Beacon VMS",
-            f"Remove {device.name} ({device.location or device.site})? Beacon stops showing and "
-            "recording it and deletes its password from the keyring. Its recordings and its "
-            "audit stay.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        tasks.run(lambda: svc.remove(device_id),
-                  lambda name: win.statusBar().showMessage(f"Removed {name}.", 10000),
-                  lambda e: win.statusBar().showMessage(f"{device.name} was not removed: {e}"))
+        def show(svc: Commissioning, win: MainWindow, device: DeviceRow, _user: str | None) -> None:
+            answer = QMessageBox.question(
+                win, "Remove device — Beacon VMS",
+                f"Remove {device.name} ({device.location or device.site})? Beacon stops showing "
+                "and recording it and deletes its password from the keyring. Its recordings and "
+                "its audit stay.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            tasks.run(lambda: svc.remove(device_id),
+                      lambda name: win.statusBar().showMessage(f"Removed {name}.", 10000),
+                      lambda e: win.statusBar().showMessage(
+                          f"{device.name} was not removed: {e}"))
+        self._with_device(device_id, show, "the device")
 
     def show_audit(self) -> None:
         svc, session = self.svc, self.session
