@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -148,8 +149,8 @@ def test_offline_camera_makes_a_gap_with_its_reason_and_recording_resumes(
                              for s in index.segments(cam)), 30, "a segment after the gap")
         before = [s for s in index.segments(cam) if s.end_utc and s.end_utc <= gap.start_utc]
         assert before, "footage before the outage is kept"
-        # The gap ends where the footage resumes, both by the camera's clock (the gap's end was
-        # first our receive time, 1-2 s off the camera's: a hole, or a gap over footage).
+        # The gap ends where the footage resumes, both in the same mapping of input time to ours
+        # (an estimate 1-2 s off the segment's left a hole, or a gap over footage).
         gap = next(g for g in index.gaps(cam) if g.reason.startswith("camera offline"))
         after = min((s for s in index.segments(cam) if s.start_utc and s.id > cut_id(before)),
                     key=lambda s: s.start_utc or "")
@@ -202,13 +203,11 @@ def test_index_times_agree_with_the_clock_burned_into_the_frames(
     rec = Recording(site.profile, site.operator, segment_s=3)
     try:
         rec.start([cam])
-        # Times from the camera's RTCP reports (the first segment may close before one came).
-        wait_for(lambda: len([s for s in rec.index.segments(cam, CLOSED) if s.clock == "rtcp"])
-                 >= 3, 40, "three segments timed by the camera's clock")
+        wait_for(lambda: len(rec.index.segments(cam, CLOSED)) >= 3, 40, "three segments")
     finally:
         rec.stop()
     checked = []
-    for seg in [s for s in rec.index.segments(cam, CLOSED) if s.clock == "rtcp"][:3]:
+    for seg in rec.index.segments(cam, CLOSED)[:3]:
         assert seg.start_utc and seg.end_utc
         with av.open(str(seg.path)) as c:
             frames = list(c.decode(video=0))
@@ -702,3 +701,68 @@ def test_record_for_ten_seconds_stops_on_time(rsim: Sim, site: Site) -> None:
     segs = index.segments()
     assert segs and all(s.state == CLOSED and s.sha256 == sha256(s.path) for s in segs), segs
     index.close()
+
+
+def test_a_camera_clock_off_by_minutes_and_stepping_keeps_one_timeline(
+        rsim: Sim, site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    """The index is on the recorder's clock: a camera 40 s fast, stepped while recorded and
+    reconnected while off, gives footage at the moments it happened, files without jumps,
+    and no gap over footage (the 60-minute soak found gaps over footage after such steps)."""
+    cam = site.ids["hp1"]  # video and audio: FFmpeg re-times both by the camera's RTCP clock
+    rec = Recording(site.profile, site.operator, segment_s=3)
+    caplog.set_level("INFO", logger="vms.recording.recorder")
+    t0 = time.time()
+    try:
+        rec.start([cam])
+        index = rec.index
+        wait_for(lambda: len(index.segments(cam, CLOSED)) >= 2, 30, "two segments")
+        rsim.cli("skew", "hp1", "40")  # steps 40 s forward while recorded
+        try:
+            time.sleep(7)
+            rsim.cli("offline", "hp1")
+            wait_for(lambda: any(g.reason.startswith("camera offline") for g in index.gaps(cam)),
+                     40, "the outage's gap")
+            time.sleep(2)
+            rsim.cli("online", "hp1")  # comes back still 40 s fast
+            wait_for(lambda: index.gaps(cam)[-1].end_utc is not None, 60, "recording to resume")
+            n = len(index.segments(cam, CLOSED))
+            wait_for(lambda: len(index.segments(cam, CLOSED)) >= n + 2, 30, "footage after it")
+        finally:
+            rsim.cli("skew", "hp1", "0")  # and steps back 40 s while recorded
+        time.sleep(8)
+    finally:
+        rec.stop()
+    t1 = time.time()
+    index = rec.index
+    segs = index.segments(cam)
+    gaps = [g for g in index.gaps(cam) if g.end_utc]
+    at = lambda s: datetime.fromisoformat(s).timestamp()  # noqa: E731
+    print(f"{len(segs)} segments, gaps: {[(g.reason, g.start_utc, g.end_utc) for g in gaps]}")
+    steps = [r.getMessage() for r in caplog.records if "clock stepped" in r.getMessage()]
+    print("\n".join(steps))
+    assert steps, "the camera's clock steps never reached the recorder: the test proves nothing"
+    assert all(s.state == CLOSED for s in segs), [(s.state, s.note) for s in segs]
+    for s in segs:
+        assert s.start_utc and s.end_utc and s.clock == "recorder"
+        assert t0 - 1 <= at(s.start_utc) <= at(s.end_utc) <= t1 + 1, (s, t0, t1)
+        with av.open(str(s.path)) as c:
+            v = c.streams.video[0]
+            times = [float(p.pts * v.time_base) for p in c.demux(v) if p.pts is not None]
+        span = max(times) - min(times)
+        assert abs(span - (at(s.end_utc) - at(s.start_utc))) < 0.5, \
+            f"{s.path.name}: the file runs {span:.1f} s, the index {s.start_utc}..{s.end_utc}"
+    for a, b in itertools.pairwise(segs):  # a lock on one must not hold its neighbour
+        assert a.end_utc and b.start_utc and at(a.end_utc) < at(b.start_utc), \
+            f"segments {a.id} and {b.id} overlap: {a.end_utc} > {b.start_utc}"
+    for g in gaps:
+        assert g.end_utc is not None
+        over = [s.id for s in segs if s.start_utc and s.end_utc and min(at(g.end_utc),
+                at(s.end_utc)) - max(at(g.start_utc), at(s.start_utc)) > 0.2]
+        assert not over, f"gap {g.reason!r} {g.start_utc}..{g.end_utc} lies over {over}"
+    # Every moment from the first frame to the last is in a segment or a gap that says why.
+    spans = sorted([(at(s.start_utc or ""), at(s.end_utc or "")) for s in segs] +
+                   [(at(g.start_utc), at(g.end_utc or "")) for g in gaps])
+    reach = spans[0][1]
+    for a, b in spans[1:]:
+        assert a - reach < 0.5, f"nothing says what happened for {a - reach:.1f} s"
+        reach = max(reach, b)

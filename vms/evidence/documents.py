@@ -59,6 +59,9 @@ def clock_report(job: ExportJob, segments: list[dict[str, Any]],
             "measured_at": cam.clock_measured_at,
             "segment_time_source": clocks,
             "segment_time_source_meaning": {
+                "recorder": "frame times on the recorder's clock: each frame's arrival less "
+                            "the lowest network delay seen on its connection; steps in the "
+                            "camera's own clock are taken out",
                 "rtcp": "frame times from the camera's own RTCP sender reports",
                 "local": "frame times from the recorder's receive time (the camera's clock "
                          "was not yet known)"},

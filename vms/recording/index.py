@@ -122,7 +122,7 @@ class Segment:
     state: str
     start_utc: str | None
     end_utc: str | None
-    clock: str  # "rtcp": from the camera's sender reports; "local": our receive time
+    clock: str  # "recorder": the recorder's clock; older rows: "rtcp" (the camera's), "local"
     frames: int
     bytes: int
     video_codec: str | None

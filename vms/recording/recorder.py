@@ -3,10 +3,9 @@
 One thread per camera. Packets are remuxed, never decoded. A segment is cut at the first
 keyframe after ``segment_s`` seconds. When the camera goes away the open segment is
 closed, a gap is opened with the reason, and the recorder retries with backoff; the gap
-ends at the first frame after it comes back. Wall-clock times come from the camera's RTCP
-sender reports (FFmpeg's ``start_time_realtime``), which can arrive seconds after the
-stream starts: until then times are our own receive times, and the segment says so
-(``clock = 'local'``) until the camera's clock is known.
+ends at the first frame after it comes back. Wall-clock times are the recorder's own
+(``clock = 'recorder'``, see ``_Clock``): a camera's clock can be off by minutes or step
+while we watch, and footage timed by it across reconnections overlapped its own gaps.
 
 In event mode nothing is written until ``trigger`` or ``hold``: the stream is kept in memory
 from the newest keyframe at least ``preroll_s`` old, so the segment an alarm opens starts
@@ -32,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +53,15 @@ SEGMENT_S = 60.0
 PREROLL_S = 30.0
 PREROLL_SLACK_S = 10.0  # kept beyond the pre-roll: an alarm reaches us after it happened
 POSTROLL_S = 30.0
+LATE_S = 5.0  # how long past the post-roll frames still come in that belong inside it
 CONTINUOUS, EVENT = "continuous", "event"
 PAUSE_S = 1.0  # a longer silence in a camera's video between two segments is written as a gap
 PROGRESS_S = 2.0  # how often an open segment's end time and counts reach the index
 OPEN_TIMEOUT_S = 10.0
+STEP_S = 1.0  # a stream's time running this much faster than it arrives: the camera's clock stepped
+CLOCK_OFF_S = 10.0  # a camera clock further off ours than this is logged (about: the
+# first sender report is placed to within its interval)
+DRIFT_S = 0.05  # the most the delay estimate may grow per segment (clock drift is ~6 ms/min)
 NOPTS = -(1 << 63)
 DISK_CHECK_S = 3.0  # how often a full disk is looked at again
 RESUME_FREE_BYTES = 256 << 20  # free space to record again (or a tenth of a smaller disk):
@@ -176,10 +181,12 @@ class CameraRecorder:
         self._pending: list[Callable[[], None]] = []  # index writes waiting for space, in order
         self._full: set[str] = set()  # "media", "index": the disks found full
         self._gap: _Ref | None = None
-        # A gap ended by our receive time, before the camera's RTCP time was known: its end is
-        # moved to the camera's time of that frame once known, as the segment's start is, so
-        # that the two meet (an estimate 1-2 s off left a hole, or a gap over footage).
+        # A gap ended at a reconnection: its end is re-timed with the open segment's span at
+        # each progress write until that segment closes, so the two meet however the
+        # connection's delay estimate settles (an estimate 1-2 s off left a hole, or a gap
+        # over footage).
         self._retime: tuple[_Ref, float] | None = None
+        self._after: float | None = None  # where the last closed segment ends in the index
         if recover is None:
             self._adopt_gap()
         else:
@@ -238,11 +245,17 @@ class CameraRecorder:
                 self._holds.discard(key)
                 self._armed_until = max(self._armed_until, time.time() + self.postroll_s)
 
-    def _wanted(self, now: float) -> bool:
+    def _wanted(self, now: float, frame_wall: float) -> bool:
+        """Event mode: while held, or until the post-roll ends. A frame that arrives late
+        (loaded host, camera buffering) but was taken inside the post-roll is still wanted,
+        so the footage reaches the lock's end; never more than ``LATE_S`` past it, whatever
+        the camera's clock says."""
         if self.mode == CONTINUOUS:
             return True
         with self._arm_lock:
-            return bool(self._holds) or now < self._armed_until
+            until = self._armed_until
+            return bool(self._holds) or now < until or (frame_wall < until
+                                                        and now < until + LATE_S)
 
     def _say(self, state: str, detail: str = "") -> None:
         if (state, detail) == (self.status.state, self.status.detail):
@@ -377,18 +390,19 @@ class CameraRecorder:
                     gap.id = self.index.open_gap(self.camera_id, self.camera, start, reason)
             self._write(write)
 
-    def _end_gap(self, wall: float, estimated_at: float | None = None) -> None:
-        """``estimated_at``: the input time of the frame, when ``wall`` is only our estimate."""
+    def _end_gap(self, clock: _Clock, ts: float) -> None:
+        """At the first frame (input time ``ts``) after the gap."""
         if self._gap is not None:
-            gap, end = self._gap, utc(wall)
+            gap, end = self._gap, utc(clock.wall(ts))
             self._gap = None
             self._must(lambda: self.index.end_gap(gap.id or 0, end))
-            self._retime = (gap, estimated_at) if estimated_at is not None else None
+            self._retime = (gap, ts)
 
-    def _retime_gap(self, clock: _Clock) -> None:
-        if self._retime is not None and clock.source == "rtcp":
+    def _retime_gap(self, clock: _Clock, last: bool = False) -> None:
+        if self._retime is not None:
             gap, ts = self._retime
-            self._retime = None
+            if last:
+                self._retime = None
             end = utc(clock.wall(ts))
             self._write(lambda: self.index.retime_gap_end(gap.id or 0, end))
 
@@ -409,7 +423,7 @@ class CameraRecorder:
             vtb = float(video.time_base)  # once: Fraction arithmetic per packet is costly
             merge = _Merge()
             seg: _Open | None = None
-            clock = _Clock(inp)
+            clock = _Clock(inp, self.camera)
             pre = _PreRoll(self.preroll_s + PREROLL_SLACK_S)
             connected = False
             ended = False
@@ -420,7 +434,7 @@ class CameraRecorder:
                     if pkt.dts is None or pkt.size == 0:
                         continue  # FFmpeg's flush packets, and packets with no time
                     now = time.time()
-                    clock.saw(pkt, now)
+                    clock.fix(pkt, now)
                     self.status.packets += 1
                     self.status.bytes_received += pkt.size
                     if pkt.stream is audio:
@@ -434,13 +448,12 @@ class CameraRecorder:
                         continue
                     self.status.video_frames += 1
                     ts = out.pts * vtb
-                    self._last_wall = clock.wall(ts)
+                    self._last_wall = wall = clock.wall(ts)
                     if not connected:
                         connected = True
-                        self._end_gap(clock.wall(ts),
-                                      ts if clock.source == "local" else None)
+                        self._end_gap(clock, ts)
                         backoff.reset()
-                    wanted = self._wanted(now)
+                    wanted = self._wanted(now, wall)
                     if seg is not None and not wanted:
                         done, seg = seg, None
                         self._close(done, clock)  # the post-roll is over
@@ -493,7 +506,7 @@ class CameraRecorder:
     # -- segments ---------------------------------------------------------------------------
     def _open(self, video: av.video.stream.VideoStream, audio: av.audio.stream.AudioStream | None,
               first_s: float, clock: _Clock) -> _Open:
-        wall = clock.wall(first_s)
+        wall = self._start(clock, first_s)
         day = time.strftime("%Y-%m-%d", time.gmtime(wall))
         folder = self.root / f"camera-{self.camera_id}" / day
         folder.mkdir(parents=True, exist_ok=True)
@@ -521,9 +534,17 @@ class CameraRecorder:
         self.status.segments += 1
         return _Open(seg_id, writer, first_s, first_s, time.time())
 
+    def _start(self, clock: _Clock, first_s: float) -> float:
+        """A segment's start, never before the end of the one before it: the delay estimate
+        can fall after a segment is closed (a quieter network), which would otherwise move
+        the next one's start back over it, and a lock on one would then hold both."""
+        wall = clock.wall(first_s)
+        return wall if self._after is None else max(wall, self._after + 0.0015)  # 1 ms on
+
     def _span(self, seg: _Open, clock: _Clock) -> dict[str, Any]:
         """What the index knows of a segment so far, timed by the best clock known now."""
-        return {"start_utc": utc(clock.wall(seg.first_s)), "end_utc": utc(clock.wall(seg.last_s)),
+        start = self._start(clock, seg.first_s)
+        return {"start_utc": utc(start), "end_utc": utc(max(start, clock.wall(seg.last_s))),
                 "clock": clock.source, "frames": seg.writer.frames, "bytes": seg.writer.bytes}
 
     def _progress(self, seg: _Open, clock: _Clock) -> None:
@@ -534,7 +555,8 @@ class CameraRecorder:
         self._must(lambda: self.index.update_segment(seg.id, durable=False, **span))
 
     def _close(self, seg: _Open, clock: _Clock) -> None:
-        self._retime_gap(clock)
+        self._retime_gap(clock, last=True)
+        clock.settle()
         if seg.closed:
             return
         seg.closed = True
@@ -557,36 +579,94 @@ class CameraRecorder:
             self._write(lambda: self.index.update_segment(seg.id, state=DAMAGED, **fields))
             raise
         fields = {**self._span(seg, clock), "sha256": digest, "closed_at": utc(time.time())}
-        # A gap that follows starts where the index says this segment ends (the same clock:
-        # the camera's RTCP clock may have arrived, or jumped, since the last frame was timed).
-        self._last_wall = clock.wall(seg.last_s)
+        # A gap that follows starts where the index says this segment ends (the same mapping:
+        # the delay estimate may have settled since the last frame was timed).
+        self._last_wall = self._after = datetime.fromisoformat(fields["end_utc"]).timestamp()
         self._write(lambda: self.index.update_segment(seg.id, state=CLOSED, **fields))
 
 
 class _Clock:
-    """Input time to wall-clock time: the camera's RTCP clock once FFmpeg has it (it can
-    arrive seconds after the stream starts), our receive time until then."""
+    """Input time to wall-clock time: the recorder's clock, never the camera's.
 
-    def __init__(self, inp: av.container.InputContainer) -> None:
+    A camera's clock can be minutes off ours, and can step while we watch (an NTP
+    correction, someone setting it); footage timed by it across reconnections overlapped
+    its own gaps. So a frame is placed at its arrival less the lowest delay seen on this
+    connection: frames that waited in FFmpeg's probe or behind a busy host arrive late,
+    never early. FFmpeg re-times packets by the camera's RTCP sender reports, so when the
+    camera's clock steps, the packets' times step too: ``fix`` takes each step out of every
+    later packet of that stream, so files and index run on without a jump. The camera's
+    own clock is still read, to log how far off it is."""
+
+    source = "recorder"
+
+    def __init__(self, inp: av.container.InputContainer, camera: str = "") -> None:
         self.inp = inp
-        self.local_base: float | None = None
+        self.camera = camera
+        self.base: float | None = None  # wall = base + input time: the lowest video delay
+        self._window: float | None = None  # the lowest video delay since the last settle()
+        self._shift: dict[int, int] = {}  # stream index -> ticks taken out (clock steps)
+        self._last: dict[int, float] = {}  # stream index -> its last packet's time
+        self._floor: dict[int, float] = {}  # stream index -> its lowest delay (since a step)
+        self._told = False
 
-    def saw(self, pkt: Packet, now: float) -> None:
-        if self.local_base is None and pkt.pts is not None:
-            self.local_base = now - float(pkt.pts * pkt.time_base)
+    def fix(self, pkt: Packet, now: float) -> None:
+        """Take the camera's clock steps out of ``pkt`` (in place); learn the delay."""
+        if pkt.dts is None or not pkt.time_base:
+            return
+        tb = float(pkt.time_base)
+        idx = pkt.stream.index
+        shift = self._shift.get(idx, 0)
+        t = (pkt.dts + shift) * tb
+        lag = now - t
+        last, floor = self._last.get(idx), self._floor.get(idx)
+        # Forward: the stream ran ahead of its arrival by more than jitter can explain (a
+        # frame held back, then sent late, is not a step: the floor is the lowest delay, not
+        # the last one). Back: its time went backwards, which no delay can do. Either way it
+        # goes on at its usual delay, never before its last packet.
+        if last is not None and floor is not None and (lag < floor - STEP_S or t < last):
+            target = max(now - floor, last + 0.001)
+            step = round((target - t) / tb)
+            shift += step
+            self._shift[idx] = shift
+            t = (pkt.dts + shift) * tb
+            lag = now - t
+            log.info("%s: the camera's clock stepped %+.1f s; its footage runs on",
+                     self.camera, -step * tb)
+        if shift:
+            pkt.dts += shift
+            if pkt.pts is not None:
+                pkt.pts += shift
+        self._last[idx] = t
+        self._floor[idx] = lag if floor is None else min(floor, lag)
+        if pkt.stream.type == "video":
+            if self.base is None or lag < self.base:
+                self.base = lag
+            if self._window is None or lag < self._window:
+                self._window = lag
+            if not self._told:
+                self._tell(t)
 
-    def _rtcp(self) -> float | None:
+    def _tell(self, t: float) -> None:
         rt = self.inp.start_time_realtime
-        return None if rt in (None, NOPTS, 0) else rt / 1e6
+        if rt in (None, NOPTS, 0) or self.base is None:
+            return
+        self._told = True
+        off = (rt / 1e6) - self.base  # the camera's time of a frame less ours
+        if abs(off) > CLOCK_OFF_S:
+            log.warning("%s: the camera's clock is about %.0f s %s this recorder's; its footage is "
+                        "timed by this recorder's clock", self.camera, abs(off),
+                        "ahead of" if off > 0 else "behind")
 
-    @property
-    def source(self) -> str:
-        return "rtcp" if self._rtcp() is not None else "local"
+    def settle(self) -> None:
+        """At a segment's end: follow, a little at a time, a delay that has grown for a whole
+        segment (the camera's clock running slow against ours), so drift cannot build up
+        over days of one connection; each step leaves at most ``DRIFT_S`` between segments."""
+        if self._window is not None and self.base is not None and self._window > self.base:
+            self.base = min(self._window, self.base + DRIFT_S)
+        self._window = None
 
     def wall(self, t: float) -> float:
-        base = self._rtcp()
-        if base is None:
-            base = self.local_base if self.local_base is not None else time.time() - t
+        base = self.base if self.base is not None else time.time() - t
         return base + t
 
 
