@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -228,3 +230,49 @@ def test_listen_meter_volume_mute_and_hold(qtbot: QtBot, csim: Sim,
     qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.incident.id not in d.panes, timeout=5000)
     csim.cli("release", "hp1")
+
+
+def test_a_queue_that_cannot_be_read_at_sign_in_says_so_and_new_calls_still_ring(
+        qtbot: QtBot, csim: Sim, tmp_path: Path) -> None:
+    """Issue 24: an empty queue must never be shown for one that could not be read. Another
+    program (here a second process, as a half-run upgrade of another version would) has moved
+    the incidents table aside as the desk starts; once it is back, a new press still rings."""
+    site = register(csim, tmp_path / "profile", ["hp1"])
+    live = assemble(site.profile, site.operator)
+    centre = CallCentre(site.profile, site.operator)
+
+    def other_process(sql: str) -> None:
+        subprocess.run([sys.executable, "-c", "import sqlite3, sys\n"
+                        "sqlite3.connect(sys.argv[1], isolation_level=None).execute(sys.argv[2])",
+                        str(centre.store.path), sql], check=True, timeout=60)
+
+    other_process("ALTER TABLE incidents RENAME TO incidents_aside")
+    d: CallDesk | None = None
+    try:
+        messages: list[str] = []
+        d = CallDesk(site.profile, centre, live.hub)
+        d.message.connect(messages.append)
+        d.queue_pane.show()
+        qtbot.waitUntil(lambda: d is not None and d.queue_pane.title.text() == "Queue not read",
+                        timeout=30000)
+        assert "could not be read" in d.queue_pane.empty.text()
+        assert d.queue_pane.empty.isVisible(), "the warning is where the queue would be"
+        assert messages and "sign out and in again" in messages[0]
+        d.queue_pane.resize(420, 320)  # about its share of the main window at 1366x768
+        qtbot.wait(300)
+        empty = d.queue_pane.empty
+        assert empty.height() >= empty.heightForWidth(empty.width()), "the warning is cut off"
+        d.queue_pane.grab().save(str(tmp_path / "queue-not-read.png"))
+    finally:
+        other_process("ALTER TABLE incidents_aside RENAME TO incidents")
+    assert d is not None
+    try:
+        d.start([site.profile.registry.device(site.ids["hp1"])])
+        csim.cli("press", "hp1")
+        qtbot.waitUntil(lambda: any(p.isVisible() for p in d.panes.values()), timeout=30000)
+        assert d.alert.active
+        csim.cli("release", "hp1")
+    finally:
+        d.shutdown()
+        live.shutdown()
+        site.profile.close()
