@@ -50,3 +50,40 @@ def test_every_error_is_a_vms_error_defined_with_the_others() -> None:
     errors = [v for v in vars(vms.errors).values()
               if isinstance(v, type) and issubclass(v, BaseException)]
     assert len(errors) > 30 and all(issubclass(e, vms.errors.VmsError) for e in errors)
+
+
+def _quiet_handlers(source: str) -> list[int]:
+    """Lines of the handlers that drop an error without a word: an ``except`` whose body is
+    only ``pass``/``...``, or a ``with contextlib.suppress(...)``, with no comment (on its
+    line, the line before, or the ``pass``) saying why dropping it is safe."""
+    lines = source.splitlines()
+
+    def said(*numbers: int) -> bool:
+        return any("#" in lines[n - 1] for n in numbers if 0 < n <= len(lines))
+
+    quiet = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ExceptHandler) and all(
+                isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and
+                                            isinstance(s.value, ast.Constant)) for s in node.body):
+            if not said(node.lineno - 1, node.lineno, *(s.lineno for s in node.body)):
+                quiet.append(node.lineno)
+        elif isinstance(node, ast.With | ast.AsyncWith) and any(
+                ast.unparse(i.context_expr).startswith(("contextlib.suppress", "suppress("))
+                for i in node.items) and not said(node.lineno - 1, node.lineno):
+            quiet.append(node.lineno)
+    return sorted(quiet)
+
+
+def test_no_error_is_dropped_without_saying_why() -> None:
+    """Issue 24: no silent ``except``; each recovers visibly or says why it is safe."""
+    bad = ("try:\n    f()\nexcept OSError:\n    pass\n"
+           "with contextlib.suppress(OSError):\n    g()\n")
+    assert _quiet_handlers(bad) == [3, 5], "the check finds nothing: it proves nothing"
+    assert _quiet_handlers(bad.replace("OSError:\n", "OSError:  # gone already\n")
+                           .replace("(OSError):\n", "(OSError):  # best effort\n")) == []
+    quiet = []
+    for path in [*(REPO / "vms").rglob("*.py"), *(REPO / "ui").rglob("*.py")]:
+        rel = path.relative_to(REPO).as_posix()
+        quiet += [f"{rel}:{n}" for n in _quiet_handlers(path.read_text(encoding="utf-8"))]
+    assert quiet == [], "say why each of these may drop an error, or handle it"

@@ -43,7 +43,7 @@ class SiteLink(QObject):
                 control.status(self.data_dir)
                 return "Connected to the simulated site already running on this profile."
             except SimNotRunning:
-                pass
+                pass  # none running: start one (the next line)
             process.start()
             process.wait_ready()
             return "Simulated site started."

@@ -55,6 +55,7 @@ class CoreLoop:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+        # shutting down: a task that will not finish in 5 s is abandoned with the loop
         with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
             self.submit(_drain()).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -112,6 +112,7 @@ class KeyringStore(CredentialStore):
         return data["user"], data["password"]
 
     def delete(self, key: str) -> None:
+        # deleting what is not there: nothing to do
         with self.locked(), contextlib.suppress(keyring.errors.PasswordDeleteError):
             self.backend.delete_password(SERVICE, key)
 

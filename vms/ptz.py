@@ -203,5 +203,6 @@ class PtzControl:
                 clients, self._clients = list(self._clients.values()), {}
             for dc in clients:
                 await dc.__aexit__(None, None, None)
+        # shutting down: connections not closed in 5 s go with the loop
         with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
             core_loop().call(shut(), timeout=5)

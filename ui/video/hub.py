@@ -8,7 +8,7 @@ audit) on a worker thread; the last release stops the feed and audits live.stop.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +19,8 @@ from ui.video.feed import Feed
 from vms.errors import VmsError
 from vms.live import LiveStream, LiveView
 from vms.wall.backoff import Backoff
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -122,5 +124,7 @@ class FeedHub(QObject):
                 tasks.run(lambda: self.live.close(stream), lambda _: None,
                       tasks.ignored("a closed stream was not audited"))
             else:
-                with contextlib.suppress(VmsError):
+                try:
                     self.live.close(stream)
+                except VmsError as exc:  # the stream is closed; only its audit entry failed
+                    log.warning("a closed stream was not audited: %s", exc)

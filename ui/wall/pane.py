@@ -6,8 +6,8 @@ Layouts are saved per user: the wall as it was left is saved after every change
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +35,8 @@ from vms.recording.onair import OnAir
 from vms.registry.repo import DeviceRow
 from vms.wall.layouts import LAYOUTS, WallState
 from vms.wall.saved import LAST, SavedLayouts
+
+log = logging.getLogger(__name__)
 
 SAVE_DELAY_MS = 500
 SNAPSHOT_WAIT_S = 2.0
@@ -375,8 +377,10 @@ class WallPane(QWidget):
     def shutdown(self) -> None:
         if self._save.isActive():
             self._save.stop()
-            with contextlib.suppress(VmsError):
+            try:
                 self.saved.save(WallState(self.wall.state.layout, list(self.wall.state.tiles)))
+            except VmsError as exc:  # closing: the wall opens as last saved next time
+                log.warning("the wall's last layout was not saved: %s", exc)
         for p in self.popouts:
             p.close()
         self._on_air_timer.stop()

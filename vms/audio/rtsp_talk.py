@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import logging
 import os
 import random
 import re
@@ -28,6 +29,8 @@ from vms.errors import (
     ProtocolError,
     TalkUnavailable,
 )
+
+log = logging.getLogger(__name__)
 
 BACKCHANNEL = "www.onvif.org/ver20/backchannel"
 PACKET_SAMPLES = 160  # 20 ms at 8 kHz
@@ -271,8 +274,10 @@ class TalkChannel:
     async def _keep_alive(self) -> None:
         while self.playing:
             await asyncio.sleep(max(5.0, self.session_timeout / 2))
-            with contextlib.suppress(Exception):
+            try:
                 await self.request("GET_PARAMETER", self._base)
+            except Exception as exc:
+                log.info("talk keep-alive to the camera failed: %s", exc)
 
     # -- RTP -------------------------------------------------------------------------
     def send(self, ulaw: bytes, first: bool = False) -> None:
@@ -302,12 +307,14 @@ class TalkChannel:
         if self._keepalive:
             self._keepalive.cancel()
         if was and self._writer is not None:
+            # hanging up: the camera ends the session when the socket closes anyway
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.request("TEARDOWN", self._base), 3.0)
         if self._pump:
             self._pump.cancel()
         if self._writer is not None:
             self._writer.close()
+            # hanging up: the socket is closed whatever the camera answers
             with contextlib.suppress(Exception):
                 await self._writer.wait_closed()
 

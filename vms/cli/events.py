@@ -58,6 +58,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     pw = read_password(args)
     target = parse_target(args.address)
     profile.access.record(session, "events.inspect", detail={"address": target.where})
+    # Ctrl+C is how the operator ends the watch
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(_watch(args, target.url, pw, rules))
     return 0
@@ -92,6 +93,7 @@ async def _watch(args: argparse.Namespace, url: str, pw: str, rules: EventRules)
             print(f"Subscribed to {target.where} for {sub.lifetime_s:.0f} s (renewed before "
                   f"expiry); clock {describe_offset(offset)}. Ctrl+C stops.", file=sys.stderr)
         try:
+            # optional (Core profile): without it the first pull brings the state
             with contextlib.suppress(ProtocolError):
                 await pullpoint.synchronise(dc, sub)
             end = time.monotonic() + args.duration if args.duration else None

@@ -109,6 +109,7 @@ def _run_service(profile: Profile, say: _Say, duration: float | None, **options:
         say(f"Site service running on {profile.data_dir}: {svc.watching()} device(s) watched, "
             f"{cams} camera(s) recorded ({svc.mode if rec is not None else 'not recording'}). "
             "Ctrl-C to stop.")
+        # Ctrl-C is how the service is stopped; the finally below says so
         with contextlib.suppress(KeyboardInterrupt):
             done.wait(duration)
     finally:
@@ -169,6 +170,7 @@ def record(args: argparse.Namespace, profile: Profile, session: Session) -> int:
                 print(f"Not recording {name}: {reason}.", flush=True)
             print(f"Recording {len(rec.recorders)} camera(s) to {rec.root} ({rec.mode}). "
                   "Ctrl-C to stop.", flush=True)
+        # Ctrl-C is how recording is stopped; the finally below reports it
         with contextlib.suppress(KeyboardInterrupt):
             done.wait(args.duration)
     finally:

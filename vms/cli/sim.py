@@ -126,7 +126,7 @@ async def _serve(site: object, duration: float | None) -> int:
         else:
             await site.stopped.wait()
     except TimeoutError:
-        pass
+        pass  # --duration ran out: the normal end of a timed run
     finally:
         if not site.stopped.is_set():
             await site.stop()

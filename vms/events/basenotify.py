@@ -181,6 +181,7 @@ class Pushed:
     async def next(self, until: float) -> list[Notification]:
         """The next batch pushed to us, or nothing once ``until`` (monotonic) has passed."""
         delay = max(0.0, until - time.monotonic())
+        # nothing pushed before the deadline: an empty batch, as documented
         with contextlib.suppress(TimeoutError):
             return await asyncio.wait_for(self.inbox.get(), delay)
         return []

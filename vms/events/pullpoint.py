@@ -130,6 +130,7 @@ async def renew(dc: DeviceClient, sub: Subscription, lifetime_s: int = LIFETIME_
 
 async def unsubscribe(dc: DeviceClient, sub: Subscription) -> None:
     act = "http://docs.oasis-open.org/wsn/bw-2/SubscriptionManager/UnsubscribeRequest"
+    # best effort: the subscription ends by itself at its termination time
     with contextlib.suppress(Exception):
         await asyncio.wait_for(dc.soap(sub.address, WSNT, "Unsubscribe", action=act,
                                        headers=_headers(sub, act)), 3.0)

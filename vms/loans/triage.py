@@ -314,5 +314,5 @@ def alarm_time(queue: IncidentQueue, inc: Incident) -> float:
             try:
                 return _ts(str(row[0]))
             except ValueError:
-                pass
+                pass  # a camera time we cannot read: fall back to when we raised it (below)
     return _ts(inc.raised_utc)

@@ -277,6 +277,7 @@ async def stream_uri(dc: DeviceClient, token: str, media_version: int) -> tuple[
     if media_version == 2:
         tok = f"<tr2:ProfileToken>{escape(token)}</tr2:ProfileToken>"
         uri = text(await dc.media2("GetStreamUri", f"<tr2:Protocol>RTSP</tr2:Protocol>{tok}"), "Uri")
+        # a snapshot URI is optional (ONVIF Media2); none means none
         with contextlib.suppress(ProtocolError):
             snap = text(await dc.media2("GetSnapshotUri", tok), "Uri")
         return uri, snap
@@ -284,6 +285,7 @@ async def stream_uri(dc: DeviceClient, token: str, media_version: int) -> tuple[
         "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}},
         "ProfileToken": token})
     uri = _s(getattr(r, "Uri", None))
+    # a snapshot URI is optional (ONVIF Media); none means none
     with contextlib.suppress(ProtocolError):
         snap = _s(getattr(await dc.call("media", "GetSnapshotUri", {"ProfileToken": token}), "Uri", None))
     return uri, snap

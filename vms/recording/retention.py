@@ -65,7 +65,7 @@ def enforce(index: RecordingIndex, root: Path, *, now: dt.datetime | None = None
         try:
             seg.path.unlink()
         except FileNotFoundError:
-            pass
+            pass  # already gone: the index row is what mattered
         except OSError as exc:  # the index no longer names it; say so, keep going
             log.error("could not delete %s after retention: %s", seg.path.name, exc.strerror)
         report.deleted.append(seg)

@@ -106,6 +106,6 @@ class SegmentWriter:
         try:
             self.out.close()
         except (av.FFmpegError, OSError, ValueError):
-            pass
+            pass  # the write already failed and was reported; the file holds what it holds
         finally:
             self.sink.close()

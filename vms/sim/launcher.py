@@ -67,7 +67,7 @@ class SimProcess:
                 if state.get("ready") and state.get("pid") == self.proc.pid:
                     return state
             except (OSError, json.JSONDecodeError):
-                pass
+                pass  # not written yet, or half written: read it again shortly
             time.sleep(0.2)
         raise VmsError(f"the simulated site was not ready within {timeout:.0f} s")
 

@@ -156,6 +156,7 @@ class SimSite:
             await node.stop()
         if self.control_runner:
             await self.control_runner.cleanup()
+        # already removed: nothing to do
         with contextlib.suppress(FileNotFoundError):
             (self.dir / STATE_FILE).unlink()
         self.stopped.set()

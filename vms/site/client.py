@@ -114,7 +114,7 @@ class SiteClient:
                 while line := reader.readline(wire.MAX_LINE):
                     self._dispatch(json.loads(line))
             except (OSError, ValueError):
-                pass
+                pass  # the connection ended or sent junk: _lost() reconnects and says so
             self._lost()
             while not self._closed.is_set():
                 self._closed.wait(RECONNECT_S)
@@ -130,6 +130,7 @@ class SiteClient:
     def _lost(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
+            # closing a socket already broken
             with contextlib.suppress(OSError):
                 sock.close()
         pending, self._pending = self._pending, {}
@@ -207,6 +208,7 @@ class SiteClient:
         self._closed.set()
         sock, self._sock = self._sock, None
         if sock is not None:
+            # the peer may have gone already; the close below is what matters
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()

@@ -75,6 +75,7 @@ class SiteServer:
             self._server.close()
             for c in list(self._clients):
                 c.writer.close()
+            # stopping: clients were closed above; a slow one is not waited for
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
@@ -117,10 +118,11 @@ class SiteServer:
                     task.add_done_callback(self._requests.discard)
         except (TimeoutError, ValueError, ConnectionError, asyncio.LimitOverrunError,
                 asyncio.IncompleteReadError):
-            pass
+            pass  # the client hung up, timed out or sent junk: its connection ends
         finally:
             self._clients.discard(client)
             sender.cancel()
+            # the client is going: what it has not read is not waited for
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.drain(), 2)
             writer.close()

@@ -224,23 +224,29 @@ class SiteService:
         self._stopped = True
         if self._reconciler is not None:
             self._reconciler.cancel()
-        with contextlib.suppress(Exception):
+        try:
             self.loop.call(self.engine.stop(), timeout=10)
+        except Exception as exc:
+            log.warning("the event engine did not stop cleanly: %s", exc)
         if self.server is not None:
+            # stopping: clients reconnect to the next service and say so
             with contextlib.suppress(Exception):
                 self.loop.call(self.server.close(), timeout=5)
             self.server = None
         if self.recording is not None:
             self.recording.stop()
         if self.started:
-            with contextlib.suppress(VmsError):
+            try:
                 self.profile.access.record(self.session, "service.stop",
                                            detail={"pid": os.getpid()})
+            except VmsError as exc:  # the audit cannot be written: say so where it can be read
+                log.error("the audit entry for this service's stop was not written: %s", exc)
             self.started = False
         self.loop.stop()
         self.index.close()
         self.store.close()
         if self._claim is not None:
+            # another service may have claimed the address already
             with contextlib.suppress(OSError):
                 address_path(self.profile.data_dir).unlink(missing_ok=True)
             self._claim.release()

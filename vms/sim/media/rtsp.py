@@ -106,6 +106,7 @@ class RtspServer:
         for c in list(self.connections):
             c.abort()
         if self.server:
+            # the simulator stopping: clients were aborted above
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.server.wait_closed(), 2)
         self.server = None
@@ -155,7 +156,7 @@ class _Connection:
             self.writer.write(_response(exc.code, exc.reason, "0", exc.headers))
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
                 ValueError):
-            pass
+            pass  # the client hung up or sent junk: its connection ends
 
     def abort(self) -> None:
         self.closed = True

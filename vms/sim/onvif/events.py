@@ -255,6 +255,7 @@ class EventService:
                             log.info("%s: could not notify %s: %s", self.dev.name,
                                      sub.consumer, exc)
                         if attempt == 1:
+                            # stopping: the retry is not needed
                             with contextlib.suppress(asyncio.CancelledError):
                                 await asyncio.sleep(1.0)
 
