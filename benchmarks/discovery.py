@@ -29,7 +29,7 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from vms.commissioning import onboard_many  # noqa: E402
+from vms.devices.commissioning import onboard_many  # noqa: E402
 from vms.discovery.wsd import discover  # noqa: E402
 from vms.onvif.camera import DeviceClient, parse_target  # noqa: E402
 from vms.onvif.onboard import onboard_with  # noqa: E402

@@ -63,8 +63,8 @@ def main() -> None:
     from ui.calls.centre import CallCentre
     from ui.calls.desk import CallDesk
     from ui.wall.assembly import assemble
-    from vms.commissioning import Commissioning
     from vms.coreloop import core_loop
+    from vms.devices.commissioning import Commissioning
     from vms.events import pullpoint
     from vms.events.engine import OK
     from vms.onvif.camera import NS_EVENTS, DeviceClient, parse_target

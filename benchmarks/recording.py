@@ -60,7 +60,7 @@ def main() -> int:
     import psutil
 
     from vms.access.admin import create_first_administrator
-    from vms.commissioning import Commissioning
+    from vms.devices.commissioning import Commissioning
     from vms.profile import Profile
     from vms.recording.index import RecordingIndex
     from vms.sim import control

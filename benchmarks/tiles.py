@@ -97,7 +97,7 @@ def main() -> int:
     from ui import tasks
     from ui.video.feed import FeedState
     from ui.wall.assembly import assemble
-    from vms.commissioning import Commissioning
+    from vms.devices.commissioning import Commissioning
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
     from vms.wall.layouts import WallState

@@ -36,13 +36,13 @@ from vms.access.admin import UserAdmin, create_first_administrator  # noqa: E402
 from vms.access.roles import Role  # noqa: E402
 from vms.audio.announcements import clip  # noqa: E402
 from vms.audit.trail import AuditTrail  # noqa: E402
-from vms.commissioning import Commissioning  # noqa: E402
+from vms.devices.commissioning import Commissioning  # noqa: E402
+from vms.devices.links import CameraLinks  # noqa: E402
+from vms.devices.live import LiveView  # noqa: E402
+from vms.devices.ptz import PtzControl  # noqa: E402
 from vms.errors import VmsError  # noqa: E402
 from vms.events.store import EventStore  # noqa: E402
-from vms.links import CameraLinks  # noqa: E402
-from vms.live import LiveView  # noqa: E402
 from vms.profile import Profile  # noqa: E402
-from vms.ptz import PtzControl  # noqa: E402
 from vms.recording.service import Recording  # noqa: E402
 from vms.recording.timeline_data import TimelineData  # noqa: E402
 from vms.sim import control  # noqa: E402

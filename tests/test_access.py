@@ -28,7 +28,11 @@ from vms.access.session import Session
 from vms.audio.talk import Talk
 from vms.audit.log import Filter
 from vms.audit.trail import AuditTrail
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
+from vms.devices.links import CameraLinks
+from vms.devices.live import LiveView
+from vms.devices.ptz import PtzControl
+from vms.devices.relay import RelayControl
 from vms.discovery.wsd import Sighting
 from vms.errors import (
     AccountLocked,
@@ -40,13 +44,9 @@ from vms.errors import (
 )
 from vms.events.device_rules import DeviceRules
 from vms.evidence.service import EvidenceService
-from vms.links import CameraLinks
-from vms.live import LiveView
 from vms.onvif.model import DeviceReport
 from vms.profile import Profile
-from vms.ptz import PtzControl
 from vms.recording.index import RecordingIndex
-from vms.relay import RelayControl
 from vms.wall.layouts import WallState
 from vms.wall.saved import SavedLayouts
 

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import ADMIN, PASSWORD, USER, Sim, ensure_admin, signed_in, start_sim, vms_cmd
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.errors import AuthFailed, ProtocolError, UnsafeXml
 from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts

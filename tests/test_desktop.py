@@ -13,7 +13,7 @@ from ui.main_window import MainWindow
 from ui.panes.devices.model import COLUMNS
 from ui.site_link import SiteLink
 from ui.wall.assembly import assemble
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 
 
 def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import PASSWORD, USER, Sim, signed_in
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
 from ui.panes.cameras import CamerasPane
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.registry import Registry
 
 

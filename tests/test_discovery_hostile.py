@@ -23,7 +23,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import REPO, ensure_admin, signed_in, vms_cmd
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.discovery.presence import Presence, PresenceListener
 from vms.discovery.wsd import (
     MAX_DEVICES,

@@ -20,7 +20,7 @@ from tests.evidence_helpers import OpenSslTsa, attacker_signer, reseal
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.access.session import Session
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.evidence.ca import EvidenceKeys, Signer, issue_signer
 from vms.evidence.package import P7S, TSR, PackageBuilder, Request
 from vms.evidence.service import EvidenceService, audit_extract, camera_facts

@@ -28,7 +28,7 @@ from ui.video.feed import Feed, FeedState
 from ui.video.pyav_feed import PyAvFeed
 from ui.video.vlc_feed import VlcFeed, pool_size
 from ui.wall.assembly import assemble
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.wall.backoff import Backoff
 from vms.wall.layouts import WallState
 

@@ -22,6 +22,8 @@ from vms.audio import g711
 from vms.audio.listen import LIVE, ListenFeed
 from vms.audio.talk import READY, Talk
 from vms.coreloop import core_loop
+from vms.devices.live import LiveView
+from vms.devices.relay import RelayControl
 from vms.errors import DeviceError, IncidentError, PermissionDenied
 from vms.events.device_rules import DeviceRules, rules_for
 from vms.events.engine import OK, DeviceSource, EventEngine
@@ -29,8 +31,6 @@ from vms.events.notifications import read_all
 from vms.events.store import EventStore
 from vms.events.topics import EventRules
 from vms.incidents.queue import ACCEPTED, CLOSED, NEW, ON_HOLD, IncidentQueue
-from vms.live import LiveView
-from vms.relay import RelayControl
 from vms.sim.media.clips import microphone_loop
 
 

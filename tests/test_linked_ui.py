@@ -17,9 +17,9 @@ from ui.dialogs.links import NO_PRESET, LinksDialog
 from ui.wall.assembly import assemble
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
+from vms.devices.links import CameraLinks
+from vms.devices.ptz import PtzControl
 from vms.events.engine import OK
-from vms.links import CameraLinks
-from vms.ptz import PtzControl
 
 
 def test_link_in_the_dialog_then_a_call_shows_and_steers_them(qtbot: QtBot, sim: Sim,

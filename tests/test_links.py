@@ -16,9 +16,9 @@ from tests.wall_helpers import Site, at, register, steer
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.access.session import Session
+from vms.devices.links import CameraLinks
+from vms.devices.ptz import PtzControl
 from vms.errors import ConfigError, DeviceError, PermissionDenied
-from vms.links import CameraLinks
-from vms.ptz import PtzControl
 
 INSTALLER, INSTALLER_PASSWORD = "links-installer", "links-installer-pass"
 

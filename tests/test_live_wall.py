@@ -19,7 +19,7 @@ from ui.panes.cameras import CamerasPane
 from ui.video.feed import FeedState
 from ui.video.tile import DEVICE_MIME, TILE_MIME, Tile
 from ui.wall.assembly import LiveWall, assemble
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.profile import Profile
 from vms.wall.layouts import WallState
 

@@ -14,7 +14,7 @@ from tests.conftest import Sim, signed_in
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.access.session import Session
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.errors import ConfigError, PermissionDenied
 from vms.loans.loans import Loans
 from vms.profile import Profile

@@ -31,12 +31,12 @@ from tests.conftest import (
 from tests.replay_camera import FAULT
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
+from vms.devices.ptz import PtzControl
 from vms.errors import BadReply
 from vms.onvif.camera import parse_target
 from vms.onvif.http import Timeouts
 from vms.onvif.onboard import onboard
-from vms.ptz import PtzControl
 
 INSTALLER, INSTALLER_PASSWORD = "replies-installer", "replies-installer-pass"
 PHRASE = "the camera sent XML we could not read (undeclared prefix tptz)"

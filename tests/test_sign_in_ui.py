@@ -27,7 +27,7 @@ from ui.wall.assembly import assemble
 from vms.access.admin import UserAdmin, change_setting
 from vms.access.roles import Permission, Role
 from vms.audit.trail import AuditTrail
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.errors import SessionExpired
 from vms.profile import Profile
 

@@ -18,9 +18,9 @@ from tests.conftest import PASSWORD, USER, Sim, signed_in
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.access.session import Session
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
+from vms.devices.ptz import PtzControl
 from vms.profile import Profile
-from vms.ptz import PtzControl
 
 OPERATOR, OPERATOR_PASSWORD = "wall-operator", "wall-operator-pass"
 

@@ -46,12 +46,12 @@ from vms.access.admin import UserAdmin
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.audit.trail import AuditTrail
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
+from vms.devices.links import CameraLinks
 from vms.errors import VmsError
 from vms.evidence.service import TSA_SETTING, EvidenceService
 from vms.evidence.signing import SigningKeySetup
 from vms.evidence.verify import Report
-from vms.links import CameraLinks
 from vms.loans.loans import Deployment, Loans, Site
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex

@@ -6,8 +6,8 @@ import concurrent.futures
 
 from PySide6.QtCore import QObject, Signal
 
-from vms.commissioning import Commissioning
 from vms.coreloop import core_loop
+from vms.devices.commissioning import Commissioning
 from vms.discovery.wsd import Scan
 from vms.errors import VmsError
 

@@ -14,7 +14,7 @@ from ui.screen import sized
 from ui.site_link import SiteLink
 from ui.wall.pane import WallPane
 from vms.access.roles import Permission
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 
 
 class MainWindow(QMainWindow):

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.conftest import PASSWORD, USER, Sim, signed_in, start_sim
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.profile import Profile
 
 

@@ -32,7 +32,7 @@ from ui.loans.report_dialog import ReportDialog
 from ui.site_link import SiteLink
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.profile import Profile
 
 COORDINATOR, COORDINATOR_PW = "cara-coordinator", "cara-lends-42"

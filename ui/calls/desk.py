@@ -19,15 +19,15 @@ from ui.calls.queue_pane import QueuePane
 from ui.video.hub import FeedHub
 from vms.access.roles import Permission
 from vms.audio.talk import Talk
+from vms.devices.links import CameraLinks
+from vms.devices.relay import RelayControl
 from vms.errors import VmsError
 from vms.events.engine import Health
 from vms.incidents.queue import ACCEPTED, CLOSED, KIND_WORDS, NEW, ON_HOLD, Incident
-from vms.links import CameraLinks
 from vms.loans.triage import Triage
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
 from vms.registry.repo import DeviceRow
-from vms.relay import RelayControl
 
 # Calls (1) and intrusions (2) pop their pane and sound the alert at once; motion (3) and
 # anything configured below it waits quietly in the queue, so a busy street does not bury

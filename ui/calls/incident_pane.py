@@ -55,6 +55,8 @@ from vms.audio.talk import CLOSED as TALK_CLOSED
 from vms.audio.talk import FAILED as TALK_FAILED
 from vms.audio.talk import READY as TALK_READY
 from vms.audio.talk import Talk, TalkHandle, load_pcm
+from vms.devices.links import CallUp, CameraLinks
+from vms.devices.relay import RelayControl
 from vms.events.engine import OK, Event, Health
 from vms.events.topics import INTRUSION, RELAY
 from vms.incidents.queue import (
@@ -67,10 +69,8 @@ from vms.incidents.queue import (
     Incident,
 )
 from vms.incidents.words import describe
-from vms.links import CallUp, CameraLinks
 from vms.loans.triage import Triage, alarm_time
 from vms.recording.index import RecordingIndex
-from vms.relay import RelayControl
 
 TICK_MS = 40
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from ui import tasks
 from ui.video.hub import FeedHandle, FeedHub
 from ui.video.tile import Tile
-from vms.links import CallUp, CameraLinks
+from vms.devices.links import CallUp, CameraLinks
 from vms.registry.repo import LinkRow
 
 COLUMNS = 4

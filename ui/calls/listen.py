@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSlid
 
 from ui import tasks
 from vms.audio.listen import LIVE, NO_AUDIO, RETRYING, SILENCE_DBFS, ListenFeed
-from vms.live import LiveStream, LiveView
+from vms.devices.live import LiveStream, LiveView
 
 TICK_MS = 40
 HISTORY_S = 5.0

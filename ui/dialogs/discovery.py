@@ -28,7 +28,7 @@ from ui.dialogs.credentials import CredentialsDialog
 from ui.discovery_run import DiscoveryRun
 from ui.screen import sized
 from ui.tables import row_table
-from vms.commissioning import Added, Commissioning
+from vms.devices.commissioning import Added, Commissioning
 from vms.discovery.wsd import Sighting
 from vms.errors import (
     AccessError,

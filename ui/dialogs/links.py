@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 from ui import tasks
 from ui.screen import sized
 from ui.tables import row_table
-from vms.links import MAX_LINKS, CameraLinks
-from vms.ptz import PtzPreset
+from vms.devices.links import MAX_LINKS, CameraLinks
+from vms.devices.ptz import PtzPreset
 from vms.registry.repo import DeviceRow, LinkRow
 
 NO_PRESET = "No preset (fixed view)"

@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject
 
 from ui import tasks
 from ui.video.feed import Feed
+from vms.devices.live import LiveStream, LiveView
 from vms.errors import VmsError
-from vms.live import LiveStream, LiveView
 from vms.wall.backoff import Backoff
 
 log = logging.getLogger(__name__)

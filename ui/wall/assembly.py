@@ -9,9 +9,9 @@ from ui.video.hub import FeedHub
 from ui.wall.pane import WallPane
 from ui.wall.ptz_panel import PtzPanel
 from vms.access.session import Session
-from vms.live import LiveView
+from vms.devices.live import LiveView
+from vms.devices.ptz import PtzControl
 from vms.profile import Profile
-from vms.ptz import PtzControl
 from vms.wall.saved import SavedLayouts
 
 

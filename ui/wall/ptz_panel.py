@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from vms.access.roles import Permission
+from vms.devices.ptz import PtzControl, PtzPreset
 from vms.errors import VmsError
-from vms.ptz import PtzControl, PtzPreset
 from vms.registry.repo import DeviceRow
 
 SPEED = 0.5

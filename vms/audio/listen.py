@@ -19,7 +19,7 @@ import av
 import numpy as np
 
 from vms.audio import g711
-from vms.live import LiveStream
+from vms.devices.live import LiveStream
 from vms.media_errors import explain
 from vms.streamsafe import ffmpeg_options
 from vms.wall.backoff import Backoff

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Literal
 
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
 from vms.errors import ConfigError
 from vms.onvif.http import Timeouts
 

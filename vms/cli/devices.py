@@ -9,11 +9,11 @@ from pathlib import Path
 
 from vms.access.session import Session
 from vms.cli.common import Subparsers, command, device_args, device_ref, read_password, timeouts
-from vms.commissioning import Commissioning
+from vms.devices.commissioning import Commissioning
+from vms.devices.links import CameraLinks
 from vms.errors import ConfigError
 from vms.events.device_rules import DeviceRules
 from vms.events.topics import KINDS
-from vms.links import CameraLinks
 from vms.onvif.model import DeviceReport, describe_offset
 from vms.profile import Profile
 from vms.redact import scrub_url

@@ -31,7 +31,7 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
-    from vms.commissioning import Commissioning
+    from vms.devices.commissioning import Commissioning
     from vms.discovery.wsd import Sighting
 
     if args.timeout <= 0 or args.timeout > 60:

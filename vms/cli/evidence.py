@@ -126,7 +126,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
 
 def _export(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     from vms.cli.common import device_ref
-    from vms.commissioning import Commissioning
+    from vms.devices.commissioning import Commissioning
     from vms.events.store import EventStore
     from vms.evidence.package import Progress, Request
     from vms.evidence.service import EvidenceService, load_request, parse_time

@@ -139,7 +139,7 @@ def serve(args: argparse.Namespace, data_dir: Path) -> int:
 
 def record(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     from vms.cli.common import device_ref
-    from vms.commissioning import Commissioning
+    from vms.devices.commissioning import Commissioning
     from vms.site.service import SiteService
 
     if args.duration is not None and args.duration <= 0:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.devices.ptz import PtzControl, PtzPreset
 from vms.errors import ConfigError, DeviceError, ProtocolError, VmsError
 from vms.profile import Profile
-from vms.ptz import PtzControl, PtzPreset
 from vms.registry.repo import DeviceRow, LinkRow
 
 PRESET_TIMEOUT_S = 10.0
