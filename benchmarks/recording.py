@@ -63,9 +63,9 @@ def main() -> int:
     from vms.devices.commissioning import Commissioning
     from vms.profile import Profile
     from vms.recording.index import RecordingIndex
+    from vms.safety.streamsafe import with_credentials
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
-    from vms.streamsafe import with_credentials
 
     totals = dict.fromkeys(("app_cpu", "ref_cpu", "sent", "received", "bytes_received",
                             "ref_sent", "ref_written", "ref_bytes"), 0.0)

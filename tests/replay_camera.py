@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from lxml import etree
 
-from vms import xmlsafe
+from vms.safety import xmlsafe
 
 FAULT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"

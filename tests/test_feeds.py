@@ -29,7 +29,7 @@ from ui.video.pyav_feed import PyAvFeed
 from ui.video.vlc_feed import VlcFeed, pool_size
 from ui.wall.assembly import assemble
 from vms.devices.commissioning import Commissioning
-from vms.wall.backoff import Backoff
+from vms.retry import Backoff
 from vms.wall.layouts import WallState
 
 QUICK = partial(Backoff, first=0.3, cap=2.0)

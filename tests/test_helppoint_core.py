@@ -15,7 +15,6 @@ import pytest
 from tests.conftest import ADMIN, ADMIN_PASSWORD, PASSWORD, USER, Sim, shared_path, start_sim, vms_cmd
 from tests.helppoint_helpers import found_in, heard, recordings, similarity, speech
 from tests.wall_helpers import Site, register
-from vms import xmlsafe
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.audio import g711
@@ -31,6 +30,7 @@ from vms.events.notifications import read_all
 from vms.events.store import EventStore
 from vms.events.topics import EventRules
 from vms.incidents.queue import ACCEPTED, CLOSED, NEW, ON_HOLD, IncidentQueue
+from vms.safety import xmlsafe
 from vms.sim.media.clips import microphone_loop
 
 

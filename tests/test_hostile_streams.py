@@ -36,7 +36,7 @@ from vms.onvif.model import DeviceReport
 from vms.onvif.onboard import onboard
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
-from vms.streamsafe import check_stream_uri, ffmpeg_options, with_credentials
+from vms.safety.streamsafe import check_stream_uri, ffmpeg_options, with_credentials
 
 REAL_URI = "rtsp://192.168.1.201/rtsp_tunnel?p=0&amp;line=1&amp;inst=1&amp;vcd=2"
 
@@ -189,7 +189,7 @@ def test_the_password_check_is_bounded_in_total_time_against_a_dripping_server()
     import time
 
     from vms.errors import DeviceUnreachable
-    from vms.streamsafe import auth_challenge
+    from vms.safety.streamsafe import auth_challenge
 
     srv = socket.create_server(("127.0.0.1", 0))
     port = srv.getsockname()[1]

@@ -87,3 +87,20 @@ def test_no_error_is_dropped_without_saying_why() -> None:
         rel = path.relative_to(REPO).as_posix()
         quiet += [f"{rel}:{n}" for n in _quiet_handlers(path.read_text(encoding="utf-8"))]
     assert quiet == [], "say why each of these may drop an error, or handle it"
+
+
+# The top of vms/: the package's entry points and the foundations every part stands on.
+TOP = {
+    "__init__.py": "the package and its version", "__main__.py": "python -m vms",
+    "errors.py": "the one error hierarchy", "paths.py": "where a profile's files live",
+    "coreloop.py": "the one asyncio loop", "retry.py": "the one retry policy",
+    "profile.py": "a profile opened: the databases and services a command or desk uses",
+    "credentials.py": "the OS keyring, which every part that opens a device needs",
+    "settings.py": "the profile's settings", "sqlite_local.py": "a local SQLite file, opened safely",
+    "media_errors.py": "FFmpeg's errors in plain words, for live view and recording alike",
+}
+
+
+def test_the_top_of_the_core_holds_only_entry_points_and_foundations() -> None:
+    top = {p.name for p in (REPO / "vms").glob("*.py")}
+    assert top <= set(TOP), f"put these in the part they belong to: {sorted(top - set(TOP))}"

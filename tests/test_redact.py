@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from vms.redact import scrub_url
+from vms.safety.redact import scrub_url
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -11,8 +11,8 @@ from tests.conftest import signed_in
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.errors import ConfigError, PermissionDenied
+from vms.retry import Backoff
 from vms.wall import streams
-from vms.wall.backoff import Backoff
 from vms.wall.layouts import LAYOUTS, WallState, layout
 from vms.wall.saved import SavedLayouts
 

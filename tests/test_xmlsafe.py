@@ -6,8 +6,8 @@ import pytest
 from lxml import etree
 
 from tests.conftest import shared_path
-from vms import xmlsafe
 from vms.errors import UnsafeXml
+from vms.safety import xmlsafe
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from vms.errors import AuthRefused, FeedError  # defined with every other error
-from vms.wall.backoff import Backoff
+from vms.retry import Backoff
 
 STABLE_S = 10.0  # a session that stayed live this long resets the backoff
 OFFLINE_AFTER = 3  # consecutive failed attempts before a camera is called offline
@@ -86,7 +86,7 @@ class Feed:
         self.url = url  # without credentials
         self.user = user
         self._password = password
-        self.allow_basic = allow_basic  # RTSP Basic on plain RTSP (vms.streamsafe.url_to_open)
+        self.allow_basic = allow_basic  # RTSP Basic on plain RTSP (vms.safety.streamsafe.url_to_open)
         self.label = label or url
         self.backoff = backoff or Backoff()
         self.status = FeedStatus(FeedState.CONNECTING)

@@ -18,7 +18,7 @@ from ui import tasks
 from ui.video.feed import Feed
 from vms.devices.live import LiveStream, LiveView
 from vms.errors import VmsError
-from vms.wall.backoff import Backoff
+from vms.retry import Backoff
 
 log = logging.getLogger(__name__)
 

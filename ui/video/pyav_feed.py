@@ -18,7 +18,7 @@ from ui.video.feed import Feed, Frame
 from vms import media_errors
 from vms.errors import AuthRefused, FeedError
 from vms.media_errors import credentials_refused
-from vms.streamsafe import ffmpeg_options, player_url
+from vms.safety.streamsafe import ffmpeg_options, player_url
 
 OPEN_TIMEOUT_S = 8.0
 READ_TIMEOUT_S = 5.0

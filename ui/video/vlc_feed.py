@@ -20,7 +20,7 @@ import vlc
 from ui.video.feed import Feed, fit
 from ui.video.pyav_feed import OPEN_TIMEOUT_S, READ_TIMEOUT_S
 from vms.errors import FeedError, VmsError
-from vms.streamsafe import player_url
+from vms.safety.streamsafe import player_url
 
 _FormatCb = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p),
                              ctypes.POINTER(ctypes.c_char), ctypes.POINTER(ctypes.c_uint),

@@ -21,8 +21,8 @@ import numpy as np
 from vms.audio import g711
 from vms.devices.live import LiveStream
 from vms.media_errors import explain
-from vms.streamsafe import ffmpeg_options
-from vms.wall.backoff import Backoff
+from vms.retry import Backoff
+from vms.safety.streamsafe import ffmpeg_options
 
 CONNECTING, LIVE, RETRYING, NO_AUDIO, STOPPED = ("connecting", "live", "retrying", "no audio",
                                                  "stopped")

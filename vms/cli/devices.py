@@ -16,7 +16,7 @@ from vms.events.device_rules import DeviceRules
 from vms.events.topics import KINDS
 from vms.onvif.model import DeviceReport, describe_offset
 from vms.profile import Profile
-from vms.redact import scrub_url
+from vms.safety.redact import scrub_url
 
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:

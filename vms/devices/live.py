@@ -14,8 +14,8 @@ from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import DeviceError
 from vms.profile import Profile
-from vms.redact import scrub_url
-from vms.streamsafe import check_stream_uri, url_to_open
+from vms.safety.redact import scrub_url
+from vms.safety.streamsafe import check_stream_uri, url_to_open
 
 
 @dataclass
@@ -33,7 +33,7 @@ class LiveStream:
     allow_basic: bool = False  # the installer allowed RTSP Basic on plain RTSP for this device
 
     def url_with_credentials(self) -> str:
-        """What a player opens: see ``vms.streamsafe.url_to_open`` (network I/O: not on
+        """What a player opens: see ``vms.safety.streamsafe.url_to_open`` (network I/O: not on
         the GUI thread)."""
         return url_to_open(self.uri, self.user, self.password, allow_basic=self.allow_basic)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from lxml import etree
 
-from vms import xmlsafe
 from vms.discovery.wsd import MCAST_GROUP, PORT, WSD, Sighting, parse_hello
 from vms.errors import PortInUse, UnsafeXml
+from vms.safety import xmlsafe
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from vms import xmlsafe
 from vms.errors import ConfigError, UnsafeXml
+from vms.safety import xmlsafe
 
 MCAST_GROUP = "239.255.255.250"
 PORT = 3702

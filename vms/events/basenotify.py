@@ -25,11 +25,11 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from lxml import etree
 
-from vms import xmlsafe
 from vms.errors import ProtocolError, UnsafeXml
 from vms.events.notifications import Notification, read_all
 from vms.events.pullpoint import WSNT, Subscription, subscription_in, unsubscribe
 from vms.onvif.camera import DeviceClient
+from vms.safety import xmlsafe
 
 SUBSCRIBE_ACTION = "http://docs.oasis-open.org/wsn/bw-2/NotificationProducer/SubscribeRequest"
 # Pushed subscriptions are renewed often: a device that rebooted has forgotten ours and

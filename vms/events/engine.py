@@ -35,7 +35,7 @@ from vms.events.topics import (
 )
 from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts
-from vms.wall.backoff import Backoff
+from vms.retry import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ import aiohttp
 import zeep.helpers
 from lxml import etree
 
-from vms import xmlsafe
 from vms.errors import AuthFailed, ConfigError, DeviceUnreachable, ProtocolError
 from vms.onvif.errors import is_auth_fault, map_error
 from vms.onvif.http import ReplyVetter, Timeouts, call_limit, make_session
 from vms.onvif.library import SERVICES, ONVIFCamera, ONVIFService, UsernameToken
+from vms.safety import xmlsafe
 
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"

@@ -13,7 +13,7 @@ from lxml import etree
 
 from vms.errors import AuthFailed, BadReply, DeviceUnreachable, ProtocolError, VmsError
 from vms.onvif.library import ONVIFError
-from vms.redact import scrub_url
+from vms.safety.redact import scrub_url
 
 
 def _fault_text(exc: zeep.exceptions.Fault) -> tuple[str, list[str]]:

@@ -31,8 +31,8 @@ from vms.onvif.camera import (
 from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport, StreamInfo, choose_roles, describe_offset
 from vms.onvif.trials import run_trials
-from vms.redact import scrub_url
-from vms.streamsafe import check_stream_uri, strip_userinfo
+from vms.safety.redact import scrub_url
+from vms.safety.streamsafe import check_stream_uri, strip_userinfo
 
 CLOCK_WARN_S = 5.0
 

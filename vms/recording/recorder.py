@@ -43,9 +43,9 @@ from vms.media_errors import explain
 from vms.recording.index import CLOSED, DAMAGED, RecordingIndex, utc
 from vms.recording.segment import SegmentWriter
 from vms.recording.sink import sha256_file
+from vms.retry import Backoff
+from vms.safety.streamsafe import ffmpeg_options
 from vms.sqlite_local import disk_full
-from vms.streamsafe import ffmpeg_options
-from vms.wall.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ from vms.recording.index import OPEN, RecordingIndex
 from vms.recording.locks import LOCKED_WHEN_ACCEPTED, EvidenceLocks, event_time
 from vms.recording.recorder import CONTINUOUS, CameraRecorder, RecorderStatus
 from vms.recording.sink import sha256_file
+from vms.safety.streamsafe import url_to_open
 from vms.sqlite_local import disk_full
-from vms.streamsafe import url_to_open
 
 TRIGGERS = frozenset({HELP_BUTTON, INTRUSION, LINE, MOTION, TAMPER, INPUT})
 HOUSEKEEPING_S = 300.0

@@ -28,7 +28,7 @@ from vms.errors import (  # defined with every other error
 )
 from vms.onvif.model import Capabilities, CapabilityCheck, DeviceReport, HasStreams, StreamInfo
 from vms.registry.schema import check_version, migrate
-from vms.streamsafe import strip_userinfo
+from vms.safety.streamsafe import strip_userinfo
 
 DEFAULT_SITE = "Default site"
 

@@ -21,8 +21,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from vms import xmlsafe
 from vms.errors import PortInUse, UnsafeXml
+from vms.safety import xmlsafe
 from vms.sim.device import SimDevice
 
 log = logging.getLogger(__name__)

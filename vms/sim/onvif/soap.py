@@ -13,8 +13,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from vms import xmlsafe
 from vms.errors import UnsafeXml
+from vms.safety import xmlsafe
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -22,7 +22,7 @@ import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from vms.errors import CleartextPassword, DeviceUnreachable, UnsafeStreamUri
-from vms.redact import scrub_url
+from vms.safety.redact import scrub_url
 
 PREFLIGHT_TIMEOUT_S = 5.0
 MAX_PREFLIGHT_BYTES = 64 * 1024
