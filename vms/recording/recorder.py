@@ -425,6 +425,7 @@ class CameraRecorder:
             seg: _Open | None = None
             clock = _Clock(inp, self.camera)
             pre = _PreRoll(self.preroll_s + PREROLL_SLACK_S)
+            settled_s = 0.0  # input time of the last settle() while waiting for an event
             connected = False
             ended = False
             try:
@@ -459,6 +460,11 @@ class CameraRecorder:
                         self._close(done, clock)  # the post-roll is over
                     if seg is None and not wanted:
                         pre.video(out, ts)
+                        # Waiting for an event can last hours: the clock follows drift
+                        # meanwhile, as it does at each segment's end when recording.
+                        if ts - settled_s >= self.segment_s:
+                            clock.settle()
+                            settled_s = ts
                         self._say(WAITING, f"{self.preroll_s:g} s pre-roll in memory")
                         continue
                     if seg is None or (out.is_keyframe and ts - seg.first_s >= self.segment_s):
@@ -555,8 +561,8 @@ class CameraRecorder:
         self._must(lambda: self.index.update_segment(seg.id, durable=False, **span))
 
     def _close(self, seg: _Open, clock: _Clock) -> None:
+        clock.settle()  # first: the gap's end and this segment are then timed alike
         self._retime_gap(clock, last=True)
-        clock.settle()
         if seg.closed:
             return
         seg.closed = True
@@ -605,8 +611,9 @@ class _Clock:
         self.base: float | None = None  # wall = base + input time: the lowest video delay
         self._window: float | None = None  # the lowest video delay since the last settle()
         self._shift: dict[int, int] = {}  # stream index -> ticks taken out (clock steps)
-        self._last: dict[int, float] = {}  # stream index -> its last packet's time
-        self._floor: dict[int, float] = {}  # stream index -> its lowest delay (since a step)
+        self._last: dict[int, tuple[float, float]] = {}  # stream index -> (time, arrival)
+        self._floor: dict[int, float] = {}  # stream index -> its lowest delay lately
+        self._lows: dict[int, float] = {}  # stream index -> its lowest delay since settle()
         self._told = False
 
     def fix(self, pkt: Packet, now: float) -> None:
@@ -622,9 +629,12 @@ class _Clock:
         # Forward: the stream ran ahead of its arrival by more than jitter can explain (a
         # frame held back, then sent late, is not a step: the floor is the lowest delay, not
         # the last one). Back: its time went backwards, which no delay can do. Either way it
-        # goes on at its usual delay, never before its last packet.
-        if last is not None and floor is not None and (lag < floor - STEP_S or t < last):
-            target = max(now - floor, last + 0.001)
+        # goes on from its last packet by one packet's length (or the time between their
+        # arrivals), so audio and video each run on where they were and stay together.
+        if last is not None and floor is not None and (lag < floor - STEP_S or t < last[0]):
+            step_s = pkt.duration * tb if pkt.duration else now - last[1]
+            target = min(last[0] + max(step_s, 0.001), now - floor)
+            target = max(target, last[0] + 0.001)
             step = round((target - t) / tb)
             shift += step
             self._shift[idx] = shift
@@ -636,8 +646,9 @@ class _Clock:
             pkt.dts += shift
             if pkt.pts is not None:
                 pkt.pts += shift
-        self._last[idx] = t
+        self._last[idx] = (t, now)
         self._floor[idx] = lag if floor is None else min(floor, lag)
+        self._lows[idx] = min(self._lows.get(idx, lag), lag)
         if pkt.stream.type == "video":
             if self.base is None or lag < self.base:
                 self.base = lag
@@ -664,6 +675,11 @@ class _Clock:
         if self._window is not None and self.base is not None and self._window > self.base:
             self.base = min(self._window, self.base + DRIFT_S)
         self._window = None
+        # Step detection follows the drift too, or a correction of a slowly drifted clock
+        # would hide under the oldest, lowest delay.
+        for idx, low in self._lows.items():
+            self._floor[idx] = max(self._floor.get(idx, low), low)
+        self._lows = {}
 
     def wall(self, t: float) -> float:
         base = self.base if self.base is not None else time.time() - t
