@@ -27,7 +27,7 @@ from vms.evidence.service import EvidenceService, audit_extract, camera_facts
 from vms.evidence.utc import parse as _t
 from vms.evidence.verify import INVALID, PENDING, VALID, Report, verify
 from vms.profile import Profile
-from vms.recording.index import CLOSED, RecordingIndex
+from vms.recording.index import CLOSED, RecordingIndex, utc
 from vms.recording.service import Recording
 from vms.sim.config import DEFAULT_PASSWORD, DEFAULT_USER
 
@@ -785,23 +785,27 @@ def test_offline_export_is_pending_and_vms_seal_completes_it(world: World,
 
 def test_an_export_across_the_uk_clock_change_shows_local_times_and_declares_it(
         world: World, tmp_path: Path) -> None:
-    """cam1's clock is set so that its recording spans 01:00 UTC on 25 October 2026, when
-    01:59:59 BST became 01:00:00 GMT; the camera's own RTCP clock times the footage."""
+    """Footage recorded across 01:00 UTC on 25 October 2026, when 01:59:59 BST became
+    01:00:00 GMT. The index is on the recorder's own clock, so the recorder is run now and
+    what it recorded is placed on that night, as a recorder whose host clock read then
+    would have timed it: the thing under test is the export, not the recorder's clock."""
     change = dt.datetime(2026, 10, 25, 1, 0, tzinfo=dt.UTC)
     cam = world.ids["cam1"]
-    world.sim.cli("skew", "cam1", str((change - dt.timedelta(seconds=12)
-                                       - dt.datetime.now(dt.UTC)).total_seconds()))
+    before = {s.id for s in world.index.segments(cam)}
     admin_rec = Recording(world.profile, world.officer_admin, segment_s=4)
     try:
         admin_rec.start([cam])
-        wait_for(lambda: any(s.start_utc and s.end_utc and s.state == CLOSED
-                             and change < _t(s.end_utc) - dt.timedelta(seconds=12)
-                             < change + dt.timedelta(hours=1)
-                             for s in world.index.segments(cam)), 90,
-                 "footage past the clock change")
+        wait_for(lambda: len([s for s in world.index.segments(cam, CLOSED)
+                              if s.id not in before]) >= 6, 90, "24 s of footage")
     finally:
         admin_rec.stop()
-        world.sim.cli("skew", "cam1", "0")
+    ours = [s for s in world.index.segments(cam) if s.id not in before and s.state == CLOSED
+            and s.start_utc and s.end_utc]
+    shift = (change - dt.timedelta(seconds=12)) - _t(ours[0].start_utc or "")
+    for s in ours:
+        world.index.update_segment(s.id, start_utc=utc((_t(s.start_utc or "") + shift).timestamp()),
+                                   end_utc=utc((_t(s.end_utc or "") + shift).timestamp()))
+    assert any(change < _t(s.end_utc or "") - dt.timedelta(seconds=12) for s in ours)
     svc = EvidenceService(world.profile, world.officer, world.index)
     res = svc.export(cameras=[cam], start=change - dt.timedelta(seconds=8),
                      end=change + dt.timedelta(seconds=8), exhibit="DST/1", out_dir=tmp_path,
