@@ -609,7 +609,7 @@ class _Clock:
         self.inp = inp
         self.camera = camera
         self.base: float | None = None  # wall = base + input time: the lowest video delay
-        self._window: float | None = None  # the lowest video delay since the last settle()
+        self._video: int | None = None  # the video stream's index
         self._shift: dict[int, int] = {}  # stream index -> ticks taken out (clock steps)
         self._last: dict[int, tuple[float, float]] = {}  # stream index -> (time, arrival)
         self._floor: dict[int, float] = {}  # stream index -> its lowest delay lately
@@ -650,14 +650,13 @@ class _Clock:
         self._floor[idx] = lag if floor is None else min(floor, lag)
         self._lows[idx] = min(self._lows.get(idx, lag), lag)
         if pkt.stream.type == "video":
+            self._video = idx
             if self.base is None or lag < self.base:
                 self.base = lag
-            if self._window is None or lag < self._window:
-                self._window = lag
             if not self._told:
-                self._tell(t)
+                self._tell()
 
-    def _tell(self, t: float) -> None:
+    def _tell(self) -> None:
         rt = self.inp.start_time_realtime
         if rt in (None, NOPTS, 0) or self.base is None:
             return
@@ -672,9 +671,9 @@ class _Clock:
         """At a segment's end: follow, a little at a time, a delay that has grown for a whole
         segment (the camera's clock running slow against ours), so drift cannot build up
         over days of one connection; each step leaves at most ``DRIFT_S`` between segments."""
-        if self._window is not None and self.base is not None and self._window > self.base:
-            self.base = min(self._window, self.base + DRIFT_S)
-        self._window = None
+        window = self._lows.get(self._video) if self._video is not None else None
+        if window is not None and self.base is not None and window > self.base:
+            self.base = min(window, self.base + DRIFT_S)
         # Step detection follows the drift too, or a correction of a slowly drifted clock
         # would hide under the oldest, lowest delay.
         for idx, low in self._lows.items():
