@@ -1,6 +1,7 @@
 """The house's rules that a reader cannot check at a glance (issue 24): the command line one
 module per command with every command wired, the top of `vms/` kept free of command modules,
-and every error a VmsError defined in one place. (Import cycles: test_import_cycles.py.)"""
+every error a VmsError defined in one place, and every device action through one gate.
+(Import cycles: test_import_cycles.py.)"""
 
 from __future__ import annotations
 
@@ -104,3 +105,45 @@ TOP = {
 def test_the_top_of_the_core_holds_only_entry_points_and_foundations() -> None:
     top = {p.name for p in (REPO / "vms").glob("*.py")}
     assert top <= set(TOP), f"put these in the part they belong to: {sorted(top - set(TOP))}"
+
+
+# Permissions to act on a device itself (the call and evidence rights are checked by their
+# services against the incident or clip, not by opening the device).
+DEVICE_ACTIONS = {"LIVE_VIEW", "PTZ", "TALK", "RELAY", "DEVICE_CONFIGURE", "DEVICE_REMOVE"}
+# Keyring reads that are not a device's login.
+NOT_DEVICE_LOGINS = {"vms/audit/log.py": "the audit chain's key",
+                     "vms/evidence/ca.py": "the evidence CA's passphrase",
+                     "vms/evidence/signing.py": "whether the signing passphrase is kept"}
+
+
+def _around_the_gate(source: str) -> list[int]:
+    """Lines that read a keyring entry, or check a device-action right on a device, directly."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        named = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+        if node.func.attr == "get" and named == "credentials":
+            found.append(node.lineno)
+        elif node.func.attr == "require" and named == "access" and len(node.args) >= 3:
+            perm = node.args[1]
+            if isinstance(perm, ast.Attribute) and perm.attr in DEVICE_ACTIONS:
+                found.append(node.lineno)
+    return found
+
+
+def test_every_device_action_goes_through_the_device_gate() -> None:
+    """Issue 24: find the device, check the right, read its login, audit: one way, in
+    ``vms/devices/gate.py``, not written out again by each action."""
+    sample = ("creds = self.profile.credentials.get(row.uid)\n"
+              "self.profile.access.require(self.session, Permission.PTZ, row, action='x')\n"
+              "access.require(session, P.USERS_MANAGE, action='users')\n")
+    assert _around_the_gate(sample) == [1, 2], "the check finds nothing: it proves nothing"
+    bypass = []
+    for path in [*(REPO / "vms").rglob("*.py"), *(REPO / "ui").rglob("*.py")]:
+        rel = path.relative_to(REPO).as_posix()
+        if rel in ("vms/devices/gate.py", *NOT_DEVICE_LOGINS):
+            continue
+        bypass += [f"{rel}:{n}" for n in _around_the_gate(path.read_text(encoding="utf-8"))]
+    assert bypass == [], "open the device through vms.devices.gate.DeviceGate"

@@ -248,8 +248,7 @@ class Desktop(QObject):
             device = next((r for r in svc.devices() if r.id == device_id), None)
             if device is None:
                 return None
-            stored = svc.credentials.get(device.uid) if login else None
-            return device, stored[0] if stored else None
+            return device, svc.kept_user(device) if login else None
 
         def shown(found: tuple[DeviceRow, str | None] | None) -> None:
             if found is not None:

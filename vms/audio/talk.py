@@ -23,6 +23,7 @@ from vms.access.session import Session
 from vms.audio import g711
 from vms.audio.rtsp_talk import PACKET_SAMPLES, TalkChannel
 from vms.coreloop import core_loop
+from vms.devices.gate import DeviceGate
 from vms.errors import ConfigError, DeviceError, VmsError
 from vms.profile import Profile
 
@@ -148,21 +149,19 @@ class Talk:
     def __init__(self, profile: Profile, session: Session) -> None:
         self.profile = profile
         self.session = session
+        self.gate = DeviceGate(profile, session)
 
     def open(self, device_id: int, on_state: Callable[[str, str], None] | None = None,
              incident: int | None = None) -> TalkHandle:
         """Check, audit and start opening; returns at once with the handle in OPENING."""
-        row = self.profile.registry.device(device_id)
-        self.profile.access.require(self.session, Permission.TALK, row, action="talk.open")
+        gate = self.gate
+        row = gate.allowed(device_id, Permission.TALK, "talk.open")
         stream = next((s for s in row.streams if s.backchannel), None) or row.stream("main")
         if stream is None or not stream.uri:
             raise DeviceError(f"{row.name} has no stream to talk on")
-        creds = self.profile.credentials.get(row.uid)
-        if creds is None:
-            raise DeviceError(f"the password for {row.name} is not in the keyring")
-        self.profile.access.record(self.session, "talk.open", device=row,
-                                   detail={"incident": incident})
-        channel = TalkChannel(stream.uri, creds[0], creds[1], allow_basic=row.allow_basic_rtsp)
+        user, password = gate.login(row)
+        gate.done("talk.open", row, {"incident": incident})
+        channel = TalkChannel(stream.uri, user, password, allow_basic=row.allow_basic_rtsp)
         handle = TalkHandle(channel, row.name, on_state)
         core_loop().submit(handle._open())
         return handle

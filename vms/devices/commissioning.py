@@ -15,6 +15,7 @@ from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.coreloop import core_loop
 from vms.credentials import CredentialStore
+from vms.devices.gate import DeviceGate, keyring_login
 from vms.discovery.wsd import Scan, Sighting
 from vms.errors import ConfigError, VmsError
 from vms.onvif.camera import Target, parse_target
@@ -49,10 +50,17 @@ class Commissioning:
         self.session = session
         self.access = profile.access
         self.registry: Registry = profile.registry
+        self.gate = DeviceGate(profile, session)
 
     @property
     def credentials(self) -> CredentialStore:
         return self.profile.credentials
+
+    def kept_user(self, row: DeviceRow) -> str | None:
+        """The device's user name as kept in the keyring (offered when a login is changed;
+        the password is never handed out)."""
+        login = keyring_login(self.profile, row)
+        return login[0] if login else None
 
     def devices(self) -> list[DeviceRow]:
         """The registered devices this user may see."""
@@ -104,9 +112,8 @@ class Commissioning:
             store.delete(uid)
             raise
         row = self.registry.device(dev_id)
-        self.access.record(self.session, "device.add", device=row,
-                           detail={"address": row.address, "model": row.model,
-                                   "device_user": report.user})
+        self.gate.done("device.add", row, {"address": row.address, "model": row.model,
+                                           "device_user": report.user})
         return dev_id
 
     def add(self, address: str | Target, user: str, password: str, *, name: str | None = None,
@@ -119,11 +126,9 @@ class Commissioning:
     def allow_basic_rtsp(self, device_id: int, allow: bool) -> str:
         """Accept (or no longer accept) a camera that wants its RTSP password in clear text
         (Basic on plain RTSP): an installer's decision for a network they trust, audited."""
-        row = self.registry.device(device_id)
-        self.access.require(self.session, P.DEVICE_CONFIGURE, row, action="device.allow_basic_rtsp")
+        row = self.gate.allowed(device_id, P.DEVICE_CONFIGURE, "device.allow_basic_rtsp")
         self.registry.set_allow_basic_rtsp(device_id, allow)
-        self.access.record(self.session, "device.allow_basic_rtsp", device=row,
-                           detail={"allow": allow})
+        self.gate.done("device.allow_basic_rtsp", row, {"allow": allow})
         return row.name
 
     def change_login(self, device_id: int, user: str, password: str,
@@ -131,8 +136,7 @@ class Commissioning:
         """A device's ONVIF account changed (or was entered wrong): try the new login on the
         device first, so a typing error is refused here and the working login is kept; then
         keep it in the keyring in place of the old one."""
-        row = self.registry.device(device_id)
-        self.access.require(self.session, P.DEVICE_CONFIGURE, row, action="device.login")
+        row = self.gate.allowed(device_id, P.DEVICE_CONFIGURE, "device.login")
         if not password:
             raise ConfigError("enter the device's password")
         try:
@@ -145,16 +149,14 @@ class Commissioning:
             raise ConfigError(f"{row.address} now answers as another device "
                               f"({rep.model or 'unknown model'}); remove {row.name} and add it")
         self.credentials.set(row.uid, user, password)
-        self.access.record(self.session, "device.login", device=row, detail={"device_user": user})
+        self.gate.done("device.login", row, {"device_user": user})
         return row.name
 
     def remove(self, device_id: int) -> str:
-        row = self.registry.device(device_id)
-        self.access.require(self.session, P.DEVICE_REMOVE, row, action="device.remove")
+        row = self.gate.allowed(device_id, P.DEVICE_REMOVE, "device.remove")
         self.registry.remove_device(device_id)
         self.credentials.delete(row.uid)
-        self.access.record(self.session, "device.remove", device=row,
-                           detail={"address": row.address})
+        self.gate.done("device.remove", row, {"address": row.address})
         return row.name
 
 

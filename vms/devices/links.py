@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.devices.gate import DeviceGate
 from vms.devices.ptz import PtzControl, PtzPreset
 from vms.errors import ConfigError, DeviceError, ProtocolError, VmsError
 from vms.profile import Profile
@@ -49,6 +50,7 @@ class CameraLinks:
         self.session = session
         self.registry = profile.registry
         self.access = profile.access
+        self.gate = DeviceGate(profile, session)
         self._own_ptz = ptz is None
         self.ptz = ptz or PtzControl(profile, session)
 
@@ -71,10 +73,8 @@ class CameraLinks:
 
     # -- changing -----------------------------------------------------------------------
     def _check(self, device_id: int, camera_id: int, action: str) -> tuple[DeviceRow, DeviceRow]:
-        dev = self.registry.device(device_id)
-        self.access.require(self.session, Permission.DEVICE_CONFIGURE, dev, action=action)
-        cam = self.registry.device(camera_id)
-        self.access.require(self.session, Permission.DEVICE_CONFIGURE, cam, action=action)
+        dev = self.gate.allowed(device_id, Permission.DEVICE_CONFIGURE, action)
+        cam = self.gate.allowed(camera_id, Permission.DEVICE_CONFIGURE, action)
         return dev, cam
 
     def link(self, device_id: int, camera_id: int, preset: str | None = None) -> LinkRow:
@@ -100,17 +100,15 @@ class CameraLinks:
                 raise DeviceError(f"{cam.name} has no preset named '{preset}' (it has: {names})")
         self.registry.set_link(device_id, camera_id, found.token if found else None,
                                found.name if found else None, self.session.user)
-        self.access.record(self.session, "device.link", device=dev,
-                           detail={"camera": cam.name, "camera_id": cam.id,
-                                   "preset": found.name if found else None})
+        self.gate.done("device.link", dev, {"camera": cam.name, "camera_id": cam.id,
+                                            "preset": found.name if found else None})
         return next(r for r in self.registry.links(device_id) if r.camera_id == camera_id)
 
     def unlink(self, device_id: int, camera_id: int) -> None:
         dev, cam = self._check(device_id, camera_id, "device.unlink")
         if not self.registry.remove_link(device_id, camera_id):
             raise ConfigError(f"{cam.name} is not linked to {dev.name}")
-        self.access.record(self.session, "device.unlink", device=dev,
-                           detail={"camera": cam.name, "camera_id": cam.id})
+        self.gate.done("device.unlink", dev, {"camera": cam.name, "camera_id": cam.id})
 
     # -- during a call ------------------------------------------------------------------------
     def call_up(self, device_id: int, only: int | None = None) -> list[CallUp]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.devices.gate import DeviceGate
 from vms.errors import DeviceError
 from vms.profile import Profile
 from vms.safety.redact import scrub_url
@@ -42,22 +43,17 @@ class LiveView:
     def __init__(self, profile: Profile, session: Session) -> None:
         self.profile = profile
         self.session = session
-        self.access = profile.access
+        self.gate = DeviceGate(profile, session)
 
     def open(self, device_id: int, quality: str = "sub") -> LiveStream:
-        row = self.profile.registry.device(device_id)
-        self.access.require(self.session, Permission.LIVE_VIEW, row, action="live.start")
+        row = self.gate.allowed(device_id, Permission.LIVE_VIEW, "live.start")
         stream = row.stream(quality) if quality in ("main", "sub") else None
         if stream is None or not stream.uri:
             raise DeviceError(f"{row.name} has no {quality} stream")
         check_stream_uri(stream.uri)  # a registry from an older version may hold anything
-        creds = self.profile.credentials.get(row.uid)
-        if creds is None:
-            raise DeviceError(f"the password for {row.name} is not in the keyring; add the device "
-                              "again")
-        self.access.record(self.session, "live.start", device=row,
-                           detail={"quality": quality, "uri": scrub_url(stream.uri)})
-        return LiveStream(row.id, row.name, row.site, quality, stream.uri, creds[0], creds[1],
+        user, password = self.gate.login(row)
+        self.gate.done("live.start", row, {"quality": quality, "uri": scrub_url(stream.uri)})
+        return LiveStream(row.id, row.name, row.site, quality, stream.uri, user, password,
                           allow_basic=row.allow_basic_rtsp)
 
     def open_audio(self, device_id: int) -> LiveStream:
@@ -66,7 +62,7 @@ class LiveView:
         role = next((r for r in ("main", "sub") if (s := row.stream(r)) and s.audio and s.uri),
                     None)
         if role is None:
-            self.access.require(self.session, Permission.LIVE_VIEW, row, action="listen.start")
+            self.gate.check(row, Permission.LIVE_VIEW, "listen.start")
             raise DeviceError(f"{row.name} has no microphone: neither its main nor its sub "
                               "stream carries audio")
         return self.open(device_id, role)
@@ -76,6 +72,5 @@ class LiveView:
             return
         stream.closed = True
         row = self.profile.registry.device(stream.device_id)
-        self.access.record(self.session, "live.stop", device=row,
-                           detail={"quality": stream.quality,
-                                   "seconds": round(time.monotonic() - stream.opened, 1)})
+        self.gate.done("live.stop", row, {"quality": stream.quality,
+                                          "seconds": round(time.monotonic() - stream.opened, 1)})

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.coreloop import core_loop
+from vms.devices.gate import DeviceGate
 from vms.errors import DeviceError
 from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts
@@ -63,6 +64,7 @@ class PtzControl:
                  timeouts: Timeouts | None = None) -> None:
         self.profile = profile
         self.session = session
+        self.gate = DeviceGate(profile, session)
         self.timeouts = timeouts or Timeouts(connect=2.0, total=5.0)
         self._clients: dict[int, DeviceClient] = {}
         self._lock = asyncio.Lock()
@@ -76,20 +78,16 @@ class PtzControl:
                  ) -> tuple[DeviceRow, str, str, str]:
         """Check and audit (on the worker); ``doing`` words a refusal of a request that
         moves nothing (reading presets or the position), which still needs the PTZ right."""
-        row = self.profile.registry.device(device_id)
-        self.profile.access.require(self.session, Permission.PTZ, row,
-                                    action=action or "ptz.control", doing=doing)
+        row = self.gate.allowed(device_id, Permission.PTZ, action or "ptz.control", doing=doing)
         if not row.capabilities.ptz:
             raise DeviceError(f"{row.name} has no PTZ service")
         stream = row.stream("main") or row.stream("sub")
         if stream is None:
             raise DeviceError(f"{row.name} has no media profile to steer")
-        creds = self.profile.credentials.get(row.uid)
-        if creds is None:
-            raise DeviceError(f"the password for {row.name} is not in the keyring")
+        user, password = self.gate.login(row)
         if action:
-            self.profile.access.record(self.session, action, device=row, detail=detail)
-        return row, stream.profile_token, creds[0], creds[1]
+            self.gate.done(action, row, detail)
+        return row, stream.profile_token, user, password
 
     def _submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         self._used = True

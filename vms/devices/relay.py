@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.coreloop import core_loop
+from vms.devices.gate import DeviceGate
 from vms.errors import DeviceError, ProtocolError
 from vms.onvif.camera import NS_DEVICE, NS_DEVICEIO, DeviceClient, parse_target
 from vms.onvif.http import Timeouts
@@ -64,6 +65,7 @@ class RelayControl:
                  timeouts: Timeouts | None = None) -> None:
         self.profile = profile
         self.session = session
+        self.gate = DeviceGate(profile, session)
         self.timeouts = timeouts or Timeouts(connect=2.0, total=5.0)
         self._pulses: dict[int, asyncio.Task[None]] = {}
 
@@ -72,14 +74,10 @@ class RelayControl:
         """``mode`` is "on", "off" or "pulse". Checked and audited here, sent on the core loop."""
         if mode not in ("on", "off", "pulse"):
             raise ValueError(mode)
-        row = self.profile.registry.device(device_id)
-        self.profile.access.require(self.session, Permission.RELAY, row, action="relay.set")
-        creds = self.profile.credentials.get(row.uid)
-        if creds is None:
-            raise DeviceError(f"the password for {row.name} is not in the keyring")
-        self.profile.access.record(self.session, "relay.set", device=row,
-                                   detail={"mode": mode, "incident": incident})
-        return core_loop().submit(self._apply(row, creds[0], creds[1], mode))
+        row = self.gate.allowed(device_id, Permission.RELAY, "relay.set")
+        user, password = self.gate.login(row)
+        self.gate.done("relay.set", row, {"mode": mode, "incident": incident})
+        return core_loop().submit(self._apply(row, user, password, mode))
 
     @contextlib.asynccontextmanager
     async def _client(self, row: DeviceRow, user: str,

@@ -13,6 +13,7 @@ import logging
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.devices.gate import DeviceGate
 from vms.errors import ConfigError
 from vms.events.topics import EventRules
 from vms.profile import Profile
@@ -44,22 +45,19 @@ class DeviceRules:
         self.profile = profile
         self.session = session
         self.registry = profile.registry
+        self.gate = DeviceGate(profile, session)
 
     def get(self, device_id: int) -> str:
-        row = self.registry.device(device_id)
-        self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE, row)
+        self.gate.allowed(device_id, Permission.DEVICE_CONFIGURE)
         return self.registry.event_rules(device_id) or ""
 
     def set(self, device_id: int, text: str) -> EventRules:
         """Store ``text`` (a JSON list of rules, see ``EventRules.from_json``) after checking it."""
-        row = self.registry.device(device_id)
-        self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE, row,
-                                    action="device.event_rules")
+        row = self.gate.allowed(device_id, Permission.DEVICE_CONFIGURE, "device.event_rules")
         if len(text) > MAX_RULES_CHARS:
             raise ConfigError(f"event rules are limited to {MAX_RULES_CHARS} characters")
         rules = EventRules.from_json(text, help_point=is_help_point(row))
         stored = text if rules.own else None
         self.registry.set_event_rules(device_id, stored, self.session.user)
-        self.profile.access.record(self.session, "device.event_rules", device=row,
-                                   detail={"rules": len(rules.own)})
+        self.gate.done("device.event_rules", row, {"rules": len(rules.own)})
         return rules

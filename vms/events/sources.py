@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from vms.devices.gate import keyring_login
 from vms.events.device_rules import rules_for
 from vms.events.engine import DeviceSource
 from vms.onvif.camera import NS_EVENTS
@@ -19,7 +20,7 @@ def event_sources(profile: Profile, rows: list[DeviceRow]) -> list[tuple[DeviceR
     for row in rows:
         if not row.capabilities.events:
             continue
-        creds = profile.credentials.get(row.uid)
+        creds = keyring_login(profile, row)
         if creds is None:
             log.warning("no password in the keyring for %s: its events are not watched",
                         row.name)

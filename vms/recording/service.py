@@ -26,6 +26,7 @@ import filelock
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.devices.gate import DeviceGate, keyring_login
 from vms.errors import DeviceError
 from vms.events.engine import Event
 from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPER
@@ -138,15 +139,15 @@ class Recording:
             rows = [r for r in rows if r.id in camera_ids]
         self.root.mkdir(parents=True, exist_ok=True)
         chosen = []
+        gate = DeviceGate(self.profile, self.session)
         for row in rows:
             stream = row.stream("main") or row.stream("sub")
             if stream is None or not stream.uri:
                 log.warning("%s has no video stream: not recorded", row.name)
                 self.skipped[row.name] = "it has no video stream"
                 continue
-            self.profile.access.require(self.session, Permission.LIVE_VIEW, row,
-                                        action="recording.start")
-            creds = self.profile.credentials.get(row.uid)
+            gate.check(row, Permission.LIVE_VIEW, "recording.start")
+            creds = keyring_login(self.profile, row)
             if creds is None:  # one camera without a password must not stop the others
                 log.warning("%s is not recorded: its password is not in the keyring", row.name)
                 self.skipped[row.name] = "its password is not in the keyring (add it again)"
