@@ -1,8 +1,8 @@
 """Journey: a loans coordinator records a loan of a perimeter camera, then tries to lend the same
 camera again, records a paid extension and reads the loan's report, through the desktop's
 windows (issue 22: a loan that failed its checks still saved the victim's name and phone number
-as an orphan site; issue 23: the loan report counted an alarm from before the loan existed, and
-its times were raw UTC ISO).
+as an orphan site; issue 23: it also threw the form away, and the loan report counted an alarm
+from before the loan existed, and its times were raw UTC ISO).
 
 The camera is tested before it goes out: its alarm is triaged as false before the loan is
 recorded, and must not appear in the loan's report. An alarm after the loan does.
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in
@@ -108,19 +108,19 @@ def test_a_coordinator_lends_a_camera_cannot_lend_it_twice_extends_it_and_report
         return [i.text() if i is not None else "" for i in items]
     qtbot.waitUntil(lambda: sites() == ["Elm Road"], timeout=10000)
 
-    said: list[str] = []
+    def refused(dlg: NewLoanDialog) -> None:
+        """Issue 23: a loan that failed its checks threw the whole form away; it now stays
+        open with the reason in it and every field kept, until corrected or cancelled."""
+        _fill("Rowan Walk", "NP-ROWAN", "Mr B Victim, 07700 900456")(dlg)
+        qtbot.waitUntil(dlg.error.isVisible, timeout=10000)
+        assert "pid1 is already deployed elsewhere" in dlg.error.text()
+        assert dlg.isVisible() and dlg.buttons.isEnabled()
+        assert (dlg.name.text(), dlg.urn.text(), dlg.contact.text()) == (
+            "Rowan Walk", "NP-ROWAN", "Mr B Victim, 07700 900456")
+        look_at(dlg, "journey-new-loan-refused.png")
+        dlg.buttons.rejected.emit()  # Cancel: the camera is out on loan
 
-    def read(box: QMessageBox) -> None:
-        said.append(box.text())
-        box.accept()
-
-    def second_loan() -> None:
-        answer(NewLoanDialog, _fill("Rowan Walk", "NP-ROWAN", "Mr B Victim, 07700 900456"),
-               lambda: qtbot.mouseClick(loans.new, Qt.MouseButton.LeftButton))
-        qtbot.waitUntil(lambda: bool(said), timeout=10000)
-
-    answer(QMessageBox, read, second_loan)
-    assert "pid1 is already deployed elsewhere" in said[0]
+    answer(NewLoanDialog, refused, lambda: qtbot.mouseClick(loans.new, Qt.MouseButton.LeftButton))
     loans.refresh()
     qtbot.wait(500)
     assert sites() == ["Elm Road"]  # the refused loan left no site, and no name or phone

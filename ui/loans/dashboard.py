@@ -267,10 +267,12 @@ class LoansWindow(QWidget):
         tasks.run(lambda: self.loans.contact(dep.site_id), show, self._refused)
 
     def _new(self) -> None:
+        """The form stays open until the loan is recorded: a refusal is said in it, with
+        everything typed kept, so a coordinator corrects one field instead of starting again."""
         dlg = NewLoanDialog(self.devices, self.board.today if self.board else dt.date.today(),
                             self)
-        if dlg.exec():
-            values = dlg.values()
+
+        def save(values: dict[str, Any]) -> None:
             ids = values.pop("devices")
             installed, signage, notes = (values.pop("installed"), values.pop("signage"),
                                          values.pop("notes"))
@@ -278,7 +280,14 @@ class LoansWindow(QWidget):
             def work() -> Deployment:  # site and deployment in one transaction
                 return self.loans.open_loan(**values, devices=ids, installed=installed,
                                             signage=signage, notes=notes)
-            self._run(work, f"{values['name']}: loan recorded from {_d(installed)}.")
+
+            def recorded(_dep: Deployment) -> None:
+                dlg.saved()
+                self.status.setText(f"{values['name']}: loan recorded from {_d(installed)}.")
+                self.refresh()
+            tasks.run(work, recorded, lambda exc: dlg.refused(str(exc)))
+        dlg.save = save
+        dlg.exec()
 
 
 class ExtendDialog(QDialog):
@@ -337,11 +346,36 @@ class NewLoanDialog(QDialog):
                          ("Kit:", self.kit), ("Installed (day 1):", self.installed),
                          ("", self.signage), ("", self.on_test), ("Notes:", self.notes)):
             form.addRow(label, w)
+        self.error = QLabel()
+        self.error.setObjectName("formError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #ff8a80; font-weight: bold;")
+        self.error.hide()
+        form.addRow(self.error)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                         QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
+        self.save: Callable[[dict[str, Any]], None] | None = None  # set by the Loans window
+
+    def accept(self) -> None:
+        """OK hands the form to ``save``; the dialog closes only once it is recorded."""
+        if self.save is None:
+            super().accept()
+            return
+        self.buttons.setEnabled(False)
+        self.error.hide()
+        self.save(self.values())
+
+    def saved(self) -> None:
+        super().accept()
+
+    def refused(self, why: str) -> None:
+        self.error.setText(f"Not recorded: {why}. Correct the form and press OK again, or "
+                           "Cancel.")
+        self.error.show()
+        self.buttons.setEnabled(True)
 
     def values(self) -> dict[str, Any]:
         return {"name": self.name.text(), "address": self.address.text(),
