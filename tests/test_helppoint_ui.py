@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim, start_sim
@@ -153,6 +154,11 @@ def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,
     ids = d.queue_pane._order()
     assert d.queue_pane.items[ids[0]].kind == "help_button"  # priority 1 on top
     call, alarm = d.panes[ids[0]], d.panes[ids[1]]
+    # Issue 23: *with two presses at once the older call ends up underneath*: the call to
+    # answer first is the one raised, and it has the keyboard, whichever pane opened last.
+    assert d._front() is call
+    qtbot.wait(500)  # the newcomer's window is up; the keyboard has settled
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is call, timeout=5000)
     qtbot.mouseClick(call.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: call.incident.state == "accepted", timeout=5000)
     assert d.alert.active  # the intrusion still waits

@@ -60,6 +60,7 @@ class CallDesk(QObject):
         self.queue_pane = QueuePane()
         self.alert = Alert(self)
         self.panes: dict[int, IncidentPane] = {}
+        self._activating: tuple[IncidentPane, float] | None = None  # the pane last given the keys
         self.locked = False  # the lock screen is up: no pane opens, the lock screen lists calls
         self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
         self.microphone = profile.accounts.settings().value("microphone")  # read at sign-in
@@ -150,12 +151,18 @@ class CallDesk(QObject):
             self.panes[iid] = pane
         front = pane if asked else self._front()
         had_keys = QApplication.activeWindow()
+        if had_keys is None and front is not None and self._activating is not None \
+                and self._activating[0] is front and time.monotonic() - self._activating[1] < 2:
+            # Two calls at once: the first pane's activation is still on its way, so the
+            # keyboard is the front call's by right, not the newcomer's.
+            had_keys = front
         pane.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, front is not pane)
         pane.showNormal()
         if front is not None:
             front.raise_()
         if front is pane:
             pane.activateWindow()
+            self._activating = (pane, time.monotonic())
         elif had_keys is not None:
             # Some window systems (X without a window manager) focus any window mapped; give
             # the keyboard back to whoever had it, once the new window is up.
