@@ -22,6 +22,7 @@ microphone: synthesised speech from a file, as Xvfb has no sound card.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,9 +86,10 @@ def _close(qtbot: QtBot, pane: IncidentPane, panes: dict[int, IncidentPane],
 
 def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any],
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     sim, profile = site
     desktop, win, link = at_desk(profile, site_of(profile), OPERATOR, OPERATOR_PW)
+    assert win.isMaximized(), "issue 23: the window opened small, not maximised"
     assert desktop.calls is not None
     calls = desktop.calls
     panes = calls.panes
@@ -185,6 +187,7 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
 
     def locked(dlg: LockDialog) -> None:
         seen["text"] = dlg.text.text()
+        seen["reason"] = desktop.session.lock_reason if desktop.session else None
         sim.cli("press", "hp-station")
         qtbot.waitUntil(lambda: dlg.answer.isVisible(), timeout=15000)
         sim.cli("release", "hp-station")
@@ -195,8 +198,13 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
         dlg.password.setText(OPERATOR_PW)
         qtbot.mouseClick(dlg.answer, Qt.MouseButton.LeftButton)
 
+    caplog.set_level(logging.INFO)
+    caplog.clear()
     answer(LockDialog, locked, win.lock_now.trigger)
     assert f"Locked by {OPERATOR}" in seen["text"]
+    assert seen["reason"] == "locked by the user"
+    blamed = [r.getMessage() for r in caplog.records if "without activity" in r.getMessage()]
+    assert blamed == [], "a lock made by hand was blamed on an idle timeout"
     assert "Help Point call at Station Approach (hp-station), waiting 0:0" in seen["calls"]
     assert seen["panes on screen"] == []
     assert seen["video"] is False

@@ -10,7 +10,8 @@ says whether its camera is being recorded (issue 23: *recording visible on tiles
 
 Defects reproduced here (issue 23): *after fullscreen plus a call the wall stays in a hidden
 fullscreen window; restoring it gives overlapping tiles with frozen frames*; *an offline camera
-keeps its last frame with one small red line: easy to take for live*.
+keeps its last frame with one small red line: easy to take for live*; *tiles show device ids
+(cam1), not place names*.
 
 Set-up outside the windows: the simulated site, its devices registered, the operator's account.
 """
@@ -55,6 +56,14 @@ def _live(qtbot: QtBot, tile: Tile, what: str) -> None:
     qtbot.waitUntil(lambda: tile.shown >= before + 3, timeout=15000)
 
 
+def _brightness(tile: Tile) -> float:
+    """Mean grey of the middle of what the tile paints (a sample of pixels)."""
+    image = tile.grab().toImage()
+    w, h = image.width(), image.height()
+    points = [(x, y) for x in range(w // 4, 3 * w // 4, 7) for y in range(h // 4, 3 * h // 4, 7)]
+    return sum(image.pixelColor(x, y).lightnessF() for x, y in points) / len(points)
+
+
 def _laid_out(wall: WallPane) -> None:
     """The wall is in the main window again, and no two tiles overlap."""
     assert not wall.fullscreen and wall.wall.window() is not None \
@@ -80,6 +89,11 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
     qtbot.waitUntil(lambda: set(_tiles(wall)) == {"cam1", "cam2", "hp1"}, timeout=15000)
     for tile in _tiles(wall).values():
         _live(qtbot, tile, tile.name)
+    # Issue 23: *tiles show device ids (cam1), not place names*: the place the operator knows
+    # comes first, as the camera's registered location.
+    places = {r.name: r.location for r in profile.registry.devices()}
+    for name, tile in _tiles(wall).items():
+        assert places[name] and tile.place == places[name], (name, tile.place)
     qtbot.waitUntil(lambda: [h.state for h in calls.centre.health.values()].count("ok") == 3,
                     timeout=30000)
     # The site service records every camera from the start; each tile says so.
@@ -130,6 +144,13 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
     assert all(t.recording is not None and t.recording.recording
                for name, t in _tiles(wall).items() if name != "cam2")
     qtbot.wait(300)
+    # Over its last picture, darkened, in words: not one small red line.
+    frame = cam2.frame
+    assert frame is not None, "the tile lost its last picture instead of darkening it"
+    words = cam2.not_live_words(frame)
+    assert words.split("\n")[0] in ("OFFLINE", "RECONNECTING"), words
+    assert "last picture" in words and "s ago" in words, words
+    assert _brightness(cam2) < 0.5 * _brightness(_tiles(wall)["cam1"]), "not darkened"
     look_at(win, "journey-wall-camera-offline.png")
     sim.cli("online", "cam2")
     _live(qtbot, cam2, "cam2")

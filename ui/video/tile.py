@@ -191,19 +191,24 @@ class Tile(QWidget):
         """An old picture must never pass for live: darken it and say so across the middle,
         with how old it is."""
         p.fillRect(target, QColor(0, 0, 0, 175))
-        text, colour = self._status
-        word = "PICTURE FROZEN" if text.startswith("Live") else \
-            text.split(":")[0].split(" —")[0].split(" (")[0].upper()
-        age = int(max(0.0, time.monotonic() - frame.received))
-        since = f"last picture {age // 60:d} min {age % 60:02d} s ago" if age >= 60 else \
-            f"last picture {age:d} s ago"
+        colour = self._status[1]
         font = QFont(self.font())
         font.setBold(True)
         font.setPointSizeF(max(9.0, min(22.0, target.height() / 9)))
         p.setFont(font)
         p.setPen(colour)
         p.drawText(target, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                   f"{word}\n{since}")
+                   self.not_live_words(frame))
+
+    def not_live_words(self, frame: Frame) -> str:
+        """What is written across an old picture: the state in capitals, and its age."""
+        text = self._status[0]
+        word = "PICTURE FROZEN" if text.startswith("Live") else \
+            text.split(":")[0].split(" —")[0].split(" (")[0].upper()
+        age = int(max(0.0, time.monotonic() - frame.received))
+        since = f"last picture {age // 60:d} min {age % 60:02d} s ago" if age >= 60 else \
+            f"last picture {age:d} s ago"
+        return f"{word}\n{since}"
 
     def _overlay_pixmaps(self, rect: QRect) -> tuple[QPixmap, QPixmap | None]:
         """The name/clock bar and the state box, drawn once per change, not once per frame."""
