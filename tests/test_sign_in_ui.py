@@ -90,6 +90,12 @@ def test_roles_shape_the_menus_but_the_core_decides(qtbot: QtBot, tmp_path: Path
     qtbot.addWidget(win_admin)
     assert win_admin.open_users.isEnabled() and win_admin.open_audit.isEnabled()
     assert win_admin.open_microphone.isEnabled()
+    # The camera menu offers what the role may do: an operator changes no device; an
+    # administrator removes devices (as 'vms devices remove' lets them) but changes no login.
+    def offered(w: MainWindow) -> dict[str, bool]:
+        return {a.text(): a.isEnabled() for a in w.cameras.context_menu(1).actions() if a.text()}
+    assert offered(win)["Remove…"] is False and offered(win)["Change login…"] is False
+    assert offered(win_admin)["Remove…"] is True and offered(win_admin)["Change login…"] is False
     # The PTZ panel follows the role too: administrators are not camera operators.
     assert live.pane.ptz.allowed and not live_admin.pane.ptz.allowed
     live.shutdown()

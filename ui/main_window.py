@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         self.open_about: QAction = help_menu.addAction("About / diagnostics…")
         self.cameras.can_link = can(Permission.DEVICE_CONFIGURE)
-        self.cameras.can_manage = can(Permission.DEVICE_CONFIGURE) and can(Permission.DEVICE_REMOVE)
+        self.cameras.can_remove = can(Permission.DEVICE_REMOVE)  # administrators too, as the CLI
         self.cameras.find_button.setEnabled(can(Permission.DEVICE_DISCOVER))
         if not self.cameras.find_button.isEnabled():
             self.cameras.find_button.setToolTip("Finding cameras needs the installer or "

@@ -76,8 +76,8 @@ class CamerasPane(QWidget):
         self.tree.doubleClicked.connect(self._activated)
         self.tree.setHeaderHidden(False)
         self.tree.setUniformRowHeights(True)
-        self.can_link = False  # set by the window from the session's role
-        self.can_manage = False  # change a device's login, remove it: likewise
+        self.can_link = False  # link cameras, change a login: set from the session's role
+        self.can_remove = False  # likewise
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # names come
         # from the registry; a rename here would be saved nowhere
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -159,14 +159,15 @@ class CamerasPane(QWidget):
         details.triggered.connect(lambda: self.details_requested.emit(device_id))
         menu.addSeparator()
         login = menu.addAction("Change login…")
-        login.setEnabled(self.can_manage)
+        login.setEnabled(self.can_link)  # the device's settings, as linking is
         login.triggered.connect(lambda: self.login_requested.emit(device_id))
+        if not self.can_link:
+            login.setToolTip("Changing a device's login needs the installer role")
         remove = menu.addAction("Remove…")
-        remove.setEnabled(self.can_manage)
+        remove.setEnabled(self.can_remove)
         remove.triggered.connect(lambda: self.remove_requested.emit(device_id))
-        if not self.can_manage:
-            for a in (login, remove):
-                a.setToolTip("Changing devices needs the installer role")
+        if not self.can_remove:
+            remove.setToolTip("Removing devices needs the installer or administrator role")
         return menu
 
     def _activated(self, index: QModelIndex) -> None:
