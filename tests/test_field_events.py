@@ -178,6 +178,31 @@ def test_the_push_endpoint_takes_nothing_from_strangers(fsim: Sim, fsite: Site,
     assert got == []
 
 
+def test_vms_events_watches_a_device_that_only_pushes(fsim: Sim, fsite: Site) -> None:
+    """The inspector took only PullPoint, so on a push-only Help Point ``vms events`` failed;
+    it now asks for pushes to a consumer of its own, as the site service does."""
+    env = ensure_admin(fsite.path)
+    cmd = vms_cmd("--data-dir", str(fsite.path), "events", fsim.address("hp-push"), "--user",
+                  USER, "--password-stdin", "--json", "--help-point", "--duration", "6")
+    fsim.cli("relay", "hp-push", "off")
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(PASSWORD + "\n")
+    proc.stdin.close()
+    first = proc.stdout.readline()  # subscribed: the device has pushed its state
+    fsim.cli("relay", "hp-push", "on")
+    proc.stdin = None  # closed above: communicate() has nothing more to send
+    out, err = proc.communicate(timeout=60)
+    fsim.cli("relay", "hp-push", "off")
+    assert proc.returncode == 0, err
+    lines = [json.loads(x) for x in (first + out).splitlines() if x.strip()]
+    assert any(x["operation"] == "Initialized" and x["normalised"]
+               and x["normalised"]["kind"] == "help_button" for x in lines), lines
+    assert any(x["operation"] == "Changed" and x["topic_path"] == "Device/Trigger/Relay"
+               and x["data"] == {"LogicalState": "active"} for x in lines), lines
+
+
 def _probe(fsim: Sim, profile: Path, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = ensure_admin(profile)
     return subprocess.run(vms_cmd("--data-dir", str(profile), "probe", fsim.address(name), "--user",

@@ -1,10 +1,5 @@
-"""``vms events``: a live event inspector for installers.
-
-It subscribes the way the desktop does (PullPoint, synchronisation point, long
-polls, renewal) and prints every notification twice: as the device sent it (topic
-and items) and as Beacon understands it, so an installer can prove that a button,
-relay or analytics rule arrives and see which rule maps it.
-"""
+"""``vms events``: the live event inspector (``vms.events.inspect``) for any address,
+registered or not, printing each notification raw and as Beacon reads it."""
 
 from __future__ import annotations
 
@@ -13,19 +8,15 @@ import asyncio
 import contextlib
 import json
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.cli.common import Subparsers, command, device_args, read_password, timeouts
-from vms.errors import ConfigError, ProtocolError
-from vms.events import pullpoint
-from vms.events.notifications import Notification
+from vms.errors import ConfigError
+from vms.events.inspect import Seen, watch
 from vms.events.topics import EventRules
 from vms.onvif.camera import DeviceClient, parse_target
-from vms.onvif.model import describe_offset
 from vms.profile import Profile
 
 
@@ -64,51 +55,28 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     return 0
 
 
-def _out(args: argparse.Namespace, n: Notification, rules: EventRules) -> None:
-    ev = rules.normalise(n)
-    norm = None if ev is None else {"kind": ev.kind, "token": ev.token, "active": ev.active,
-                                    "pulse": ev.pulse, "initial": ev.initial}
+def _out(args: argparse.Namespace, s: Seen) -> None:
+    n = s.notification
     if args.json:
         print(json.dumps({
-            "received": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "received": s.received.isoformat(timespec="milliseconds"),
             "topic": n.topic_raw, "topic_path": n.topic, "operation": n.operation,
             "utc": n.utc.isoformat() if n.utc else None, "source": n.source, "key": n.key,
-            "data": n.data, "normalised": norm}), flush=True)
+            "data": n.data, "normalised": s.normalised}), flush=True)
         return
-    items = ", ".join(f"{k}={v}" for k, v in {**n.source, **n.data}.items())
     when = n.utc.strftime("%H:%M:%S.%f")[:-3] if n.utc else "--:--:--"
-    meaning = "(not an alarm topic)" if ev is None else (
-        f"-> {ev.kind} {ev.token or ''} {'ON' if ev.active else 'off'}"
-        + (" (pulse)" if ev.pulse else "") + (" (state at subscription)" if ev.initial else ""))
-    print(f"{when}  {n.topic_raw}  [{n.operation or '-'}]  {items}\n          {meaning}",
+    meaning = s.meaning if s.normalised is None else f"-> {s.meaning}"
+    print(f"{when}  {n.topic_raw}  [{n.operation or '-'}]  {s.items}\n          {meaning}",
           flush=True)
 
 
 async def _watch(args: argparse.Namespace, url: str, pw: str, rules: EventRules) -> int:
     target = parse_target(url)
-    async with DeviceClient(target, args.user, pw, timeouts(args)) as dc:
-        offset = await dc.read_clock()
-        sub = await pullpoint.create(dc, await pullpoint.find_service(dc))
+
+    def subscribed(text: str) -> None:
         if not args.json:
-            print(f"Subscribed to {target.where} for {sub.lifetime_s:.0f} s (renewed before "
-                  f"expiry); clock {describe_offset(offset)}. Ctrl+C stops.", file=sys.stderr)
-        try:
-            # optional (Core profile): without it the first pull brings the state
-            with contextlib.suppress(ProtocolError):
-                await pullpoint.synchronise(dc, sub)
-            end = time.monotonic() + args.duration if args.duration else None
-            while end is None or time.monotonic() < end:
-                if time.monotonic() >= sub.renew_at:
-                    await pullpoint.renew(dc, sub)
-                left = None if end is None else end - time.monotonic()
-                pull = pullpoint.pull(dc, sub)
-                try:
-                    msgs = await (asyncio.wait_for(pull, max(0.1, left)) if left is not None
-                                  else pull)
-                except TimeoutError:
-                    break
-                for n in msgs:
-                    _out(args, n, rules)
-        finally:
-            await pullpoint.unsubscribe(dc, sub)
+            print(f"{target.where}: {text} Ctrl+C stops.", file=sys.stderr)
+    async with DeviceClient(target, args.user, pw, timeouts(args)) as dc:
+        await watch(dc, rules, lambda s: _out(args, s), duration=args.duration,
+                    on_subscribed=subscribed)
     return 0
