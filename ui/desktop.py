@@ -29,6 +29,7 @@ from ui.dialogs.credentials import DeviceLoginDialog
 from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
+from ui.dialogs.events_watch import EventsWatchDialog
 from ui.dialogs.links import LinksDialog
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.dialogs.users import UsersDialog
@@ -49,6 +50,7 @@ from vms.audit.trail import AuditTrail
 from vms.devices.commissioning import Commissioning
 from vms.devices.links import CameraLinks
 from vms.errors import VmsError
+from vms.events.inspect import EventInspector
 from vms.evidence.service import TSA_SETTING, EvidenceService
 from vms.evidence.signing import SigningKeySetup
 from vms.evidence.verify import Report
@@ -232,8 +234,14 @@ class Desktop(QObject):
         self._after(svc.devices, show, "the linked cameras")
 
     def show_device_details(self, device_id: int) -> None:
+        session, profile = self.session, self.profile
+
+        def watch(device: DeviceRow, parent: QWidget) -> object:
+            assert session is not None
+            return EventsWatchDialog(EventInspector(profile, session), device, parent).exec()
+        offer = session is not None and self.access.can(session, Permission.DEVICE_DISCOVER)
         self._with_device(device_id, lambda svc, win, device, _user: DeviceDetailsDialog(
-            device, win).exec(), "the device details")
+            device, win, watch if offer else None).exec(), "the device details")
 
     def _with_device(self, device_id: int,
                      show: Callable[[Commissioning, MainWindow, DeviceRow, str | None], object],

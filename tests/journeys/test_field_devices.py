@@ -4,7 +4,8 @@ operator answers their calls, all through the desktop's windows (issues 29 and 2
 The simulated site has a Help Point without PullPoint (it can only push its events), one that
 names its button's state ``State``, and a street camera. The installer signs in, finds them
 with *Find cameras…*, adds them with their login, and opens *Device details…* on the push-only
-Help Point to see what it claims beside what worked. The installer signs out; an operator signs
+Help Point to see what it claims beside what worked, and watches its events live (*Watch
+events…*) while its blue light is switched. The installer signs out; an operator signs
 in, and each Help Point's press arrives as a call that is accepted and closed.
 
 Set-up outside the windows: the simulated site (started as ``vms sim`` would be) and the two
@@ -30,6 +31,7 @@ from ui.desktop import Desktop
 from ui.dialogs.credentials import CredentialsDialog
 from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.discovery import DiscoveryDialog
+from ui.dialogs.events_watch import EventsWatchDialog
 from ui.dialogs.sign_in import SignInDialog
 from ui.site_link import SiteLink
 from vms.access.roles import Role
@@ -100,7 +102,25 @@ def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
                         for r in range(m.rowCount())}
         seen["events"] = dlg.events_label.text()
         look_at(dlg, "device-details.png")
+        answer(EventsWatchDialog, watch, lambda: qtbot.mouseClick(dlg.watch_button,
+                                                                  Qt.MouseButton.LeftButton))
         dlg.reject()
+
+    def watch(w: EventsWatchDialog) -> None:
+        """Issue 23: *no per-device commissioning view (... event inspector: today only vms
+        events)*. The push-only Help Point's events, live, in the desktop: its state when
+        subscribed, then its blue light switched at the device."""
+        qtbot.waitUntil(lambda: "Subscribed" in w.state.text(), timeout=20000)
+        seen["subscribed"] = w.state.text()
+        qtbot.waitUntil(lambda: any("state at subscription" in r[1] for r in w.rows()),
+                        timeout=15000)
+        sim.cli("relay", "hp-push", "on")
+        qtbot.waitUntil(lambda: any("Relay" in r[2] and r[3] == "Changed" for r in w.rows()),
+                        timeout=15000)
+        sim.cli("relay", "hp-push", "off")
+        seen["watched"] = w.rows()
+        look_at(w, "journey-watch-events.png")
+        w.reject()
 
     menu = right_click(win.cameras.tree, "hp-push")
     answer(DeviceDetailsDialog, details, lambda: choose(menu, "Device details…"))
@@ -110,6 +130,10 @@ def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
     assert rows["events: WS-BaseNotification"][:2] == ["yes", "worked"]
     assert rows["talk-back (audio backchannel)"][:2] == ["yes", "worked"]
     assert seen["events"] == "WS-BaseNotification"
+    assert "pushes its events to us (WS-BaseNotification" in str(seen["subscribed"])
+    watched = seen["watched"]
+    assert isinstance(watched, list)
+    assert any(r[1].startswith("help_button") for r in watched), watched
 
     # -- the operator, after the installer signs out -----------------------------------------
     answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW), win.sign_out.trigger)

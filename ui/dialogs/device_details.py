@@ -2,11 +2,13 @@
 
 The table is the installer's proof of what the device really does: each feature it
 claims set beside what worked when onboarding tried it (``vms.onvif.trials``), and how
-its events reach the control room. It shows what the registry holds; nothing here
-talks to the device.
+its events reach the control room. It shows what the registry holds; only *Watch events…*
+(``ui.dialogs.events_watch``) talks to the device.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtGui import QBrush, QColor, QStandardItem
 from PySide6.QtWidgets import (
@@ -29,7 +31,9 @@ _RESULT_COLOURS = {WORKED: "#3fb950", FAILED: "#f85149"}
 
 
 class DeviceDetailsDialog(QDialog):
-    def __init__(self, row: DeviceRow, parent: QWidget | None = None) -> None:
+    def __init__(self, row: DeviceRow, parent: QWidget | None = None,
+                 watch_events: Callable[[DeviceRow, QWidget], object] | None = None) -> None:
+        """``watch_events``: opens the live event inspector (offered to installers)."""
         super().__init__(parent)
         self.setWindowTitle(f"{row.name}: device details")
         self.setMinimumWidth(760)
@@ -87,6 +91,15 @@ class DeviceDetailsDialog(QDialog):
             layout.addWidget(w)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        self.watch_button = buttons.addButton("Watch events…",
+                                              QDialogButtonBox.ButtonRole.ActionRole)
+        self.watch_button.setEnabled(bool(caps.events) and watch_events is not None)
+        if not caps.events:
+            self.watch_button.setToolTip("This device has no event service")
+        elif watch_events is None:
+            self.watch_button.setToolTip("Watching a device's events needs the installer role")
+        else:
+            self.watch_button.clicked.connect(lambda: watch_events(row, self))
         layout.addWidget(buttons)
 
 

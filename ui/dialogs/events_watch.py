@@ -1,0 +1,122 @@
+"""*Watch events…*: one registered device's ONVIF events, live, for the installer proving it.
+
+Each notification is listed as the device sent it and as Beacon reads it (the alarm it raises,
+or none), newest at the bottom. The watch runs on the core loop (``vms.events.inspect``); the
+check, keyring read and audit run through ``ui.tasks``; rows arrive as queued signals.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QBrush, QCloseEvent, QColor, QStandardItem
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+from ui import tasks
+from ui.calls.clock import local_time
+from ui.screen import sized
+from ui.tables import Mode, row_table
+from vms.errors import VmsError
+from vms.events.inspect import EventInspector, Seen
+from vms.registry.repo import DeviceRow
+
+MAX_ROWS = 500  # an inspector, not a log: the oldest go first
+
+
+class _Relay(QObject):
+    """Carries the core loop's callbacks to the GUI thread (emitting queues them)."""
+
+    seen = Signal(object)
+    said = Signal(str)
+
+
+class EventsWatchDialog(QDialog):
+    def __init__(self, inspector: EventInspector, device: DeviceRow,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{device.name}: events, live")
+        sized(self, 1180, 560)
+        self.inspector, self.device = inspector, device
+        layout = QVBoxLayout(self)
+        self.state = QLabel(f"Subscribing to {device.name}'s events…")
+        self.state.setWordWrap(True)
+        layout.addWidget(self.state)
+        hint = QLabel("Press the button, trip the input or walk the analytics zone: each "
+                      "notification appears here as the device sent it, and what Beacon makes "
+                      "of it. The site service keeps its own subscription; closing this window "
+                      "ends only this one.")
+        hint.setWordWrap(True)
+        hint.setObjectName("hint")
+        layout.addWidget(hint)
+        self.model, self.table = row_table(
+            ["Time", "Beacon reads it as", "Topic", "Operation", "Items"], Mode.SingleSelection)
+        layout.addWidget(self.table, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._relay = _Relay(self)
+        self._relay.seen.connect(self._add)
+        self._relay.said.connect(self.state.setText)
+        self._watch: concurrent.futures.Future[None] | None = None
+        self._closed = False
+        relay = self._relay
+        device_id = device.id
+
+        def begin() -> concurrent.futures.Future[None]:
+            return inspector.start(device_id, relay.seen.emit, relay.said.emit)
+        tasks.run(begin, self._started, self._failed)
+
+    def _started(self, fut: concurrent.futures.Future[None]) -> None:
+        if self._closed:
+            fut.cancel()
+            return
+        self._watch = fut
+        fut.add_done_callback(self._ended)
+
+    def _ended(self, fut: concurrent.futures.Future[None]) -> None:
+        """On the core loop's thread: say why the watch stopped, through the relay."""
+        if fut.cancelled() or self._closed:
+            return
+        exc = fut.exception()
+        said: Callable[[str], None] = self._relay.said.emit
+        if exc is None:
+            said("The watch ended.")
+        else:
+            said(f"Stopped: {exc if isinstance(exc, VmsError) else repr(exc)}")
+
+    def _failed(self, exc: BaseException) -> None:
+        self.state.setText(f"Cannot watch {self.device.name}'s events: "
+                           f"{exc if isinstance(exc, VmsError) else repr(exc)}")
+
+    def _add(self, s: Seen) -> None:
+        n = s.notification
+        when = local_time((n.utc or s.received).isoformat())
+        meaning = QStandardItem(s.meaning)
+        if s.normalised is not None:
+            meaning.setForeground(QBrush(QColor("#3fb950" if s.normalised["active"] else "#9aa7b5")))
+        self.model.appendRow([QStandardItem(when), meaning, QStandardItem(n.topic_raw),
+                              QStandardItem(n.operation or "-"), QStandardItem(s.items)])
+        if self.model.rowCount() > MAX_ROWS:
+            self.model.removeRow(0)
+        self.table.resizeColumnsToContents()  # a topic or its items are the point: shown whole
+        self.table.scrollToBottom()
+
+    def rows(self) -> list[list[str]]:
+        """What the table shows, as text (journeys read it)."""
+        return [[self.model.item(r, c).text() for c in range(self.model.columnCount())]
+                for r in range(self.model.rowCount())]
+
+    def done(self, result: int) -> None:
+        self._stop()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._stop()
+        super().closeEvent(event)
+
+    def _stop(self) -> None:
+        self._closed = True
+        if self._watch is not None:
+            self._watch.cancel()
