@@ -23,6 +23,7 @@ from tests.wall_helpers import pixels, register
 from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
 from ui.calls.incident_pane import IncidentPane
+from ui.calls.prealarm import PreAlarmClip
 from ui.loans.report_dialog import ReportDialog
 from ui.wall.assembly import assemble
 from vms.errors import ConfigError, IncidentError
@@ -231,3 +232,21 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
         index.close()
         profile.close()
     assert rec.returncode == 0, out[-2000:]
+
+
+def test_the_pre_alarm_box_without_recording_says_whom_to_tell(qtbot: QtBot, tmp_path: Path
+                                                                ) -> None:
+    """Issue 23: *the pre-alarm box tells an operator to run `vms record`*. With nothing
+    recorded before the alarm (a real, empty recording index), the box says so in words an
+    operator can act on, and no command."""
+    index = RecordingIndex(tmp_path / "recordings.db")
+    clip = PreAlarmClip(index, 1, "pid1")
+    qtbot.addWidget(clip)
+    clip.show()
+    clip.start(time.time() - 5)
+    qtbot.waitUntil(lambda: "No recording of this camera" in clip.video.text(), timeout=15000)
+    said = clip.video.text()
+    assert "tell a supervisor" in said and "vms" not in said, said
+    assert clip.frames_shown == 0
+    clip.shutdown()
+    index.close()
