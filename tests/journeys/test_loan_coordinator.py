@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QListWidgetItem
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in
@@ -48,6 +48,17 @@ def profile(sim: Sim, tmp_path: Path) -> Iterator[Profile]:
     p.close()
 
 
+def _box_contrast(dlg: NewLoanDialog, item: QListWidgetItem) -> float:
+    """How far the unticked tick box stands out from the list behind it (lightness, 0..1):
+    the box is the left of the row, before its text."""
+    rect = dlg.kit.visualItemRect(item)
+    image = dlg.kit.viewport().grab().toImage()
+    seen = [image.pixelColor(x, y).lightnessF()
+            for x in range(rect.left(), rect.left() + min(24, rect.height()))
+            for y in range(rect.top(), rect.bottom())]
+    return max(seen) - min(seen)
+
+
 def _fill(name: str, urn: str, contact: str) -> Callable[[NewLoanDialog], None]:
     def act(dlg: NewLoanDialog) -> None:
         dlg.name.setText(name)
@@ -56,6 +67,7 @@ def _fill(name: str, urn: str, contact: str) -> Callable[[NewLoanDialog], None]:
         dlg.contact.setText(contact)
         kit = next(dlg.kit.item(i) for i in range(dlg.kit.count())
                    if dlg.kit.item(i).text() == "pid1")
+        assert _box_contrast(dlg, kit) > 0.15, "issue 23: kit tick boxes invisible until ticked"
         kit.setCheckState(Qt.CheckState.Checked)
         look_at(dlg, "journey-new-loan.png")
         dlg.buttons.accepted.emit()  # OK
