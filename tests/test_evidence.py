@@ -1005,3 +1005,48 @@ def test_an_incident_exports_its_locked_footage_from_the_cli_and_the_wizard(
     wiz.what.exhibit.setText("INC/2")
     _shot(wiz, "evidence-export-incident.png")
     store.close()
+
+
+def test_a_pkcs12_that_cannot_sign_evidence_is_refused_at_import(tmp_path: Path) -> None:
+    """The import took any key and certificate: a TLS server's certificate, an expired one or
+    a CA's was accepted, and every package sealed with it failed only when verified."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from vms.credentials import open_store
+    from vms.errors import ConfigError
+    from vms.evidence.ca import make_root
+
+    root_key, root = make_root("Test Council", "Test Council evidence CA")
+    now = dt.datetime.now(dt.UTC)
+
+    def p12(key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> bytes:
+        return pkcs12.serialize_key_and_certificates(b"signer", key, cert, [root],
+                                                     BestAvailableEncryption(b"pw"))
+
+    def cert(key: ec.EllipticCurvePrivateKey, eku: list[x509.ObjectIdentifier],
+             start: dt.datetime, days: int) -> x509.Certificate:
+        return (x509.CertificateBuilder().subject_name(root.subject).issuer_name(root.subject)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days))
+                .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+                .sign(root_key, hashes.SHA256()))
+
+    (tmp_path / "profile").mkdir()
+    keys = EvidenceKeys(tmp_path / "profile", open_store(tmp_path / "profile"))
+    web = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(ConfigError, match="it is for TLS web servers, not for signing"):
+        keys.import_pkcs12(p12(web, cert(web, [ExtendedKeyUsageOID.SERVER_AUTH], now, 30)),
+                           b"pw")
+    old = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(ConfigError, match=r"valid from .* not today"):
+        keys.import_pkcs12(p12(old, cert(old, [ExtendedKeyUsageOID.EMAIL_PROTECTION],
+                                          now - dt.timedelta(days=400), 365)), b"pw")
+    with pytest.raises(ConfigError, match="certificate authority"):
+        keys.import_pkcs12(p12(root_key, root), b"pw")
+    assert not (tmp_path / "profile" / "evidence" / "signer.crt").exists()  # nothing kept
+    good_key, good = issue_signer(root_key, root, "Test Council", "ws1")
+    assert keys.import_pkcs12(p12(good_key, good), b"pw").cert == good

@@ -52,6 +52,48 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def why_not_for_evidence(cert: x509.Certificate, key: SigningKey,
+                         now: dt.datetime | None = None) -> str:
+    """Why ``cert`` cannot sign evidence packages that verify (the package profile: a
+    signing certificate for digital signatures, for document signing or e-mail protection,
+    valid now, matching its key); empty when it can."""
+    now = now or dt.datetime.now(dt.UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        return (f"it is valid from {cert.not_valid_before_utc:%d %B %Y} to "
+                f"{cert.not_valid_after_utc:%d %B %Y}, not today")
+    if cert.public_key().public_bytes(serialization.Encoding.DER,
+                                      serialization.PublicFormat.SubjectPublicKeyInfo) != \
+            key.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo):
+        return "its private key is not the certificate's"
+    ext = cert.extensions
+    try:
+        if ext.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return "it is a certificate authority's certificate, not a signing certificate"
+    except x509.ExtensionNotFound:  # no constraints: an end-entity certificate
+        pass
+    try:
+        if not ext.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            return "its key usage does not include digital signatures"
+    except x509.ExtensionNotFound:  # no key usage: any
+        pass
+    try:
+        ekus = set(ext.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return ""
+    fit = {DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION,
+           ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
+    if not ekus & fit:
+        words = {ExtendedKeyUsageOID.SERVER_AUTH: "TLS web servers",
+                 ExtendedKeyUsageOID.CLIENT_AUTH: "TLS clients",
+                 ExtendedKeyUsageOID.CODE_SIGNING: "code signing",
+                 ExtendedKeyUsageOID.TIME_STAMPING: "time-stamping"}
+        named = ", ".join(sorted(words.get(o, o.dotted_string) for o in ekus))
+        return (f"it is for {named}, not for signing documents (extended key usage document "
+                "signing 1.3.6.1.5.5.7.3.36 or e-mail protection)")
+    return ""
+
+
 def make_root(org: str, common: str, years: int = ROOT_YEARS,
               not_before: dt.datetime | None = None) -> tuple[ec.EllipticCurvePrivateKey,
                                                             x509.Certificate]:
@@ -155,12 +197,15 @@ class EvidenceKeys:
         try:
             key, cert, extra = pkcs12.load_key_and_certificates(data, password)
         except ValueError as exc:
-            raise ConfigError(f"the PKCS#12 file could not be opened: wrong password or not "
-                              f"a PKCS#12 file ({exc})") from None
+            raise ConfigError("the file's password is wrong, or it is not a PKCS#12 (.p12 or "
+                              f".pfx) file (the cryptography library says: {exc})") from None
         if key is None or cert is None:
             raise ConfigError("the PKCS#12 file holds no private key and certificate")
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
             raise ConfigError("the PKCS#12 key is neither ECDSA nor RSA")
+        unfit = why_not_for_evidence(cert, key)
+        if unfit:  # refused now, not when a court's expert verifies a package
+            raise ConfigError(f"the certificate in this PKCS#12 file cannot sign evidence: {unfit}")
         roots = [c for c in extra if c.subject == c.issuer]
         chain = [c for c in extra if c.subject != c.issuer]
         self._write_key("signer.key", key)
