@@ -5,7 +5,9 @@ Not collected by itself: ``test_every_window_fits.py`` runs this file once per s
 
 The windows are opened as people open them: an administrator's menus and buttons, an
 evidence officer's export (the signing-key question, then the wizard), a supervisor's loan
-report, and the dialogs of signing in and locking. Each must lie within the screen, and be
+report, a Help Point's and an intrusion's incident panes and the lock screen listing them,
+an installer's device login, removal question and live events, and the dialogs of signing
+in and locking. Each must lie within the screen, and be
 able to shrink to fit a 1366x768 one. Every problem is collected, then all are reported.
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
@@ -26,9 +28,11 @@ from tests.journeys.walk import answer, choose, misfits, opened, right_click, si
 from ui.desktop import Desktop
 from ui.dialogs.audio import MicrophoneDialog
 from ui.dialogs.audit_viewer import AuditViewer
+from ui.dialogs.credentials import DeviceLoginDialog
 from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog
+from ui.dialogs.events_watch import EventsWatchDialog
 from ui.dialogs.sign_in import ChangePasswordDialog, LockDialog
 from ui.dialogs.users import UserForm, UsersDialog
 from ui.evidence.export_wizard import ExportWizard
@@ -46,19 +50,21 @@ from vms.profile import Profile
 ADMIN, ADMIN_PW = "ada-admin", "ada-administers-1"
 OFFICER, OFFICER_PW = "eve-evidence", "eve-exports-77"
 SUPERVISOR, SUPERVISOR_PW = "sam-supervisor", "sam-supervises-5"
+INSTALLER, INSTALLER_PW = "ian-installer", "ian-installs-3"
 
 
 @pytest.fixture()
 def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
     with simulated_site(tmp_path, clip_cache, registered=("cam1", "hp1", "pid1"), users={
             ADMIN: (Role.ADMINISTRATOR, ADMIN_PW), OFFICER: (Role.EVIDENCE_OFFICER, OFFICER_PW),
-            SUPERVISOR: (Role.SUPERVISOR, SUPERVISOR_PW)}) as both:
+            SUPERVISOR: (Role.SUPERVISOR, SUPERVISOR_PW),
+            INSTALLER: (Role.INSTALLER, INSTALLER_PW)}) as both:
         yield both
 
 
 def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
                                        site_of: Callable[..., Any]) -> None:
-    _sim, profile = site
+    sim, profile = site
     problems: list[str] = []
     seen: list[str] = []
 
@@ -163,6 +169,40 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
     check(report, "loan report")
     report.close()
     loans.close()
+
+    # -- calls: a Help Point's pane, an intrusion's (the tall one), the lock screen listing both
+    calls = desktop.calls
+    assert calls is not None
+    for device, act, name in (("hp1", ("press", "hp1"), "incident pane (Help Point call)"),
+                              ("pid1", ("intrude", "pid1", "--duration", "1"),
+                               "incident pane (intrusion)")):
+        sim.cli(*act)
+        qtbot.waitUntil(lambda d=device: any(p.isVisible() and p.incident.device == d  # type: ignore[misc]
+                                             for p in calls.panes.values()), timeout=20000)
+        check(next(p for p in calls.panes.values() if p.incident.device == device), name)
+
+    def locked_with_calls(dlg: LockDialog) -> None:
+        qtbot.waitUntil(lambda: dlg.answer.isVisible(), timeout=10000)
+        check(dlg, "lock screen with calls waiting")
+        dlg.password.setText(SUPERVISOR_PW)
+        dlg.ok.click()
+    answer(LockDialog, locked_with_calls, win.lock_now.trigger)
+    sim.cli("release", "hp1")
+    desktop._end_session("next person")
+
+    # -- an installer: a device's login, its removal, its events live ------------------------
+    win = as_(INSTALLER, INSTALLER_PW)
+    qtbot.waitUntil(lambda: win.cameras.tree.model().rowCount() > 0, timeout=15000)
+    answer(DeviceLoginDialog, check_and_close("change login"),
+           lambda: choose(right_click(win.cameras.tree, "cam1"), "Change login…"))
+    answer(QMessageBox, check_and_close("remove device?"),
+           lambda: choose(right_click(win.cameras.tree, "cam1"), "Remove…"))
+
+    def details(dlg: DeviceDetailsDialog) -> None:
+        answer(EventsWatchDialog, check_and_close("watch events"), dlg.watch_button.click)
+        dlg.reject()
+    answer(DeviceDetailsDialog, details,
+           lambda: choose(right_click(win.cameras.tree, "hp1"), "Device details…"))
     desktop._end_session("journey over")
     link.shutdown()
     print("checked:", ", ".join(seen))

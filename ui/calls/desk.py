@@ -34,6 +34,7 @@ from vms.registry.repo import DeviceRow
 # the operator in windows and noise.
 POP_UP_PRIORITY = 2
 log = logging.getLogger(__name__)
+FRAME_PX = 40  # a window's title bar and borders: not known until it is shown
 
 
 def _epoch(utc: str) -> float:
@@ -200,9 +201,12 @@ class CallDesk(QObject):
         if screen is None:
             return
         area = screen.availableGeometry()
-        pane.resize(min(pane.width(), area.width()), min(pane.height(), area.height()))
+        room_w, room_h = area.width() - FRAME_PX, area.height() - FRAME_PX  # with its frame
+        pane.resize(min(pane.width(), room_w), min(pane.height(), room_h))
         step = 36 * (len([p for p in self.panes.values() if p.isVisible()]) % 6)
-        pane.move(area.x() + step, area.y() + step)
+        # Stepped only as far as the screen has room: a pane is never pushed off its edge.
+        pane.move(area.x() + min(step, max(0, room_w - pane.width())),
+                  area.y() + min(step, max(0, room_h - pane.height())))
 
     def waiting_lines(self) -> list[str]:
         """Calls waiting to be answered, in plain words, for the lock screen."""
