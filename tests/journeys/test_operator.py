@@ -157,6 +157,16 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
                     timeout=10000)
     assert market.accept_button.text() == "Resume call"
     look_at(station, "journey-second-call-holds-the-first.png")
+
+    # -- switching back and forth: the call resumed is live, the other held -------------------
+    qtbot.mouseClick(market.accept_button, Qt.MouseButton.LeftButton)  # Resume call
+    qtbot.waitUntil(lambda: (market.incident.state, station.incident.state) ==
+                    ("accepted", "on_hold"), timeout=10000)
+    qtbot.waitUntil(lambda: market.listen.running and not station.listen.running, timeout=10000)
+    qtbot.mouseClick(station.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (station.incident.state, market.incident.state) ==
+                    ("accepted", "on_hold"), timeout=10000)
+    qtbot.waitUntil(lambda: station.listen.running and not market.listen.running, timeout=10000)
     _close(qtbot, station, panes, "assisted")  # its light never went on: no question
 
     # -- the first call resumed and closed with the light still on: asked, and switched off --
