@@ -19,23 +19,27 @@ Set-up outside the windows: the simulated site, its camera registered and the of
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, at_desk, look_at, shown
+from tests.journeys.walk import answer, at_desk, look_at, opened, shown
 from ui.evidence.export_wizard import ExportWizard
 from ui.evidence.signing_key import SigningKeyDialog
 from ui.evidence.verify_window import VerifyWindow
 from ui.playback.window import PlaybackWindow
 from vms.access.roles import Role
+from vms.evidence.signing import SigningKeySetup
 from vms.profile import Profile
 
 OFFICER, OFFICER_PW = "eve-evidence", "eve-exports-77"
@@ -149,5 +153,91 @@ def test_an_evidence_officer_sets_up_the_key_exports_and_verifies(
     look_at(check, "journey-verify-tampered.png")
     check.close()
     play.close()
+    desktop._end_session("journey over")
+    link.shutdown()
+
+
+def _openssl(folder: Path, *args: str, **env: str) -> None:
+    subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True,
+                   env={**os.environ, **env})
+
+
+def council_pkcs12(folder: Path, passphrase: str) -> Path:
+    """What a council's PKI team hands over, made with the openssl binary: its evidence root
+    and issuing CA, and this workstation's key with a certificate for signing evidence (key
+    usage digitalSignature; EKU document signing and emailProtection), in one PKCS#12 file."""
+    org, ec = "/O=Northtown Borough Council/CN=", ("-newkey", "ec", "-pkeyopt",
+                                                  "ec_paramgen_curve:P-256", "-nodes")
+    ca = ("-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    _openssl(folder, "req", "-x509", *ec, "-keyout", "root.key", "-out", "root.crt",
+             "-days", "3650", "-subj", org + "Evidence Root CA", *ca,
+             "-addext", "basicConstraints=critical,CA:TRUE,pathlen:1")
+    _openssl(folder, "req", "-x509", "-CA", "root.crt", "-CAkey", "root.key", *ec,
+             "-keyout", "issuing.key", "-out", "issuing.crt", "-days", "1825",
+             "-subj", org + "Evidence Issuing CA", *ca,
+             "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0")
+    _openssl(folder, "req", "-x509", "-CA", "issuing.crt", "-CAkey", "issuing.key", *ec,
+             "-keyout", "signer.key", "-out", "signer.crt", "-days", "1095",
+             "-subj", org + "Control room evidence export",
+             "-addext", "basicConstraints=critical,CA:FALSE",
+             "-addext", "keyUsage=critical,digitalSignature,nonRepudiation",
+             "-addext", "extendedKeyUsage=1.3.6.1.5.5.7.3.36,emailProtection")
+    _openssl(folder, "verify", "-CAfile", "root.crt", "-untrusted", "issuing.crt",
+             "-purpose", "smimesign", "signer.crt")  # fit to sign, as openssl cms sees it
+    (folder / "chain.pem").write_bytes((folder / "issuing.crt").read_bytes()
+                                       + (folder / "root.crt").read_bytes())
+    _openssl(folder, "pkcs12", "-export", "-inkey", "signer.key", "-in", "signer.crt",
+             "-certfile", "chain.pem", "-name", "evidence export", "-out", "council.p12",
+             "-passout", "env:P12_PASS", P12_PASS=passphrase)
+    return folder / "council.p12"
+
+
+def test_an_evidence_officer_imports_the_councils_pkcs12_key(
+        qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any],
+        tmp_path: Path) -> None:
+    """Issue 23, the import path: *export fails on its last page with "no evidence signing
+    key": no way to create or import the key in the desktop*. The council's PKI team has
+    issued this workstation a PKCS#12 file; Recordings → Export evidence… asks for the key
+    first, and the officer imports the file there, mistyping its passphrase once."""
+    _sim, profile = site
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    passphrase = "Northtown-PKI-2026"
+    p12 = council_pkcs12(pki, passphrase)
+    desktop, win, link = at_desk(profile, site_of(profile), OFFICER, OFFICER_PW)
+    assert win.open_export.isEnabled()
+
+    def import_key(dlg: SigningKeyDialog) -> None:
+        assert "no evidence signing key yet" in dlg.intro.text()
+        qtbot.mouseClick(dlg.import_p12, Qt.MouseButton.LeftButton)
+        assert dlg.import_p12.isChecked() and dlg.import_form.isEnabled()
+        assert not dlg.create_form.isEnabled()
+        dlg.file.setText(str(p12))  # as chosen with Browse…
+        qtbot.keyClicks(dlg.password, passphrase.lower())  # the wrong passphrase first
+        qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dlg.ok.isEnabled() and bool(dlg.error.text()), timeout=30000)
+        said = dlg.error.text()
+        assert said.startswith("The key was not set up") and "password is wrong" in said, said
+        assert dlg.isVisible() and dlg.import_p12.isChecked() and dlg.file.text() == str(p12)
+        look_at(dlg, "journey-signing-key-pkcs12-refused.png")
+        assert dlg.password.selectedText() == dlg.password.text()  # ready to be typed over
+        qtbot.keyClicks(dlg.password, passphrase)
+        assert dlg.error.text() == ""  # being corrected: the old refusal goes
+        look_at(dlg, "journey-signing-key-pkcs12.png")
+        qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dlg.isVisible(), timeout=30000)
+
+    wiz = opened(qtbot, ExportWizard,
+                 lambda: answer(SigningKeyDialog, import_key, win.open_export.trigger))
+    assert "Evidence signing key set up" in win.statusBar().currentMessage()
+    assert desktop.session is not None and SigningKeySetup(profile, desktop.session).ready
+    # The council's certificate, chain and root are in place, not a local CA's.
+    keys = profile.data_dir / "evidence"
+    cert = x509.load_pem_x509_certificate((keys / "signer.crt").read_bytes())
+    assert cert == x509.load_pem_x509_certificate((pki / "signer.crt").read_bytes())
+    assert (keys / "root.crt").read_bytes() == (pki / "root.crt").read_bytes()
+    assert not (keys / "root.key").exists()
+    qtbot.mouseClick(wiz.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shown(ExportWizard) is None, timeout=10000)
     desktop._end_session("journey over")
     link.shutdown()

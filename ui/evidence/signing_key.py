@@ -80,8 +80,9 @@ class SigningKeyDialog(QDialog):
         f.addRow("File password:", self.password)
         v.addWidget(self.import_form)
 
-        self.note = QLabel("Recipients check packages against the root certificate: give "
-                           "them evidence/root.crt from this profile (vms evidence-ca root).")
+        self.note = QLabel("Recipients check packages against the root certificate: the "
+                           "local authority's, or the council's evidence CA when its file is "
+                           "imported. It is kept as evidence/root.crt in this profile.")
         self.note.setWordWrap(True)
         v.addWidget(self.note)
         self.error = QLabel("")
@@ -96,6 +97,7 @@ class SigningKeyDialog(QDialog):
         v.addWidget(self.buttons)
         for b in (self.make_ca, self.import_p12):
             b.toggled.connect(lambda _on: self._mode())
+        self.password.textEdited.connect(lambda _t: self.error.setText(""))  # being corrected
         self._mode()
         self.resize(620, self.sizeHint().height())
 
@@ -150,3 +152,6 @@ class SigningKeyDialog(QDialog):
         self.ok.setEnabled(True)
         self.ok.setText("Set up the key")
         self.error.setText(f"The key was not set up: {exc}")
+        if self.import_p12.isChecked():
+            self.password.selectAll()  # typed again over the wrong one
+            self.password.setFocus()
