@@ -1,0 +1,35 @@
+"""Accounts and administration: users, the audit trail, the microphone, diagnostics and the
+user's own password."""
+
+from __future__ import annotations
+
+from ui.dialogs.audio import MicrophoneDialog
+from ui.dialogs.audit_viewer import AuditViewer
+from ui.dialogs.diagnostics import DiagnosticsDialog
+from ui.dialogs.sign_in import ChangePasswordDialog
+from ui.dialogs.users import UsersDialog
+from ui.features.signed_in import SignedIn
+from vms.access.admin import UserAdmin
+from vms.audit.trail import AuditTrail
+
+
+class AdminFeature:
+    def __init__(self, ctx: SignedIn) -> None:
+        self.ctx = ctx
+        win = ctx.window
+        win.open_users.triggered.connect(
+            lambda: UsersDialog(UserAdmin(ctx.access, ctx.session), win).exec())
+        win.open_audit.triggered.connect(self.show_audit)
+        win.open_about.triggered.connect(
+            lambda: DiagnosticsDialog(ctx.live.report, ctx.live.hub, win).exec())
+        win.open_microphone.triggered.connect(
+            lambda: MicrophoneDialog(ctx.access, ctx.session, win).exec())
+        win.change_password.triggered.connect(
+            lambda: ChangePasswordDialog(ctx.access, ctx.session, win).exec())
+
+    def show_audit(self) -> None:
+        ctx = self.ctx
+
+        def show(cams: list[tuple[int, str]]) -> None:
+            AuditViewer(AuditTrail(ctx.access, ctx.session), cams, ctx.window).exec()
+        ctx.after(lambda: [(d.id, d.name) for d in ctx.svc.devices()], show, "the audit trail")
