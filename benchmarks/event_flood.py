@@ -54,8 +54,8 @@ def main() -> None:
     from tests.conftest import start_sim
     from tests.flood_helpers import NAMES, SIM_ARGS, sim_counts, start_flood, stored_counts
     from tests.wall_helpers import register
-    from ui.calls.centre import CallCentre
     from ui.calls.desk import CallDesk
+    from ui.calls.service_link import ServiceLink
     from ui.looplag import LoopLag
     from ui.wall.assembly import assemble
     from vms.events.engine import OK
@@ -70,7 +70,7 @@ def main() -> None:
             app.setQuitOnLastWindowClosed(False)  # closing the call pane must not end the run
             site = register(sim, Path(tmp) / "desk", NAMES)
             live = assemble(site.profile, site.operator)
-            desk = CallDesk(site.profile, CallCentre(site.profile, site.operator), live.hub)
+            desk = CallDesk(site.profile, ServiceLink(site.profile, site.operator), live.hub)
             # The worker asks the GUI thread to run things through a queue it empties every
             # 20 ms (one cheap timer, the same whether flooding or not).
             todo: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -104,14 +104,14 @@ def main() -> None:
                 return ms
 
             def close_calls() -> None:  # GUI thread: the operator answers and closes
-                q = desk.centre.queue
+                q = desk.service.queue
                 for iid in list(desk.panes):
                     q.accept(site.operator, iid)
                     q.close(site.operator, iid, "test")
 
             def run() -> None:
                 try:
-                    health = desk.centre.health
+                    health = desk.service.health
                     wait(lambda: len(health) == 16 and all(h.state == OK for h in
                                                            list(health.values())), 120,
                          "not every device subscribed")

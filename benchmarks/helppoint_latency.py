@@ -60,8 +60,8 @@ def main() -> None:
     from PySide6.QtCore import QEventLoop
 
     from benchmarks.desk import bench_desk
-    from ui.calls.centre import CallCentre
     from ui.calls.desk import CallDesk
+    from ui.calls.service_link import ServiceLink
     from ui.wall.assembly import assemble
     from vms.coreloop import core_loop
     from vms.devices.commissioning import Commissioning
@@ -93,12 +93,12 @@ def main() -> None:
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 while running(profile.data_dir) in (None, {}):
                     time.sleep(0.1)
-                centre = CallCentre(profile, op, connect(profile))
+                service = ServiceLink(profile, op, connect(profile))
             else:
-                centre = CallCentre(profile, op)
-            desk = CallDesk(profile, centre, live.hub)
+                service = ServiceLink(profile, op)
+            desk = CallDesk(profile, service, live.hub)
             seen: dict[str, float] = {}
-            centre.site.listeners.append(
+            service.site.listeners.append(
                 lambda e: seen.setdefault("event", time.monotonic())
                 if e.kind == "help_button" and e.ev.active else None)
             desk.pane_shown.connect(lambda _i, t: seen.setdefault("pane", t))
@@ -113,8 +113,8 @@ def main() -> None:
                     time.sleep(0.001)
                 return bool(until and until())
 
-            pump(30, lambda: centre.health.get(hp_id) is not None
-                 and centre.health[hp_id].state == OK)
+            pump(30, lambda: service.health.get(hp_id) is not None
+                 and service.health[hp_id].state == OK)
 
             def press(action: str) -> float:
                 box: dict[str, float] = {}
@@ -142,8 +142,8 @@ def main() -> None:
                 pane_ms.append((seen["pane"] - t) * 1000)
                 frame_ms.append((pane.first_frame_at - t) * 1000)  # type: ignore[operator]
                 iid = pane.incident.id
-                centre.queue.accept(op, iid)
-                centre.queue.close(op, iid, "test")
+                service.queue.accept(op, iid)
+                service.queue.close(op, iid, "test")
                 press("release")
                 pump(10, lambda: not desk.panes)
                 pump(0.3)
@@ -173,7 +173,7 @@ def main() -> None:
             ref = core_loop().call(bare(min(20, args.presses)), timeout=300)
             desk.shutdown()
             if serve is not None:
-                centre.site.close()  # type: ignore[union-attr]
+                service.site.close()  # type: ignore[union-attr]
                 serve.terminate()
                 serve.wait(60)
             live.shutdown()

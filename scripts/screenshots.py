@@ -20,8 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import resources  # noqa: E402
-from ui.calls.centre import CallCentre  # noqa: E402
 from ui.calls.desk import CallDesk  # noqa: E402
+from ui.calls.service_link import ServiceLink  # noqa: E402
 from ui.dialogs.audit_viewer import AuditViewer  # noqa: E402
 from ui.dialogs.diagnostics import DiagnosticsDialog  # noqa: E402
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for  # noqa: E402
@@ -30,7 +30,7 @@ from ui.dialogs.sign_in import LockDialog, SignInDialog  # noqa: E402
 from ui.dialogs.users import UsersDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.playback.window import PlaybackWindow  # noqa: E402
-from ui.site_link import SiteLink  # noqa: E402
+from ui.simulator_link import SimulatorLink  # noqa: E402
 from ui.wall.assembly import assemble  # noqa: E402
 from vms.access.admin import UserAdmin, create_first_administrator  # noqa: E402
 from vms.access.roles import Role  # noqa: E402
@@ -71,7 +71,7 @@ def main() -> int:
             sim.wait_ready()
             app = QApplication(sys.argv[:1])
             app.setStyleSheet(resources.path("styles/app.qss").read_text())
-            link = SiteLink(data)
+            link = SimulatorLink(data)
             profile = Profile(data / "desk")
             create_first_administrator(profile.access, "s.khan", "screenshot-admin-1",
                                        via="desktop", workstation="CR-WS-03")
@@ -101,10 +101,10 @@ def main() -> int:
             rec = Recording(profile, wall_op, segment_s=20)
             rec.start([ids["cam1"], ids["hp1"], ids["pid1"]])
             live = assemble(profile, wall_op)
-            centre = CallCentre(profile, wall_op)
-            centre.engine.listeners.append(rec.on_event)
-            centre.queue.listeners.append(rec.on_incident)
-            desk = CallDesk(profile, centre, live.hub)
+            service = ServiceLink(profile, wall_op)
+            service.engine.listeners.append(rec.on_event)
+            service.queue.listeners.append(rec.on_incident)
+            desk = CallDesk(profile, service, live.hub)
             win = MainWindow(link, Commissioning(profile, wall_op), live.pane, desk.queue_pane)
             win.resize(1400, 860)
             win.show()

@@ -11,13 +11,13 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import REPO, Sim, ensure_admin, signed_in
 from ui.main_window import MainWindow
 from ui.panes.devices.model import COLUMNS
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from ui.wall.assembly import assemble
 from vms.devices.commissioning import Commissioning
 
 
 def test_main_window_lists_the_site_and_follows_a_press(qtbot: QtBot, sim: Sim, tmp_path: Path) -> None:
-    link = SiteLink(sim.data_dir)
+    link = SimulatorLink(sim.data_dir)
     profile, session = signed_in(tmp_path)
     live = assemble(profile, session)
     win = MainWindow(link, Commissioning(profile, session), live.pane)

@@ -18,8 +18,8 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import Sim, start_sim
 from tests.flood_helpers import NAMES, SIM_ARGS, sim_counts, start_flood, stored_counts
 from tests.wall_helpers import register
-from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
+from ui.calls.service_link import ServiceLink
 from ui.looplag import LoopLag
 from ui.wall.assembly import assemble
 from vms.events.engine import OK
@@ -41,15 +41,15 @@ def test_sixteen_devices_flooding_lose_nothing_and_a_call_still_pops(
         qtbot: QtBot, fsim: Sim, tmp_path: Path) -> None:
     site = register(fsim, tmp_path / "profile", NAMES)
     live = assemble(site.profile, site.operator)
-    desk = CallDesk(site.profile, CallCentre(site.profile, site.operator), live.hub)
+    desk = CallDesk(site.profile, ServiceLink(site.profile, site.operator), live.hub)
     lag = LoopLag()
     health_changes: list[tuple[str, str]] = []
     try:
         desk.start([site.profile.registry.device(i) for i in site.ids.values()])
-        qtbot.waitUntil(lambda: len(desk.centre.health) == 16 and all(
-            h.state == OK for h in desk.centre.health.values()), timeout=60000)
-        desk.centre.health_changed.connect(lambda h: health_changes.append((h.device, h.state)))
-        conn = desk.centre.store.conn
+        qtbot.waitUntil(lambda: len(desk.service.health) == 16 and all(
+            h.state == OK for h in desk.service.health.values()), timeout=60000)
+        desk.service.health_changed.connect(lambda h: health_changes.append((h.device, h.state)))
+        conn = desk.service.store.conn
         assert stored_counts(conn) == {}
 
         lag.start()

@@ -262,10 +262,10 @@ def test_the_desktop_shows_the_capability_table(qtbot: QtBot, fsim: Sim, fsite: 
 
     from ui.desktop import Desktop
     from ui.dialogs.device_details import DeviceDetailsDialog
-    from ui.site_link import SiteLink
+    from ui.simulator_link import SimulatorLink
 
     admin = fsite.profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="desktop")
-    desktop = Desktop(QApplication.instance(), fsite.profile, SiteLink(fsite.path),  # type: ignore[arg-type]
+    desktop = Desktop(QApplication.instance(), fsite.profile, SimulatorLink(fsite.path),  # type: ignore[arg-type]
                       site_of(fsite.profile, record=False))
     win = desktop.open_window(admin)
     qtbot.addWidget(win)

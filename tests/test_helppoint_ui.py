@@ -17,8 +17,8 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import Sim, start_sim
 from tests.helppoint_helpers import heard, recordings, similarity, speech
 from tests.wall_helpers import Site, register
-from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
+from ui.calls.service_link import ServiceLink
 from ui.wall.assembly import LiveWall, assemble
 from vms.audio.talk import READY
 from vms.events.engine import OK
@@ -35,10 +35,10 @@ def csim(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> Iterator
 def desk(csim: Sim, tmp_path: Path, qtbot: QtBot) -> Iterator[tuple[Site, LiveWall, CallDesk]]:
     site = register(csim, tmp_path / "profile", ["hp1", "pid1"])
     live = assemble(site.profile, site.operator)
-    d = CallDesk(site.profile, CallCentre(site.profile, site.operator), live.hub)
+    d = CallDesk(site.profile, ServiceLink(site.profile, site.operator), live.hub)
     d.start([site.profile.registry.device(i) for i in site.ids.values()])
-    qtbot.waitUntil(lambda: len(d.centre.health) == 2 and all(
-        h.state == OK for h in d.centre.health.values()), timeout=20000)
+    qtbot.waitUntil(lambda: len(d.service.health) == 2 and all(
+        h.state == OK for h in d.service.health.values()), timeout=20000)
     yield site, live, d
     d.shutdown()
     live.shutdown()
@@ -126,7 +126,7 @@ def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
     assert d.queue_pane.items == {}
 
     # Everything is in the database.
-    c = d.centre.store.conn
+    c = d.service.store.conn
     inc = c.execute("SELECT state, outcome, owner, police_ref FROM incidents WHERE id = ?",
                     (iid,)).fetchone()
     assert tuple(inc) == ("closed", "assisted", site.operator.user, "CAD 4471")
@@ -173,13 +173,13 @@ def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,
     # and its pane stopped listening.
     qtbot.waitUntil(lambda: alarm.incident.state == "on_hold", timeout=5000)
     assert not alarm.listen.running
-    held = [a for a in d.centre.queue.actions(alarm.incident.id) if a["action"] == "on hold"]
+    held = [a for a in d.service.queue.actions(alarm.incident.id) if a["action"] == "on hold"]
     assert held[-1]["detail"]["reason"] == f"answering incident {call.incident.id}"
     # Signing out with a call in hand puts it on hold for another operator, with the reason.
     assert [i.id for i in d.my_calls()] == [call.incident.id]
     d.hold_mine("signed out")
     qtbot.waitUntil(lambda: call.incident.state == "on_hold", timeout=5000)
-    held = [a for a in d.centre.queue.actions(call.incident.id) if a["action"] == "on hold"]
+    held = [a for a in d.service.queue.actions(call.incident.id) if a["action"] == "on hold"]
     assert held[-1]["detail"]["reason"] == "signed out"
     for p in (call, alarm):
         qtbot.mouseClick(p.accept_button, Qt.MouseButton.LeftButton)
@@ -245,18 +245,18 @@ def test_a_queue_that_cannot_be_read_at_sign_in_says_so_and_new_calls_still_ring
     the incidents table aside as the desk starts; once it is back, a new press still rings."""
     site = register(csim, tmp_path / "profile", ["hp1"])
     live = assemble(site.profile, site.operator)
-    centre = CallCentre(site.profile, site.operator)
+    service = ServiceLink(site.profile, site.operator)
 
     def other_process(sql: str) -> None:
         subprocess.run([sys.executable, "-c", "import sqlite3, sys\n"
                         "sqlite3.connect(sys.argv[1], isolation_level=None).execute(sys.argv[2])",
-                        str(centre.store.path), sql], check=True, timeout=60)
+                        str(service.store.path), sql], check=True, timeout=60)
 
     other_process("ALTER TABLE incidents RENAME TO incidents_aside")
     d: CallDesk | None = None
     try:
         messages: list[str] = []
-        d = CallDesk(site.profile, centre, live.hub)
+        d = CallDesk(site.profile, service, live.hub)
         d.message.connect(messages.append)
         d.queue_pane.show()
         qtbot.waitUntil(lambda: d is not None and d.queue_pane.title.text() == "Queue not read",

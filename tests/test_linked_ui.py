@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import ADMIN, ADMIN_PASSWORD, Sim
 from tests.wall_helpers import at, register, steer
-from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
+from ui.calls.service_link import ServiceLink
 from ui.dialogs.links import NO_PRESET, LinksDialog
 from ui.wall.assembly import assemble
 from vms.access.admin import UserAdmin
@@ -61,10 +61,10 @@ def test_link_in_the_dialog_then_a_call_shows_and_steers_them(qtbot: QtBot, sim:
 
         # The operator's desk: a press pops the pane with both cameras live.
         live = assemble(profile, site.operator)
-        desk = CallDesk(profile, CallCentre(profile, site.operator), live.hub)
+        desk = CallDesk(profile, ServiceLink(profile, site.operator), live.hub)
         desk.start([profile.registry.device(hp)])
-        qtbot.waitUntil(lambda: len(desk.centre.health) == 1 and all(
-            h.state == OK for h in desk.centre.health.values()), timeout=20000)
+        qtbot.waitUntil(lambda: len(desk.service.health) == 1 and all(
+            h.state == OK for h in desk.service.health.values()), timeout=20000)
         sim.cli("press", "hp1")
         try:
             qtbot.waitUntil(lambda: any(p.incident.device_id == hp for p in desk.panes.values()),

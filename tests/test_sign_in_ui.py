@@ -22,7 +22,7 @@ from ui.dialogs.audit_viewer import AuditViewer
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.dialogs.users import UsersDialog
 from ui.main_window import MainWindow
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from ui.wall.assembly import assemble
 from vms.access.admin import UserAdmin, change_setting
 from vms.access.roles import Permission, Role
@@ -77,7 +77,7 @@ def test_roles_shape_the_menus_but_the_core_decides(qtbot: QtBot, tmp_path: Path
     p, admin = signed_in(tmp_path)
     UserAdmin(p.access, admin).add("olga", Role.OPERATOR, "olga-password-1")
     op = p.access.sign_in("olga", "olga-password-1", via="desktop")
-    link = SiteLink(tmp_path)
+    link = SimulatorLink(tmp_path)
     live = assemble(p, op)
     win = MainWindow(link, Commissioning(p, op), live.pane)
     qtbot.addWidget(win)
@@ -107,7 +107,7 @@ def test_roles_shape_the_menus_but_the_core_decides(qtbot: QtBot, tmp_path: Path
 def test_idle_session_locks_the_window_and_only_its_password_unlocks(
         qtbot: QtBot, tmp_path: Path, worker_first: bool, site_of: Callable[..., Any]) -> None:
     p, admin = signed_in(tmp_path)
-    desktop = Desktop(QApplication.instance(), p, SiteLink(tmp_path),  # type: ignore[arg-type]
+    desktop = Desktop(QApplication.instance(), p, SimulatorLink(tmp_path),  # type: ignore[arg-type]
                       site_of(p, record=False))
     win = desktop.open_window(admin)
     qtbot.addWidget(win)

@@ -261,8 +261,8 @@ def test_a_desktop_beside_the_service_is_its_client(qtbot: QtBot, ssim: Sim, tmp
                                                      site_of: Any) -> None:
     """Desktop and 'vms serve' on one profile: the desktop subscribes to nothing; each press
     is stored once and locked once; the operator's actions are the service's."""
-    from ui.calls.centre import CallCentre
     from ui.calls.desk import CallDesk
+    from ui.calls.service_link import ServiceLink
     from ui.wall.assembly import assemble
     from vms.site.client import SiteClient
 
@@ -277,9 +277,9 @@ def test_a_desktop_beside_the_service_is_its_client(qtbot: QtBot, ssim: Sim, tmp
         site = site_of(s.profile)
         assert isinstance(site, SiteClient), "the desktop started a second service"
         live = assemble(s.profile, s.operator)
-        desk = CallDesk(s.profile, CallCentre(s.profile, s.operator, site), live.hub)
+        desk = CallDesk(s.profile, ServiceLink(s.profile, s.operator, site), live.hub)
         desk.start([s.profile.registry.device(s.ids["hp-a"])])
-        qtbot.waitUntil(lambda: desk is not None and desk.centre.health.get(s.ids["hp-a"])
+        qtbot.waitUntil(lambda: desk is not None and desk.service.health.get(s.ids["hp-a"])
                         is not None, timeout=10000)
         assert ssim.live("hp-a")["subscriptions"] == subs + 1, "not one subscription"
         for n in range(2):
@@ -290,7 +290,7 @@ def test_a_desktop_beside_the_service_is_its_client(qtbot: QtBot, ssim: Sim, tmp
             pane.accept()
             qtbot.waitUntil(lambda i=iid: site.queue.get(i).state == "accepted", timeout=10000)
             ssim.cli("release", "hp-a")
-            desk.centre.queue.close(s.operator, iid, "test")
+            desk.service.queue.close(s.operator, iid, "test")
             qtbot.waitUntil(lambda: not desk.panes, timeout=10000)
             assert len(press_events(path, "hp-a")) == n + 1
         actions = [a["action"] for a in site.queue.actions(iid)]

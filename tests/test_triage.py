@@ -20,10 +20,10 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import ADMIN, ADMIN_PASSWORD, Sim, ensure_admin, start_sim, vms_cmd, wait_for
 from tests.wall_helpers import pixels, register
-from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
 from ui.calls.incident_pane import IncidentPane
 from ui.calls.prealarm import PreAlarmClip
+from ui.calls.service_link import ServiceLink
 from ui.loans.report_dialog import ReportDialog
 from ui.wall.assembly import assemble
 from vms.errors import ConfigError, IncidentError
@@ -69,7 +69,7 @@ def _false(qtbot: QtBot, desk: CallDesk, pane: IncidentPane, cause: str) -> None
     box.cause.setCurrentIndex(box.cause.findData(cause))
     qtbot.mouseClick(box.false_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: iid not in desk.panes, timeout=10000)
-    inc = desk.centre.queue.get(iid)
+    inc = desk.service.queue.get(iid)
     assert (inc.state, inc.outcome) == ("closed", "false-alarm")
 
 
@@ -99,12 +99,12 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
     live = assemble(profile, site.operator)
     # The desk is a client of the site service that ``vms record`` runs.
     wait_for(lambda: running(site.path) is not None, 60, "the recorder's site service")
-    desk = CallDesk(profile, CallCentre(profile, site.operator, site_of(profile)), live.hub,
+    desk = CallDesk(profile, ServiceLink(profile, site.operator, site_of(profile)), live.hub,
                     index)
     try:
         desk.start([profile.registry.device(pid)])
-        qtbot.waitUntil(lambda: pid in desk.centre.health and
-                        desk.centre.health[pid].state == OK, timeout=20000)
+        qtbot.waitUntil(lambda: pid in desk.service.health and
+                        desk.service.health[pid].state == OK, timeout=20000)
         def recorded_s() -> float:
             starts = [dt.datetime.fromisoformat(s.start_utc).timestamp()
                       for s in index.segments(pid) if s.start_utc]
@@ -133,9 +133,9 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
         _accept(qtbot, pane)
         first = pane.incident.id
         _false(qtbot, desk, pane, "animal")
-        triage = Triage(profile, site.operator, desk.centre.queue)
+        triage = Triage(profile, site.operator, desk.service.queue)
         assert triage.false_alarms(URN) == 1
-        steps = {s.name: s for s in triage.timings(desk.centre.queue.get(first))}
+        steps = {s.name: s for s in triage.timings(desk.service.queue.get(first))}
         assert list(steps) == ["raised", "presented", "accepted", "decision"]  # no police
         assert steps["accepted"].breached and steps["accepted"].seconds > 2  # type: ignore
 
@@ -172,9 +172,9 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
         assert list(steps) == ["raised", "presented", "accepted", "decision", "police"]
         assert all(s.at_utc and not s.pending for s in steps.values()), steps
         assert not steps["presented"].breached  # on screen within 10 s of arriving
-        actions = [a["action"] for a in desk.centre.queue.actions(pane.incident.id)]
+        actions = [a["action"] for a in desk.service.queue.actions(pane.incident.id)]
         assert actions.count("presented") == 1 and "police informed" in actions
-        said = [a["detail"].get("said") for a in desk.centre.queue.actions(pane.incident.id)
+        said = [a["detail"].get("said") for a in desk.service.queue.actions(pane.incident.id)
                 if a["action"] == "police informed"]
         assert said == ["Two males at the rear door of 12 Elm Road, one with a crowbar"]
         iid = pane.incident.id

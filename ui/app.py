@@ -16,7 +16,7 @@ import resources
 from ui import tasks
 from ui.desktop import Desktop
 from ui.main_window import MainWindow
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from vms.coreloop import core_loop
 from vms.discovery.presence import Presence, PresenceListener
 from vms.errors import VmsError
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vms-desktop: the site service cannot start: {exc}", file=sys.stderr)
         profile.close()
         return 2
-    link = SiteLink(data_dir)
+    link = SimulatorLink(data_dir)
     desktop = Desktop(app, profile, link, site)
     if not desktop.start():
         desktop.close_site()

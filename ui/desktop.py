@@ -20,8 +20,8 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from ui import tasks
-from ui.calls.centre import CallCentre
 from ui.calls.desk import CallDesk
+from ui.calls.service_link import ServiceLink
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.features.admin import AdminFeature
 from ui.features.devices import DeviceFeature
@@ -29,7 +29,7 @@ from ui.features.evidence import EvidenceFeature
 from ui.features.loans import LoanFeature
 from ui.features.signed_in import SignedIn
 from ui.main_window import MainWindow
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from ui.wall.assembly import LiveWall, assemble
 from vms.access.session import Session
 from vms.devices.commissioning import Commissioning
@@ -71,7 +71,7 @@ class IdleWatch(QObject):
 
 
 class Desktop(QObject):
-    def __init__(self, app: QApplication, profile: Profile, link: SiteLink,
+    def __init__(self, app: QApplication, profile: Profile, link: SimulatorLink,
                  site: SiteService | SiteClient) -> None:
         super().__init__()
         self.app = app
@@ -132,15 +132,15 @@ class Desktop(QObject):
         self.live = assemble(self.profile, session)
         # Calls, alarms and health come from the site service (this process's or another's);
         # it also records and locks. The index is opened here for playback and export.
-        centre = CallCentre(self.profile, session, self.site)
+        service = ServiceLink(self.profile, session, self.site)
         self.recordings = RecordingIndex(self.profile.data_dir / "recordings.db")
         self.live.pane.watch_recording(RecordingWatch(self.recordings).poll)
-        self.calls = CallDesk(self.profile, centre, self.live.hub, self.recordings)
+        self.calls = CallDesk(self.profile, service, self.live.hub, self.recordings)
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
         self.calls.pane_shown.connect(lambda _iid, _t: self._call_over_fullscreen())
-        centre.health_changed.connect(win.devices.update_health)
-        for h in list(centre.health.values()):
+        service.health_changed.connect(win.devices.update_health)
+        for h in list(service.health.values()):
             win.devices.update_health(dataclasses.replace(h))
         tasks.run(self.svc.devices, self.calls.start,
                   lambda e: win.statusBar().showMessage(f"Events are not watched: {e}"))

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QWidg
 from ui.panes.cameras import CamerasPane
 from ui.panes.devices import DevicesPane
 from ui.screen import sized
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from ui.wall.pane import WallPane
 from vms.access.roles import Permission
 from vms.devices.commissioning import Commissioning
@@ -20,7 +20,7 @@ from vms.devices.commissioning import Commissioning
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, link: SiteLink, svc: Commissioning, wall: WallPane,
+    def __init__(self, link: SimulatorLink, svc: Commissioning, wall: WallPane,
                  calls: QWidget | None = None) -> None:
         super().__init__()
         session = svc.session

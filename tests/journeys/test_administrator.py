@@ -24,7 +24,7 @@ from tests.journeys.walk import answer, look_at, signing_in
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, SignInDialog
 from ui.dialogs.users import UserForm, UsersDialog
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from vms.profile import Profile
 
 ADMIN, ADMIN_PW = "ada-admin", "ada-keeps-the-keys-42"
@@ -40,7 +40,7 @@ def _users(dlg: UsersDialog) -> dict[str, list[str]]:
 def test_first_start_adds_a_user_changes_their_role_and_they_sign_in(
         qtbot: QtBot, tmp_path: Path, site_of: Callable[..., Any]) -> None:
     profile = Profile(tmp_path / "profile")
-    link = SiteLink(profile.data_dir)
+    link = SimulatorLink(profile.data_dir)
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile, record=False))
 

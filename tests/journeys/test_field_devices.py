@@ -33,7 +33,7 @@ from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.discovery import DiscoveryDialog
 from ui.dialogs.events_watch import EventsWatchDialog
 from ui.dialogs.sign_in import SignInDialog
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from vms.access.roles import Role
 from vms.profile import Profile
 
@@ -58,7 +58,7 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
 def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
     sim, profile = site
-    link = SiteLink(profile.data_dir)
+    link = SimulatorLink(profile.data_dir)
     link.watch()  # what the desktop does on a simulated site: its status tells discovery where
     qtbot.waitUntil(lambda: link.last_status is not None, timeout=20000)
     desktop = Desktop(QApplication.instance(), profile, link, site_of(profile))  # type: ignore[arg-type]
@@ -141,8 +141,8 @@ def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
     assert win is not None and "olga-operator" in win.who.text()
     calls = desktop.calls
     assert calls is not None
-    qtbot.waitUntil(lambda: len(calls.centre.health) == 3 and all(
-        h.state == "ok" for h in calls.centre.health.values()), timeout=30000)
+    qtbot.waitUntil(lambda: len(calls.service.health) == 3 and all(
+        h.state == "ok" for h in calls.service.health.values()), timeout=30000)
 
     for name in ("hp-push", "hp-state"):
         sim.cli("press", name)  # a member of the public presses Request Assistance

@@ -28,7 +28,7 @@ from ui.desktop import Desktop
 from ui.dialogs.credentials import CredentialsDialog, DeviceLoginDialog
 from ui.dialogs.discovery import DiscoveryDialog
 from ui.dialogs.sign_in import SignInDialog
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from vms.access.roles import Role
 from vms.profile import Profile
 
@@ -46,7 +46,7 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
 def test_an_installer_adds_eight_cameras_changes_a_login_and_removes_one(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
     _sim, profile = site
-    link = SiteLink(profile.data_dir)
+    link = SimulatorLink(profile.data_dir)
     link.watch()
     qtbot.waitUntil(lambda: link.last_status is not None, timeout=20000)
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
 from ui.loans.dashboard import ExtendDialog, LoansWindow, NewLoanDialog
 from ui.loans.report_dialog import ReportDialog
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.devices.commissioning import Commissioning
@@ -94,7 +94,7 @@ def _false_alarm(qtbot: QtBot, desktop: Desktop, sim: Sim, cause: str) -> None:
 
 def test_a_coordinator_lends_a_camera_cannot_lend_it_twice_extends_it_and_reports(
         qtbot: QtBot, sim: Sim, profile: Profile, site_of: Callable[..., Any]) -> None:
-    desktop = Desktop(QApplication.instance(), profile, SiteLink(profile.data_dir),  # type: ignore[arg-type]
+    desktop = Desktop(QApplication.instance(), profile, SimulatorLink(profile.data_dir),  # type: ignore[arg-type]
                       site_of(profile))
 
     def sign_in(dlg: SignInDialog) -> None:
@@ -105,8 +105,8 @@ def test_a_coordinator_lends_a_camera_cannot_lend_it_twice_extends_it_and_report
     answer(SignInDialog, sign_in, desktop.start)
     win = desktop.window
     assert win is not None and win.open_loans.isEnabled() and desktop.calls is not None
-    centre = desktop.calls.centre
-    qtbot.waitUntil(lambda: [h.state for h in centre.health.values()] == ["ok"], timeout=30000)
+    service = desktop.calls.service
+    qtbot.waitUntil(lambda: [h.state for h in service.health.values()] == ["ok"], timeout=30000)
     _false_alarm(qtbot, desktop, sim, "authorised")  # tested in the store before it goes out
     loans = opened(qtbot, LoansWindow, win.open_loans.trigger)
     qtbot.waitUntil(lambda: loans.new.isEnabled(), timeout=10000)

@@ -93,8 +93,8 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
     assert desktop.calls is not None
     calls = desktop.calls
     panes = calls.panes
-    qtbot.waitUntil(lambda: len(calls.centre.health) == 2 and all(
-        h.state == "ok" for h in calls.centre.health.values()), timeout=30000)
+    qtbot.waitUntil(lambda: len(calls.service.health) == 2 and all(
+        h.state == "ok" for h in calls.service.health.values()), timeout=30000)
 
     # -- a press: the caller's window, accepted; heard; the blue light on; the police told ----
     market = _press_and_find(qtbot, sim, panes, "hp-market")

@@ -24,7 +24,7 @@ from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import look_at, sign_in
 from ui.desktop import Desktop
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from vms.access.roles import Role
 from vms.profile import Profile
 
@@ -41,7 +41,7 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
 def test_the_devices_pane_lists_registered_devices_and_their_events_without_a_simulator(
         qtbot: QtBot, site: tuple[Sim, Profile], site_of: Callable[..., Any]) -> None:
     sim, profile = site
-    link = SiteLink(profile.data_dir)  # never started nor watched: no --sim
+    link = SimulatorLink(profile.data_dir)  # never started nor watched: no --sim
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile, record=False))
     messages: list[str] = []

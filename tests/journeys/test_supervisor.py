@@ -58,7 +58,7 @@ def test_a_supervisor_escalates_an_intrusion_and_finds_it_in_the_audit_trail(
     desktop, win, link = at_desk(profile, site_of(profile), SUPERVISOR, SUPERVISOR_PW)
     assert desktop.calls is not None
     calls = desktop.calls
-    qtbot.waitUntil(lambda: [h.state for h in calls.centre.health.values()] == ["ok"],
+    qtbot.waitUntil(lambda: [h.state for h in calls.service.health.values()] == ["ok"],
                     timeout=30000)
 
     # -- the camera has been recording a while (the site service records from the start) ----

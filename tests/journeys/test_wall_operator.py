@@ -94,7 +94,7 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
     places = {r.name: r.location for r in profile.registry.devices()}
     for name, tile in _tiles(wall).items():
         assert places[name] and tile.place == places[name], (name, tile.place)
-    qtbot.waitUntil(lambda: [h.state for h in calls.centre.health.values()].count("ok") == 3,
+    qtbot.waitUntil(lambda: [h.state for h in calls.service.health.values()].count("ok") == 3,
                     timeout=30000)
     # The site service records every camera from the start; each tile says so.
     qtbot.waitUntil(lambda: all(t.recording is not None and t.recording.recording

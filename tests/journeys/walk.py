@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
 from ui.main_window import MainWindow
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from vms.profile import Profile
 
 W = TypeVar("W", bound=QWidget)
@@ -151,10 +151,10 @@ def sign_in(desktop: Desktop, user: str, password: str) -> None:
 
 
 def at_desk(profile: Profile, site: object, user: str, password: str
-            ) -> tuple[Desktop, MainWindow, SiteLink]:
+            ) -> tuple[Desktop, MainWindow, SimulatorLink]:
     """The desktop on ``profile`` and its site service, with ``user`` signed in at its dialog.
     The link is never started: journeys that want the simulator's status watch it."""
-    link = SiteLink(profile.data_dir)
+    link = SimulatorLink(profile.data_dir)
     desktop = Desktop(QApplication.instance(), profile, link, site)  # type: ignore[arg-type]
     sign_in(desktop, user, password)
     assert desktop.window is not None

@@ -43,7 +43,7 @@ from ui.loans.evaluation import EvaluationWindow
 from ui.loans.report_dialog import ReportDialog
 from ui.main_window import MainWindow
 from ui.playback.window import PlaybackWindow
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from vms.access.roles import Role
 from vms.profile import Profile
 
@@ -80,7 +80,7 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
             dlg.reject()
         return act
 
-    link = SiteLink(profile.data_dir)
+    link = SimulatorLink(profile.data_dir)
     desktop = Desktop(QApplication.instance(), profile, link,  # type: ignore[arg-type]
                       site_of(profile))
 

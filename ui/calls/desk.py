@@ -1,4 +1,4 @@
-"""Wires the call centre, the queue pane, the alert and one incident pane per open call."""
+"""Wires the link to the site service, the queue pane, the alert and one incident pane per open call."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication
 
 from ui import tasks
 from ui.calls.alert import Alert
-from ui.calls.centre import CallCentre
 from ui.calls.incident_pane import IncidentPane
 from ui.calls.queue_pane import QueuePane
+from ui.calls.service_link import ServiceLink
 from ui.video.hub import FeedHub
 from vms.access.roles import Permission
 from vms.audio.talk import Talk
@@ -45,18 +45,18 @@ class CallDesk(QObject):
     message = Signal(str)
     pane_shown = Signal(int, float)  # incident id, monotonic time the pane was shown
 
-    def __init__(self, profile: Profile, centre: CallCentre, hub: FeedHub,
+    def __init__(self, profile: Profile, service: ServiceLink, hub: FeedHub,
                  recordings: RecordingIndex | None = None) -> None:
         super().__init__()
         self.profile = profile
-        self.centre = centre
+        self.service = service
         self.hub = hub
-        self.session = centre.session
+        self.session = service.session
         self.talk = Talk(profile, self.session)
         self.relay = RelayControl(profile, self.session)
         self.links = CameraLinks(profile, self.session)
         self.recordings = recordings  # for the pre-alarm clip of intrusions
-        self.triage = Triage(profile, self.session, centre.queue) if \
+        self.triage = Triage(profile, self.session, service.queue) if \
             profile.access.can(self.session, Permission.LOANS_VIEW) else None
         self.queue_pane = QueuePane()
         self.alert = Alert(self)
@@ -70,16 +70,16 @@ class CallDesk(QObject):
         rows = profile.access.visible(self.session, profile.registry.devices())
         self.visible = {d.id for d in rows}
         self.places = {d.id: d.location or d.site for d in rows}  # where a caller stands
-        centre.incident_changed.connect(self.on_incident)
-        centre.health_changed.connect(self._on_health)
+        service.incident_changed.connect(self.on_incident)
+        service.health_changed.connect(self._on_health)
         self.queue_pane.open_requested.connect(self.show_pane)
         self.queue_pane.accept_requested.connect(self.accept)
-        tasks.run(centre.queue.open_incidents, self._loaded, self._not_loaded)
+        tasks.run(service.queue.open_incidents, self._loaded, self._not_loaded)
 
     def start(self, rows: list[DeviceRow]) -> None:
         self.visible |= {r.id for r in rows}
         self.places.update({r.id: r.location or r.site for r in rows})
-        self.centre.start(rows)
+        self.service.start(rows)
 
     def _on_health(self, h: Health) -> None:
         if h.device_id in self.visible:
@@ -143,8 +143,8 @@ class CallDesk(QObject):
             return
         pane = self.panes.get(iid)
         if pane is None:
-            inc = inc or self.queue_pane.items.get(iid) or self.centre.incident(iid)
-            pane = IncidentPane(self.centre, self.hub, self.talk, self.relay, self.links, inc,
+            inc = inc or self.queue_pane.items.get(iid) or self.service.incident(iid)
+            pane = IncidentPane(self.service, self.hub, self.talk, self.relay, self.links, inc,
                                 self.microphone, self.triage, self.recordings,
                                 place=self.place(inc))
             pane.message.connect(self.message)
@@ -173,7 +173,7 @@ class CallDesk(QObject):
             for ms in (0, 100, 300):
                 QTimer.singleShot(ms, give_back)
         self.pane_shown.emit(iid, time.monotonic())
-        queue, session = self.centre.queue, self.session  # starts "presented -> accepted"
+        queue, session = self.service.queue, self.session  # starts "presented -> accepted"
         tasks.run(lambda: queue.presented(session, iid), lambda _r: None,
                   lambda e: log.warning("presentation of %s not recorded: %s", iid, e))
 
@@ -259,7 +259,7 @@ class CallDesk(QObject):
         """
         for inc in self.my_calls():
             try:
-                self.centre.queue.hold(self.session, inc.id, reason)
+                self.service.queue.hold(self.session, inc.id, reason)
             except VmsError as exc:
                 log.warning("call %s was not put on hold: %s", inc.id, exc)
 
@@ -274,4 +274,4 @@ class CallDesk(QObject):
         self.links.close()
         if self.triage is not None:
             self.triage.close()
-        self.centre.shutdown()
+        self.service.shutdown()

@@ -39,12 +39,12 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
-from ui.calls.centre import CallCentre
 from ui.calls.clock import local_time
 from ui.calls.linked import LinkedCameras
 from ui.calls.listen import ListenBox
 from ui.calls.microphone import Microphone, open_microphone
 from ui.calls.prealarm import PreAlarmClip
+from ui.calls.service_link import ServiceLink
 from ui.calls.triage_box import TriageBox
 from ui.video.hub import FeedHandle, FeedHub
 from ui.video.tile import Tile
@@ -85,17 +85,17 @@ class IncidentPane(QWidget):
     message = Signal(str)
     talk_state_changed = Signal(str, str)  # emitted from the core loop, delivered queued
 
-    def __init__(self, centre: CallCentre, hub: FeedHub, talk: Talk, relay: RelayControl,
+    def __init__(self, service: ServiceLink, hub: FeedHub, talk: Talk, relay: RelayControl,
                  links: CameraLinks, incident: Incident, microphone_setting: str = "",
                  triage: Triage | None = None, recordings: RecordingIndex | None = None,
                  place: str = "") -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
-        self.centre = centre
+        self.service = service
         self.hub = hub
         self.talk = talk
         self.relay = relay
         self.incident = incident
-        self.session = centre.session
+        self.session = service.session
         self.mic_setting = microphone_setting
         self.mic: Microphone | None = None
         self.talk_handle: TalkHandle | None = None
@@ -249,12 +249,12 @@ class IncidentPane(QWidget):
         intrusion = incident.kind == INTRUSION
         if intrusion:
             self.prealarm = PreAlarmClip(recordings, incident.device_id, incident.device, self)
-            queue = centre.queue
+            queue = service.queue
             clip = self.prealarm
             tasks.run(lambda: alarm_time(queue, incident), clip.start,
                       lambda e: clip.video.show_nothing(f"the alarm's time cannot be read: {e}"))
             self.ptz = PtzPanel(links.ptz, self)
-            reg = centre.profile.registry
+            reg = service.profile.registry
             tasks.run(lambda: reg.device(incident.device_id), self.ptz.set_device,
                       lambda e: self.message.emit(f"The camera cannot be steered: {e}"))
             if triage is not None:
@@ -313,10 +313,10 @@ class IncidentPane(QWidget):
         self.ticker.setInterval(TICK_MS)
         self.ticker.timeout.connect(self._tick)
         self.ticker.start()
-        centre.incident_changed.connect(self._on_incident)
-        centre.event_arrived.connect(self._on_event)
-        centre.health_changed.connect(self._on_health)
-        relay_state = centre.relay_state(incident.device_id)
+        service.incident_changed.connect(self._on_incident)
+        service.event_arrived.connect(self._on_event)
+        service.health_changed.connect(self._on_health)
+        relay_state = service.relay_state(incident.device_id)
         if relay_state is not None:
             self._show_light(relay_state)
         self._render()
@@ -409,7 +409,7 @@ class IncidentPane(QWidget):
 
     def _refresh_log(self) -> None:
         iid = self.incident.id
-        tasks.run(lambda: self.centre.queue.actions(iid), self._show_log,
+        tasks.run(lambda: self.service.queue.actions(iid), self._show_log,
                   lambda e: self.message.emit(f"The call's log cannot be read: {e}"))
 
     def _show_log(self, actions: list[dict[str, Any]]) -> None:
@@ -426,14 +426,14 @@ class IncidentPane(QWidget):
 
     def accept(self) -> None:
         iid = self.incident.id
-        self._do(lambda: self.centre.queue.accept(self.session, iid), "Could not accept")
+        self._do(lambda: self.service.queue.accept(self.session, iid), "Could not accept")
 
     def hold(self) -> None:
         iid = self.incident.id
-        self._do(lambda: self.centre.queue.hold(self.session, iid), "Could not hold")
+        self._do(lambda: self.service.queue.hold(self.session, iid), "Could not hold")
 
     def hand_over(self) -> None:
-        names = [u.name for u in self.centre.profile.accounts.users()
+        names = [u.name for u in self.service.profile.accounts.users()
                  if u.name != self.session.user and not u.disabled
                  and allowed(u.role, Permission.CALL_HANDLE)]
         if not names:
@@ -442,17 +442,17 @@ class IncidentPane(QWidget):
         name, ok = QInputDialog.getItem(self, "Hand over the call", "Operator:", names, 0, False)
         if ok and name:
             iid = self.incident.id
-            self._do(lambda: self.centre.queue.hand_over(self.session, iid, name),
+            self._do(lambda: self.service.queue.hand_over(self.session, iid, name),
                      "Could not hand over")
 
     def save_note(self) -> None:
         text, iid = self.notes.toPlainText(), self.incident.id
         self.notes.clear()
-        self._do(lambda: self.centre.queue.note(self.session, iid, text), "Could not save the note")
+        self._do(lambda: self.service.queue.note(self.session, iid, text), "Could not save the note")
 
     def police_informed(self) -> None:
         ref, units, iid = self.police_ref.text(), self.units.text(), self.incident.id
-        self._do(lambda: self.centre.queue.escalate(self.session, iid, ref, units),
+        self._do(lambda: self.service.queue.escalate(self.session, iid, ref, units),
                  "Could not record it")
 
     def close_call(self) -> None:
@@ -474,8 +474,8 @@ class IncidentPane(QWidget):
         def close() -> None:
             if light_off:
                 how = self.relay.set(dev, "off", incident=iid).result(10)
-                self.centre.queue.log(self.session, iid, "blue light", {"mode": "off", "via": how})
-            self.centre.queue.close(self.session, iid, outcome, note)
+                self.service.queue.log(self.session, iid, "blue light", {"mode": "off", "via": how})
+            self.service.queue.close(self.session, iid, outcome, note)
         self._do(close, "The call is still open")
 
     def _ask_light_off(self) -> bool | None:
@@ -498,7 +498,7 @@ class IncidentPane(QWidget):
             return
         iid = self.incident.id
         detail = {r.camera: (f"at {r.preset}" if r.ok else f"failed: {r.detail}") for r in results}
-        tasks.run(lambda: self.centre.queue.log(self.session, iid, "linked cameras", detail),
+        tasks.run(lambda: self.service.queue.log(self.session, iid, "linked cameras", detail),
                   lambda _r: self._refresh_log(),
                   lambda e: self.message.emit(f"The linked cameras were not logged: {e}"))
 
@@ -508,7 +508,7 @@ class IncidentPane(QWidget):
 
         def send() -> str:
             how = self.relay.set(dev, mode, incident=iid).result(10)
-            self.centre.queue.log(self.session, iid, "blue light", {"mode": mode, "via": how})
+            self.service.queue.log(self.session, iid, "blue light", {"mode": mode, "via": how})
             return how
         def sent(_how: str) -> None:
             self._show_light(mode != "off")  # until the Help Point reports its relay itself
@@ -564,7 +564,7 @@ class IncidentPane(QWidget):
         self.talking_label.setText(f"● Talking: {self.session.user}")
         self.mic.start(h.push)
         iid = self.incident.id
-        tasks.run(lambda: self.centre.queue.log(self.session, iid, "talk",
+        tasks.run(lambda: self.service.queue.log(self.session, iid, "talk",
                                                 {"microphone": self.mic.name if self.mic else ""}),
                   lambda _r: self._refresh_log(),
                   lambda e: self.message.emit(f"Talking was not written to the call's log: {e}"))
@@ -595,7 +595,7 @@ class IncidentPane(QWidget):
 
         def play() -> None:
             h.push(load_pcm(clip(key)))
-            self.centre.queue.log(self.session, iid, "announcement",
+            self.service.queue.log(self.session, iid, "announcement",
                                   {"clip": ANNOUNCEMENTS[key][0]})
         tasks.run(play, lambda _r: self._refresh_log(),
                   lambda e: self.message.emit(f"The announcement did not play: {e}"))

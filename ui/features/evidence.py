@@ -52,7 +52,7 @@ class EvidenceFeature:
 
         def show(got: tuple[list[tuple[int, str]], set[int]]) -> None:
             cams, have = got
-            data = TimelineData(index, ctx.calls.centre.store, session.user)
+            data = TimelineData(index, ctx.calls.service.store, session.user)
             win = PlaybackWindow(data, cams, ctx.window)
             win.export_requested.connect(lambda ids, a, b: self.show_export(ids, a, b, win))
             win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -76,7 +76,7 @@ class EvidenceFeature:
                     if ctx.access.can(session, Permission.EVIDENCE_EXPORT, d)]
             return _ExportInputs(keys.ready, cams,
                                  ctx.access.accounts.settings().value(TSA_SETTING),
-                                 service.incidents(calls.centre.store))
+                                 service.incidents(calls.service.store))
 
         def show(got: _ExportInputs | None) -> None:
             owner = parent or ctx.window

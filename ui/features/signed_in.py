@@ -9,7 +9,7 @@ from typing import TypeVar
 from ui import tasks
 from ui.calls.desk import CallDesk
 from ui.main_window import MainWindow
-from ui.site_link import SiteLink
+from ui.simulator_link import SimulatorLink
 from ui.wall.assembly import LiveWall
 from vms.access.access import Access
 from vms.access.session import Session
@@ -29,7 +29,7 @@ class SignedIn:
     live: LiveWall
     calls: CallDesk
     recordings: RecordingIndex
-    link: SiteLink
+    link: SimulatorLink
     ended: bool = False  # signed out: a read still on its way opens nothing
 
     @property

@@ -3,7 +3,7 @@
 The site service (``vms.site``) owns the event subscriptions and the call queue; it runs
 in another process (``vms serve``) or in this one, and tells its listeners on its own
 threads. This object turns that into Qt signals, which Qt queues to the GUI thread.
-Widgets only ever see those signals and act on calls through ``centre.queue`` (the
+Widgets only ever see those signals and act on calls through ``service.queue`` (the
 service's queue, or the client's, which sends each action to the service) from
 ``ui.tasks``, never on the GUI thread.
 """
@@ -28,14 +28,14 @@ from vms.site.service import SiteService
 log = logging.getLogger(__name__)
 
 
-class CallCentre(QObject):
+class ServiceLink(QObject):
     incident_changed = Signal(object)  # Incident
     event_arrived = Signal(object)  # Event
     health_changed = Signal(object)  # Health (a copy)
 
     def __init__(self, profile: Profile, session: Session,
                  site: SiteService | SiteClient | None = None) -> None:
-        """With no ``site``, this centre runs a site service of its own for the devices
+        """With no ``site``, this service runs a site service of its own for the devices
         given to ``start`` (recording nothing): a desk on its own, as tests build one."""
         super().__init__()
         self.profile = profile
@@ -67,7 +67,7 @@ class CallCentre(QObject):
         return self.site.relay_state(device_id)
 
     def start(self, rows: list[DeviceRow]) -> None:
-        """A centre's own service watches these devices; a shared one watches every device
+        """A service's own service watches these devices; a shared one watches every device
         of the profile already."""
         if self.owned and isinstance(self.site, SiteService) and not self.site.started:
             self.site.devices = [r.id for r in rows]

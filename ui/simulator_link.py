@@ -19,7 +19,7 @@ from vms.sim.launcher import EPHEMERAL, SimProcess
 POLL_MS = 1000
 
 
-class SiteLink(QObject):
+class SimulatorLink(QObject):
     status_changed = Signal(dict)  # the site's status, as the core reports it
     message = Signal(str)  # one plain sentence for the user
 
