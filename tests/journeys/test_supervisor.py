@@ -117,6 +117,9 @@ def test_a_supervisor_escalates_an_intrusion_and_finds_it_in_the_audit_trail(
         dlg.accept()
 
     answer(AuditViewer, audit, win.open_audit.trigger)
+    python = [r for r in seen["rows"] if ": None" in r or ": False" in r or ": True" in r
+              or "['" in r]
+    assert python == [], f"details in Python's spelling, not words: {python[:3]}"
     decided = [r for r in seen["rows"] if "alarm.classify" in r]
     assert decided and SUPERVISOR in decided[0], seen["rows"][:10]
     assert "intact" in seen["verdict"].lower() or "verifies" in seen["verdict"].lower(), \

@@ -379,6 +379,7 @@ class IncidentPane(QWidget):
         self.state.setStyleSheet("padding: 2px 8px; border-radius: 4px; color: white; "
                                  f"background: {'#c0392b' if inc.state == NEW else '#2c7a3f'};")
         self.state.setText(f"{words}{owner}")  # after the style: its size counts the padding
+        self.state.ensurePolished()  # the new style is applied now, not at the next paint
         self.state.setMinimumWidth(self.state.sizeHint().width())
         active = inc.state == ACCEPTED and mine
         self.accept_button.setEnabled(inc.state != CLOSED and not active)

@@ -160,7 +160,7 @@ class TriageBox(QGroupBox):
                 if w.site.on_test else ""
             self.site_label.setText(
                 f"<b>{w.site.name}</b>, {w.site.address}<br>URN <b>{w.site.urn}</b>  ·  "
-                f"response: {w.site.response_level}  ·  day {d.day(today)} of the loan "
+                f"response: {w.site.response_level or 'not recorded'}  ·  day {d.day(today)} of the loan "
                 f"(ends {d.end:%d %b})  ·  signage {'up' if d.signage else 'NOT up'}{test}")
             words = f"False alarms on this URN in the last 12 months: <b>{w.false_alarms}</b>"
             warn = w.warning

@@ -43,8 +43,21 @@ def _utc(edit: QDateTimeEdit) -> str:
     return local.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _value(v: object) -> str:
+    """A detail's value as a person reads it: no Python spelling (None, True, ['a'])."""
+    if v is None or v == "" or v == []:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, list | tuple):
+        return ", ".join(_value(x) for x in v)
+    if isinstance(v, dict):
+        return "; ".join(f"{k} {_value(x)}" for k, x in v.items())
+    return str(v)
+
+
 def _details(e: AuditEntry) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in e.details().items())
+    return ", ".join(f"{k.replace('_', ' ')}: {_value(v)}" for k, v in e.details().items())
 
 
 class AuditViewer(QDialog):

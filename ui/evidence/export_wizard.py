@@ -371,9 +371,11 @@ class ExportWizard(QWizard):
         why = ("the time-stamp authority could not be reached" if self.where.tsa.text().strip()
                else "no time-stamp authority was given")
         state = ("sealed and time-stamped" if result.state == "sealed" else
-                 f"sealed, pending a time-stamp ({why}: add it later with "
-                 "'vms seal --timestamp')")
-        self.run_page.stage.setText(f"Exported {result.segments} segment(s), "
+                 f"sealed, pending a time-stamp ({why}); it is valid as it is, and an "
+                 "administrator can add the time-stamp once the authority answers "
+                 "(vms seal --timestamp)")
+        pieces = "piece" if result.segments == 1 else "pieces"
+        self.run_page.stage.setText(f"Exported {result.segments} recorded {pieces}, "
                                     f"{result.bytes / 1e6:.1f} MB: {state}.")
         warnings = "".join(f"<br>⚠ {w}" for w in result.warnings)
         self.run_page.outcome.setText(f"<b>Package:</b> {result.path}{warnings}")

@@ -152,6 +152,7 @@ class SigningKeyDialog(QDialog):
         self.ok.setEnabled(True)
         self.ok.setText("Set up the key")
         self.error.setText(f"The key was not set up: {exc}")
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))  # all of it
         if self.import_p12.isChecked():
             self.password.selectAll()  # typed again over the wrong one
             self.password.setFocus()

@@ -54,6 +54,14 @@ def kit(d: Deployment) -> str:
     return ", ".join(name for _id, name in d.devices)
 
 
+def _date_edit(day: dt.date) -> QDateEdit:
+    """A date picker that shows the date as people write it here (6 Dec 2026)."""
+    edit = QDateEdit(_qdate(day))
+    edit.setDisplayFormat("d MMM yyyy")
+    edit.setCalendarPopup(True)
+    return edit
+
+
 def _qdate(day: dt.date) -> QDate:
     return QDate(day.year, day.month, day.day)
 
@@ -241,8 +249,7 @@ class LoansWindow(QWidget):
         dlg = QDialog(self)
         dlg.setWindowTitle("Kit removed — Beacon VMS")
         form = QFormLayout(dlg)
-        when = QDateEdit(_qdate(self.board.today if self.board else dt.date.today()))
-        when.setCalendarPopup(True)
+        when = _date_edit(self.board.today if self.board else dt.date.today())
         form.addRow(QLabel(f"Kit removed from <b>{dep.site}</b> ({dep.urn})"))
         form.addRow("Removed on:", when)
         ok = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
@@ -296,8 +303,7 @@ class ExtendDialog(QDialog):
         self.setWindowTitle("Paid extension — Beacon VMS")
         form = QFormLayout(self)
         form.addRow(QLabel(f"<b>{dep.site}</b> ({dep.urn}) now ends {_d(dep.end)}."))
-        self.until = QDateEdit(_qdate(dep.end + dt.timedelta(days=30)))
-        self.until.setCalendarPopup(True)
+        self.until = _date_edit(dep.end + dt.timedelta(days=30))
         self.reference = QLineEdit()
         self.reference.setPlaceholderText("invoice or order reference (required)")
         form.addRow("Extended until:", self.until)
@@ -335,8 +341,7 @@ class NewLoanDialog(QDialog):
             item.setCheckState(Qt.CheckState.Unchecked)
             self.kit.addItem(item)
         self.kit.setMaximumHeight(100)
-        self.installed = QDateEdit(_qdate(today))
-        self.installed.setCalendarPopup(True)
+        self.installed = _date_edit(today)
         self.signage, self.on_test = QCheckBox("Signage installed"), QCheckBox("Site on test")
         self.notes = QLineEdit()
         for label, w in (("Site name:", self.name), ("Address:", self.address),

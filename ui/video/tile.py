@@ -143,6 +143,8 @@ class Tile(QWidget):
         if key != self._status_key:  # words change at most once a second or on a new state
             self._status_key = key
             status = status_text(handle, now)
+            if handle is None and self.device_id is not None:  # its stream is being asked for
+                status = "Connecting…", _STATE_COLOURS[FeedState.CONNECTING]
             if status[0] != self._status[0] or second != self._second:
                 self._status, self._second = status, second
                 changed = True
