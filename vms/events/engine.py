@@ -185,15 +185,9 @@ class EventEngine:
         async with DeviceClient(target, src.user, src.password, self.timeouts) as dc:
             await dc.read_clock()
             url = await pullpoint.find_service(dc, src.events_xaddr)
-            sub = None
-            if await pullpoint.pull_point_support(dc, url) is not False:
-                try:
-                    sub = await pullpoint.create(dc, url)
-                except ProtocolError as exc:
-                    if not not_supported(exc):
-                        raise
-                    log.info("%s refused a PullPoint (%s); asking it to push", src.name, exc)
+            sub, why = await pullpoint.create_or_refusal(dc, url)
             if sub is None:
+                log.info("%s: no PullPoint (%s); asking it to push", src.name, why)
                 await self._pushed(src, h, backoff, dc, url)
                 return
             h.subscriptions += 1
@@ -341,12 +335,6 @@ class EventEngine:
                              time.time())
 
         self._timers[key] = loop.call_later(limit, expire)
-
-
-def not_supported(exc: ProtocolError) -> bool:
-    """The device does not implement the operation (as opposed to failing at it)."""
-    names = {c.lower() for c in exc.codes}
-    return bool(names & {"actionnotsupported", "actionnotsupportedfault"})
 
 
 def _plain(exc: BaseException) -> str:

@@ -26,7 +26,6 @@ from vms.devices.gate import DeviceGate
 from vms.errors import ProtocolError
 from vms.events import basenotify, pullpoint
 from vms.events.device_rules import rules_for
-from vms.events.engine import not_supported
 from vms.events.notifications import Notification
 from vms.events.topics import EventRules
 from vms.onvif.camera import NS_EVENTS, DeviceClient, parse_target
@@ -76,13 +75,7 @@ async def watch(dc: DeviceClient, rules: EventRules, on_seen: Callable[[Seen], N
     url = await pullpoint.find_service(dc, service)
     end = time.monotonic() + duration if duration else None
     clock = f"clock {describe_offset(offset)}"
-    sub = None
-    if await pullpoint.pull_point_support(dc, url) is not False:
-        try:
-            sub = await pullpoint.create(dc, url)
-        except ProtocolError as exc:
-            if not not_supported(exc):
-                raise
+    sub, _why = await pullpoint.create_or_refusal(dc, url)
     if sub is None:
         await _pushed(dc, url, rules, on_seen, end, clock, on_subscribed)
         return

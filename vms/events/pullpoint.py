@@ -82,6 +82,25 @@ async def pull_point_support(dc: DeviceClient, url: str) -> bool | None:
     return {"true": True, "1": True, "false": False, "0": False}.get(flag)
 
 
+def not_supported(exc: ProtocolError) -> bool:
+    """The device does not implement the operation (as opposed to failing at it)."""
+    names = {c.lower() for c in exc.codes}
+    return bool(names & {"actionnotsupported", "actionnotsupportedfault"})
+
+
+async def create_or_refusal(dc: DeviceClient, url: str) -> tuple[Subscription | None, str]:
+    """A PullPoint subscription; or None and why, when the device has none (it says so in
+    its capabilities, or refuses the request as not supported): it is then asked to push."""
+    if await pull_point_support(dc, url) is False:
+        return None, "its capabilities say WSPullPointSupport=false"
+    try:
+        return await create(dc, url), ""
+    except ProtocolError as exc:
+        if not not_supported(exc):
+            raise
+        return None, f"it refused one: {exc}"
+
+
 async def create(dc: DeviceClient, url: str, lifetime_s: int = LIFETIME_S) -> Subscription:
     body = f"<m:InitialTerminationTime>PT{lifetime_s}S</m:InitialTerminationTime>"
     res = await dc.soap(url, NS_EVENTS, "CreatePullPointSubscription", body,

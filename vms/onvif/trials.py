@@ -14,7 +14,8 @@ from typing import Any
 from vms.audio.rtsp_talk import TalkChannel
 from vms.errors import DeviceError, ProtocolError, UnsafeXml
 from vms.events import basenotify, pullpoint
-from vms.events.engine import BASE_NOTIFICATION, PULL_POINT, not_supported
+from vms.events.engine import BASE_NOTIFICATION, PULL_POINT
+from vms.events.pullpoint import not_supported
 from vms.onvif.camera import NS_EVENTS, NS_PTZ, DeviceClient, local
 from vms.onvif.model import FAILED, NOT_TRIED, WORKED, CapabilityCheck, DeviceReport
 
