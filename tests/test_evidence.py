@@ -1045,6 +1045,10 @@ def test_a_pkcs12_that_cannot_sign_evidence_is_refused_at_import(tmp_path: Path)
     with pytest.raises(ConfigError, match=r"valid from .* not today"):
         keys.import_pkcs12(p12(old, cert(old, [ExtendedKeyUsageOID.EMAIL_PROTECTION],
                                           now - dt.timedelta(days=400), 365)), b"pw")
+    mail = ec.generate_private_key(ec.SECP256R1())  # the verifier demands document signing
+    with pytest.raises(ConfigError, match="it is for e-mail protection, not for signing"):
+        keys.import_pkcs12(p12(mail, cert(mail, [ExtendedKeyUsageOID.EMAIL_PROTECTION], now,
+                                          30)), b"pw")
     with pytest.raises(ConfigError, match="certificate authority"):
         keys.import_pkcs12(p12(root_key, root), b"pw")
     assert not (tmp_path / "profile" / "evidence" / "signer.crt").exists()  # nothing kept

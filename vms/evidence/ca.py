@@ -54,9 +54,9 @@ def _pem(cert: x509.Certificate) -> bytes:
 
 def why_not_for_evidence(cert: x509.Certificate, key: SigningKey,
                          now: dt.datetime | None = None) -> str:
-    """Why ``cert`` cannot sign evidence packages that verify (the package profile: a
-    signing certificate for digital signatures, for document signing or e-mail protection,
-    valid now, matching its key); empty when it can."""
+    """Why ``cert`` cannot sign evidence packages that verify; empty when it can. The same
+    demands as the verifier (``vms.evidence.verify``, the package profile): valid now, its
+    own key, not a CA, key usage digitalSignature, extended key usage document signing."""
     now = now or dt.datetime.now(dt.UTC)
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         return (f"it is valid from {cert.not_valid_before_utc:%d %B %Y} to "
@@ -73,24 +73,24 @@ def why_not_for_evidence(cert: x509.Certificate, key: SigningKey,
     except x509.ExtensionNotFound:  # no constraints: an end-entity certificate
         pass
     try:
-        if not ext.get_extension_for_class(x509.KeyUsage).value.digital_signature:
-            return "its key usage does not include digital signatures"
-    except x509.ExtensionNotFound:  # no key usage: any
-        pass
-    try:
         ekus = set(ext.get_extension_for_class(x509.ExtendedKeyUsage).value)
     except x509.ExtensionNotFound:
-        return ""
-    fit = {DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION,
-           ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
-    if not ekus & fit:
+        ekus = set()
+    if DOCUMENT_SIGNING not in ekus:
         words = {ExtendedKeyUsageOID.SERVER_AUTH: "TLS web servers",
                  ExtendedKeyUsageOID.CLIENT_AUTH: "TLS clients",
                  ExtendedKeyUsageOID.CODE_SIGNING: "code signing",
+                 ExtendedKeyUsageOID.EMAIL_PROTECTION: "e-mail protection",
                  ExtendedKeyUsageOID.TIME_STAMPING: "time-stamping"}
         named = ", ".join(sorted(words.get(o, o.dotted_string) for o in ekus))
-        return (f"it is for {named}, not for signing documents (extended key usage document "
-                "signing 1.3.6.1.5.5.7.3.36 or e-mail protection)")
+        what = f"it is for {named}" if named else "it names no extended key usage"
+        return (f"{what}, not for signing documents (extended key usage document signing, "
+                "1.3.6.1.5.5.7.3.36, which the council's evidence CA puts in its certificates)")
+    try:
+        if not ext.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            return "its key usage does not include digital signatures"
+    except x509.ExtensionNotFound:
+        return "it has no key usage (digital signatures are required)"
     return ""
 
 
