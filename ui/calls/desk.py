@@ -152,10 +152,10 @@ class CallDesk(QObject):
             self.panes[iid] = pane
         front = pane if asked else self._front()
         had_keys = QApplication.activeWindow()
-        if had_keys is None and front is not None and self._activating is not None \
+        if front is not None and front is not pane and self._activating is not None \
                 and self._activating[0] is front and time.monotonic() - self._activating[1] < 2:
-            # Two calls at once: the first pane's activation is still on its way, so the
-            # keyboard is the front call's by right, not the newcomer's.
+            # Two calls at once: the first pane's activation is still on its way (the main
+            # window, or nothing, is active yet), so the keys are the front call's by right.
             had_keys = front
         pane.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, front is not pane)
         pane.showNormal()
