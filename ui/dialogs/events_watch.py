@@ -8,6 +8,7 @@ check, keyring read and audit run through ``ui.tasks``; rows arrive as queued si
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -59,32 +60,28 @@ class EventsWatchDialog(QDialog):
         self._relay = _Relay(self)
         self._relay.seen.connect(self._add)
         self._relay.said.connect(self.state.setText)
-        self._watch: concurrent.futures.Future[None] | None = None
-        self._closed = False
+        # The watch is ended however the window goes: closed, or destroyed with its parent
+        # at sign-out (no done() then). The watch object outlives the window; it holds no
+        # widget, so the core loop's callbacks never reach a deleted one.
+        watch = _Watch()
+        self._watch = watch
+        self.destroyed.connect(lambda _o=None: watch.stop())
         relay = self._relay
         device_id = device.id
 
+        def seen(s: Seen) -> None:  # on the core loop
+            if not watch.stopped:
+                relay.seen.emit(s)
+
+        def said(text: str) -> None:  # on the core loop
+            if not watch.stopped:
+                relay.said.emit(text)
+
         def begin() -> concurrent.futures.Future[None]:
-            return inspector.start(device_id, relay.seen.emit, relay.said.emit)
-        tasks.run(begin, self._started, self._failed)
-
-    def _started(self, fut: concurrent.futures.Future[None]) -> None:
-        if self._closed:
-            fut.cancel()
-            return
-        self._watch = fut
-        fut.add_done_callback(self._ended)
-
-    def _ended(self, fut: concurrent.futures.Future[None]) -> None:
-        """On the core loop's thread: say why the watch stopped, through the relay."""
-        if fut.cancelled() or self._closed:
-            return
-        exc = fut.exception()
-        said: Callable[[str], None] = self._relay.said.emit
-        if exc is None:
-            said("The watch ended.")
-        else:
-            said(f"Stopped: {exc if isinstance(exc, VmsError) else repr(exc)}")
+            fut = inspector.start(device_id, seen, said)
+            watch.hold(fut, said)
+            return fut
+        tasks.run(begin, lambda _f: None, self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self.state.setText(f"Cannot watch {self.device.name}'s events: "
@@ -109,14 +106,41 @@ class EventsWatchDialog(QDialog):
                 for r in range(self.model.rowCount())]
 
     def done(self, result: int) -> None:
-        self._stop()
+        self._watch.stop()
         super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._stop()
+        self._watch.stop()
         super().closeEvent(event)
 
-    def _stop(self) -> None:
-        self._closed = True
-        if self._watch is not None:
-            self._watch.cancel()
+
+class _Watch:
+    """One watch's future, stopped from the GUI thread; says from any thread why it ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.stopped = False
+        self._fut: concurrent.futures.Future[None] | None = None
+
+    def hold(self, fut: concurrent.futures.Future[None], said: Callable[[str], None]) -> None:
+        """Keep ``fut`` (from the worker that started it); stopped already: cancel it now."""
+        with self._lock:
+            self._fut = fut
+            stop = self.stopped
+
+        def ended(f: concurrent.futures.Future[None]) -> None:  # on the core loop's thread
+            if f.cancelled():
+                return
+            exc = f.exception()
+            said("The watch ended." if exc is None else
+                 f"Stopped: {exc if isinstance(exc, VmsError) else repr(exc)}")
+        fut.add_done_callback(ended)
+        if stop:
+            fut.cancel()
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            fut = self._fut
+        if fut is not None:
+            fut.cancel()

@@ -79,10 +79,10 @@ async def watch(dc: DeviceClient, rules: EventRules, on_seen: Callable[[Seen], N
     if sub is None:
         await _pushed(dc, url, rules, on_seen, end, clock, on_subscribed)
         return
-    if on_subscribed is not None:
-        on_subscribed(f"Subscribed for {sub.lifetime_s:.0f} s by PullPoint (renewed before "
-                      f"expiry); {clock}.")
     try:
+        if on_subscribed is not None:
+            on_subscribed(f"Subscribed for {sub.lifetime_s:.0f} s by PullPoint (renewed before "
+                          f"expiry); {clock}.")
         # optional (Core profile): without it the first pull brings the state
         with contextlib.suppress(ProtocolError):
             await pullpoint.synchronise(dc, sub)
