@@ -373,6 +373,11 @@ class NewLoanDialog(QDialog):
         self.error.hide()
         self.save(self.values())
 
+    def reject(self) -> None:
+        """Not while the loan is being recorded: its outcome is said here first."""
+        if self.buttons.isEnabled():
+            super().reject()
+
     def saved(self) -> None:
         super().accept()
 
