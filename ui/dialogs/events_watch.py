@@ -39,7 +39,7 @@ class EventsWatchDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"{device.name}: events, live")
         sized(self, 1180, 560)
-        self.inspector, self.device = inspector, device
+        self.device = device
         layout = QVBoxLayout(self)
         self.state = QLabel(f"Subscribing to {device.name}'s events…")
         self.state.setWordWrap(True)

@@ -53,9 +53,10 @@ class Seen:
         ev = self.normalised
         if ev is None:
             return "(not an alarm topic)"
-        return (f"{ev['kind']} {ev['token'] or ''} {'ON' if ev['active'] else 'off'}".replace("  ", " ")
-                + (" (pulse)" if ev["pulse"] else "")
-                + (" (state at subscription)" if ev["initial"] else ""))
+        words = [ev["kind"], ev["token"], "ON" if ev["active"] else "off",
+                 "(pulse)" if ev["pulse"] else "",
+                 "(state at subscription)" if ev["initial"] else ""]
+        return " ".join(w for w in words if w)
 
 
 def seen(n: Notification, rules: EventRules) -> Seen:
