@@ -56,6 +56,7 @@ class Permission(StrEnum):
     LOANS_VIEW = "loans.view"
     LOANS_MANAGE = "loans.manage"
     SITE_CONTACT = "loans.contact"
+    REPORTS_VIEW = "reports.view"
 
     @property
     def describe(self) -> str:
@@ -84,6 +85,7 @@ _WORDS: dict[Permission, str] = {
     Permission.LOANS_VIEW: "see loaned-camera sites and deployments",
     Permission.LOANS_MANAGE: "add sites, deploy, extend and remove loaned cameras",
     Permission.SITE_CONTACT: "read a loan site's contact details (personal data)",
+    Permission.REPORTS_VIEW: "see the Help Point and loan programme reports",
 }
 
 P = Permission
@@ -93,7 +95,7 @@ _WATCH = {P.LIVE_VIEW, P.PLAYBACK, P.PTZ, P.TALK, P.RELAY, P.CALL_HANDLE, P.LOAN
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset(_WATCH),
     Role.SUPERVISOR: frozenset(_WATCH | {P.CALL_FORCE_TAKE, P.EVIDENCE_VERIFY, P.AUDIT_VIEW,
-                                         P.AUDIT_VERIFY, P.LOANS_MANAGE}),
+                                         P.AUDIT_VERIFY, P.LOANS_MANAGE, P.REPORTS_VIEW}),
     Role.EVIDENCE_OFFICER: frozenset({P.PLAYBACK, P.EVIDENCE_EXPORT, P.EVIDENCE_VERIFY,
                                       P.AUDIT_VERIFY}),
     Role.INSTALLER: frozenset({P.LIVE_VIEW, P.PTZ, P.RELAY, P.DEVICE_DISCOVER, P.DEVICE_ADD,
@@ -101,7 +103,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset({P.LIVE_VIEW, P.PLAYBACK, P.DEVICE_DISCOVER, P.DEVICE_ADD,
                                    P.DEVICE_REMOVE, P.RECORDING_DELETE, P.SETTINGS,
                                    P.USERS_MANAGE, P.AUDIT_VIEW, P.AUDIT_VERIFY,
-                                   P.LOANS_VIEW, P.LOANS_MANAGE}),
+                                   P.LOANS_VIEW, P.LOANS_MANAGE, P.REPORTS_VIEW}),
 }
 
 # Permissions about one camera: also limited by the user's camera groups.

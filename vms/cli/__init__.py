@@ -21,6 +21,7 @@ from vms.cli import (
     evaluate,
     events,
     evidence,
+    report,
     serve,
     sim,
 )
@@ -29,7 +30,7 @@ from vms.errors import VmsError
 from vms.paths import resolve_data_dir
 
 # In the order ``vms --help`` lists them.
-COMMANDS = (discover, devices, evidence, evaluate, events, serve, calls, access, sim)
+COMMANDS = (discover, devices, evidence, evaluate, events, serve, calls, report, access, sim)
 
 
 def build_parser() -> argparse.ArgumentParser:

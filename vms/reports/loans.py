@@ -1,0 +1,290 @@
+"""The loaned-camera programme report: every deployment in a period, the extension rate after
+the funded 30 days, crime at each site before, during and after its deployment (police.uk),
+and the alarms each deployment raised with how they were handled.
+
+Built from the loan records, the call queue (through ``Triage.report``, the per-loan report
+the coordinator already sends) and the published crime files. Sites on test are listed but
+left out of every programme figure: they are installers' and trainers' kit, not victims'.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+from typing import Any
+
+import numpy as np
+
+from vms.access.roles import Permission
+from vms.access.session import Session
+from vms.errors import ConfigError
+from vms.evaluation.compare import LIMITS as CRIME_LIMITS
+from vms.evaluation.compare import Area, evaluate
+from vms.evaluation.policeuk import Crimes
+from vms.evaluation.report import deployment_months
+from vms.loans.loans import Deployment, today_london
+from vms.loans.targets import STEPS
+from vms.loans.triage import DECISIONS, STEP_WORDS, Triage
+from vms.profile import Profile
+from vms.reports.figures import (
+    E,
+    Period,
+    bar_chart,
+    day_words,
+    page,
+    rate,
+    rate_words,
+    table,
+)
+
+EXTENDED, NOT_EXTENDED, REMOVED_EARLY, IN_FUNDED = (
+    "extended", "not extended", "removed early", "within funded days")
+
+DEFINITIONS = [
+    "Deployments: every loan whose kit was in place on at least one day of the period. Sites "
+    "marked on test are listed but left out of every programme figure.",
+    "Extension rate: of the deployments whose funded 30 days are over (or that were extended "
+    "already), the share extended. A loan removed before its funded days ran out, or still "
+    "within them and not extended, is not counted either way.",
+    "Alarms: intrusion alarms from the deployment's devices while deployed; the decision is "
+    "the operator's last triage decision on each alarm.",
+    "Response times: each step timed from the one before, against the programme's targets; a "
+    "breach is a step that took longer than its target.",
+    "The police's result after an escalation (arrest, attended, no trace) is not recorded by "
+    "Beacon VMS; escalations are counted with the reference the operator took.",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class CrimeSettings:
+    """Which crimes are counted around each site: within ``radius_m``, of these types (all
+    when empty), with an optional control ring from ``radius_m`` out to ``control_radius_m``."""
+
+    crimes: Crimes
+    radius_m: float = 200.0
+    categories: tuple[str, ...] = ("Burglary",)
+    control_radius_m: float | None = None
+
+    def chosen(self) -> Crimes:
+        if not self.categories:
+            return self.crimes
+        known = set(self.crimes.crime_type.tolist())
+        unknown = [c for c in self.categories if c not in known]
+        if unknown:
+            raise ConfigError(f"no crime in the files is of type {', '.join(unknown)} "
+                              f"(types present: {', '.join(sorted(known))})")
+        keep = np.isin(self.crimes.crime_type, list(self.categories))
+        return dataclasses.replace(
+            self.crimes, month=self.crimes.month[keep], crime_type=self.crimes.crime_type[keep],
+            force=self.crimes.force[keep], lat=self.crimes.lat[keep], lon=self.crimes.lon[keep])
+
+
+def extension_decision(dep: Deployment, today: dt.date) -> str:
+    if dep.extended_until is not None:
+        return EXTENDED
+    if dep.removed is not None and dep.removed < dep.funded_end:
+        return REMOVED_EARLY
+    if (dep.removed is not None and dep.removed >= dep.funded_end) or today > dep.funded_end:
+        return NOT_EXTENDED
+    return IN_FUNDED
+
+
+def _in_period(dep: Deployment, period: Period, today: dt.date) -> bool:
+    last = dep.removed or max(today, dep.installed)
+    return dep.installed <= period.last and last >= period.first
+
+
+def _crime(settings: CrimeSettings, chosen: Crimes, lat: float, lon: float,
+           installed: dt.date, last: dt.date) -> dict[str, Any]:
+    control = (Area(lat, lon, settings.control_radius_m, inner_m=settings.radius_m)
+               if settings.control_radius_m else None)
+    result = evaluate(chosen, Area(lat, lon, settings.radius_m),
+                      during=deployment_months(installed, last), control=control)
+    out: dict[str, Any] = {"periods": result["periods"],
+                           "missing_months": result["missing_months"],
+                           "targeted_during": result["periods"]["during"]["total"] > 0}
+    if control is not None:
+        out["control_periods"] = result["control"]["periods"]
+    return out
+
+
+def report(profile: Profile, session: Session, triage: Triage, period: Period,
+           crime: CrimeSettings | None = None, today: dt.date | None = None) -> dict[str, Any]:
+    profile.access.require(session, Permission.REPORTS_VIEW, action="report.loans")
+    today = today or today_london()
+    chosen = crime.chosen() if crime is not None else None
+    rows = []
+    for dep in triage.loans.deployments(include_removed=True):
+        if not _in_period(dep, period, today):
+            continue
+        site = triage.loans.site(dep.site_id)
+        alarms = triage.report(dep.id, today)
+        row: dict[str, Any] = {
+            "deployment": dep.id, "site": site.name, "urn": site.urn, "on_test": site.on_test,
+            "installed": dep.installed.isoformat(), "funded_end": dep.funded_end.isoformat(),
+            "extended_until": dep.extended_until.isoformat() if dep.extended_until else None,
+            "removed": dep.removed.isoformat() if dep.removed else None,
+            "extension": extension_decision(dep, today),
+            "days_deployed": ((dep.removed or today) - dep.installed).days + 1,
+            "devices": [n for _, n in dep.devices],
+            "alarms": alarms["alarms"], "by_decision": alarms["by_decision"],
+            "response_s": alarms["response_s"],
+            "escalations": len(alarms["escalations"]),
+            "by_outcome": alarms["by_outcome"]}
+        if crime is not None and chosen is not None:
+            row["crime"] = _crime(crime, chosen, site.lat, site.lon, dep.installed,
+                                  dep.removed or today)
+        rows.append(row)
+    counted = [r for r in rows if not r["on_test"]]
+    summary = _summary(counted, crime is not None)
+    profile.access.record(session, "report.loans",
+                          detail={**period.describe(), "deployments": len(rows)})
+    out: dict[str, Any] = {
+        "report": "loans", "period": period.describe(), "today": today.isoformat(),
+        "summary": summary, "deployments": rows, "definitions": DEFINITIONS,
+        "decision_words": DECISIONS, "step_words": {s: STEP_WORDS[s] for s in STEPS}}
+    if crime is not None:
+        out["crime_settings"] = {"radius_m": crime.radius_m,
+                                 "categories": list(crime.categories) or ["all"],
+                                 "control_radius_m": crime.control_radius_m,
+                                 "files": crime.crimes.files, "limits": CRIME_LIMITS}
+    return out
+
+
+def _summary(rows: list[dict[str, Any]], with_crime: bool) -> dict[str, Any]:
+    decided = [r for r in rows if r["extension"] in (EXTENDED, NOT_EXTENDED)]
+    by_decision = {k: sum(r["by_decision"].get(k, 0) for r in rows)
+                   for k in (*DECISIONS, "undecided")}
+    response = {s: {"n": sum(r["response_s"][s]["n"] for r in rows),
+                    "breaches": sum(r["response_s"][s]["breaches"] for r in rows),
+                    "target_s": rows[0]["response_s"][s]["target_s"] if rows else None}
+                for s in STEPS}
+    out: dict[str, Any] = {
+        "deployments": len(rows),
+        "extension_rate": rate(sum(r["extension"] == EXTENDED for r in decided), len(decided)),
+        "removed_early": sum(r["extension"] == REMOVED_EARLY for r in rows),
+        "within_funded_days": sum(r["extension"] == IN_FUNDED for r in rows),
+        "alarms": sum(r["alarms"] for r in rows),
+        "by_decision": by_decision,
+        "false_share": rate(by_decision["false"], sum(by_decision.values())),
+        "escalations": sum(r["escalations"] for r in rows),
+        "response": response,
+    }
+    if with_crime:
+        totals = {p: sum(r["crime"]["periods"][p]["total"] for r in rows)
+                  for p in ("before", "during", "after")}
+        months = {p: sum(len(r["crime"]["periods"][p]["months"]) for r in rows)
+                  for p in ("before", "during", "after")}
+        out["crime"] = {
+            "targeted_during": rate(sum(r["crime"]["targeted_during"] for r in rows), len(rows)),
+            "totals": totals, "site_months": months,
+            "per_site_month": {p: round(totals[p] / months[p], 2) if months[p] else None
+                               for p in totals}}
+    return out
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+CSV_FIELDS = ["deployment", "site", "urn", "on_test", "installed", "funded_end",
+              "extended_until", "removed", "extension", "days_deployed", "devices", "alarms",
+              *[f"alarms_{k}" for k in (*DECISIONS, "undecided")], "escalations",
+              *[f"{s}_breaches" for s in STEPS],
+              "crime_before", "crime_before_months", "crime_during", "crime_during_months",
+              "crime_after", "crime_after_months", "targeted_during"]
+
+
+def csv_row(r: dict[str, Any]) -> dict[str, Any]:
+    out = {k: r[k] for k in CSV_FIELDS if k in r}
+    out["devices"] = " ".join(r["devices"])
+    for k, v in r["by_decision"].items():
+        out[f"alarms_{k}"] = v
+    for s in STEPS:
+        out[f"{s}_breaches"] = r["response_s"][s]["breaches"]
+    if "crime" in r:
+        for p in ("before", "during", "after"):
+            out[f"crime_{p}"] = r["crime"]["periods"][p]["total"]
+            out[f"crime_{p}_months"] = len(r["crime"]["periods"][p]["months"])
+        out["targeted_during"] = r["crime"]["targeted_during"]
+    return out
+
+
+def to_csv(rep: dict[str, Any]) -> str:
+    """One row per deployment (on-test sites included, marked): what the totals count."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for r in rep["deployments"]:
+        w.writerow({k: ("" if v is None else v) for k, v in csv_row(r).items()})
+    return buf.getvalue()
+
+
+def _day(iso_date: str | None) -> str:
+    return day_words(dt.date.fromisoformat(iso_date)) if iso_date else ""
+
+
+def to_html(rep: dict[str, Any]) -> str:
+    s = rep["summary"]
+    dec = rep["decision_words"]
+    rows = [["Deployments (not on test)", s["deployments"]],
+            ["Extended after the funded 30 days", rate_words(s["extension_rate"])],
+            ["Removed before the funded days ran out", s["removed_early"]],
+            ["Still within the funded days, not extended", s["within_funded_days"]],
+            ["Alarms", s["alarms"]],
+            *[[f"Alarms: {dec.get(k, 'No decision recorded')}", v]
+              for k, v in s["by_decision"].items()],
+            ["False alarms", rate_words(s["false_share"])],
+            ["Escalations to the police", s["escalations"]],
+            *[[f"{rep['step_words'][st]}: breaches of the {v['target_s']:g} s target"
+               if v["target_s"] is not None else rep["step_words"][st],
+               f"{v['breaches']} of {v['n']}"] for st, v in s["response"].items()]]
+    body = [f"<h2>Programme summary</h2>{table(['Figure', 'Value'], rows)}"]
+    charts = ["<div class='charts'>",
+              bar_chart("Alarms by decision", [dec.get(k, "undecided").split(":")[0]
+                                               for k in s["by_decision"]],
+                        list(s["by_decision"].values()), width=420)]
+    if "crime" in s:
+        cs = rep["crime_settings"]
+        c = s["crime"]
+        charts.append(bar_chart("Crimes per site-month around the sites",
+                                ["before", "during", "after"],
+                                [c["per_site_month"][p] or 0 for p in ("before", "during",
+                                                                       "after")], width=420))
+        body.append(
+            "<h2>Crime at the sites</h2>"
+            f"<p>{E(', '.join(cs['categories']))} within {cs['radius_m']:g} m of each site, "
+            "from the police.uk files " + E(", ".join(cs["files"])) + ". "
+            f"Sites with at least one such crime during their deployment: "
+            f"{E(rate_words(c['targeted_during']))}.</p>"
+            + table(["", "Before", "During", "After"],
+                    [["Crimes", *[c["totals"][p] for p in ("before", "during", "after")]],
+                     ["Site-months", *[c["site_months"][p] for p in ("before", "during",
+                                                                      "after")]],
+                     ["Per site-month", *[c["per_site_month"][p] if c["per_site_month"][p]
+                                          is not None else "–"
+                                          for p in ("before", "during", "after")]]])
+            + ("<p>No control area was used: the counts alone cannot show that the cameras "
+               "changed anything.</p>" if not cs["control_radius_m"] else
+               f"<p>Control: the ring from {cs['radius_m']:g} m to "
+               f"{cs['control_radius_m']:g} m around each site (see the CSV).</p>")
+            + "<ul class='limits'>" + "".join(f"<li>{E(x)}</li>" for x in cs["limits"])
+            + "</ul>")
+    charts.append("</div>")
+    body[1:1] = charts
+    body.append("<h2>Each deployment</h2>" + table(
+        ["Site", "URN", "Installed", "Funded to", "Extended to", "Removed", "Extension",
+         "Alarms", "False", "Escalated", *(["Crimes before / during / after"]
+                                          if "crime" in s else [])],
+        [[r["site"] + (" (on test)" if r["on_test"] else ""), r["urn"], _day(r["installed"]),
+          _day(r["funded_end"]), _day(r["extended_until"]), _day(r["removed"]),
+          r["extension"], r["alarms"], r["by_decision"].get("false", 0), r["escalations"],
+          *([" / ".join(str(r["crime"]["periods"][p]["total"])
+                        for p in ("before", "during", "after"))] if "crime" in r else [])]
+         for r in rep["deployments"]] or [["No deployment in the period"]]))
+    body.append("<h2>How each figure is counted</h2><ul class='limits'>"
+                + "".join(f"<li>{E(d)}</li>" for d in rep["definitions"]) + "</ul>")
+    p = rep["period"]
+    return page("Loaned-camera programme report",
+                f"{p['from']} to {p['to']} · {s['deployments']} deployments · figures "
+                "recomputable from the CSV (one row per deployment)", body)
