@@ -163,6 +163,13 @@ def _layouts(w: World, s: Session) -> Any:
     saved.delete("matrix")
 
 
+def _report(w: World, s: Session) -> object:
+    from vms.reports.build import HELPPOINTS, build
+    from vms.reports.figures import Period
+
+    return build(w.profile, s, HELPPOINTS, Period.parse("2026-01-01", "2026-01-31"))
+
+
 def _loans(w: World, s: Session, what: str) -> Any:
     from vms.loans.loans import Loans
 
@@ -258,6 +265,7 @@ CASES: list[tuple[str, Permission, Call]] = [
     ("Loans.add_site", P.LOANS_MANAGE, lambda w, s: _loans(w, s, "add")),
     ("Loans.deployments", P.LOANS_VIEW, lambda w, s: _loans(w, s, "list")),
     ("Loans.contact", P.SITE_CONTACT, lambda w, s: _loans(w, s, "contact")),
+    ("reports.build", P.REPORTS_VIEW, lambda w, s: _report(w, s)),
 ]
 
 

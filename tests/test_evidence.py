@@ -1054,3 +1054,53 @@ def test_a_pkcs12_that_cannot_sign_evidence_is_refused_at_import(tmp_path: Path)
     assert not (tmp_path / "profile" / "evidence" / "signer.crt").exists()  # nothing kept
     good_key, good = issue_signer(root_key, root, "Test Council", "ws1")
     assert keys.import_pkcs12(p12(good_key, good), b"pw").cert == good
+
+
+def test_a_help_point_call_exported_as_evidence_is_counted_in_the_programme_report(
+        world: World, tmp_path: Path) -> None:
+    """Issue 27: "evidence exported" in the Help Point report is read from the audit trail's
+    exports that named the call; recomputed here from the audit rows themselves."""
+    from vms.events.engine import Event
+    from vms.events.store import EventStore
+    from vms.events.topics import DomainEvent
+    from vms.incidents.queue import IncidentQueue
+    from vms.loans.loans import today_london
+    from vms.reports import helppoints
+    from vms.reports.figures import Period
+
+    admin = UserAdmin(world.profile.access, world.officer_admin)
+    if world.profile.accounts.find("op1") is None:
+        admin.add("op1", Role.OPERATOR, "operator-password-1")
+    op = world.profile.access.sign_in("op1", "operator-password-1", via="cli")
+    store = EventStore.for_profile(world.profile.data_dir)
+    queue = IncidentQueue(world.profile, store)
+    cam1 = world.ids["cam1"]
+    press = DomainEvent("help_button", "DI_0", True, False, False, None, "t")
+    called = queue.on_event(Event(11, cam1, "cam1", "test site", press, 0.0))
+    quiet = queue.on_event(Event(12, world.ids["cam2"], "cam2", "test site", press, 0.0))
+    assert called is not None and quiet is not None
+    for inc in (called, quiet):
+        queue.accept(op, inc.id)
+        queue.close(op, inc.id, "assisted")
+    a, b = world.start + dt.timedelta(seconds=2), world.end - dt.timedelta(seconds=2)
+    world.index.lock(cam1, "cam1", a.isoformat(), b.isoformat(), f"incident {called.id}", "op1",
+                     called.id)
+    env = {**os.environ, "VMS_USER": OFFICER, "VMS_PASSWORD": OFFICER_PW}
+    res = subprocess.run(vms_cmd("--data-dir", str(world.path), "export", "--incident",
+                                 str(called.id), "--exhibit", "HP/1", "--out",
+                                 str(tmp_path / "hp"), "--tsa", world.tsa.url, "--json"),
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+
+    today = today_london()
+    rep = helppoints.report(world.profile, world.officer_admin, store,
+                            Period(today - dt.timedelta(days=1), today + dt.timedelta(days=1)))
+    exported = {json.loads(e.detail).get("incident") for e in world.profile.audit.entries()
+                if e.action == "evidence.export" and e.outcome == "ok"}
+    calls = {c["id"]: c for c in rep["calls"]}
+    assert {called.id, quiet.id} <= set(calls)
+    for iid, c in calls.items():
+        assert (c["evidence_exports"] > 0) == (iid in exported)
+    assert calls[called.id]["evidence_exports"] == 1 and calls[quiet.id]["evidence_exports"] == 0
+    assert rep["overall"]["evidence_exported"]["count"] == sum(i in exported for i in calls)
+    store.close()

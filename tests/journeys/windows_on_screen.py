@@ -43,6 +43,7 @@ from ui.loans.evaluation import EvaluationWindow
 from ui.loans.report_dialog import ReportDialog
 from ui.main_window import MainWindow
 from ui.playback.window import PlaybackWindow
+from ui.reports.window import ReportsWindow
 from ui.simulator_link import SimulatorLink
 from vms.access.roles import Role
 from vms.profile import Profile
@@ -133,6 +134,13 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
     check(evaluation, "crime evaluation")
     evaluation.close()
     loans.close()
+    reports = opened(qtbot, ReportsWindow, win.open_reports.trigger)
+    with qtbot.waitSignal(reports.shown, timeout=30000):  # a report on screen, not just a form
+        qtbot.mouseClick(reports.make_button, Qt.MouseButton.LeftButton)
+    check(reports, "programme reports")
+    reports.kind.setCurrentIndex(reports.kind.findData("loans"))  # the crime fields shown too
+    check(reports, "programme reports (loans)")
+    reports.close()
 
     def locked(dlg: LockDialog) -> None:
         check(dlg, "lock screen")

@@ -7,7 +7,6 @@ one-page report with its charts and definitions, ``--json`` the whole report.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from vms.access.session import Session
 from vms.cli.common import Subparsers, command
 from vms.errors import ConfigError
 from vms.profile import Profile
-from vms.reports.figures import Period, rate_words
+from vms.reports.figures import Period, plural, rate_words
 
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -55,56 +54,22 @@ def _write(path: Path, text: str) -> None:
 
 
 def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
+    from vms.reports import helppoints, loans
+    from vms.reports.build import build, crime_settings
+
     period = Period.parse(args.first, args.last)
-    if args.kind == "helppoints":
-        from vms.events.store import EventStore
-        from vms.reports import helppoints as hp
-        store = EventStore.for_profile(profile.data_dir)
-        try:
-            rep = hp.report(profile, session, store, period)
-        finally:
-            store.close()
-        to_csv, to_html, text = hp.to_csv, hp.to_html, _helppoints_text
-    else:
-        from vms.reports import loans as lo
-        rep = _loans(args, profile, session, period)
-        to_csv, to_html, text = lo.to_csv, lo.to_html, _loans_text
+    crime = None
+    if args.kind == "loans" and args.crimes is not None:
+        crime = crime_settings(args.crimes, args.radius, args.crime_type, args.control_radius)
+    rep = build(profile, session, args.kind, period, crime)
+    module = helppoints if args.kind == "helppoints" else loans
     if args.csv:
-        _write(args.csv, to_csv(rep))
+        _write(args.csv, module.to_csv(rep))
     if args.html:
-        _write(args.html, to_html(rep))
+        _write(args.html, module.to_html(rep))
+    text = _helppoints_text if args.kind == "helppoints" else _loans_text
     print(json.dumps(rep, indent=2) if args.json else text(rep))
     return 0
-
-
-def _loans(args: argparse.Namespace, profile: Profile, session: Session, period: Period
-           ) -> dict[str, Any]:
-    from vms.events.store import EventStore
-    from vms.incidents.queue import IncidentQueue
-    from vms.loans.triage import Triage
-    from vms.reports import loans as lo
-
-    crime = None
-    if args.crimes is not None:
-        from vms.evaluation.policeuk import load
-        types = args.crime_type or ["Burglary"]
-        crime = lo.CrimeSettings(load(args.crimes), radius_m=args.radius,
-                                 categories=() if types == ["all"] else tuple(types),
-                                 control_radius_m=args.control_radius)
-        if not 0 < args.radius <= 50_000:
-            raise ConfigError("--radius must be more than 0 and at most 50000 m")
-    store = EventStore.for_profile(profile.data_dir)
-    triage = Triage(profile, session, IncidentQueue(profile, store))
-    try:
-        return lo.report(profile, session, triage, period, crime, today=_today())
-    finally:
-        triage.close()
-        store.close()
-
-
-def _today() -> dt.date:
-    from vms.loans.loans import today_london
-    return today_london()
 
 
 def _secs(v: float | None) -> str:
@@ -135,7 +100,7 @@ def _helppoints_text(rep: dict[str, Any]) -> str:
 def _loans_text(rep: dict[str, Any]) -> str:
     s = rep["summary"]
     lines = [f"Loaned cameras {rep['period']['from']} to {rep['period']['to']}: "
-             f"{s['deployments']} deployments (sites on test left out)",
+             f"{plural(s['deployments'], 'deployment')} (sites on test left out)",
              f"  extended after the funded 30 days: {rate_words(s['extension_rate'])}; "
              f"removed early {s['removed_early']}; still in funded days {s['within_funded_days']}",
              f"  alarms {s['alarms']}: " + ", ".join(f"{k} {v}" for k, v in
@@ -145,7 +110,8 @@ def _loans_text(rep: dict[str, Any]) -> str:
         c = s["crime"]
         cs = rep["crime_settings"]
         lines.append(f"  {', '.join(cs['categories'])} within {cs['radius_m']:g} m: "
-                     + ", ".join(f"{p} {c['totals'][p]} in {c['site_months'][p]} site-months"
+                     + ", ".join(f"{p} {c['totals'][p]} in {c['site_months'][p]} site-months "
+                                 "with data"
                                  for p in ("before", "during", "after"))
                      + f"; sites with crime during deployment "
                      f"{rate_words(c['targeted_during'])}")

@@ -103,6 +103,10 @@ def bucket_labels(edges: tuple[float, ...]) -> list[str]:
     return [*out, f"{_dur(edges[-1])} or more"]
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def rate(part: int, whole: int) -> dict[str, Any]:
     """A share with its counts beside it: 8 of 10 is said as such, never as a bare 80 %."""
     return {"count": part, "of": whole,

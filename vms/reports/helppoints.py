@@ -27,6 +27,7 @@ from vms.reports.figures import (
     bar_chart,
     local,
     page,
+    plural,
     rate,
     rate_words,
     seconds_between,
@@ -220,5 +221,6 @@ def to_html(rep: dict[str, Any]) -> str:
                                                      0, 0, 0]]),
             "<h2>How each figure is counted</h2><ul class='limits'>"
             + "".join(f"<li>{E(d)}</li>" for d in rep["definitions"]) + "</ul>"]
-    return page("Help Point programme report", f"{first} to {last} · {o['calls']} calls · "
-                "figures recomputable from the CSV (one row per call)", body)
+    return page("Help Point programme report",
+                f"{first} to {last} · {plural(o['calls'], 'call')} · figures recomputable "
+                "from the CSV (one row per call)", body)

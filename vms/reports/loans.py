@@ -34,6 +34,7 @@ from vms.reports.figures import (
     bar_chart,
     day_words,
     page,
+    plural,
     rate,
     rate_words,
     table,
@@ -54,6 +55,9 @@ DEFINITIONS = [
     "breach is a step that took longer than its target.",
     "The police's result after an escalation (arrest, attended, no trace) is not recorded by "
     "Beacon VMS; escalations are counted with the reference the operator took.",
+    "Crime per site-month: crimes in a period divided by the months of that period for which "
+    "a police.uk file was given (months without a file are not counted as months without "
+    "crime).",
 ]
 
 
@@ -102,8 +106,13 @@ def _crime(settings: CrimeSettings, chosen: Crimes, lat: float, lon: float,
                if settings.control_radius_m else None)
     result = evaluate(chosen, Area(lat, lon, settings.radius_m),
                       during=deployment_months(installed, last), control=control)
+    missing = set(result["missing_months"])
     out: dict[str, Any] = {"periods": result["periods"],
                            "missing_months": result["missing_months"],
+                           # Months with no crime file count for nothing: a month of zero
+                           # because nothing was published is not a month without crime.
+                           "data_months": {p: sum(m not in missing for m in v["months"])
+                                           for p, v in result["periods"].items()},
                            "targeted_during": result["periods"]["during"]["total"] > 0}
     if control is not None:
         out["control_periods"] = result["control"]["periods"]
@@ -175,7 +184,7 @@ def _summary(rows: list[dict[str, Any]], with_crime: bool) -> dict[str, Any]:
     if with_crime:
         totals = {p: sum(r["crime"]["periods"][p]["total"] for r in rows)
                   for p in ("before", "during", "after")}
-        months = {p: sum(len(r["crime"]["periods"][p]["months"]) for r in rows)
+        months = {p: sum(r["crime"]["data_months"][p] for r in rows)
                   for p in ("before", "during", "after")}
         out["crime"] = {
             "targeted_during": rate(sum(r["crime"]["targeted_during"] for r in rows), len(rows)),
@@ -205,7 +214,7 @@ def csv_row(r: dict[str, Any]) -> dict[str, Any]:
     if "crime" in r:
         for p in ("before", "during", "after"):
             out[f"crime_{p}"] = r["crime"]["periods"][p]["total"]
-            out[f"crime_{p}_months"] = len(r["crime"]["periods"][p]["months"])
+            out[f"crime_{p}_months"] = r["crime"]["data_months"][p]
         out["targeted_during"] = r["crime"]["targeted_during"]
     return out
 
@@ -247,7 +256,7 @@ def to_html(rep: dict[str, Any]) -> str:
     if "crime" in s:
         cs = rep["crime_settings"]
         c = s["crime"]
-        charts.append(bar_chart("Crimes per site-month around the sites",
+        charts.append(bar_chart("Crimes per site-month (months with data)",
                                 ["before", "during", "after"],
                                 [c["per_site_month"][p] or 0 for p in ("before", "during",
                                                                        "after")], width=420))
@@ -259,7 +268,7 @@ def to_html(rep: dict[str, Any]) -> str:
             f"{E(rate_words(c['targeted_during']))}.</p>"
             + table(["", "Before", "During", "After"],
                     [["Crimes", *[c["totals"][p] for p in ("before", "during", "after")]],
-                     ["Site-months", *[c["site_months"][p] for p in ("before", "during",
+                     ["Site-months with data", *[c["site_months"][p] for p in ("before", "during",
                                                                       "after")]],
                      ["Per site-month", *[c["per_site_month"][p] if c["per_site_month"][p]
                                           is not None else "–"
@@ -286,5 +295,5 @@ def to_html(rep: dict[str, Any]) -> str:
                 + "".join(f"<li>{E(d)}</li>" for d in rep["definitions"]) + "</ul>")
     p = rep["period"]
     return page("Loaned-camera programme report",
-                f"{p['from']} to {p['to']} · {s['deployments']} deployments · figures "
+                f"{p['from']} to {p['to']} · {plural(s['deployments'], 'deployment')} · figures "
                 "recomputable from the CSV (one row per deployment)", body)
