@@ -16,6 +16,9 @@ APT_PACKAGES=(
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xkb1                             # what Qt's xcb platform plugin loads
+  libnss3 libnspr4 libasound2 libgbm1 libdrm2 libxcomposite1 libxdamage1 libxrandr2 libxtst6
+  libxkbfile1 libxcb-dri3-0 libgssapi-krb5-2
+                                          # Qt WebEngine: tests render the saved HTML reports
   iproute2 util-linux                     # ip and unshare: multicast tests in a network namespace
   tesseract-ocr                           # tests read the camera name burned into decoded video
   espeak-ng                               # tests speak to a Help Point with synthesised speech
