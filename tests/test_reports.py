@@ -6,6 +6,7 @@ without the report's own code."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -92,6 +93,10 @@ def test_uk_days_are_whole_days_in_gmt_and_bst() -> None:
         "2026-03-29T00:00:00.000Z", "2026-03-29T23:00:00.000Z")
     with pytest.raises(Exception, match="before it starts"):
         Period.parse("2026-02-02", "2026-02-01")
+    with pytest.raises(Exception, match="between the years"):
+        Period.parse("2026-02-02", "9999-12-31")
+    assert Period.parse("2026-10-25", "2026-10-25").utc_bounds() == (  # the clocks go back
+        "2026-10-24T23:00:00.000Z", "2026-10-26T00:00:00.000Z")
 
 
 def test_the_help_point_report_counts_calls_made_through_the_queue(
@@ -119,7 +124,7 @@ def test_the_help_point_report_counts_calls_made_through_the_queue(
     time.sleep(0.2)
     q.accept(op, c)
     q.log(op, c, "blue light", {"mode": "pulse", "via": "test"})
-    q.escalate(op, c, "CAD 99")
+    q.escalate(op, c, "=HYPERLINK(\"x\") CAD 99")  # typed text a spreadsheet must not run
     q.hold(op, c, "waiting for the police")
     q.close(op, c, "no-reply")
     # 4: a press nobody has answered yet; 5: an intrusion (not a Help Point call).
@@ -187,6 +192,7 @@ def test_the_help_point_report_counts_calls_made_through_the_queue(
     by_id = {int(r["id"]): r for r in table}
     assert by_id[a]["blue_light"] == "True" and by_id[a]["units"] == "PC 101, PC 102"
     assert by_id[d]["answer_s"] == "" and by_id[b]["outcome"] == "accidental"
+    assert by_id[c]["police_ref"] == "'=HYPERLINK(\"x\") CAD 99"  # shown as text, never run
     page = (tmp_path / "hp.html").read_text(encoding="utf-8")
     assert "Help Point programme report" in page and "<script" not in page
     assert "Calls by hour of day" in page and "Police attended or were informed" in page
@@ -307,7 +313,7 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
     expected_ext = {}
     totals = Counter()
     site_months = Counter()
-    targeted = 0
+    targeted = known = 0
     for got in rep["deployments"]:
         r = deps[got["deployment"]]
         installed, removed = d.fromisoformat(r["installed"]), (
@@ -359,7 +365,9 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
             for p in per:
                 totals[p] += len(per[p])
                 site_months[p] += n_months[p]
-            targeted += bool(per["during"])
+            if n_months["during"]:  # a site with no crime file for its months: unknown
+                targeted += bool(per["during"])
+                known += 1
     assert expected_ext == {a.id: "extended", b.id: "not extended", c.id: "removed early",
                             t.id: "removed early", e.id: "extended"}
     s = rep["summary"]
@@ -372,6 +380,7 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
     assert s["crime"]["totals"] == dict(totals)
     assert s["crime"]["site_months"] == dict(site_months)
     assert s["crime"]["targeted_during"]["count"] == targeted
+    assert s["crime"]["targeted_during"]["of"] == known == 3  # E's months have no file yet
     assert totals["before"] + totals["during"] > 0, "the sites were chosen where burglaries are"
     assert s["crime"]["per_site_month"] == {
         p: round(totals[p] / site_months[p], 2) if site_months[p] else None for p in totals}
@@ -394,10 +403,22 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
         g["crime"]["periods"]["during"]["total"] for g in rep["deployments"]]
     page = (tmp_path / "loans.html").read_text(encoding="utf-8")
     for words in ("Loaned-camera programme report", "2 of 3 (66.7 %)", "No control area",
-                  "snap points", "Site A"):
+                  "snap points", f"Deployment {a.id}", "NP/2018/1"):
         assert words in page, words
+    for where in (page, (tmp_path / "loans.csv").read_text(encoding="utf-8")):
+        assert "Site A" not in where and "Abington" not in where  # a victim's home: not named
     for where in (out.stdout, page, (tmp_path / "loans.csv").read_text(encoding="utf-8")):
         assert "07700 900123" not in where
+    # A month whose file has no burglary near anywhere is still a month with data.
+    keep = ~((settings.crimes.month == "2018-12") & (settings.crimes.crime_type == "Burglary"))
+    sparse = dataclasses.replace(settings, crimes=dataclasses.replace(
+        settings.crimes, **{f: getattr(settings.crimes, f)[keep]
+                            for f in ("month", "crime_type", "force", "lat", "lon")}))
+    again = loans.report(profile, coord, Triage(profile, coord, q), period, sparse, today=today)
+    first = again["deployments"][0]
+    assert first["deployment"] == a.id
+    assert first["crime"]["data_months"] == rep["deployments"][0]["crime"]["data_months"]
+    assert first["crime"]["data_months"]["during"] == 3  # Nov, Dec (no burglary), Jan
     bad = subprocess.run(vms_cmd("--data-dir", str(profile.data_dir), "report", "loans",
                                  "--from", "2018-10-01", "--to", "2019-03-01", "--crimes",
                                  str(folder), "--crime-type", "Bicycle thieves"),

@@ -157,7 +157,8 @@ class ReportsWindow(QWidget):
         folder = self.folder.text().strip() if kind == LOANS else ""
         self.make_button.setEnabled(False)
         self.status.setText("Counting…")
-        tasks.run(lambda: self.make(kind, period, folder, self.radius.value()), self.show_report,
+        radius = self.radius.value()  # read here: the worker touches no widget
+        tasks.run(lambda: self.make(kind, period, folder, radius), self.show_report,
                   self._failed)
 
     def _failed(self, exc: BaseException) -> None:
@@ -322,5 +323,12 @@ class ReportsWindow(QWidget):
             tmp.replace(path)
             return path
 
-        tasks.run(write, lambda p: self.status.setText(f"Saved {p}."),
-                  lambda e: self.status.setText(f"Could not save {path}: {e}"))
+        tasks.run(write, self._saved, self._not_saved)
+
+    # Bound methods, so a window closed while saving is told nothing (``ui.tasks`` drops the
+    # answer to a deleted owner).
+    def _saved(self, path: Path) -> None:
+        self.status.setText(f"Saved {path}.")
+
+    def _not_saved(self, exc: BaseException) -> None:
+        self.status.setText(f"Could not save the report: {exc}")

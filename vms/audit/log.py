@@ -39,6 +39,7 @@ from vms.audit.chain import (
 )
 from vms.credentials import CredentialStore, open_store
 from vms.errors import AuditError
+from vms.safety.spreadsheet import cell
 from vms.sqlite_local import LocalConnections
 
 CHECKPOINT_EVERY = 100
@@ -326,10 +327,7 @@ _CSV_COLUMNS = ("seq", "time_utc", "time_uk", "user", "role", "workstation", "vi
                 "outcome", "camera_id", "camera", "site", "detail", "hash")
 
 
-def _cell(value: object) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: defuse them."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+_cell = cell  # spreadsheets run cells starting with = + - @ as formulas: defused
 
 
 def to_csv(entries: list[AuditEntry]) -> str:

@@ -122,9 +122,10 @@ def _periods(months: list[dict[str, Any]], during: tuple[str, str]) -> dict[str,
 
 
 def evaluate(crimes: Crimes, site: Area, *, during: tuple[str, str] | None = None,
-             control: Area | None = None) -> dict[str, Any]:
+             control: Area | None = None, present: list[str] | None = None) -> dict[str, Any]:
     """Counts by month and crime type for the site (and control), with before/during/after
-    totals when the deployment's months are given."""
+    totals when the deployment's months are given. ``present``: the months the files cover,
+    when ``crimes`` holds only some types (a month without a burglary still has its file)."""
     if not 0 < site.outer_m <= MAX_RADIUS_M:
         raise ConfigError(f"the radius must be more than 0 and at most {MAX_RADIUS_M:.0f} m")
     for area in (site, control):
@@ -133,7 +134,7 @@ def evaluate(crimes: Crimes, site: Area, *, during: tuple[str, str] | None = Non
     if control is not None and control.outer_m <= control.inner_m:
         raise ConfigError("the control ring's outer radius must be larger than the site's "
                           "radius")
-    present = sorted(set(crimes.month))
+    present = sorted(set(crimes.month) if present is None else present)
     months = month_range(present[0], present[-1]) if present else []
     if during is not None:
         if during[0] > during[1]:

@@ -15,14 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from vms.evaluation.compare import month_of, period_of
+from vms.safety.spreadsheet import cell
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    """Text a spreadsheet shows as text: a crime type from a file never runs as a formula."""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+_cell = cell  # a crime type from a file never runs as a formula
 
 
 def _during(result: dict[str, Any]) -> tuple[str, str] | None:

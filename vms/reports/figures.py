@@ -28,6 +28,8 @@ class Period:
     last: dt.date
 
     def __post_init__(self) -> None:
+        if self.last >= dt.date.max - dt.timedelta(days=1) or self.first <= dt.date.min:
+            raise ConfigError("choose a period between the years 1 and 9999")
         if self.last < self.first:
             raise ConfigError(f"the period ends ({self.last}) before it starts ({self.first})")
 

@@ -34,6 +34,7 @@ from vms.reports.figures import (
     spread,
     table,
 )
+from vms.safety.spreadsheet import text_cell
 
 ANSWER_EDGES_S = (10.0, 20.0, 30.0, 60.0, 120.0)
 LENGTH_EDGES_S = (60.0, 120.0, 300.0, 600.0, 1800.0)
@@ -167,7 +168,7 @@ def to_csv(rep: dict[str, Any]) -> str:
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     w.writeheader()
     for c in rep["calls"]:
-        w.writerow({k: ("" if v is None else v) for k, v in c.items()})
+        w.writerow({k: text_cell(v) for k, v in c.items() if k in CSV_FIELDS})
     return buf.getvalue()
 
 

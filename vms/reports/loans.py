@@ -39,6 +39,7 @@ from vms.reports.figures import (
     rate_words,
     table,
 )
+from vms.safety.spreadsheet import text_cell
 
 EXTENDED, NOT_EXTENDED, REMOVED_EARLY, IN_FUNDED = (
     "extended", "not extended", "removed early", "within funded days")
@@ -55,6 +56,14 @@ DEFINITIONS = [
     "breach is a step that took longer than its target.",
     "The police's result after an escalation (arrest, attended, no trace) is not recorded by "
     "Beacon VMS; escalations are counted with the reference the operator took.",
+    "Alarms, escalations and response times cover each listed deployment from its "
+    "installation to its removal (or today), also the days outside the period; extensions "
+    "are as recorded when the report is made.",
+    "Sites targeted during deployment: of the sites with a crime file for at least one month "
+    "of their deployment, those with at least one crime of the chosen types within the radius "
+    "in those months.",
+    "Sites are named by deployment number and police URN only: a loan site is usually a "
+    "victim's home, so its name and address stay in Beacon VMS.",
     "Crime per site-month: crimes in a period divided by the months of that period for which "
     "a police.uk file was given (months without a file are not counted as months without "
     "crime).",
@@ -105,7 +114,8 @@ def _crime(settings: CrimeSettings, chosen: Crimes, lat: float, lon: float,
     control = (Area(lat, lon, settings.control_radius_m, inner_m=settings.radius_m)
                if settings.control_radius_m else None)
     result = evaluate(chosen, Area(lat, lon, settings.radius_m),
-                      during=deployment_months(installed, last), control=control)
+                      during=deployment_months(installed, last), control=control,
+                      present=sorted(set(settings.crimes.month.tolist())))
     missing = set(result["missing_months"])
     out: dict[str, Any] = {"periods": result["periods"],
                            "missing_months": result["missing_months"],
@@ -186,8 +196,12 @@ def _summary(rows: list[dict[str, Any]], with_crime: bool) -> dict[str, Any]:
                   for p in ("before", "during", "after")}
         months = {p: sum(r["crime"]["data_months"][p] for r in rows)
                   for p in ("before", "during", "after")}
+        known = [r for r in rows if r["crime"]["data_months"]["during"] > 0]
         out["crime"] = {
-            "targeted_during": rate(sum(r["crime"]["targeted_during"] for r in rows), len(rows)),
+            # Only sites with a crime file for some month of their deployment can be said to
+            # have been targeted or not; the rest (police.uk lags months) are unknown.
+            "targeted_during": rate(sum(r["crime"]["targeted_during"] for r in known),
+                                    len(known)),
             "totals": totals, "site_months": months,
             "per_site_month": {p: round(totals[p] / months[p], 2) if months[p] else None
                                for p in totals}}
@@ -196,7 +210,7 @@ def _summary(rows: list[dict[str, Any]], with_crime: bool) -> dict[str, Any]:
 
 # -- rendering -------------------------------------------------------------------------------
 
-CSV_FIELDS = ["deployment", "site", "urn", "on_test", "installed", "funded_end",
+CSV_FIELDS = ["deployment", "urn", "on_test", "installed", "funded_end",
               "extended_until", "removed", "extension", "days_deployed", "devices", "alarms",
               *[f"alarms_{k}" for k in (*DECISIONS, "undecided")], "escalations",
               *[f"{s}_breaches" for s in STEPS],
@@ -225,7 +239,7 @@ def to_csv(rep: dict[str, Any]) -> str:
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     w.writeheader()
     for r in rep["deployments"]:
-        w.writerow({k: ("" if v is None else v) for k, v in csv_row(r).items()})
+        w.writerow({k: text_cell(v) for k, v in csv_row(r).items()})
     return buf.getvalue()
 
 
@@ -282,10 +296,11 @@ def to_html(rep: dict[str, Any]) -> str:
     charts.append("</div>")
     body[1:1] = charts
     body.append("<h2>Each deployment</h2>" + table(
-        ["Site", "URN", "Installed", "Funded to", "Extended to", "Removed", "Extension",
+        ["Deployment", "URN", "Installed", "Funded to", "Extended to", "Removed", "Extension",
          "Alarms", "False", "Escalated", *(["Crimes before / during / after"]
                                           if "crime" in s else [])],
-        [[r["site"] + (" (on test)" if r["on_test"] else ""), r["urn"], _day(r["installed"]),
+        [[f"Deployment {r['deployment']}" + (" (on test)" if r["on_test"] else ""), r["urn"],
+          _day(r["installed"]),
           _day(r["funded_end"]), _day(r["extended_until"]), _day(r["removed"]),
           r["extension"], r["alarms"], r["by_decision"].get("false", 0), r["escalations"],
           *([" / ".join(str(r["crime"]["periods"][p]["total"])
