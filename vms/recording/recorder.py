@@ -371,13 +371,22 @@ class CameraRecorder:
         log.info("%s: %s; retry in %.1f s", self.camera, reason, delay)
         self._stop.wait(delay)
 
-    def _pause_gap(self, start: float, end: float) -> None:
+    def _pause_gap(self, start: float, end: float) -> _Ref:
+        """Its end is then kept on the next segment's start as the clock settles
+        (``_follow_pause``): both are one moment, timed once."""
         a, b = utc(start), utc(end)
+        gap = _Ref()
 
         def write() -> None:
-            self.index.add_gap(self.camera_id, self.camera, a, b,
-                               f"the camera sent no video for {end - start:.1f} s")
+            gap.id = self.index.add_gap(self.camera_id, self.camera, a, b,
+                                        f"the camera sent no video for {end - start:.1f} s")
         self._write(write)
+        return gap
+
+    def _follow_pause(self, seg: _Open, start_utc: str) -> None:
+        gap = seg.after_pause
+        if gap is not None:
+            self._write(lambda: self.index.retime_gap_end(gap.id or 0, start_utc))
 
     def _open_gap(self, reason: str) -> None:
         """Its start is the last frame's time, kept until the index can take it."""
@@ -468,11 +477,12 @@ class CameraRecorder:
                         self._say(WAITING, f"{self.preroll_s:g} s pre-roll in memory")
                         continue
                     if seg is None or (out.is_keyframe and ts - seg.first_s >= self.segment_s):
+                        pause: _Ref | None = None
                         if seg is not None:
                             done, seg = seg, None
                             self._close(done, clock)
                             if ts - done.last_s > PAUSE_S:  # between the two segments: say so
-                                self._pause_gap(clock.wall(done.last_s), clock.wall(ts))
+                                pause = self._pause_gap(clock.wall(done.last_s), clock.wall(ts))
                         if pre.first_s is not None:  # an event: start from the pre-roll
                             with self._arm_lock:
                                 start_wall, self._from_wall = self._from_wall, None
@@ -487,6 +497,7 @@ class CameraRecorder:
                             continue  # a segment starts with a keyframe, so it plays alone
                         else:
                             seg = self._open(video, audio, ts, clock)
+                        seg.after_pause = pause
                         self._say(RECORDING)
                     seg.writer.write_video(out)
                     seg.last_s = ts
@@ -559,6 +570,7 @@ class CameraRecorder:
         self.status.last_frame_utc = utc(clock.wall(seg.last_s))
         span = self._span(seg, clock)
         self._must(lambda: self.index.update_segment(seg.id, durable=False, **span))
+        self._follow_pause(seg, span["start_utc"])
 
     def _close(self, seg: _Open, clock: _Clock) -> None:
         clock.settle()  # first: the gap's end and this segment are then timed alike
@@ -589,6 +601,7 @@ class CameraRecorder:
         # the delay estimate may have settled since the last frame was timed).
         self._last_wall = self._after = datetime.fromisoformat(fields["end_utc"]).timestamp()
         self._write(lambda: self.index.update_segment(seg.id, state=CLOSED, **fields))
+        self._follow_pause(seg, fields["start_utc"])
 
 
 class _Clock:
@@ -742,3 +755,4 @@ class _Open:
     last_s: float
     progress_at: float
     closed: bool = False
+    after_pause: _Ref | None = None  # the pause gap this segment ends
