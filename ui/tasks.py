@@ -47,14 +47,17 @@ class _Task(QRunnable):
 _live: set[_Relay] = set()
 
 
-def _relay(on_done: Callable[[Any], None], on_error: Callable[[BaseException], None]) -> _Relay:
+def _relay(on_done: Callable[[Any], None], on_error: Callable[[BaseException], None],
+           owner: QObject | None = None) -> _Relay:
     relay = _Relay()  # created on the GUI thread, so its signals are delivered there
     _live.add(relay)
 
     def finish(cb: Callable[[Any], None], value: Any) -> None:
         _live.discard(relay)
-        owner = getattr(cb, "__self__", None)
-        if isinstance(owner, QObject) and not isValid(owner):
+        if owner is not None and not isValid(owner):
+            return  # the widget the callbacks (closures) belong to was closed meanwhile
+        bound = getattr(cb, "__self__", None)
+        if isinstance(bound, QObject) and not isValid(bound):
             return  # the widget that asked was closed while the work ran
         cb(value)
 
@@ -86,8 +89,10 @@ def ignored(why: str) -> Callable[[BaseException], None]:
 
 
 def run(fn: Callable[[], Any], on_done: Callable[[Any], None],
-        on_error: Callable[[BaseException], None]) -> None:
-    _pool().start(_Task(fn, _relay(on_done, on_error)))
+        on_error: Callable[[BaseException], None], owner: QObject | None = None) -> None:
+    """``owner``: the widget closures passed as callbacks work on; once it is deleted they
+    are not called (a bound method's own widget is checked without it)."""
+    _pool().start(_Task(fn, _relay(on_done, on_error, owner)))
 
 
 def watch(future: concurrent.futures.Future[Any], on_done: Callable[[Any], None],
