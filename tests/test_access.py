@@ -179,6 +179,10 @@ def _loans(w: World, s: Session, what: str) -> Any:
             return loans.add_site(name=w.fresh("site"), address="1 High St", lat=52.24,
                                   lon=-0.9, urn="URN/1", reason="repeat burglary",
                                   response_level="immediate", contact="Ms A 07700 900000")
+        if what == "feedback":
+            from vms.loans.feedback import Feedback
+
+            return Feedback(loans).answers(1)
         if what == "contact":
             admin = Loans(w.profile, w.admin)
             try:
@@ -266,6 +270,7 @@ CASES: list[tuple[str, Permission, Call]] = [
     ("Loans.deployments", P.LOANS_VIEW, lambda w, s: _loans(w, s, "list")),
     ("Loans.contact", P.SITE_CONTACT, lambda w, s: _loans(w, s, "contact")),
     ("reports.build", P.REPORTS_VIEW, lambda w, s: _report(w, s)),
+    ("Feedback.answers", P.FEEDBACK_READ, lambda w, s: _loans(w, s, "feedback")),
 ]
 
 

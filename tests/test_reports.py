@@ -31,6 +31,7 @@ from vms.events.engine import Event
 from vms.events.store import EventStore
 from vms.events.topics import DomainEvent
 from vms.incidents.queue import IncidentQueue
+from vms.loans.feedback import Feedback
 from vms.loans.loans import Loans, today_london
 from vms.loans.triage import FALSE, SUSPICIOUS, Triage
 from vms.reports import helppoints, loans
@@ -278,6 +279,7 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
         if decision == "genuine":
             tri.escalate(iid, "CAD 77", "two men in the garden")
             q.close(op, iid, "police")
+            tri.police_result(iid, "no-trace")  # what the police said afterwards
         elif decision == FALSE:
             tri.classify(iid, FALSE, "animal")
         else:
@@ -285,6 +287,17 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
             q.close(op, iid, "other", "nothing more seen")
         ids.append(iid)
     tri.close()
+    # Victims' feedback, as staff record it from phone calls.
+    fb = Feedback(lo)
+    for dep, consent, answers in (
+            (a, True, {"police_satisfaction": "5", "safe_before": "2", "safe_after": "4",
+                       "extended": "yes", "extended_why": "peace of mind"}),
+            (b, False, {}),
+            (c, True, {"police_satisfaction": "3", "safe_before": "3", "safe_after": "3",
+                       "advice_acted": "no"}),
+            (t, True, {"police_satisfaction": "1"})):  # on test: not counted
+        fb.record(dep.id, answered=dep.installed + dt.timedelta(days=3), channel="phone",
+                  consent=consent, answers=answers)
 
     period = Period(d(2018, 10, 1), today)
     radius = 500.0
@@ -361,6 +374,14 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
         by = Counter(decisions.get(i["id"], "undecided") for i in incs)
         assert {k: v for k, v in got["by_decision"].items() if v} == dict(by)
         assert got["escalations"] == sum(bool(i["police_informed_utc"]) for i in incs)
+        results = {x["incident_id"]: x["result"] for x in raw.execute(
+            "SELECT incident_id, result FROM police_results ORDER BY id")}
+        assert got["by_police_result"] == dict(Counter(
+            results.get(i["id"], "awaited") for i in incs if i["police_informed_utc"]))
+        surveys = raw.execute("SELECT consent FROM feedback WHERE deployment_id = ?",
+                              (r["id"],)).fetchall()
+        assert (got["feedback_answered"], got["feedback_declined"]) == (
+            sum(x[0] for x in surveys), sum(not x[0] for x in surveys))
         if not r["on_test"]:
             for p in per:
                 totals[p] += len(per[p])
@@ -375,6 +396,18 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
     assert s["extension_rate"] == {"count": 2, "of": 3, "percent": 66.7}
     assert s["removed_early"] == 1 and s["within_funded_days"] == 0
     assert s["alarms"] == 3 and s["escalations"] == 1
+    assert s["police_results"]["no-trace"] == 1 and sum(s["police_results"].values()) == 1
+    counted = [r["deployment"] for r in rep["deployments"] if not r["on_test"]]
+    scores = [json.loads(x["scores"]) for x in raw.execute(
+        "SELECT scores, deployment_id FROM feedback WHERE consent = 1")
+        if x["deployment_id"] in counted]
+    f = s["feedback"]
+    assert (f["answered"], f["declined"]) == (len(scores), 1) == (2, 1)
+    sat = [x["police_satisfaction"] for x in scores]
+    assert f["questions"]["police_satisfaction"]["counts"] == {
+        str(i): sat.count(i) for i in range(1, 6)}
+    assert f["questions"]["police_satisfaction"]["median"] == statistics.median(sat)
+    assert f["safety_change"] == {"n": 2, "safer": 1, "same": 1, "less_safe": 0}
     assert s["by_decision"] == {"genuine": 1, "suspicious": 1, "false": 1, "undecided": 0}
     assert s["false_share"] == {"count": 1, "of": 3, "percent": 33.3}
     assert s["crime"]["totals"] == dict(totals)
@@ -403,10 +436,14 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
         g["crime"]["periods"]["during"]["total"] for g in rep["deployments"]]
     page = (tmp_path / "loans.html").read_text(encoding="utf-8")
     for words in ("Loaned-camera programme report", "2 of 3 (66.7 %)", "No control area",
-                  "snap points", f"Deployment {a.id}", "NP/2018/1"):
+                  "snap points", f"Deployment {a.id}", "NP/2018/1", "Victim feedback",
+                  "3 surveys recorded: 2 answered, 1 declined",
+                  "Police result: Police attended, no trace of offenders",
+                  "1 felt safer with the camera, 1 the same"):
         assert words in page, words
     for where in (page, (tmp_path / "loans.csv").read_text(encoding="utf-8")):
         assert "Site A" not in where and "Abington" not in where  # a victim's home: not named
+        assert "peace of mind" not in where  # free text is personal: never in a report
     for where in (out.stdout, page, (tmp_path / "loans.csv").read_text(encoding="utf-8")):
         assert "07700 900123" not in where
     # A month whose file has no burglary near anywhere is still a month with data.

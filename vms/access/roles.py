@@ -56,6 +56,7 @@ class Permission(StrEnum):
     LOANS_VIEW = "loans.view"
     LOANS_MANAGE = "loans.manage"
     SITE_CONTACT = "loans.contact"
+    FEEDBACK_READ = "loans.feedback.read"
     REPORTS_VIEW = "reports.view"
 
     @property
@@ -85,6 +86,7 @@ _WORDS: dict[Permission, str] = {
     Permission.LOANS_VIEW: "see loaned-camera sites and deployments",
     Permission.LOANS_MANAGE: "add sites, deploy, extend and remove loaned cameras",
     Permission.SITE_CONTACT: "read a loan site's contact details (personal data)",
+    Permission.FEEDBACK_READ: "read victims' feedback answers and names (personal data)",
     Permission.REPORTS_VIEW: "see the Help Point and loan programme reports",
 }
 
@@ -95,7 +97,8 @@ _WATCH = {P.LIVE_VIEW, P.PLAYBACK, P.PTZ, P.TALK, P.RELAY, P.CALL_HANDLE, P.LOAN
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset(_WATCH),
     Role.SUPERVISOR: frozenset(_WATCH | {P.CALL_FORCE_TAKE, P.EVIDENCE_VERIFY, P.AUDIT_VIEW,
-                                         P.AUDIT_VERIFY, P.LOANS_MANAGE, P.REPORTS_VIEW}),
+                                         P.AUDIT_VERIFY, P.LOANS_MANAGE, P.REPORTS_VIEW,
+                                         P.FEEDBACK_READ}),
     Role.EVIDENCE_OFFICER: frozenset({P.PLAYBACK, P.EVIDENCE_EXPORT, P.EVIDENCE_VERIFY,
                                       P.AUDIT_VERIFY}),
     Role.INSTALLER: frozenset({P.LIVE_VIEW, P.PTZ, P.RELAY, P.DEVICE_DISCOVER, P.DEVICE_ADD,

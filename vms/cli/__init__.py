@@ -21,6 +21,7 @@ from vms.cli import (
     evaluate,
     events,
     evidence,
+    feedback,
     report,
     serve,
     sim,
@@ -30,7 +31,8 @@ from vms.errors import VmsError
 from vms.paths import resolve_data_dir
 
 # In the order ``vms --help`` lists them.
-COMMANDS = (discover, devices, evidence, evaluate, events, serve, calls, report, access, sim)
+COMMANDS = (discover, devices, evidence, evaluate, events, serve, calls, report, feedback,
+            access, sim)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -106,6 +106,14 @@ def _loans_text(rep: dict[str, Any]) -> str:
              f"  alarms {s['alarms']}: " + ", ".join(f"{k} {v}" for k, v in
                                                    s["by_decision"].items())
              + f"; escalations {s['escalations']}"]
+    if s["escalations"]:
+        lines.append("  police results: " + ", ".join(
+            f"{rep['police_result_words'][k].lower()} {v}" for k, v in s["police_results"].items()
+            if v))
+    f = s["feedback"]
+    lines.append(f"  victim feedback: {f['answered']} answered, {f['declined']} declined"
+                 + (f"; felt safer with the camera {f['safety_change']['safer']} of "
+                    f"{f['safety_change']['n']}" if "safety_change" in f else ""))
     if "crime" in s:
         c = s["crime"]
         cs = rep["crime_settings"]

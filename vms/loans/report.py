@@ -11,7 +11,7 @@ from typing import Any
 
 from vms.evidence.utc import parse as parse_utc
 from vms.loans.loans import LONDON
-from vms.loans.triage import CAUSES, DECISIONS, STEP_WORDS
+from vms.loans.triage import CAUSES, DECISIONS, POLICE_RESULTS, STEP_WORDS
 
 
 def _day(iso_date: str) -> str:
@@ -20,7 +20,7 @@ def _day(iso_date: str) -> str:
     return f"{d.day} {d.strftime('%b %Y')}"
 
 
-def _when(utc: str | None) -> str:
+def when_words(utc: str | None) -> str:
     """A UTC time as UK local time with GMT/BST beside it."""
     if not utc:
         return ""
@@ -68,16 +68,25 @@ def deployment_html(r: dict[str, Any]) -> str:
     parts.append("<h3>Escalations to the police</h3>")
     if r["escalations"]:
         parts.append("<table><tr><th>Incident</th><th>Alarm</th><th>Police informed"
-                     "</th><th>Reference</th><th>What was said</th></tr>" + _rows([
-                         [x["incident"], _when(x["raised_utc"]),
-                          _when(x["police_informed_utc"]),
-                          x["reference"] or "", x["said"] or ""] for x in r["escalations"]])
+                     "</th><th>Reference</th><th>What was said</th><th>Police result</th>"
+                     "</tr>" + _rows([
+                         [x["incident"], when_words(x["raised_utc"]),
+                          when_words(x["police_informed_utc"]),
+                          x["reference"] or "", x["said"] or "", _result(x)]
+                         for x in r["escalations"]])
                      + "</table>")
     else:
         parts.append("<p>None.</p>")
     return ("<html><head><style>table{border-collapse:collapse}td,th{border:1px solid #999;"
             "padding:2px 8px;text-align:left}</style></head><body>" + "".join(parts)
             + "</body></html>")
+
+
+def _result(x: dict[str, Any]) -> str:
+    if not x.get("police_result"):
+        return "awaited"
+    words = POLICE_RESULTS.get(x["police_result"], x["police_result"])
+    return f"{words}: {x['police_note']}" if x.get("police_note") else words
 
 
 def _s(v: float | None) -> str:

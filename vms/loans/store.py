@@ -67,6 +67,44 @@ CREATE TABLE IF NOT EXISTS alarm_decisions (
 );
 CREATE INDEX IF NOT EXISTS decisions_incident ON alarm_decisions(incident_id, id);
 CREATE INDEX IF NOT EXISTS decisions_urn ON alarm_decisions(urn, utc);
+-- What the police did after an escalation, as they report it back; the last one stands.
+CREATE TABLE IF NOT EXISTS police_results (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL,       -- an escalated incident in events.db
+    result TEXT NOT NULL,               -- arrest, attended, no-trace, not-attended, other
+    note TEXT NOT NULL DEFAULT '',
+    user TEXT NOT NULL,
+    utc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS police_results_incident ON police_results(incident_id, id);
+-- The victim survey: each version of its questions is kept, so old answers keep their
+-- questions when the survey is changed.
+CREATE TABLE IF NOT EXISTS surveys (
+    id INTEGER PRIMARY KEY,
+    questions TEXT NOT NULL,            -- JSON list of {key, text, kind, options, low, high}
+    user TEXT NOT NULL,
+    utc TEXT NOT NULL
+);
+-- One victim's feedback on a loan. Answers to scale and choice questions are not personal
+-- and stay for the programme figures; the respondent and free-text answers are personal
+-- data, read only through Feedback.answers (audited) and blanked after retain_until.
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+    survey_id INTEGER REFERENCES surveys(id),
+    answered TEXT NOT NULL,             -- UK date the victim answered (or declined)
+    channel TEXT NOT NULL,              -- phone, online form, paper
+    consent INTEGER NOT NULL,           -- 0: declined, nothing but the fact is kept
+    scores TEXT NOT NULL DEFAULT '{}',  -- JSON {question key: answer}
+    personal TEXT,                      -- JSON {question key: free text}; NULL once purged
+    respondent TEXT,                    -- who answered; NULL once purged
+    retain_until TEXT NOT NULL,         -- personal data is blanked after this date
+    source_ref TEXT UNIQUE,             -- the online form's response id: no double import
+    user TEXT NOT NULL,
+    utc TEXT NOT NULL,
+    purged_utc TEXT
+);
+CREATE INDEX IF NOT EXISTS feedback_deployment ON feedback(deployment_id);
 """
 
 

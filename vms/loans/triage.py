@@ -40,6 +40,9 @@ CAUSES = {"animal": "Animal", "weather": "Weather (wind, rain, snow, low sun)",
           "equipment": "Equipment fault", "other": "Other (see notes)"}
 STEP_WORDS = {"raised": "Alarm raised", "presented": "Presented to an operator",
               "accepted": "Accepted", "decision": "Decision", "police": "Police informed"}
+POLICE_RESULTS = {"arrest": "Arrest made", "attended": "Police attended, no arrest",
+                  "no-trace": "Police attended, no trace of offenders",
+                  "not-attended": "Police did not attend", "other": "Other (see note)"}
 FALSE_ALARM_LIMIT = 3  # false calls in 12 months at which the police may withdraw response
 WINDOW_DAYS = 365
 
@@ -54,6 +57,18 @@ def _before(utc: str, created_utc: str) -> bool:
 
 def _ts(utc: str) -> float:
     return parse_utc(utc).timestamp()
+
+
+@dataclass(frozen=True)
+class PoliceResult:
+    result: str
+    note: str
+    user: str
+    utc: str
+
+    @property
+    def words(self) -> str:
+        return POLICE_RESULTS.get(self.result, self.result)
 
 
 @dataclass(frozen=True)
@@ -194,6 +209,42 @@ class Triage:
         self._decide(inc, where, GENUINE, None, said.strip())
         return self.queue.escalate(self.session, iid, police_ref, units, said=said)
 
+    def police_result(self, iid: int, result: str, note: str = "") -> PoliceResult:
+        """What the police did after an escalation, as they report it back (often after the
+        call is closed, so the incident need not be open). The coordinator or an operator who
+        handles the device's calls may record it; a later result replaces an earlier one."""
+        if result not in POLICE_RESULTS:
+            raise IncidentError(f"choose the police result (one of: {', '.join(POLICE_RESULTS)})")
+        if result == "other" and not note.strip():
+            raise IncidentError("say what the police did in the note")
+        inc = self.queue.get(iid)
+        row = self.profile.registry.device(inc.device_id)
+        access = self.profile.access
+        if not access.can(self.session, Permission.LOANS_MANAGE):
+            access.require(self.session, Permission.CALL_HANDLE, row, action="alarm.police_result")
+        if not inc.police_informed_utc:
+            raise IncidentError(f"incident {iid} was not escalated to the police")
+        with self.store.transaction() as c:
+            c.execute("INSERT INTO police_results (incident_id, result, note, user, utc) "
+                      "VALUES (?,?,?,?,?)", (iid, result, note.strip(), self.session.user,
+                                             utc_now()))
+        access.record(self.session, "alarm.police_result", device=row,
+                      detail={"incident": iid, "result": result, "reference": inc.police_ref})
+        found = self.police_results([iid])
+        return found[iid]
+
+    def police_results(self, incident_ids: list[int]) -> dict[int, PoliceResult]:
+        """The standing (last) police result of each of these incidents that has one."""
+        out: dict[int, PoliceResult] = {}
+        for start in range(0, len(incident_ids), 500):
+            chunk = incident_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.store.conn.execute(
+                    f"SELECT incident_id, result, note, user, utc FROM police_results "  # noqa: S608
+                    f"WHERE incident_id IN ({marks}) ORDER BY id", chunk):
+                out[int(r[0])] = PoliceResult(str(r[1]), str(r[2]), str(r[3]), str(r[4]))
+        return out
+
     def _decide(self, inc: Incident, where: AlarmSite | None, decision: str, cause: str | None,
                 said: str | None) -> None:
         with self.store.transaction() as c:
@@ -264,6 +315,8 @@ class Triage:
         times: dict[str, list[float]] = {s: [] for s in STEPS}
         breaches: dict[str, int] = {s: 0 for s in STEPS}
         escalations = []
+        results = self.police_results([inc.id for inc in incidents])
+        by_police_result: dict[str, int] = {}
         for inc in incidents:
             decided = self.decisions(inc.id)
             last_decision = decided[-1] if decided else None
@@ -278,9 +331,14 @@ class Triage:
                     breaches[step.name] += step.breached
             if inc.police_informed_utc:
                 said = next((d.said for d in decided if d.decision == GENUINE), None)
+                got = results.get(inc.id)
+                key = got.result if got else "awaited"
+                by_police_result[key] = by_police_result.get(key, 0) + 1
                 escalations.append({"incident": inc.id, "raised_utc": inc.raised_utc,
                                     "police_informed_utc": inc.police_informed_utc,
-                                    "reference": inc.police_ref, "said": said})
+                                    "reference": inc.police_ref, "said": said,
+                                    "police_result": got.result if got else None,
+                                    "police_note": got.note if got else ""})
         return {
             "deployment": dep.id, "site": site.name, "address": site.address, "urn": site.urn,
             "on_test": site.on_test, "installed": dep.installed.isoformat(),
@@ -293,7 +351,7 @@ class Triage:
             "alarms": len(incidents), "by_decision": by_decision, "false_causes": by_cause,
             "by_outcome": by_outcome,
             "response_s": {s: _summary(v, self.targets[s], breaches[s]) for s, v in times.items()},
-            "escalations": escalations,
+            "escalations": escalations, "by_police_result": by_police_result,
             "false_alarms_12_months": self.false_alarms(site.urn),
         }
 

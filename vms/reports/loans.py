@@ -24,9 +24,10 @@ from vms.evaluation.compare import LIMITS as CRIME_LIMITS
 from vms.evaluation.compare import Area, evaluate
 from vms.evaluation.policeuk import Crimes
 from vms.evaluation.report import deployment_months
+from vms.loans.feedback import Feedback
 from vms.loans.loans import Deployment, today_london
 from vms.loans.targets import STEPS
-from vms.loans.triage import DECISIONS, STEP_WORDS, Triage
+from vms.loans.triage import DECISIONS, POLICE_RESULTS, STEP_WORDS, Triage
 from vms.profile import Profile
 from vms.reports.figures import (
     E,
@@ -54,8 +55,14 @@ DEFINITIONS = [
     "the operator's last triage decision on each alarm.",
     "Response times: each step timed from the one before, against the programme's targets; a "
     "breach is a step that took longer than its target.",
-    "The police's result after an escalation (arrest, attended, no trace) is not recorded by "
-    "Beacon VMS; escalations are counted with the reference the operator took.",
+    "Police results: what the police reported back after each escalation (arrest, attended, "
+    "no trace, did not attend), as recorded by the control room; 'awaited' where nothing has "
+    "been recorded yet.",
+    "Victim feedback: the surveys recorded for the listed deployments, whenever answered. "
+    "'Declined' victims are counted but nothing else of theirs is kept. Felt safer / the same "
+    "/ less safe compares each respondent's own answers on safety before and with the camera. "
+    "Free-text answers and names are personal data and are never in a report; with a handful "
+    "of responses the counts describe those victims, not the programme.",
     "Alarms, escalations and response times cover each listed deployment from its "
     "installation to its removal (or today), also the days outside the period; extensions "
     "are as recorded when the report is made.",
@@ -151,19 +158,29 @@ def report(profile: Profile, session: Session, triage: Triage, period: Period,
             "alarms": alarms["alarms"], "by_decision": alarms["by_decision"],
             "response_s": alarms["response_s"],
             "escalations": len(alarms["escalations"]),
+            "by_police_result": alarms["by_police_result"],
             "by_outcome": alarms["by_outcome"]}
         if crime is not None and chosen is not None:
             row["crime"] = _crime(crime, chosen, site.lat, site.lon, dep.installed,
                                   dep.removed or today)
         rows.append(row)
     counted = [r for r in rows if not r["on_test"]]
+    feedback = Feedback(triage.loans)
+    answered: dict[int, list[bool]] = {}
+    for resp in feedback.responses([r["deployment"] for r in rows]):
+        answered.setdefault(resp.deployment_id, []).append(resp.consent)
+    for r in rows:
+        got = answered.get(r["deployment"], [])
+        r["feedback_answered"], r["feedback_declined"] = sum(got), len(got) - sum(got)
     summary = _summary(counted, crime is not None)
+    summary["feedback"] = feedback.summary([r["deployment"] for r in counted])
     profile.access.record(session, "report.loans",
                           detail={**period.describe(), "deployments": len(rows)})
     out: dict[str, Any] = {
         "report": "loans", "period": period.describe(), "today": today.isoformat(),
         "summary": summary, "deployments": rows, "definitions": DEFINITIONS,
-        "decision_words": DECISIONS, "step_words": {s: STEP_WORDS[s] for s in STEPS}}
+        "decision_words": DECISIONS, "step_words": {s: STEP_WORDS[s] for s in STEPS},
+        "police_result_words": {**POLICE_RESULTS, "awaited": "Result not yet recorded"}}
     if crime is not None:
         out["crime_settings"] = {"radius_m": crime.radius_m,
                                  "categories": list(crime.categories) or ["all"],
@@ -189,6 +206,8 @@ def _summary(rows: list[dict[str, Any]], with_crime: bool) -> dict[str, Any]:
         "by_decision": by_decision,
         "false_share": rate(by_decision["false"], sum(by_decision.values())),
         "escalations": sum(r["escalations"] for r in rows),
+        "police_results": {k: sum(r["by_police_result"].get(k, 0) for r in rows)
+                           for k in (*POLICE_RESULTS, "awaited")},
         "response": response,
     }
     if with_crime:
@@ -213,6 +232,8 @@ def _summary(rows: list[dict[str, Any]], with_crime: bool) -> dict[str, Any]:
 CSV_FIELDS = ["deployment", "urn", "on_test", "installed", "funded_end",
               "extended_until", "removed", "extension", "days_deployed", "devices", "alarms",
               *[f"alarms_{k}" for k in (*DECISIONS, "undecided")], "escalations",
+              *[f"police_{k}" for k in (*POLICE_RESULTS, "awaited")],
+              "feedback_answered", "feedback_declined",
               *[f"{s}_breaches" for s in STEPS],
               "crime_before", "crime_before_months", "crime_during", "crime_during_months",
               "crime_after", "crime_after_months", "targeted_during"]
@@ -223,6 +244,8 @@ def csv_row(r: dict[str, Any]) -> dict[str, Any]:
     out["devices"] = " ".join(r["devices"])
     for k, v in r["by_decision"].items():
         out[f"alarms_{k}"] = v
+    for k in (*POLICE_RESULTS, "awaited"):
+        out[f"police_{k}"] = r["by_police_result"].get(k, 0)
     for s in STEPS:
         out[f"{s}_breaches"] = r["response_s"][s]["breaches"]
     if "crime" in r:
@@ -259,6 +282,8 @@ def to_html(rep: dict[str, Any]) -> str:
               for k, v in s["by_decision"].items()],
             ["False alarms", rate_words(s["false_share"])],
             ["Escalations to the police", s["escalations"]],
+            *[[f"Police result: {rep['police_result_words'][k]}", v]
+              for k, v in s["police_results"].items() if v],
             *[[f"{rep['step_words'][st]}: breaches of the {v['target_s']:g} s target"
                if v["target_s"] is not None else rep["step_words"][st],
                f"{v['breaches']} of {v['n']}"] for st, v in s["response"].items()]]
@@ -295,6 +320,7 @@ def to_html(rep: dict[str, Any]) -> str:
             + "</ul>")
     charts.append("</div>")
     body[1:1] = charts
+    body.append(_feedback_html(s["feedback"]))
     body.append("<h2>Each deployment</h2>" + table(
         ["Deployment", "URN", "Installed", "Funded to", "Extended to", "Removed", "Extension",
          "Alarms", "False", "Escalated", *(["Crimes before / during / after"]
@@ -312,3 +338,25 @@ def to_html(rep: dict[str, Any]) -> str:
     return page("Loaned-camera programme report",
                 f"{p['from']} to {p['to']} · {plural(s['deployments'], 'deployment')} · figures "
                 "recomputable from the CSV (one row per deployment)", body)
+
+
+def _feedback_html(f: dict[str, Any]) -> str:
+    head = (f"<h2>Victim feedback</h2><p>{plural(f['responses'], 'survey')} recorded: "
+            f"{f['answered']} answered, {f['declined']} declined.</p>")
+    if not f["answered"]:
+        return head
+    rows: list[list[object]] = []
+    for q in f["questions"].values():
+        if q["kind"] == "scale":
+            counts = " · ".join(f"{k}: {v}" for k, v in q["counts"].items())
+            rows.append([q["text"], q["n"], f"median {q['median']:g} (1 = {q['low']}, 5 = "
+                         f"{q['high']}); {counts}" if q["median"] is not None else "–"])
+        else:
+            rows.append([q["text"], q["n"], " · ".join(f"{k}: {v}" for k, v in
+                                                        q["counts"].items())])
+    out = head + table(["Question", "Answers", "How they answered"], rows)
+    if "safety_change" in f:
+        c = f["safety_change"]
+        out += (f"<p>Of {c['n']} who answered both safety questions: {c['safer']} felt safer "
+                f"with the camera, {c['same']} the same, {c['less_safe']} less safe.</p>")
+    return out
