@@ -40,6 +40,7 @@ from ui.evidence.signing_key import SigningKeyDialog
 from ui.evidence.verify_window import VerifyWindow
 from ui.loans.dashboard import ExtendDialog, LoansWindow, NewLoanDialog
 from ui.loans.evaluation import EvaluationWindow
+from ui.loans.feedback import AnswersDialog, FeedbackDialog
 from ui.loans.report_dialog import ReportDialog
 from ui.main_window import MainWindow
 from ui.playback.window import PlaybackWindow
@@ -176,6 +177,14 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
                     lambda: qtbot.mouseClick(loans.report, Qt.MouseButton.LeftButton))
     check(report, "loan report")
     report.close()
+    feedback = opened(qtbot, FeedbackDialog,
+                      lambda: qtbot.mouseClick(loans.feedback, Qt.MouseButton.LeftButton))
+    check(feedback, "victim feedback")
+    answers = opened(qtbot, AnswersDialog,
+                     lambda: qtbot.mouseClick(feedback.read, Qt.MouseButton.LeftButton))
+    check(answers, "feedback answers")
+    answers.close()
+    feedback.close()
     loans.close()
 
     # -- calls: a Help Point's pane, an intrusion's (the tall one), the lock screen listing both

@@ -12,12 +12,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -37,8 +36,11 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.loans.dates import date_edit, pydate
+from ui.loans.feedback import FeedbackDialog
 from ui.screen import sized
 from vms.access.roles import Permission
+from vms.loans.feedback import Feedback, Survey
 from vms.loans.loans import REASONS, Dashboard, Deployment, Loans
 
 AMBER, RED = QColor("#fff1c2"), QColor("#ffd6d6")
@@ -52,22 +54,6 @@ def _d(day: dt.date) -> str:
 
 def kit(d: Deployment) -> str:
     return ", ".join(name for _id, name in d.devices)
-
-
-def _date_edit(day: dt.date) -> QDateEdit:
-    """A date picker that shows the date as people write it here (6 Dec 2026)."""
-    edit = QDateEdit(_qdate(day))
-    edit.setDisplayFormat("d MMM yyyy")
-    edit.setCalendarPopup(True)
-    return edit
-
-
-def _qdate(day: dt.date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _pydate(q: QDate) -> dt.date:
-    return dt.date(q.year(), q.month(), q.day())
 
 
 class LoansWindow(QWidget):
@@ -114,6 +100,11 @@ class LoansWindow(QWidget):
         self.contact = QPushButton("Show contact")
         self.report = QPushButton("Loan report…")
         self.evaluation = QPushButton("Crime evaluation…")
+        self.feedback = QPushButton("Victim feedback…")
+        self.feedback.setToolTip("Record the victim's survey, from a phone call or the online "
+                                 "form's export; ended loans included")
+        self.feedback.setEnabled(self.may_manage)
+        self.feedback.clicked.connect(self._feedback)
         self.report.clicked.connect(self._report)
         self.evaluation.clicked.connect(self._evaluation)
         self.new.clicked.connect(self._new)
@@ -129,6 +120,7 @@ class LoansWindow(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.report)
+        buttons.addWidget(self.feedback)
         buttons.addWidget(self.evaluation)
         self.status = QLabel()
         layout = QVBoxLayout(self)
@@ -219,6 +211,21 @@ class LoansWindow(QWidget):
         if d is not None:
             self.report_requested.emit(d.id)
 
+    def _feedback(self) -> None:
+        """The feedback form, on every loan including ended ones (victims are asked once
+        the kit is back), opened at the selected loan."""
+        chosen = self.selected()
+        fb = Feedback(self.loans)
+
+        def read() -> tuple[list[Deployment], Survey]:
+            return self.loans.deployments(include_removed=True), fb.survey()
+
+        def show(got: tuple[list[Deployment], Survey]) -> None:
+            dlg = FeedbackDialog(fb, *got, chosen=chosen.id if chosen else None, parent=self)
+            dlg.finished.connect(lambda _r: self.refresh())
+            dlg.open()
+        tasks.run(read, show, self._refused, owner=self)
+
     def _evaluation(self) -> None:
         d = self.selected()
         self.evaluation_requested.emit(d.site_id if d is not None else None)
@@ -227,7 +234,7 @@ class LoansWindow(QWidget):
         def done(_r: object) -> None:
             self.status.setText(said)
             self.refresh()
-        tasks.run(work, done, self._refused)
+        tasks.run(work, done, self._refused, owner=self)
 
     def _refused(self, exc: BaseException) -> None:
         QMessageBox.warning(self, "Loans — Beacon VMS", str(exc))
@@ -238,7 +245,7 @@ class LoansWindow(QWidget):
             return
         dlg = ExtendDialog(dep, self)
         if dlg.exec():
-            until, ref = _pydate(dlg.until.date()), dlg.reference.text()
+            until, ref = pydate(dlg.until.date()), dlg.reference.text()
             self._run(lambda: self.loans.extend(dep.id, until, ref),
                       f"{dep.site}: extended to {_d(until)} ({ref}).")
 
@@ -249,7 +256,7 @@ class LoansWindow(QWidget):
         dlg = QDialog(self)
         dlg.setWindowTitle("Kit removed — Beacon VMS")
         form = QFormLayout(dlg)
-        when = _date_edit(self.board.today if self.board else dt.date.today())
+        when = date_edit(self.board.today if self.board else dt.date.today())
         form.addRow(QLabel(f"Kit removed from <b>{dep.site}</b> ({dep.urn})"))
         form.addRow("Removed on:", when)
         ok = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
@@ -258,7 +265,7 @@ class LoansWindow(QWidget):
         ok.rejected.connect(dlg.reject)
         form.addRow(ok)
         if dlg.exec():
-            on = _pydate(when.date())
+            on = pydate(when.date())
             self._run(lambda: self.loans.remove(dep.id, on), f"{dep.site}: kit removed on {_d(on)}.")
 
     def _contact(self) -> None:
@@ -271,7 +278,7 @@ class LoansWindow(QWidget):
             QMessageBox.information(self, "Site contact — Beacon VMS",
                                     f"{self.contact_shown}\n\nPersonal data: this reading is in "
                                     "the audit trail.")
-        tasks.run(lambda: self.loans.contact(dep.site_id), show, self._refused)
+        tasks.run(lambda: self.loans.contact(dep.site_id), show, self._refused, owner=self)
 
     def _new(self) -> None:
         """The form stays open until the loan is recorded: a refusal is said in it, with
@@ -292,7 +299,7 @@ class LoansWindow(QWidget):
                 dlg.saved()
                 self.status.setText(f"{values['name']}: loan recorded from {_d(installed)}.")
                 self.refresh()
-            tasks.run(work, recorded, lambda exc: dlg.refused(str(exc)))
+            tasks.run(work, recorded, lambda exc: dlg.refused(str(exc)), owner=self)
         dlg.save = save
         dlg.exec()
 
@@ -303,7 +310,7 @@ class ExtendDialog(QDialog):
         self.setWindowTitle("Paid extension — Beacon VMS")
         form = QFormLayout(self)
         form.addRow(QLabel(f"<b>{dep.site}</b> ({dep.urn}) now ends {_d(dep.end)}."))
-        self.until = _date_edit(dep.end + dt.timedelta(days=30))
+        self.until = date_edit(dep.end + dt.timedelta(days=30))
         self.reference = QLineEdit()
         self.reference.setPlaceholderText("invoice or order reference (required)")
         form.addRow("Extended until:", self.until)
@@ -341,7 +348,7 @@ class NewLoanDialog(QDialog):
             item.setCheckState(Qt.CheckState.Unchecked)
             self.kit.addItem(item)
         self.kit.setMaximumHeight(100)
-        self.installed = _date_edit(today)
+        self.installed = date_edit(today)
         self.signage, self.on_test = QCheckBox("Signage installed"), QCheckBox("Site on test")
         self.notes = QLineEdit()
         for label, w in (("Site name:", self.name), ("Address:", self.address),
@@ -395,5 +402,5 @@ class NewLoanDialog(QDialog):
                 "devices": [int(self.kit.item(i).data(Qt.ItemDataRole.UserRole))
                             for i in range(self.kit.count())
                             if self.kit.item(i).checkState() == Qt.CheckState.Checked],
-                "installed": _pydate(self.installed.date()), "signage": self.signage.isChecked(),
+                "installed": pydate(self.installed.date()), "signage": self.signage.isChecked(),
                 "notes": self.notes.text()}
