@@ -31,10 +31,12 @@ from vms.loans.feedback import (
     Feedback,
     Question,
     add_months,
+    decode_csv,
     questions_from_json,
 )
 from vms.loans.loans import Loans, today_london
 from vms.loans.triage import FALSE, Triage
+from vms.site.service import SiteService
 
 SUPERVISOR, SUPERVISOR_PASSWORD = "coordinator", "coordinator-pass-123"
 D = dt.date
@@ -42,7 +44,7 @@ D = dt.date
 
 @pytest.fixture(scope="module")
 def site(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    s = register(sim, tmp_path_factory.mktemp("feedback") / "data", ["pid1", "cam1", "pid2"])
+    s = register(sim, tmp_path_factory.mktemp("feedback") / "data", ["pid1", "cam1", "pid2", "cam2"])
     admin = s.profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="cli")
     UserAdmin(s.profile.access, admin).add(SUPERVISOR, Role.SUPERVISOR, SUPERVISOR_PASSWORD)
     yield s
@@ -135,8 +137,10 @@ def test_feedback_is_recorded_with_consent_summarised_and_read_only_by_the_coord
     assert "line 4: answered: 'yesterday' is not a date" in str(refused.value)
     assert raw.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 2  # nothing added
     env = {**os.environ, "VMS_USER": SUPERVISOR, "VMS_PASSWORD": SUPERVISOR_PASSWORD}
-    for expect in ("imported 1 answered and 1 declined survey(s); 0 already imported",
-                   "imported 0 answered and 0 declined survey(s); 2 already imported"):
+    for expect in (f"imported 1 answered and 1 declined survey(s), answered {today:%d %b %Y} "
+                   f"to {today:%d %b %Y}; 0 imported or withdrawn before, skipped",
+                   "imported 0 answered and 0 declined survey(s); 2 imported or withdrawn "
+                   "before, skipped"):
         out = subprocess.run(vms_cmd("--data-dir", str(profile.data_dir), "feedback", "import",
                                      str(export)), capture_output=True, text=True, env=env,
                              timeout=120, check=False)
@@ -197,12 +201,85 @@ def test_feedback_is_recorded_with_consent_summarised_and_read_only_by_the_coord
     assert json.loads(first["scores"])["police_satisfaction"] == 4
     assert fb.answers(a)[0].personal == {} and fb.answers(a)[0].response.purged
     # Withdrawn consent: the whole response goes, audited with how.
+    # No free text about the victim in the audit trail (administrators read it): a choice.
     with pytest.raises(ConfigError, match="how the victim withdrew"):
-        fb.withdraw(rows[2]["id"], "")
-    fb.withdraw(rows[2]["id"], "phoned to withdraw")
+        fb.withdraw(rows[2]["id"], "phoned Mrs J Example's daughter")
+    fb.withdraw(rows[2]["id"], "phone call")
     assert raw.execute("SELECT COUNT(*) FROM feedback WHERE id = ?",
                        (rows[2]["id"],)).fetchone()[0] == 0
-    assert _audit(site, "loans.feedback.withdraw")[-1][2]["reason"] == "phoned to withdraw"
+    assert _audit(site, "loans.feedback.withdraw")[-1][2]["how"] == "phone call"
+    # The form exports every response each time: the withdrawn one is never brought back.
+    again = fb.import_csv(export.read_text(encoding="utf-8"))
+    assert (again.added, again.declined, again.already) == (0, 0, 2)
+    assert raw.execute("SELECT COUNT(*) FROM feedback WHERE source_ref = 'r-1'").fetchone()[0] == 0
+    assert [r[0] for r in raw.execute("SELECT source_ref FROM feedback_withdrawn")] == ["r-1"]
+    lo.close()
+
+
+def test_a_form_export_that_would_lose_or_misread_answers_is_refused_whole(
+        site: Site, tmp_path: Path) -> None:
+    """Every way a form's CSV could drop answers in silence is refused with its line; nothing
+    of a refused file is kept. Old answers imported late keep no personal data."""
+    profile = site.profile
+    coord = profile.access.sign_in(SUPERVISOR, SUPERVISOR_PASSWORD, via="desktop")
+    lo = Loans(profile, coord)
+    fb = Feedback(lo)
+    today = today_london()
+    long_ago = today - dt.timedelta(days=500)
+    _loan(lo, site.ids["cam2"], "FB/9", long_ago)
+    uk = f"{today:%d/%m/%Y}"
+    head = "response_id,urn,answered,consent,safe_after"
+    before = len(fb.responses())
+
+    def refused(text: str, said: str) -> None:
+        with pytest.raises(ConfigError) as got:
+            fb.import_csv(text)
+        assert said in str(got.value), str(got.value)
+        assert len(fb.responses()) == before
+
+    refused(f"{head},Email address,Timestamp\nq-1,FB/9,{uk},yes,4,a@b.c,x\n",
+            "'Email address', 'Timestamp'")
+    refused(f"{head},With the camera installed, how safe did you feel at home?\n",
+            "neither a question")  # unquoted: its words become columns
+    refused(f'{head},"With the camera installed, how safe did you feel at home?"\n'
+            f"q-1,FB/9,{uk},yes,4,4\n", "two columns are both 'safe_after'")
+    refused(f"{head}\n,,,,\n\nq-1,FB/9,{uk},yes,4,5\nq-2,FB/9,{uk},yes,3\n",
+            "line 4: 6 cells under 5 columns")  # blank rows skipped, lines still right
+    refused(f"{head}\nq-1,FB/9,{uk},yes,4\nq-1,FB/9,{uk},yes,2\n",
+            "line 3: response id q-1 is in the file twice, with different answers")
+    refused(f"{head}\nq-1,FB/9,11/25/2025,yes,4\n", "line 2: answered: '11/25/2025' is "
+            "month first")
+    refused(f"{head}\nq-1,FB/9,{uk},yes,4\x00\n", "NUL bytes")
+    # The same row twice (a form's double export) is one response.
+    got = fb.import_csv(f"{head}\n,,,,\nq-1,FB/9,{uk},yes,4\nq-1,FB/9,{uk},yes,4\n")
+    assert (got.added, got.already, got.first, got.last) == (1, 1, today, today)
+    # Late: answered 13 months ago, so past retention on arrival: the scores only.
+    old = long_ago + dt.timedelta(days=30)
+    fb.import_csv(f"response_id,urn,answered,consent,respondent,safe_after,comments\n"
+                  f"q-3,FB/9,{old.isoformat()},yes,Mr Old,5,kept nothing\n")
+    raw = _raw(site)
+    row = raw.execute("SELECT * FROM feedback WHERE source_ref = 'q-3'").fetchone()
+    assert row["personal"] is None and row["respondent"] is None and row["purged_utc"]
+    assert json.loads(row["scores"]) == {"safe_after": 5}
+    # Excel's Windows "CSV" reads; a damaged UTF-8 file or UTF-16 is refused, not garbled.
+    assert decode_csv("urn,respondent\nFB/9,Zo\u00eb\n".encode("cp1252")).endswith("Zo\u00eb\n")
+    assert decode_csv("\ufeffurn\nZo\u00eb\n".encode()) == "urn\nZo\u00eb\n"
+    for bad, said in (("Zo\u00eb".encode() + b"\xff", "not valid UTF-8"),
+                      ("urn".encode("utf-16"), "UTF-16")):
+        with pytest.raises(ConfigError, match=said):
+            decode_csv(bad)
+    # Retention needs nobody to open the feedback: the site service blanks it by itself.
+    fb.import_csv(f"response_id,urn,answered,consent,respondent,comments\n"
+                  f"q-4,FB/9,{uk},yes,Ms Due,due for purging\n")
+    svc = SiteService(profile, record=False, serve_clients=False)
+    try:
+        assert svc.purge_personal_data(today + dt.timedelta(days=400)) >= 1
+    finally:
+        svc.stop()
+    row = raw.execute("SELECT * FROM feedback WHERE source_ref = 'q-4'").fetchone()
+    assert row["personal"] is None and row["respondent"] is None and row["purged_utc"]
+    purges = _audit(site, "loans.feedback.purge")
+    assert purges[-1][0] == "site-service" and purges[-1][2]["count"] >= 1
     lo.close()
 
 
@@ -230,13 +307,21 @@ def test_changed_questions_keep_old_answers_with_the_questions_they_answered(
            Question("why", "Why?", TEXT))
     fb.set_questions(new)
     assert fb.survey().questions == new
+    with pytest.raises(ConfigError, match="give the choice question a new key"):
+        fb.set_questions((Question("safe_after", "Safer?", CHOICE, ("yes", "no")),))
     now = fb.record(dep, answered=today, channel="paper", consent=True,
                     answers={"would_recommend": "Yes", "why": "felt watched over"})
     assert fb.questions_of(old).question("safe_before") is not None  # the old version
     assert fb.questions_of(now).question("safe_before") is None
+    fb.set_questions((*new[:1], Question("would_recommend", "Would you recommend it?", CHOICE,
+                                         ("yes", "no", "not sure")), new[2]))
+    fb.record(dep, answered=today, channel="phone", consent=True,
+              answers={"would_recommend": "not sure"})
     summary = fb.summary([dep])
     assert summary["questions"]["police_satisfaction"]["counts"]["2"] == 1
-    assert summary["questions"]["would_recommend"]["counts"] == {"yes": 1, "no": 0}
+    # An option added in a later version is counted with the earlier answers.
+    assert summary["questions"]["would_recommend"]["counts"] == {"yes": 1, "no": 0,
+                                                                 "not sure": 1}
     # The CLI prints the current questions.
     env = {**os.environ, "VMS_USER": ADMIN, "VMS_PASSWORD": ADMIN_PASSWORD}
     out = subprocess.run(vms_cmd("--data-dir", str(profile.data_dir), "feedback", "questions"),

@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QLineEdit, QPlainTextEdit
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QInputDialog,
+    QLineEdit,
+    QPlainTextEdit,
+)
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in
@@ -187,10 +194,11 @@ def test_a_supervisor_records_the_police_result_and_the_victims_feedback(
                     "safer\n", encoding="utf-8")
     _open_file(qtbot, fb.import_button, good)
     qtbot.waitUntil(lambda: fb.status.text().startswith("Imported"), timeout=10000)
-    assert "Imported 1 response from form.csv (0 declined)" in fb.status.text(), \
-        fb.status.text()
+    assert f"Imported 1 response from form.csv (0 declined, answered {today.day} " \
+        in fb.status.text(), fb.status.text()
     _open_file(qtbot, fb.import_button, good)  # the same export twice: nothing doubled
-    qtbot.waitUntil(lambda: "imported before were skipped" in fb.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "imported or withdrawn before were skipped" in fb.status.text(),
+                    timeout=10000)
     assert "Imported 0 responses" in fb.status.text(), fb.status.text()
     qtbot.waitUntil(lambda: "2 answered, 1 declined" in fb.so_far.text(), timeout=10000)
 
@@ -208,7 +216,24 @@ def test_a_supervisor_records_the_police_result_and_the_victims_feedback(
     look_at(seen, "journey-victim-feedback-answers.png")
     reads = [e for e in profile.audit.entries() if e.action == "loans.feedback.read"]
     assert [e.user for e in reads] == [SUPERVISOR]
+
+    # The imported victim rings to withdraw consent: their response goes, and stays gone
+    # when the form's export is imported again.
+    _choose(seen.response, "Response 3 ")
+
+    def how(dlg: QInputDialog) -> None:
+        assert "deleted, scores and all" in dlg.labelText()
+        dlg.setTextValue("phone call")
+        dlg.accept()
+    answer(QInputDialog, how, lambda: qtbot.mouseClick(seen.withdraw, Qt.MouseButton.LeftButton))
+    qtbot.waitUntil(lambda: "Response 3 deleted" in seen.status.text(), timeout=10000)
     seen.close()
+    qtbot.waitUntil(lambda: "1 answered, 1 declined" in fb.so_far.text(), timeout=10000)
+    _open_file(qtbot, fb.import_button, good)
+    qtbot.waitUntil(lambda: "Imported 0 responses" in fb.status.text(), timeout=10000)
+    assert "1 imported or withdrawn before were skipped" in fb.status.text()
+    qtbot.wait(300)
+    assert "1 answered, 1 declined" in fb.so_far.text()
     fb.close()
 
     # The loan's report now counts the result; the victim's words are in no report.

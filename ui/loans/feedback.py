@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,17 +39,21 @@ from ui import tasks
 from ui.loans.dates import date_edit, pydate
 from ui.screen import sized
 from vms.access.roles import Permission
+from vms.errors import ConfigError
 from vms.loans.feedback import (
     CHANNELS,
+    CSV_MAX_BYTES,
     RETENTION_MONTHS,
     SCALE,
     TEXT,
+    WITHDRAWN_BY,
     Answers,
     Feedback,
     Imported,
     Question,
     Response,
     Survey,
+    decode_csv,
 )
 from vms.loans.loans import Deployment, today_london
 
@@ -267,21 +272,21 @@ class FeedbackDialog(QDialog):
 
     def import_file(self, path: Path) -> None:
         def work() -> Imported:
-            raw = path.read_bytes()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = raw.decode("cp1252")  # Excel's "CSV" on Windows
-            return self.feedback.import_csv(text)
+            if path.stat().st_size > CSV_MAX_BYTES:
+                raise ConfigError(f"{path.name} is larger than 5 MB: not a survey export")
+            return self.feedback.import_csv(decode_csv(path.read_bytes()))
 
         def imported(got: Imported) -> None:
-            skipped = (f"; {got.already} imported before were skipped" if got.already else "")
+            skipped = (f"; {got.already} imported or withdrawn before were skipped"
+                       if got.already else "")
+            dates = (f", answered {day_words(got.first)} to {day_words(got.last)}"
+                     if got.first and got.last else "")
             self.status.setText(f"Imported {got.added} response{'s' if got.added != 1 else ''} "
-                                f"from {path.name} ({got.declined} declined){skipped}.")
+                                f"from {path.name} ({got.declined} declined{dates}){skipped}.")
         self._run(work, imported, "Not imported")
 
     def _read(self) -> None:
-        did = self.deployment_id()
+        did, loan = self.deployment_id(), self.loan.currentText()
         if did is None:
             return
 
@@ -291,7 +296,8 @@ class FeedbackDialog(QDialog):
                          for a in got}
 
         def show(got: tuple[list[Answers], dict[int | None, Survey]]) -> None:
-            dlg = AnswersDialog(self.feedback, self.loan.currentText(), *got, parent=self)
+            dlg = AnswersDialog(self.feedback, loan, *got, parent=self)
+            dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # victims' names not kept
             dlg.finished.connect(lambda _r: self.count())
             dlg.open()
         self._run(work, show, "Could not read the answers")
@@ -333,19 +339,19 @@ class AnswersDialog(QDialog):
         fid = self.response.currentData()
         if fid is None:
             return
-        reason, ok = QInputDialog.getText(
-            self, "Consent withdrawn", f"How did the victim withdraw consent for response "
-            f"{fid}? (e.g. phone call on 6 Dec to the coordinator)")
+        how, ok = QInputDialog.getItem(
+            self, "Consent withdrawn", f"Response {fid} will be deleted, scores and all.\n"
+            "How did the victim withdraw consent?", list(WITHDRAWN_BY), 0, False)
         if ok:
-            self.withdraw_response(int(fid), reason)
+            self.withdraw_response(int(fid), how)
 
-    def withdraw_response(self, fid: int, reason: str) -> None:
+    def withdraw_response(self, fid: int, how: str) -> None:
         def gone(_r: object) -> None:
             self.response.removeItem(self.response.findData(fid))
             self.withdraw.setEnabled(self.response.count() > 0)
             self.view.setHtml(f"<p>Response {fid} was deleted, scores and all.</p>")
             self.status.setText(f"Response {fid} deleted: consent withdrawn.")
-        tasks.run(lambda: self.feedback.withdraw(fid, reason), gone,
+        tasks.run(lambda: self.feedback.withdraw(fid, how), gone,
                   lambda e: self.status.setText(f"Not deleted: {e}"), owner=self)
 
 

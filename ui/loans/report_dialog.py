@@ -49,7 +49,8 @@ class ReportDialog(QDialog):
         for key, words in POLICE_RESULTS.items():
             self.outcome.addItem(words, key)
         self.note = QLineEdit()
-        self.note.setPlaceholderText("note, e.g. the officer's account or the crime number")
+        self.note.setPlaceholderText("note, e.g. the crime number (no names: anyone who reads "
+                                     "loan reports sees it)")
         self.record = QPushButton("Record police result")
         self.record.clicked.connect(self._record)
         rows = QVBoxLayout(self.police)

@@ -16,6 +16,7 @@ from pathlib import Path
 from vms.access.session import Session
 from vms.cli.common import Subparsers, command
 from vms.errors import ConfigError
+from vms.loans.feedback import CSV_MAX_BYTES, decode_csv
 from vms.profile import Profile
 
 
@@ -48,8 +49,10 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
             print(json.dumps([asdict(q) for q in fb.survey().questions], indent=2))
         elif args.action == "import":
             got = fb.import_csv(_read(args.csv))
-            print(f"imported {got.added} answered and {got.declined} declined survey(s); "
-                  f"{got.already} already imported")
+            dates = (f", answered {got.first:%d %b %Y} to {got.last:%d %b %Y}"
+                     if got.first and got.last else "")
+            print(f"imported {got.added} answered and {got.declined} declined survey(s)"
+                  f"{dates}; {got.already} imported or withdrawn before, skipped")
         else:
             print(f"purged the personal data of {fb.purge()} response(s)")
     finally:
@@ -59,6 +62,8 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+        if path.stat().st_size > CSV_MAX_BYTES:
+            raise ConfigError(f"{path} is larger than 5 MB: not a survey export")
+        return decode_csv(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None

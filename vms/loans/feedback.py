@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import sqlite3
 import statistics
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ from vms.loans.loans import Deployment, Loans, today_london
 SCALE, CHOICE, TEXT = "scale", "choice", "text"
 KINDS = (SCALE, CHOICE, TEXT)
 CHANNELS = ("phone", "online form", "paper", "in person")
+WITHDRAWN_BY = ("phone call", "email", "letter", "in person", "online form")
 RETENTION_MONTHS = 12  # after the answer: the scheme's evaluation cycle
 CSV_MAX_BYTES = 5_000_000
 TEXT_MAX = 2000
@@ -132,7 +134,9 @@ class Answers:
 class Imported:
     added: int
     declined: int
-    already: int  # rows whose form response id was imported before
+    already: int  # rows whose form response id was imported (or withdrawn) before
+    first: dt.date | None = None  # the answer dates imported, to check against the form
+    last: dt.date | None = None
 
 
 def questions_from_json(text: str) -> tuple[Question, ...]:
@@ -209,6 +213,16 @@ class Feedback:
         self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.survey.set")
         _check_all(questions)
         with self.store.transaction() as c:
+            # A key keeps its kind across versions: the programme report counts answers by
+            # key, and a scale that became a choice could no longer be counted as either.
+            for row in c.execute("SELECT questions FROM surveys"):
+                for old in json.loads(row[0]):
+                    new = next((q for q in questions if q.key == old["key"]), None)
+                    if new is not None and new.kind != old["kind"]:
+                        raise ConfigError(
+                            f"question {new.key} was a {old['kind']} question in an earlier "
+                            f"version, and answers to it are kept: give the {new.kind} "
+                            "question a new key")
             cur = c.execute("INSERT INTO surveys (questions, user, utc) VALUES (?,?,?)",
                             (json.dumps([asdict(q) for q in questions]), self.session.user,
                              utc_now()))
@@ -283,61 +297,72 @@ class Feedback:
                 ) -> int:
         sid = row["survey_id"] if row["survey_id"] is not None else self._current_id(c)
         retain = add_months(row["answered"], RETENTION_MONTHS)
+        personal, respondent = row["personal"], row["respondent"]
+        purged = None
+        if retain < today_london():  # an old answer imported late: its personal data is
+            personal = respondent = None  # already past retention, so it is never stored
+            purged = utc_now()
         cur = c.execute(
             "INSERT INTO feedback (deployment_id, survey_id, answered, channel, consent, scores, "
-            "personal, respondent, retain_until, source_ref, user, utc) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "personal, respondent, retain_until, source_ref, user, utc, purged_utc) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (row["deployment_id"], sid, row["answered"].isoformat(), row["channel"],
              int(row["consent"]), json.dumps(row["scores"]),
-             json.dumps(row["personal"]) if row["personal"] is not None else None,
-             row["respondent"], retain.isoformat(), source_ref, self.session.user, utc_now()))
+             json.dumps(personal) if personal is not None else None,
+             respondent, retain.isoformat(), source_ref, self.session.user, utc_now(), purged))
         return int(cur.lastrowid or 0)
 
     def import_csv(self, text: str) -> Imported:
         """Responses from an online form's CSV export, all or nothing: one bad row refuses
         the file with every bad row's line and reason, so a corrected file can be imported
-        again. Rows whose ``response_id`` was imported before are skipped, not doubled.
+        again. Rows whose ``response_id`` was imported before are skipped, not doubled, and
+        so are those whose victim later withdrew consent (never brought back).
 
         Columns: ``urn`` (the loan's police URN), ``answered`` (YYYY-MM-DD or DD/MM/YYYY),
         ``consent`` (yes/no); optional ``response_id``, ``respondent``, ``installed`` (to
         pick one of several loans at the URN); then each question by its key or its text.
+        Any other column is refused, not ignored: its answers would be lost in silence.
         """
         self.access.require(self.session, Permission.LOANS_MANAGE,
                             action="loans.feedback.import")
-        if len(text.encode("utf-8", "replace")) > CSV_MAX_BYTES:
+        if len(text) > CSV_MAX_BYTES:
             raise ConfigError("the file is larger than 5 MB: not a survey export")
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        head = [h.strip() for h in (reader.fieldnames or [])]
+        if "\x00" in text:
+            raise ConfigError("the file holds NUL bytes: it is not a CSV export as text "
+                              "(a spreadsheet's own format, or UTF-16?)")
         survey = self.survey()
-        columns = _columns(head, survey)
-        for need in ("urn", "answered", "consent"):
-            if need not in columns.values():
-                raise ConfigError(f"the file has no {need!r} column (columns: "
-                                  f"{', '.join(head) or 'none'})")
+        try:
+            parsed = _read_csv(text.lstrip("\ufeff"), survey)
+        except csv.Error as exc:
+            raise ConfigError(f"the file cannot be read as CSV: {exc}") from None
         deployments = self.loans.deployments(include_removed=True)
         rows: list[tuple[dict[str, Any], str | None]] = []
         errors: list[str] = []
-        seen: set[str] = set()
+        seen: dict[str, dict[str, str]] = {}
         already = 0
-        for line, raw in enumerate(reader, 2):
-            cells = {columns[k.strip()]: (v or "") for k, v in raw.items()
-                     if k is not None and k.strip() in columns}
+        for line, cells in parsed:
             ref = cells.pop("response_id", "").strip() or None
             try:
-                if ref is not None and (ref in seen or self.store.conn.execute(
-                        "SELECT 1 FROM feedback WHERE source_ref = ?", (ref,)).fetchone()):
+                if ref is not None and ref in seen:
+                    if seen[ref] != cells:
+                        raise ConfigError(f"response id {ref} is in the file twice, with "
+                                          "different answers")
                     already += 1
                     continue
-                answered = _parse_date(cells.pop("answered", ""))
-                consent = _yes_no(cells.pop("consent", ""))
-                dep = _pick(deployments, cells.pop("urn", "").strip(),
-                            cells.pop("installed", "").strip(), answered)
-                respondent = cells.pop("respondent", "")
+                if ref is not None and self._known_ref(self.store.conn, ref):
+                    already += 1
+                    continue
+                answered = _parse_date(cells.get("answered", ""))
+                consent = _yes_no(cells.get("consent", ""))
+                dep = _pick(deployments, cells.get("urn", "").strip(),
+                            cells.get("installed", "").strip(), answered)
+                answers = {k: v for k, v in cells.items() if k not in _FIXED}
+                respondent = cells.get("respondent", "")
                 rows.append((self._checked(dep, answered, "online form", consent,
-                                           cells if consent else {},
+                                           answers if consent else {},
                                            respondent if consent else "", survey), ref))
                 if ref is not None:
-                    seen.add(ref)
+                    seen[ref] = dict(cells)
             except ConfigError as exc:
                 errors.append(f"line {line}: {exc}")
         if errors:
@@ -345,12 +370,24 @@ class Feedback:
             raise ConfigError("nothing was imported; correct these rows and import the file "
                               "again:\n" + "\n".join(shown))
         with self.store.transaction() as c:
-            ids = [self._insert(c, row, ref) for row, ref in rows]
-        declined = sum(not r["consent"] for r, _ in rows)
+            # Checked again inside the write lock: another import of the same export may
+            # have finished since the rows were read.
+            fresh = [(row, ref) for row, ref in rows if ref is None or not self._known_ref(c, ref)]
+            already += len(rows) - len(fresh)
+            ids = [self._insert(c, row, ref) for row, ref in fresh]
+        declined = sum(not r["consent"] for r, _ in fresh)
+        days = sorted(r["answered"] for r, _ in fresh)
         self.access.record(self.session, "loans.feedback.import",
                            detail={"added": len(ids), "declined": declined, "already": already,
                                    "feedback": ids[:100]})
-        return Imported(len(ids) - declined, declined, already)
+        return Imported(len(ids) - declined, declined, already,
+                        days[0] if days else None, days[-1] if days else None)
+
+    @staticmethod
+    def _known_ref(c: sqlite3.Connection, ref: str) -> bool:
+        return c.execute("SELECT 1 FROM feedback WHERE source_ref = ? UNION ALL "
+                         "SELECT 1 FROM feedback_withdrawn WHERE source_ref = ?",
+                         (ref, ref)).fetchone() is not None
 
     # -- reading ------------------------------------------------------------------------------
     def responses(self, deployment_ids: list[int] | None = None) -> list[Response]:
@@ -399,33 +436,44 @@ class Feedback:
         surveys = {sid: self._survey_by_id(sid) for sid in {r.survey_id for r in got}}
         return summary(got, surveys)
 
-    def withdraw(self, fid: int, reason: str) -> None:
-        """The victim withdrew consent: the whole response goes, scores included."""
+    def withdraw(self, fid: int, how: str) -> None:
+        """The victim withdrew consent: the whole response goes, scores included; a form's
+        response id is kept (nothing else) so that the next import skips it. ``how`` is one
+        of ``WITHDRAWN_BY``: the audit trail, which administrators read, holds no free text
+        about the victim."""
         self.access.require(self.session, Permission.FEEDBACK_READ,
                             action="loans.feedback.withdraw")
-        if not reason.strip():
-            raise ConfigError("say how the victim withdrew consent")
+        if how not in WITHDRAWN_BY:
+            raise ConfigError(f"how the victim withdrew consent: one of {', '.join(WITHDRAWN_BY)}")
         gone = self.response(fid)
         with self.store.transaction() as c:
+            ref = c.execute("SELECT source_ref FROM feedback WHERE id = ?", (fid,)).fetchone()
+            if ref is not None and ref[0]:
+                c.execute("INSERT OR IGNORE INTO feedback_withdrawn (source_ref, utc) "
+                          "VALUES (?, ?)", (ref[0], utc_now()))
             c.execute("DELETE FROM feedback WHERE id = ?", (fid,))
         self.access.record(self.session, "loans.feedback.withdraw",
                            detail={"feedback": fid, "deployment": gone.deployment_id,
-                                   "reason": reason.strip()})
+                                   "how": how})
 
     def purge(self, today: dt.date | None = None) -> int:
         """Blank the personal data of responses past their retention date; the scores stay
-        for the programme figures. Returns how many were purged (audited when any)."""
+        for the programme figures. Returns how many were purged (audited when any). Reads
+        first, so the usual case (nothing due) takes no write lock."""
         day = (today or today_london()).isoformat()
+        due = "retain_until < ? AND purged_utc IS NULL"
+        if self.store.conn.execute(f"SELECT 1 FROM feedback WHERE {due}",  # noqa: S608
+                                   (day,)).fetchone() is None:
+            return 0
         with self.store.transaction() as c:
-            ids = [int(r[0]) for r in c.execute(
-                "SELECT id FROM feedback WHERE retain_until < ? AND purged_utc IS NULL", (day,))]
-            if ids:
-                marks = ",".join("?" * len(ids))
-                c.execute(f"UPDATE feedback SET personal = NULL, respondent = NULL, "  # noqa: S608
-                          f"purged_utc = ? WHERE id IN ({marks})", (utc_now(), *ids))
+            ids = [int(r[0]) for r in c.execute(f"SELECT id FROM feedback WHERE {due}",  # noqa: S608
+                                                (day,))]
+            c.execute(f"UPDATE feedback SET personal = NULL, respondent = NULL, "  # noqa: S608
+                      f"purged_utc = ? WHERE {due}", (utc_now(), day))
         if ids:
             self.access.record(self.session, "loans.feedback.purge",
-                               detail={"feedback": ids, "before": day})
+                               detail={"feedback": ids[:1000], "count": len(ids),
+                                       "before": day})
         return len(ids)
 
 
@@ -441,23 +489,92 @@ _FIXED = ("urn", "answered", "consent", "response_id", "respondent", "installed"
 
 
 def _columns(head: list[str], survey: Survey) -> dict[str, str]:
-    """Each CSV header to a fixed field or a question key (by key or by question text)."""
+    """Each CSV header to a fixed field or a question key (by key or by question text).
+    A header that is neither, or two headers for one field, refuse the file: a question
+    reworded on the form would otherwise lose its answers without a word."""
     out: dict[str, str] = {}
     by_text = {q.text.casefold().strip(): q.key for q in survey.questions}
+    by_key = {q.key.casefold(): q.key for q in survey.questions}
+    unknown: list[str] = []
     for h in head:
         low = h.casefold().strip()
         name = low.replace(" ", "_")
-        if name in _FIXED:
-            out[h] = name
-        elif survey.question(h) is not None:
-            out[h] = h
-        elif low in by_text:
-            out[h] = by_text[low]
+        field = (name if name in _FIXED else by_key.get(low) or by_text.get(low))
+        if field is None:
+            unknown.append(h)
+        elif field in out.values():
+            raise ConfigError(f"two columns are both {field!r}: keep one and import again")
+        else:
+            out[h] = field
+    if unknown:
+        raise ConfigError(
+            "columns that are neither a question of the survey nor urn, answered, consent, "
+            f"response_id, respondent or installed: {', '.join(repr(u) for u in unknown)}. "
+            "Remove them, or name them by a question's key (vms feedback questions), and "
+            "import again")
     return out
 
 
+def _read_csv(text: str, survey: Survey) -> list[tuple[int, dict[str, str]]]:
+    """The rows of an export with the line each starts on, keyed by field; rows with every
+    cell empty (Excel's trailing ",,,,") skipped; a row with more cells than the header
+    refused (an unquoted comma would shift its answers into the wrong questions)."""
+    reader = csv.reader(io.StringIO(text))
+    head = [h.strip() for h in next(reader, [])]
+    columns = _columns(head, survey)
+    for need in ("urn", "answered", "consent"):
+        if need not in columns.values():
+            raise ConfigError(f"the file has no {need!r} column (columns: "
+                              f"{', '.join(head) or 'none'})")
+    fields = [columns[h] for h in head]
+    out: list[tuple[int, dict[str, str]]] = []
+    wrong: list[str] = []
+    line = reader.line_num + 1
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            if len(row) > len(fields):
+                wrong.append(f"line {line}: {len(row)} cells under {len(fields)} columns "
+                             "(a comma in an answer not in quotes?)")
+            else:
+                out.append((line, dict(zip(fields, row, strict=False))))
+        line = reader.line_num + 1
+    if wrong:
+        raise ConfigError("nothing was imported; correct these rows and import the file "
+                          "again:\n" + "\n".join(wrong[:20]))
+    return out
+
+
+def decode_csv(raw: bytes) -> str:
+    """An export's bytes as text: UTF-8 (with or without Excel's BOM), or Windows-1252 (Excel's
+    "CSV" on Windows) when the file has no UTF-8 in it at all. A UTF-8 file with a damaged
+    byte is refused rather than read as 1252, which would garble every accented name."""
+    if len(raw) > CSV_MAX_BYTES:
+        raise ConfigError("the file is larger than 5 MB: not a survey export")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError("the file is UTF-16: save it from the spreadsheet as "
+                          "\"CSV UTF-8\" and import again")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if re.search(rb"[\xc2-\xf4][\x80-\xbf]", raw):
+            raise ConfigError(f"the file is not valid UTF-8 (byte {exc.start + 1}): save it "
+                              "as \"CSV UTF-8\" and import again") from None
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ConfigError("the file's text is neither UTF-8 nor Windows-1252: save it as "
+                          "\"CSV UTF-8\" and import again") from None
+
+
 def _parse_date(text: str) -> dt.date:
+    """YYYY-MM-DD, or day first as written in the UK. A date that only makes sense month
+    first (03/25/2026) is refused: the whole export is then month first, and its other
+    dates would be read wrongly without a word."""
     t = text.strip()
+    m = re.match(r"(\d{1,2})/(\d{1,2})/\d{4}", t)
+    if m and int(m.group(2)) > 12 >= int(m.group(1)):
+        raise ConfigError(f"answered: {t!r} is month first; export the dates as DD/MM/YYYY "
+                          "or YYYY-MM-DD")
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M:%S",
                 "%d/%m/%Y %H:%M"):
         try:
@@ -507,20 +624,26 @@ def summary(responses: list[Response], surveys: dict[int | None, Survey]) -> dic
     out: dict[str, Any] = {"responses": len(responses), "answered": len(answered),
                            "declined": len(responses) - len(answered), "questions": {}}
     keys: dict[str, Question] = {}
+    options: dict[str, list[str]] = {}
     for r in answered:
         for q in surveys[r.survey_id].questions:
             keys.setdefault(q.key, q)
+            seen = options.setdefault(q.key, [])
+            seen += [o for o in q.options if o not in seen]
     for key, q in keys.items():
         if q.kind == TEXT:
             continue
         values = [r.scores[key] for r in answered if key in r.scores]
         entry: dict[str, Any] = {"text": q.text, "kind": q.kind, "n": len(values)}
         if q.kind == SCALE:
+            values = [v for v in values if isinstance(v, int)]  # a key never changes kind
+            entry["n"] = len(values)
             entry["counts"] = {str(i): sum(v == i for v in values) for i in range(1, 6)}
             entry["median"] = statistics.median(values) if values else None
             entry["low"], entry["high"] = q.low, q.high
         else:
-            entry["counts"] = {o: sum(v == o for v in values) for o in q.options}
+            # Options across every version answered: an option added later is counted too.
+            entry["counts"] = {o: sum(v == o for v in values) for o in options[key]}
         out["questions"][key] = entry
     pairs = [(r.scores["safe_before"], r.scores["safe_after"]) for r in answered
              if isinstance(r.scores.get("safe_before"), int)

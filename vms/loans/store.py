@@ -105,12 +105,22 @@ CREATE TABLE IF NOT EXISTS feedback (
     purged_utc TEXT
 );
 CREATE INDEX IF NOT EXISTS feedback_deployment ON feedback(deployment_id);
+CREATE INDEX IF NOT EXISTS feedback_retention ON feedback(retain_until) WHERE purged_utc IS NULL;
+-- Form response ids of responses deleted when the victim withdrew consent: a later import
+-- of the same export must not bring them back. The id is the form's, nothing personal.
+CREATE TABLE IF NOT EXISTS feedback_withdrawn (
+    source_ref TEXT PRIMARY KEY,
+    utc TEXT NOT NULL
+);
 """
 
 
 def _setup(c: sqlite3.Connection) -> None:
     c.row_factory = sqlite3.Row
     c.execute("PRAGMA foreign_keys=ON")
+    # Victims' contacts and answers, once deleted or purged, are overwritten, not left in
+    # free pages for anyone with the file to read.
+    c.execute("PRAGMA secure_delete=ON")
 
 
 class LoanStore(SqliteStore):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import os
 import time
@@ -33,6 +34,8 @@ from vms.events.store import EventStore
 from vms.events.topics import RELAY
 from vms.incidents.priorities import parse_priorities
 from vms.incidents.queue import CLOSED, Incident, IncidentQueue
+from vms.loans.feedback import Feedback
+from vms.loans.loans import Loans
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
 from vms.recording.locks import EvidenceLocks
@@ -44,6 +47,7 @@ from vms.site.server import SiteServer
 log = logging.getLogger(__name__)
 
 RECONCILE_S = 5.0  # how soon a device added, changed or removed is watched accordingly
+PURGE_S = 3600.0  # personal data past its retention date is blanked within the hour
 OFF = "off"  # recording_mode: this service records nothing (a recording host does)
 
 
@@ -88,6 +92,7 @@ class SiteService:
         self._claim: filelock.BaseFileLock | None = None
         self._watched: dict[int, DeviceSource] = {}
         self._reconciler: Any = None
+        self._purger: Any = None
         self.started = False
         self._stopped = False
 
@@ -181,6 +186,7 @@ class SiteService:
             self.loop.call(self.server.start(), timeout=10)
         self.loop.call(self._reconcile(), timeout=30)
         self._reconciler = self.loop.submit(self._reconcile_forever())
+        self._purger = self.loop.submit(self._purge_forever())
         self.started = True
         self.profile.access.record(self.session, "service.start",
                                    detail={"pid": os.getpid(), "recording": self.mode
@@ -207,6 +213,25 @@ class SiteService:
                 self._watched[did] = src
                 self.engine.watch(src)
 
+    def purge_personal_data(self, today: dt.date | None = None) -> int:
+        """Victims' names and written answers past their retention date, blanked whether or
+        not anyone opens the feedback (the service runs around the clock; desks do not)."""
+        loans = Loans(self.profile, self.session)
+        try:
+            return Feedback(loans).purge(today)
+        finally:
+            loans.close()
+
+    async def _purge_forever(self) -> None:
+        import asyncio
+
+        while True:
+            try:
+                await asyncio.to_thread(self.purge_personal_data)
+            except Exception:  # the loans store busy or unreadable: logged, tried next hour
+                log.exception("personal data past its retention date was not purged")
+            await asyncio.sleep(PURGE_S)
+
     async def _reconcile_forever(self) -> None:
         import asyncio
 
@@ -222,8 +247,9 @@ class SiteService:
         if self._stopped:
             return
         self._stopped = True
-        if self._reconciler is not None:
-            self._reconciler.cancel()
+        for task in (self._reconciler, self._purger):
+            if task is not None:
+                task.cancel()
         try:
             self.loop.call(self.engine.stop(), timeout=10)
         except Exception as exc:
