@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from tests.burned_clock import burned_clock
 from tests.conftest import Sim, start_sim
-from tests.test_recording import burned_clock, wait_for
+from tests.test_recording import wait_for
 from tests.wall_helpers import Site, register
 from ui.playback.window import PlaybackWindow
 from vms.recording.index import CLOSED, RecordingIndex
@@ -66,7 +67,7 @@ def test_a_seek_lands_on_the_frame_of_that_moment_not_the_keyframe(
         # The simulator burned its clock into the frame: it must show the moment asked for.
         import av
         frame = av.VideoFrame.from_ndarray(f.rgb, format="rgb24")
-        seen = burned_clock(frame, tmp_path)
+        seen = burned_clock(frame)
         assert seen is not None
         wall = datetime.fromtimestamp(f.at)
         diff = abs((seen - (wall.second + wall.microsecond / 1e6) + 30) % 60 - 30)

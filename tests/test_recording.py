@@ -8,8 +8,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -21,8 +19,8 @@ from typing import Any
 
 import av
 import pytest
-from PIL import ImageOps
 
+from tests.burned_clock import burned_clock
 from tests.conftest import (
     Sim,
     ensure_admin,
@@ -176,37 +174,6 @@ def cut_id(before: list[Any]) -> int:
     return max(s.id for s in before)
 
 
-def burned_clock(frame: av.VideoFrame, tmp: Path) -> float | None:
-    """The seconds and tenths the simulator burned into the frame (bottom right), by OCR.
-
-    Tesseract misreads a rendering now and then (one CI run read nothing, another read a
-    digit wrong by 5 s): four renderings are read and the reading most of them agree on
-    (within 0.15 s) is taken; with no agreement, no reading."""
-    exe = shutil.which("tesseract")
-    assert exe, "tesseract is missing: scripts/setup.sh installs it"
-    img = frame.to_image()
-    w, h = img.size
-    box = img.crop((int(w * 0.8), int(h * 0.9), w, h)).convert("L")
-    readings: list[float] = []
-    for scale, invert in ((2, True), (3, True), (2, False), (4, True), (3, False)):
-        crop = box.resize((box.width * scale, box.height * scale))
-        png = tmp / "clock.png"
-        (ImageOps.invert(crop) if invert else crop).save(png)
-        out = subprocess.run([exe, str(png), "-", "--psm", "7", "-c",
-                              "tessedit_char_whitelist=0123456789."],
-                             capture_output=True, text=True, timeout=60).stdout.strip()
-        m = re.search(r"(\d\d)\.(\d)$", out)
-        if m:
-            readings.append(int(m.group(1)) + int(m.group(2)) / 10)
-        agreeing = [[r for r in readings if abs((r - x + 30) % 60 - 30) <= 0.15]
-                    for x in readings]
-        best = max(agreeing, key=len, default=[])
-        if len(best) >= 2 and len(best) * 2 > len(readings):
-            return best[0]
-    print("burned clock: no agreement among", readings)
-    return None
-
-
 def test_index_times_agree_with_the_clock_burned_into_the_frames(
         rsim: Sim, site: Site, tmp_path: Path) -> None:
     cam = site.ids["cam1"]
@@ -222,7 +189,7 @@ def test_index_times_agree_with_the_clock_burned_into_the_frames(
         with av.open(str(seg.path)) as c:
             frames = list(c.decode(video=0))
         for frame, stamp in ((frames[0], seg.start_utc), (frames[-1], seg.end_utc)):
-            seen = burned_clock(frame, tmp_path)
+            seen = burned_clock(frame)
             assert seen is not None, f"no clock read in {seg.path.name}"
             t = datetime.fromisoformat(stamp)
             indexed = t.second + t.microsecond / 1e6

@@ -60,7 +60,7 @@ class Clip:
 _FONT_CACHE: dict[int, ImageFont.FreeTypeFont | ImageFont.ImageFont] = {}
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     if size not in _FONT_CACHE:
         try:
             _FONT_CACHE[size] = ImageFont.load_default(size=size)
@@ -95,17 +95,17 @@ def render_frame(spec: ClipSpec, index: int, bg: Image.Image | None = None,
     d.ellipse([px, py - int(h * 0.06), px + int(w * 0.04), py], fill=(240, 220, 190))
     s = h / 720.0
     d.rectangle([0, 0, w, int(110 * s)], fill=(10, 14, 22))
-    d.text((int(24 * s), int(12 * s)), spec.device, font=_font(max(10, int(56 * s))),
+    d.text((int(24 * s), int(12 * s)), spec.device, font=font(max(10, int(56 * s))),
            fill=(255, 255, 255))
     d.text((int(24 * s), int(74 * s)), f"{spec.label} · {spec.location}",
-           font=_font(max(8, int(26 * s))), fill=(180, 200, 230))
+           font=font(max(8, int(26 * s))), fill=(180, 200, 230))
     sec = t % LOOP_SECONDS
     stamp = clock or f"··:··:{int(sec):02d}.{round((sec % 1) * 10) % 10}"
     d.rectangle([w - int(330 * s), h - int(74 * s), w, h], fill=(0, 0, 0))
-    d.text((w - int(316 * s), h - int(66 * s)), stamp, font=_font(max(10, int(50 * s))),
+    d.text((w - int(316 * s), h - int(66 * s)), stamp, font=font(max(10, int(50 * s))),
            fill=(120, 255, 120))
     d.text((int(24 * s), h - int(44 * s)), f"SIMULATED · {spec.width}x{spec.height}",
-           font=_font(max(8, int(24 * s))), fill=(255, 190, 80))
+           font=font(max(8, int(24 * s))), fill=(255, 190, 80))
     return img
 
 
