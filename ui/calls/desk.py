@@ -16,12 +16,13 @@ from ui.calls.alert import Alert
 from ui.calls.incident_pane import IncidentPane
 from ui.calls.queue_pane import QueuePane
 from ui.calls.service_link import ServiceLink
-from ui.video.hub import FeedHub
+from ui.video.hub import FeedHandle, FeedHub
 from vms.access.roles import Permission
 from vms.audio.talk import Talk
 from vms.devices.links import CameraLinks
 from vms.devices.relay import RelayControl
 from vms.errors import VmsError
+from vms.events.device_rules import is_help_point
 from vms.events.engine import Health
 from vms.incidents.queue import ACCEPTED, CLOSED, KIND_WORDS, NEW, ON_HOLD, Incident
 from vms.loans.triage import Triage
@@ -64,6 +65,7 @@ class CallDesk(QObject):
         self._activating: tuple[IncidentPane, float] | None = None  # the pane last given the keys
         self.locked = False  # the lock screen is up: no pane opens, the lock screen lists calls
         self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
+        self.warm: dict[int, FeedHandle] = {}  # Help Points' sub streams, kept running
         self.microphone = profile.accounts.settings().value("microphone")  # read at sign-in
         # The site service raises calls for every device; this user sees those their camera
         # groups reach (widened by ``start`` when devices are added).
@@ -80,6 +82,18 @@ class CallDesk(QObject):
         self.visible |= {r.id for r in rows}
         self.places.update({r.id: r.location or r.site for r in rows})
         self.service.start(rows)
+        self.keep_callers_warm(rows)
+
+    def keep_callers_warm(self, rows: list[DeviceRow]) -> None:
+        """Each Help Point's sub stream kept open and decoded while the desk is up, for those
+        who take calls: a pane opens on the caller's face at once (SD), instead of waiting
+        for an RTSP start and a keyframe, and goes HD when the main stream has a picture.
+        Help Points are few, and the first second of a call is when the face matters."""
+        if not self.handles_calls:
+            return
+        for r in rows:
+            if is_help_point(r) and r.id not in self.warm:
+                self.warm[r.id] = self.hub.acquire(r.id, "sub")
 
     def _on_health(self, h: Health) -> None:
         if h.device_id in self.visible:
@@ -265,6 +279,9 @@ class CallDesk(QObject):
 
     def shutdown(self) -> None:
         self.alert.stop()
+        for handle in self.warm.values():
+            self.hub.release(handle)
+        self.warm.clear()
         for pane in self.panes.values():
             pane.shutdown()
             pane.hide()
