@@ -58,6 +58,12 @@ def _loan(lo: Loans, pid: int, urn: str, installed: dt.date) -> int:
     return dep.id
 
 
+def _as_coordinator(site: Site) -> tuple[Loans, Feedback]:
+    coord = site.profile.access.sign_in(SUPERVISOR, SUPERVISOR_PASSWORD, via="desktop")
+    lo = Loans(site.profile, coord)
+    return lo, Feedback(lo)
+
+
 def _raw(site: Site) -> sqlite3.Connection:
     c = sqlite3.connect(site.profile.data_dir / "loans.db")
     c.row_factory = sqlite3.Row
@@ -72,9 +78,7 @@ def _audit(site: Site, action: str) -> list[tuple[str, str, dict[str, object]]]:
 def test_feedback_is_recorded_with_consent_summarised_and_read_only_by_the_coordinator(
         site: Site, tmp_path: Path) -> None:
     profile = site.profile
-    coord = profile.access.sign_in(SUPERVISOR, SUPERVISOR_PASSWORD, via="desktop")
-    lo = Loans(profile, coord)
-    fb = Feedback(lo)
+    lo, fb = _as_coordinator(site)
     today = today_london()
     start = today - dt.timedelta(days=40)
     a = _loan(lo, site.ids["pid1"], "FB/1", start)
@@ -221,9 +225,7 @@ def test_a_form_export_that_would_lose_or_misread_answers_is_refused_whole(
     """Every way a form's CSV could drop answers in silence is refused with its line; nothing
     of a refused file is kept. Old answers imported late keep no personal data."""
     profile = site.profile
-    coord = profile.access.sign_in(SUPERVISOR, SUPERVISOR_PASSWORD, via="desktop")
-    lo = Loans(profile, coord)
-    fb = Feedback(lo)
+    lo, fb = _as_coordinator(site)
     today = today_london()
     long_ago = today - dt.timedelta(days=500)
     _loan(lo, site.ids["cam2"], "FB/9", long_ago)
@@ -286,9 +288,7 @@ def test_a_form_export_that_would_lose_or_misread_answers_is_refused_whole(
 def test_changed_questions_keep_old_answers_with_the_questions_they_answered(
         site: Site) -> None:
     profile = site.profile
-    coord = profile.access.sign_in(SUPERVISOR, SUPERVISOR_PASSWORD, via="desktop")
-    lo = Loans(profile, coord)
-    fb = Feedback(lo)
+    lo, fb = _as_coordinator(site)
     today = today_london()
     dep = _loan(lo, site.ids["cam1"], "FB/3", today - dt.timedelta(days=10))
     old = fb.record(dep, answered=today, channel="phone", consent=True,

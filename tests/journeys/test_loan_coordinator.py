@@ -23,8 +23,7 @@ from PySide6.QtWidgets import QApplication, QListWidgetItem
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in
-from tests.journeys.walk import answer, look_at, opened, shown
-from ui.calls.incident_pane import IncidentPane
+from tests.journeys.walk import answer, intrusion_accepted, look_at, opened, shown
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
 from ui.loans.dashboard import ExtendDialog, LoansWindow, NewLoanDialog
@@ -76,19 +75,11 @@ def _fill(name: str, urn: str, contact: str) -> Callable[[NewLoanDialog], None]:
 
 def _false_alarm(qtbot: QtBot, desktop: Desktop, sim: Sim, cause: str) -> None:
     """An intrusion on the loaned camera, answered and triaged false in its window."""
-    calls = desktop.calls
-    assert calls is not None
-    before = set(calls.panes)
-    sim.cli("intrude", "pid1", "--duration", "1")
-    qtbot.waitUntil(lambda: any(i not in before and p.isVisible()
-                                for i, p in calls.panes.items()), timeout=20000)
-    iid, pane = next((i, p) for i, p in calls.panes.items() if i not in before)
-    assert isinstance(pane, IncidentPane) and pane.triage_box is not None
-    box = pane.triage_box
-    qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: box.false_button.isEnabled(), timeout=10000)
+    iid, _pane, box = intrusion_accepted(qtbot, desktop, sim)
     box.cause.setCurrentIndex(box.cause.findData(cause))
     qtbot.mouseClick(box.false_button, Qt.MouseButton.LeftButton)
+    assert desktop.calls is not None
+    calls = desktop.calls
     qtbot.waitUntil(lambda: iid not in calls.panes, timeout=10000)
 
 

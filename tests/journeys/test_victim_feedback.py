@@ -28,8 +28,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in
-from tests.journeys.walk import answer, look_at, opened, shown
-from ui.calls.incident_pane import IncidentPane
+from tests.journeys.walk import answer, intrusion_accepted, look_at, opened, shown
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
 from ui.loans.dashboard import LoansWindow
@@ -66,17 +65,8 @@ def profile(sim: Sim, tmp_path: Path) -> Iterator[Profile]:
 
 def _escalate(qtbot: QtBot, desktop: Desktop, sim: Sim) -> int:
     """An intrusion on the loaned camera, answered and escalated to the police in its window."""
-    calls = desktop.calls
-    assert calls is not None
-    before = set(calls.panes)
-    sim.cli("intrude", "pid1", "--duration", "1")
-    qtbot.waitUntil(lambda: any(i not in before and p.isVisible()
-                                for i, p in calls.panes.items()), timeout=20000)
-    iid, pane = next((i, p) for i, p in calls.panes.items() if i not in before)
-    assert isinstance(pane, IncidentPane) and pane.triage_box is not None
-    box = pane.triage_box
-    qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: box.genuine_button.isEnabled(), timeout=10000)
+    iid, _pane, box = intrusion_accepted(qtbot, desktop, sim)
+    assert box.genuine_button.isEnabled()  # the site is not on test
     qtbot.keyClicks(box.police_ref, "CAD 0412 06/12")
     qtbot.keyClicks(box.said, "intruder at the rear fence, units attending")
     qtbot.mouseClick(box.genuine_button, Qt.MouseButton.LeftButton)

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.calls.incident_pane import IncidentPane
+from ui.calls.triage_box import TriageBox
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
 from ui.main_window import MainWindow
@@ -169,6 +171,24 @@ def opened(qtbot: object, kind: type[W], trigger: Callable[[], object],
     window = shown(kind)
     assert window is not None
     return window
+
+
+def intrusion_accepted(qtbot: object, desktop: Desktop, sim: object, device: str = "pid1"
+                       ) -> tuple[int, IncidentPane, TriageBox]:
+    """An intrusion on ``device`` (a simulator name), its pane popped and accepted: the id,
+    the pane and its triage box, ready for a decision."""
+    calls = desktop.calls
+    assert calls is not None
+    before = set(calls.panes)
+    sim.cli("intrude", device, "--duration", "1")  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: any(i not in before and p.isVisible()  # type: ignore[attr-defined]
+                                for i, p in calls.panes.items()), timeout=20000)
+    iid, pane = next((i, p) for i, p in calls.panes.items() if i not in before)
+    assert isinstance(pane, IncidentPane) and pane.triage_box is not None
+    box = pane.triage_box
+    qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.waitUntil(box.false_button.isEnabled, timeout=10000)  # type: ignore[attr-defined]
+    return iid, pane, box
 
 
 def signing_in(user: str, password: str) -> Callable[[QDialog], None]:
