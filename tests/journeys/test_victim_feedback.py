@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QFileDialog,
     QInputDialog,
@@ -28,13 +27,18 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import PASSWORD, USER, Sim, signed_in
-from tests.journeys.walk import answer, intrusion_accepted, look_at, opened, shown
+from tests.journeys.walk import (
+    answer,
+    at_desk,
+    intrusion_accepted,
+    look_at,
+    opened,
+    shown,
+)
 from ui.desktop import Desktop
-from ui.dialogs.sign_in import SignInDialog
 from ui.loans.dashboard import LoansWindow
 from ui.loans.feedback import AnswersDialog, FeedbackDialog
 from ui.loans.report_dialog import ReportDialog
-from ui.simulator_link import SimulatorLink
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.devices.commissioning import Commissioning
@@ -94,17 +98,8 @@ def _open_file(qtbot: QtBot, button: Any, path: Path) -> None:
 def test_a_supervisor_records_the_police_result_and_the_victims_feedback(
         qtbot: QtBot, sim: Sim, profile: Profile, site_of: Callable[..., Any],
         tmp_path: Path) -> None:
-    desktop = Desktop(QApplication.instance(), profile, SimulatorLink(profile.data_dir),  # type: ignore[arg-type]
-                      site_of(profile))
-
-    def sign_in(dlg: SignInDialog) -> None:
-        dlg.user.setText(SUPERVISOR)
-        dlg.password.setText(SUPERVISOR_PW)
-        dlg.ok.click()
-
-    answer(SignInDialog, sign_in, desktop.start)
-    win = desktop.window
-    assert win is not None and desktop.calls is not None
+    desktop, win, _link = at_desk(profile, site_of(profile), SUPERVISOR, SUPERVISOR_PW)
+    assert desktop.calls is not None
     service = desktop.calls.service
     qtbot.waitUntil(lambda: [h.state for h in service.health.values()] == ["ok"], timeout=30000)
     iid = _escalate(qtbot, desktop, sim)
