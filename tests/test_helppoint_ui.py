@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -151,6 +152,17 @@ def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
     for a in ("talk.open", "relay.set", "incident.accept", "incident.close", "live.start"):
         assert a in audit, a
     assert np.var(got) > 0
+    # The warm stream is audited as standby, not as someone watching the Help Point; it is
+    # let go when the Help Point leaves the camera list, and asked for again when it is back.
+    starts = [json.loads(e.detail) for e in site.profile.audit.entries()
+              if e.action == "live.start" and '"sub"' in e.detail]
+    assert starts and starts[0]["purpose"].startswith("standby"), starts
+    rows = [site.profile.registry.device(i) for i in site.ids.values()]
+    d.keep_callers_warm([r for r in rows if r.id != hp])
+    assert d.warm == {}
+    qtbot.waitUntil(lambda: not d.hub.running(hp, "sub"), timeout=5000)
+    d.keep_callers_warm(rows)
+    qtbot.waitUntil(lambda: d.hub.running(hp, "sub"), timeout=10000)
 
 
 def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,

@@ -144,7 +144,9 @@ class Desktop(QObject):
         for h in list(service.health.values()):
             win.devices.update_health(dataclasses.replace(h))
         tasks.run(self.svc.devices, self.calls.start,
-                  lambda e: win.statusBar().showMessage(f"Events are not watched: {e}"))
+                  lambda e: win.statusBar().showMessage(f"Events are not watched: {e}"),
+                  owner=self.calls)
+        win.cameras.devices_loaded.connect(self.calls.keep_callers_warm)  # added, removed
         self.window = win
         ctx = SignedIn(self.profile, session, win, self.svc, self.live, self.calls,
                        self.recordings, self.link)

@@ -36,6 +36,8 @@ from vms.registry.repo import DeviceRow
 POP_UP_PRIORITY = 2
 log = logging.getLogger(__name__)
 FRAME_PX = 40  # a window's title bar and borders: not known until it is shown
+WARM_PURPOSE = "standby: ready for a call, not shown"  # what the audit says of a warm stream
+WARM_RETRY_MS = 30_000
 
 
 def _epoch(utc: str) -> float:
@@ -66,6 +68,10 @@ class CallDesk(QObject):
         self.locked = False  # the lock screen is up: no pane opens, the lock screen lists calls
         self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
         self.warm: dict[int, FeedHandle] = {}  # Help Points' sub streams, kept running
+        self._warm_retry = QTimer(self)
+        self._warm_retry.setInterval(WARM_RETRY_MS)
+        self._warm_retry.timeout.connect(self._retry_warm)
+        self.closed = False
         self.microphone = profile.accounts.settings().value("microphone")  # read at sign-in
         # The site service raises calls for every device; this user sees those their camera
         # groups reach (widened by ``start`` when devices are added).
@@ -79,6 +85,8 @@ class CallDesk(QObject):
         tasks.run(service.queue.open_incidents, self._loaded, self._not_loaded)
 
     def start(self, rows: list[DeviceRow]) -> None:
+        if self.closed:
+            return  # signed out while the devices were read
         self.visible |= {r.id for r in rows}
         self.places.update({r.id: r.location or r.site for r in rows})
         self.service.start(rows)
@@ -89,11 +97,23 @@ class CallDesk(QObject):
         who take calls: a pane opens on the caller's face at once (SD), instead of waiting
         for an RTSP start and a keyframe, and goes HD when the main stream has a picture.
         Help Points are few, and the first second of a call is when the face matters."""
-        if not self.handles_calls:
+        if not self.handles_calls or self.closed:
             return
-        for r in rows:
-            if is_help_point(r) and r.id not in self.warm:
-                self.warm[r.id] = self.hub.acquire(r.id, "sub")
+        wanted = {r.id for r in rows if is_help_point(r)}
+        for did in set(self.warm) - wanted:  # removed, or no longer a Help Point
+            self.hub.release(self.warm.pop(did))
+        for did in wanted:
+            if did not in self.warm:
+                self.warm[did] = self.hub.acquire(did, "sub", purpose=WARM_PURPOSE)
+        self._warm_retry.start()
+
+    def _retry_warm(self) -> None:
+        """A warm stream that could not be opened (a keyring or audit store busy for a
+        moment) is asked for again, or the Help Point would stay cold all shift."""
+        for did, handle in list(self.warm.items()):
+            if handle.error is not None and not self.closed:
+                self.hub.release(handle)
+                self.warm[did] = self.hub.acquire(did, "sub", purpose=WARM_PURPOSE)
 
     def _on_health(self, h: Health) -> None:
         if h.device_id in self.visible:
@@ -278,6 +298,8 @@ class CallDesk(QObject):
                 log.warning("call %s was not put on hold: %s", inc.id, exc)
 
     def shutdown(self) -> None:
+        self.closed = True
+        self._warm_retry.stop()
         self.alert.stop()
         for handle in self.warm.values():
             self.hub.release(handle)

@@ -333,7 +333,10 @@ class IncidentPane(QWidget):
 
     def _tick(self) -> None:
         now = time.monotonic()
-        if self.sub is not None and self.main.feed is not None and self.main.feed.latest:
+        if self.sub is not None and (self.main.denied or (
+                self.main.feed is not None and self.main.feed.latest)):
+            # HD has a picture; or this user may no longer view the camera (the running SD
+            # stream was opened earlier, so the refusal of HD decides): the tile says why
             self.tile.handle = self.main
             self.hub.release(self.sub)
             self.sub = None

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject
 from ui import tasks
 from ui.video.feed import Feed
 from vms.devices.live import LiveStream, LiveView
-from vms.errors import VmsError
+from vms.errors import PermissionDenied, VmsError
 from vms.retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ class FeedHandle:
     quality: str
     feed: Feed | None = None
     error: str | None = None  # why it could not be opened (permission, no stream...)
+    denied: bool = False  # ...because this user may not view this camera
     released: bool = False
 
 
@@ -39,6 +40,7 @@ class _Entry:
     feed: Feed | None = None
     stream: LiveStream | None = None
     error: str | None = None
+    denied: bool = False
 
 
 class FeedHub(QObject):
@@ -50,16 +52,18 @@ class FeedHub(QObject):
         self.backoff = backoff
         self._entries: dict[tuple[int, str], _Entry] = {}
 
-    def acquire(self, device_id: int, quality: str) -> FeedHandle:
+    def acquire(self, device_id: int, quality: str, purpose: str | None = None) -> FeedHandle:
+        """``purpose``: said in the audit when this acquire opens the stream (a stream kept
+        ready for a call is not one someone watched)."""
         key = (device_id, quality)
         handle = FeedHandle(device_id, quality)
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry(key)
-            tasks.run(lambda: self.live.open(device_id, quality),
+            tasks.run(lambda: self.live.open(device_id, quality, purpose=purpose),
                       lambda s: self._opened(entry, s), lambda e: self._failed(entry, e))
         entry.handles.append(handle)
-        handle.feed, handle.error = entry.feed, entry.error
+        handle.feed, handle.error, handle.denied = entry.feed, entry.error, entry.denied
         return handle
 
     def release(self, handle: FeedHandle) -> None:
@@ -108,8 +112,9 @@ class FeedHub(QObject):
 
     def _failed(self, entry: _Entry, exc: BaseException) -> None:
         entry.error = str(exc) if isinstance(exc, VmsError) else f"{type(exc).__name__}: {exc}"
+        entry.denied = isinstance(exc, PermissionDenied)
         for h in entry.handles:
-            h.error = entry.error
+            h.error, h.denied = entry.error, entry.denied
         if self._entries.get(entry.key) is entry:
             del self._entries[entry.key]  # the next acquire tries again
 

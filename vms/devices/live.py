@@ -45,14 +45,18 @@ class LiveView:
         self.session = session
         self.gate = DeviceGate(profile, session)
 
-    def open(self, device_id: int, quality: str = "sub") -> LiveStream:
+    def open(self, device_id: int, quality: str = "sub", purpose: str | None = None
+             ) -> LiveStream:
         row = self.gate.allowed(device_id, Permission.LIVE_VIEW, "live.start")
         stream = row.stream(quality) if quality in ("main", "sub") else None
         if stream is None or not stream.uri:
             raise DeviceError(f"{row.name} has no {quality} stream")
         check_stream_uri(stream.uri)  # a registry from an older version may hold anything
         user, password = self.gate.login(row)
-        self.gate.done("live.start", row, {"quality": quality, "uri": scrub_url(stream.uri)})
+        detail = {"quality": quality, "uri": scrub_url(stream.uri)}
+        if purpose:
+            detail["purpose"] = purpose
+        self.gate.done("live.start", row, detail)
         return LiveStream(row.id, row.name, row.site, quality, stream.uri, user, password,
                           allow_basic=row.allow_basic_rtsp)
 
