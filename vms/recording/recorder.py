@@ -482,7 +482,10 @@ class CameraRecorder:
                             done, seg = seg, None
                             self._close(done, clock)
                             if ts - done.last_s > PAUSE_S:  # between the two segments: say so
-                                pause = self._pause_gap(clock.wall(done.last_s), clock.wall(ts))
+                                # from where the index ends that segment (_close)
+                                after = (self._after if self._after is not None
+                                         else clock.wall(done.last_s))
+                                pause = self._pause_gap(after, clock.wall(ts))
                         if pre.first_s is not None:  # an event: start from the pre-roll
                             with self._arm_lock:
                                 start_wall, self._from_wall = self._from_wall, None
