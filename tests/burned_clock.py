@@ -20,8 +20,8 @@ CANDIDATES = LOOP_SECONDS * 10  # 00.0 .. 59.9
 # Mean squared error (0..1 grey) of a match. Measured on every frame of the simulator's
 # 720p and 360p loops as decoded: the right stamp is at most 0.0003, the next best at least
 # 8 times that (a stamp one digit off).
-MAX_ERROR = 0.005
-MARGIN = 2.0  # the best must be this much better than the next, or the reading is unsure
+MAX_ERROR = 0.001  # a stamp one digit off is 0.0015 or more
+MARGIN = 4.0  # the best must be this much better than the next, or the reading is unsure
 
 
 def _box(w: int, h: int) -> tuple[int, int, int, int]:

@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 from vms.audio import g711
 
 LOOP_SECONDS = 60
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 AUDIO_RATE = 8000
 
 
@@ -100,7 +100,8 @@ def render_frame(spec: ClipSpec, index: int, bg: Image.Image | None = None,
     d.text((int(24 * s), int(74 * s)), f"{spec.label} · {spec.location}",
            font=font(max(8, int(26 * s))), fill=(180, 200, 230))
     sec = t % LOOP_SECONDS
-    stamp = clock or f"··:··:{int(sec):02d}.{round((sec % 1) * 10) % 10}"
+    tenths = round(sec * 10) % (LOOP_SECONDS * 10)  # x.96 s is x+1.0, not x.0
+    stamp = clock or f"··:··:{tenths // 10:02d}.{tenths % 10}"
     d.rectangle([w - int(330 * s), h - int(74 * s), w, h], fill=(0, 0, 0))
     d.text((w - int(316 * s), h - int(66 * s)), stamp, font=font(max(10, int(50 * s))),
            fill=(120, 255, 120))
