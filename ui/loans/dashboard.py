@@ -223,8 +223,7 @@ class LoansWindow(QWidget):
         def show(got: tuple[list[Deployment], Survey]) -> None:
             dlg = FeedbackDialog(fb, *got, chosen=chosen.id if chosen else None, parent=self)
             dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dlg.finished.connect(lambda _r: self.refresh())
-            dlg.open()
+            dlg.open()  # feedback changes nothing the dashboard shows: no reload after
         tasks.run(read, show, self._refused, owner=self)
 
     def _evaluation(self) -> None:

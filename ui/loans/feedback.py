@@ -8,7 +8,6 @@ questions and the name are greyed out and cleared: only the refusal is kept.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from collections.abc import Callable
 from pathlib import Path
@@ -56,16 +55,12 @@ from vms.loans.feedback import (
     decode_csv,
 )
 from vms.loans.loans import Deployment, today_london
+from vms.reports.figures import day_words
 
 
 def loan_words(d: Deployment) -> str:
     removed = f", removed {day_words(d.removed)}" if d.removed else ""
     return f"{d.urn} — {d.site} (installed {day_words(d.installed)}{removed})"
-
-
-def day_words(d: dt.date, weekday: bool = False) -> str:
-    """6 Dec 2026 (no leading zero; strftime's ``%-d`` does not exist on Windows)."""
-    return (f"{d:%A} {d.day} {d:%B %Y}" if weekday else f"{d.day} {d:%b %Y}")
 
 
 def _answer_widget(q: Question) -> QWidget:
@@ -362,7 +357,7 @@ def answers_html(loan: str, answers: list[Answers], surveys: dict[int | None, Su
         parts.append("<p>No survey recorded for this loan.</p>")
     for a in answers:
         r = a.response
-        parts.append(f"<h3>Response {r.id}: {day_words(r.answered, True)}, by {e(r.channel)}</h3>")
+        parts.append(f"<h3>Response {r.id}: {r.answered:%A} {day_words(r.answered)}, by {e(r.channel)}</h3>")
         if not r.consent:
             parts.append("<p>The victim declined the survey. Nothing else is kept.</p>")
             continue

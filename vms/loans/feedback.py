@@ -432,9 +432,12 @@ class Feedback:
 
     def summary(self, deployment_ids: list[int]) -> dict[str, Any]:
         """The feedback on these loans, counted (see ``summary``)."""
-        got = self.responses(deployment_ids)
-        surveys = {sid: self._survey_by_id(sid) for sid in {r.survey_id for r in got}}
-        return summary(got, surveys)
+        return self.summarise(self.responses(deployment_ids))
+
+    def summarise(self, responses: list[Response]) -> dict[str, Any]:
+        """Responses already read, counted with the survey versions they answered."""
+        surveys = {sid: self._survey_by_id(sid) for sid in {r.survey_id for r in responses}}
+        return summary(responses, surveys)
 
     def withdraw(self, fid: int, how: str) -> None:
         """The victim withdrew consent: the whole response goes, scores included; a form's

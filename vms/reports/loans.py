@@ -166,14 +166,17 @@ def report(profile: Profile, session: Session, triage: Triage, period: Period,
         rows.append(row)
     counted = [r for r in rows if not r["on_test"]]
     feedback = Feedback(triage.loans)
+    responses = feedback.responses([r["deployment"] for r in rows])
     answered: dict[int, list[bool]] = {}
-    for resp in feedback.responses([r["deployment"] for r in rows]):
+    for resp in responses:
         answered.setdefault(resp.deployment_id, []).append(resp.consent)
     for r in rows:
         got = answered.get(r["deployment"], [])
         r["feedback_answered"], r["feedback_declined"] = sum(got), len(got) - sum(got)
     summary = _summary(counted, crime is not None)
-    summary["feedback"] = feedback.summary([r["deployment"] for r in counted])
+    in_figures = {r["deployment"] for r in counted}
+    summary["feedback"] = feedback.summarise([x for x in responses
+                                              if x.deployment_id in in_figures])
     profile.access.record(session, "report.loans",
                           detail={**period.describe(), "deployments": len(rows)})
     out: dict[str, Any] = {
