@@ -102,7 +102,7 @@ def test_sigkill_leaves_closed_segments_intact_and_the_open_one_readable(
     assert checked
 
     # The next run recovers what the killed one left open, with the reason, and goes on.
-    res = subprocess.run(vms_cmd("--data-dir", str(site.path), "record", "--duration", "5",
+    res = subprocess.run(vms_cmd("--data-dir", str(site.path), "record", "--duration", "8",
                                  "--segment-seconds", "3", "--camera", "cam1"),
                          env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
@@ -639,11 +639,21 @@ def test_a_camera_without_a_stored_password_does_not_stop_the_others(rsim: Sim,
     row = site.profile.registry.device(site.ids["hp1"])
     site.profile.credentials.delete(row.uid)
     env = ensure_admin(site.path)
-    res = subprocess.run(vms_cmd("--data-dir", str(site.path), "record", "--duration", "4",
-                                 "--segment-seconds", "2", "--json"), env=env,
-                         capture_output=True, text=True, timeout=90)
-    assert res.returncode == 0, res.stderr
-    summary = json.loads(res.stdout)
+    proc = subprocess.Popen(vms_cmd("--data-dir", str(site.path), "record", "--segment-seconds",
+                                    "2", "--json"), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    index = RecordingIndex(site.path / "recordings.db")
+    try:
+        # wait for footage rather than a fixed run: on a loaded machine the first keyframe of
+        # cam1 can take longer than a short --duration
+        wait_for(lambda: any(s.frames > 0 for s in index.segments()), 60,
+                 "the recorder writing cam1")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        index.close()
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
     assert [c["camera"] for c in summary["cameras"]] == ["cam1"]
     assert "password is not in the keyring" in summary["skipped"]["hp1"]
     assert summary["segments"] >= 1
