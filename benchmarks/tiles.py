@@ -95,9 +95,9 @@ def main() -> int:
 
     from benchmarks.desk import bench_desk
     from ui import tasks
-    from ui.video.feed import FeedState
     from ui.wall.assembly import assemble
     from vms.devices.commissioning import Commissioning
+    from vms.media.feed import FeedState
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
     from vms.wall.layouts import WallState

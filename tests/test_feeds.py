@@ -23,12 +23,12 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import PASSWORD, REPO, USER, Sim, start_sim, wait_for
 from tests.wall_helpers import Site, register
 from ui import tasks
-from ui.video import backends
-from ui.video.feed import Feed, FeedState
-from ui.video.pyav_feed import PyAvFeed
-from ui.video.vlc_feed import VlcFeed, pool_size
 from ui.wall.assembly import assemble
 from vms.devices.commissioning import Commissioning
+from vms.media import backends
+from vms.media.feed import Feed, FeedState
+from vms.media.pyav_feed import PyAvFeed
+from vms.media.vlc_feed import VlcFeed, pool_size
 from vms.retry import Backoff
 from vms.wall.layouts import WallState
 
@@ -66,7 +66,7 @@ def test_pyav_feed_recovers_after_offline_online(auth_sim: Sim) -> None:
         assert (feed.latest.width, feed.latest.height) == (320, 180)  # type: ignore[union-attr]
         assert frame_std(feed) > 20
         auth_sim.cli("offline", "cam2")
-        wait_for(lambda: feed.status.state in (FeedState.RECONNECTING, FeedState.OFFLINE), 30,
+        wait_for(lambda: feed.status.state in (FeedState.RETRYING, FeedState.OFFLINE), 30,
                  "the loss to be noticed")
         st = feed.status
         assert st.reason and st.countdown() is not None
@@ -211,7 +211,7 @@ def test_vlc_feed_reports_a_source_it_cannot_open(tmp_path: Path) -> None:
     feed = VlcFeed((tmp_path / "missing.ts").as_uri(), label="missing", backoff=QUICK())
     feed.start()
     try:
-        wait_for(lambda: feed.status.state in (FeedState.RECONNECTING, FeedState.OFFLINE), 30,
+        wait_for(lambda: feed.status.state in (FeedState.RETRYING, FeedState.OFFLINE), 30,
                  "a failure")
         assert feed.frames == 0 and feed.status.reason
     finally:
@@ -225,7 +225,7 @@ import numpy as np
 from PySide6.QtWidgets import QApplication
 from ui.video.hub import FeedHandle
 from ui.video.tile import Tile
-from ui.video.vlc_feed import VlcFeed
+from vms.media.vlc_feed import VlcFeed
 app = QApplication([])
 assert app.platformName() == "xcb", app.platformName()
 tile = Tile(0)

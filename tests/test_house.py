@@ -98,7 +98,6 @@ TOP = {
     "profile.py": "a profile opened: the databases and services a command or desk uses",
     "credentials.py": "the OS keyring, which every part that opens a device needs",
     "settings.py": "the profile's settings", "sqlite_local.py": "a local SQLite file, opened safely",
-    "media_errors.py": "FFmpeg's errors in plain words, for live view and recording alike",
 }
 
 

@@ -16,10 +16,10 @@ from tests.conftest import Sim
 from tests.wall_helpers import Site, ocr, pixels, register
 from ui import tasks
 from ui.panes.cameras import CamerasPane
-from ui.video.feed import FeedState
 from ui.video.tile import DEVICE_MIME, TILE_MIME, Tile
 from ui.wall.assembly import LiveWall, assemble
 from vms.devices.commissioning import Commissioning
+from vms.media.feed import FeedState
 from vms.profile import Profile
 from vms.wall.layouts import WallState
 

@@ -164,3 +164,7 @@ class FeedError(VmsError):
 
 class AuthRefused(FeedError):
     """The stream refused our user name or password."""
+
+
+class StreamUnavailable(FeedError):
+    """The stream lacks what its reader needs (a microphone track): trying again won't help."""

@@ -51,7 +51,7 @@ SETTINGS: dict[str, Setting] = {
     "idle_minutes": Setting("10", "a desktop session locks after this long without input",
                             bounds=(1, 480)),
     "player_backend": Setting("auto", "which video backend plays live streams "
-                              "(ui.video.backends)", choices=("auto", "pyav", "vlc")),
+                              "(vms.media.backends)", choices=("auto", "pyav", "vlc")),
     "microphone": Setting("", "the talk microphone: empty (the system default), an input's "
                           "name, or file:PATH (training)"),
     "call_priorities": Setting("", "queue priorities, e.g. help_button=1,intrusion=2,motion=3",

@@ -16,8 +16,9 @@ from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSlider
 
 from ui import tasks
-from vms.audio.listen import LIVE, NO_AUDIO, RETRYING, SILENCE_DBFS, ListenFeed
+from vms.audio.listen import LIVE, NO_AUDIO, SILENCE_DBFS, ListenFeed
 from vms.devices.live import LiveStream, LiveView
+from vms.media.worker import StreamState
 
 TICK_MS = 40
 HISTORY_S = 5.0
@@ -173,7 +174,9 @@ class ListenBox(QGroupBox):
             where = "" if self.sink is not None else \
                 " — no speaker on this workstation, level shown only"
             self.state.setText(f"Listening to the caller{muted}{where}")
-        elif feed.state == RETRYING:
-            self.state.setText(f"Listen: connection lost, retrying ({feed.reason})")
+        elif feed.state in (StreamState.RETRYING, StreamState.OFFLINE, StreamState.AUTH_FAILED):
+            n = feed.status.countdown()
+            when = f" in {n} s" if n is not None else ""
+            self.state.setText(f"Listen: connection lost, retrying{when} ({feed.reason})")
         elif feed.state == NO_AUDIO:
             self.state.setText(f"Listen unavailable: {feed.reason}")

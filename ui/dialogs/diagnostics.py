@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from ui.screen import sized
 from ui.tables import Mode, row_table
-from ui.video.backends import BackendReport
 from ui.video.hub import FeedHub
 from vms import __version__
+from vms.media.backends import BackendReport
 
 
 def _fill(model: QStandardItemModel, rows: Sequence[Sequence[str]]) -> None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject
 
 from ui import tasks
-from ui.video.feed import Feed
 from vms.devices.live import LiveStream, LiveView
 from vms.errors import PermissionDenied, VmsError
+from vms.media.feed import Feed
 from vms.retry import Backoff
 
 log = logging.getLogger(__name__)

@@ -31,8 +31,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
-from ui.video.feed import FeedState, Frame
 from ui.video.hub import FeedHandle
+from vms.media.feed import FeedState, Frame
 from vms.recording.onair import OnAir
 
 DEVICE_MIME = "application/x-beacon-device"
@@ -42,8 +42,9 @@ STALE_S = 3.0  # a picture older than this is marked as frozen
 
 _STATE_COLOURS = {
     FeedState.LIVE: QColor("#2fbf71"), FeedState.CONNECTING: QColor("#e0b341"),
-    FeedState.RECONNECTING: QColor("#e0b341"), FeedState.OFFLINE: QColor("#e5534b"),
-    FeedState.AUTH_FAILED: QColor("#e5534b"), FeedState.STOPPED: QColor("#8a96a8"),
+    FeedState.RETRYING: QColor("#e0b341"), FeedState.OFFLINE: QColor("#e5534b"),
+    FeedState.AUTH_FAILED: QColor("#e5534b"), FeedState.UNAVAILABLE: QColor("#e5534b"),
+    FeedState.STOPPED: QColor("#8a96a8"),
 }
 
 
@@ -67,12 +68,14 @@ def status_text(handle: FeedHandle | None, now: float | None = None) -> tuple[st
         return "Live", colour
     if st.state is FeedState.CONNECTING:
         return "Connecting…", colour
-    if st.state is FeedState.RECONNECTING:
+    if st.state is FeedState.RETRYING:
         return f"Reconnecting{retry} ({st.reason})", colour
     if st.state is FeedState.OFFLINE:
         return f"Offline{retry}: {st.reason}", colour
     if st.state is FeedState.AUTH_FAILED:
         return f"Wrong user name or password for this camera{retry}", colour
+    if st.state is FeedState.UNAVAILABLE:
+        return f"Not available: {st.reason}", colour
     return "Stopped", colour
 
 

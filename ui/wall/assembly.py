@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ui.video import backends
 from ui.video.hub import FeedHub
 from ui.wall.pane import WallPane
 from ui.wall.ptz_panel import PtzPanel
 from vms.access.session import Session
 from vms.devices.live import LiveView
 from vms.devices.ptz import PtzControl
+from vms.media import backends
 from vms.profile import Profile
 from vms.wall.saved import SavedLayouts
 

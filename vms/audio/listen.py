@@ -4,7 +4,8 @@ Only the audio track is set up (FFmpeg's ``allowed_media_types``), so listening 
 the device one small extra session, not a second video stream. Samples are kept as
 16-bit PCM at the rate the speaker wants, in a buffer capped at ``MAX_BUFFER_S`` so a
 stalled speaker never builds up delay; levels (dBFS per 20 ms) are kept for the meter.
-The GUI drains both from its own timer: nothing here touches a widget.
+The GUI drains both from its own timer: nothing here touches a widget. The thread, its
+reconnects and its state words are the one stream worker's (``vms.media.worker``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ import numpy as np
 
 from vms.audio import g711
 from vms.devices.live import LiveStream
-from vms.media_errors import explain
+from vms.errors import StreamUnavailable
+from vms.media.worker import StreamState, StreamWorker
 from vms.retry import Backoff
 from vms.safety.streamsafe import ffmpeg_options
 
-CONNECTING, LIVE, RETRYING, NO_AUDIO, STOPPED = ("connecting", "live", "retrying", "no audio",
-                                                 "stopped")
+# The worker's words, by the names the listen box reads
+CONNECTING, LIVE, RETRYING, OFFLINE, NO_AUDIO, STOPPED = (
+    StreamState.CONNECTING, StreamState.LIVE, StreamState.RETRYING, StreamState.OFFLINE,
+    StreamState.UNAVAILABLE, StreamState.STOPPED)
 MAX_BUFFER_S = 0.5
 LEVEL_BLOCK = g711.RATE // 50  # 20 ms
 SILENCE_DBFS = -90.0
@@ -40,37 +44,31 @@ def dbfs(block: np.ndarray) -> float:
     return max(SILENCE_DBFS, 20 * math.log10(rms / 32768)) if rms > 0 else SILENCE_DBFS
 
 
-class ListenFeed:
+class ListenFeed(StreamWorker):
     """One device's microphone, from ``start`` until ``stop``; reconnects by itself."""
 
+    thread_name = "listen"
+    ended = "the device closed the audio stream"
+    what = "audio stream"
+
     def __init__(self, stream: LiveStream, rate: int = g711.RATE, channels: int = 1) -> None:
+        super().__init__(stream.name, Backoff(first=1.0, cap=15.0))
         self.stream = stream
         self.rate, self.channels = rate, channels
-        self.state, self.reason = CONNECTING, ""
         self.levels: deque[tuple[float, float]] = deque(maxlen=1000)  # (monotonic, dBFS)
         self.received_samples = 0  # at 8 kHz, as the device sent them
         self.tap: list[np.ndarray] | None = None  # tests: keep the 8 kHz samples
         self._pcm = bytearray()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._rest = np.zeros(0, np.int16)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"listen {self.stream.name}",
-                                        daemon=True)
-        self._thread.start()
+    @property
+    def state(self) -> StreamState:
+        return self.status.state
 
-    def stop(self) -> None:
-        """Returns at once; the thread notices within a read timeout."""
-        self._stop.set()
-        self.state = STOPPED
-
-    def join(self, timeout: float = 10.0) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
+    @property
+    def reason(self) -> str:
+        return self.status.reason
 
     def take(self, limit: int) -> bytes:
         """Up to ``limit`` bytes of PCM for the speaker (any thread)."""
@@ -80,26 +78,7 @@ class ListenFeed:
             del self._pcm[:n]
         return out
 
-    # -- the feed thread ---------------------------------------------------------------
-    def _run(self) -> None:
-        backoff = Backoff(first=1.0, cap=15.0)
-        while not self._stop.is_set():
-            self.state = CONNECTING
-            try:
-                self._session()
-                reason = "the device closed the audio stream"
-            except _NoAudio as exc:
-                self.state, self.reason = NO_AUDIO, str(exc)
-                return
-            except Exception as exc:  # every failure is retried; the reason is said plainly
-                reason = explain(exc, self.stream.name, "audio stream")
-            if self._stop.is_set():
-                break
-            delay = backoff.next_delay()
-            self.state, self.reason = RETRYING, f"{reason}; trying again in {delay:.0f} s"
-            self._stop.wait(delay)
-        self.state = STOPPED
-
+    # -- the worker thread ----------------------------------------------------------------
     def _session(self) -> None:
         options = ffmpeg_options(rtsp_transport="tcp", allowed_media_types="audio",
                                  analyzeduration="100000", probesize="32768", fflags="nobuffer")
@@ -107,7 +86,8 @@ class ListenFeed:
                                  timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         try:
             if not container.streams.audio:
-                raise _NoAudio(f"{self.stream.name} sends no audio (it has no microphone track)")
+                raise StreamUnavailable(
+                    f"{self.stream.name} sends no audio (it has no microphone track)")
             audio = container.streams.audio[0]
             to_8k = av.AudioResampler(format="s16", layout="mono", rate=g711.RATE)
             same = (self.rate, self.channels) == (g711.RATE, 1)  # the speaker takes it as is
@@ -116,7 +96,7 @@ class ListenFeed:
             for frame in container.decode(audio):
                 if self._stop.is_set():
                     return
-                self.state, self.reason = LIVE, ""
+                self._went_live()
                 for f in to_8k.resample(frame):
                     pcm = f.to_ndarray().reshape(-1).astype(np.int16)
                     self._measure(pcm)
@@ -144,7 +124,3 @@ class ListenFeed:
             self._pcm += data
             if len(self._pcm) > cap:  # the speaker is not keeping up: drop the oldest
                 del self._pcm[:len(self._pcm) - cap]
-
-
-class _NoAudio(Exception):
-    pass

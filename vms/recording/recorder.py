@@ -17,6 +17,10 @@ stops the camera cleanly: the segment is closed (or marked damaged, hashed as it
 "disk full" gap is opened, and the recorder waits, looking at the free space every few
 seconds, then records again; the gap ends at the first frame after. Index writes that could
 not be made (a segment's final row, the gap) are kept in memory, in order, and made first.
+
+The thread, its reconnects and the words for the connection's state are the one stream
+worker's (``vms.media.worker``); what the recorder adds are its own: recording, waiting for
+an event, disk full.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ from typing import Any
 import av
 from av.packet import Packet
 
-from vms.errors import DeviceError
-from vms.media_errors import explain
+from vms.media.errors import explain
+from vms.media.worker import StreamState, StreamWorker
 from vms.recording.index import CLOSED, DAMAGED, RecordingIndex, utc
 from vms.recording.segment import SegmentWriter
 from vms.recording.sink import sha256_file
@@ -67,9 +71,10 @@ DISK_CHECK_S = 3.0  # how often a full disk is looked at again
 RESUME_FREE_BYTES = 256 << 20  # free space to record again (or a tenth of a smaller disk):
 # resuming at the first free byte would fill it again at once, gap after gap
 
-# States shown to operators and in ``vms record``'s output.
-STARTING, RECORDING, WAITING, RETRYING, DISK_FULL, STOPPED = (
-    "starting", "recording", "waiting for an event", "retrying", "disk full", "stopped")
+# States shown to operators and in ``vms record``'s output: the stream worker's words for
+# the connection, and what the recorder does with a live stream.
+STARTING, RETRYING, STOPPED = StreamState.CONNECTING, StreamState.RETRYING, StreamState.STOPPED
+RECORDING, WAITING, DISK_FULL = "recording", "waiting for an event", "disk full"
 
 
 @dataclass
@@ -85,6 +90,11 @@ class RecorderStatus:
     bytes: int = 0  # of the segment being written
     last_frame_utc: str | None = None
     errors: list[str] = field(default_factory=list)  # the latest failures, newest last
+
+    @property
+    def reason(self) -> str:
+        """The stream worker's name for it: every reader's status has a ``reason``."""
+        return self.detail
 
 
 class _DiskFull(Exception):
@@ -148,7 +158,12 @@ class _Merge:
         return held
 
 
-class CameraRecorder:
+class CameraRecorder(StreamWorker):
+    thread_name = "record"
+    stable_s = 0.0  # any session that recorded resets the backoff
+    offline_after = None  # the recorder says "retrying" however long it lasts (the gap says since when)
+    status: RecorderStatus  # type: ignore[assignment]  # the worker's, with the recorder's counts
+
     def __init__(self, index: RecordingIndex, root: Path, camera_id: int, camera: str,
                  url: Callable[[], str], *, segment_s: float = SEGMENT_S,
                  on_status: Callable[[RecorderStatus], None] | None = None,
@@ -160,6 +175,7 @@ class CameraRecorder:
         kept from being recovered at start; done first, once there is space."""
         if mode not in (CONTINUOUS, EVENT):
             raise ValueError(f"recording mode {mode!r}: one of {CONTINUOUS}, {EVENT}")
+        super().__init__(camera, Backoff())
         self.mode = mode
         self.preroll_s = preroll_s
         self.postroll_s = postroll_s
@@ -174,9 +190,8 @@ class CameraRecorder:
         self.url = url
         self.segment_s = segment_s
         self.on_status = on_status
+        # the worker's status, with the recorder's counts (``_report`` keeps it)
         self.status = RecorderStatus(camera_id, camera)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_wall: float | None = None
         self._pending: list[Callable[[], None]] = []  # index writes waiting for space, in order
         self._full: set[str] = set()  # "media", "index": the disks found full
@@ -207,18 +222,13 @@ class CameraRecorder:
                 self._gap.id = gap  # it covers the wait: the "disk full" one is not written
 
     # -- control ----------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"record-{self.camera}",
-                                        daemon=True)
-        self._thread.start()
-
     def request_stop(self) -> None:
+        """Ask it to end without waiting (a service stops every recorder at once, then joins)."""
         self._stop.set()
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.join(timeout)
 
     def _arm_from(self, at: float | None) -> None:
         start = (time.time() if at is None else at) - self.preroll_s
@@ -264,31 +274,46 @@ class CameraRecorder:
         if self.on_status is not None:
             self.on_status(self.status)
 
-    # -- the loop ---------------------------------------------------------------------------
-    def _run(self) -> None:
-        backoff = Backoff()
-        while not self._stop.is_set():
-            try:
-                if self._full or self._pending:
-                    self._await_space()
-                    continue
-                self._record_once(backoff)
-            except _DiskFull:
-                pass  # the next turn waits for space
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    self._full.add("media")
-                else:
-                    self._failed(exc, backoff)
-            except (av.FFmpegError, DeviceError) as exc:  # DeviceError: refused before opening
-                self._failed(exc, backoff)
+    # -- the worker's hooks ------------------------------------------------------------------
+    def _report(self, state: StreamState, reason: str = "", retry_at: float | None = None
+                ) -> None:
+        """The connection's states as the recorder says them; once live, its session says
+        what it does (recording, waiting for an event), and its end says why it stopped."""
+        if retry_at is not None:
+            delay = max(0.0, retry_at - time.monotonic())
+            self._say(state, f"{reason}; retrying in {delay:.0f} s")
+
+    def _ready(self) -> bool:
+        if self._full or self._pending:
+            self._await_space()
+            return False
+        return True
+
+    def _session(self) -> None:
+        self._record_once()
+
+    def _explain(self, exc: Exception) -> str | None:
+        if isinstance(exc, _DiskFull):
+            return None  # the next turn waits for space
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            self._full.add("media")
+            return None
+        return explain(exc, self.camera)
+
+    def _retrying(self, reason: str, delay: float) -> None:
+        self.status.errors[:] = [*self.status.errors[-9:], reason]
+        self._open_gap(f"camera offline: {reason}")
+        log.info("%s: %s; retry in %.1f s", self.camera, reason, delay)
+
+    def _finished(self) -> None:
         self._open_gap("recorder stopped")
         if self._pending and not self._flush():
             log.error("%s: stopped with %d index write(s) not made, the index disk is full; "
                       "the next start recovers the open segment from its file", self.camera,
                       len(self._pending))
         # Stopped while failing: the summary keeps why (it said "stopped" and nothing more).
-        failing = self.status.state == RETRYING and self.status.errors
+        failing = self.status.state in (RETRYING, StreamState.OFFLINE,
+                                        StreamState.AUTH_FAILED) and self.status.errors
         if self._full:
             self._say(STOPPED, f"it was not recording: {self._which_disk()}")
         else:
@@ -362,15 +387,6 @@ class CameraRecorder:
                 self._say(STARTING, "there is space again")
                 return
 
-    def _failed(self, exc: BaseException, backoff: Backoff) -> None:
-        reason = explain(exc, self.camera)
-        self.status.errors[:] = [*self.status.errors[-9:], reason]
-        self._open_gap(f"camera offline: {reason}")
-        delay = backoff.next_delay()
-        self._say(RETRYING, f"{reason}; retrying in {delay:.0f} s")
-        log.info("%s: %s; retry in %.1f s", self.camera, reason, delay)
-        self._stop.wait(delay)
-
     def _pause_gap(self, start: float, end: float) -> _Ref:
         """Its end is then kept on the next segment's start as the clock settles
         (``_follow_pause``): both are one moment, timed once."""
@@ -415,7 +431,7 @@ class CameraRecorder:
             end = utc(clock.wall(ts))
             self._write(lambda: self.index.retime_gap_end(gap.id or 0, end))
 
-    def _record_once(self, backoff: Backoff) -> None:
+    def _record_once(self) -> None:
         # Reads are bounded by FFmpeg's own socket timeout, not PyAV's read timeout: that
         # one takes the GIL in every I/O wait, which with 16 recorders cost a tenth of the
         # process's CPU. PyAV's timeout bounds only the open (and names it a timeout).
@@ -462,7 +478,7 @@ class CameraRecorder:
                     if not connected:
                         connected = True
                         self._end_gap(clock, ts)
-                        backoff.reset()
+                        self._went_live()
                     wanted = self._wanted(now, wall)
                     if seg is not None and not wanted:
                         done, seg = seg, None

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import av
 from av.video.reformatter import VideoReformatter
 
-from ui.video.feed import Feed, Frame
-from vms import media_errors
 from vms.errors import AuthRefused, FeedError
-from vms.media_errors import credentials_refused
+from vms.media import errors as media_errors
+from vms.media.errors import credentials_refused
+from vms.media.feed import Feed, Frame
 from vms.safety.streamsafe import ffmpeg_options, player_url
 
 OPEN_TIMEOUT_S = 8.0

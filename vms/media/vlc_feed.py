@@ -17,9 +17,9 @@ from typing import Any
 
 import vlc
 
-from ui.video.feed import Feed, fit
-from ui.video.pyav_feed import OPEN_TIMEOUT_S, READ_TIMEOUT_S
 from vms.errors import FeedError, VmsError
+from vms.media.feed import Feed, fit
+from vms.media.pyav_feed import OPEN_TIMEOUT_S, READ_TIMEOUT_S
 from vms.safety.streamsafe import player_url
 
 _FormatCb = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p),

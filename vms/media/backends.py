@@ -17,8 +17,8 @@ from pathlib import Path
 
 import av
 
-from ui.video.feed import Feed
-from ui.video.pyav_feed import PyAvFeed
+from vms.media.feed import Feed
+from vms.media.pyav_feed import PyAvFeed
 
 CHOICES = ("auto", "pyav", "vlc")
 
@@ -90,7 +90,7 @@ def probe(setting: str = "auto") -> BackendReport:
 
 def feed_class(name: str) -> type[Feed]:
     if name == "vlc":
-        from ui.video.vlc_feed import VlcFeed
+        from vms.media.vlc_feed import VlcFeed
 
         return VlcFeed
     return PyAvFeed
