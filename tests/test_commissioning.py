@@ -19,7 +19,7 @@ from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 from vms.onvif.onboard import onboard
 from vms.profile import Profile
-from vms.registry import Registry
+from vms.store import Registry
 
 
 def vms(profile: Path, *args: str, stdin: str | None = None,

@@ -14,8 +14,8 @@ import pytest
 from vms.credentials import EncryptedFileStore, KeyringStore, open_store
 from vms.discovery.wsd import Sighting
 from vms.errors import ProfileError
-from vms.registry import Registry
-from vms.registry.schema import VERSION
+from vms.store import Registry
+from vms.store.schema import VERSION
 
 
 def test_tests_use_the_file_keyring_backend(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from tests.conftest import PASSWORD, USER, Sim, signed_in
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
 from ui.panes.cameras import CamerasPane
 from vms.devices.commissioning import Commissioning
-from vms.registry import Registry
+from vms.store import Registry
 
 
 def _dialog(qtbot: QtBot, sim: Sim, profile: Path) -> tuple[DiscoveryDialog, Commissioning]:

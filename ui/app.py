@@ -22,8 +22,8 @@ from vms.discovery.presence import Presence, PresenceListener
 from vms.errors import VmsError
 from vms.paths import resolve_data_dir
 from vms.profile import Profile
-from vms.registry import Registry
 from vms.site import attach
+from vms.store import Registry
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""Everything one profile holds, opened once per process: registry, accounts, audit, keys.
+"""Everything one profile holds, opened once per process: its database, accounts, audit, keys.
 
 The CLI and the desktop open a ``Profile``, sign a user in through ``profile.access`` and
 hand the session to the services they call; each service checks it before acting.
@@ -12,7 +12,7 @@ from vms.access.access import Access
 from vms.access.accounts import Accounts
 from vms.audit.log import AuditLog
 from vms.credentials import CredentialStore, open_store
-from vms.registry import Registry
+from vms.store import ProfileStore, Registry
 
 
 class Profile:
@@ -20,8 +20,11 @@ class Profile:
                  credentials: CredentialStore | None = None) -> None:
         self.data_dir = data_dir
         self.registry = registry or Registry.for_profile(data_dir)
+        # the profile database (users, groups, settings, layouts...): the registry's own
+        # connection, named for what it holds
+        self.store: ProfileStore = self.registry
         self.credentials = credentials or open_store(data_dir)
-        self.accounts = Accounts(self.registry)
+        self.accounts = Accounts(self.store)
         self.audit = AuditLog(data_dir, self.credentials)
         self.access = Access(self.accounts, self.audit)
 

@@ -28,7 +28,7 @@ from vms.incidents.queue import ACCEPTED, CLOSED, KIND_WORDS, NEW, ON_HOLD, Inci
 from vms.loans.triage import Triage
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 # Calls (1) and intrusions (2) pop their pane and sound the alert at once; motion (3) and
 # anything configured below it waits quietly in the queue, so a busy street does not bury

@@ -22,7 +22,7 @@ from ui import tasks
 from ui.video.hub import FeedHandle, FeedHub
 from ui.video.tile import Tile
 from vms.devices.links import CallUp, CameraLinks
-from vms.registry.repo import LinkRow
+from vms.store.devices import LinkRow
 
 COLUMNS = 4
 TILE_HEIGHT = 126  # 224x126 at 16:9: a face is not readable, a scene and a crowd are

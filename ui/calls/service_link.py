@@ -21,9 +21,9 @@ from vms.events.engine import Health
 from vms.events.store import EventStore
 from vms.incidents.queue import Incident, IncidentQueue
 from vms.profile import Profile
-from vms.registry.repo import DeviceRow
 from vms.site.client import SiteClient
 from vms.site.service import SiteService
+from vms.store.devices import DeviceRow
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from ui.tables import row_table
 from vms.onvif.model import FAILED, WORKED, describe_offset
-from vms.registry.repo import DeviceRow
 from vms.safety.redact import scrub_url
+from vms.store.devices import DeviceRow
 
 _RESULT_COLOURS = {WORKED: "#3fb950", FAILED: "#f85149"}
 

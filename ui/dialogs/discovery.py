@@ -40,8 +40,8 @@ from vms.errors import (
     UnsafeXml,
 )
 from vms.onvif.model import describe_offset
-from vms.registry.repo import DEFAULT_SITE
 from vms.safety.redact import scrub_url
+from vms.store.devices import DEFAULT_SITE
 
 log = logging.getLogger(__name__)
 COLUMNS = ["Name", "Model", "Address", "Location", "Status"]

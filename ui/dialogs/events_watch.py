@@ -21,7 +21,7 @@ from ui.screen import sized
 from ui.tables import Mode, row_table
 from vms.errors import VmsError
 from vms.events.inspect import EventInspector, Seen
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 MAX_ROWS = 500  # an inspector, not a log: the oldest go first
 

@@ -29,7 +29,7 @@ from ui.screen import sized
 from ui.tables import row_table
 from vms.devices.links import MAX_LINKS, CameraLinks
 from vms.devices.ptz import PtzPreset
-from vms.registry.repo import DeviceRow, LinkRow
+from vms.store.devices import DeviceRow, LinkRow
 
 NO_PRESET = "No preset (fixed view)"
 

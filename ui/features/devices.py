@@ -17,7 +17,7 @@ from ui.features.signed_in import SignedIn
 from vms.access.roles import Permission
 from vms.devices.links import CameraLinks
 from vms.events.inspect import EventInspector
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 
 class DeviceFeature:

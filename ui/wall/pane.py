@@ -32,7 +32,7 @@ from ui.wall.ptz_panel import PtzPanel
 from ui.wall.wall import Wall
 from vms.errors import VmsError
 from vms.recording.onair import OnAir
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 from vms.wall.layouts import LAYOUTS, WallState
 from vms.wall.saved import LAST, SavedLayouts
 

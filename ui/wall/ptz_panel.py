@@ -23,7 +23,7 @@ from ui import tasks
 from vms.access.roles import Permission
 from vms.devices.ptz import PtzControl, PtzPreset
 from vms.errors import VmsError
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 SPEED = 0.5
 MOVES = {  # button text -> (pan, tilt, zoom), laid out as a keypad

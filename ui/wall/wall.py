@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 
 from ui.video.hub import FeedHub
 from ui.video.tile import Tile
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 from vms.wall import streams
 from vms.wall.layouts import WallState, layout
 

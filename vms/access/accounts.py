@@ -14,8 +14,8 @@ from vms import settings
 from vms.access import passwords
 from vms.access.roles import Role
 from vms.errors import ConfigError
-from vms.registry import Registry
-from vms.registry.repo import now
+from vms.store import ProfileStore
+from vms.store.devices import now
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,12 @@ class Group:
 
 
 class Accounts:
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
+    def __init__(self, store: ProfileStore) -> None:
+        self.store = store  # users, groups and settings live in the profile database
 
     # -- users --------------------------------------------------------------------
     def count(self) -> int:
-        return int(self.registry.db.execute("SELECT count(*) FROM users").fetchone()[0])
+        return int(self.store.db.execute("SELECT count(*) FROM users").fetchone()[0])
 
     def users(self) -> list[User]:
         return self._load("", [])
@@ -87,7 +87,7 @@ class Accounts:
         return found[0] if found else None
 
     def _load(self, where: str, params: list[Any]) -> list[User]:
-        db = self.registry.db
+        db = self.store.db
         rows = list(db.query(f"SELECT * FROM users {where} ORDER BY name", params))  # noqa: S608
         if not rows:
             return []
@@ -120,7 +120,7 @@ class Accounts:
             raise ConfigError(f"there is already a user '{name}'")
         encoded = passwords.hash_password(password)
         stamp = now()
-        with self.registry.transaction() as db:
+        with self.store.transaction() as db:
             uid = int(db.table("users").insert({
                 "name": name, "role": role.value, "password_hash": encoded,
                 "all_cameras": 0 if groups else 1, "created_at": stamp, "created_by": created_by,
@@ -130,7 +130,7 @@ class Accounts:
         return self.user(name)
 
     def password_hash(self, name: str) -> str | None:
-        row = self.registry.db.execute("SELECT password_hash FROM users WHERE name = ?",
+        row = self.store.db.execute("SELECT password_hash FROM users WHERE name = ?",
                                        [name.strip()]).fetchone()
         return row[0] if row else None
 
@@ -138,7 +138,7 @@ class Accounts:
         user = self.user(name)
         passwords.check_policy(password, user.name)
         encoded = passwords.hash_password(password)
-        with self.registry.transaction() as db:
+        with self.store.transaction() as db:
             db.execute("UPDATE users SET password_hash = ?, must_change = ?, password_changed_at = ?,"
                        " failed_count = 0, locked_until = NULL WHERE id = ?",
                        [encoded, int(must_change), now(), user.id])
@@ -152,7 +152,7 @@ class Accounts:
         user = self.user(name)
         values = {k: (v.value if isinstance(v, Role) else int(v) if isinstance(v, bool) else v)
                   for k, v in fields.items()}
-        with self.registry.transaction() as db:
+        with self.store.transaction() as db:
             db.table("users").update(user.id, values)
         return self.user(name)
 
@@ -177,7 +177,7 @@ class Accounts:
         name = name.strip()
         if not name:
             raise ConfigError("a camera group needs a name")
-        with self.registry.transaction() as db:
+        with self.store.transaction() as db:
             if db.execute("SELECT 1 FROM camera_groups WHERE name = ?", [name]).fetchone():
                 raise ConfigError(f"there is already a camera group '{name}'")
             gid = int(db.table("camera_groups").insert({"name": name, "created_at": now()}).last_pk
@@ -194,7 +194,7 @@ class Accounts:
         return next(g for g in self.groups() if g.id == gid)
 
     def groups(self) -> list[Group]:
-        db = self.registry.db
+        db = self.store.db
         out = {r[0]: Group(r[0], r[1], [], []) for r in
                db.execute("SELECT id, name FROM camera_groups ORDER BY name")}
         for gid, site in db.execute("SELECT gs.group_id, s.name FROM group_sites gs JOIN sites s "
@@ -207,7 +207,7 @@ class Accounts:
     def set_user_groups(self, name: str, groups: list[str] | None) -> User:
         """``None``: every camera; a list: only the cameras of those groups."""
         user = self.user(name)
-        with self.registry.transaction() as db:
+        with self.store.transaction() as db:
             ids = [self._group_id(db, g) for g in groups or []]
             db.execute("DELETE FROM user_groups WHERE user_id = ?", [user.id])
             for gid in ids:
@@ -218,7 +218,7 @@ class Accounts:
 
     def camera_ids(self, user_id: int) -> set[int]:
         """Devices a restricted user's groups reach, by device or by site."""
-        rows = self.registry.db.execute("""
+        rows = self.store.db.execute("""
             SELECT gd.device_id FROM user_groups ug JOIN group_devices gd ON gd.group_id = ug.group_id
             WHERE ug.user_id = ?
             UNION
@@ -230,13 +230,13 @@ class Accounts:
     def settings(self) -> settings.Settings:
         """The stored settings (``vms.settings``: what each means, and its default)."""
         return settings.Settings(
-            {r[0]: r[1] for r in self.registry.db.execute("SELECT key, value FROM settings")})
+            {r[0]: r[1] for r in self.store.db.execute("SELECT key, value FROM settings")})
 
     def policy(self) -> Policy:
         return Policy.from_settings(self.settings())
 
     def set_setting(self, key: str, value: str, by: str) -> None:
         settings.check(key, value)
-        with self.registry.transaction() as db:
+        with self.store.transaction() as db:
             db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?, ?, ?)",
                        [key, value, now(), by])

@@ -23,8 +23,8 @@ from vms.onvif.http import Timeouts
 from vms.onvif.model import DeviceReport
 from vms.onvif.onboard import onboard
 from vms.profile import Profile
-from vms.registry import Registry
-from vms.registry.repo import DeviceRow
+from vms.store import Registry
+from vms.store.devices import DeviceRow
 
 P = Permission
 

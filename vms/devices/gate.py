@@ -20,7 +20,7 @@ from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import DeviceError
 from vms.profile import Profile
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 
 def keyring_login(profile: Profile, row: DeviceRow) -> tuple[str, str] | None:

@@ -18,7 +18,7 @@ from vms.devices.gate import DeviceGate
 from vms.devices.ptz import PtzControl, PtzPreset
 from vms.errors import ConfigError, DeviceError, ProtocolError, VmsError
 from vms.profile import Profile
-from vms.registry.repo import DeviceRow, LinkRow
+from vms.store.devices import DeviceRow, LinkRow
 
 PRESET_TIMEOUT_S = 10.0
 MAX_LINKS = 8  # what an incident pane can show next to the caller's video

@@ -26,7 +26,7 @@ from vms.errors import DeviceError
 from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 from vms.profile import Profile
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 MOVE_TIMEOUT_S = 5.0
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from vms.errors import DeviceError, ProtocolError
 from vms.onvif.camera import NS_DEVICE, NS_DEVICEIO, DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 from vms.profile import Profile
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 PULSE_PERIOD_S = 1.0
 

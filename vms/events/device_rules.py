@@ -17,8 +17,8 @@ from vms.devices.gate import DeviceGate
 from vms.errors import ConfigError
 from vms.events.topics import EventRules
 from vms.profile import Profile
-from vms.registry import Registry
-from vms.registry.repo import DeviceRow
+from vms.store import Registry
+from vms.store.devices import DeviceRow
 
 MAX_RULES_CHARS = 64_000
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from vms.events.device_rules import rules_for
 from vms.events.engine import DeviceSource
 from vms.onvif.camera import NS_EVENTS
 from vms.profile import Profile
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 log = logging.getLogger(__name__)
 

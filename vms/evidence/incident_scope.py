@@ -17,7 +17,7 @@ from vms.evidence.utc import parse
 from vms.incidents.queue import Incident
 from vms.recording.index import Lock, RecordingIndex
 from vms.recording.locks import EvidenceLocks
-from vms.registry.repo import Registry
+from vms.store.devices import Registry
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from vms.evidence.package import (
 from vms.incidents.queue import IncidentQueue
 from vms.profile import Profile
 from vms.recording.index import RecordingIndex
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 VIEWING = ("live.", "playback.", "recording.", "evidence.", "ptz.")
 TSA_SETTING = "evidence_tsa_url"

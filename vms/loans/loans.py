@@ -19,7 +19,7 @@ from vms.access.session import Session
 from vms.errors import ConfigError
 from vms.loans.store import LoanStore
 from vms.profile import Profile
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 FUNDED_DAYS = 30
 ENDING_SOON_DAYS = 7

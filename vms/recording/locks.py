@@ -18,7 +18,7 @@ from vms.events.engine import Event
 from vms.events.topics import HELP_BUTTON, INTRUSION
 from vms.incidents.queue import ACCEPTED, CLOSED, Incident
 from vms.recording.index import RecordingIndex, utc
-from vms.registry.repo import Registry
+from vms.store.devices import Registry
 
 LOCKED_WHEN_ACCEPTED = frozenset({HELP_BUTTON, INTRUSION})
 

@@ -11,7 +11,7 @@ from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import ConfigError
 from vms.profile import Profile
-from vms.registry.repo import now
+from vms.store.devices import now
 from vms.wall.layouts import WallState
 
 LAST = ""
@@ -24,13 +24,13 @@ class SavedLayouts:
         self.session = session
 
     def names(self) -> list[str]:
-        rows = self.profile.registry.db.execute(
+        rows = self.profile.store.db.execute(
             "SELECT name FROM layouts WHERE user_id = ? AND name != '' ORDER BY name COLLATE NOCASE",
             [self.session.user_id])
         return [r[0] for r in rows]
 
     def load(self, name: str = LAST) -> WallState | None:
-        row = self.profile.registry.db.execute(
+        row = self.profile.store.db.execute(
             "SELECT spec FROM layouts WHERE user_id = ? AND name = ?",
             [self.session.user_id, name]).fetchone()
         if row is None:
@@ -46,7 +46,7 @@ class SavedLayouts:
         if len(name) > MAX_NAME:
             raise ConfigError(f"a layout name can have at most {MAX_NAME} characters")
         self.profile.access.require(self.session, Permission.LIVE_VIEW, action="layout.save")
-        with self.profile.registry.transaction() as db:
+        with self.profile.store.transaction() as db:
             db.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?, ?)",
                        [self.session.user_id, name, state.to_json(), now()])
         if name:
@@ -54,7 +54,7 @@ class SavedLayouts:
                                        detail={"name": name, "layout": state.layout})
 
     def delete(self, name: str) -> None:
-        with self.profile.registry.transaction() as db:
+        with self.profile.store.transaction() as db:
             db.execute("DELETE FROM layouts WHERE user_id = ? AND name = ?",
                        [self.session.user_id, name])
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from ui.video.tile import DEVICE_MIME
-from vms.registry import DeviceRow
+from vms.store import DeviceRow
 
 POLL_MS = 1500
 DEVICE_ROLE = Qt.ItemDataRole.UserRole + 1

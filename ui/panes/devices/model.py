@@ -13,8 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from vms.events.engine import AUTH_FAILED, CONNECTING, OK, RETRYING, STOPPED, Health
-from vms.registry.repo import DeviceRow
 from vms.safety.redact import scrub_url
+from vms.store.devices import DeviceRow
 
 KINDS = {"camera": "Camera", "help_point": "Help Point", "pid": "Perimeter (PID)"}
 # What an operator scans for comes first: the pane is narrow beside the wall.

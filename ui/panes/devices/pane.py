@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 
 from ui.panes.devices.model import DevicesModel, merge
 from vms.events.engine import Health
-from vms.registry.repo import DeviceRow
+from vms.store.devices import DeviceRow
 
 
 class DevicesPane(QWidget):

@@ -1,20 +1,11 @@
-"""The repository layer over the registry database; the only place with SQL for devices.
-
-sqlite-utils on a WAL database. One connection per thread (the GUI reads, workers and
-the CLI write); every change that spans tables is one transaction, so a failed add
-leaves nothing behind.
-"""
+"""The device registry over the profile database; the only place with SQL for devices."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -23,12 +14,11 @@ from vms.discovery.wsd import Sighting
 from vms.errors import (  # defined with every other error
     ConfigError,
     DuplicateDevice,
-    ProfileError,
     UnknownDevice,
 )
 from vms.onvif.model import Capabilities, CapabilityCheck, DeviceReport, HasStreams, StreamInfo
-from vms.registry.schema import check_version, migrate
 from vms.safety.streamsafe import strip_userinfo
+from vms.store.database import ProfileStore
 
 DEFAULT_SITE = "Default site"
 
@@ -94,54 +84,9 @@ class LinkRow:
                 "linked_by": self.linked_by}
 
 
-class Registry:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = self.db
-            check_version(db.conn)  # before anything writes to a newer registry
-            db.enable_wal()
-            migrate(db.conn)
-        except sqlite3.DatabaseError as exc:
-            raise ProfileError(f"the device registry {path} cannot be opened: {exc}") from None
-
-    @classmethod
-    def for_profile(cls, profile: Path) -> Registry:
-        return cls(profile / "registry.db")
-
-    @staticmethod
-    def _table(db: sqlite_utils.Database, name: str) -> sqlite_utils.db.Table:
-        return db.table(name)
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA busy_timeout = 10000")
-            db = sqlite_utils.Database(conn)
-            self._local.db = db
-        return db
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
-            self._local.db = None
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
-        db = self.db
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.conn.execute("ROLLBACK")
-            raise
-        db.conn.execute("COMMIT")
+class Registry(ProfileStore):
+    """The device registry: the devices, sightings, links and event rules in the profile
+    database (``ProfileStore``, whose connection the rest of the profile shares)."""
 
     # -- sites ----------------------------------------------------------------------
     def _site_id(self, db: sqlite_utils.Database, name: str) -> int:

@@ -1,5 +1,6 @@
-"""Versioned schema. Each migration runs once, in order, inside one transaction, and bumps
-``PRAGMA user_version``; a database newer than this code is refused rather than damaged."""
+"""The profile database's versioned schema. Each migration runs once, in order, inside one
+transaction, and bumps ``PRAGMA user_version``; a database newer than this code is refused
+rather than damaged."""
 
 from __future__ import annotations
 
@@ -188,7 +189,7 @@ VERSION = len(MIGRATIONS)
 def check_version(conn: sqlite3.Connection) -> int:
     found: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > VERSION:
-        raise ProfileError(f"the device registry is schema version {found}, newer than this "
+        raise ProfileError(f"the profile database is schema version {found}, newer than this "
                            f"Beacon VMS understands ({VERSION}); update Beacon VMS")
     return found
 
