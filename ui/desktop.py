@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -209,11 +210,12 @@ class Desktop(QObject):
                 calls.answer_next()
 
     def sign_out(self, reason: str) -> None:
-        self._end_session(reason)
+        self._end_session(reason, wait=0.0)  # the next user's sign-in waits for nothing
         if not self.start():
             self.quit()
 
-    def _end_session(self, reason: str) -> None:
+    def _end_session(self, reason: str, wait: float = 5.0) -> None:
+        """``wait``: seconds in all for streams and camera connections to close."""
         session, win = self.session, self.window
         self.session = self.window = self.svc = None
         if self.signed_in is not None:
@@ -231,13 +233,15 @@ class Desktop(QObject):
             except VmsError as exc:
                 QMessageBox.warning(None, "Beacon VMS", f"Signing out was not recorded: {exc}")
         if self.calls is not None:
-            self.calls.shutdown()
+            began = time.monotonic()
+            self.calls.shutdown(wait)
+            wait = max(0.0, wait - (time.monotonic() - began))
             self.calls = None
         if self.recordings is not None:
             self.recordings.close()
             self.recordings = None
         if self.live is not None:
-            self.live.shutdown()
+            self.live.shutdown(wait)
             self.live = None
         if win is not None:
             win.closed.disconnect(self.quit)

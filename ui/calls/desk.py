@@ -297,7 +297,8 @@ class CallDesk(QObject):
             except VmsError as exc:
                 log.warning("call %s was not put on hold: %s", inc.id, exc)
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: float = 5.0) -> None:
+        """``wait``: seconds for the linked cameras' connections to close (0 at sign-out)."""
         self.closed = True
         self._warm_retry.stop()
         self.alert.stop()
@@ -310,7 +311,7 @@ class CallDesk(QObject):
             pane.deleteLater()
         self.panes.clear()
         self.relay.stop_all()
-        self.links.close()
+        self.links.close(wait)
         if self.triage is not None:
             self.triage.close()
         self.service.shutdown()

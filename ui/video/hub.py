@@ -9,6 +9,7 @@ audit) on a worker thread; the last release stops the feed and audits live.stop.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -86,15 +87,19 @@ class FeedHub(QObject):
         return [e.feed for e in self._entries.values() if e.feed is not None]
 
     def shutdown(self, wait: float = 5.0) -> None:
+        """Stop every feed; wait up to ``wait`` seconds in all (not each) for their threads.
+        Signing out passes 0: a stopped feed ends by itself, and the next user's wall does
+        not need it gone; quitting waits, so FFmpeg is not mid-read as the process exits."""
         entries = list(self._entries.values())
         for e in entries:
             for h in e.handles:
                 h.released = True
             e.handles.clear()
             self._close(e, audit_in_background=False)
+        deadline = time.monotonic() + wait
         for e in entries:
-            if e.feed is not None:
-                e.feed.join(wait)
+            if e.feed is not None and wait > 0:
+                e.feed.join(max(0.0, deadline - time.monotonic()))
 
     # -- internals -----------------------------------------------------------------
     def _opened(self, entry: _Entry, stream: LiveStream) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from ui.video.hub import FeedHub
@@ -22,10 +23,13 @@ class LiveWall:
     ptz: PtzControl
     pane: WallPane
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: float = 5.0) -> None:
+        """``wait``: seconds in all for streams and camera connections to close (0 when
+        signing out: they close by themselves, and the next user need not wait for them)."""
+        deadline = time.monotonic() + wait
         self.pane.shutdown()
-        self.hub.shutdown()
-        self.ptz.close()
+        self.hub.shutdown(wait)
+        self.ptz.close(max(0.0, deadline - time.monotonic()) if wait > 0 else 0.0)
 
 
 def assemble(profile: Profile, session: Session) -> LiveWall:

@@ -54,9 +54,9 @@ class CameraLinks:
         self._own_ptz = ptz is None
         self.ptz = ptz or PtzControl(profile, session)
 
-    def close(self) -> None:
+    def close(self, wait: float = 5.0) -> None:
         if self._own_ptz:
-            self.ptz.close()
+            self.ptz.close(wait)
 
     # -- reading -----------------------------------------------------------------------
     def links(self, device_id: int) -> list[LinkRow]:

@@ -189,8 +189,9 @@ class PtzControl:
             return str(res)
         return self._submit(run())
 
-    def close(self) -> None:
-        """Close every camera connection, including one being opened right now."""
+    def close(self, wait: float = 5.0) -> None:
+        """Close every camera connection, including one being opened right now; wait up to
+        ``wait`` seconds for them (0: they close on the core loop while the caller goes on)."""
         self._closed = True
         self._worker.shutdown(wait=False, cancel_futures=True)
         if not self._used:
@@ -201,6 +202,10 @@ class PtzControl:
                 clients, self._clients = list(self._clients.values()), {}
             for dc in clients:
                 await dc.__aexit__(None, None, None)
-        # shutting down: connections not closed in 5 s go with the loop
+        if wait <= 0:
+            with contextlib.suppress(RuntimeError):  # the loop has already stopped
+                core_loop().submit(shut())
+            return
+        # shutting down: connections not closed in time go with the loop
         with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
-            core_loop().call(shut(), timeout=5)
+            core_loop().call(shut(), timeout=wait)
