@@ -148,7 +148,7 @@ def main() -> None:
                 q = pane.tile.quality or "none"
                 first_stream[q] = first_stream.get(q, 0) + 1
                 pump(15, lambda p=pane: p.tile.quality == "main" and p.tile.shown > 0
-                     and p.sub is None)
+                     and p.tile.sub is None)
                 main_ms.append((time.monotonic() - t) * 1000)
                 iid = pane.incident.id
                 service.queue.accept(op, iid)

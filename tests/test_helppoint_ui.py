@@ -80,29 +80,29 @@ def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
     qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.incident.state == "accepted", timeout=10000)
     assert not d.alert.active
-    qtbot.waitUntil(lambda: pane.talk_handle is not None and pane.talk_handle.state == READY,
+    qtbot.waitUntil(lambda: pane.talk_box.handle is not None and pane.talk_box.handle.state == READY,
                     timeout=20000)
     # The label follows by a queued signal from the core loop.
-    qtbot.waitUntil(lambda: "channel open" in pane.talk_state.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "channel open" in pane.talk_box.state.text(), timeout=5000)
 
     # Talk: synthesised speech stands in for the microphone, through the same path.
     pcm = speech(tmp_path)
     wav = tmp_path / "speech.wav"
     assert wav.exists()
-    pane.mic_setting = f"file:{wav}"
+    pane.talk_box.mic_setting = f"file:{wav}"
     before = recordings(csim, "hp1")
-    qtbot.mousePress(pane.ptt, Qt.MouseButton.LeftButton)
-    assert pane.talking_label.text() == f"● Talking: {site.operator.user}"
-    handle = pane.talk_handle
+    qtbot.mousePress(pane.talk_box.ptt, Qt.MouseButton.LeftButton)
+    assert pane.talk_box.talking_label.text() == f"● Talking: {site.operator.user}"
+    handle = pane.talk_box.handle
     assert handle is not None
     qtbot.waitUntil(lambda: handle.samples_sent >= len(pcm) - 160,
                     timeout=int(len(pcm) / 8 + 10000))
-    qtbot.mouseRelease(pane.ptt, Qt.MouseButton.LeftButton)
-    assert pane.talking_label.text() == ""
+    qtbot.mouseRelease(pane.talk_box.ptt, Qt.MouseButton.LeftButton)
+    assert pane.talk_box.talking_label.text() == ""
 
     # Blue light: the relay switches and its Relay event comes back to the pane.
-    qtbot.mouseClick(pane.light_buttons["on"], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "ON" in pane.light_state.text(), timeout=10000)
+    qtbot.mouseClick(pane.light.buttons["on"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ON" in pane.light.state.text(), timeout=10000)
     assert csim.live("hp1")["blue_light"] is True
 
     # The Help Point drops off the network mid-call: the pane says so, the call stays open.
@@ -113,8 +113,8 @@ def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
     csim.cli("online", "hp1")
     qtbot.waitUntil(lambda: pane.health_label.text() == "", timeout=40000)
     assert pane.incident.state == "accepted"
-    qtbot.mouseClick(pane.light_buttons["off"], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "off" in pane.light_state.text(), timeout=10000)
+    qtbot.mouseClick(pane.light.buttons["off"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "off" in pane.light.state.text(), timeout=10000)
 
     # What the Help Point heard is what was said.
     got = heard(csim, "hp1", before)
@@ -122,17 +122,17 @@ def test_press_accept_talk_blue_light_offline_and_close(qtbot: QtBot, csim: Sim,
     assert score > 0.9, f"r={score:.3f}"
 
     # Close: an outcome is required.
-    pane.police_ref.setText("CAD 4471")
-    pane.units.setText("1 unit")
-    qtbot.mouseClick(pane.police_button, Qt.MouseButton.LeftButton)
+    pane.record.police_ref.setText("CAD 4471")
+    pane.record.units.setText("1 unit")
+    qtbot.mouseClick(pane.record.police_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.incident.police_ref == "CAD 4471", timeout=5000)
-    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
     assert pane.incident.state == "accepted"  # no outcome chosen: nothing closed
-    pane.outcome.hidePopup()
-    pane.outcome.setCurrentIndex(pane.outcome.findData("assisted"))
-    pane.notes.setPlainText("Caller lost; directed to the station.")
+    pane.record.outcome.hidePopup()
+    pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("assisted"))
+    pane.record.notes.setPlainText("Caller lost; directed to the station.")
     iid = pane.incident.id
-    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: iid not in d.panes, timeout=5000)
     assert d.queue_pane.items == {}
 
@@ -206,8 +206,8 @@ def test_two_calls_at_once_hold_and_switch(qtbot: QtBot, csim: Sim,
     for p in (call, alarm):
         qtbot.mouseClick(p.accept_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda p=p: p.incident.state == "accepted", timeout=5000)  # type: ignore[misc]
-        p.outcome.setCurrentIndex(p.outcome.findData("test"))
-        qtbot.mouseClick(p.close_button, Qt.MouseButton.LeftButton)
+        p.record.outcome.setCurrentIndex(p.record.outcome.findData("test"))
+        qtbot.mouseClick(p.record.close_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda p=p: p.incident.id not in d.panes, timeout=5000)  # type: ignore[misc]
     assert not d.panes
     csim.cli("release", "hp1")
@@ -254,8 +254,8 @@ def test_listen_meter_volume_mute_and_hold(qtbot: QtBot, csim: Sim,
     assert feed is not None and feed.join(10)
     qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: box.feed is not None, timeout=10000)
-    pane.outcome.setCurrentIndex(pane.outcome.findData("test"))
-    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("test"))
+    qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.incident.id not in d.panes, timeout=5000)
     csim.cli("release", "hp1")
 

@@ -80,10 +80,10 @@ def test_link_in_the_dialog_then_a_call_shows_and_steers_them(qtbot: QtBot, sim:
 
             qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
             qtbot.waitUntil(lambda: at(sim, "cam1", target), timeout=10000)
-            qtbot.waitUntil(lambda: any("linked cameras" in pane.log.item(i).text()
-                                        for i in range(pane.log.count())), timeout=10000)
-            entry = next(pane.log.item(i).text() for i in range(pane.log.count())
-                         if "linked cameras" in pane.log.item(i).text())
+            qtbot.waitUntil(lambda: any("linked cameras" in pane.call_log.entries.item(i).text()
+                                        for i in range(pane.call_log.entries.count())), timeout=10000)
+            entry = next(pane.call_log.entries.item(i).text() for i in range(pane.call_log.entries.count())
+                         if "linked cameras" in pane.call_log.entries.item(i).text())
             assert f"linked cameras called up: cam1 at {name}" in entry, entry
             assert linked.buttons[cam1].isEnabled()
 
@@ -93,8 +93,8 @@ def test_link_in_the_dialog_then_a_call_shows_and_steers_them(qtbot: QtBot, sim:
             qtbot.mouseClick(linked.buttons[cam1], Qt.MouseButton.LeftButton)
             qtbot.waitUntil(lambda: at(sim, "cam1", target), timeout=10000)
 
-            pane.outcome.setCurrentIndex(pane.outcome.findData("test"))
-            qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+            pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("test"))
+            qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
             qtbot.waitUntil(lambda: pane.incident.state == "closed", timeout=10000)
             assert not linked.handles  # the linked streams were released with the pane
         finally:

@@ -178,8 +178,8 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
                 if a["action"] == "police informed"]
         assert said == ["Two males at the rear door of 12 Elm Road, one with a crowbar"]
         iid = pane.incident.id
-        pane.outcome.setCurrentIndex(pane.outcome.findData("police"))
-        qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+        pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("police"))
+        qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: iid not in desk.panes, timeout=10000)
         assert triage.false_alarms(URN) == 2  # a genuine alarm does not count
 

@@ -154,9 +154,9 @@ def test_an_installer_commissions_field_devices_and_an_operator_answers_them(
             look_at(pane, "journey-call-from-push-only-help-point.png")
         qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda p=pane: p.incident.state == "accepted", timeout=10000)  # type: ignore[misc]
-        pane.outcome.setCurrentIndex(pane.outcome.findData("test"))
+        pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("test"))
         iid = pane.incident.id
-        qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda i=iid: i not in calls.panes, timeout=10000)  # type: ignore[misc]
         sim.cli("release", name)
     assert calls.queue_pane.items == {}

@@ -78,9 +78,9 @@ def _press_and_find(qtbot: QtBot, sim: Sim, panes: dict[int, IncidentPane],
 
 def _close(qtbot: QtBot, pane: IncidentPane, panes: dict[int, IncidentPane],
            outcome: str) -> None:
-    pane.outcome.setCurrentIndex(pane.outcome.findData(outcome))
+    pane.record.outcome.setCurrentIndex(pane.record.outcome.findData(outcome))
     iid = pane.incident.id
-    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: iid not in panes, timeout=10000)
 
 
@@ -101,44 +101,44 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
     assert QApplication.activeWindow() is market  # nothing else was going on
     qtbot.mouseClick(market.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: market.incident.state == "accepted", timeout=10000)
-    qtbot.waitUntil(lambda: "channel open" in market.talk_state.text(), timeout=20000)
+    qtbot.waitUntil(lambda: "channel open" in market.talk_box.state.text(), timeout=20000)
     assert market.listen.running
 
     # -- the operator talks (push to talk) and plays an announcement; the Help Point hears both
     words = speech(tmp_path)
-    market.mic_setting = f"file:{tmp_path / 'speech.wav'}"  # no sound card under Xvfb
+    market.talk_box.mic_setting = f"file:{tmp_path / 'speech.wav'}"  # no sound card under Xvfb
     before = recordings(sim, "hp-market")
-    qtbot.waitUntil(lambda: market.talk_handle is not None, timeout=10000)
-    talk = market.talk_handle
+    qtbot.waitUntil(lambda: market.talk_box.handle is not None, timeout=10000)
+    talk = market.talk_box.handle
     assert talk is not None
-    qtbot.mousePress(market.ptt, Qt.MouseButton.LeftButton)
-    assert market.talking_label.text() == f"● Talking: {OPERATOR}"
+    qtbot.mousePress(market.talk_box.ptt, Qt.MouseButton.LeftButton)
+    assert market.talk_box.talking_label.text() == f"● Talking: {OPERATOR}"
     qtbot.waitUntil(lambda: talk.samples_sent >= len(words) - 160, timeout=30000)
-    qtbot.mouseRelease(market.ptt, Qt.MouseButton.LeftButton)
-    assert market.talking_label.text() == ""
+    qtbot.mouseRelease(market.talk_box.ptt, Qt.MouseButton.LeftButton)
+    assert market.talk_box.talking_label.text() == ""
     said = talk.samples_sent
-    key = market.announcement.currentData()
-    title = market.announcement.currentText()
+    key = market.talk_box.announcement.currentData()
+    title = market.talk_box.announcement.currentText()
     announcement = load_pcm(clip(key))
-    qtbot.mouseClick(market.play_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(market.talk_box.play_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: talk.samples_sent >= said + len(announcement) - 160, timeout=60000)
-    qtbot.waitUntil(lambda: any("played the announcement" in market.log.item(r).text()
-                                for r in range(market.log.count())), timeout=10000)
+    qtbot.waitUntil(lambda: any("played the announcement" in market.call_log.entries.item(r).text()
+                                for r in range(market.call_log.entries.count())), timeout=10000)
     qtbot.wait(500)  # the last packets' way over loopback
     got = heard(sim, "hp-market", before)
     assert similarity(words, got)[0] > 0.9, "the Help Point did not hear the operator"
     assert similarity(announcement, got)[0] > 0.9, f"the Help Point did not hear “{title}”"
 
-    qtbot.mouseClick(market.light_buttons["on"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(market.light.buttons["on"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: sim.live("hp-market")["blue_light"] is True, timeout=10000)
-    qtbot.waitUntil(lambda: "ON" in market.light_state.text(), timeout=10000)
-    market.police_ref.setText("CAD 2207")
-    market.units.setText("2 officers")
-    qtbot.mouseClick(market.police_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ON" in market.light.state.text(), timeout=10000)
+    market.record.police_ref.setText("CAD 2207")
+    market.record.units.setText("2 officers")
+    qtbot.mouseClick(market.record.police_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: market.incident.police_ref == "CAD 2207", timeout=10000)
 
     # -- a second press during the call: it opens, but the keyboard stays with the caller ----
-    market.notes.setFocus()
+    market.record.notes.setFocus()
     station = _press_and_find(qtbot, sim, panes, "hp-station")
     station_id = station.incident.device_id
     qtbot.wait(300)
@@ -149,11 +149,12 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
     qtbot.mouseClick(station.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: station.incident.state == "accepted", timeout=10000)
     qtbot.waitUntil(lambda: market.incident.state == "on_hold", timeout=10000)
-    assert not market.listen.running and market.talk_handle is None
+    assert not market.listen.running and market.talk_box.handle is None
     assert station.listen.running
     assert "on hold" in win.statusBar().currentMessage()
+    entries = market.call_log.entries
     qtbot.waitUntil(lambda: any("put the call on hold (answering incident" in
-                                market.log.item(r).text() for r in range(market.log.count())),
+                                entries.item(r).text() for r in range(entries.count())),
                     timeout=10000)
     assert market.accept_button.text() == "Resume call"
     look_at(station, "journey-second-call-holds-the-first.png")
@@ -173,7 +174,7 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
     qtbot.mouseClick(market.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: market.incident.state == "accepted", timeout=10000)
     assert market.accept_button.text() == "On the call"
-    log = [market.log.item(r).text() for r in range(market.log.count())]
+    log = [market.call_log.entries.item(r).text() for r in range(market.call_log.entries.count())]
     assert any("informed the police" in line and "reference CAD 2207" in line for line in log)
     assert not any("previous:" in line or "None" in line for line in log), log
 
@@ -185,10 +186,10 @@ def test_an_operator_answers_two_calls_a_blue_light_and_a_call_while_locked(
         assert isinstance(off, QPushButton)
         off.click()
 
-    market.outcome.setCurrentIndex(market.outcome.findData("police"))
+    market.record.outcome.setCurrentIndex(market.record.outcome.findData("police"))
     iid = market.incident.id
     answer(QMessageBox, switch_off,
-           lambda: qtbot.mouseClick(market.close_button, Qt.MouseButton.LeftButton))
+           lambda: qtbot.mouseClick(market.record.close_button, Qt.MouseButton.LeftButton))
     qtbot.waitUntil(lambda: iid not in panes, timeout=15000)
     qtbot.waitUntil(lambda: sim.live("hp-market")["blue_light"] is False, timeout=10000)
 

@@ -93,15 +93,15 @@ def test_a_supervisor_makes_the_programme_reports(
     pane = next(iter(calls.panes.values()))
     qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.incident.state == "accepted", timeout=10000)
-    qtbot.mouseClick(pane.light_buttons["on"], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "ON" in pane.light_state.text(), timeout=10000)
-    pane.outcome.setCurrentIndex(pane.outcome.findData("assisted"))
+    qtbot.mouseClick(pane.light.buttons["on"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ON" in pane.light.state.text(), timeout=10000)
+    pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("assisted"))
     iid = pane.incident.id
 
     def switch_off(box: QMessageBox) -> None:
         next(b for b in box.buttons() if b.text() == "Switch it off and close").click()
     answer(QMessageBox, switch_off,
-           lambda: qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton))
+           lambda: qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton))
     qtbot.waitUntil(lambda: iid not in calls.panes, timeout=15000)
 
     # -- Reports -> Programme reports…: the Help Point report of the last 30 days -------------

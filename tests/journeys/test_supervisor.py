@@ -93,12 +93,12 @@ def test_a_supervisor_escalates_an_intrusion_and_finds_it_in_the_audit_trail(
     qtbot.mouseClick(box.genuine_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.incident.police_ref == POLICE_REF, timeout=10000)
     qtbot.waitUntil(lambda: "Genuine" in box.decision_label.text(), timeout=10000)
-    log = [pane.log.item(r).text() for r in range(pane.log.count())]
-    qtbot.waitUntil(lambda: any(POLICE_REF in pane.log.item(r).text()
-                                for r in range(pane.log.count())), timeout=10000)
+    log = [pane.call_log.entries.item(r).text() for r in range(pane.call_log.entries.count())]
+    qtbot.waitUntil(lambda: any(POLICE_REF in pane.call_log.entries.item(r).text()
+                                for r in range(pane.call_log.entries.count())), timeout=10000)
     iid = pane.incident.id
-    pane.outcome.setCurrentIndex(pane.outcome.findData("police"))
-    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("police"))
+    qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: iid not in calls.panes, timeout=10000)
 
     # -- the audit trail: the decision is there, and the chain verifies ----------------------

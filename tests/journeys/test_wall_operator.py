@@ -116,9 +116,9 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
         _live(qtbot, tile, tile.name)
     qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.incident.state == "accepted", timeout=10000)
-    pane.outcome.setCurrentIndex(pane.outcome.findData("test"))
+    pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("test"))
     iid = pane.incident.id
-    qtbot.mouseClick(pane.close_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pane.record.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: iid not in calls.panes, timeout=10000)
 
     # -- fullscreen again; Escape brings it back, laid out and live ---------------------------

@@ -1,12 +1,11 @@
 """The incident pane: one call or alarm, in front of everything, until it is closed.
 
-It shows the caller's live main stream at once (the wall's running stream is reused
-while the main stream starts), and puts every action an operator takes during a
-call in one place: accept / hold / hand over, listen (volume, mute, a level meter),
-talk (hold the button or Space, or toggle), announcements, the blue light, notes, the
-police log and the outcome. Cameras linked to the device show beside the caller and go to
-their presets when the call is accepted.
-Every action goes through the core services on a worker thread or the core loop.
+It lays out the call's parts and follows the call's state: the caller's picture at once
+(``caller_video``), accept / hold / hand over, listen (``listen``), talk and announcements
+(``talk_box``), the blue light (``blue_light``), linked cameras, and, for an intrusion, the
+pre-alarm clip, PTZ and triage; at the foot the record of the call (``call_record``: notes,
+police, outcome) and beside it the call's log (``call_log``). Each part does its own work
+through the core services on a worker thread or the core loop.
 """
 
 from __future__ import annotations
@@ -18,57 +17,38 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
     QFrame,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from ui import tasks
-from ui.calls.clock import local_time
+from ui.calls.blue_light import BlueLight
+from ui.calls.call_log import CallLog
+from ui.calls.call_record import CallRecord
+from ui.calls.caller_video import CallerVideo
 from ui.calls.linked import LinkedCameras
 from ui.calls.listen import ListenBox
-from ui.calls.microphone import Microphone, open_microphone
 from ui.calls.prealarm import PreAlarmClip
 from ui.calls.service_link import ServiceLink
+from ui.calls.talk_box import TalkBox
 from ui.calls.triage_box import TriageBox
-from ui.video.hub import FeedHandle, FeedHub
-from ui.video.tile import Tile
+from ui.video.hub import FeedHub
 from ui.wall.ptz_panel import PtzPanel
 from vms.access.roles import Permission, allowed
-from vms.audio.announcements import ANNOUNCEMENTS, clip
-from vms.audio.talk import CLOSED as TALK_CLOSED
-from vms.audio.talk import FAILED as TALK_FAILED
-from vms.audio.talk import READY as TALK_READY
-from vms.audio.talk import Talk, TalkHandle, load_pcm
+from vms.audio.talk import Talk
 from vms.devices.links import CallUp, CameraLinks
 from vms.devices.relay import RelayControl
 from vms.events.engine import OK, Event, Health
 from vms.events.topics import INTRUSION, RELAY
-from vms.incidents.queue import (
-    ACCEPTED,
-    CLOSED,
-    KIND_WORDS,
-    NEW,
-    OUTCOMES,
-    STATE_WORDS,
-    Incident,
-)
-from vms.incidents.words import describe
+from vms.incidents.queue import ACCEPTED, CLOSED, KIND_WORDS, NEW, STATE_WORDS, Incident
 from vms.loans.triage import Triage, alarm_time
 from vms.recording.index import RecordingIndex
 
@@ -83,7 +63,6 @@ def _clock(seconds: float) -> str:
 
 class IncidentPane(QWidget):
     message = Signal(str)
-    talk_state_changed = Signal(str, str)  # emitted from the core loop, delivered queued
 
     def __init__(self, service: ServiceLink, hub: FeedHub, talk: Talk, relay: RelayControl,
                  links: CameraLinks, incident: Incident, microphone_setting: str = "",
@@ -96,13 +75,6 @@ class IncidentPane(QWidget):
         self.relay = relay
         self.incident = incident
         self.session = service.session
-        self.mic_setting = microphone_setting
-        self.mic: Microphone | None = None
-        self.talk_handle: TalkHandle | None = None
-        self._talk_opening = False  # Talk.open (keyring, audit) runs off the GUI thread
-        self._talk_generation = 0  # a close while opening makes the opened handle stale
-        self.talking = False
-        self.first_frame_at: float | None = None
         self.shown_at = time.monotonic()
         self._t0 = time.time()
         self.setObjectName("incidentPane")
@@ -127,19 +99,16 @@ class IncidentPane(QWidget):
         head.addWidget(self.state)
         head.addWidget(self.timer_label)
 
-        # -- video -------------------------------------------------------------------------
-        self.tile = Tile(0, self)
-        self.tile.device_id, self.tile.name = incident.device_id, incident.device
-        self.tile.place = place
-        self.tile.setMinimumSize(560, 315)
-        self.tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self._attach_video()
+        # -- the parts ---------------------------------------------------------------------
+        queue, session, iid = service.queue, self.session, incident.id
+
+        def log(action: str, detail: dict[str, Any]) -> None:  # a worker thread's
+            queue.log(session, iid, action, detail)
+        self.tile = CallerVideo(hub, incident.device_id, incident.device, place, self)
         self.linked = LinkedCameras(links, hub, incident.device_id, self)
         self.linked.message.connect(self.message)
         self.linked.called_up.connect(self._called_up)
         self._presets_called = False
-
-        # -- call actions ------------------------------------------------------------------
         self.accept_button = QPushButton("Accept call")
         self.accept_button.setObjectName("acceptCall")
         self.accept_button.setStyleSheet("font-weight: bold;")
@@ -151,96 +120,21 @@ class IncidentPane(QWidget):
         call_row = QHBoxLayout()
         for b in (self.accept_button, self.hold_button, self.handover_button):
             call_row.addWidget(b)
-
-        # -- listen ------------------------------------------------------------------------
         self.listen = ListenBox(hub.live, incident.device_id)
-
-        # -- talk --------------------------------------------------------------------------
-        self.talk_state = QLabel("Talk: accept the call to open the talk channel")
-        self.talk_state.setWordWrap(True)
-        self.ptt = QPushButton("Hold to talk (Space)")
-        self.ptt.setObjectName("pushToTalk")
-        self.ptt.setMinimumHeight(44)
-        self.ptt.pressed.connect(self.start_talking)
-        self.ptt.released.connect(self.stop_talking)
-        self.toggle = QCheckBox("Talk continuously")
-        self.toggle.toggled.connect(self._toggle)
-        self.talking_label = QLabel("")
-        self.talking_label.setObjectName("talkingIndicator")
-        self.talking_label.setStyleSheet("color: #c0392b; font-weight: bold;")
-        self.announcement = QComboBox()
-        for key, (title, _) in ANNOUNCEMENTS.items():
-            self.announcement.addItem(title, key)
-        self.play_button = QPushButton("Play to caller")
-        self.play_button.clicked.connect(self.play_announcement)
-        talk_box = QGroupBox("Talk to the caller")
-        tl = QGridLayout(talk_box)
-        tl.addWidget(self.talk_state, 0, 0, 1, 2)
-        tl.addWidget(self.ptt, 1, 0)
-        tl.addWidget(self.toggle, 1, 1)
-        tl.addWidget(self.talking_label, 2, 0, 1, 2)
-        tl.addWidget(self.announcement, 3, 0)
-        tl.addWidget(self.play_button, 3, 1)
-
-        # -- blue light --------------------------------------------------------------------
-        self.light_on: bool | None = None  # as the Help Point last reported it
-        light_box = self.light_box = QGroupBox("Blue light")
-        ll = QHBoxLayout(light_box)
-        self.light_buttons: dict[str, QPushButton] = {}
-        for mode, text in (("on", "On"), ("off", "Off"), ("pulse", "Flash")):
-            b = QPushButton(text)
-            b.clicked.connect(lambda _=False, m=mode: self.set_light(m))
-            self.light_buttons[mode] = b
-            ll.addWidget(b)
-        self.light_state = QLabel("not reported yet")
-        self.light_state.setWordWrap(True)
-        self.light_state.setObjectName("blueLightState")
-        ll.addWidget(self.light_state, 1)
-
-        # -- notes, police, outcome -----------------------------------------------------------
-        self.notes = QPlainTextEdit()
-        self.notes.setPlaceholderText("What the caller says, what you see, what you did…")
-        self.notes.setMaximumHeight(80)
-        self.add_note = QPushButton("Add note")
-        self.add_note.clicked.connect(self.save_note)
-        self.police_ref = QLineEdit()
-        self.police_ref.setPlaceholderText("CAD / incident number")
-        self.units = QLineEdit()
-        self.units.setPlaceholderText("units sent, e.g. 2 officers")
-        self.police_button = QPushButton("Police informed now")
-        self.police_button.clicked.connect(self.police_informed)
-        self.police_state = QLabel("")
-        self.outcome = QComboBox()
-        self.outcome.addItem("Choose an outcome…", "")
-        for key, text in OUTCOMES.items():
-            self.outcome.addItem(text, key)
-        self.close_button = QPushButton("Close call")
-        self.close_button.setObjectName("closeCall")
-        self.close_button.clicked.connect(self.close_call)
-        record = QGroupBox("Record")
-        form = QFormLayout(record)
-        nrow = QHBoxLayout()
-        nrow.addWidget(self.notes, 1)
-        nrow.addWidget(self.add_note)
-        form.addRow("Notes", nrow)
-        prow = QHBoxLayout()
-        prow.addWidget(self.police_ref)
-        prow.addWidget(self.units)
-        prow.addWidget(self.police_button)
-        form.addRow("Police", prow)
-        form.addRow("", self.police_state)
+        self.talk_box = TalkBox(talk, log, incident.device_id, iid, session.user,
+                                microphone_setting, self)
+        self.light = BlueLight(relay, log, incident.device_id, iid, incident.device, self)
+        self.record = CallRecord(lambda text: queue.note(session, iid, text),
+                                 lambda ref, units: queue.escalate(session, iid, ref, units),
+                                 self)
+        self.record.close_requested.connect(self.close_call)
         if incident.kind == INTRUSION and triage is not None:
-            form.setRowVisible(1, False)  # an intrusion goes to the police through triage
-        orow = QHBoxLayout()
-        orow.addWidget(self.outcome, 1)
-        orow.addWidget(self.close_button)
-        form.addRow("Outcome", orow)
-
-        self.log = QListWidget()
-        self.log.setObjectName("callLog")
-        self.log.setWordWrap(True)
-        log_box = QGroupBox("Call log")
-        QVBoxLayout(log_box).addWidget(self.log)
+            self.record.hide_police()
+        self.call_log = CallLog(queue, iid, self)
+        for part in (self.talk_box, self.light, self.record, self.call_log):
+            part.message.connect(self.message)
+        for part in (self.talk_box, self.light):
+            part.logged.connect(self.call_log.refresh)
 
         # -- intrusion: pre-alarm clip, PTZ and triage instead of the blue light -------------------
         self.prealarm: PreAlarmClip | None = None
@@ -249,7 +143,6 @@ class IncidentPane(QWidget):
         intrusion = incident.kind == INTRUSION
         if intrusion:
             self.prealarm = PreAlarmClip(recordings, incident.device_id, incident.device, self)
-            queue = service.queue
             clip = self.prealarm
             tasks.run(lambda: alarm_time(queue, incident), clip.start,
                       lambda e: clip.video.show_nothing(f"the alarm's time cannot be read: {e}"))
@@ -268,10 +161,10 @@ class IncidentPane(QWidget):
         if self.ptz is not None:
             right.addWidget(self.ptz)
         right.addWidget(self.listen)
-        right.addWidget(talk_box)
-        right.addWidget(light_box)
-        light_box.setVisible(not intrusion)  # the blue light is a Help Point's
-        right.addWidget(log_box, 1)
+        right.addWidget(self.talk_box)
+        right.addWidget(self.light)
+        self.light.setVisible(not intrusion)  # the blue light is a Help Point's
+        right.addWidget(self.call_log, 1)
         left = QVBoxLayout()
         if self.prealarm is not None:
             # Side by side at the top, a picture's height (not the whole column's, which the
@@ -306,9 +199,8 @@ class IncidentPane(QWidget):
         outer = QVBoxLayout(self)
         outer.addLayout(head)
         outer.addWidget(scroll, 1)
-        outer.addWidget(record)
+        outer.addWidget(self.record)
 
-        self.talk_state_changed.connect(self._talk_state)
         self.ticker = QTimer(self)
         self.ticker.setInterval(TICK_MS)
         self.ticker.timeout.connect(self._tick)
@@ -318,32 +210,19 @@ class IncidentPane(QWidget):
         service.health_changed.connect(self._on_health)
         relay_state = service.relay_state(incident.device_id)
         if relay_state is not None:
-            self._show_light(relay_state)
+            self.light.show_reported(relay_state)
         self._render()
-        self._refresh_log()
+        self.call_log.refresh()
 
-    # -- video -------------------------------------------------------------------------------
-    def _attach_video(self) -> None:
-        """Show the running stream at once; switch to the main stream when it has a picture."""
-        dev = self.incident.device_id
-        reuse_sub = not self.hub.running(dev, "main") and self.hub.running(dev, "sub")
-        self.main: FeedHandle = self.hub.acquire(dev, "main")
-        self.sub: FeedHandle | None = self.hub.acquire(dev, "sub") if reuse_sub else None
-        self.tile.handle = self.sub or self.main
+    @property
+    def first_frame_at(self) -> float | None:
+        """When the caller's first picture was shown (time.monotonic())."""
+        return self.tile.first_frame_at
 
     def _tick(self) -> None:
         now = time.monotonic()
-        if self.sub is not None and (self.main.denied or (
-                self.main.feed is not None and self.main.feed.latest)):
-            # HD has a picture; or this user may no longer view the camera (the running SD
-            # stream was opened earlier, so the refusal of HD decides): the tile says why
-            self.tile.handle = self.main
-            self.hub.release(self.sub)
-            self.sub = None
         self.tile.tick(now)
         self.linked.tick(now)
-        if self.first_frame_at is None and self.tile.shown > 0:
-            self.first_frame_at = now
         self.timer_label.setText(_clock(time.time() - self._t0))
 
     # -- state ---------------------------------------------------------------------------------
@@ -352,13 +231,13 @@ class IncidentPane(QWidget):
             return
         self.incident = inc
         self._render()
-        self._refresh_log()
+        self.call_log.refresh()
         if self.triage_box is not None:
             self.triage_box.set_incident(inc)
 
     def _on_event(self, e: Event) -> None:
         if e.device_id == self.incident.device_id and e.kind == RELAY:
-            self._show_light(e.ev.active)
+            self.light.show_reported(e.ev.active)
 
     def _on_health(self, h: Health) -> None:
         if h.device_id != self.incident.device_id:
@@ -368,11 +247,6 @@ class IncidentPane(QWidget):
         else:
             self.health_label.setText(f"⚠ connection lost, retrying ({h.detail})")
             self.health_label.setStyleSheet("color: #c0392b;")
-
-    def _show_light(self, active: bool) -> None:
-        self.light_on = active
-        self.light_state.setText("ON, as the Help Point reports" if active else
-                                 "off, as the Help Point reports")
 
     def _render(self) -> None:
         inc = self.incident
@@ -388,18 +262,12 @@ class IncidentPane(QWidget):
         self.accept_button.setEnabled(inc.state != CLOSED and not active)
         self.accept_button.setText("On the call" if active else
                                    "Resume call" if inc.accepted_utc else "Accept call")
-        for w in (self.hold_button, self.handover_button, self.ptt, self.toggle, self.play_button,
-                  self.add_note, self.police_button, self.close_button,
-                  *self.light_buttons.values()):
+        for w in (self.hold_button, self.handover_button):
             w.setEnabled(active)
-        if inc.police_informed_utc:
-            self.police_state.setText(f"Police informed {local_time(inc.police_informed_utc)}, "
-                                      f"reference {inc.police_ref or '—'}, units "
-                                      f"{inc.units or '—'}")
-        if active and self.talk_handle is None and not self._talk_opening:
-            self._open_talk()
-        if not active and (self.talk_handle is not None or self._talk_opening):
-            self._close_talk()
+        self.record.set_enabled(active)
+        self.light.set_enabled(active)
+        self.record.show_incident(inc)
+        self.talk_box.follow(active)
         self.linked.set_enabled(active)
         if self.triage_box is not None:
             self.triage_box.set_enabled(active)
@@ -410,19 +278,6 @@ class IncidentPane(QWidget):
             self.listen.start()  # the operator hears the caller from the moment of accepting
         else:
             self.listen.stop()
-
-    def _refresh_log(self) -> None:
-        iid = self.incident.id
-        tasks.run(lambda: self.service.queue.actions(iid), self._show_log,
-                  lambda e: self.message.emit(f"The call's log cannot be read: {e}"))
-
-    def _show_log(self, actions: list[dict[str, Any]]) -> None:
-        self.log.clear()
-        for a in actions:
-            who = "Device" if a["user"] == "system" else a["user"]
-            self.log.addItem(f"{local_time(a['utc'])[:8]}  {who} "
-                             f"{describe(a['action'], a['detail'], local_time)}")
-        self.log.scrollToBottom()
 
     # -- queue actions ---------------------------------------------------------------------------
     def _do(self, fn: Callable[[], Any], what: str) -> None:
@@ -449,53 +304,23 @@ class IncidentPane(QWidget):
             self._do(lambda: self.service.queue.hand_over(self.session, iid, name),
                      "Could not hand over")
 
-    def save_note(self) -> None:
-        text, iid = self.notes.toPlainText(), self.incident.id
-        self.notes.clear()
-        self._do(lambda: self.service.queue.note(self.session, iid, text), "Could not save the note")
-
-    def police_informed(self) -> None:
-        ref, units, iid = self.police_ref.text(), self.units.text(), self.incident.id
-        self._do(lambda: self.service.queue.escalate(self.session, iid, ref, units),
-                 "Could not record it")
-
     def close_call(self) -> None:
-        outcome, iid = self.outcome.currentData(), self.incident.id
+        outcome, iid = self.record.chosen_outcome(), self.incident.id
         if not outcome:
-            self.message.emit("Choose an outcome before closing the call")
-            self.outcome.setFocus()
-            self.outcome.showPopup()
             return
         light_off: bool | None = False
-        if self.light_on and not self.light_box.isHidden():
-            light_off = self._ask_light_off()
+        if self.light.on and not self.light.isHidden():
+            light_off = self.light.ask_off()
             if light_off is None:
                 return
-        note = self.notes.toPlainText()
-        self.notes.clear()
-        dev = self.incident.device_id
+        note = self.record.take_note()
+        light, queue, session = self.light, self.service.queue, self.session
 
         def close() -> None:
             if light_off:
-                how = self.relay.set(dev, "off", incident=iid).result(10)
-                self.service.queue.log(self.session, iid, "blue light", {"mode": "off", "via": how})
-            self.service.queue.close(self.session, iid, outcome, note)
+                light.switch_off()
+            queue.close(session, iid, outcome, note)
         self._do(close, "The call is still open")
-
-    def _ask_light_off(self) -> bool | None:
-        """Closing with the blue light on: the public at the Help Point would think help is
-        still coming. Switch it off (the default), leave it on, or go back to the call."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Blue light still on — Beacon VMS",
-                          f"The blue light at {self.incident.device} is on. People at the Help "
-                          "Point may think help is still coming.", parent=self)
-        off = box.addButton("Switch it off and close", QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton("Leave it on and close", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Back to the call", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(off)
-        box.exec()
-        if box.clickedButton() is off:
-            return True
-        return False if box.clickedButton() is keep else None
 
     def _called_up(self, results: list[CallUp]) -> None:
         if not results:
@@ -503,116 +328,10 @@ class IncidentPane(QWidget):
         iid = self.incident.id
         detail = {r.camera: (f"at {r.preset}" if r.ok else f"failed: {r.detail}") for r in results}
         tasks.run(lambda: self.service.queue.log(self.session, iid, "linked cameras", detail),
-                  lambda _r: self._refresh_log(),
+                  lambda _r: self.call_log.refresh(),
                   lambda e: self.message.emit(f"The linked cameras were not logged: {e}"))
 
-    # -- blue light -------------------------------------------------------------------------------
-    def set_light(self, mode: str) -> None:
-        iid, dev = self.incident.id, self.incident.device_id
-
-        def send() -> str:
-            how = self.relay.set(dev, mode, incident=iid).result(10)
-            self.service.queue.log(self.session, iid, "blue light", {"mode": mode, "via": how})
-            return how
-        def sent(_how: str) -> None:
-            self._show_light(mode != "off")  # until the Help Point reports its relay itself
-            self._refresh_log()
-        tasks.run(send, sent, lambda e: self.message.emit(f"The blue light did not change: {e}"))
-
-    # -- talk ----------------------------------------------------------------------------------------
-    def _open_talk(self) -> None:
-        """The permission check, the keyring and the audit entry run off the GUI thread: this is
-        the moment the operator needs the screen."""
-        self.talk_state.setText("Talk: opening the talk channel…")
-        self._talk_opening = True
-        generation = self._talk_generation
-        dev, iid = self.incident.device_id, self.incident.id
-
-        def opened(handle: TalkHandle) -> None:
-            if generation != self._talk_generation:  # held or closed meanwhile
-                handle.close()
-                return
-            self._talk_opening = False
-            self.talk_handle = handle
-
-        def failed(exc: BaseException) -> None:  # permission, no stream: say so, the call goes on
-            if generation == self._talk_generation:
-                self._talk_opening = False
-                self.talk_state.setText(f"Talk unavailable: {exc}")
-
-        def state(st: str, reason: str) -> None:  # from the core loop; a stale handle is quiet
-            if generation == self._talk_generation:
-                self.talk_state_changed.emit(st, reason)
-
-        tasks.run(lambda: self.talk.open(dev, state, incident=iid), opened, failed)
-
-    def _talk_state(self, state: str, reason: str) -> None:
-        text = {TALK_READY: "Talk: channel open — hold the button or Space to speak",
-                TALK_FAILED: f"Talk unavailable: {reason}",
-                TALK_CLOSED: "Talk: channel closed"}.get(state, f"Talk: {state}")
-        self.talk_state.setText(text)
-
-    def start_talking(self) -> None:
-        h = self.talk_handle
-        if h is None or h.state != TALK_READY or self.talking:
-            if h is not None and h.state != TALK_READY:
-                self.message.emit("The talk channel is not open yet")
-            return
-        try:
-            self.mic = self.mic or open_microphone(self.mic_setting)
-        except Exception as exc:
-            self.message.emit(str(exc))
-            self.talk_state.setText(f"Talk: {exc}")
-            return
-        self.talking = True
-        self.talking_label.setText(f"● Talking: {self.session.user}")
-        self.mic.start(h.push)
-        iid = self.incident.id
-        tasks.run(lambda: self.service.queue.log(self.session, iid, "talk",
-                                                {"microphone": self.mic.name if self.mic else ""}),
-                  lambda _r: self._refresh_log(),
-                  lambda e: self.message.emit(f"Talking was not written to the call's log: {e}"))
-
-    def stop_talking(self) -> None:
-        if self.toggle.isChecked() or not self.talking:
-            return
-        self._stop_mic()
-
-    def _stop_mic(self) -> None:
-        self.talking = False
-        self.talking_label.setText("")
-        if self.mic is not None:
-            self.mic.stop()
-
-    def _toggle(self, on: bool) -> None:
-        if on:
-            self.start_talking()
-        else:
-            self._stop_mic()
-
-    def play_announcement(self) -> None:
-        h, key = self.talk_handle, self.announcement.currentData()
-        if h is None or h.state != TALK_READY:
-            self.message.emit("The talk channel is not open yet")
-            return
-        iid = self.incident.id
-
-        def play() -> None:
-            h.push(load_pcm(clip(key)))
-            self.service.queue.log(self.session, iid, "announcement",
-                                  {"clip": ANNOUNCEMENTS[key][0]})
-        tasks.run(play, lambda _r: self._refresh_log(),
-                  lambda e: self.message.emit(f"The announcement did not play: {e}"))
-
-    def _close_talk(self) -> None:
-        self._talk_generation += 1
-        self._talk_opening = False
-        self._stop_mic()
-        if self.talk_handle is not None:
-            self.talk_handle.close()
-            self.talk_handle = None
-            self.talk_state.setText("Talk: accept the call to open the talk channel")
-
+    # -- keys --------------------------------------------------------------------------------------
     def _talk_key(self, event: QKeyEvent) -> bool:
         """Space is push-to-talk, except while typing a note or a reference."""
         return event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and \
@@ -620,13 +339,13 @@ class IncidentPane(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._talk_key(event):
-            self.start_talking()
+            self.talk_box.start_talking()
         else:
             super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if self._talk_key(event):
-            self.stop_talking()
+            self.talk_box.stop_talking()
         else:
             super().keyReleaseEvent(event)
 
@@ -637,13 +356,10 @@ class IncidentPane(QWidget):
             self.prealarm.shutdown()
         if self.triage_box is not None:
             self.triage_box.shutdown()
-        self._close_talk()
+        self.talk_box.close_channel()
         self.listen.stop()
         self.linked.shutdown()
-        for h in (self.main, self.sub):
-            if h is not None:
-                self.hub.release(h)
-        self.tile.handle = None
+        self.tile.release()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.incident.state != CLOSED:
