@@ -15,9 +15,17 @@ same run and each from a cold page cache where the machine allows dropping it:
   working copy of the same size) until flushed; and ``hash_floor_s``, the hashing the
   profile asks for (SHA-256 and SHA-512 of the masters and of the working copy, SHA-256 of
   every frame of each), timed on one core and shared perfectly over all of them.
-  ``floor_ratio`` is the larger of the two against ``cp_s``: no export can beat it here.
+  ``floor_ratio`` is the export against the larger of the two (issue 28: <= 1.3), and
+  ``floors_vs_cp`` the larger floor against ``cp_s``: no export of the profile beats it here.
+- ``cpu_floor_s``: the processor time of both (the two copies' user and system time, and the
+  hashing), shared perfectly over every core: on a machine where the export is bound by the
+  processor, the floor that counts. ``export_cpu_s`` is the export's own processor time.
 
-Prints one JSON object. Target (issue 8): ratio <= 1.3.
+Where the export's time goes is printed too (``stages_s``, from its own progress reports):
+until the last master is copied and checked, until every working copy is derived and
+compared, and the final flush of the package to the disk.
+
+Prints one JSON object. Targets: ratio <= 1.3 (issue 8), floor_ratio <= 1.3 (issue 28).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -36,7 +45,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-TARGETS = {"ratio": 1.3}
+TARGETS = {"ratio": 1.3, "floor_ratio": 1.3}
 
 
 def drop_caches() -> bool:
@@ -120,7 +129,7 @@ def main() -> int:
 
     from vms.credentials import EncryptedFileStore
     from vms.evidence.ca import EvidenceKeys
-    from vms.evidence.package import CameraFacts, ExportJob, PackageBuilder, Producer
+    from vms.evidence.package import CameraFacts, ExportJob, PackageBuilder, Producer, Progress
     from vms.evidence.verify import verify
     from vms.recording.index import RecordingIndex
 
@@ -137,11 +146,25 @@ def main() -> int:
         job = ExportJob(cameras=[CameraFacts(1, "cam1")], start=start,
                         end=start + dt.timedelta(minutes=args.minutes), exhibit="BENCH/1",
                         producer=Producer("bench", "evidence officer"))
-        builder = PackageBuilder(index, keys.signer(), audit_extract=lambda *_a: [])
+        marks: dict[str, float] = {}
+
+        def progress(p: Progress) -> None:
+            stage = p.stage.split(" ", 1)[0]  # "copied", "working", "writing"
+            if p.stage.endswith("checked"):
+                stage = "checked"
+            marks[stage] = time.perf_counter()
+        builder = PackageBuilder(index, keys.signer(), audit_extract=lambda *_a: [],
+                                 on_progress=progress)
         cold = drop_caches()
         t = time.perf_counter()
+        used = resource.getrusage(resource.RUSAGE_SELF)
         result = builder.build(job, tmp / "out")
         export_s = time.perf_counter() - t
+        done = resource.getrusage(resource.RUSAGE_SELF)
+        export_cpu_s = (done.ru_utime - used.ru_utime) + (done.ru_stime - used.ru_stime)
+        stages = {"masters_copied": marks["copied"] - t,
+                  "working_copy_checked": marks["checked"] - t,
+                  "flush_to_disk": t + export_s - marks["writing"]}
         index.close()
 
         drop_caches()
@@ -151,12 +174,22 @@ def main() -> int:
         cp_s = time.perf_counter() - t
 
         drop_caches()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         for copy in ("floor-a", "floor-b"):
             subprocess.run(["cp", "-r", str(tmp / "rec"), str(tmp / copy)], check=True)
         subprocess.run(["sync", "-f", str(tmp / "floor-a")], check=False)
         io_floor_s = time.perf_counter() - t
-        hash_floor_s = _hash_cpu_s(sorted((tmp / "rec").rglob("*.mov"))) / (os.cpu_count() or 1)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        io_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        one_pass = _one_pass_s(sorted((tmp / "rec").rglob("*.mov")))
+        hash_cpu_s = 4 * one_pass["sha256"] + 2 * one_pass["sha512"]
+        cores = os.cpu_count() or 1
+        hash_floor_s = hash_cpu_s / cores
+        # Both at once on the same cores: the processor time of the copying and of the
+        # hashing, shared perfectly over every core. Where the export is bound by the
+        # processor (two cores), no export of the profile can beat this either.
+        cpu_floor_s = (io_cpu_s + hash_cpu_s) / cores
 
         drop_caches()
         payload = sum(f.stat().st_size for f in (result.path / "data").rglob("*") if f.is_file())
@@ -174,7 +207,19 @@ def main() -> int:
         "io_floor_s": round(io_floor_s, 2),
         "hash_floor_s": round(hash_floor_s, 2),
         "cores": os.cpu_count(),
-        "floor_ratio": round(max(io_floor_s, hash_floor_s) / cp_s, 2),
+        "floor_ratio": round(export_s / max(io_floor_s, hash_floor_s), 2),
+        "floors_vs_cp": round(max(io_floor_s, hash_floor_s) / cp_s, 2),
+        "cpu_floor_s": round(cpu_floor_s, 2),
+        "cpu_floor_ratio": round(export_s / cpu_floor_s, 2),
+        "export_cpu_s": round(export_cpu_s, 2),
+        "io_cpu_s": round(io_cpu_s, 2),
+        "hash_cpu_s": round(hash_cpu_s, 2),
+        # one pass over the hour on one core: the working copy's SHA-512 can only begin once
+        # the copy is complete (the MP4 muxer writes its header last), so it is a tail no
+        # other work overlaps
+        "sha256_pass_s": round(one_pass["sha256"], 2),
+        "sha512_pass_s": round(one_pass["sha512"], 2),
+        "stages_s": {k: round(v, 2) for k, v in stages.items()},
         "package_bytes": payload,
         "verify_s": round(verify_s, 2),
         "verify_mb_s": round(payload / 1e6 / verify_s, 1),
@@ -182,15 +227,15 @@ def main() -> int:
         "cold_cache": cold,
         "targets": TARGETS,
     }
-    out["meets_targets"] = out["ratio"] <= TARGETS["ratio"]
+    out["meets_targets"] = all(out[k] <= v for k, v in TARGETS.items())
     print(json.dumps(out, indent=2))
     return 0
 
 
-def _hash_cpu_s(files: list[Path]) -> float:
-    """CPU seconds of the profile's hashing of one hour: the masters' bytes (warm) through
-    SHA-256 and SHA-512, counted twice (masters, working copy), and SHA-256 twice more
-    (every frame of the masters and of the working copy read back)."""
+def _one_pass_s(files: list[Path]) -> dict[str, float]:
+    """CPU seconds of one pass of SHA-256 and of SHA-512 over the masters' bytes (warm). The
+    profile's hashing of an hour is four SHA-256 passes (masters and working copy as files,
+    then every frame of each) and two SHA-512 (masters and working copy as files)."""
     from vms.evidence.bag import hash_file
 
     took = {}
@@ -199,7 +244,7 @@ def _hash_cpu_s(files: list[Path]) -> float:
         for f in files:
             hash_file(f, (alg,))
         took[alg] = time.thread_time() - t
-    return 4 * took["sha256"] + 2 * took["sha512"]
+    return took
 
 
 def _mk(p: Path) -> Path:
