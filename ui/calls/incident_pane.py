@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -88,6 +89,9 @@ class IncidentPane(QWidget):
         self.title = QLabel(heading)
         self.title.setObjectName("incidentTitle")
         self.title.setStyleSheet("font-size: 18px; font-weight: bold;")
+        # the state and the call's clock always show whole; a long place name gives way
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setToolTip(heading)
         self.state = QLabel()
         self.state.setObjectName("incidentState")
         self.timer_label = QLabel("00:00")
