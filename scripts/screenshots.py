@@ -204,21 +204,21 @@ def calls(app: QApplication, data: Path, desk: CallDesk, win: MainWindow,
     pane.show()
     pane.accept()
     pump(app, 4)
-    pane.set_light("on")
-    pane.notes.setPlainText("Caller says her phone was stolen outside the station; she is "
+    pane.light.set("on")
+    pane.record.notes.setPlainText("Caller says her phone was stolen outside the station; she is "
                             "unhurt. Suspect ran towards the bus station.")
-    pane.save_note()
-    pane.police_ref.setText("NPT-20261122-0417")
-    pane.units.setText("1 patrol")
-    pane.police_informed()
+    pane.record.save_note()
+    pane.record.police_ref.setText("NPT-20261122-0417")
+    pane.record.units.setText("1 patrol")
+    pane.record.police_informed()
     pump(app, 3)
-    pane.mic_setting = f"file:{clip('help-on-way')}"
-    pane.start_talking()
-    pane.outcome.setCurrentIndex(pane.outcome.findData("police"))
+    pane.talk_box.mic_setting = f"file:{clip('help-on-way')}"
+    pane.talk_box.start_talking()
+    pane.record.outcome.setCurrentIndex(pane.record.outcome.findData("police"))
     pump(app, 2)
     save(app, pane, "incident-pane.png")
-    pane.toggle.setChecked(False)
-    pane._stop_mic()
+    pane.talk_box.toggle.setChecked(False)
+    pane.talk_box.stop_talking()
 
 
 def playback(app: QApplication, data: Path, profile: Profile, rec: Recording,

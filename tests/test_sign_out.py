@@ -24,6 +24,7 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import ADMIN, ADMIN_PASSWORD, shared_path, signed_in
 from tests.journeys.walk import answer, signing_in
 from tests.replay_camera import ReplayCamera
+from ui import tasks
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
 from ui.simulator_link import SimulatorLink
@@ -145,4 +146,11 @@ def test_the_next_user_signs_in_at_once_after_a_sign_out_with_hanging_streams(
     assert seen["after"] < 2.0, f"the sign-in dialog came {seen['after']:.1f} s after Sign out"
     assert all(f.stopped for f in feeds)
     assert desktop.window is not None and ADMIN in desktop.window.who.text()
+    # quitting later waits for what the sign-out left ending: 5 s in all, not per stream
+    assert {id(f) for f in feeds} <= {id(x) for x in desktop.leftovers}
+    began = time.monotonic()
+    tasks.wait_for(desktop.leftovers, 1.0)
+    assert time.monotonic() - began < 1.6
+    tasks.wait_for(desktop.leftovers, 20.0)
+    assert all(f.join(0) for f in feeds)  # ended once their reads gave up
     desktop._end_session("test over")

@@ -94,6 +94,27 @@ def test_stop_is_immediate_and_says_stopped(readers: dict[str, StreamWorker]) ->
     assert "it was not recording: cam1 refused" in readers["recorder"].status.reason
 
 
+def test_a_fault_in_the_recorder_is_not_called_the_camera_offline(tmp_path: Path) -> None:
+    """A bug or a broken index is the recorder's, not the camera's: the gap says so, the log
+    has the traceback, and the recorder keeps trying instead of dying."""
+    index = RecordingIndex(tmp_path / "recordings.db")
+
+    def url() -> str:
+        raise TypeError("a bug in the recorder's own code")
+    rec = CameraRecorder(index, tmp_path / "media", 1, "cam1", url)
+    rec.backoff = quick()
+    rec.start()
+    try:
+        wait_for(lambda: len(rec.status.errors) >= 2, 20, "two failed attempts")
+    finally:
+        rec.stop()
+    gaps = index.gaps(1)
+    assert len(gaps) == 1, gaps
+    assert gaps[0].reason == "recorder error: the recorder failed (TypeError); see the log"
+    assert rec.status.state is StreamState.STOPPED
+    index.close()
+
+
 def test_every_reader_of_a_camera_stream_is_a_stream_worker() -> None:
     for cls in (PyAvFeed, ListenFeed, CameraRecorder):
         assert issubclass(cls, StreamWorker), cls

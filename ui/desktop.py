@@ -43,6 +43,7 @@ from vms.site.client import SiteClient
 from vms.site.service import SiteService
 
 CHECK_IDLE_MS = 2000
+QUIT_WAIT_S = 5.0  # at exit, for streams and camera connections still ending, in all
 _INPUT = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
           QEvent.Type.Wheel, QEvent.Type.TouchBegin}
 
@@ -92,6 +93,7 @@ class Desktop(QObject):
         self.export_draft: dict[str, str] = {}  # the export wizard's fields, kept for reopening
         self.signed_in: SignedIn | None = None
         self.features: list[object] = []
+        self.leftovers: list[tasks.Leftover] = []  # what signed-out sessions left ending
         app.setQuitOnLastWindowClosed(False)
 
     # -- signing in ---------------------------------------------------------------
@@ -214,7 +216,7 @@ class Desktop(QObject):
         if not self.start():
             self.quit()
 
-    def _end_session(self, reason: str, wait: float = 5.0) -> None:
+    def _end_session(self, reason: str, wait: float = QUIT_WAIT_S) -> None:
         """``wait``: seconds in all for streams and camera connections to close."""
         session, win = self.session, self.window
         self.session = self.window = self.svc = None
@@ -234,14 +236,14 @@ class Desktop(QObject):
                 QMessageBox.warning(None, "Beacon VMS", f"Signing out was not recorded: {exc}")
         if self.calls is not None:
             began = time.monotonic()
-            self.calls.shutdown(wait)
+            self.leftovers += self.calls.shutdown(wait)
             wait = max(0.0, wait - (time.monotonic() - began))
             self.calls = None
         if self.recordings is not None:
             self.recordings.close()
             self.recordings = None
         if self.live is not None:
-            self.live.shutdown(wait)
+            self.leftovers += self.live.shutdown(wait)
             self.live = None
         if win is not None:
             win.closed.disconnect(self.quit)
@@ -264,7 +266,11 @@ class Desktop(QObject):
         return answer == QMessageBox.StandardButton.Yes
 
     def quit(self) -> None:
+        began = time.monotonic()
         self._end_session("desktop closed")
+        # what earlier sign-outs left ending, within the same 5 s (FFmpeg mid-read at exit)
+        tasks.wait_for(self.leftovers, max(0.0, QUIT_WAIT_S - (time.monotonic() - began)))
+        self.leftovers = []
         tasks.wait_all()
         self.app.quit()
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from shiboken6 import isValid
+
+from vms.media.worker import StreamWorker
 
 
 class _Relay(QObject):
@@ -111,3 +114,22 @@ def watch(future: concurrent.futures.Future[Any], on_done: Callable[[Any], None]
 
 def wait_all(msecs: int = 5000) -> bool:
     return QThreadPool.globalInstance().waitForDone(msecs)
+
+
+# What a signed-out session left still ending: a stream whose read has not given up yet, a
+# camera connection closing on the core loop. Signing out does not wait for them; quitting
+# does, once, for all of them together.
+Leftover = StreamWorker | concurrent.futures.Future[Any]
+
+
+def wait_for(leftovers: list[Leftover], seconds: float) -> None:
+    """Wait up to ``seconds`` in all for ``leftovers`` to end (at exit, never at sign-out)."""
+    deadline = time.monotonic() + seconds
+    for item in leftovers:
+        left = max(0.0, deadline - time.monotonic())
+        if isinstance(item, concurrent.futures.Future):
+            # its failure was logged by whoever made it; here only its end matters
+            with contextlib.suppress(Exception):
+                item.result(left)
+        else:
+            item.join(left)

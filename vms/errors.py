@@ -19,7 +19,10 @@ VmsError
 │   ├── SessionExpired     signed out after inactivity, or the session was ended
 │   ├── PasswordChangeRequired
 │   └── PermissionDenied   the role or the camera groups do not allow it
-└── AuditError             the audit trail cannot be written or read
+├── AuditError             the audit trail cannot be written or read
+└── FeedError              a camera stream failed (one plain sentence)
+    ├── AuthRefused        the stream refused our user name or password
+    └── StreamUnavailable  the stream lacks what its reader needs (no microphone track)
 
 Callers catch the narrowest type they can act on; nothing catches ``Exception``
 just to print it, so the type of a failure survives to the place that reports it.

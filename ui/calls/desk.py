@@ -16,6 +16,7 @@ from ui.calls.alert import Alert
 from ui.calls.incident_pane import IncidentPane
 from ui.calls.queue_pane import QueuePane
 from ui.calls.service_link import ServiceLink
+from ui.tasks import Leftover
 from ui.video.hub import FeedHandle, FeedHub
 from vms.access.roles import Permission
 from vms.audio.talk import Talk
@@ -297,8 +298,9 @@ class CallDesk(QObject):
             except VmsError as exc:
                 log.warning("call %s was not put on hold: %s", inc.id, exc)
 
-    def shutdown(self, wait: float = 5.0) -> None:
-        """``wait``: seconds for the linked cameras' connections to close (0 at sign-out)."""
+    def shutdown(self, wait: float = 5.0) -> list[Leftover]:
+        """``wait``: seconds for the linked cameras' connections to close (0 at sign-out);
+        returns what is still closing."""
         self.closed = True
         self._warm_retry.stop()
         self.alert.stop()
@@ -311,7 +313,8 @@ class CallDesk(QObject):
             pane.deleteLater()
         self.panes.clear()
         self.relay.stop_all()
-        self.links.close(wait)
+        closing = self.links.close(wait)
         if self.triage is not None:
             self.triage.close()
         self.service.shutdown()
+        return [closing] if closing is not None else []

@@ -177,6 +177,8 @@ class ListenBox(QGroupBox):
         elif feed.state in (StreamState.RETRYING, StreamState.OFFLINE, StreamState.AUTH_FAILED):
             n = feed.status.countdown()
             when = f" in {n} s" if n is not None else ""
-            self.state.setText(f"Listen: connection lost, retrying{when} ({feed.reason})")
+            what = ("the Help Point refused the user name or password"
+                    if feed.state is StreamState.AUTH_FAILED else "connection lost")
+            self.state.setText(f"Listen: {what}, retrying{when} ({feed.reason})")
         elif feed.state == NO_AUDIO:
             self.state.setText(f"Listen unavailable: {feed.reason}")

@@ -86,7 +86,7 @@ class FeedHub(QObject):
     def feeds(self) -> list[Feed]:
         return [e.feed for e in self._entries.values() if e.feed is not None]
 
-    def shutdown(self, wait: float = 5.0) -> None:
+    def shutdown(self, wait: float = 5.0) -> list[Feed]:
         """Stop every feed; wait up to ``wait`` seconds in all (not each) for their threads.
         Signing out passes 0: a stopped feed ends by itself, and the next user's wall does
         not need it gone; quitting waits, so FFmpeg is not mid-read as the process exits."""
@@ -100,6 +100,8 @@ class FeedHub(QObject):
         for e in entries:
             if e.feed is not None and wait > 0:
                 e.feed.join(max(0.0, deadline - time.monotonic()))
+        # still ending (a read that has not given up yet): the caller may wait at exit
+        return [e.feed for e in entries if e.feed is not None and not e.feed.join(0)]
 
     # -- internals -----------------------------------------------------------------
     def _opened(self, entry: _Entry, stream: LiveStream) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ui.tasks import Leftover
 from ui.video.hub import FeedHub
 from ui.wall.pane import WallPane
 from ui.wall.ptz_panel import PtzPanel
@@ -23,13 +24,14 @@ class LiveWall:
     ptz: PtzControl
     pane: WallPane
 
-    def shutdown(self, wait: float = 5.0) -> None:
+    def shutdown(self, wait: float = 5.0) -> list[Leftover]:
         """``wait``: seconds in all for streams and camera connections to close (0 when
         signing out: they close by themselves, and the next user need not wait for them)."""
         deadline = time.monotonic() + wait
         self.pane.shutdown()
-        self.hub.shutdown(wait)
-        self.ptz.close(max(0.0, deadline - time.monotonic()) if wait > 0 else 0.0)
+        left: list[Leftover] = list(self.hub.shutdown(wait))
+        closing = self.ptz.close(max(0.0, deadline - time.monotonic()) if wait > 0 else 0.0)
+        return left + ([closing] if closing is not None else [])
 
 
 def assemble(profile: Profile, session: Session) -> LiveWall:

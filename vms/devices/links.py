@@ -54,9 +54,9 @@ class CameraLinks:
         self._own_ptz = ptz is None
         self.ptz = ptz or PtzControl(profile, session)
 
-    def close(self, wait: float = 5.0) -> None:
-        if self._own_ptz:
-            self.ptz.close(wait)
+    def close(self, wait: float = 5.0) -> concurrent.futures.Future[None] | None:
+        """See ``PtzControl.close``."""
+        return self.ptz.close(wait) if self._own_ptz else None
 
     # -- reading -----------------------------------------------------------------------
     def links(self, device_id: int) -> list[LinkRow]:

@@ -14,6 +14,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +28,8 @@ from vms.onvif.camera import DeviceClient, parse_target
 from vms.onvif.http import Timeouts
 from vms.profile import Profile
 from vms.store.devices import DeviceRow
+
+log = logging.getLogger(__name__)
 
 MOVE_TIMEOUT_S = 5.0
 T = TypeVar("T")
@@ -189,13 +192,14 @@ class PtzControl:
             return str(res)
         return self._submit(run())
 
-    def close(self, wait: float = 5.0) -> None:
+    def close(self, wait: float = 5.0) -> concurrent.futures.Future[None] | None:
         """Close every camera connection, including one being opened right now; wait up to
-        ``wait`` seconds for them (0: they close on the core loop while the caller goes on)."""
+        ``wait`` seconds for them. With 0 they close on the core loop while the caller goes
+        on, and the closing is returned (to wait for at exit)."""
         self._closed = True
         self._worker.shutdown(wait=False, cancel_futures=True)
         if not self._used:
-            return  # e.g. a CLI command that only read the registry: no loop to start
+            return None  # e.g. a CLI command that only read the registry: no loop to start
 
         async def shut() -> None:
             async with self._lock:  # waits for a connection being made, then closes it too
@@ -203,9 +207,20 @@ class PtzControl:
             for dc in clients:
                 await dc.__aexit__(None, None, None)
         if wait <= 0:
-            with contextlib.suppress(RuntimeError):  # the loop has already stopped
-                core_loop().submit(shut())
-            return
+            try:
+                closing = core_loop().submit(shut())
+            except RuntimeError:  # the loop has already stopped: nothing is left to close
+                return None
+            closing.add_done_callback(_log_failure)
+            return closing
         # shutting down: connections not closed in time go with the loop
         with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
             core_loop().call(shut(), timeout=wait)
+        return None
+
+
+def _log_failure(closing: concurrent.futures.Future[None]) -> None:
+    """A camera connection closed in the background that failed to close: said in the log
+    (the caller has gone on; the connection goes with the loop)."""
+    if not closing.cancelled() and closing.exception() is not None:
+        log.warning("a camera connection did not close cleanly: %s", closing.exception())

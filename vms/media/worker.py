@@ -119,8 +119,9 @@ class StreamWorker:
         """A failed attempt, before the wait (the recorder opens its gap here)."""
 
     def _finished(self) -> None:
-        """The thread's last act, after the loop."""
-        self._report(StreamState.STOPPED)
+        """The thread's last act, after the loop (an unavailable stream keeps saying why)."""
+        if self.status.state is not StreamState.UNAVAILABLE:
+            self._report(StreamState.STOPPED)
 
     # -- the loop --------------------------------------------------------------------------
     def _run(self) -> None:
@@ -134,9 +135,9 @@ class StreamWorker:
             try:
                 self._session()
                 reason: str | None = self.ended
-            except StreamUnavailable as exc:
+            except StreamUnavailable as exc:  # said, and not tried again
                 self._report(StreamState.UNAVAILABLE, str(exc))
-                return
+                break
             except AuthRefused as exc:
                 reason, auth = str(exc), True
             except FeedError as exc:  # already a plain sentence

@@ -42,6 +42,7 @@ from typing import Any
 import av
 from av.packet import Packet
 
+from vms.errors import DeviceError
 from vms.media.errors import explain
 from vms.media.worker import StreamState, StreamWorker
 from vms.recording.index import CLOSED, DAMAGED, RecordingIndex, utc
@@ -202,6 +203,7 @@ class CameraRecorder(StreamWorker):
         # over footage).
         self._retime: tuple[_Ref, float] | None = None
         self._after: float | None = None  # where the last closed segment ends in the index
+        self._fault = False  # the last session failed in the recorder, not at the camera
         if recover is None:
             self._adopt_gap()
         else:
@@ -290,7 +292,12 @@ class CameraRecorder(StreamWorker):
         return True
 
     def _session(self) -> None:
+        self._fault = False
         self._record_once()
+
+    def _went_live(self) -> None:
+        super()._went_live()
+        self.backoff.reset()  # a connection that delivers resets it, however it then ends
 
     def _explain(self, exc: Exception) -> str | None:
         if isinstance(exc, _DiskFull):
@@ -298,11 +305,18 @@ class CameraRecorder(StreamWorker):
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             self._full.add("media")
             return None
+        if not isinstance(exc, OSError | av.FFmpegError | DeviceError):
+            # Not the camera: the recorder itself (or its index) failed. Said as such in the
+            # gap, with the traceback in the log, and tried again rather than left dead.
+            log.exception("%s: the recorder failed", self.camera)
+            self._fault = True
+            return f"the recorder failed ({type(exc).__name__}); see the log"
         return explain(exc, self.camera)
 
     def _retrying(self, reason: str, delay: float) -> None:
         self.status.errors[:] = [*self.status.errors[-9:], reason]
-        self._open_gap(f"camera offline: {reason}")
+        self._open_gap(f"recorder error: {reason}" if self._fault else
+                       f"camera offline: {reason}")
         log.info("%s: %s; retry in %.1f s", self.camera, reason, delay)
 
     def _finished(self) -> None:
