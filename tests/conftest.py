@@ -169,6 +169,41 @@ def qapp_cls() -> type:
 
 
 @pytest.fixture(autouse=True)
+def no_endless_modal(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test stuck in a modal dialog or menu nobody answers is failed, not left to hang.
+
+    pytest-timeout's failure is raised inside Qt's event delivery, where Qt catches it and the
+    dialog's own loop goes on: the run hung until CI's limit. Shortly before that timeout, this
+    closes whatever modal window is open (its ``exec()`` returns, the test unwinds) and fails the
+    test with the window's words."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtCore import QTimer
+
+    from tests.gui_guard import close_modals
+
+    marker = request.node.get_closest_marker("timeout")
+    limit = float(marker.args[0]) if marker and marker.args else float(
+        request.config.getini("timeout") or 0)
+    if limit <= 0:
+        yield
+        return
+    closed: list[str] = []
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(lambda: closed.extend(close_modals()))
+    timer.start(int(max(5.0, limit - 30.0) * 1000))
+    try:
+        yield
+    finally:
+        timer.stop()
+    if closed:
+        pytest.fail(f"the test waited {limit - 30:.0f} s on a window nobody answered; closed: "
+                    + "; ".join(closed), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
 def gui_thread_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     """No SQLite statement, socket call or sleep while Qt runs the desktop's code on the GUI
     thread (issue 24). Only for tests that use Qt."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QWidget
 
 _MAIN = threading.main_thread()
 _state = threading.local()
@@ -106,3 +106,31 @@ class GuardedApplication(QApplication):
             return super().notify(receiver, event)
         finally:
             _state.depth -= 1
+
+
+def _words(w: QWidget) -> str:
+    words = [w.windowTitle()]
+    if isinstance(w, QMessageBox):
+        words.append(w.text())
+    else:
+        words += [lab.text() for lab in w.findChildren(QLabel) if lab.isVisible() and lab.text()]
+    return f"{type(w).__name__}: " + " | ".join(t for t in words if t)[:400]
+
+
+def close_modals() -> list[str]:
+    """Close every open modal dialog and popup menu (their ``exec()`` returns), innermost
+    first; what each said, for the failure that follows."""
+    closed: list[str] = []
+    for _ in range(20):
+        w: QWidget | None = QApplication.activePopupWidget() or QApplication.activeModalWidget()
+        if w is None:
+            w = next((t for t in QApplication.topLevelWidgets() if isinstance(t, QDialog)
+                      and t.isModal() and t.isVisible()), None)
+        if w is None:
+            break
+        closed.append(_words(w))
+        if isinstance(w, QDialog):
+            w.done(0)
+        else:
+            w.close()
+    return closed

@@ -38,3 +38,20 @@ def test_the_guard_catches_the_products_sqlite_on_the_gui_thread_and_nothing_els
     gui_guard.violations.clear()  # caught on purpose: this test must not fail for it
     assert caught and all("recording/index.py" in v and "segments" in v for v in caught), caught
     index.close()
+
+
+def test_a_modal_nobody_answers_is_closed_and_named(qtbot: QtBot) -> None:
+    """The hang guard (conftest ``no_endless_modal``): a message box whose ``exec()`` nobody
+    answers, with a menu open over it, is closed, and its words are given for the failure."""
+    from PySide6.QtWidgets import QMenu, QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Question, "Blue light still on", "The blue light is on.")
+    menu = QMenu(box)
+    menu.addAction("Copy")
+    closed: list[str] = []
+    QTimer.singleShot(50, lambda: menu.popup(box.pos()))
+    QTimer.singleShot(300, lambda: closed.extend(gui_guard.close_modals()))
+    box.exec()  # returns only because the guard closed it
+    assert closed[-1] == "QMessageBox: Blue light still on | The blue light is on.", closed
+    assert len(closed) == 2 and closed[0].startswith("QMenu"), closed
+    assert gui_guard.close_modals() == []

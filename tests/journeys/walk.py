@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QMenu,
     QWidget,
 )
+from shiboken6 import isValid
 
+from tests.gui_guard import close_modals
 from ui.calls.incident_pane import IncidentPane
 from ui.calls.triage_box import TriageBox
 from ui.desktop import Desktop
@@ -68,14 +70,28 @@ def answer(kind: type[W], act: Callable[[W], None], then: Callable[[], object],
             for w in QApplication.topLevelWidgets():
                 if isinstance(w, QDialog) and w.isModal() and w.isVisible():
                     w.done(0)
+            return
+        # ``act`` may close it later (a sign-in checked off the GUI thread): if it never does,
+        # say so and close it, or the modal loop (and the test) never ends
+        guard.timeout.connect(lambda: still_open(dlg))
+        guard.start(int(timeout_s * 1000))
+
+    def still_open(dlg: QDialog) -> None:
+        if isValid(dlg) and dlg.isVisible():
+            failed.append(AssertionError(
+                f"the {kind.__name__} stayed open {timeout_s:.0f} s after it was answered: "
+                + "; ".join(close_modals())))
 
     failed: list[BaseException] = []
+    guard = QTimer()
+    guard.setSingleShot(True)
     timer.timeout.connect(look)
     timer.start()
     then()
     while not done and timer.isActive():  # the dialog is still to come
         QTest.qWait(50)
     timer.stop()
+    guard.stop()
     if failed:
         raise failed[0]
     assert done, f"no {kind.__name__} came up"
