@@ -86,8 +86,8 @@ def main() -> int:
             for d in control.status(data)["devices"]:
                 if d["name"] in ("cam3", "hp2"):
                     continue  # left for the discovery screenshots to find
-                site = "Loaned PID cameras" if d["kind"] == "pid" else "Town Centre"
-                ids[d["name"]] = svc.add(d["onvif"], "admin", "beacon-sim", site=site).device_id
+                area = "Loaned PID cameras" if d["kind"] == "pid" else "Town Centre"
+                ids[d["name"]] = svc.add(d["onvif"], "admin", "beacon-sim", area=area).device_id
             link_cameras(app, profile, inst, ids)
             op = profile.access.sign_in("j.okafor", "screenshot-operator-1", via="desktop")
             view = LiveView(profile, op)

@@ -60,9 +60,9 @@ class World:
     profile: Profile
     admin: Session
     sim: Sim
-    cam1: int  # site "Town Centre"
-    hp1: int  # site "Riverside"
-    pid1: int  # site "Riverside", with PTZ
+    cam1: int  # area "Town Centre"
+    hp1: int  # area "Riverside"
+    pid1: int  # area "Riverside", with PTZ
     report: DeviceReport  # cam2, probed but not registered
     tmp: Path
     counter: int = 0
@@ -83,9 +83,9 @@ def world(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]
     tmp = tmp_path_factory.mktemp("access")
     profile, admin = signed_in(tmp / "profile")
     svc = Commissioning(profile, admin)
-    cam1 = svc.add(sim.address("cam1"), USER, PASSWORD, site="Town Centre").device_id
-    hp1 = svc.add(sim.address("hp1"), USER, PASSWORD, site="Riverside").device_id
-    pid1 = svc.add(sim.address("pid1"), USER, PASSWORD, site="Riverside").device_id
+    cam1 = svc.add(sim.address("cam1"), USER, PASSWORD, area="Town Centre").device_id
+    hp1 = svc.add(sim.address("hp1"), USER, PASSWORD, area="Riverside").device_id
+    pid1 = svc.add(sim.address("pid1"), USER, PASSWORD, area="Riverside").device_id
     report = svc.probe(sim.address("cam2"), USER, PASSWORD)
     yield World(profile, admin, sim, cam1, hp1, pid1, report, tmp)
     profile.close()
@@ -101,7 +101,7 @@ def _discover(w: World, s: Session) -> Any:
 
 
 def _register_then_clean(w: World, s: Session) -> Any:
-    dev = Commissioning(w.profile, s).register(w.report, PASSWORD, site="Spare")
+    dev = Commissioning(w.profile, s).register(w.report, PASSWORD, area="Spare")
     Commissioning(w.profile, w.admin).remove(dev)
 
 
@@ -112,7 +112,7 @@ def _add_then_clean(w: World, s: Session) -> Any:
 
 def _remove_then_restore(w: World, s: Session) -> Any:
     svc = Commissioning(w.profile, w.admin)
-    dev = svc.register(w.report, PASSWORD, site="Spare")
+    dev = svc.register(w.report, PASSWORD, area="Spare")
     try:
         Commissioning(w.profile, s).remove(dev)
     except PermissionDenied:
@@ -176,7 +176,7 @@ def _loans(w: World, s: Session, what: str) -> Any:
     loans = Loans(w.profile, s)
     try:
         if what == "add":
-            return loans.add_site(name=w.fresh("site"), address="1 High St", lat=52.24,
+            return loans.add_premises(name=w.fresh("site"), address="1 High St", lat=52.24,
                                   lon=-0.9, urn="URN/1", reason="repeat burglary",
                                   response_level="immediate", contact="Ms A 07700 900000")
         if what == "feedback":
@@ -186,7 +186,7 @@ def _loans(w: World, s: Session, what: str) -> Any:
         if what == "contact":
             admin = Loans(w.profile, w.admin)
             try:
-                site = admin.sites()[0] if admin.sites() else _loans(w, w.admin, "add")
+                site = admin.all_premises()[0] if admin.all_premises() else _loans(w, w.admin, "add")
             finally:
                 admin.close()
             return loans.contact(site.id)
@@ -266,9 +266,9 @@ CASES: list[tuple[str, Permission, Call]] = [
         Filter(limit=5), w.tmp / f"{s.user}.csv")),
     ("AuditTrail.verify", P.AUDIT_VERIFY, lambda w, s: AuditTrail(w.profile.access, s).verify()),
     ("EvidenceService.export", P.EVIDENCE_EXPORT, lambda w, s: _export(w, s)),
-    ("Loans.add_site", P.LOANS_MANAGE, lambda w, s: _loans(w, s, "add")),
+    ("Loans.add_premises", P.LOANS_MANAGE, lambda w, s: _loans(w, s, "add")),
     ("Loans.deployments", P.LOANS_VIEW, lambda w, s: _loans(w, s, "list")),
-    ("Loans.contact", P.SITE_CONTACT, lambda w, s: _loans(w, s, "contact")),
+    ("Loans.contact", P.PREMISES_CONTACT, lambda w, s: _loans(w, s, "contact")),
     ("reports.build", P.REPORTS_VIEW, lambda w, s: _report(w, s)),
     ("Feedback.answers", P.FEEDBACK_READ, lambda w, s: _loans(w, s, "feedback")),
 ]

@@ -29,7 +29,7 @@ ENTRIES = 30
 
 class FakeDevice:
     def __init__(self, i: int) -> None:
-        self.id, self.name, self.site = i, f"cam{i}", "Town Centre"
+        self.id, self.name, self.area = i, f"cam{i}", "Town Centre"
 
 
 def build(profile: Path) -> None:

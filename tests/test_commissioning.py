@@ -36,7 +36,7 @@ def assert_nothing_stored(profile: Path) -> None:
     con = sqlite3.connect(profile / "registry.db")
     assert con.execute("SELECT count(*) FROM streams").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM capabilities").fetchone() == (0,)
-    assert con.execute("SELECT count(*) FROM sites").fetchone()[0] <= 1
+    assert con.execute("SELECT count(*) FROM areas").fetchone()[0] <= 1
 
 
 def test_probe_prints_profiles_uris_capabilities_and_a_clock_that_follows_skew(sim: Sim,
@@ -100,11 +100,11 @@ def test_a_skewed_camera_refuses_an_uncompensated_client(sim: Sim) -> None:
 
 def test_devices_add_list_remove_keeps_passwords_out_of_the_database(sim: Sim, tmp_path: Path) -> None:
     hp = sim.address("hp1")
-    res = vms(tmp_path, "devices", "add", hp, "--user", USER, "--password-stdin", "--site", "Town Centre",
+    res = vms(tmp_path, "devices", "add", hp, "--user", USER, "--password-stdin", "--area", "Town Centre",
               "--json", stdin=PASSWORD + "\n")
     assert res.returncode == 0, res.stderr
     added = json.loads(res.stdout)
-    assert (added["name"], added["site"], added["location"]) == ("hp1", "Town Centre", "Station Approach")
+    assert (added["name"], added["area"], added["location"]) == ("hp1", "Town Centre", "Station Approach")
 
     listed = json.loads(vms(tmp_path, "devices", "list", "--json").stdout)
     assert [d["id"] for d in listed] == [added["id"]]

@@ -61,7 +61,7 @@ def test_registry_is_wal_and_migrated_to_the_current_version(tmp_path: Path) -> 
     reg = Registry.for_profile(tmp_path)
     assert reg.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert reg.db.execute("PRAGMA user_version").fetchone()[0] == VERSION
-    assert {"sites", "devices", "streams", "capabilities", "sightings"} <= set(reg.db.table_names())
+    assert {"areas", "devices", "streams", "capabilities", "sightings"} <= set(reg.db.table_names())
     reg.close()
     Registry.for_profile(tmp_path)  # opening again migrates nothing and loses nothing
 

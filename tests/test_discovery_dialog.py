@@ -92,7 +92,7 @@ def test_a_skewed_camera_is_added_with_its_offset_said(qtbot: QtBot, sim: Sim, t
         qtbot.waitUntil(lambda: _cell(dlg, "cam3", 4).startswith("Added"), timeout=20000)
         assert _cell(dlg, "cam3", 4) == "Added (clock off by 600 s)"
         (dev,) = svc.registry.devices()
-        assert dev.site == "Default site" and abs((dev.clock_offset_s or 0) - 600) < 1.5
+        assert dev.area == "Default area" and abs((dev.clock_offset_s or 0) - 600) < 1.5
     finally:
         sim.cli("skew", "cam3", "0")
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import shared_path, vms_cmd
 from vms.errors import ConfigError, CrimeDataError
-from vms.evaluation.compare import Area, evaluate, month_of, month_range
+from vms.evaluation.compare import Catchment, evaluate, month_of, month_range
 from vms.evaluation.policeuk import load, read_file
 
 # Northampton town centre; a point in Nottingham for the other force's files.
@@ -83,7 +83,7 @@ def test_radius_counts_agree_with_an_independent_computation(
     want, unlocated, edge = _independent(policeuk, lat, lon, radius)
     assert edge > 0.01, "a crime sits on the edge: choose another radius"
     assert sum(want.values()) > 100  # a real test: there are crimes in there
-    r = evaluate(load(policeuk), Area(lat, lon, radius))
+    r = evaluate(load(policeuk), Catchment(lat, lon, radius))
     got = Counter({(m["month"], k): n for m in r["months"] for k, n in m["counts"].items()})
     assert got == want
     assert r["unlocated"] == unlocated > 0
@@ -145,7 +145,7 @@ def test_rows_without_a_location_are_unlocated_in_either_spelling(tmp_path: Path
     ])
     crimes = load(tmp_path)
     assert crimes.rows == 4
-    r = evaluate(crimes, Area(*SITE, 100))
+    r = evaluate(crimes, Catchment(*SITE, 100))
     assert r["unlocated"] == 3
     assert r["months"] == [{"month": "2019-03", "counts": {"Burglary": 1}, "total": 1}]
 
@@ -156,7 +156,7 @@ def test_a_file_twice_is_read_once_and_months_without_a_file_are_named(tmp_path:
     (tmp_path / "2019-01").mkdir()
     _write(tmp_path / "2019-01" / "2019-01-test-street.csv", rows)
     _write(tmp_path / "2019-03-test-street.csv", [_row("2019-03", "-0.8975", "52.2370", "X")])
-    r = evaluate(load(tmp_path), Area(*SITE, 100))
+    r = evaluate(load(tmp_path), Catchment(*SITE, 100))
     assert r["rows"] == 2
     assert [m["month"] for m in r["months"]] == ["2019-01", "2019-02", "2019-03"]
     assert r["missing_months"] == ["2019-02"]
@@ -186,11 +186,11 @@ def test_bad_arguments_get_plain_errors(tmp_path: Path) -> None:
     _write(tmp_path / "2019-03-test-street.csv", [_row("2019-03", "-0.9", "52.2", "X")])
     crimes = load(tmp_path)
     with pytest.raises(ConfigError, match="radius"):
-        evaluate(crimes, Area(*SITE, 0))
+        evaluate(crimes, Catchment(*SITE, 0))
     with pytest.raises(ConfigError, match="outer radius"):
-        evaluate(crimes, Area(*SITE, 500), control=Area(*SITE, 400, inner_m=500))
+        evaluate(crimes, Catchment(*SITE, 500), control=Catchment(*SITE, 400, inner_m=500))
     with pytest.raises(ConfigError, match="ends"):
-        evaluate(crimes, Area(*SITE, 500), during=("2019-04", "2019-03"))
+        evaluate(crimes, Catchment(*SITE, 500), during=("2019-04", "2019-03"))
     with pytest.raises(ConfigError, match="not a month"):
         month_of("next week")
     assert month_of("2019-01-31") == "2019-01" and month_range("2018-11", "2019-02") == [

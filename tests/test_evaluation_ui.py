@@ -16,12 +16,12 @@ from pytestqt.qtbot import QtBot
 
 from tests.test_evaluation import SITE, _independent, policeuk  # noqa: F401 (fixture)
 from ui.loans.evaluation import EvaluationWindow
-from vms.loans.loans import Deployment, Site
+from vms.loans.loans import Deployment, Premises
 
 
 def test_the_evaluation_chart_table_csv_and_report_show_the_counts(
         qtbot: QtBot, policeuk: Path, tmp_path: Path) -> None:  # noqa: F811
-    site = Site(7, "Gold Street flats", "Gold Street, Northampton", SITE[0], SITE[1],
+    site = Premises(7, "Gold Street flats", "Gold Street, Northampton", SITE[0], SITE[1],
                 "repeat burglary", "NP/2018/0071", "immediate", False)
     # Installed mid-December, removed mid-January: both whole months count as "during".
     dep = Deployment(3, 7, site.name, site.urn, dt.date(2018, 12, 12), dt.date(2019, 1, 10),
@@ -29,7 +29,7 @@ def test_the_evaluation_chart_table_csv_and_report_show_the_counts(
     win = EvaluationWindow(str(policeuk), [site], [dep])
     qtbot.addWidget(win)
     win.show()
-    win.choose_site(7)
+    win.choose_premises(7)
     assert (win.during_from.text(), win.during_to.text()) == ("2018-12", "2019-01")
     assert (win.lat.value(), win.lon.value()) == SITE
     win.radius.setValue(800)

@@ -49,7 +49,7 @@ def world(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]
 
 
 def _site(loans: Loans, name: str, on_test: bool = False):  # type: ignore[no-untyped-def]
-    return loans.add_site(name=name, address="14 Elm Road, Northampton NN1 1AA", lat=52.2405,
+    return loans.add_premises(name=name, address="14 Elm Road, Northampton NN1 1AA", lat=52.2405,
                           lon=-0.9027, urn=f"NP-{name}", reason="repeat burglary",
                           response_level="immediate", contact="Mrs A Example, 07700 900123",
                           on_test=on_test)
@@ -87,7 +87,7 @@ def test_a_loan_on_day_23_is_ending_and_an_extension_moves_it_off(world: World) 
         board = loans.dashboard(late)
         assert dep.id not in [d.id for d in board.active + board.overdue]
         actions = [e.action for e in world.profile.audit.entries() if e.user == "coord"]
-        assert {"loans.site.add", "loans.deploy", "loans.extend", "loans.remove"} <= set(actions)
+        assert {"loans.premises.add", "loans.deploy", "loans.extend", "loans.remove"} <= set(actions)
     finally:
         loans.close()
 
@@ -124,19 +124,19 @@ def test_a_victims_contact_is_for_those_who_need_it_and_each_reading_is_audited(
         assert op.contact(site.id) == "Mrs A Example, 07700 900123"
         assert any(e.action == "loans.contact.view" and e.user == "op"
                    for e in world.profile.audit.entries())
-        assert site.id in [s.id for s in inst.sites()]  # installers see the site...
+        assert site.id in [s.id for s in inst.all_premises()]  # installers see the site...
         with pytest.raises(PermissionDenied):
             inst.contact(site.id)  # ...not the person
         with pytest.raises(PermissionDenied):
-            op.add_site(name="x", address="y", lat=52, lon=-1, urn="u", reason="r",
+            op.add_premises(name="x", address="y", lat=52, lon=-1, urn="u", reason="r",
                         response_level="l")
         # The contact is in no listing a wider audience sees.
-        assert "07700" not in repr(inst.sites()) + repr(op.deployments(include_removed=True))
+        assert "07700" not in repr(inst.all_premises()) + repr(op.deployments(include_removed=True))
     finally:
         op.close()
         inst.close()
     with pytest.raises(ConfigError, match="a name, an address and the police URN"):
-        Loans(world.profile, world.coordinator).add_site(
+        Loans(world.profile, world.coordinator).add_premises(
             name="", address="y", lat=52, lon=-1, urn="u", reason="r", response_level="l")
 
 

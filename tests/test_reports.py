@@ -314,7 +314,7 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
     deps = {r["id"]: r for r in raw.execute(
         "SELECT d.*, s.name, s.lat, s.lon, s.on_test, s.urn, "
         "(SELECT MAX(until) FROM extensions x WHERE x.deployment_id = d.id) AS ext "
-        "FROM deployments d JOIN sites s ON s.id = d.site_id")}
+        "FROM deployments d JOIN premises s ON s.id = d.premises_id")}
     by_installed = [a.id, b.id, t.id, c.id, e.id]
     assert [r["deployment"] for r in rep["deployments"]] == by_installed
     crimes = [r for r in _crimes(folder) if r["Crime type"] == "Burglary" and r["Latitude"]]
@@ -367,8 +367,8 @@ def test_the_loan_programme_report_on_police_uk_data_and_real_loans(
                 if i["device_id"] in devs
                 and installed <= _t(i["raised_utc"]).astimezone(UK).date() <= last  # type: ignore[union-attr]
                 and i["raised_utc"] >= r["installed"]]
-        site_created = raw.execute("SELECT created_utc FROM sites WHERE id = ?",
-                                   (r["site_id"],)).fetchone()[0]
+        site_created = raw.execute("SELECT created_utc FROM premises WHERE id = ?",
+                                   (r["premises_id"],)).fetchone()[0]
         incs = [i for i in incs if i["raised_utc"] >= site_created]
         assert got["alarms"] == len(incs)
         by = Counter(decisions.get(i["id"], "undecided") for i in incs)

@@ -85,7 +85,7 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
 
     # The loan: a burglary victim's house, the kit installed four days ago.
     loans = Loans(profile, admin)
-    home = loans.add_site(name="12 Elm Road", address="12 Elm Road, Northampton NN1 4AB",
+    home = loans.add_premises(name="12 Elm Road", address="12 Elm Road, Northampton NN1 4AB",
                           lat=52.2405, lon=-0.9027, urn=URN, reason="repeat burglary",
                           response_level="immediate", contact="Mr B Example, 07700 900456")
     today = dt.date.today()
@@ -119,8 +119,8 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
         box, clip = pane.triage_box, pane.prealarm
         assert box is not None and clip is not None and pane.ptz is not None
         qtbot.waitUntil(lambda: box.where is not None, timeout=10000)
-        assert box.where is not None and box.where.site.urn == URN
-        assert URN in box.site_label.text() and "day 4 of the loan" in box.site_label.text()
+        assert box.where is not None and box.where.premises.urn == URN
+        assert URN in box.premises_label.text() and "day 4 of the loan" in box.premises_label.text()
         qtbot.waitUntil(lambda: clip.frames_shown >= 10, timeout=20000)
         assert clip.last_frame is not None
         assert clip.last_frame.at < clip.alarm_at - 5, "the clip starts well before the alarm"
@@ -189,7 +189,7 @@ def test_intrusion_triage_from_alarm_to_police_with_false_alarms_counted(
         pane = _pane(qtbot, desk, seen)
         box = pane.triage_box
         assert box is not None
-        qtbot.waitUntil(lambda: "ON TEST" in box.site_label.text(), timeout=10000)
+        qtbot.waitUntil(lambda: "ON TEST" in box.premises_label.text(), timeout=10000)
         _accept(qtbot, pane)
         assert not box.genuine_button.isEnabled() and box.false_button.isEnabled()
         with pytest.raises(IncidentError, match="on test"):

@@ -80,3 +80,21 @@ class SqliteStore:
 
     def transaction(self, durable: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         return self._db.transaction(durable)
+
+
+def rename_column(c: sqlite3.Connection, table: str, old: str, new: str) -> None:
+    """Rename ``table.old`` to ``new`` if a database made by an older Beacon still has it (a
+    schema made with ``CREATE TABLE IF NOT EXISTS`` has no version to migrate by)."""
+    names = {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
+    if old in names and new not in names:
+        c.execute(f"ALTER TABLE {table} RENAME COLUMN {old} TO {new}")
+
+
+def rename_table(c: sqlite3.Connection, old: str, new: str) -> bool:
+    """Rename table ``old`` to ``new`` if an older Beacon's database still has it (references
+    to it in other tables follow); returns whether it did."""
+    names = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if old in names and new not in names:
+        c.execute(f"ALTER TABLE {old} RENAME TO {new}")
+        return True
+    return False

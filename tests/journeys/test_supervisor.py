@@ -72,7 +72,7 @@ def test_a_supervisor_escalates_an_intrusion_and_finds_it_in_the_audit_trail(
     pane = next(iter(calls.panes.values()))
     box, clip = pane.triage_box, pane.prealarm
     assert box is not None and clip is not None
-    qtbot.waitUntil(lambda: "12 Elm Road" in box.site_label.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "12 Elm Road" in box.premises_label.text(), timeout=10000)
     qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.incident.state == "accepted", timeout=10000)
     qtbot.waitUntil(lambda: box.genuine_button.isEnabled(), timeout=10000)

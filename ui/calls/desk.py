@@ -78,7 +78,7 @@ class CallDesk(QObject):
         # groups reach (widened by ``start`` when devices are added).
         rows = profile.access.visible(self.session, profile.registry.devices())
         self.visible = {d.id for d in rows}
-        self.places = {d.id: d.location or d.site for d in rows}  # where a caller stands
+        self.places = {d.id: d.location or d.area for d in rows}  # where a caller stands
         service.incident_changed.connect(self.on_incident)
         service.health_changed.connect(self._on_health)
         self.queue_pane.open_requested.connect(self.show_pane)
@@ -89,7 +89,7 @@ class CallDesk(QObject):
         if self.closed:
             return  # signed out while the devices were read
         self.visible |= {r.id for r in rows}
-        self.places.update({r.id: r.location or r.site for r in rows})
+        self.places.update({r.id: r.location or r.area for r in rows})
         self.service.start(rows)
         self.keep_callers_warm(rows)
 
@@ -254,7 +254,14 @@ class CallDesk(QObject):
         return out
 
     def place(self, inc: Incident) -> str:
-        return self.places.get(inc.device_id) or inc.site
+        return self.places.get(inc.device_id) or inc.area
+
+    def first_waiting(self, up_to: int | None = POP_UP_PRIORITY) -> Incident | None:
+        """The call to answer first: the most urgent (down to priority ``up_to``; None: any),
+        then the oldest."""
+        return min((i for i in self.queue_pane.items.values()
+                    if i.state == NEW and (up_to is None or i.priority <= up_to)),
+                   key=lambda i: (i.priority, i.id), default=None)
 
     def answer_next(self) -> None:
         """Accept the call to answer first (after unlocking in one step)."""

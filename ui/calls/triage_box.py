@@ -33,7 +33,7 @@ from ui import tasks
 from ui.calls.clock import local_time
 from vms.incidents.queue import Incident
 from vms.loans.loans import today_london
-from vms.loans.triage import CAUSES, DECISIONS, FALSE, SUSPICIOUS, AlarmSite, Step, Triage
+from vms.loans.triage import CAUSES, DECISIONS, FALSE, SUSPICIOUS, AlarmPremises, Step, Triage
 
 BREACH = QColor("#f6c6c1")
 
@@ -46,13 +46,13 @@ class TriageBox(QGroupBox):
         self.setObjectName("triageBox")
         self.triage = triage
         self.incident = incident
-        self.where: AlarmSite | None = None
+        self.where: AlarmPremises | None = None
         self.active = False
         self._reading = self._again = False
         self.steps: list[Step] = []
-        self.site_label = QLabel("Looking up the loan…")
-        self.site_label.setObjectName("triageSite")
-        self.site_label.setWordWrap(True)
+        self.premises_label = QLabel("Looking up the loan…")
+        self.premises_label.setObjectName("triagePremises")
+        self.premises_label.setWordWrap(True)
         self.false_label = QLabel("")
         self.false_label.setObjectName("falseAlarmCount")
         self.false_label.setWordWrap(True)
@@ -108,7 +108,7 @@ class TriageBox(QGroupBox):
         frow.addWidget(self.false_button)
         form.addRow("False", frow)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.site_label)
+        lay.addWidget(self.premises_label)
         lay.addWidget(self.false_label)
         lay.addWidget(self.clock)
         lay.addLayout(form)
@@ -135,39 +135,39 @@ class TriageBox(QGroupBox):
         self._reading, self._again = True, False
         inc, triage = self.incident, self.triage
 
-        def read() -> tuple[AlarmSite | None, list[Step], list[Any]]:
-            return triage.site_of(inc), triage.timings(inc), triage.decisions(inc.id)
+        def read() -> tuple[AlarmPremises | None, list[Step], list[Any]]:
+            return triage.premises_of(inc), triage.timings(inc), triage.decisions(inc.id)
 
         def failed(e: BaseException) -> None:
             self._reading = False
-            self.site_label.setText(f"Loan not known: {e}")
+            self.premises_label.setText(f"Loan not known: {e}")
         tasks.run(read, self._show, failed)
 
-    def _show(self, got: tuple[AlarmSite | None, list[Step], list[Any]]) -> None:
+    def _show(self, got: tuple[AlarmPremises | None, list[Step], list[Any]]) -> None:
         self._reading = False
         if self._again:
             self.refresh()
         self.where, self.steps, decided = got
         w = self.where
         if w is None:
-            self.site_label.setText(f"{self.incident.device} is not on a loan: no URN to count "
+            self.premises_label.setText(f"{self.incident.device} is not on a loan: no URN to count "
                                     "false alarms against.")
             self.false_label.setText("")
         else:
             d = w.deployment
             today = today_london()
             test = "  ·  <b style='color:#b9770e'>ON TEST: log only, do not call the police</b>" \
-                if w.site.on_test else ""
-            self.site_label.setText(
-                f"<b>{w.site.name}</b>, {w.site.address}<br>URN <b>{w.site.urn}</b>  ·  "
-                f"response: {w.site.response_level or 'not recorded'}  ·  day {d.day(today)} of the loan "
+                if w.premises.on_test else ""
+            self.premises_label.setText(
+                f"<b>{w.premises.name}</b>, {w.premises.address}<br>URN <b>{w.premises.urn}</b>  ·  "
+                f"response: {w.premises.response_level or 'not recorded'}  ·  day {d.day(today)} of the loan "
                 f"(ends {d.end:%d %b})  ·  signage {'up' if d.signage else 'NOT up'}{test}")
             words = f"False alarms on this URN in the last 12 months: <b>{w.false_alarms}</b>"
             warn = w.warning
             self.false_label.setText(words + (f"<br><b style='color:#c0392b'>⚠ {warn}</b>"
                                               if warn else ""))
-            self.genuine_button.setToolTip("Sites on test are not escalated"
-                                           if w.site.on_test else "")
+            self.genuine_button.setToolTip("Premises on test are not escalated"
+                                           if w.premises.on_test else "")
         for row, step in enumerate(self.steps[:5]):
             took = "" if step.seconds is None else \
                 (f"{step.seconds:.1f} s" if step.seconds < 10 else f"{step.seconds:.0f} s") + \
@@ -194,7 +194,7 @@ class TriageBox(QGroupBox):
     # -- deciding --------------------------------------------------------------------------------
     def set_enabled(self, active: bool) -> None:
         self.active = active
-        on_test = bool(self.where and self.where.site.on_test)
+        on_test = bool(self.where and self.where.premises.on_test)
         for w in (self.suspicious_button, self.false_button, self.cause):
             w.setEnabled(active)
         for e in (self.genuine_button, self.police_ref, self.said):

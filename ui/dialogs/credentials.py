@@ -10,19 +10,19 @@ from ui import tasks
 
 
 class CredentialsDialog(QDialog):
-    def __init__(self, count: int, site: str, parent: QWidget | None = None) -> None:
+    def __init__(self, count: int, area: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Device login")
         self.user = QLineEdit("admin")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.site = QLineEdit(site)
+        self.area = QLineEdit(area)
         form = QFormLayout(self)
         form.addRow(QLabel(f"Log in to the {count} selected device{'s' if count != 1 else ''} "
                            "with this ONVIF account. The password is kept in the system keyring."))
         form.addRow("User name", self.user)
         form.addRow("Password", self.password)
-        form.addRow("Add to site", self.site)
+        form.addRow("Add to area", self.area)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Add")

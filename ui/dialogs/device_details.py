@@ -42,7 +42,7 @@ class DeviceDetailsDialog(QDialog):
         ident = QGroupBox("Device")
         form = QFormLayout(ident)
         form.addRow("Name", QLabel(row.name))
-        form.addRow("Place", QLabel(f"{row.site} · {row.location or 'no location set'}"))
+        form.addRow("Place", QLabel(f"{row.area} · {row.location or 'no location set'}"))
         form.addRow("Model", QLabel(f"{row.manufacturer or '?'} {row.model or '?'} "
                                     f"(firmware {row.firmware or '?'}, serial {row.serial or '?'})"))
         form.addRow("Address", QLabel(row.address))

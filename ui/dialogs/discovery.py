@@ -41,7 +41,7 @@ from vms.errors import (
 )
 from vms.onvif.model import describe_offset
 from vms.safety.redact import scrub_url
-from vms.store.devices import DEFAULT_SITE
+from vms.store.devices import DEFAULT_AREA
 
 log = logging.getLogger(__name__)
 COLUMNS = ["Name", "Model", "Address", "Location", "Status"]
@@ -239,12 +239,12 @@ class DiscoveryDialog(QDialog):
         chosen = self.selected()
         if not chosen:
             return
-        dlg = CredentialsDialog(len(chosen), DEFAULT_SITE, self)
+        dlg = CredentialsDialog(len(chosen), DEFAULT_AREA, self)
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
-        self.add_devices(chosen, dlg.user.text().strip(), dlg.password.text(), dlg.site.text().strip())
+        self.add_devices(chosen, dlg.user.text().strip(), dlg.password.text(), dlg.area.text().strip())
 
-    def add_devices(self, endpoints: list[str], user: str, password: str, site: str) -> None:
+    def add_devices(self, endpoints: list[str], user: str, password: str, area: str) -> None:
         for endpoint in endpoints:
             s = self.sightings[endpoint]
             if endpoint in self.registered:
@@ -260,7 +260,7 @@ class DiscoveryDialog(QDialog):
             address = s.xaddr
 
             def job(address: str = address) -> Added:
-                return self.svc.add(address, user, password, site=site or DEFAULT_SITE)
+                return self.svc.add(address, user, password, area=area or DEFAULT_AREA)
 
             tasks.run(job, partial(self._added, endpoint), partial(self._added, endpoint))
 

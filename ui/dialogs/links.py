@@ -57,7 +57,7 @@ class LinksDialog(QDialog):
         self.camera = QComboBox()
         self.camera.setObjectName("linkCamera")
         for c in self.cameras:
-            self.camera.addItem(f"{c.name} — {c.location or c.site}", c.id)
+            self.camera.addItem(f"{c.name} — {c.location or c.area}", c.id)
         self.camera.currentIndexChanged.connect(self._camera_changed)
         self.preset = QComboBox()
         self.preset.setObjectName("linkPreset")

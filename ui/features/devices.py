@@ -88,7 +88,7 @@ class DeviceFeature:
         def show(device: DeviceRow, _user: str | None) -> None:
             answer = QMessageBox.question(
                 ctx.window, "Remove device — Beacon VMS",
-                f"Remove {device.name} ({device.location or device.site})? Beacon stops showing "
+                f"Remove {device.name} ({device.location or device.area})? Beacon stops showing "
                 "and recording it and deletes its password from the keyring. Its recordings and "
                 "its audit stay.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,

@@ -9,7 +9,7 @@ from ui.features.signed_in import SignedIn
 from ui.loans.dashboard import LoansWindow
 from ui.loans.evaluation import EvaluationWindow
 from ui.loans.report_dialog import ReportDialog
-from vms.loans.loans import Deployment, Loans, Site
+from vms.loans.loans import Deployment, Loans, Premises
 
 
 class LoanFeature:
@@ -42,22 +42,22 @@ class LoanFeature:
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.show()
 
-    def show_evaluation(self, site_id: int | None) -> None:
-        """Crime around a loan's site; the crime files' folder is the ``crimes_dir`` setting."""
+    def show_evaluation(self, premises_id: int | None) -> None:
+        """Crime around a loan's premises; the crime files' folder is the ``crimes_dir`` setting."""
         ctx = self.ctx
 
-        def read() -> tuple[list[Site], list[Deployment], str]:
+        def read() -> tuple[list[Premises], list[Deployment], str]:
             loans = Loans(ctx.profile, ctx.session)
             try:
-                return (loans.sites(), loans.deployments(include_removed=True),
+                return (loans.all_premises(), loans.deployments(include_removed=True),
                         ctx.access.accounts.settings().value("crimes_dir"))
             finally:
                 loans.close()
 
-        def show(got: tuple[list[Site], list[Deployment], str]) -> None:
+        def show(got: tuple[list[Premises], list[Deployment], str]) -> None:
             win = EvaluationWindow(got[2], got[0], got[1], ctx.window)
             win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            if site_id is not None:
-                win.choose_site(site_id)
+            if premises_id is not None:
+                win.choose_premises(premises_id)
             win.show()
         ctx.after(read, show, "the evaluation")

@@ -1,6 +1,6 @@
 """The loans dashboard: what the scheme coordinator works from each morning.
 
-Three lists that need action (loans ending within 7 days, kit overdue for removal, sites
+Three lists that need action (loans ending within 7 days, kit overdue for removal, premises
 on test) above every active loan. Reads and changes go through ``vms.loans.Loans`` off
 the GUI thread (``ui.tasks``); the victim's contact is shown only on request, to roles
 that may read it, and each reading is audited by the core.
@@ -44,7 +44,7 @@ from vms.loans.feedback import Feedback, Survey
 from vms.loans.loans import REASONS, Dashboard, Deployment, Loans
 
 AMBER, RED = QColor("#fff1c2"), QColor("#ffd6d6")
-LOAN_COLUMNS = ["Site", "URN", "Kit", "Installed", "Day", "Ends", "Days left", "Status",
+LOAN_COLUMNS = ["Premises", "URN", "Kit", "Installed", "Day", "Ends", "Days left", "Status",
                 "Signage"]
 
 
@@ -59,7 +59,7 @@ def kit(d: Deployment) -> str:
 class LoansWindow(QWidget):
     loaded = Signal()
     report_requested = Signal(int)  # deployment id
-    evaluation_requested = Signal(object)  # site id, or None
+    evaluation_requested = Signal(object)  # premises id, or None
 
     def __init__(self, loans: Loans, devices: list[tuple[int, str]],
                  today: dt.date | None = None, parent: QWidget | None = None) -> None:
@@ -73,7 +73,7 @@ class LoansWindow(QWidget):
         self.contact_shown = ""
         access, session = loans.access, loans.session
         self.may_manage = access.can(session, Permission.LOANS_MANAGE)
-        self.may_contact = access.can(session, Permission.SITE_CONTACT)
+        self.may_contact = access.can(session, Permission.PREMISES_CONTACT)
 
         self.heading = QLabel()
         self.heading.setObjectName("loansHeading")
@@ -82,15 +82,15 @@ class LoansWindow(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
         self.title.setFont(font)
-        self.ending = self._table(["Site", "URN", "Ends", "Days left", "Kit"])
-        self.overdue = self._table(["Site", "URN", "Ended", "Days over", "Kit"])
-        self.on_test = self._table(["Site", "URN", "Address", "Response"])
+        self.ending = self._table(["Premises", "URN", "Ends", "Days left", "Kit"])
+        self.overdue = self._table(["Premises", "URN", "Ended", "Days over", "Kit"])
+        self.on_test = self._table(["Premises", "URN", "Address", "Response"])
         self.all = self._table(LOAN_COLUMNS)
         self.all.itemSelectionChanged.connect(self._selection)
         top = QHBoxLayout()
         for title, table in (("Ending within 7 days", self.ending),
                              ("Overdue for removal", self.overdue),
-                             ("Sites on test (alarms logged, not escalated)", self.on_test)):
+                             ("Premises on test (alarms logged, not escalated)", self.on_test)):
             box = QGroupBox(title)
             QVBoxLayout(box).addWidget(table)
             top.addWidget(box)
@@ -158,10 +158,10 @@ class LoansWindow(QWidget):
         self.heading.setText(f"Today {_d(t)}: {len(board.active)} active "
                              f"loan(s), {len(board.ending_soon)} ending within 7 days, "
                              f"{len(board.overdue)} overdue for removal, {len(board.on_test)} "
-                             "site(s) on test.")
-        self._fill(self.ending, [[d.site, d.urn, _d(d.end), str(d.days_left(t)), kit(d)]
+                             "premises on test.")
+        self._fill(self.ending, [[d.premises, d.urn, _d(d.end), str(d.days_left(t)), kit(d)]
                                  for d in board.ending_soon], AMBER)
-        self._fill(self.overdue, [[d.site, d.urn, _d(d.end), str(-d.days_left(t)), kit(d)]
+        self._fill(self.overdue, [[d.premises, d.urn, _d(d.end), str(-d.days_left(t)), kit(d)]
                                   for d in board.overdue], RED)
         self._fill(self.on_test, [[s.name, s.urn, s.address, s.response_level]
                                   for s in board.on_test], None)
@@ -169,7 +169,7 @@ class LoansWindow(QWidget):
         for d in board.active:
             status = d.status(t)
             ends = _d(d.end) + (f" (extended, {d.extension_ref})" if d.extended_until else "")
-            rows.append([d.site, d.urn, kit(d), _d(d.installed), f"{d.day(t)} of "
+            rows.append([d.premises, d.urn, kit(d), _d(d.installed), f"{d.day(t)} of "
                          f"{(d.end - d.installed).days + 1}", ends, str(d.days_left(t)),
                          status, "yes" if d.signage else "NO"])
             colours.append({"ending soon": AMBER, "overdue removal": RED}.get(status))
@@ -228,7 +228,7 @@ class LoansWindow(QWidget):
 
     def _evaluation(self) -> None:
         d = self.selected()
-        self.evaluation_requested.emit(d.site_id if d is not None else None)
+        self.evaluation_requested.emit(d.premises_id if d is not None else None)
 
     def _run(self, work: Callable[[], object], said: str) -> None:
         def done(_r: object) -> None:
@@ -247,7 +247,7 @@ class LoansWindow(QWidget):
         if dlg.exec():
             until, ref = pydate(dlg.until.date()), dlg.reference.text()
             self._run(lambda: self.loans.extend(dep.id, until, ref),
-                      f"{dep.site}: extended to {_d(until)} ({ref}).")
+                      f"{dep.premises}: extended to {_d(until)} ({ref}).")
 
     def _remove(self) -> None:
         dep = self.selected()
@@ -257,7 +257,7 @@ class LoansWindow(QWidget):
         dlg.setWindowTitle("Kit removed — Beacon VMS")
         form = QFormLayout(dlg)
         when = date_edit(self.board.today if self.board else dt.date.today())
-        form.addRow(QLabel(f"Kit removed from <b>{dep.site}</b> ({dep.urn})"))
+        form.addRow(QLabel(f"Kit removed from <b>{dep.premises}</b> ({dep.urn})"))
         form.addRow("Removed on:", when)
         ok = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                               QDialogButtonBox.StandardButton.Cancel)
@@ -266,7 +266,7 @@ class LoansWindow(QWidget):
         form.addRow(ok)
         if dlg.exec():
             on = pydate(when.date())
-            self._run(lambda: self.loans.remove(dep.id, on), f"{dep.site}: kit removed on {_d(on)}.")
+            self._run(lambda: self.loans.remove(dep.id, on), f"{dep.premises}: kit removed on {_d(on)}.")
 
     def _contact(self) -> None:
         dep = self.selected()
@@ -274,11 +274,11 @@ class LoansWindow(QWidget):
             return
 
         def show(text: str) -> None:
-            self.contact_shown = f"{dep.site}: {text or 'no contact recorded'}"
-            QMessageBox.information(self, "Site contact — Beacon VMS",
+            self.contact_shown = f"{dep.premises}: {text or 'no contact recorded'}"
+            QMessageBox.information(self, "Premises contact — Beacon VMS",
                                     f"{self.contact_shown}\n\nPersonal data: this reading is in "
                                     "the audit trail.")
-        tasks.run(lambda: self.loans.contact(dep.site_id), show, self._refused, owner=self)
+        tasks.run(lambda: self.loans.contact(dep.premises_id), show, self._refused, owner=self)
 
     def _new(self) -> None:
         """The form stays open until the loan is recorded: a refusal is said in it, with
@@ -291,7 +291,7 @@ class LoansWindow(QWidget):
             installed, signage, notes = (values.pop("installed"), values.pop("signage"),
                                          values.pop("notes"))
 
-            def work() -> Deployment:  # site and deployment in one transaction
+            def work() -> Deployment:  # premises and deployment in one transaction
                 return self.loans.open_loan(**values, devices=ids, installed=installed,
                                             signage=signage, notes=notes)
 
@@ -309,7 +309,7 @@ class ExtendDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Paid extension — Beacon VMS")
         form = QFormLayout(self)
-        form.addRow(QLabel(f"<b>{dep.site}</b> ({dep.urn}) now ends {_d(dep.end)}."))
+        form.addRow(QLabel(f"<b>{dep.premises}</b> ({dep.urn}) now ends {_d(dep.end)}."))
         self.until = date_edit(dep.end + dt.timedelta(days=30))
         self.reference = QLineEdit()
         self.reference.setPlaceholderText("invoice or order reference (required)")
@@ -349,9 +349,9 @@ class NewLoanDialog(QDialog):
             self.kit.addItem(item)
         self.kit.setMaximumHeight(100)
         self.installed = date_edit(today)
-        self.signage, self.on_test = QCheckBox("Signage installed"), QCheckBox("Site on test")
+        self.signage, self.on_test = QCheckBox("Signage installed"), QCheckBox("Premises on test")
         self.notes = QLineEdit()
-        for label, w in (("Site name:", self.name), ("Address:", self.address),
+        for label, w in (("Premises name:", self.name), ("Address:", self.address),
                          ("Latitude:", self.lat), ("Longitude:", self.lon),
                          ("Police URN:", self.urn), ("Reason:", self.reason),
                          ("Response level:", self.response), ("Contact:", self.contact),

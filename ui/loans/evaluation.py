@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from ui.screen import sized
-from vms.evaluation.compare import Area, evaluate, month_of
+from vms.evaluation.compare import Catchment, evaluate, month_of
 from vms.evaluation.policeuk import load
 from vms.evaluation.report import (
     MONTHLY_HEAD,
@@ -40,7 +40,7 @@ from vms.evaluation.report import (
     monthly_rows,
     write_csv,
 )
-from vms.loans.loans import Deployment, Site
+from vms.loans.loans import Deployment, Premises
 
 SITE_PEN = pg.mkPen("#1f5fa8", width=3)
 CONTROL_PEN = pg.mkPen("#8a8f96", width=2, style=Qt.PenStyle.DashLine)
@@ -49,12 +49,12 @@ CONTROL_PEN = pg.mkPen("#8a8f96", width=2, style=Qt.PenStyle.DashLine)
 class EvaluationWindow(QWidget):
     evaluated = Signal()
 
-    def __init__(self, crimes_dir: str, sites: list[Site], deployments: list[Deployment],
+    def __init__(self, crimes_dir: str, premises: list[Premises], deployments: list[Deployment],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Crime evaluation — Beacon VMS")
         sized(self, 1200, 820)
-        self.sites = sites
+        self.loaned = premises  # the loans' premises, offered as the site to evaluate
         self.deployments = deployments
         self.result: dict[str, Any] | None = None
         self._loaded: tuple[str, Any] | None = None  # (folder, Crimes): read once per folder
@@ -65,7 +65,7 @@ class EvaluationWindow(QWidget):
         browse.clicked.connect(self._browse)
         self.site = QComboBox()
         self.site.addItem("A point I enter", None)
-        for s in sites:
+        for s in premises:
             self.site.addItem(f"{s.name} (URN {s.urn})", s.id)
         self.site.currentIndexChanged.connect(self._site_chosen)
         self.lat = self._spin(-90, 90, 5, 52.2370)
@@ -121,7 +121,7 @@ class EvaluationWindow(QWidget):
         form = QFormLayout()
         form.addRow("Crime files", frow)
         form.addRow("Site", self.site)
-        form.addRow("Area", where)
+        form.addRow("Catchment", where)
         form.addRow("Control", ctl)
         form.addRow("Deployment", when)
         actions = QHBoxLayout()
@@ -201,19 +201,19 @@ class EvaluationWindow(QWidget):
         if folder:
             self.folder.setText(folder)
 
-    def choose_site(self, site_id: int) -> None:
-        i = self.site.findData(site_id)
+    def choose_premises(self, premises_id: int) -> None:
+        i = self.site.findData(premises_id)
         if i >= 0:
             self.site.setCurrentIndex(i)
 
     def _site_chosen(self) -> None:
         sid = self.site.currentData()
-        site = next((s for s in self.sites if s.id == sid), None)
+        site = next((s for s in self.loaned if s.id == sid), None)
         if site is None:
             return
         self.lat.setValue(site.lat)
         self.lon.setValue(site.lon)
-        deps = [d for d in self.deployments if d.site_id == sid]
+        deps = [d for d in self.deployments if d.premises_id == sid]
         if deps:
             d = deps[-1]
             last = d.removed or min(d.end, dt.date.today())
@@ -235,13 +235,13 @@ class EvaluationWindow(QWidget):
             return
         lat, lon, radius, ring = (self.lat.value(), self.lon.value(), self.radius.value(),
                                   self.control.value())
-        site = Area(lat, lon, radius)
+        site = Catchment(lat, lon, radius)
         if ring <= 0:
             control = None
         elif self.control_kind.currentData() == "site":
-            control = Area(self.control_lat.value(), self.control_lon.value(), ring)
+            control = Catchment(self.control_lat.value(), self.control_lon.value(), ring)
         else:
-            control = Area(lat, lon, ring, inner_m=radius)
+            control = Catchment(lat, lon, ring, inner_m=radius)
         cached = self._loaded
 
         def work() -> tuple[dict[str, Any], tuple[str, Any]]:

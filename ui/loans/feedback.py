@@ -60,7 +60,7 @@ from vms.reports.figures import day_words
 
 def loan_words(d: Deployment) -> str:
     removed = f", removed {day_words(d.removed)}" if d.removed else ""
-    return f"{d.urn} — {d.site} (installed {day_words(d.installed)}{removed})"
+    return f"{d.urn} — {d.premises} (installed {day_words(d.installed)}{removed})"
 
 
 def _answer_widget(q: Question) -> QWidget:

@@ -74,7 +74,7 @@ class ReportsWindow(QWidget):
             w.setCalendarPopup(True)
             w.setDisplayFormat("d MMM yyyy")
         self.folder = QLineEdit(crimes_dir)
-        self.folder.setPlaceholderText("police.uk files (optional): adds crime at each site")
+        self.folder.setPlaceholderText("police.uk files (optional): adds crime at each premises")
         self.radius = QDoubleSpinBox()
         self.radius.setRange(10, 50_000)
         self.radius.setValue(200)
@@ -246,7 +246,7 @@ class ReportsWindow(QWidget):
         s = rep["summary"]
         p = rep["period"]
         self.status.setText(f"Loaned cameras from {p['from']} to {p['to']}: "
-                            f"{plural(s['deployments'], 'deployment')} (sites on test "
+                            f"{plural(s['deployments'], 'deployment')} (premises on test "
                             "listed, not counted). The CSV has one row per deployment.")
         dec = rep["decision_words"]
         rows: list[list[object]] = [
@@ -262,7 +262,7 @@ class ReportsWindow(QWidget):
                  for st, v in s["response"].items()]
         if "crime" in s:
             c = s["crime"]
-            rows.append(["Sites with crime during deployment", rate_words(c["targeted_during"])])
+            rows.append(["Premises with crime during deployment", rate_words(c["targeted_during"])])
             rows += [[f"Crimes {k} (site-months with data)",
                       f"{c['totals'][k]} ({c['site_months'][k]})"]
                      for k in ("before", "during", "after")]
@@ -276,14 +276,14 @@ class ReportsWindow(QWidget):
             per = s["crime"]["per_site_month"]
             cs = rep["crime_settings"]
             self._bars(1, 0, f"{', '.join(cs['categories'])} within {cs['radius_m']:g} m, "
-                       "per site-month with data", ["before", "during", "after"],
+                       "per premises-month with data", ["before", "during", "after"],
                        [per[k] or 0 for k in ("before", "during", "after")], colspan=2)
-        head = ["Site", "URN", "Installed", "Funded to", "Extended to", "Removed", "Extension",
+        head = ["Premises", "URN", "Installed", "Funded to", "Extended to", "Removed", "Extension",
                 "Alarms", "False", "Escalated"]
         if "crime" in s:
             head.append("Crimes before / during / after")
         self._fill(self.rows, head, [
-            [r["site"] + (" (on test)" if r["on_test"] else ""), r["urn"], r["installed"],
+            [r["premises"] + (" (on test)" if r["on_test"] else ""), r["urn"], r["installed"],
              r["funded_end"], r["extended_until"] or "", r["removed"] or "", r["extension"],
              r["alarms"], r["by_decision"].get("false", 0), r["escalations"],
              *([" / ".join(str(r["crime"]["periods"][k]["total"])
@@ -291,7 +291,7 @@ class ReportsWindow(QWidget):
             for r in rep["deployments"]])
         limits = rep.get("crime_settings", {}).get("limits", [])
         self._notes(rep["definitions"], limits or [
-            "No crime files were given, so crime at the sites is not counted."])
+            "No crime files were given, so crime at the premises is not counted."])
 
     def _notes(self, definitions: list[str], limits: list[str]) -> None:
         self.notes.setPlainText("How each figure is counted: " + " ".join(definitions)

@@ -22,7 +22,7 @@ from vms.errors import AccountLocked, PasswordChangeRequired, PermissionDenied, 
 class DeviceLike(Protocol):
     id: int
     name: str
-    site: str
+    area: str
 
 
 def _roles_text(perm: Permission) -> str:
@@ -176,7 +176,7 @@ class Access:
                 why = (f"{session.role.words}s may not {perm.describe}; that needs the role of "
                        f"{_roles_text(perm)}")
         elif device is not None and perm in CAMERA_SCOPED and not self._reaches(user, device.id):
-            why = (f"{session.user} has no access to camera '{device.name}' ({device.site}); an "
+            why = (f"{session.user} has no access to camera '{device.name}' ({device.area}); an "
                    "administrator can add it to one of your camera groups")
         if why:
             self.record(session, action or perm.value, device=device, outcome="denied",
@@ -197,5 +197,5 @@ class Access:
         self.audit.append(session.actor, action, outcome=outcome,
                           device_id=device.id if device else None,
                           device=device.name if device else None,
-                          site=device.site if device else None, detail=detail)
+                          area=device.area if device else None, detail=detail)
 

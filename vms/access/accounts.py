@@ -66,7 +66,7 @@ class User:
 class Group:
     id: int
     name: str
-    sites: list[str]
+    areas: list[str]
     device_ids: list[int]
 
 
@@ -173,7 +173,7 @@ class Accounts:
                               "'vms groups add')")
         return int(row[0])
 
-    def create_group(self, name: str, *, sites: list[str] = (), devices: list[int] = ()) -> Group:  # type: ignore[assignment]
+    def create_group(self, name: str, *, areas: list[str] = (), devices: list[int] = ()) -> Group:  # type: ignore[assignment]
         name = name.strip()
         if not name:
             raise ConfigError("a camera group needs a name")
@@ -182,11 +182,11 @@ class Accounts:
                 raise ConfigError(f"there is already a camera group '{name}'")
             gid = int(db.table("camera_groups").insert({"name": name, "created_at": now()}).last_pk
                       or 0)
-            for s in sites:
-                row = db.execute("SELECT id FROM sites WHERE name = ?", [s.strip()]).fetchone()
+            for a in areas:
+                row = db.execute("SELECT id FROM areas WHERE name = ?", [a.strip()]).fetchone()
                 if row is None:
-                    raise ConfigError(f"there is no site '{s}'")
-                db.execute("INSERT INTO group_sites VALUES (?, ?)", [gid, row[0]])
+                    raise ConfigError(f"there is no area '{a}'")
+                db.execute("INSERT INTO group_areas VALUES (?, ?)", [gid, row[0]])
             for d in devices:
                 if db.execute("SELECT 1 FROM devices WHERE id = ?", [d]).fetchone() is None:
                     raise ConfigError(f"there is no device {d}")
@@ -197,9 +197,9 @@ class Accounts:
         db = self.store.db
         out = {r[0]: Group(r[0], r[1], [], []) for r in
                db.execute("SELECT id, name FROM camera_groups ORDER BY name")}
-        for gid, site in db.execute("SELECT gs.group_id, s.name FROM group_sites gs JOIN sites s "
-                                    "ON s.id = gs.site_id ORDER BY s.name"):
-            out[gid].sites.append(site)
+        for gid, area in db.execute("SELECT ga.group_id, a.name FROM group_areas ga JOIN areas a "
+                                    "ON a.id = ga.area_id ORDER BY a.name"):
+            out[gid].areas.append(area)
         for gid, dev in db.execute("SELECT group_id, device_id FROM group_devices ORDER BY 2"):
             out[gid].device_ids.append(dev)
         return list(out.values())
@@ -217,13 +217,13 @@ class Accounts:
         return self.user(name)
 
     def camera_ids(self, user_id: int) -> set[int]:
-        """Devices a restricted user's groups reach, by device or by site."""
+        """Devices a restricted user's groups reach, by device or by area."""
         rows = self.store.db.execute("""
             SELECT gd.device_id FROM user_groups ug JOIN group_devices gd ON gd.group_id = ug.group_id
             WHERE ug.user_id = ?
             UNION
-            SELECT d.id FROM user_groups ug JOIN group_sites gs ON gs.group_id = ug.group_id
-            JOIN devices d ON d.site_id = gs.site_id WHERE ug.user_id = ?""", [user_id, user_id])
+            SELECT d.id FROM user_groups ug JOIN group_areas ga ON ga.group_id = ug.group_id
+            JOIN devices d ON d.area_id = ga.area_id WHERE ug.user_id = ?""", [user_id, user_id])
         return {r[0] for r in rows}
 
     # -- settings -----------------------------------------------------------------

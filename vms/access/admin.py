@@ -103,10 +103,10 @@ class UserAdmin:
         self._record("user.cameras", user=user.name, cameras="all" if groups is None else groups)
         return user
 
-    def add_group(self, name: str, sites: list[str], devices: list[int]) -> Group:
+    def add_group(self, name: str, areas: list[str], devices: list[int]) -> Group:
         self._gate("group.add")
-        group = self.accounts.create_group(name, sites=sites, devices=devices)
-        self._record("group.add", group=group.name, sites=sites, devices=devices)
+        group = self.accounts.create_group(name, areas=areas, devices=devices)
+        self._record("group.add", group=group.name, areas=areas, devices=devices)
         return group
 
 

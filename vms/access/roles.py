@@ -55,7 +55,7 @@ class Permission(StrEnum):
     AUDIT_VERIFY = "audit.verify"
     LOANS_VIEW = "loans.view"
     LOANS_MANAGE = "loans.manage"
-    SITE_CONTACT = "loans.contact"
+    PREMISES_CONTACT = "loans.contact"
     FEEDBACK_READ = "loans.feedback.read"
     REPORTS_VIEW = "reports.view"
 
@@ -83,16 +83,16 @@ _WORDS: dict[Permission, str] = {
     Permission.USERS_MANAGE: "manage user accounts",
     Permission.AUDIT_VIEW: "view and export the audit trail",
     Permission.AUDIT_VERIFY: "verify the audit trail",
-    Permission.LOANS_VIEW: "see loaned-camera sites and deployments",
-    Permission.LOANS_MANAGE: "add sites, deploy, extend and remove loaned cameras",
-    Permission.SITE_CONTACT: "read a loan site's contact details (personal data)",
+    Permission.LOANS_VIEW: "see loaned-camera premises and deployments",
+    Permission.LOANS_MANAGE: "add premises, deploy, extend and remove loaned cameras",
+    Permission.PREMISES_CONTACT: "read a loan premises' contact details (personal data)",
     Permission.FEEDBACK_READ: "read victims' feedback answers and names (personal data)",
     Permission.REPORTS_VIEW: "see the Help Point and loan programme reports",
 }
 
 P = Permission
 _WATCH = {P.LIVE_VIEW, P.PLAYBACK, P.PTZ, P.TALK, P.RELAY, P.CALL_HANDLE, P.LOANS_VIEW,
-          P.SITE_CONTACT}
+          P.PREMISES_CONTACT}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset(_WATCH),

@@ -20,8 +20,9 @@ from typing import Any
 
 FORMAT = 1
 GENESIS = "0" * 64
+# Hashed by position, not by name: "area" was called "site" until schema 6, same hashes.
 FIELDS = ("at", "user", "role", "workstation", "via", "action", "outcome", "device_id",
-          "device", "site", "detail")
+          "device", "area", "detail")
 
 
 @dataclass
@@ -36,7 +37,7 @@ class AuditEntry:
     outcome: str
     device_id: int | None
     device: str | None
-    site: str | None
+    area: str | None  # the device's area (its grouping)
     detail: str  # canonical JSON, hashed exactly as stored
     prev_hash: str
     hash: str

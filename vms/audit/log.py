@@ -40,7 +40,7 @@ from vms.audit.chain import (
 from vms.credentials import CredentialStore, open_store
 from vms.errors import AuditError
 from vms.safety.spreadsheet import cell
-from vms.sqlite_local import LocalConnections
+from vms.sqlite_local import LocalConnections, rename_column
 
 CHECKPOINT_EVERY = 100
 CHECKPOINT_SECONDS = 300.0
@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS audit (
     outcome TEXT NOT NULL,
     device_id INTEGER,
     device TEXT,
-    site TEXT,
+    area TEXT,
     detail TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL,
@@ -75,7 +75,7 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 _COLUMNS = ("seq", "at", "user", "role", "workstation", "via", "action", "outcome", "device_id",
-            "device", "site", "detail", "prev_hash", "hash", "key_id", "mac")
+            "device", "area", "detail", "prev_hash", "hash", "key_id", "mac")
 
 
 def utc_now() -> str:
@@ -127,6 +127,7 @@ class AuditLog:
                 for stmt in _SCHEMA.split(";\n"):
                     if stmt.strip():
                         c.execute(stmt)
+                rename_column(c, "audit", "site", "area")  # a device's grouping, before v6
                 if c.execute("SELECT value FROM meta WHERE key = 'chain_id'").fetchone() is None:
                     c.execute("INSERT INTO meta VALUES ('chain_id', ?)", [uuid.uuid4().hex])
                     c.execute("INSERT INTO meta VALUES ('created_at', ?)", [utc_now()])
@@ -179,20 +180,20 @@ class AuditLog:
 
     # -- writing ------------------------------------------------------------------
     def append(self, actor: Actor, action: str, *, outcome: str = "ok", device_id: int | None = None,
-               device: str | None = None, site: str | None = None,
+               device: str | None = None, area: str | None = None,
                detail: dict[str, Any] | None = None) -> AuditEntry:
         """Write one entry, chained to the newest; returns it once it is committed."""
         values: dict[str, Any] = {
             "user": actor.user, "role": actor.role, "workstation": actor.workstation,
             "via": actor.via, "action": action, "outcome": outcome, "device_id": device_id,
-            "device": device, "site": site, "detail": canonical_detail(detail)}
+            "device": device, "area": area, "detail": canonical_detail(detail)}
         try:
             with self._lock, self._tx() as c:
                 kid, key, replaced = self._current_key(c)
                 if replaced:
                     self._insert(c, kid, key, {
                         **values, "user": "system", "role": "system", "action": "audit.key_replaced",
-                        "outcome": "ok", "device_id": None, "device": None, "site": None,
+                        "outcome": "ok", "device_id": None, "device": None, "area": None,
                         "detail": canonical_detail({"reason": "the previous seal key was not found "
                                                               "in the keyring"})})
                 entry = self._insert(c, kid, key, values)
@@ -324,7 +325,7 @@ class AuditLog:
 
 
 _CSV_COLUMNS = ("seq", "time_utc", "time_uk", "user", "role", "workstation", "via", "action",
-                "outcome", "camera_id", "camera", "site", "detail", "hash")
+                "outcome", "camera_id", "camera", "area", "detail", "hash")
 
 
 _cell = cell  # spreadsheets run cells starting with = + - @ as formulas: defused
@@ -336,6 +337,6 @@ def to_csv(entries: list[AuditEntry]) -> str:
     w.writerow(_CSV_COLUMNS)
     for e in entries:
         w.writerow([_cell(v) for v in (e.seq, e.at, london(e.at), e.user, e.role, e.workstation,
-                                        e.via, e.action, e.outcome, e.device_id, e.device, e.site,
+                                        e.via, e.action, e.outcome, e.device_id, e.device, e.area,
                                         e.detail, e.hash)])
     return out.getvalue()

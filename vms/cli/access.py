@@ -90,9 +90,9 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
     groups = sub.add_parser("groups", parents=[common], help="camera groups (who sees which cameras)")
     acts = groups.add_subparsers(dest="groups_action", metavar="ACTION", required=True)
-    a = acts.add_parser("add", parents=[common], help="a group of sites and/or devices")
+    a = acts.add_parser("add", parents=[common], help="a group of areas and/or devices")
     a.add_argument("name")
-    a.add_argument("--site", action="append", default=[], help="every device of this site")
+    a.add_argument("--area", action="append", default=[], help="every device of this area")
     a.add_argument("--device", action="append", type=int, default=[], metavar="ID")
     a = acts.add_parser("list", parents=[common])
     a.add_argument("--json", action="store_true")
@@ -145,14 +145,14 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     if args.command == "groups":
         admin = UserAdmin(profile.access, session)
         if args.groups_action == "add":
-            g = admin.add_group(args.name, args.site, args.device)
-            print(f"Added camera group '{g.name}': sites {g.sites or '-'}, devices {g.device_ids or '-'}")
+            g = admin.add_group(args.name, args.area, args.device)
+            print(f"Added camera group '{g.name}': areas {g.areas or '-'}, devices {g.device_ids or '-'}")
             return 0
         gs = admin.groups()
         if args.json:
             print(json.dumps([vars(g) for g in gs], indent=2))
         for g in [] if args.json else gs:
-            print(f"{g.name:<24} sites: {', '.join(g.sites) or '-'}   devices: "
+            print(f"{g.name:<24} areas: {', '.join(g.areas) or '-'}   devices: "
                   f"{', '.join(map(str, g.device_ids)) or '-'}")
         return 0
     if args.command == "settings":

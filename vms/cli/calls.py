@@ -75,7 +75,7 @@ def _queue(profile: Profile) -> Iterator[IncidentQueue]:
 def _line(inc: Incident) -> str:
     owner = inc.owner or "-"
     return (f"{inc.id:>5}  {STATE_WORDS.get(inc.state, inc.state):<9} P{inc.priority}  "
-            f"{KIND_WORDS.get(inc.kind, inc.kind):<16} {inc.device} ({inc.site})  "
+            f"{KIND_WORDS.get(inc.kind, inc.kind):<16} {inc.device} ({inc.area})  "
             f"raised {inc.raised_utc}  owner {owner}")
 
 

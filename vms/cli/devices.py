@@ -36,7 +36,8 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     a = acts.add_parser("add", parents=[common], help="onboard a device and register it")
     device_args(a)
     a.add_argument("--name", help="name shown to operators (default: the device's own name)")
-    a.add_argument("--site", help="site to file it under (default 'Default site')")
+    a.add_argument("--area", help="area to file it under, e.g. 'Town centre' (default "
+                   "'Default area')")
     a.add_argument("--location", help="location (default: the device's location scope)")
     a.add_argument("--json", action="store_true", help="print JSON")
     a = acts.add_parser("list", parents=[common], help="list registered devices")
@@ -99,14 +100,14 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     action = args.devices_action
     if action == "add":
         pw = read_password(args)
-        added = svc.add(args.address, args.user, pw, name=args.name, site=args.site,
+        added = svc.add(args.address, args.user, pw, name=args.name, area=args.area,
                         location=args.location, timeouts=timeouts(args))
         row = svc.registry.device(added.device_id)
         if args.json:
             print(json.dumps(row.to_json(), indent=2))
         else:
             print(f"Added device {row.id}: {row.name} ({row.manufacturer or '?'} {row.model or ''}) "
-                  f"at {row.address}, site '{row.site}'.")
+                  f"at {row.address}, area '{row.area}'.")
             for w in added.report.warnings:
                 print(f"  warning: {w}")
         return 0
@@ -119,9 +120,9 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
             print("No devices registered. Add one with: vms devices add HOST --user USER "
                   "--password-stdin")
             return 0
-        print(f"{'id':>3}  {'name':<20} {'site / location':<32} {'model':<22} address")
+        print(f"{'id':>3}  {'name':<20} {'area / location':<32} {'model':<22} address")
         for r in rows:
-            where = f"{r.site} / {r.location or '-'}"
+            where = f"{r.area} / {r.location or '-'}"
             print(f"{r.id:>3}  {r.name:<20} {where:<32} {(r.model or '?'):<22} {r.address}")
         return 0
     if action == "remove":

@@ -43,17 +43,17 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vms.evaluation.compare import Area, evaluate, month_of
+    from vms.evaluation.compare import Catchment, evaluate, month_of
     from vms.evaluation.policeuk import load
 
-    site = Area(args.lat, args.lon, args.radius)
+    site = Catchment(args.lat, args.lon, args.radius)
     control = None
     if (args.control_lat is None) != (args.control_lon is None):
         raise ConfigError("a comparison site needs both --control-lat and --control-lon")
     if args.control_lat is not None:
-        control = Area(args.control_lat, args.control_lon, args.control_radius or args.radius)
+        control = Catchment(args.control_lat, args.control_lon, args.control_radius or args.radius)
     elif args.control_radius is not None:
-        control = Area(args.lat, args.lon, args.control_radius, inner_m=args.radius)
+        control = Catchment(args.lat, args.lon, args.control_radius, inner_m=args.radius)
     during = (month_of(args.during[0]), month_of(args.during[1])) if args.during else None
     result = evaluate(load(args.crimes), site, during=during, control=control)
     print(json.dumps(result, indent=2) if args.json else text(result))

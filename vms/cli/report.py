@@ -25,7 +25,7 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     kinds = p.add_subparsers(dest="kind", metavar="REPORT", required=True)
     hp = kinds.add_parser("helppoints", parents=[common], help="calls, answer times, outcomes")
     lo = kinds.add_parser("loans", parents=[common],
-                          help="deployments, extensions, alarms and crime around the sites")
+                          help="deployments, extensions, alarms and crime around the premises")
     for a in (hp, lo):
         a.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD")
         a.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD")
@@ -33,14 +33,14 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         a.add_argument("--html", type=Path, metavar="FILE", help="write a one-page HTML report")
         a.add_argument("--json", action="store_true", help="print the whole report as JSON")
     lo.add_argument("--crimes", type=Path, metavar="DIR",
-                    help="folder of police.uk street-level CSV files: adds crime at each site")
+                    help="folder of police.uk street-level CSV files: adds crime at each premises")
     lo.add_argument("--radius", type=float, default=200.0, metavar="METRES",
-                    help="crimes within this distance of a site (default 200)")
+                    help="crimes within this distance of a premises (default 200)")
     lo.add_argument("--crime-type", action="append", default=None, metavar="TYPE",
                     help="police.uk crime type to count, repeatable (default Burglary; 'all' "
                          "for every type)")
     lo.add_argument("--control-radius", type=float, metavar="METRES",
-                    help="also count the ring from --radius out to this around each site")
+                    help="also count the ring from --radius out to this around each premises")
     command(p, run)
 
 
@@ -100,7 +100,7 @@ def _helppoints_text(rep: dict[str, Any]) -> str:
 def _loans_text(rep: dict[str, Any]) -> str:
     s = rep["summary"]
     lines = [f"Loaned cameras {rep['period']['from']} to {rep['period']['to']}: "
-             f"{plural(s['deployments'], 'deployment')} (sites on test left out)",
+             f"{plural(s['deployments'], 'deployment')} (premises on test left out)",
              f"  extended after the funded 30 days: {rate_words(s['extension_rate'])}; "
              f"removed early {s['removed_early']}; still in funded days {s['within_funded_days']}",
              f"  alarms {s['alarms']}: " + ", ".join(f"{k} {v}" for k, v in
@@ -121,9 +121,9 @@ def _loans_text(rep: dict[str, Any]) -> str:
                      + ", ".join(f"{p} {c['totals'][p]} in {c['site_months'][p]} site-months "
                                  "with data"
                                  for p in ("before", "during", "after"))
-                     + f"; sites with crime during deployment "
+                     + f"; premises with crime during deployment "
                      f"{rate_words(c['targeted_during'])}")
     for r in rep["deployments"]:
-        lines.append(f"{r['site']} ({r['urn']}){' ON TEST' if r['on_test'] else ''}: installed "
+        lines.append(f"{r['premises']} ({r['urn']}){' ON TEST' if r['on_test'] else ''}: installed "
                      f"{r['installed']}, {r['extension']}, {r['alarms']} alarms")
     return "\n".join(lines)

@@ -78,7 +78,7 @@ class _Say:
     def incident(self, inc: Incident) -> None:
         who = f" by {inc.owner}" if inc.owner and inc.state != "new" else ""
         end = f" ({inc.outcome})" if inc.outcome else ""
-        self(f"{KIND_WORDS.get(inc.kind, inc.kind)} {inc.id} at {inc.device} ({inc.site}): "
+        self(f"{KIND_WORDS.get(inc.kind, inc.kind)} {inc.id} at {inc.device} ({inc.area}): "
              f"{STATE_WORDS.get(inc.state, inc.state)}{who}{end}")
 
     def health(self, h: Health) -> None:

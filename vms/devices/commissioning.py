@@ -100,14 +100,14 @@ class Commissioning:
         return rep
 
     def register(self, report: DeviceReport, password: str, *, name: str | None = None,
-                 site: str | None = None, location: str | None = None) -> int:
+                 area: str | None = None, location: str | None = None) -> int:
         """Store credentials then the registry rows; undo the first if the second fails."""
         self.access.require(self.session, P.DEVICE_ADD, action="device.add")
         uid = self.registry.check_new(report)
         store = self.credentials
         store.set(uid, report.user, password)
         try:
-            dev_id = self.registry.add_device(report, name=name, site=site, location=location)
+            dev_id = self.registry.add_device(report, name=name, area=area, location=location)
         except BaseException:
             store.delete(uid)
             raise
@@ -117,11 +117,11 @@ class Commissioning:
         return dev_id
 
     def add(self, address: str | Target, user: str, password: str, *, name: str | None = None,
-            site: str | None = None, location: str | None = None,
+            area: str | None = None, location: str | None = None,
             timeouts: Timeouts | None = None) -> Added:
         self.access.require(self.session, P.DEVICE_ADD, action="device.add")
         report = self.probe(address, user, password, timeouts)
-        return Added(self.register(report, password, name=name, site=site, location=location), report)
+        return Added(self.register(report, password, name=name, area=area, location=location), report)
 
     def allow_basic_rtsp(self, device_id: int, allow: bool) -> str:
         """Accept (or no longer accept) a camera that wants its RTSP password in clear text

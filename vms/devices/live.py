@@ -23,7 +23,7 @@ from vms.safety.streamsafe import check_stream_uri, url_to_open
 class LiveStream:
     device_id: int
     name: str
-    site: str
+    area: str
     quality: str  # "main" | "sub"
     uri: str  # without credentials
     user: str
@@ -57,7 +57,7 @@ class LiveView:
         if purpose:
             detail["purpose"] = purpose
         self.gate.done("live.start", row, detail)
-        return LiveStream(row.id, row.name, row.site, quality, stream.uri, user, password,
+        return LiveStream(row.id, row.name, row.area, quality, stream.uri, user, password,
                           allow_basic=row.allow_basic_rtsp)
 
     def open_audio(self, device_id: int) -> LiveStream:

@@ -44,8 +44,9 @@ def distance_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np
 
 
 @dataclass(frozen=True)
-class Area:
-    """A disc (``inner_m`` 0) or a ring around a point."""
+class Catchment:
+    """Where crimes are counted: a disc (``inner_m`` 0) or a ring around a point (not an
+    area of the device tree)."""
 
     lat: float
     lon: float
@@ -121,8 +122,8 @@ def _periods(months: list[dict[str, Any]], during: tuple[str, str]) -> dict[str,
     return out
 
 
-def evaluate(crimes: Crimes, site: Area, *, during: tuple[str, str] | None = None,
-             control: Area | None = None, present: list[str] | None = None) -> dict[str, Any]:
+def evaluate(crimes: Crimes, site: Catchment, *, during: tuple[str, str] | None = None,
+             control: Catchment | None = None, present: list[str] | None = None) -> dict[str, Any]:
     """Counts by month and crime type for the site (and control), with before/during/after
     totals when the deployment's months are given. ``present``: the months the files cover,
     when ``crimes`` holds only some types (a month without a burglary still has its file)."""

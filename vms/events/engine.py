@@ -75,7 +75,7 @@ class DeviceSource:
 
     device_id: int
     name: str
-    site: str
+    area: str
     address: str
     user: str
     password: str = field(repr=False)
@@ -90,7 +90,7 @@ class Event:
     id: int
     device_id: int
     device: str
-    site: str
+    area: str
     ev: DomainEvent
     received: float  # host time.time()
     synthetic: str | None = None
@@ -301,7 +301,7 @@ class EventEngine:
             if not ev.pulse:
                 self.states[(src.device_id, ev.kind, ev.token)] = ev.active
                 self._bound(src, ev)
-            e = Event(eid, src.device_id, src.name, src.site, ev, now, why)
+            e = Event(eid, src.device_id, src.name, src.area, ev, now, why)
             out.append(e)
             if h is not None:
                 h.events += 1

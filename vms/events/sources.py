@@ -25,7 +25,7 @@ def event_sources(profile: Profile, rows: list[DeviceRow]) -> list[tuple[DeviceR
             log.warning("no password in the keyring for %s: its events are not watched",
                         row.name)
             continue
-        out.append((row, DeviceSource(row.id, row.name, row.site, row.address, creds[0],
+        out.append((row, DeviceSource(row.id, row.name, row.area, row.address, creds[0],
                                       creds[1], rules_for(profile.registry, row),
                                       row.capabilities.services.get(NS_EVENTS))))
     return out

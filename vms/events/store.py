@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vms.errors import ProfileError
-from vms.sqlite_local import LocalConnections, SqliteStore
+from vms.sqlite_local import LocalConnections, SqliteStore, rename_column
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
     device_id INTEGER NOT NULL,
     device TEXT NOT NULL,
-    site TEXT NOT NULL,
+    area TEXT NOT NULL,
     kind TEXT NOT NULL,
     priority INTEGER NOT NULL,
     state TEXT NOT NULL,            -- new, accepted, on_hold, closed
@@ -83,6 +83,7 @@ class EventStore(SqliteStore):
             c = self.conn
             c.execute("PRAGMA journal_mode=WAL")
             c.executescript(SCHEMA)
+            rename_column(c, "incidents", "site", "area")  # a device's grouping, before v6
         except sqlite3.DatabaseError as exc:
             raise ProfileError(f"the event store {path} cannot be opened: {exc}") from None
 

@@ -56,7 +56,7 @@ class Incident:
     id: int
     device_id: int
     device: str
-    site: str
+    area: str
     kind: str
     priority: int
     state: str
@@ -73,7 +73,7 @@ class Incident:
 
     @property
     def title(self) -> str:
-        return f"{KIND_WORDS.get(self.kind, self.kind)}: {self.device} ({self.site})"
+        return f"{KIND_WORDS.get(self.kind, self.kind)}: {self.device} ({self.area})"
 
 
 Listener = Callable[[Incident], None]
@@ -107,9 +107,9 @@ class IncidentQueue:
                 return None
             with self.store.transaction() as tx:
                 cur = tx.execute(
-                    "INSERT INTO incidents (device_id, device, site, kind, priority, state, "
+                    "INSERT INTO incidents (device_id, device, area, kind, priority, state, "
                     "event_id, raised_utc) VALUES (?,?,?,?,?,?,?,?)",
-                    (e.device_id, e.device, e.site, kind, prio, NEW, e.id, utc_now()))
+                    (e.device_id, e.device, e.area, kind, prio, NEW, e.id, utc_now()))
                 iid = int(cur.lastrowid or 0)
                 tx.execute("INSERT INTO incident_actions (incident_id, utc, user, action, detail) "
                            "VALUES (?,?,?,?,?)", (iid, utc_now(), "system", "raised",

@@ -1,1 +1,1 @@
-"""Loaned perimeter cameras: sites, 30-day deployments, extensions and removals."""
+"""Loaned perimeter cameras: premises, 30-day deployments, extensions and removals."""

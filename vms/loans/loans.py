@@ -1,10 +1,10 @@
-"""Sites, deployments and the loans dashboard, as a signed-in user.
+"""Premises, deployments and the loans dashboard, as a signed-in user.
 
 A loan is funded for 30 days counting the install day as day 1, so its funded end is
 install + 29 days; a paid extension moves the end to its "until" date. The dashboard is
 what the coordinator works from each morning: loans ending within 7 days (day 23 of 30
-onwards), kit overdue for removal, and sites on test. Every change is audited, and so is
-every reading of a site's contact.
+onwards), kit overdue for removal, and premises on test. Every change is audited, and so is
+every reading of a premises' contact.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def today_london() -> dt.date:
 
 
 @dataclass(frozen=True)
-class Site:
+class Premises:
     id: int
     name: str
     address: str
@@ -42,14 +42,14 @@ class Site:
     urn: str
     response_level: str
     on_test: bool
-    created_utc: str = ""  # when the site was recorded: no alarm before it was its alarm
+    created_utc: str = ""  # when the premises was recorded: no alarm before it was its alarm
 
 
 @dataclass(frozen=True)
 class Deployment:
     id: int
-    site_id: int
-    site: str
+    premises_id: int
+    premises: str
     urn: str
     installed: dt.date
     funded_end: dt.date
@@ -87,7 +87,7 @@ class Dashboard:
     today: dt.date
     ending_soon: list[Deployment]
     overdue: list[Deployment]
-    on_test: list[Site]
+    on_test: list[Premises]
     active: list[Deployment]
 
 
@@ -112,84 +112,84 @@ class Loans:
         if self._own:
             self.store.close()
 
-    # -- sites -----------------------------------------------------------------------------
-    def add_site(self, *, name: str, address: str, lat: float, lon: float, urn: str,
+    # -- premises -----------------------------------------------------------------------------
+    def add_premises(self, *, name: str, address: str, lat: float, lon: float, urn: str,
                  reason: str, response_level: str, contact: str = "", on_test: bool = False
-                 ) -> Site:
-        self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.site.add")
-        fields = _site_fields(name, address, lat, lon, urn, reason, response_level, contact,
+                 ) -> Premises:
+        self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.premises.add")
+        fields = _premises_fields(name, address, lat, lon, urn, reason, response_level, contact,
                               on_test)
         with self.store.transaction() as c:
-            sid = _insert_site(c, fields)
-        self._audit_site(sid, fields)
-        return self.site(sid)
+            sid = _insert_premises(c, fields)
+        self._audit_premises(sid, fields)
+        return self.premises(sid)
 
     def open_loan(self, *, name: str, address: str, lat: float, lon: float, urn: str,
                   reason: str, response_level: str, contact: str = "", on_test: bool = False,
                   devices: list[int], installed: dt.date, signage: bool, notes: str = ""
                   ) -> Deployment:
-        """A new site and its first deployment, in one transaction: a loan that fails its
-        checks leaves nothing behind (no orphan site holding a victim's name and phone)."""
-        self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.site.add")
-        fields = _site_fields(name, address, lat, lon, urn, reason, response_level, contact,
+        """A new premises and its first deployment, in one transaction: a loan that fails its
+        checks leaves nothing behind (no orphan premises holding a victim's name and phone)."""
+        self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.premises.add")
+        fields = _premises_fields(name, address, lat, lon, urn, reason, response_level, contact,
                               on_test)
         rows = self._check_deployable(devices)
         with self.store.transaction() as c:
-            sid = _insert_site(c, fields)
+            sid = _insert_premises(c, fields)
             did = _insert_deployment(c, sid, rows, installed, signage, notes)
-        self._audit_site(sid, fields)
-        self._audit_deploy(did, self.site(sid), rows, installed)
+        self._audit_premises(sid, fields)
+        self._audit_deploy(did, self.premises(sid), rows, installed)
         return self.deployment(did)
 
-    def _audit_site(self, sid: int, fields: dict[str, object]) -> None:
-        self.access.record(self.session, "loans.site.add",
-                           detail={"site": sid, "name": fields["name"], "urn": fields["urn"],
+    def _audit_premises(self, sid: int, fields: dict[str, object]) -> None:
+        self.access.record(self.session, "loans.premises.add",
+                           detail={"premises": sid, "name": fields["name"], "urn": fields["urn"],
                                    "on_test": fields["on_test"]})
 
-    def set_on_test(self, site_id: int, on: bool) -> Site:
-        self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.site.on_test")
-        self.site(site_id)
+    def set_on_test(self, premises_id: int, on: bool) -> Premises:
+        self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.premises.on_test")
+        self.premises(premises_id)
         with self.store.transaction() as c:
-            c.execute("UPDATE sites SET on_test = ? WHERE id = ?", (int(on), site_id))
-        self.access.record(self.session, "loans.site.on_test",
-                           detail={"site": site_id, "on_test": on})
-        return self.site(site_id)
+            c.execute("UPDATE premises SET on_test = ? WHERE id = ?", (int(on), premises_id))
+        self.access.record(self.session, "loans.premises.on_test",
+                           detail={"premises": premises_id, "on_test": on})
+        return self.premises(premises_id)
 
-    def site(self, site_id: int) -> Site:
-        found = self._sites("WHERE id = ?", (site_id,))
+    def premises(self, premises_id: int) -> Premises:
+        found = self._premises_where("WHERE id = ?", (premises_id,))
         if not found:
-            raise ConfigError(f"there is no site {site_id}")
+            raise ConfigError(f"there is no premises {premises_id}")
         return found[0]
 
-    def sites(self) -> list[Site]:
+    def all_premises(self) -> list[Premises]:
         self.access.require(self.session, Permission.LOANS_VIEW, action="loans.view")
-        return self._sites("ORDER BY name", ())
+        return self._premises_where("ORDER BY name", ())
 
-    def _sites(self, tail: str, params: tuple[object, ...]) -> list[Site]:
+    def _premises_where(self, tail: str, params: tuple[object, ...]) -> list[Premises]:
         """Every column but the contact, which only ``contact`` reads."""
         cols = "id, name, address, lat, lon, reason, urn, response_level, on_test, created_utc"
-        rows = self.store.conn.execute(f"SELECT {cols} FROM sites {tail}", params)  # noqa: S608
-        return [Site(**{**dict(r), "on_test": bool(r["on_test"])}) for r in rows]
+        rows = self.store.conn.execute(f"SELECT {cols} FROM premises {tail}", params)  # noqa: S608
+        return [Premises(**{**dict(r), "on_test": bool(r["on_test"])}) for r in rows]
 
-    def contact(self, site_id: int) -> str:
+    def contact(self, premises_id: int) -> str:
         """The victim's contact details: personal data, so each reading is audited."""
-        self.access.require(self.session, Permission.SITE_CONTACT, action="loans.contact.view")
-        row = self.store.conn.execute("SELECT contact FROM sites WHERE id = ?",
-                                      (site_id,)).fetchone()
+        self.access.require(self.session, Permission.PREMISES_CONTACT, action="loans.contact.view")
+        row = self.store.conn.execute("SELECT contact FROM premises WHERE id = ?",
+                                      (premises_id,)).fetchone()
         if row is None:
-            raise ConfigError(f"there is no site {site_id}")
-        self.access.record(self.session, "loans.contact.view", detail={"site": site_id})
+            raise ConfigError(f"there is no premises {premises_id}")
+        self.access.record(self.session, "loans.contact.view", detail={"premises": premises_id})
         return str(row[0])
 
     # -- deployments -------------------------------------------------------------------------
-    def deploy(self, site_id: int, device_ids: list[int], installed: dt.date, *,
+    def deploy(self, premises_id: int, device_ids: list[int], installed: dt.date, *,
                signage: bool, notes: str = "") -> Deployment:
         self.access.require(self.session, Permission.LOANS_MANAGE, action="loans.deploy")
-        site = self.site(site_id)
+        premises = self.premises(premises_id)
         rows = self._check_deployable(device_ids)
         with self.store.transaction() as c:
-            did = _insert_deployment(c, site_id, rows, installed, signage, notes)
-        self._audit_deploy(did, site, rows, installed)
+            did = _insert_deployment(c, premises_id, rows, installed, signage, notes)
+        self._audit_deploy(did, premises, rows, installed)
         return self.deployment(did)
 
     def _check_deployable(self, device_ids: list[int]) -> list[DeviceRow]:
@@ -205,10 +205,10 @@ class Loans:
                               "removal first")
         return devices
 
-    def _audit_deploy(self, did: int, site: Site, devices: list[DeviceRow],
+    def _audit_deploy(self, did: int, premises: Premises, devices: list[DeviceRow],
                       installed: dt.date) -> None:
         self.access.record(self.session, "loans.deploy", detail={
-            "deployment": did, "site": site.name, "urn": site.urn,
+            "deployment": did, "premises": premises.name, "urn": premises.urn,
             "devices": [d.name for d in devices], "installed": installed.isoformat()})
 
     def extend(self, deployment_id: int, until: dt.date, reference: str) -> Deployment:
@@ -246,17 +246,17 @@ class Loans:
 
     def deployment(self, deployment_id: int) -> Deployment:
         row = self.store.conn.execute(
-            "SELECT d.*, s.name AS site, s.urn, (SELECT until FROM extensions e WHERE "
+            "SELECT d.*, s.name AS premises, s.urn, (SELECT until FROM extensions e WHERE "
             "e.deployment_id = d.id ORDER BY until DESC LIMIT 1) AS until, (SELECT reference "
             "FROM extensions e WHERE e.deployment_id = d.id ORDER BY until DESC LIMIT 1) AS ref "
-            "FROM deployments d JOIN sites s ON s.id = d.site_id WHERE d.id = ?",
+            "FROM deployments d JOIN premises s ON s.id = d.premises_id WHERE d.id = ?",
             (deployment_id,)).fetchone()
         if row is None:
             raise ConfigError(f"there is no deployment {deployment_id}")
         devices = [(int(r[0]), str(r[1])) for r in self.store.conn.execute(
             "SELECT device_id, device FROM deployment_devices WHERE deployment_id = ? "
             "ORDER BY device", (deployment_id,))]
-        return Deployment(int(row["id"]), int(row["site_id"]), row["site"], row["urn"],
+        return Deployment(int(row["id"]), int(row["premises_id"]), row["premises"], row["urn"],
                           dt.date.fromisoformat(row["installed"]),
                           dt.date.fromisoformat(row["funded_end"]), _date(row["until"]),
                           row["ref"], _date(row["removed"]), bool(row["signage"]),
@@ -278,16 +278,16 @@ class Loans:
                                key=lambda d: d.end),
             overdue=sorted((d for d in active if d.status(today) == "overdue removal"),
                            key=lambda d: d.end),
-            on_test=[s for s in self.sites() if s.on_test],
+            on_test=[s for s in self.all_premises() if s.on_test],
             active=active)
 
 
-def _site_fields(name: str, address: str, lat: float, lon: float, urn: str, reason: str,
+def _premises_fields(name: str, address: str, lat: float, lon: float, urn: str, reason: str,
                  response_level: str, contact: str, on_test: bool) -> dict[str, object]:
-    """A site's columns, checked before anything is written."""
+    """A premises' columns, checked before anything is written."""
     name, address, urn = name.strip(), address.strip(), urn.strip()
     if not (name and address and urn):
-        raise ConfigError("a site needs a name, an address and the police URN")
+        raise ConfigError("a premises needs a name, an address and the police URN")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ConfigError(f"{lat}, {lon} is not a latitude and longitude")
     return {"name": name, "address": address, "lat": lat, "lon": lon,
@@ -295,21 +295,21 @@ def _site_fields(name: str, address: str, lat: float, lon: float, urn: str, reas
             "response_level": response_level.strip(), "on_test": on_test}
 
 
-def _insert_site(c: sqlite3.Connection, f: dict[str, object]) -> int:
+def _insert_premises(c: sqlite3.Connection, f: dict[str, object]) -> int:
     cur = c.execute(
-        "INSERT INTO sites (name, address, lat, lon, contact, reason, urn, "
+        "INSERT INTO premises (name, address, lat, lon, contact, reason, urn, "
         "response_level, on_test, created_utc) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (f["name"], f["address"], f["lat"], f["lon"], f["contact"], f["reason"], f["urn"],
          f["response_level"], int(bool(f["on_test"])), _now()))
     return int(cur.lastrowid or 0)
 
 
-def _insert_deployment(c: sqlite3.Connection, site_id: int, devices: list[DeviceRow],
+def _insert_deployment(c: sqlite3.Connection, premises_id: int, devices: list[DeviceRow],
                        installed: dt.date, signage: bool, notes: str) -> int:
     funded_end = installed + dt.timedelta(days=FUNDED_DAYS - 1)
-    cur = c.execute("INSERT INTO deployments (site_id, installed, funded_end, signage, "
+    cur = c.execute("INSERT INTO deployments (premises_id, installed, funded_end, signage, "
                     "notes) VALUES (?,?,?,?,?)",
-                    (site_id, installed.isoformat(), funded_end.isoformat(),
+                    (premises_id, installed.isoformat(), funded_end.isoformat(),
                      int(signage), notes.strip()))
     did = int(cur.lastrowid or 0)
     c.executemany("INSERT INTO deployment_devices VALUES (?,?,?)",

@@ -1,6 +1,6 @@
 """A loan's report as one HTML page: what the coordinator sends the force when a loan ends.
 
-No personal data: the site's contact is never in it (``Triage.report`` does not read it).
+No personal data: the premises' contact is never in it (``Triage.report`` does not read it).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def deployment_html(r: dict[str, Any]) -> str:
     ext = (f"extended to {_day(r['extended_until'])} (reference {r['extension_reference']})"
            if r["extended_until"] else "not extended")
     parts = [
-        f"<h2>Loan report: {e(r['site'])}</h2>",
+        f"<h2>Loan report: {e(r['premises'])}</h2>",
         f"<p>{e(r['address'])} · URN <b>{e(r['urn'])}</b>"
         f"{' · <b>ON TEST</b>' if r['on_test'] else ''}</p>",
         f"<p>Kit {e(', '.join(r['devices']))}, installed {e(_day(r['installed']))} "
@@ -57,7 +57,7 @@ def deployment_html(r: dict[str, Any]) -> str:
         parts.append("<p>False alarms by cause: " + e(", ".join(
             f"{CAUSES.get(k, k)} {n}" for k, n in r["false_causes"].items())) + "</p>")
     parts.append(f"<p>False alarms on this URN in the last 12 months, all loans: "
-                 f"<b>{r['false_alarms_12_months']}</b> (those while a site was on test are "
+                 f"<b>{r['false_alarms_12_months']}</b> (those while a premises was on test are "
                  "not counted against it)</p>")
     parts.append("<h3>Response times (each step from the one before)</h3><table><tr>"
                  "<th>Step</th><th>Alarms</th><th>Median</th><th>Longest</th><th>Target</th>"

@@ -1,6 +1,6 @@
-"""loans.db: sites and the deployments of kit to them.
+"""loans.db: premises and the deployments of kit to them.
 
-A file of its own beside the registry. The site's contact (a burglary victim's name and
+A file of its own beside the registry. The premises' contact (a burglary victim's name and
 telephone number) is personal data: it has its own column that only ``Loans.contact``
 reads, so no list or report carries it by accident.
 """
@@ -11,10 +11,10 @@ import sqlite3
 from pathlib import Path
 
 from vms.errors import ProfileError
-from vms.sqlite_local import LocalConnections, SqliteStore
+from vms.sqlite_local import LocalConnections, SqliteStore, rename_column, rename_table
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS sites (
+CREATE TABLE IF NOT EXISTS premises (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
     address TEXT NOT NULL,
@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS sites (
 );
 CREATE TABLE IF NOT EXISTS deployments (
     id INTEGER PRIMARY KEY,
-    site_id INTEGER NOT NULL REFERENCES sites(id),
+    premises_id INTEGER NOT NULL REFERENCES premises(id),
     installed TEXT NOT NULL,            -- date (UK local), day 1 of the loan
     funded_end TEXT NOT NULL,           -- last funded day
     removed TEXT,                       -- date the kit came out
@@ -51,12 +51,12 @@ CREATE TABLE IF NOT EXISTS extensions (
     added_utc TEXT NOT NULL
 );
 -- Each triage decision on an alarm from a loaned camera; the last one per incident stands.
--- The URN and on-test flag are copied as they were, so a site renumbered later keeps its count.
+-- The URN and on-test flag are copied as they were, so a premises renumbered later keeps its count.
 CREATE TABLE IF NOT EXISTS alarm_decisions (
     id INTEGER PRIMARY KEY,
     incident_id INTEGER NOT NULL,       -- incidents.id in events.db
     deployment_id INTEGER REFERENCES deployments(id),
-    site_id INTEGER REFERENCES sites(id),
+    premises_id INTEGER REFERENCES premises(id),
     urn TEXT,
     on_test INTEGER NOT NULL,
     decision TEXT NOT NULL,             -- genuine, suspicious, false
@@ -123,6 +123,20 @@ def _setup(c: sqlite3.Connection) -> None:
     c.execute("PRAGMA secure_delete=ON")
 
 
+def _rename_sites(c: sqlite3.Connection) -> None:
+    """A loan's place was called a "site" before, as were a device grouping (now an area) and
+    the whole installation (still the site): a loans.db from then is renamed in place."""
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        if rename_table(c, "sites", "premises"):
+            rename_column(c, "deployments", "site_id", "premises_id")
+            rename_column(c, "alarm_decisions", "site_id", "premises_id")
+        c.execute("COMMIT")
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+
+
 class LoanStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -130,6 +144,7 @@ class LoanStore(SqliteStore):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.conn.execute("PRAGMA journal_mode=WAL")
+            _rename_sites(self.conn)
             self.conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise ProfileError(f"the loans store {path} cannot be opened: {exc}") from None

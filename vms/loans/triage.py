@@ -1,13 +1,13 @@
 """Triage of intrusion alarms from loaned cameras: the decision, its clock, and the false-alarm
-count that decides whether the police keep responding to a site.
+count that decides whether the police keep responding to a premises.
 
 An alarm is judged genuine (the police are called: when, their reference, what they were
 told), suspicious (keep watching, challenge over the speaker where there is one) or false
 (with its cause). Every step is timed, each from the one before: raised -> presented (on an
 operator's screen) -> accepted -> decision -> police informed, against targets set in the
-``triage_targets`` setting. False alarms count against the site's police URN over a rolling
+``triage_targets`` setting. False alarms count against the premises' police URN over a rolling
 12 months; the operator is warned while one more would reach the count at which the police
-may withdraw their response. A site "on test" (commissioning) has its alarms logged and
+may withdraw their response. A premises "on test" (commissioning) has its alarms logged and
 judged, but never escalated, and its false alarms do not count.
 """
 
@@ -27,7 +27,7 @@ from vms.events.topics import INTRUSION
 from vms.evidence.utc import iso
 from vms.evidence.utc import parse as parse_utc
 from vms.incidents.queue import CLOSED, Incident, IncidentQueue
-from vms.loans.loans import LONDON, Deployment, Loans, Site
+from vms.loans.loans import LONDON, Deployment, Loans, Premises
 from vms.loans.store import LoanStore
 from vms.loans.targets import STEPS, parse_targets
 from vms.profile import Profile
@@ -48,7 +48,7 @@ WINDOW_DAYS = 365
 
 
 def _before(utc: str, created_utc: str) -> bool:
-    """Whether an alarm at ``utc`` came before a site recorded at ``created_utc``."""
+    """Whether an alarm at ``utc`` came before a premises recorded at ``created_utc``."""
     try:
         return bool(created_utc) and _ts(utc) < _ts(created_utc)
     except ValueError:
@@ -90,21 +90,21 @@ class Step:
 
 
 @dataclass(frozen=True)
-class AlarmSite:
-    """The loan an alarm came from, and where its site stands with the police."""
+class AlarmPremises:
+    """The loan an alarm came from, and where its premises stands with the police."""
     deployment: Deployment
-    site: Site
-    false_alarms: int  # against the URN, rolling 12 months, sites on test not counted
+    premises: Premises
+    false_alarms: int  # against the URN, rolling 12 months, premises on test not counted
 
     @property
     def warning(self) -> str | None:
         n = self.false_alarms
         if n >= FALSE_ALARM_LIMIT:
-            return (f"{n} false alarms in 12 months on URN {self.site.urn}: the police may "
+            return (f"{n} false alarms in 12 months on URN {self.premises.urn}: the police may "
                     "withdraw their response. Tell the loans coordinator.")
         if n == FALSE_ALARM_LIMIT - 1:
-            return (f"{n} false alarms in 12 months on URN {self.site.urn}: one more may cost "
-                    "the site its police response.")
+            return (f"{n} false alarms in 12 months on URN {self.premises.urn}: one more may cost "
+                    "the premises its police response.")
         return None
 
 
@@ -132,7 +132,7 @@ class Triage:
         self.loans.close()
 
     # -- where an alarm came from ----------------------------------------------------------------
-    def site_for(self, device_id: int, on: dt.date | None = None) -> AlarmSite | None:
+    def premises_for(self, device_id: int, on: dt.date | None = None) -> AlarmPremises | None:
         """The deployment that had this device on ``on`` (UK date), or None if not on loan."""
         self.profile.access.require(self.session, Permission.LOANS_VIEW, action="loans.view")
         day = (on or dt.datetime.now(LONDON).date()).isoformat()
@@ -144,15 +144,15 @@ class Triage:
         if row is None:
             return None
         dep = self.loans.deployment(int(row[0]))
-        site = self.loans.site(dep.site_id)
-        return AlarmSite(dep, site, self.false_alarms(site.urn))
+        premises = self.loans.premises(dep.premises_id)
+        return AlarmPremises(dep, premises, self.false_alarms(premises.urn))
 
-    def site_of(self, inc: Incident) -> AlarmSite | None:
+    def premises_of(self, inc: Incident) -> AlarmPremises | None:
         """The loan an alarm belongs to: its device's loan that day, unless the alarm came
         before the loan was recorded (a camera tested before it went out is no one's)."""
         raised = dt.datetime.fromtimestamp(_ts(inc.raised_utc), LONDON).date()
-        where = self.site_for(inc.device_id, raised)
-        if where is not None and _before(inc.raised_utc, where.site.created_utc):
+        where = self.premises_for(inc.device_id, raised)
+        if where is not None and _before(inc.raised_utc, where.premises.created_utc):
             return None
         return where
 
@@ -183,7 +183,7 @@ class Triage:
         if decision == FALSE and cause not in CAUSES:
             raise IncidentError("choose the cause of the false alarm")
         inc = self.queue.owned(self.session, iid, "alarm.classify")
-        where = self.site_of(inc)
+        where = self.premises_of(inc)
         self._decide(inc, where, decision, cause if decision == FALSE else None, None)
         if decision == SUSPICIOUS:
             self.queue.log(self.session, iid, "triage", {"decision": DECISIONS[decision]})
@@ -196,15 +196,15 @@ class Triage:
         return self.queue.close(self.session, iid, "false-alarm", text)
 
     def escalate(self, iid: int, police_ref: str, said: str, units: str = "") -> Incident:
-        """Genuine: the police were called now. Refused at a site on test (commissioning)."""
+        """Genuine: the police were called now. Refused at a premises on test (commissioning)."""
         if not police_ref.strip():
             raise IncidentError("enter the police reference (CAD / incident number)")
         if not said.strip():
             raise IncidentError("write down what the police were told")
         inc = self.queue.owned(self.session, iid, "alarm.escalate")
-        where = self.site_of(inc)
-        if where is not None and where.site.on_test:
-            raise IncidentError(f"{where.site.name} is on test: its alarms are logged, not "
+        where = self.premises_of(inc)
+        if where is not None and where.premises.on_test:
+            raise IncidentError(f"{where.premises.name} is on test: its alarms are logged, not "
                                 "passed to the police")
         self._decide(inc, where, GENUINE, None, said.strip())
         return self.queue.escalate(self.session, iid, police_ref, units, said=said)
@@ -245,19 +245,19 @@ class Triage:
                 out[int(r[0])] = PoliceResult(str(r[1]), str(r[2]), str(r[3]), str(r[4]))
         return out
 
-    def _decide(self, inc: Incident, where: AlarmSite | None, decision: str, cause: str | None,
+    def _decide(self, inc: Incident, where: AlarmPremises | None, decision: str, cause: str | None,
                 said: str | None) -> None:
         with self.store.transaction() as c:
-            c.execute("INSERT INTO alarm_decisions (incident_id, deployment_id, site_id, urn, "
+            c.execute("INSERT INTO alarm_decisions (incident_id, deployment_id, premises_id, urn, "
                       "on_test, decision, cause, said, user, utc) VALUES (?,?,?,?,?,?,?,?,?,?)",
                       (inc.id, where.deployment.id if where else None,
-                       where.site.id if where else None, where.site.urn if where else None,
-                       int(bool(where and where.site.on_test)), decision, cause, said,
+                       where.premises.id if where else None, where.premises.urn if where else None,
+                       int(bool(where and where.premises.on_test)), decision, cause, said,
                        self.session.user, utc_now()))
         row = self.profile.registry.device(inc.device_id)
         self.profile.access.record(self.session, "alarm.classify", device=row, detail={
             "incident": inc.id, "decision": decision, "cause": cause,
-            "urn": where.site.urn if where else None})
+            "urn": where.premises.urn if where else None})
 
     # -- the clock ---------------------------------------------------------------------------------
     def timings(self, inc: Incident, now: float | None = None,
@@ -297,7 +297,7 @@ class Triage:
         self.profile.access.require(self.session, Permission.LOANS_VIEW, action="loans.report")
         today = today or dt.datetime.now(LONDON).date()
         dep = self.loans.deployment(deployment_id)
-        site = self.loans.site(dep.site_id)
+        premises = self.loans.premises(dep.premises_id)
         start = dt.datetime.combine(dep.installed, dt.time(), LONDON)
         last = dep.removed or today
         end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), LONDON)
@@ -308,7 +308,7 @@ class Triage:
             "AND raised_utc >= ? AND raised_utc < ? ORDER BY id",
             (*ids, INTRUSION, iso(start), iso(end)))
         incidents = [inc for inc in (Incident(**dict(r)) for r in rows)
-                     if not _before(inc.raised_utc, site.created_utc)]
+                     if not _before(inc.raised_utc, premises.created_utc)]
         by_decision: dict[str, int] = {k: 0 for k in (*DECISIONS, "undecided")}
         by_cause: dict[str, int] = {}
         by_outcome: dict[str, int] = {}
@@ -340,8 +340,8 @@ class Triage:
                                     "police_result": got.result if got else None,
                                     "police_note": got.note if got else ""})
         return {
-            "deployment": dep.id, "site": site.name, "address": site.address, "urn": site.urn,
-            "on_test": site.on_test, "installed": dep.installed.isoformat(),
+            "deployment": dep.id, "premises": premises.name, "address": premises.address, "urn": premises.urn,
+            "on_test": premises.on_test, "installed": dep.installed.isoformat(),
             "funded_end": dep.funded_end.isoformat(),
             "extended_until": dep.extended_until.isoformat() if dep.extended_until else None,
             "extension_reference": dep.extension_ref,
@@ -352,7 +352,7 @@ class Triage:
             "by_outcome": by_outcome,
             "response_s": {s: _summary(v, self.targets[s], breaches[s]) for s, v in times.items()},
             "escalations": escalations, "by_police_result": by_police_result,
-            "false_alarms_12_months": self.false_alarms(site.urn),
+            "false_alarms_12_months": self.false_alarms(premises.urn),
         }
 
 

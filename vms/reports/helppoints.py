@@ -102,7 +102,7 @@ def calls(store: EventStore, profile: Profile, period: Period) -> list[Call]:
         closed = r["closed_utc"] if r["state"] == CLOSED else None
         out.append(Call(
             id=int(r["id"]), device_id=int(r["device_id"]), help_point=r["device"],
-            place=r["site"], raised_utc=r["raised_utc"],
+            place=r["area"], raised_utc=r["raised_utc"],
             raised_local=t.strftime("%Y-%m-%d %H:%M:%S ") + (t.tzname() or ""),
             hour=t.hour, weekday=WEEKDAYS[t.weekday()], state=r["state"],
             accepted_utc=r["accepted_utc"], closed_utc=closed,

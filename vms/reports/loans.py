@@ -1,9 +1,9 @@
 """The loaned-camera programme report: every deployment in a period, the extension rate after
-the funded 30 days, crime at each site before, during and after its deployment (police.uk),
+the funded 30 days, crime at each premises before, during and after its deployment (police.uk),
 and the alarms each deployment raised with how they were handled.
 
 Built from the loan records, the call queue (through ``Triage.report``, the per-loan report
-the coordinator already sends) and the published crime files. Sites on test are listed but
+the coordinator already sends) and the published crime files. Premises on test are listed but
 left out of every programme figure: they are installers' and trainers' kit, not victims'.
 """
 
@@ -21,7 +21,7 @@ from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import ConfigError
 from vms.evaluation.compare import LIMITS as CRIME_LIMITS
-from vms.evaluation.compare import Area, evaluate
+from vms.evaluation.compare import Catchment, evaluate
 from vms.evaluation.policeuk import Crimes
 from vms.evaluation.report import deployment_months
 from vms.loans.feedback import Feedback
@@ -46,7 +46,7 @@ EXTENDED, NOT_EXTENDED, REMOVED_EARLY, IN_FUNDED = (
     "extended", "not extended", "removed early", "within funded days")
 
 DEFINITIONS = [
-    "Deployments: every loan whose kit was in place on at least one day of the period. Sites "
+    "Deployments: every loan whose kit was in place on at least one day of the period. Premises "
     "marked on test are listed but left out of every programme figure.",
     "Extension rate: of the deployments whose funded 30 days are over (or that were extended "
     "already), the share extended. A loan removed before its funded days ran out, or still "
@@ -66,12 +66,12 @@ DEFINITIONS = [
     "Alarms, escalations and response times cover each listed deployment from its "
     "installation to its removal (or today), also the days outside the period; extensions "
     "are as recorded when the report is made.",
-    "Sites targeted during deployment: of the sites with a crime file for at least one month "
+    "Premises targeted during deployment: of the premises with a crime file for at least one month "
     "of their deployment, those with at least one crime of the chosen types within the radius "
     "in those months.",
-    "Sites are named by deployment number and police URN only: a loan site is usually a "
+    "Premises are named by deployment number and police URN only: a loan premises is usually a "
     "victim's home, so its name and address stay in Beacon VMS.",
-    "Crime per site-month: crimes in a period divided by the months of that period for which "
+    "Crime per premises-month: crimes in a period divided by the months of that period for which "
     "a police.uk file was given (months without a file are not counted as months without "
     "crime).",
 ]
@@ -79,7 +79,7 @@ DEFINITIONS = [
 
 @dataclasses.dataclass(frozen=True)
 class CrimeSettings:
-    """Which crimes are counted around each site: within ``radius_m``, of these types (all
+    """Which crimes are counted around each premises: within ``radius_m``, of these types (all
     when empty), with an optional control ring from ``radius_m`` out to ``control_radius_m``."""
 
     crimes: Crimes
@@ -118,9 +118,9 @@ def _in_period(dep: Deployment, period: Period, today: dt.date) -> bool:
 
 def _crime(settings: CrimeSettings, chosen: Crimes, lat: float, lon: float,
            installed: dt.date, last: dt.date) -> dict[str, Any]:
-    control = (Area(lat, lon, settings.control_radius_m, inner_m=settings.radius_m)
+    control = (Catchment(lat, lon, settings.control_radius_m, inner_m=settings.radius_m)
                if settings.control_radius_m else None)
-    result = evaluate(chosen, Area(lat, lon, settings.radius_m),
+    result = evaluate(chosen, Catchment(lat, lon, settings.radius_m),
                       during=deployment_months(installed, last), control=control,
                       present=sorted(set(settings.crimes.month.tolist())))
     missing = set(result["missing_months"])
@@ -145,10 +145,10 @@ def report(profile: Profile, session: Session, triage: Triage, period: Period,
     for dep in triage.loans.deployments(include_removed=True):
         if not _in_period(dep, period, today):
             continue
-        site = triage.loans.site(dep.site_id)
+        premises = triage.loans.premises(dep.premises_id)
         alarms = triage.report(dep.id, today)
         row: dict[str, Any] = {
-            "deployment": dep.id, "site": site.name, "urn": site.urn, "on_test": site.on_test,
+            "deployment": dep.id, "premises": premises.name, "urn": premises.urn, "on_test": premises.on_test,
             "installed": dep.installed.isoformat(), "funded_end": dep.funded_end.isoformat(),
             "extended_until": dep.extended_until.isoformat() if dep.extended_until else None,
             "removed": dep.removed.isoformat() if dep.removed else None,
@@ -161,7 +161,7 @@ def report(profile: Profile, session: Session, triage: Triage, period: Period,
             "by_police_result": alarms["by_police_result"],
             "by_outcome": alarms["by_outcome"]}
         if crime is not None and chosen is not None:
-            row["crime"] = _crime(crime, chosen, site.lat, site.lon, dep.installed,
+            row["crime"] = _crime(crime, chosen, premises.lat, premises.lon, dep.installed,
                                   dep.removed or today)
         rows.append(row)
     counted = [r for r in rows if not r["on_test"]]
@@ -220,7 +220,7 @@ def _summary(rows: list[dict[str, Any]], with_crime: bool) -> dict[str, Any]:
                   for p in ("before", "during", "after")}
         known = [r for r in rows if r["crime"]["data_months"]["during"] > 0]
         out["crime"] = {
-            # Only sites with a crime file for some month of their deployment can be said to
+            # Only premises with a crime file for some month of their deployment can be said to
             # have been targeted or not; the rest (police.uk lags months) are unknown.
             "targeted_during": rate(sum(r["crime"]["targeted_during"] for r in known),
                                     len(known)),
@@ -260,7 +260,7 @@ def csv_row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_csv(rep: dict[str, Any]) -> str:
-    """One row per deployment (on-test sites included, marked): what the totals count."""
+    """One row per deployment (on-test premises included, marked): what the totals count."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     w.writeheader()
@@ -298,27 +298,27 @@ def to_html(rep: dict[str, Any]) -> str:
     if "crime" in s:
         cs = rep["crime_settings"]
         c = s["crime"]
-        charts.append(bar_chart("Crimes per site-month (months with data)",
+        charts.append(bar_chart("Crimes per premises-month (months with data)",
                                 ["before", "during", "after"],
                                 [c["per_site_month"][p] or 0 for p in ("before", "during",
                                                                        "after")], width=420))
         body.append(
-            "<h2>Crime at the sites</h2>"
-            f"<p>{E(', '.join(cs['categories']))} within {cs['radius_m']:g} m of each site, "
+            "<h2>Crime at the premises</h2>"
+            f"<p>{E(', '.join(cs['categories']))} within {cs['radius_m']:g} m of each premises, "
             "from the police.uk files " + E(", ".join(cs["files"])) + ". "
-            f"Sites with at least one such crime during their deployment: "
+            f"Premises with at least one such crime during their deployment: "
             f"{E(rate_words(c['targeted_during']))}.</p>"
             + table(["", "Before", "During", "After"],
                     [["Crimes", *[c["totals"][p] for p in ("before", "during", "after")]],
                      ["Site-months with data", *[c["site_months"][p] for p in ("before", "during",
                                                                       "after")]],
-                     ["Per site-month", *[c["per_site_month"][p] if c["per_site_month"][p]
+                     ["Per premises-month", *[c["per_site_month"][p] if c["per_site_month"][p]
                                           is not None else "–"
                                           for p in ("before", "during", "after")]]])
             + ("<p>No control area was used: the counts alone cannot show that the cameras "
                "changed anything.</p>" if not cs["control_radius_m"] else
                f"<p>Control: the ring from {cs['radius_m']:g} m to "
-               f"{cs['control_radius_m']:g} m around each site (see the CSV).</p>")
+               f"{cs['control_radius_m']:g} m around each premises (see the CSV).</p>")
             + "<ul class='limits'>" + "".join(f"<li>{E(x)}</li>" for x in cs["limits"])
             + "</ul>")
     charts.append("</div>")

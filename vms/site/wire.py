@@ -38,14 +38,14 @@ def incident_in(d: dict[str, Any]) -> Incident:
 def event_out(e: Event) -> dict[str, Any]:
     ev = dataclasses.asdict(e.ev)
     ev["device_time"] = e.ev.device_time.isoformat() if e.ev.device_time else None
-    return {"id": e.id, "device_id": e.device_id, "device": e.device, "site": e.site, "ev": ev,
+    return {"id": e.id, "device_id": e.device_id, "device": e.device, "area": e.area, "ev": ev,
             "received": e.received, "synthetic": e.synthetic}
 
 
 def event_in(d: dict[str, Any]) -> Event:
     ev = dict(d["ev"])
     ev["device_time"] = datetime.fromisoformat(ev["device_time"]) if ev["device_time"] else None
-    return Event(d["id"], d["device_id"], d["device"], d["site"], DomainEvent(**ev),
+    return Event(d["id"], d["device_id"], d["device"], d["area"], DomainEvent(**ev),
                  d["received"], d["synthetic"])
 
 

@@ -20,7 +20,7 @@ from vms.onvif.model import Capabilities, CapabilityCheck, DeviceReport, HasStre
 from vms.safety.streamsafe import strip_userinfo
 from vms.store.database import ProfileStore
 
-DEFAULT_SITE = "Default site"
+DEFAULT_AREA = "Default area"
 
 
 def now() -> str:
@@ -32,7 +32,7 @@ class DeviceRow(HasStreams):
     id: int
     uid: str
     name: str
-    site: str
+    area: str
     location: str | None
     address: str
     host: str
@@ -88,12 +88,12 @@ class Registry(ProfileStore):
     """The device registry: the devices, sightings, links and event rules in the profile
     database (``ProfileStore``, whose connection the rest of the profile shares)."""
 
-    # -- sites ----------------------------------------------------------------------
-    def _site_id(self, db: sqlite_utils.Database, name: str) -> int:
-        row = db.execute("SELECT id FROM sites WHERE name = ?", [name]).fetchone()
+    # -- areas ----------------------------------------------------------------------
+    def _area_id(self, db: sqlite_utils.Database, name: str) -> int:
+        row = db.execute("SELECT id FROM areas WHERE name = ?", [name]).fetchone()
         if row:
             return int(row[0])
-        return int(self._table(db, "sites").insert({"name": name, "created_at": now()}).last_pk or 0)
+        return int(self._table(db, "areas").insert({"name": name, "created_at": now()}).last_pk or 0)
 
     # -- devices --------------------------------------------------------------------
     def uid_for(self, rep: DeviceReport) -> str:
@@ -113,7 +113,7 @@ class Registry(ProfileStore):
                                   f"({row[1]}); remove it first to add it again")
         return uid
 
-    def add_device(self, rep: DeviceReport, *, name: str | None = None, site: str | None = None,
+    def add_device(self, rep: DeviceReport, *, name: str | None = None, area: str | None = None,
                    location: str | None = None) -> int:
         """Store a device, its streams and capabilities in one transaction; returns its id."""
         uid = self.check_new(rep)
@@ -123,10 +123,10 @@ class Registry(ProfileStore):
         stamp = now()
         caps = rep.capabilities
         with self.transaction() as db:
-            site_id = self._site_id(db, (site or DEFAULT_SITE).strip() or DEFAULT_SITE)
+            area_id = self._area_id(db, (area or DEFAULT_AREA).strip() or DEFAULT_AREA)
             try:
                 dev_id = int(self._table(db, "devices").insert({
-                    "uid": uid, "name": name, "site_id": site_id,
+                    "uid": uid, "name": name, "area_id": area_id,
                     "location": location or rep.location, "address": rep.address,
                     "host": rep.host, "port": rep.port, "endpoint_ref": rep.endpoint_ref,
                     "manufacturer": rep.manufacturer, "model": rep.model, "firmware": rep.firmware,
@@ -175,7 +175,7 @@ class Registry(ProfileStore):
         rows = db.execute(f"""SELECT d.id, d.uid, d.name, s.name, d.location, d.address, d.host,
             d.port, d.manufacturer, d.model, d.firmware, d.serial, d.clock_offset_s, d.auth_method,
             d.added_at, d.warnings, d.allow_basic_rtsp FROM devices d
-            JOIN sites s ON s.id = d.site_id {where}
+            JOIN areas s ON s.id = d.area_id {where}
             ORDER BY s.name, d.location, d.name, d.id""", params).fetchall()  # noqa: S608
         devices: dict[int, DeviceRow] = {}
         for r in rows:

@@ -182,7 +182,23 @@ def _v5(c: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(c: sqlite3.Connection) -> None:
+    """A device grouping is an *area* (a town centre, a car park); "site" is the whole
+    installation a control room runs (its site service, its site database). The default area
+    keeps its place under the new name unless an area of that name exists already."""
+    _run(c, """
+    ALTER TABLE sites RENAME TO areas;
+    ALTER TABLE devices RENAME COLUMN site_id TO area_id;
+    ALTER TABLE group_sites RENAME TO group_areas;
+    ALTER TABLE group_areas RENAME COLUMN site_id TO area_id;
+    DROP INDEX devices_site;
+    CREATE INDEX devices_area ON devices(area_id);
+    UPDATE areas SET name = 'Default area' WHERE name = 'Default site'
+        AND NOT EXISTS (SELECT 1 FROM areas WHERE name = 'Default area')
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6]
 VERSION = len(MIGRATIONS)
 
 

@@ -1,4 +1,4 @@
-"""Registered cameras as a tree: site, then location, then device; live from the registry."""
+"""Registered cameras as a tree: area, then location, then device; live from the registry."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class _Model(QStandardItemModel):
 
 
 def _signature(rows: list[DeviceRow]) -> list[tuple[object, ...]]:
-    return [(r.id, r.name, r.site, r.location, r.model, r.clock_offset_s) for r in rows]
+    return [(r.id, r.name, r.area, r.location, r.model, r.clock_offset_s) for r in rows]
 
 
 class CamerasPane(QWidget):
@@ -112,20 +112,20 @@ class CamerasPane(QWidget):
         self._shown = sig
         self.devices_loaded.emit(rows)
         self.model.removeRows(0, self.model.rowCount())
-        sites: dict[str, QStandardItem] = {}
+        areas: dict[str, QStandardItem] = {}
         places: dict[tuple[str, str], QStandardItem] = {}
         for r in rows:
-            site = sites.get(r.site)
-            if site is None:
-                site = sites[r.site] = QStandardItem(r.site)
-                site.setDragEnabled(False)
-                self.model.appendRow([site, QStandardItem("")])
+            area = areas.get(r.area)
+            if area is None:
+                area = areas[r.area] = QStandardItem(r.area)
+                area.setDragEnabled(False)
+                self.model.appendRow([area, QStandardItem("")])
             loc = r.location or "No location"
-            place = places.get((r.site, loc))
+            place = places.get((r.area, loc))
             if place is None:
-                place = places[(r.site, loc)] = QStandardItem(loc)
+                place = places[(r.area, loc)] = QStandardItem(loc)
                 place.setDragEnabled(False)
-                site.appendRow([place, QStandardItem("")])
+                area.appendRow([place, QStandardItem("")])
             item = QStandardItem(r.name)
             item.setData(r.id, DEVICE_ROLE)
             item.setDragEnabled(True)

@@ -114,7 +114,7 @@ def merge(registered: list[DeviceRow], health: dict[int, Health],
         state, colour = sim_state(s) if s is not None and h is not None and h.state == OK \
             else health_state(h)
         kind = KINDS.get(s["kind"], s["kind"]) if s else r.model or "ONVIF device"
-        rows.append(Row(r.name, kind, r.location or r.site, state, colour, events_text(h),
+        rows.append(Row(r.name, kind, r.location or r.area, state, colour, events_text(h),
                         scrub_url(r.address), True, h is not None and h.state == OK,
                         state in ALARMS))
     for d in sims.values():
