@@ -27,6 +27,7 @@ from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog,
 from ui.features.admin import AdminFeature
 from ui.features.devices import DeviceFeature
 from ui.features.evidence import EvidenceFeature
+from ui.features.keys import KeysFeature
 from ui.features.loans import LoanFeature
 from ui.features.reports import ReportFeature
 from ui.features.signed_in import SignedIn
@@ -156,7 +157,7 @@ class Desktop(QObject):
         self.signed_in = ctx
         # Each feature wires its own menu actions and buttons.
         self.features = [DeviceFeature(ctx), EvidenceFeature(ctx, self.export_draft),
-                         LoanFeature(ctx), ReportFeature(ctx), AdminFeature(ctx)]
+                         LoanFeature(ctx), ReportFeature(ctx), AdminFeature(ctx), KeysFeature(ctx)]
         win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
         win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
         win.closed.connect(self.quit)

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QWidget
 
+from ui import keys
 from ui.panes.cameras import CamerasPane
 from ui.panes.devices import DevicesPane
 from ui.screen import sized
@@ -59,12 +60,12 @@ class MainWindow(QMainWindow):
         account = self.menuBar().addMenu("&Account")
         self.change_password = account.addAction("Change password…")
         self.lock_now = account.addAction("Lock")
-        self.lock_now.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_now.setShortcut(QKeySequence(keys.LOCK.keys))
         account.addSeparator()
         self.sign_out = account.addAction("Sign out")
         recordings = self.menuBar().addMenu("&Recordings")
         self.open_playback: QAction = recordings.addAction("Playback…")
-        self.open_playback.setShortcut(QKeySequence("Ctrl+P"))
+        self.open_playback.setShortcut(QKeySequence(keys.PLAYBACK.keys))
         self.open_playback.setEnabled(can(Permission.PLAYBACK))
         self.open_export: QAction = recordings.addAction("Export evidence…")
         self.open_export.setEnabled(can(Permission.EVIDENCE_EXPORT))
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.open_microphone: QAction = admin.addAction("Microphone…")
         self.open_microphone.setEnabled(can(Permission.SETTINGS))
         help_menu = self.menuBar().addMenu("&Help")
+        self.open_keys: QAction = help_menu.addAction(f"Keys…\t{keys.HELP.keys}")
         self.open_about: QAction = help_menu.addAction("About / diagnostics…")
         self.cameras.can_link = can(Permission.DEVICE_CONFIGURE)
         self.cameras.can_remove = can(Permission.DEVICE_REMOVE)  # administrators too, as the CLI

@@ -76,7 +76,7 @@ def answer(kind: type[W], act: Callable[[W], None], then: Callable[[], object],
         guard.timeout.connect(lambda: still_open(dlg))
         guard.start(int(timeout_s * 1000))
 
-    def still_open(dlg: QDialog) -> None:
+    def still_open(dlg: QWidget) -> None:
         if isValid(dlg) and dlg.isVisible():
             failed.append(AssertionError(
                 f"the {kind.__name__} stayed open {timeout_s:.0f} s after it was answered: "

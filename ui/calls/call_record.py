@@ -98,7 +98,8 @@ class CallRecord(QGroupBox):
         """The outcome, or "" after pointing the operator at the list."""
         outcome: str = self.outcome.currentData()
         if not outcome:
-            self.message.emit("Choose an outcome before closing the call")
+            self.message.emit("Choose an outcome before closing the call (arrows and Enter; "
+                              "then F4 or Close call)")
             self.outcome.setFocus()
             self.outcome.showPopup()
         return outcome

@@ -169,10 +169,11 @@ class CallDesk(QObject):
         """Show a call's pane over everything (a fullscreen wall included).
 
         ``asked``: the operator chose it, so it comes to the front with the keyboard. A call
-        that arrives by itself never takes the keyboard from a call in progress, and the call
-        that should be answered first (the operator's live call, else the oldest waiting at the
-        highest priority) stays on top. While the session is locked no pane opens: the lock
-        screen lists the call instead, without video.
+        that arrives by itself never takes the keyboard (issue 26: the operator may be typing a
+        note or steering a camera; F2 answers it from any window), and the call that should be
+        answered first (the operator's live call, else the oldest waiting at the highest
+        priority) stays on top. While the session is locked no pane opens: the lock screen lists
+        the call instead, without video.
         """
         if not self.handles_calls or self.locked:
             return
@@ -192,11 +193,12 @@ class CallDesk(QObject):
             # Two calls at once: the first pane's activation is still on its way (the main
             # window, or nothing, is active yet), so the keys are the front call's by right.
             had_keys = front
-        pane.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, front is not pane)
+        takes_keys = asked and front is pane
+        pane.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, not takes_keys)
         pane.showNormal()
         if front is not None:
             front.raise_()
-        if front is pane:
+        if takes_keys:
             pane.activateWindow()
             self._activating = (pane, time.monotonic())
         elif had_keys is not None:
@@ -265,11 +267,9 @@ class CallDesk(QObject):
 
     def answer_next(self) -> None:
         """Accept the call to answer first (after unlocking in one step)."""
-        waiting = sorted((i for i in self.queue_pane.items.values()
-                          if i.state == NEW and i.priority <= POP_UP_PRIORITY),
-                         key=lambda i: (i.priority, i.id))
-        if waiting:
-            self.accept(waiting[0].id)
+        inc = self.first_waiting()
+        if inc is not None:
+            self.accept(inc.id)
 
     def accept(self, iid: int) -> None:
         self.show_pane(iid)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui import tasks
+from ui import keys, tasks
 from ui.calls.blue_light import BlueLight
 from ui.calls.call_log import CallLog
 from ui.calls.call_record import CallRecord
@@ -204,6 +204,11 @@ class IncidentPane(QWidget):
         outer.addLayout(head)
         outer.addWidget(scroll, 1)
         outer.addWidget(self.record)
+        for w, key in ((self.accept_button, keys.ACCEPT_NEXT), (self.hold_button, keys.HOLD),
+                       (self.record.close_button, keys.CLOSE), (self.listen.mute, keys.MUTE),
+                       (self.talk_box.toggle, keys.TALK), *((b, keys.BLUE_LIGHT) for b in
+                                                            self.light.buttons.values())):
+            w.setToolTip((w.toolTip() + "\n" if w.toolTip() else "") + f"Key: {key.keys}")
 
         self.ticker = QTimer(self)
         self.ticker.setInterval(TICK_MS)
@@ -288,6 +293,8 @@ class IncidentPane(QWidget):
         tasks.run(fn, lambda _r: None, lambda e: self.message.emit(f"{what}: {e}"))
 
     def accept(self) -> None:
+        self.activateWindow()  # the operator took this call: its window has the keyboard
+        self.raise_()
         iid = self.incident.id
         self._do(lambda: self.service.queue.accept(self.session, iid), "Could not accept")
 

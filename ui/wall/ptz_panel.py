@@ -167,6 +167,20 @@ class PtzPanel(QWidget):
         except VmsError as exc:
             self._failed(exc)
 
+    def go_to_number(self, n: int) -> str:
+        """Preset ``n`` (1-based, as listed) of the selected camera; returns what happened, in
+        words, for the status bar."""
+        if self.device is None:
+            return "The selected tile's camera does not pan or tilt."
+        if not self.allowed:
+            return "Your role cannot move cameras."
+        if not 1 <= n <= self.presets.count():
+            return (f"{self.device.name} has no preset {n} "
+                    f"({self.presets.count()} listed).")
+        self.presets.setCurrentRow(n - 1)
+        self.go_to()
+        return f"{self.device.name}: going to preset {n}, {self.presets.item(n - 1).text()}."
+
     def save_preset(self) -> None:
         if self.device is None:
             return

@@ -142,6 +142,11 @@ class Wall(QWidget):
         dev = self.tiles[index].device_id
         self.selected_changed.emit(self.devices(dev) if dev is not None else None)
 
+    def step(self, by: int) -> None:
+        """Select the tile ``by`` places on (the next, the previous), round the wall."""
+        if self.tiles:
+            self.select((self.selected + by) % len(self.tiles))
+
     def toggle_enlarge(self, index: int) -> None:
         if self.enlarged is None:
             self.enlarged = index

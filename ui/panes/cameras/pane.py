@@ -46,7 +46,7 @@ def _signature(rows: list[DeviceRow]) -> list[tuple[object, ...]]:
 class CamerasPane(QWidget):
     find_requested = Signal()
     devices_loaded = Signal(list)  # the rows, whenever they change
-    camera_activated = Signal(int)  # double-clicked: show it on the wall
+    camera_activated = Signal(int)  # double-clicked or Enter: show it on the wall
     login_requested = Signal(int)
     remove_requested = Signal(int)
     links_requested = Signal(int)  # right-click → Linked cameras… (installers)
@@ -72,8 +72,8 @@ class CamerasPane(QWidget):
         self.tree.setModel(self.model)
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.tree.setToolTip("Drag a camera onto a tile, or double-click it")
-        self.tree.doubleClicked.connect(self._activated)
+        self.tree.setToolTip("Drag a camera onto a tile, or double-click it (Enter)")
+        self.tree.activated.connect(self._activated)  # double-click, or Enter on the keyboard
         self.tree.setHeaderHidden(False)
         self.tree.setUniformRowHeights(True)
         self.can_link = False  # link cameras, change a login: set from the session's role

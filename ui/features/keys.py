@@ -1,0 +1,60 @@
+"""The console's keys (``ui.keys``), bound for a signed-in session: call keys from any window of
+the desktop, wall keys in the main window, F1 for the sheet of them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+
+from ui import keys
+from ui.calls.call_keys import CallKeys
+from ui.dialogs.key_sheet import KeySheet
+from ui.features.signed_in import SignedIn
+from vms.wall.layouts import LAYOUTS
+
+APP = Qt.ShortcutContext.ApplicationShortcut  # a call's window is a window of its own
+
+
+class KeysFeature:
+    def __init__(self, ctx: SignedIn) -> None:
+        self.ctx = ctx
+        self.sheet: KeySheet | None = None
+        self.call_keys = CallKeys(ctx.calls)
+        self.shortcuts: dict[str, QShortcut] = {}
+        c = self.call_keys
+        for key, act in ((keys.ACCEPT_NEXT, c.accept_next), (keys.HOLD, c.hold),
+                         (keys.CLOSE, c.close), (keys.BLUE_LIGHT, c.blue_light),
+                         (keys.MUTE, c.mute), (keys.TALK, c.talk), (keys.HELP, self.show_sheet)):
+            self._bind(key.keys, act, APP)
+        ctx.window.open_keys.triggered.connect(self.show_sheet)
+        wall = ctx.live.pane.wall
+        self._bind(keys.NEXT_TILE.keys, lambda: wall.step(1))
+        self._bind(keys.PREVIOUS_TILE.keys, lambda: wall.step(-1))
+        for n, name in enumerate(list(LAYOUTS)[:9], start=1):
+            self._bind(f"Ctrl+{n}", self._layout(name))
+            self._bind(f"Alt+{n}", self._preset(n))
+
+    def _bind(self, sequence: str, act: Callable[[], object],
+              context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut) -> None:
+        sc = QShortcut(QKeySequence(sequence), self.ctx.window)
+        sc.setContext(context)
+        sc.activated.connect(act)
+        self.shortcuts[sequence] = sc
+
+    def _layout(self, name: str) -> Callable[[], None]:
+        def choose() -> None:
+            self.ctx.live.pane.wall.set_layout(name)
+            self.ctx.say(f"Layout {name.replace('x', '×')}.", 4000)
+        return choose
+
+    def _preset(self, n: int) -> Callable[[], None]:
+        return lambda: self.ctx.say(self.ctx.live.pane.ptz.go_to_number(n))
+
+    def show_sheet(self) -> None:
+        if self.sheet is None:
+            self.sheet = KeySheet(self.ctx.window)
+        self.sheet.show()
+        self.sheet.raise_()
+        self.sheet.activateWindow()
