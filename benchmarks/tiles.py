@@ -1,8 +1,9 @@
-"""A 4x4 live wall of 16 simulated cameras: frames shown, CPU, event-loop lag and memory.
+"""A live wall of 16 (4x4) or 64 (8x8) simulated cameras: frames shown, CPU, loop lag, memory.
 
-Starts ``vms sim`` with 16 cameras, registers them on a throwaway profile and shows
-them on the real wall (``ui.wall``, the backend the probe picks; PyAV on Debian) in
-a 1400x900 window. After every tile is live it measures for ``--seconds``:
+Starts ``vms sim`` with ``--tiles`` cameras, registers them on a throwaway profile and shows
+them on the real wall (``ui.wall``, the backend the probe picks; PyAV on Debian): 16 in a
+1400x900 window, 64 in a 1920x1080 one (a control-room monitor). After every tile is live it
+measures for ``--seconds``:
 
 - frames shown per tile (distinct frames painted) against frames the simulator sent
   to that tile's stream, from the simulator's own counters;
@@ -10,12 +11,14 @@ a 1400x900 window. After every tile is live it measures for ``--seconds``:
 - GUI event-loop lag: how late the wall's 30 ms timer fires (p50, p99);
 - resident memory at the end.
 
-Reference, same run, same machine: a separate process with PyAV decoding the same 16
-sub streams over RTSP and converting every frame to RGB at full size, no display.
+Reference, same run, same machine: a separate process with PyAV decoding the same sub
+streams over RTSP and converting every frame to RGB at full size, no display.
 
-Prints one JSON object. Targets (issue 5): frames shown >= 98 %, app CPU <= 1.5x the
-reference, loop lag p99 < 50 ms. Run it under a real X server for a real window:
-``xvfb-run -a -s "-screen 0 1400x900x24" python benchmarks/tiles.py``.
+Prints one JSON object. Targets (issue 28): 16 tiles ``cpu_ratio`` <= 1.2 (frames shown >= 98 %
+and loop lag p99 < 50 ms, as issue 5 asked); 64 tiles frames shown >= 95 % (frames dropped on
+purpose count as not shown), ``cpu_ratio`` <= 1.3, loop lag p99 < 50 ms, RSS < 1500 MB. Run it
+under a real X server for a real window:
+``xvfb-run -a -s "-screen 0 1920x1080x24" python benchmarks/tiles.py --tiles 64``.
 """
 
 from __future__ import annotations
@@ -35,8 +38,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
 
-TILES = 16
-TARGETS = {"frames_shown_ratio": 0.98, "cpu_ratio": 1.5, "loop_lag_ms_p99": 50.0}
+WALLS = {  # tiles: (layout, window size, targets)
+    16: ("4x4", (1400, 900), {"frames_shown_ratio": 0.98, "cpu_ratio": 1.2,
+                             "loop_lag_ms_p99": 50.0, "rss_mb": 1500.0}),
+    64: ("8x8", (1920, 1080), {"frames_shown_ratio": 0.95, "cpu_ratio": 1.3,
+                               "loop_lag_ms_p99": 50.0, "rss_mb": 1500.0}),
+}
 
 REFERENCE = r"""
 import json, resource, sys, threading, time
@@ -86,9 +93,12 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tiles", type=int, choices=sorted(WALLS), default=16)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clip-cache", type=Path, default=None)
     args = ap.parse_args()
+    tiles = args.tiles
+    layout, (width, height), targets = WALLS[tiles]
 
     import psutil
     from PySide6.QtCore import QEventLoop
@@ -105,7 +115,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vms-tiles-") as tmp:
         os.environ.setdefault("XDG_DATA_HOME", tmp)
         data = Path(tmp) / "site"
-        sim = SimProcess(data, *EPHEMERAL, "--cameras", str(TILES), "--help-points", "0",
+        sim = SimProcess(data, *EPHEMERAL, "--cameras", str(tiles), "--help-points", "0",
                          "--pid", "0", "--no-discovery", clip_cache=args.clip_cache)
         sim.start()
         try:
@@ -119,7 +129,7 @@ def main() -> int:
                 ids[d["name"]] = svc.add(d["onvif"], "admin", "beacon-sim").device_id
             live = assemble(profile, op)
             pane = live.pane
-            pane.resize(1400, 900)
+            pane.resize(width, height)
             pane.show()
             pane.set_devices(Commissioning(profile, op).devices())
 
@@ -131,8 +141,8 @@ def main() -> int:
 
             pump(10, lambda: pane.ready)
             wall = pane.wall
-            wall.apply(WallState("4x4", [ids[n] for n in names]))
-            pump(60, lambda: all(t.handle and t.handle.feed and t.handle.feed.status.state
+            wall.apply(WallState(layout, [ids[n] for n in names]))
+            pump(120, lambda: all(t.handle and t.handle.feed and t.handle.feed.status.state
                                  is FeedState.LIVE and t.shown > 5 for t in wall.tiles))
             pump(3)
             quality = {t.quality for t in wall.tiles}
@@ -175,8 +185,9 @@ def main() -> int:
     total_sent = sum(p["sent"] for p in per_tile)
     total_shown = sum(p["shown"] for p in per_tile)
     out = {
-        "tiles": TILES,
-        "layout": "4x4",
+        "tiles": tiles,
+        "layout": layout,
+        "window": [width, height],
         "backend": backend,
         "qt_platform": platform,
         "streams": sorted(q for q in quality if q),
@@ -188,7 +199,7 @@ def main() -> int:
         "per_tile": per_tile,
         "app_cpu_s": round(app_cpu, 2),
         "app_cpu_pct_of_one_core": round(100 * app_cpu / elapsed, 1),
-        "reference": "PyAV: decode the same 16 sub streams over RTSP, convert each frame to "
+        "reference": f"PyAV: decode the same {tiles} sub streams over RTSP, convert each frame to "
                      "RGB at full size, no display (separate process, same run)",
         "reference_cpu_s": round(ref["cpu_s"], 2),
         "reference_frames": ref["frames"],
@@ -199,12 +210,13 @@ def main() -> int:
         "loop_ticks": len(lag),
         "rss_mb": round(rss_mb, 1),
         "cpu_count": os.cpu_count(),
-        "targets": TARGETS,
+        "targets": targets,
     }
     out["meets_targets"] = bool(
-        out["frames_shown_ratio"] >= TARGETS["frames_shown_ratio"]
-        and out["cpu_ratio"] is not None and out["cpu_ratio"] <= TARGETS["cpu_ratio"]
-        and out["loop_lag_ms_p99"] < TARGETS["loop_lag_ms_p99"])
+        out["frames_shown_ratio"] >= targets["frames_shown_ratio"]
+        and out["cpu_ratio"] is not None and out["cpu_ratio"] <= targets["cpu_ratio"]
+        and out["loop_lag_ms_p99"] < targets["loop_lag_ms_p99"]
+        and out["rss_mb"] < targets["rss_mb"])
     print(json.dumps(out, indent=2))
     return 0
 
