@@ -184,22 +184,25 @@ def no_endless_modal(request: pytest.FixtureRequest) -> Iterator[None]:
     from tests.gui_guard import close_modals
 
     marker = request.node.get_closest_marker("timeout")
-    limit = float(marker.args[0]) if marker and marker.args else float(
-        request.config.getini("timeout") or 0)
+    given = (marker.args[0] if marker.args else marker.kwargs.get("timeout")) if marker else None
+    if given is None:  # pytest-timeout's order: the marker, then --timeout, then the ini
+        given = request.config.getoption("timeout", None) or request.config.getini("timeout")
+    limit = float(given or 0)
     if limit <= 0:
         yield
         return
+    waited = max(limit * 0.8, limit - 30.0)  # before pytest-timeout's own, which would hang
     closed: list[str] = []
     timer = QTimer()
     timer.setSingleShot(True)
     timer.timeout.connect(lambda: closed.extend(close_modals()))
-    timer.start(int(max(5.0, limit - 30.0) * 1000))
+    timer.start(int(waited * 1000))
     try:
         yield
     finally:
         timer.stop()
     if closed:
-        pytest.fail(f"the test waited {limit - 30:.0f} s on a window nobody answered; closed: "
+        pytest.fail(f"the test waited {waited:.0f} s on a window nobody answered; closed: "
                     + "; ".join(closed), pytrace=False)
 
 

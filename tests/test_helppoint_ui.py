@@ -308,3 +308,47 @@ def test_a_queue_that_cannot_be_read_at_sign_in_says_so_and_new_calls_still_ring
         d.shutdown()
         live.shutdown()
         site.profile.close()
+
+
+def test_call_keys_take_the_call_in_front_and_never_touch_a_colleagues(
+        qtbot: QtBot, csim: Sim, desk: tuple[Site, LiveWall, CallDesk]) -> None:
+    """F2 takes the call whose window the operator brought to the front, not the queue's
+    first; a colleague's call in front is not this operator's to switch, hold or close."""
+    from tests.conftest import ADMIN, ADMIN_PASSWORD
+    from ui.calls.call_keys import CallKeys
+    from vms.access.admin import UserAdmin
+    from vms.access.roles import Role
+
+    site, _live, d = desk
+    keys = CallKeys(d)
+    said: list[str] = []
+    d.message.connect(said.append)
+    csim.cli("press", "hp1")
+    csim.cli("intrude", "pid1", "--duration", "2")
+    qtbot.waitUntil(lambda: len(d.panes) == 2, timeout=15000)
+    csim.cli("release", "hp1")
+    call = next(p for p in d.panes.values() if p.incident.kind == "help_button")
+    alarm = next(p for p in d.panes.values() if p.incident is not call.incident)
+    alarm.activateWindow()  # the operator looks at the intrusion, not the first in the queue
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is alarm, timeout=5000)
+    keys.accept_next()
+    qtbot.waitUntil(lambda: alarm.incident.state == "accepted", timeout=5000)
+    assert call.incident.state == "new"
+
+    admin = site.profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="test")
+    UserAdmin(site.profile.access, admin).add("colleague", Role.OPERATOR, "colleague-pass-31")
+    colleague = site.profile.access.sign_in("colleague", "colleague-pass-31", via="test")
+    d.service.queue.accept(colleague, call.incident.id)
+    qtbot.waitUntil(lambda: call.incident.owner == "colleague", timeout=5000)
+    call.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is call, timeout=5000)
+    for act in (keys.blue_light, keys.hold, keys.close):
+        said.clear()
+        act()
+        assert said and "colleague's call, not yours" in said[-1], said
+    qtbot.wait(300)
+    assert csim.live("hp1")["blue_light"] is False
+    assert call.incident.state == "accepted" and call.incident.owner == "colleague"
+    for inc, who in ((call.incident, colleague), (alarm.incident, site.operator)):
+        d.service.queue.close(who, inc.id, "test", "")
+    qtbot.waitUntil(lambda: not d.panes, timeout=10000)

@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import (
     Sim,
     ensure_admin,
+    signed_in,
     start_sim,
     vms_cmd,
     wait_for,
@@ -350,3 +351,45 @@ def test_a_desk_that_acts_through_the_service_is_not_idle(ssim: Sim, tmp_path: P
             client.close()
         assert serve.stop() == 0
         s.profile.close()
+
+
+def test_a_desktop_refuses_a_site_service_of_another_version_in_words(tmp_path: Path) -> None:
+    """After an update, a service still running the old code speaks the old messages (before
+    version 2 a device's grouping was "site"): the client says so and what to do, instead of
+    a reader thread dying on the first call and the desktop hearing no more calls."""
+    import socket
+
+    import filelock
+
+    from vms.errors import ServiceUnavailable
+    from vms.site import wire
+    from vms.site.address import address_path, lock_path
+    from vms.site.client import SiteClient
+
+    profile, _admin = signed_in(tmp_path / "profile")
+    server = socket.create_server(("127.0.0.1", 0))
+    old_hello = wire.dumps({"hello": "ok", "pid": 4242, "incidents": [], "health": []})
+
+    def old_service() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.makefile("rb").readline()  # the client's token
+            conn.sendall(old_hello)
+            conn.recv(1)  # until the client hangs up
+
+    threading.Thread(target=old_service, daemon=True).start()
+    lock_path(profile.data_dir).parent.mkdir(parents=True, exist_ok=True)
+    held = filelock.FileLock(lock_path(profile.data_dir), thread_local=False)
+    held.acquire()
+    try:
+        address_path(profile.data_dir).write_text(json.dumps(
+            {"host": "127.0.0.1", "port": server.getsockname()[1], "token": "t", "pid": 4242}))
+        client = SiteClient(profile)
+        with pytest.raises(ServiceUnavailable, match=r"runs another version of Beacon VMS "
+                           r"\(messages version 1, this one 2\); restart it"):
+            client.start(5.0)
+        client.store.close()
+    finally:
+        held.release()
+        server.close()
+        profile.close()

@@ -2,7 +2,8 @@
 
 What binds the keys (``ui.features.keys``, the wall, a call's window) and the F1 sheet read the
 same rows, so the sheet cannot say one thing while the keys do another. Call keys work from
-any window of the desktop; wall keys from the main window.
+any window of the desktop; wall keys from the window the wall is in (the main window, or its
+own when fullscreen).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ class Key:
 
 CALLS, WALL, DESK = "Calls and alarms", "The wall", "The desktop"
 
-ACCEPT_NEXT = Key("F2", "Accept the next call waiting (most urgent first), else take back "
-                  "your call on hold", CALLS)
+ACCEPT_NEXT = Key("F2", "Accept the call in front, else the next one ringing, else your call "
+                  "on hold", CALLS)
 HOLD = Key("F3", "Put the call you are on on hold", CALLS)
 CLOSE = Key("F4", "Close the call you are on: choose its outcome, then F4 again", CALLS)
 BLUE_LIGHT = Key("Ctrl+B", "Switch the Help Point's blue light on or off", CALLS)

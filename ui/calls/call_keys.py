@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from ui.calls.desk import CallDesk
 from ui.calls.incident_pane import IncidentPane
-from vms.incidents.queue import ACCEPTED, ON_HOLD
+from vms.incidents.queue import ACCEPTED, NEW, ON_HOLD, Incident
 
 
 class CallKeys:
@@ -37,27 +37,45 @@ class CallKeys:
 
     def _on_call(self) -> IncidentPane | None:
         pane = self.current()
-        if pane is not None and pane.incident.state != ACCEPTED:
-            self._say(f"{pane.incident.title} is not accepted yet: F2 or its Accept button.")
+        if pane is None:
+            return None
+        inc, me = pane.incident, self.desk.session.user
+        if inc.state == ACCEPTED and inc.owner != me:
+            self._say(f"{inc.title} is {inc.owner}'s call, not yours.")
+            return None
+        if inc.state != ACCEPTED:
+            self._say(f"{inc.title} is not accepted yet: F2 or its Accept button.")
             return None
         return pane
 
     # -- the keys ------------------------------------------------------------------------------
+    def _to_accept(self) -> Incident | None:
+        """The call in front if it can be taken (waiting, or this operator's on hold); else
+        the most urgent call that rings; else this operator's call on hold; else anything
+        waiting quietly (a motion alarm below the ringing priority)."""
+        desk, me = self.desk, self.desk.session.user
+
+        def takeable(i: Incident) -> bool:
+            return i.state == NEW or (i.state == ON_HOLD and i.owner == me)
+        active = QApplication.activeWindow()
+        if isinstance(active, IncidentPane) and desk.panes.get(active.incident.id) is active:
+            inc = desk.queue_pane.items.get(active.incident.id, active.incident)
+            if takeable(inc):
+                return inc
+        held = sorted((i for i in desk.queue_pane.items.values()
+                       if i.state == ON_HOLD and i.owner == me), key=lambda i: (i.priority, i.id))
+        return desk.first_waiting() or (held[0] if held else None) or \
+            desk.first_waiting(up_to=None)
+
     def accept_next(self) -> None:
-        desk = self.desk
-        if not desk.handles_calls:
+        if not self.desk.handles_calls:
             self._say("Your role does not take calls.")
             return
-        inc = desk.first_waiting(up_to=None)
-        if inc is None:  # nothing new: back to this operator's own call on hold, if one
-            held = sorted((i for i in desk.queue_pane.items.values()
-                           if i.state == ON_HOLD and i.owner == desk.session.user),
-                          key=lambda i: (i.priority, i.id))
-            inc = held[0] if held else None
+        inc = self._to_accept()
         if inc is None:
             self._say("No call is waiting.")
             return
-        desk.accept(inc.id)
+        self.desk.accept(inc.id)
 
     def hold(self) -> None:
         pane = self._on_call()

@@ -206,8 +206,8 @@ class IncidentPane(QWidget):
         outer.addWidget(self.record)
         for w, key in ((self.accept_button, keys.ACCEPT_NEXT), (self.hold_button, keys.HOLD),
                        (self.record.close_button, keys.CLOSE), (self.listen.mute, keys.MUTE),
-                       (self.talk_box.toggle, keys.TALK), *((b, keys.BLUE_LIGHT) for b in
-                                                            self.light.buttons.values())):
+                       (self.talk_box.toggle, keys.TALK), (self.light.buttons["on"], keys.BLUE_LIGHT),
+                       (self.light.buttons["off"], keys.BLUE_LIGHT)):
             w.setToolTip((w.toolTip() + "\n" if w.toolTip() else "") + f"Key: {key.keys}")
 
         self.ticker = QTimer(self)

@@ -38,7 +38,8 @@ class KeySheet(QDialog):
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        note = QLabel("Call keys work from any Beacon window; wall keys from the main window. "
+        note = QLabel("Call keys work from any Beacon window; wall keys where the wall is (the "
+                      "main window, or fullscreen). "
                       "A call that arrives never takes the keyboard from what you are doing.")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -1,5 +1,5 @@
 """The console's keys (``ui.keys``), bound for a signed-in session: call keys from any window of
-the desktop, wall keys in the main window, F1 for the sheet of them all."""
+the desktop, wall keys in the window the wall is in, F1 for the sheet of them all."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication
 
 from ui import keys
 from ui.calls.call_keys import CallKeys
@@ -30,18 +31,26 @@ class KeysFeature:
             self._bind(key.keys, act, APP)
         ctx.window.open_keys.triggered.connect(self.show_sheet)
         wall = ctx.live.pane.wall
-        self._bind(keys.NEXT_TILE.keys, lambda: wall.step(1))
-        self._bind(keys.PREVIOUS_TILE.keys, lambda: wall.step(-1))
+        self._bind(keys.NEXT_TILE.keys, self._at_wall(lambda: wall.step(1)), APP)
+        self._bind(keys.PREVIOUS_TILE.keys, self._at_wall(lambda: wall.step(-1)), APP)
         for n, name in enumerate(list(LAYOUTS)[:9], start=1):
-            self._bind(f"Ctrl+{n}", self._layout(name))
-            self._bind(f"Alt+{n}", self._preset(n))
+            self._bind(f"Ctrl+{n}", self._at_wall(self._layout(name)), APP)
+            self._bind(f"Alt+{n}", self._at_wall(self._preset(n)), APP)
 
     def _bind(self, sequence: str, act: Callable[[], object],
-              context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut) -> None:
+              context: Qt.ShortcutContext) -> None:
         sc = QShortcut(QKeySequence(sequence), self.ctx.window)
         sc.setContext(context)
         sc.activated.connect(act)
         self.shortcuts[sequence] = sc
+
+    def _at_wall(self, act: Callable[[], object]) -> Callable[[], None]:
+        """Wall keys act in the window the wall is in: the main window, or the fullscreen
+        one it moves to (a window of its own); from a call's window they do nothing."""
+        def guarded() -> None:
+            if QApplication.activeWindow() is self.ctx.live.pane.wall.window():
+                act()
+        return guarded
 
     def _layout(self, name: str) -> Callable[[], None]:
         def choose() -> None:

@@ -276,7 +276,7 @@ class ReportsWindow(QWidget):
             per = s["crime"]["per_site_month"]
             cs = rep["crime_settings"]
             self._bars(1, 0, f"{', '.join(cs['categories'])} within {cs['radius_m']:g} m, "
-                       "per premises-month with data", ["before", "during", "after"],
+                       "per site-month with data", ["before", "during", "after"],
                        [per[k] or 0 for k in ("before", "during", "after")], colspan=2)
         head = ["Premises", "URN", "Installed", "Funded to", "Extended to", "Removed", "Extension",
                 "Alarms", "False", "Escalated"]

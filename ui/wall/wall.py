@@ -145,7 +145,19 @@ class Wall(QWidget):
     def step(self, by: int) -> None:
         """Select the tile ``by`` places on (the next, the previous), round the wall."""
         if self.tiles:
-            self.select((self.selected + by) % len(self.tiles))
+            self.go_to((self.selected + by) % len(self.tiles))
+
+    def go_to(self, index: int) -> None:
+        """Select a tile from the keyboard; with a tile enlarged, enlarge that one instead (a
+        hidden tile is never selected: the PTZ keys would steer a camera not on screen)."""
+        if not self.tiles:
+            return
+        index = max(0, min(index, len(self.tiles) - 1))
+        if self.enlarged is not None and self.enlarged != index:
+            self.toggle_enlarge(self.enlarged)
+            self.toggle_enlarge(index)
+        else:
+            self.select(index)
 
     def toggle_enlarge(self, index: int) -> None:
         if self.enlarged is None:
@@ -169,9 +181,9 @@ class Wall(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
-            self.select(key - Qt.Key.Key_1)
+            self.go_to(key - Qt.Key.Key_1)
         elif key == Qt.Key.Key_0:
-            self.select(9)
+            self.go_to(9)
         elif key == Qt.Key.Key_F:
             self.fullscreen_toggled.emit()
         elif key == Qt.Key.Key_Escape:

@@ -85,7 +85,7 @@ _WORDS: dict[Permission, str] = {
     Permission.AUDIT_VERIFY: "verify the audit trail",
     Permission.LOANS_VIEW: "see loaned-camera premises and deployments",
     Permission.LOANS_MANAGE: "add premises, deploy, extend and remove loaned cameras",
-    Permission.PREMISES_CONTACT: "read a loan premises' contact details (personal data)",
+    Permission.PREMISES_CONTACT: "read the contact at a loan's premises (personal data)",
     Permission.FEEDBACK_READ: "read victims' feedback answers and names (personal data)",
     Permission.REPORTS_VIEW: "see the Help Point and loan programme reports",
 }

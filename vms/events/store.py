@@ -83,7 +83,8 @@ class EventStore(SqliteStore):
             c = self.conn
             c.execute("PRAGMA journal_mode=WAL")
             c.executescript(SCHEMA)
-            rename_column(c, "incidents", "site", "area")  # a device's grouping, before v6
+            with self.transaction() as t:  # two processes opening an old store: one renames
+                rename_column(t, "incidents", "site", "area")  # a device's grouping, before v6
         except sqlite3.DatabaseError as exc:
             raise ProfileError(f"the event store {path} cannot be opened: {exc}") from None
 

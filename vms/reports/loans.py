@@ -71,7 +71,7 @@ DEFINITIONS = [
     "in those months.",
     "Premises are named by deployment number and police URN only: a loan premises is usually a "
     "victim's home, so its name and address stay in Beacon VMS.",
-    "Crime per premises-month: crimes in a period divided by the months of that period for which "
+    "Crime per site-month: crimes in a period divided by the months of that period for which "
     "a police.uk file was given (months without a file are not counted as months without "
     "crime).",
 ]
@@ -298,7 +298,7 @@ def to_html(rep: dict[str, Any]) -> str:
     if "crime" in s:
         cs = rep["crime_settings"]
         c = s["crime"]
-        charts.append(bar_chart("Crimes per premises-month (months with data)",
+        charts.append(bar_chart("Crimes per site-month (months with data)",
                                 ["before", "during", "after"],
                                 [c["per_site_month"][p] or 0 for p in ("before", "during",
                                                                        "after")], width=420))
@@ -312,7 +312,7 @@ def to_html(rep: dict[str, Any]) -> str:
                     [["Crimes", *[c["totals"][p] for p in ("before", "during", "after")]],
                      ["Site-months with data", *[c["site_months"][p] for p in ("before", "during",
                                                                       "after")]],
-                     ["Per premises-month", *[c["per_site_month"][p] if c["per_site_month"][p]
+                     ["Per site-month", *[c["per_site_month"][p] if c["per_site_month"][p]
                                           is not None else "–"
                                           for p in ("before", "during", "after")]]])
             + ("<p>No control area was used: the counts alone cannot show that the cameras "

@@ -91,6 +91,13 @@ class SiteClient:
             err = first.get("error") if isinstance(first, dict) else None
             raise ServiceUnavailable("the site service refused us: "
                                      + str((err or {}).get("message", "no greeting")))
+        if first.get("wire", 1) != wire.VERSION:
+            sock.close()
+            raise ServiceUnavailable(
+                f"the site service on this profile (process {first.get('pid')}) runs another "
+                f"version of Beacon VMS (messages version {first.get('wire', 1)}, this one "
+                f"{wire.VERSION}); restart it (vms serve, or the Beacon site service) after "
+                "updating")
         sock.settimeout(None)
         self._sock = sock
         self.service_pid = first.get("pid")
@@ -112,7 +119,11 @@ class SiteClient:
         while not self._closed.is_set():
             try:
                 while line := reader.readline(wire.MAX_LINE):
-                    self._dispatch(json.loads(line))
+                    try:
+                        self._dispatch(json.loads(line))
+                    except (KeyError, TypeError, AttributeError):  # not what we understand
+                        log.exception("a message from the site service could not be read; "
+                                      "the ones after it still are")
             except (OSError, ValueError):
                 pass  # the connection ended or sent junk: _lost() reconnects and says so
             self._lost()

@@ -135,7 +135,7 @@ class SiteServer:
 
     def _snapshot(self) -> dict[str, Any]:
         s = self.service
-        return {"hello": "ok", "pid": os.getpid(),
+        return {"hello": "ok", "pid": os.getpid(), "wire": wire.VERSION,
                 "incidents": [wire.incident_out(i) for i in s.queue.open_incidents()],
                 "health": [wire.health_out(h) for h in list(s.health.values())],
                 "relays": s.relay_states()}

@@ -216,8 +216,11 @@ def migrate(conn: sqlite3.Connection) -> int:
     for i in range(found, VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            MIGRATIONS[i](conn)
-            conn.execute(f"PRAGMA user_version = {i + 1}")
+            # Read again under the write lock: another process opening the same profile at
+            # the same moment may have run this step while this one waited for the lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] <= i:
+                MIGRATIONS[i](conn)
+                conn.execute(f"PRAGMA user_version = {i + 1}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
