@@ -47,6 +47,7 @@ from vms.recording.service import Recording  # noqa: E402
 from vms.recording.timeline_data import TimelineData  # noqa: E402
 from vms.sim import control  # noqa: E402
 from vms.sim.launcher import EPHEMERAL, SimProcess  # noqa: E402
+from vms.site.service import SiteService  # noqa: E402
 from vms.wall.layouts import WallState  # noqa: E402
 
 OUT = REPO / "docs" / "screenshots"
@@ -97,13 +98,16 @@ def main() -> int:
                 with contextlib.suppress(VmsError):
                     profile.access.sign_in("r.evans", "not-my-password", via="desktop")
             wall_op = profile.access.sign_in("j.okafor", "screenshot-operator-1", via="desktop")
-            # Recording runs through everything below, for the playback screenshot at the end.
-            rec = Recording(profile, wall_op, segment_s=20)
-            rec.start([ids["cam1"], ids["hp1"], ids["pid1"]])
+            # The site service records through everything below, for the playback screenshot
+            # at the end, and raises the calls and alarms the desk shows.
+            site = SiteService(profile, cameras=[ids["cam1"], ids["hp1"], ids["pid1"]],
+                               segment_s=20, serve_clients=False)
+            site.devices = list(ids.values())
+            site.start()
+            assert site.recording is not None
+            rec = site.recording
             live = assemble(profile, wall_op)
-            service = ServiceLink(profile, wall_op)
-            service.engine.listeners.append(rec.on_event)
-            service.queue.listeners.append(rec.on_incident)
+            service = ServiceLink(profile, wall_op, site)
             desk = CallDesk(profile, service, live.hub)
             win = MainWindow(link, Commissioning(profile, wall_op), live.pane, desk.queue_pane)
             win.resize(1400, 860)
@@ -154,6 +158,7 @@ def main() -> int:
             print(f"wrote {path}")
             shots(app, profile, admin, op, svc)
             playback(app, data, profile, rec, ids)
+            site.stop()
             link.shutdown()
         finally:
             sim.stop()

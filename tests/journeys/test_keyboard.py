@@ -1,13 +1,13 @@
 """Journey: a night-shift operator works from the keyboard (issue 26, keyboard first).
 
 A Help Point and a PTZ camera on the simulated site. The operator signs in and reads the sheet
-of keys (F1): it lists every key the desktop binds. With the keyboard only, the operator
-puts the camera on the wall from the camera tree (Enter), changes the layout (Ctrl+digit),
-steps between tiles ([ and ], also with a tile enlarged), saves a PTZ preset, moves away (arrows) and comes back to it
-(Alt+1). A press arrives: its window opens without taking the keyboard; F2 accepts it; Ctrl+B
-switches the blue light on and off; Ctrl+M mutes the caller; Ctrl+T talks until pressed again;
-F3 holds the call and F2 takes it back; F4 with no outcome opens the list of outcomes, the
-arrows and Enter choose one, and F4 closes the call.
+of keys (F1): it lists every key the desktop binds. With the keyboard only, the operator puts
+the camera on the wall from the camera tree (Enter), changes the layout (Ctrl+digit), steps
+between tiles ([ and ], also with a tile enlarged), saves a PTZ preset, moves away (arrows) and
+comes back to it (Alt+1). A press arrives: its window opens without taking the keyboard; F2
+accepts it; Ctrl+B switches the blue light on and off; Ctrl+M mutes the caller; Ctrl+T talks
+until pressed again; F3 holds the call and F2 takes it back; F4 with no outcome opens the list
+of outcomes, the arrows and Enter choose one, and F4 closes the call.
 
 Set-up outside the windows: the simulated site, its devices registered and the operator's
 account (other journeys do those through the windows), and the microphone: synthesised
