@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vms.wall.layouts import LAYOUTS
+
 
 @dataclass(frozen=True)
 class Key:
@@ -33,7 +35,8 @@ NEXT_TILE = Key("]", "Select the next tile", WALL)
 PREVIOUS_TILE = Key("[", "Select the previous tile", WALL)
 SELECT_TILE = Key("1 … 9, 0", "Select tile 1 to 10", WALL)
 ENLARGE = Key("Enter", "On the wall: enlarge the selected tile, or back to the layout", WALL)
-LAYOUT = Key("Ctrl+1 … Ctrl+9", "Choose a layout: 1, 2×2, 3×3, 4×4, 5×5, 8×8, 1+5, 1+7, 1+12", WALL)
+LAYOUT = Key("Ctrl+1 … Ctrl+9", "Choose a layout: " + ", ".join(
+    name.replace("x", "×") for name in list(LAYOUTS)[:9]), WALL)
 PRESET = Key("Alt+1 … Alt+9", "Send the selected PTZ camera to its preset 1 to 9", WALL)
 MOVE = Key("Arrows", "Move the selected PTZ camera while held", WALL)
 FULLSCREEN = Key("F or F11", "The wall on the whole screen; Esc to come back", WALL)

@@ -22,11 +22,18 @@ class CallKeys:
     def _say(self, text: str) -> None:
         self.desk.message.emit(text)
 
+    def _in_front(self) -> IncidentPane | None:
+        """The call window the operator is at, if it is one of this desk's."""
+        active = QApplication.activeWindow()
+        if isinstance(active, IncidentPane) and self.desk.panes.get(active.incident.id) is active:
+            return active
+        return None
+
     def current(self) -> IncidentPane | None:
         desk = self.desk
-        active = QApplication.activeWindow()
-        if isinstance(active, IncidentPane) and desk.panes.get(active.incident.id) is active:
-            return active
+        front = self._in_front()
+        if front is not None:
+            return front
         mine = [p for p in desk.panes.values() if p.incident.state == ACCEPTED
                 and p.incident.owner == desk.session.user]
         if len(mine) == 1:
@@ -57,15 +64,15 @@ class CallKeys:
 
         def takeable(i: Incident) -> bool:
             return i.state == NEW or (i.state == ON_HOLD and i.owner == me)
-        active = QApplication.activeWindow()
-        if isinstance(active, IncidentPane) and desk.panes.get(active.incident.id) is active:
-            inc = desk.queue_pane.items.get(active.incident.id, active.incident)
+        front = self._in_front()
+        if front is not None:
+            inc = desk.queue_pane.items.get(front.incident.id, front.incident)
             if takeable(inc):
                 return inc
-        held = sorted((i for i in desk.queue_pane.items.values()
-                       if i.state == ON_HOLD and i.owner == me), key=lambda i: (i.priority, i.id))
-        return desk.first_waiting() or (held[0] if held else None) or \
-            desk.first_waiting(up_to=None)
+        held = min((i for i in desk.queue_pane.items.values()
+                    if i.state == ON_HOLD and i.owner == me),
+                   key=lambda i: (i.priority, i.id), default=None)
+        return desk.first_waiting() or held or desk.first_waiting(up_to=None)
 
     def accept_next(self) -> None:
         if not self.desk.handles_calls:

@@ -15,8 +15,6 @@ from ui.dialogs.key_sheet import KeySheet
 from ui.features.signed_in import SignedIn
 from vms.wall.layouts import LAYOUTS
 
-APP = Qt.ShortcutContext.ApplicationShortcut  # a call's window is a window of its own
-
 
 class KeysFeature:
     def __init__(self, ctx: SignedIn) -> None:
@@ -28,19 +26,20 @@ class KeysFeature:
         for key, act in ((keys.ACCEPT_NEXT, c.accept_next), (keys.HOLD, c.hold),
                          (keys.CLOSE, c.close), (keys.BLUE_LIGHT, c.blue_light),
                          (keys.MUTE, c.mute), (keys.TALK, c.talk), (keys.HELP, self.show_sheet)):
-            self._bind(key.keys, act, APP)
+            self._bind(key.keys, act)
         ctx.window.open_keys.triggered.connect(self.show_sheet)
         wall = ctx.live.pane.wall
-        self._bind(keys.NEXT_TILE.keys, self._at_wall(lambda: wall.step(1)), APP)
-        self._bind(keys.PREVIOUS_TILE.keys, self._at_wall(lambda: wall.step(-1)), APP)
+        self._bind(keys.NEXT_TILE.keys, self._at_wall(lambda: wall.step(1)))
+        self._bind(keys.PREVIOUS_TILE.keys, self._at_wall(lambda: wall.step(-1)))
         for n, name in enumerate(list(LAYOUTS)[:9], start=1):
-            self._bind(f"Ctrl+{n}", self._at_wall(self._layout(name)), APP)
-            self._bind(f"Alt+{n}", self._at_wall(self._preset(n)), APP)
+            self._bind(f"Ctrl+{n}", self._at_wall(self._layout(name)))
+            self._bind(f"Alt+{n}", self._at_wall(self._preset(n)))
 
-    def _bind(self, sequence: str, act: Callable[[], object],
-              context: Qt.ShortcutContext) -> None:
+    def _bind(self, sequence: str, act: Callable[[], object]) -> None:
+        """Application-wide: a call's window, and the fullscreen wall, are windows of their own
+        (wall keys check where they are, ``_at_wall``)."""
         sc = QShortcut(QKeySequence(sequence), self.ctx.window)
-        sc.setContext(context)
+        sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
         sc.activated.connect(act)
         self.shortcuts[sequence] = sc
 
