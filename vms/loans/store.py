@@ -126,15 +126,9 @@ def _setup(c: sqlite3.Connection) -> None:
 def _rename_sites(c: sqlite3.Connection) -> None:
     """A loan's place was called a "site" before, as were a device grouping (now an area) and
     the whole installation (still the site): a loans.db from then is renamed in place."""
-    c.execute("BEGIN IMMEDIATE")
-    try:
-        if rename_table(c, "sites", "premises"):
-            rename_column(c, "deployments", "site_id", "premises_id")
-            rename_column(c, "alarm_decisions", "site_id", "premises_id")
-        c.execute("COMMIT")
-    except BaseException:
-        c.execute("ROLLBACK")
-        raise
+    if rename_table(c, "sites", "premises"):
+        rename_column(c, "deployments", "site_id", "premises_id")
+        rename_column(c, "alarm_decisions", "site_id", "premises_id")
 
 
 class LoanStore(SqliteStore):
@@ -144,7 +138,8 @@ class LoanStore(SqliteStore):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.conn.execute("PRAGMA journal_mode=WAL")
-            _rename_sites(self.conn)
+            with self.transaction() as c:  # two processes opening an old store: one renames
+                _rename_sites(c)
             self.conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise ProfileError(f"the loans store {path} cannot be opened: {exc}") from None
