@@ -21,6 +21,7 @@ APT_PACKAGES=(
                                           # Qt WebEngine: tests render the saved HTML reports
   iproute2 util-linux                     # ip and unshare: multicast tests in a network namespace
   tesseract-ocr                           # tests read the camera name burned into decoded video
+  postgresql-15                           # tests start their own PostgreSQL for a shared site
   espeak-ng                               # tests speak to a Help Point with synthesised speech
   gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
                                           # GStreamer's ONVIF RTSP server: talk tests against it

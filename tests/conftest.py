@@ -143,6 +143,22 @@ def sim(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> Iterator[
     s.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A real PostgreSQL for the session, started by the tests themselves (tests/pgcluster.py)."""
+    from tests.pgcluster import Cluster
+
+    c = Cluster()
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def site_url(pg_cluster: Any) -> str:
+    """A fresh site database on that server: its address (the password is not in it)."""
+    return str(pg_cluster.create_database())
+
+
 @pytest.fixture()
 def site_of() -> Iterator[Callable[..., Any]]:
     """``site_of(profile, **options)``: the profile's site service for a desktop under test

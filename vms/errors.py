@@ -145,6 +145,14 @@ class ServiceUnavailable(VmsError):
     """No site service answers on this profile."""
 
 
+class SiteUnavailable(VmsError):
+    """The site's shared database cannot be reached (down, refusing us, or gone away)."""
+
+
+class CallTaken(IncidentError):
+    """Another operator has the call; the message says who, and at which workstation."""
+
+
 class ServiceRunning(VmsError):
     """Another process already runs this profile's site service."""
 

@@ -90,6 +90,12 @@ def rename_column(c: sqlite3.Connection, table: str, old: str, new: str) -> None
         c.execute(f"ALTER TABLE {table} RENAME COLUMN {old} TO {new}")
 
 
+def add_column(c: sqlite3.Connection, table: str, name: str, decl: str) -> None:
+    """Add ``table.name`` if a database made by an older Beacon lacks it."""
+    if name not in {r[1] for r in c.execute(f"PRAGMA table_info({table})")}:
+        c.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
 def rename_table(c: sqlite3.Connection, old: str, new: str) -> bool:
     """Rename table ``old`` to ``new`` if an older Beacon's database still has it (references
     to it in other tables follow); returns whether it did."""

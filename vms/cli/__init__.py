@@ -25,13 +25,14 @@ from vms.cli import (
     report,
     serve,
     sim,
+    site,
 )
 from vms.cli.common import EXIT_ERROR, data_dir_parent
 from vms.errors import VmsError
 from vms.paths import resolve_data_dir
 
 # In the order ``vms --help`` lists them.
-COMMANDS = (discover, devices, evidence, evaluate, events, serve, calls, report, feedback,
+COMMANDS = (discover, devices, evidence, evaluate, events, serve, calls, site, report, feedback,
             access, sim)
 
 

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 
 from vms.access.roles import Permission
 from vms.access.session import Session
-from vms.cli.common import Subparsers, command
+from vms.cli.common import Subparsers, command, site_address, workstation
 from vms.errors import ConfigError
 from vms.events.store import EventStore
 from vms.incidents.queue import KIND_WORDS, OUTCOMES, STATE_WORDS, Incident, IncidentQueue
 from vms.incidents.words import describe
 from vms.profile import Profile
+from vms.site.database import SiteDatabase
 
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -54,10 +55,18 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _queue(profile: Profile) -> Iterator[IncidentQueue]:
+def _queue(profile: Profile, args: argparse.Namespace) -> Iterator[IncidentQueue]:
     from vms.site.address import running
     from vms.site.client import connect
 
+    address = site_address(args)
+    if address is not None:  # a control room: the queue every desk of the site shares
+        db = SiteDatabase.open(address, profile.credentials)
+        try:
+            yield IncidentQueue(profile, db, workstation=workstation(args))
+        finally:
+            db.close()
+        return
     if running(profile.data_dir) is not None:
         client = connect(profile)
         try:
@@ -73,7 +82,8 @@ def _queue(profile: Profile) -> Iterator[IncidentQueue]:
 
 
 def _line(inc: Incident) -> str:
-    owner = inc.owner or "-"
+    owner = (f"{inc.owner} at {inc.workstation}" if inc.owner and inc.workstation
+             else inc.owner or "-")
     return (f"{inc.id:>5}  {STATE_WORDS.get(inc.state, inc.state):<9} P{inc.priority}  "
             f"{KIND_WORDS.get(inc.kind, inc.kind):<16} {inc.device} ({inc.area})  "
             f"raised {inc.raised_utc}  owner {owner}")
@@ -81,7 +91,7 @@ def _line(inc: Incident) -> str:
 
 def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     profile.access.require(session, Permission.CALL_HANDLE, action="calls.view")
-    with _queue(profile) as q:
+    with _queue(profile, args) as q:
         if args.action == "list":
             incs = q.open_incidents()
             if args.all:

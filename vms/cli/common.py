@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any, Literal
@@ -12,6 +14,7 @@ from typing import Any, Literal
 from vms.devices.commissioning import Commissioning
 from vms.errors import ConfigError
 from vms.onvif.http import Timeouts
+from vms.site.database import SiteAddress
 
 EXIT_ERROR = 2
 
@@ -24,7 +27,27 @@ def data_dir_parent() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR",
                    help="profile directory (default: $VMS_DATA_DIR or the user data directory)")
+    p.add_argument("--site", default=argparse.SUPPRESS, metavar="postgresql://USER@HOST:PORT/DB",
+                   help="join a control room's shared site database (default: $VMS_SITE; "
+                        "none: this profile alone)")
+    p.add_argument("--workstation", default=argparse.SUPPRESS, metavar="NAME",
+                   help="this workstation's name on the site (default: $VMS_WORKSTATION or the "
+                        "computer's name)")
     return p
+
+
+def site_address(args: argparse.Namespace) -> SiteAddress | None:
+    """The site this command joins (``--site`` or ``VMS_SITE``); None for the profile alone."""
+    text = getattr(args, "site", None) or os.environ.get("VMS_SITE", "").strip()
+    return SiteAddress.parse(text) if text else None
+
+
+def workstation(args: argparse.Namespace) -> str:
+    name = (getattr(args, "workstation", None) or os.environ.get("VMS_WORKSTATION", "").strip()
+            or socket.gethostname())
+    if not name.isprintable() or len(name) > 64:
+        raise ConfigError("a workstation name is up to 64 printable characters")
+    return name
 
 
 def command(p: argparse.ArgumentParser, run: Callable[..., int], needs: Needs = "user") -> None:

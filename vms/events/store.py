@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vms.errors import ProfileError
-from vms.sqlite_local import LocalConnections, SqliteStore, rename_column
+from vms.sqlite_local import LocalConnections, SqliteStore, add_column, rename_column
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     priority INTEGER NOT NULL,
     state TEXT NOT NULL,            -- new, accepted, on_hold, closed
     owner TEXT,
+    workstation TEXT,               -- where the owner took it (several desks: issue 25)
     event_id INTEGER REFERENCES events(id),
     raised_utc TEXT NOT NULL,
     accepted_utc TEXT,
@@ -85,12 +86,17 @@ class EventStore(SqliteStore):
             c.executescript(SCHEMA)
             with self.transaction() as t:  # two processes opening an old store: one renames
                 rename_column(t, "incidents", "site", "area")  # a device's grouping, before v6
+                add_column(t, "incidents", "workstation", "TEXT")
         except sqlite3.DatabaseError as exc:
             raise ProfileError(f"the event store {path} cannot be opened: {exc}") from None
 
     @classmethod
     def for_profile(cls, data_dir: Path) -> EventStore:
         return cls(data_dir / "events.db")
+
+    def notify(self, tx: sqlite3.Connection, channel: str, payload: str) -> None:
+        """Nothing to do: one process writes a profile's queue (the site database's
+        ``notify`` tells the other desks)."""
 
     def add_events(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert a batch in one transaction; returns their ids in order."""

@@ -10,19 +10,22 @@ committed before listeners hear of it.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import (
+    CallTaken,
     IncidentError,  # defined with every other error
     PermissionDenied,
 )
 from vms.events.engine import Event
-from vms.events.store import EventStore, utc_now
+from vms.events.store import utc_now
 from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPER
 from vms.incidents.priorities import PRIORITIES, SAME_AS
 from vms.profile import Profile
@@ -47,7 +50,7 @@ OUTCOMES: dict[str, str] = {
 }
 
 
-_COLUMNS = frozenset({"state", "owner", "accepted_utc", "closed_utc", "outcome", "notes",
+_COLUMNS = frozenset({"state", "owner", "workstation", "accepted_utc", "closed_utc", "outcome", "notes",
                       "police_informed_utc", "police_ref", "units"})
 
 
@@ -70,6 +73,7 @@ class Incident:
     police_informed_utc: str | None
     police_ref: str | None
     units: str | None
+    workstation: str | None = None  # where the owner took it: several desks share a site
 
     @property
     def title(self) -> str:
@@ -77,13 +81,31 @@ class Incident:
 
 
 Listener = Callable[[Incident], None]
+CHANNEL = "beacon_incidents"  # the site database's notification of a changed incident (its id)
+
+
+def _who(inc: Incident) -> str:
+    return f"{inc.owner} (at {inc.workstation})" if inc.workstation else str(inc.owner)
+
+
+class QueueStore(Protocol):
+    """Where a queue keeps its incidents: a profile's events.db, or the site database."""
+
+    @property
+    def conn(self) -> Any: ...
+
+    def transaction(self, durable: bool = True) -> AbstractContextManager[Any]: ...
+
+    def notify(self, tx: Any, channel: str, payload: str) -> None: ...
 
 
 class IncidentQueue:
-    def __init__(self, profile: Profile, store: EventStore,
-                 priorities: dict[str, int] | None = None) -> None:
+    def __init__(self, profile: Profile, store: QueueStore,
+                 priorities: dict[str, int] | None = None, *,
+                 workstation: str | None = None) -> None:
         self.profile = profile
         self.store = store
+        self.workstation = workstation or socket.gethostname()
         self.priorities = {**PRIORITIES, **(priorities or {})}
         self.listeners: list[Listener] = []
         self._lock = threading.RLock()
@@ -96,24 +118,33 @@ class IncidentQueue:
             return None
         kind = SAME_AS.get(e.kind, e.kind)  # a line crossed and a field entered: one intrusion
         with self._lock:
-            c = self.store.conn
-            # The same alarm again, or a lesser one (motion during an intrusion), joins the
-            # open incident of that device; a more urgent one (a press) raises its own.
-            row = c.execute("SELECT id FROM incidents WHERE device_id = ? AND state != ? AND "
-                            "(kind = ? OR priority <= ?) ORDER BY priority, id LIMIT 1",
-                            (e.device_id, CLOSED, kind, prio)).fetchone()
-            if row is not None:
-                self._action(int(row[0]), "system", "event", {"event": e.id, "active": True})
+            for _ in range(2):
+                # The same alarm again, or a lesser one (motion during an intrusion), joins the
+                # open incident of that device; a more urgent one (a press) raises its own.
+                row = self.store.conn.execute(
+                    "SELECT id FROM incidents WHERE device_id = ? AND state != ? AND "
+                    "(kind = ? OR priority <= ?) ORDER BY priority, id LIMIT 1",
+                    (e.device_id, CLOSED, kind, prio)).fetchone()
+                if row is not None:
+                    self._change(int(row[0]), "system", "event", {"event": e.id, "active": True})
+                    return None
+                with self.store.transaction() as tx:
+                    # On a site, another host may raise the same call this instant: the
+                    # database keeps one open incident per device and kind, and the loser
+                    # joins the winner's on the second pass.
+                    row = tx.execute(
+                        "INSERT INTO incidents (device_id, device, area, kind, priority, state, "
+                        "event_id, raised_utc) VALUES (?,?,?,?,?,?,?,?) "
+                        "ON CONFLICT DO NOTHING RETURNING id",
+                        (e.device_id, e.device, e.area, kind, prio, NEW, e.id,
+                         utc_now())).fetchone()
+                    if row is None:
+                        continue
+                    iid = int(row[0])
+                    self._log(tx, iid, "system", "raised", {"event": e.id})
+                break
+            else:
                 return None
-            with self.store.transaction() as tx:
-                cur = tx.execute(
-                    "INSERT INTO incidents (device_id, device, area, kind, priority, state, "
-                    "event_id, raised_utc) VALUES (?,?,?,?,?,?,?,?)",
-                    (e.device_id, e.device, e.area, kind, prio, NEW, e.id, utc_now()))
-                iid = int(cur.lastrowid or 0)
-                tx.execute("INSERT INTO incident_actions (incident_id, utc, user, action, detail) "
-                           "VALUES (?,?,?,?,?)", (iid, utc_now(), "system", "raised",
-                                                  json.dumps({"event": e.id})))
         inc = self.get(iid)
         self._tell(inc)
         return inc
@@ -144,31 +175,43 @@ class IncidentQueue:
     def accept(self, session: Session, iid: int) -> Incident:
         """Take the call. Someone else's accepted call needs the supervisor's take-over right.
 
+        Taking it is one conditional update (the call must still be as this desk saw it), so
+        when several desks accept at once exactly one wins; the others are told who has it.
         One call is live per operator: a call they had accepted goes on hold (its log says
         why), so two callers are never listened to or talked to at once.
         """
         with self._lock:
-            inc = self.get(iid)
+            # One reading decides everything below, and the update expects exactly it: a
+            # second reading could see another desk's accept and pass it as ours to take over.
+            inc = self._check(session, iid, "incident.accept")
             if inc.state == ACCEPTED and inc.owner != session.user:
                 row = self.profile.registry.device(inc.device_id)
                 self.profile.access.require(session, Permission.CALL_FORCE_TAKE, row,
-                                            action="incident.take_over")
-            inc = self._check(session, iid, "incident.accept")
-            if inc.state == ACCEPTED and inc.owner == session.user:
+                                            action="incident.take_over",
+                                            doing=f"take over the call {_who(inc)} has")
+            if inc.state == ACCEPTED and inc.owner == session.user and \
+                    inc.workstation == self.workstation:
                 return inc
             for other in self.open_incidents():
                 if other.id != iid and other.state == ACCEPTED and other.owner == session.user:
                     self.hold(session, other.id, f"answering incident {iid}")
             accepted = inc.accepted_utc or utc_now()
-            self._update(iid, state=ACCEPTED, owner=session.user, accepted_utc=accepted)
-            self._action(iid, session.user, "accepted", {"from": inc.state, "previous": inc.owner})
+            if not self._change(iid, session.user, "accepted",
+                                {"from": inc.state, "previous": inc.owner},
+                                expect=(inc.state, inc.owner), state=ACCEPTED, owner=session.user,
+                                workstation=self.workstation, accepted_utc=accepted):
+                now = self.get(iid)
+                if now.state == ACCEPTED and now.owner is not None:
+                    raise CallTaken(f"{_who(now)} has just taken this call")
+                raise IncidentError(f"the call changed while you were accepting it (it is now "
+                                    f"{STATE_WORDS.get(now.state, now.state)}): try again")
             return self._done(session, iid, "incident.accept")
 
     def hold(self, session: Session, iid: int, reason: str = "") -> Incident:
         with self._lock:
             inc = self._owned(session, iid, "incident.hold")
-            self._update(iid, state=ON_HOLD)
-            self._action(iid, session.user, "on hold", {"was": inc.state, "reason": reason})
+            self._change(iid, session.user, "on hold", {"was": inc.state, "reason": reason},
+                         state=ON_HOLD)
             return self._done(session, iid, "incident.hold")
 
     def hand_over(self, session: Session, iid: int, to_user: str) -> Incident:
@@ -178,8 +221,8 @@ class IncidentQueue:
             target = self.profile.accounts.find(to_user)
             if target is None or target.disabled:
                 raise IncidentError(f"there is no active account '{to_user}' to hand the call to")
-            self._update(iid, state=ON_HOLD, owner=target.name)
-            self._action(iid, session.user, "handed over", {"to": target.name})
+            self._change(iid, session.user, "handed over", {"to": target.name},
+                         state=ON_HOLD, owner=target.name, workstation=None)
             return self._done(session, iid, "incident.handover", {"to": target.name})
 
     def note(self, session: Session, iid: int, text: str) -> Incident:
@@ -189,8 +232,7 @@ class IncidentQueue:
         with self._lock:
             inc = self._owned(session, iid, "incident.note")
             notes = (inc.notes + "\n" if inc.notes else "") + f"[{utc_now()} {session.user}] {text}"
-            self._update(iid, notes=notes)
-            self._action(iid, session.user, "note", {"text": text})
+            self._change(iid, session.user, "note", {"text": text}, notes=notes)
             return self._done(session, iid, "incident.note")
 
     def escalate(self, session: Session, iid: int, police_ref: str, units: str = "",
@@ -200,12 +242,12 @@ class IncidentQueue:
         with self._lock:
             self._owned(session, iid, "incident.escalate")
             when = informed_utc or utc_now()
-            self._update(iid, police_informed_utc=when, police_ref=police_ref.strip() or None,
-                         units=units.strip() or None)
             detail = {"at": when, "reference": police_ref, "units": units}
             if said.strip():
                 detail["said"] = said.strip()
-            self._action(iid, session.user, "police informed", detail)
+            self._change(iid, session.user, "police informed", detail,
+                         police_informed_utc=when, police_ref=police_ref.strip() or None,
+                         units=units.strip() or None)
             return self._done(session, iid, "incident.escalate", {"reference": police_ref})
 
     def presented(self, session: Session, iid: int) -> bool:
@@ -215,7 +257,7 @@ class IncidentQueue:
             if self.first_action(iid, "presented") is not None:
                 return False
             self._check(session, iid, "incident.presented")
-            self._action(iid, session.user, "presented", {})
+            self._change(iid, session.user, "presented", {})
             return True
 
     def first_action(self, iid: int, action: str) -> str | None:
@@ -228,7 +270,7 @@ class IncidentQueue:
     def log(self, session: Session, iid: int, action: str, detail: dict[str, Any]) -> None:
         """Record something done during the call (talk, blue light, announcement, preset)."""
         inc = self._check(session, iid, f"incident.{action}")
-        self._action(iid, session.user, action, detail)
+        self._change(iid, session.user, action, detail)
         self.profile.access.record(session, f"incident.{action.replace(' ', '_')}",
                                    device=self.profile.registry.device(inc.device_id),
                                    detail={"incident": iid, **detail})
@@ -241,8 +283,8 @@ class IncidentQueue:
             if note.strip():
                 self.note(session, iid, note)
                 inc = self.get(iid)
-            self._update(iid, state=CLOSED, outcome=outcome, closed_utc=utc_now())
-            self._action(iid, session.user, "closed", {"outcome": outcome, "was": inc.state})
+            self._change(iid, session.user, "closed", {"outcome": outcome, "was": inc.state},
+                         state=CLOSED, outcome=outcome, closed_utc=utc_now())
             return self._done(session, iid, "incident.close", {"outcome": outcome})
 
     # -- helpers ---------------------------------------------------------------------
@@ -266,18 +308,31 @@ class IncidentQueue:
             raise PermissionDenied(f"{inc.owner} is handling this call, not {session.user}")
         return inc
 
-    def _update(self, iid: int, **cols: Any) -> None:
+    def _change(self, iid: int, user: str, action: str, detail: dict[str, Any], *,
+                expect: tuple[str, str | None] | None = None, **cols: Any) -> bool:
+        """Update the incident's columns and log the action, in one transaction that also
+        tells the other desks of a site (the id only; they re-read). With ``expect`` (state,
+        owner) the update happens only if the incident is still so; returns whether it did."""
         if not set(cols) <= _COLUMNS:
             raise ValueError(f"not incident columns: {set(cols) - _COLUMNS}")
-        keys = ", ".join(f"{k} = ?" for k in cols)  # names from _COLUMNS only, values bound
         with self.store.transaction() as tx:
-            tx.execute(f"UPDATE incidents SET {keys} WHERE id = ?",  # noqa: S608
-                       (*cols.values(), iid))
+            if cols:
+                keys = ", ".join(f"{k} = ?" for k in cols)  # names from _COLUMNS only
+                where, args = "id = ?", list[Any]([iid])
+                if expect is not None:
+                    where += " AND state = ? AND owner IS NOT DISTINCT FROM ?"
+                    args += [expect[0], expect[1]]
+                row = tx.execute(f"UPDATE incidents SET {keys} WHERE {where} "  # noqa: S608
+                                 "RETURNING id", (*cols.values(), *args)).fetchone()
+                if row is None:
+                    return False
+            self._log(tx, iid, user, action, detail)
+        return True
 
-    def _action(self, iid: int, user: str, action: str, detail: dict[str, Any]) -> None:
-        with self.store.transaction() as tx:
-            tx.execute("INSERT INTO incident_actions (incident_id, utc, user, action, detail) "
-                       "VALUES (?,?,?,?,?)", (iid, utc_now(), user, action, json.dumps(detail)))
+    def _log(self, tx: Any, iid: int, user: str, action: str, detail: dict[str, Any]) -> None:
+        tx.execute('INSERT INTO incident_actions (incident_id, utc, "user", action, detail) '
+                   "VALUES (?,?,?,?,?)", (iid, utc_now(), user, action, json.dumps(detail)))
+        self.store.notify(tx, CHANNEL, str(iid))
 
     def _done(self, session: Session, iid: int, action: str,
               detail: dict[str, Any] | None = None) -> Incident:

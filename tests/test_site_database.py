@@ -1,0 +1,283 @@
+"""A control room's shared site database (issue 25) on a real PostgreSQL that the tests start
+themselves, with real processes for the desks: the address and its password, exactly one
+owner per call among racing desks, changes pushed to listeners through a database restart,
+and a desk killed in the middle of a call."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, Sim, ensure_admin, vms_cmd, wait_for
+from tests.pgcluster import SUPERUSER_PASSWORD, Cluster
+from tests.wall_helpers import register
+from vms.access.admin import UserAdmin
+from vms.access.roles import Role
+from vms.errors import ConfigError, PermissionDenied, SiteUnavailable
+from vms.events.engine import Event
+from vms.events.topics import DomainEvent
+from vms.incidents.queue import ACCEPTED, CHANNEL, ON_HOLD, IncidentQueue
+from vms.profile import Profile
+from vms.site.changes import CONNECTED, RECONNECTING, ChangeListener
+from vms.site.database import SiteAddress, SiteDatabase
+from vms.site.workstations import OPERATOR_LOST
+
+OPS = [(f"desk-op{i}", f"desk-op{i}-password") for i in range(1, 6)]
+
+
+def press(profile: Profile, device_id: int, n: int) -> Event:
+    row = profile.registry.device(device_id)
+    ev = DomainEvent("help_button", "DI_0", True, False, False, None, "t")
+    return Event(n, device_id, row.name, row.area, ev, time.time())
+
+
+def keep_password(profile: Profile, url: str) -> None:
+    address = SiteAddress.parse(url)
+    profile.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
+
+
+class Desk:
+    """One tests/site_desk.py process: a workstation on the site, signed in as ``user``."""
+
+    def __init__(self, profile: Path, url: str, name: str, user: str, password: str) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.site_desk", str(profile), url, name, user, password],
+            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, bufsize=1)
+
+    def ready(self) -> None:
+        line = self.read(120)
+        assert line.get("ready"), line
+
+    def send(self, **cmd: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+
+    def read(self, timeout: float = 60) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        got: list[str] = []
+        t = threading.Thread(target=lambda: got.append(self.proc.stdout.readline()),  # type: ignore[union-attr]
+                             daemon=True)
+        t.start()
+        t.join(timeout)
+        if not got or not got[0]:
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""  # type: ignore[union-attr]
+            raise AssertionError(f"desk {self.name} said nothing in {timeout} s {err}")
+        return dict(json.loads(got[0]))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(30)
+
+
+def test_a_site_address_never_holds_its_password() -> None:
+    a = SiteAddress.parse("postgresql://beacon@db.council.local:5433/control")
+    assert (a.user, a.host, a.port, a.dbname) == ("beacon", "db.council.local", 5433, "control")
+    assert str(SiteAddress.parse(str(a))) == str(a)
+    assert SiteAddress.parse("postgres://ops@10.0.0.5/site").port == 5432
+    with pytest.raises(ConfigError, match="must not hold the database password") as e:
+        SiteAddress.parse("postgresql://beacon:hunter2@db/control")
+    assert "hunter2" not in str(e.value)
+    for bad in ("mysql://beacon@db/control", "postgresql://db/control",
+                "postgresql://beacon@db/", "postgresql://beacon@db/control?sslmode=disable"):
+        with pytest.raises(ConfigError):
+            SiteAddress.parse(bad)
+
+
+def test_the_site_password_is_checked_then_kept_in_the_keyring_only(site_url: str,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "desk"
+    env = {**ensure_admin(path), "VMS_SITE": site_url}
+    p = Profile(path)
+    try:
+        admin = p.access.sign_in("root-admin", "test-admin-passphrase", via="test")
+        UserAdmin(p.access, admin).add(*OPS[0][:1], Role.OPERATOR, OPS[0][1])
+    finally:
+        p.close()
+    operator = {**env, "VMS_USER": OPS[0][0], "VMS_PASSWORD": OPS[0][1]}
+
+    def vms(*args: str, stdin: str = "", as_operator: bool = False
+            ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(vms_cmd("--data-dir", str(path), *args),
+                              env=operator if as_operator else env, input=stdin,
+                              capture_output=True, text=True, timeout=60)
+
+    r = vms("calls", "list", as_operator=True)
+    assert r.returncode == 2
+    assert "wants a password" in r.stderr and "vms site password" in r.stderr
+    r = vms("site", "password", "--password-stdin", stdin="not-the-password\n")
+    assert r.returncode == 2, r.stdout
+    assert "password authentication failed" in r.stderr
+    p = Profile(path)
+    try:
+        assert p.credentials.get(SiteAddress.parse(site_url).credential_key) is None
+    finally:
+        p.close()
+    r = vms("site", "password", "--password-stdin", stdin=SUPERUSER_PASSWORD + "\n")
+    assert r.returncode == 0, r.stderr
+    assert "kept in this computer's credential store" in r.stdout
+    r = vms("--workstation", "desk-7", "calls", "list", as_operator=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "0 calls."
+    r = vms("site", "status")
+    assert r.returncode == 0, r.stderr
+    assert f"Site {site_url}: connected." in r.stdout
+    for f in path.rglob("*"):  # the profile holds no copy of it: only the keyring does
+        if f.is_file():
+            assert SUPERUSER_PASSWORD.encode() not in f.read_bytes(), f
+    p = Profile(path)
+    try:
+        entries = [e for e in p.audit.entries() if e.action == "site.password"]
+        assert len(entries) == 2 and entries[-1].outcome == "ok"
+    finally:
+        p.close()
+
+
+@pytest.mark.timeout(900)
+def test_five_desks_race_for_each_of_50_calls_and_exactly_one_wins(
+        sim: Sim, site_url: str, tmp_path: Path) -> None:
+    site = register(sim, tmp_path / "site", ["hp1"])
+    admin = site.profile.access.sign_in("root-admin", "test-admin-passphrase", via="test")
+    for user, password in OPS:
+        UserAdmin(site.profile.access, admin).add(user, Role.OPERATOR, password)
+    keep_password(site.profile, site_url)
+    db = SiteDatabase.open(site_url, site.profile.credentials)
+    queue = IncidentQueue(site.profile, db, workstation="recording-host")
+    desks = [Desk(site.path, site_url, f"desk-{i + 1}", u, pw) for i, (u, pw) in enumerate(OPS)]
+    try:
+        for d in desks:
+            d.ready()
+        won: Counter[str] = Counter()
+        for n in range(50):
+            inc = queue.on_event(press(site.profile, site.ids["hp1"], n))
+            assert inc is not None
+            at = time.time() + 0.3
+            for d in desks:
+                d.send(do="accept", id=inc.id, at=at)
+            answers = {d.name: d.read() for d in desks}
+            winners = [name for name, a in answers.items() if a["ok"]]
+            assert len(winners) == 1, json.dumps([answers, queue.actions(inc.id)])
+            w = answers[winners[0]]
+            assert (w["state"], w["workstation"]) == (ACCEPTED, winners[0])
+            for name, a in answers.items():
+                if name != winners[0]:  # told who has it, and where
+                    assert a["type"] in ("CallTaken", "PermissionDenied"), a
+                    assert f"{w['owner']} (at {winners[0]})" in a["error"], a
+            now = queue.get(inc.id)
+            assert (now.owner, now.workstation) == (w["owner"], winners[0])
+            assert [a["action"] for a in queue.actions(inc.id)].count("accepted") == 1
+            won[winners[0]] += 1
+            winner = next(d for d in desks if d.name == winners[0])
+            winner.send(do="close", id=inc.id)
+            assert winner.read()["state"] == "closed"
+        assert sum(won.values()) == 50
+        assert len(won) >= 2, f"the same desk won every race: {won}"  # a race, not a queue
+        print("winners:", dict(won))
+    finally:
+        for d in desks:
+            d.close()
+        db.close()
+        site.profile.close()
+
+
+def test_changes_are_pushed_and_a_database_restart_is_survived(
+        pg_cluster: Cluster, site_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "p"
+    ensure_admin(path)
+    p = Profile(path)
+    keep_password(p, site_url)
+    db = SiteDatabase.open(site_url, p.credentials)
+    writer = SiteDatabase(site_url, p.credentials)
+    heard: list[str] = []
+    states: list[str] = []
+    reread = threading.Event()
+    listener = ChangeListener(db, [CHANNEL], lambda _c, payload: heard.append(payload),
+                              on_reconnect=reread.set,
+                              on_state=lambda state, _w: states.append(state)).start()
+    try:
+        assert listener.state == CONNECTED
+        with writer.transaction() as tx:
+            tx.notify(CHANNEL, "41")
+            time.sleep(0.3)
+            assert heard == []  # not before the commit
+        wait_for(lambda: heard == ["41"], 10, "the notification after its commit")
+        pg_cluster.restart()
+        wait_for(reread.is_set, 30, "the listener to reconnect and ask for a re-read")
+        assert RECONNECTING in states and states[-1] == CONNECTED
+        with writer.transaction() as tx:  # its connection died too: it begins on a new one
+            tx.notify(CHANNEL, "42")
+        wait_for(lambda: heard == ["41", "42"], 10, "a notification after the restart")
+        assert writer.conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 0
+        pg_cluster.stop()
+        try:
+            with pytest.raises(SiteUnavailable, match="cannot be reached"):
+                SiteDatabase(site_url, p.credentials).conn.execute("SELECT 1")
+            wait_for(lambda: listener.state == RECONNECTING, 10, "the listener to notice")
+        finally:
+            pg_cluster.start()
+        wait_for(lambda: listener.state == CONNECTED, 30, "the listener back")
+    finally:
+        listener.stop()
+        writer.close()
+        db.close()
+        p.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_desk_killed_mid_call_loses_its_operator_and_another_desk_takes_over(
+        sim: Sim, site_url: str, tmp_path: Path) -> None:
+    site = register(sim, tmp_path / "site", ["hp1"])
+    admin = site.profile.access.sign_in("root-admin", "test-admin-passphrase", via="test")
+    for user, password in OPS[:2]:
+        UserAdmin(site.profile.access, admin).add(user, Role.OPERATOR, password)
+    keep_password(site.profile, site_url)
+    db = SiteDatabase.open(site_url, site.profile.credentials)
+    queue = IncidentQueue(site.profile, db, workstation="recording-host")
+    a = Desk(site.path, site_url, "desk-a", *OPS[0])
+    b = Desk(site.path, site_url, "desk-b", *OPS[1])
+    changed: list[str] = []
+    listener = ChangeListener(db, [CHANNEL], lambda _c, payload: changed.append(payload)).start()
+    try:
+        a.ready()
+        b.ready()
+        inc = queue.on_event(press(site.profile, site.ids["hp1"], 1))
+        assert inc is not None
+        a.send(do="accept", id=inc.id)
+        assert a.read()["ok"]
+        b.send(do="accept", id=inc.id)  # an operator may not take a live colleague's call
+        refused = b.read()
+        assert not refused["ok"] and refused["type"] == PermissionDenied.__name__
+        assert "desk-op1 (at desk-a)" in refused["error"]
+        changed.clear()
+        os.kill(a.proc.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_for(lambda: queue.get(inc.id).state == ON_HOLD, 25, "the call to be put back")
+        lost_after = time.monotonic() - killed
+        assert lost_after < 20, lost_after
+        assert str(inc.id) in changed  # pushed to the other desks, not found by polling
+        log = queue.actions(inc.id)
+        assert log[-1]["action"] == OPERATOR_LOST
+        assert log[-1]["detail"] == {"owner": "desk-op1", "workstation": "desk-a"}
+        b.send(do="accept", id=inc.id)
+        took = b.read()
+        assert took["ok"] and (took["owner"], took["workstation"]) == ("desk-op2", "desk-b")
+        print(f"operator lost after {lost_after:.1f} s")
+    finally:
+        listener.stop()
+        a.close()
+        b.close()
+        db.close()
+        site.profile.close()

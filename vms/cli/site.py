@@ -1,0 +1,87 @@
+"""``vms site``: join a control room's shared database, and see who is on it.
+
+``vms site password`` keeps the database password in this computer's credential store (the
+OS keyring), never in the address, a file or the profile database; it is checked against
+the database before it is kept. ``vms site status`` says whether the site answers and
+which workstations are on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from vms.access.roles import Permission
+from vms.access.session import Session
+from vms.cli.common import Subparsers, command, read_password, site_address
+from vms.errors import ConfigError
+from vms.profile import Profile
+from vms.site.database import SiteAddress, SiteDatabase
+
+
+def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("site", parents=[common], help="the control room's shared site database",
+                       description="Join a control room's shared site database (PostgreSQL) "
+                                   "with --site or VMS_SITE.")
+    acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    a = acts.add_parser("password", parents=[common],
+                        help="keep the site database's password in this computer's keyring")
+    a.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input (first line)")
+    a = acts.add_parser("status", parents=[common],
+                        help="whether the site database answers, and its workstations")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    command(p, run)
+
+
+def _address(args: argparse.Namespace) -> SiteAddress:
+    address = site_address(args)
+    if address is None:
+        raise ConfigError("name the site with --site postgresql://USER@HOST:PORT/DATABASE "
+                          "or VMS_SITE")
+    return address
+
+
+def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
+    address = _address(args)
+    if args.action == "password":
+        profile.access.require(session, Permission.SETTINGS, action="site.password")
+        args.user = address.user
+        password = read_password(args)
+        key = address.credential_key
+        before = profile.credentials.get(key)
+        profile.credentials.set(key, address.user, password)
+        try:
+            SiteDatabase.open(address, profile.credentials).close()
+        except Exception as exc:
+            # a password the database refuses is not kept (the one before stays)
+            if before is None:
+                profile.credentials.delete(key)
+            else:
+                profile.credentials.set(key, *before)
+            profile.access.record(session, "site.password", outcome="failed",
+                                  detail={"site": str(address), "error": str(exc)})
+            raise
+        profile.access.record(session, "site.password", detail={"site": str(address)})
+        print(f"The password for {address} is kept in this computer's credential store "
+              f"({profile.credentials.name}); the site database answers.")
+        return 0
+    profile.access.check(session)  # anyone signed in may see who is on the site
+    db = SiteDatabase.open(address, profile.credentials)
+    try:
+        from vms.site.workstations import Workstations
+
+        rows = Workstations(db).all()
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps({"site": str(address), "workstations": rows}, indent=2))
+        return 0
+    print(f"Site {address}: connected.")
+    for w in rows:
+        who = w["user"] or "nobody signed in"
+        state = "lost" if w["lost"] else "online"
+        print(f"  {w['name']:<20} {state:<7} {who:<16} last heard {w['seen_utc']}")
+    if not rows:
+        print("  No workstation has joined yet.")
+    return 0

@@ -1,0 +1,134 @@
+"""Workstations on a site, and what happens to a call when its desk goes silent.
+
+Every desk (and ``vms serve``) writes a heartbeat every ``HEARTBEAT_S`` on the database's
+clock. A workstation silent for ``LOST_AFTER_S`` has lost its operator: each of its
+accepted calls goes on hold with "operator lost" in its log, so every other desk shows it
+and any operator may take it. Whoever beats next does that sweep; one conditional update
+marks each call once, however many desks notice at the same moment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from vms.errors import ConfigError, VmsError
+from vms.events.store import utc_now
+from vms.incidents.queue import ACCEPTED, CHANNEL, ON_HOLD
+from vms.site.database import SiteDatabase
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 5.0
+LOST_AFTER_S = 15.0
+WORKSTATIONS_CHANNEL = "beacon_workstations"
+OPERATOR_LOST = "operator lost"
+
+
+class Workstations:
+    def __init__(self, db: SiteDatabase, lost_after_s: float = LOST_AFTER_S) -> None:
+        self.db = db
+        self.lost_after_s = lost_after_s
+
+    def join(self, name: str, user: str | None = None) -> None:
+        """Put this process on the site as ``name``; refused while another live process
+        (another computer, or another program here) uses that name."""
+        host, pid = socket.gethostname(), os.getpid()
+        with self.db.transaction() as tx:
+            row = tx.execute(
+                "SELECT host, pid, seen > now() - make_interval(secs => ?) AS live "
+                "FROM workstations WHERE name = ? FOR UPDATE",
+                (self.lost_after_s, name)).fetchone()
+            if row is not None and row["live"] and (row["host"], row["pid"]) != (host, pid):
+                raise ConfigError(f"the workstation name '{name}' is in use on the site by "
+                                  f"{row['host']} (process {row['pid']}): give this one another "
+                                  "name with --workstation or VMS_WORKSTATION")
+            tx.execute(
+                'INSERT INTO workstations (name, "user", host, pid) VALUES (?,?,?,?) '
+                'ON CONFLICT (name) DO UPDATE SET "user" = EXCLUDED."user", host = EXCLUDED.host, '
+                "pid = EXCLUDED.pid, started = now(), seen = now()", (name, user, host, pid))
+            tx.notify(WORKSTATIONS_CHANNEL, name)
+
+    def beat(self, name: str, user: str | None) -> list[int]:
+        """Say ``name`` is alive (and who is signed in there), then sweep: returns the ids of
+        calls this beat found their operator lost on."""
+        with self.db.transaction() as tx:
+            row = tx.execute('UPDATE workstations SET seen = now(), "user" = ? WHERE name = ? '
+                             "RETURNING name", (user, name)).fetchone()
+            if row is None:  # removed, or the database was replaced: join again
+                self.join(name, user)
+        return self.sweep()
+
+    def leave(self, name: str) -> None:
+        """A desk closing properly: its calls are not "lost", they were left as they are."""
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM workstations WHERE name = ? AND host = ? AND pid = ?",
+                       (name, socket.gethostname(), os.getpid()))
+            tx.notify(WORKSTATIONS_CHANNEL, name)
+
+    def sweep(self) -> list[int]:
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                "UPDATE incidents SET state = ? WHERE state = ? AND workstation IN "
+                "(SELECT name FROM workstations WHERE seen < now() - make_interval(secs => ?)) "
+                "RETURNING id, owner, workstation",
+                (ON_HOLD, ACCEPTED, self.lost_after_s)).fetchall()
+            for r in rows:
+                tx.execute('INSERT INTO incident_actions (incident_id, utc, "user", action, detail) '
+                           "VALUES (?,?,?,?,?)",
+                           (r["id"], utc_now(), "system", OPERATOR_LOST,
+                            json.dumps({"owner": r["owner"], "workstation": r["workstation"]})))
+                tx.notify(CHANNEL, str(r["id"]))
+        return [int(r["id"]) for r in rows]
+
+    def all(self) -> list[dict[str, Any]]:
+        rows = self.db.conn.execute(
+            'SELECT name, "user", host, pid, '
+            "to_char(seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS seen_utc, "
+            "seen < now() - make_interval(secs => ?) AS lost FROM workstations ORDER BY name",
+            (self.lost_after_s,)).fetchall()
+        return [dict(r) for r in rows]
+
+
+class Heartbeat:
+    """Beats for one workstation on its own thread until stopped; a database that is away
+    is logged once and tried again at the next beat (the desk says so from its listener)."""
+
+    def __init__(self, stations: Workstations, name: str, user: str | None = None,
+                 every_s: float = HEARTBEAT_S) -> None:
+        self.stations = stations
+        self.name = name
+        self.user = user
+        self.every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vms-heartbeat", daemon=True)
+        self._failing = False
+
+    def start(self) -> Heartbeat:
+        self.stations.join(self.name, self.user)
+        self._thread.start()
+        return self
+
+    def stop(self, leave: bool = True) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+        if leave:
+            try:
+                self.stations.leave(self.name)
+            except VmsError as exc:
+                log.warning("could not take %s off the site: %s", self.name, exc)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                self.stations.beat(self.name, self.user)
+                self._failing = False
+            except VmsError as exc:
+                if not self._failing:
+                    log.warning("heartbeat of %s: %s", self.name, exc)
+                self._failing = True
+        self.stations.db.close()  # this thread's connection
