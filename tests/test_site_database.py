@@ -281,3 +281,72 @@ def test_a_desk_killed_mid_call_loses_its_operator_and_another_desk_takes_over(
         b.close()
         db.close()
         site.profile.close()
+
+
+def test_a_press_through_a_recording_host_reaches_every_workstation_through_restarts(
+        sim: Sim, pg_cluster: Cluster, site_url: str, tmp_path: Path) -> None:
+    """``vms serve --site`` raises a press in the shared queue; another workstation lists and
+    takes it, and the service hears that; a press while the database is down is raised when
+    it is back; a killed service restarted keeps the one open call."""
+    from tests.test_site_service import Serve
+    from tests.wall_helpers import OPERATOR, OPERATOR_PASSWORD
+
+    site = register(sim, tmp_path / "site", ["hp1"])
+    site.profile.accounts.set_setting("recording_mode", "off", by="test")
+    keep_password(site.profile, site_url)
+    path = site.path
+    site.profile.close()
+    env = {**ensure_admin(path), "VMS_USER": OPERATOR, "VMS_PASSWORD": OPERATOR_PASSWORD}
+
+    def desk(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(vms_cmd("--data-dir", str(path), "--site", site_url,
+                                      "--workstation", "desk-9", "calls", *args),
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    def open_calls() -> list[dict[str, Any]]:
+        r = desk("list", "--json")
+        assert r.returncode == 0, r.stderr
+        return [c for c in json.loads(r.stdout) if c["device"] == "hp1"]
+
+    serve = Serve(path, "--site", site_url, "--workstation", "rec-1")
+    try:
+        serve.wait_said("hp1 events: ok")
+        serve.wait_said("Calls go to the site")
+        sim.cli("press", "hp1")
+        wait_for(open_calls, 20, "the press in the site's queue")
+        call = open_calls()[0]
+        assert call["state"] == "new"
+        r = desk("accept", str(call["id"]))
+        assert r.returncode == 0, r.stderr
+        assert f"owner {OPERATOR} at desk-9" in r.stdout
+        serve.wait_said(f"{call['id']} at hp1 (Default area): accepted by {OPERATOR} at desk-9",
+                        10)
+        r = desk("close", str(call["id"]), "--outcome", "test")
+        assert r.returncode == 0, r.stderr
+        sim.cli("release", "hp1")
+        assert open_calls() == []
+
+        pg_cluster.stop()
+        try:
+            sim.cli("press", "hp1")
+            serve.wait_said("is kept and raised when it answers", 20)
+        finally:
+            pg_cluster.start()
+        wait_for(open_calls, 30, "the press heard while the database was down, raised")
+        again = open_calls()
+        assert len(again) == 1 and again[0]["id"] != call["id"]
+
+        serve.proc.kill()  # SIGKILL: no goodbye
+        serve.proc.wait(30)
+        sim.cli("release", "hp1")
+        sim.cli("press", "hp1")  # pressed again while no service ran
+        serve = Serve(path, "--site", site_url, "--workstation", "rec-1")
+        serve.wait_said("hp1 events: ok")
+        time.sleep(3)
+        now = open_calls()
+        assert [c["id"] for c in now] == [again[0]["id"]], now  # one call, not two
+    finally:
+        sim.cli("release", "hp1")
+        code = serve.stop()
+        print("\n".join(serve.lines[-20:]))
+    assert code == 0

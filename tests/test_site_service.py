@@ -52,9 +52,9 @@ def ssim(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> Iterator
 class Serve:
     """``vms serve`` in its own process, its log collected line by line."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *options: str) -> None:
         self.lines: list[str] = []
-        self.proc = subprocess.Popen(vms_cmd("--data-dir", str(path), "serve"),
+        self.proc = subprocess.Popen(vms_cmd("--data-dir", str(path), "serve", *options),
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

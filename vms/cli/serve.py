@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from vms.access.session import Session
-from vms.cli.common import Subparsers, command
+from vms.cli.common import Subparsers, command, site_address, workstation
 from vms.errors import ConfigError
 from vms.events.engine import Health
 from vms.incidents.queue import KIND_WORDS, STATE_WORDS, Incident
@@ -77,6 +77,7 @@ class _Say:
 
     def incident(self, inc: Incident) -> None:
         who = f" by {inc.owner}" if inc.owner and inc.state != "new" else ""
+        who += f" at {inc.workstation}" if who and inc.workstation else ""
         end = f" ({inc.outcome})" if inc.outcome else ""
         self(f"{KIND_WORDS.get(inc.kind, inc.kind)} {inc.id} at {inc.device} ({inc.area}): "
              f"{STATE_WORDS.get(inc.state, inc.state)}{who}{end}")
@@ -108,7 +109,8 @@ def _run_service(profile: Profile, say: _Say, duration: float | None, **options:
         cams = len(rec.recorders) if rec is not None else 0
         say(f"Site service running on {profile.data_dir}: {svc.watching()} device(s) watched, "
             f"{cams} camera(s) recorded ({svc.mode if rec is not None else 'not recording'}). "
-            "Ctrl-C to stop.")
+            + (f"Calls go to the site {svc.site} (this host is '{svc.queue.workstation}'). "
+               if svc.site else "") + "Ctrl-C to stop.")
         # Ctrl-C is how the service is stopped; the finally below says so
         with contextlib.suppress(KeyboardInterrupt):
             done.wait(duration)
@@ -128,6 +130,10 @@ def serve(args: argparse.Namespace, data_dir: Path) -> int:
     profile = Profile(data_dir)
     try:
         options: dict[str, object] = {"segment_s": args.segment_seconds}
+        site = site_address(args)
+        if site is not None:
+            options["site"] = site
+            options["workstation"] = workstation(args)
         if args.mode:
             options["mode"] = args.mode
         _run_service(profile, _Say(), args.duration, **options)

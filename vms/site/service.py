@@ -10,6 +10,12 @@ the event store, the queue or the recording index itself.
 
 It runs on an asyncio loop of its own, not the process's core loop: in the desktop that
 loop paces talk audio, and the service's database writes must never hold it up.
+
+Joined to a control room's site database (``site=``), it is one of the site's recording
+hosts: the calls it raises go to the shared queue, every desk's change to a call comes
+back to it as a notification (its own too, so there is one path), and it beats as a
+workstation. A call it cannot raise while the database is away waits in memory and is
+raised when the database answers again.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,13 +34,13 @@ import filelock
 
 from vms.access.session import service_session
 from vms.coreloop import CoreLoop
-from vms.errors import ServiceRunning, VmsError
+from vms.errors import ServiceRunning, SiteUnavailable, VmsError
 from vms.events.engine import DeviceSource, Event, EventEngine, Health
 from vms.events.sources import event_sources
 from vms.events.store import EventStore
 from vms.events.topics import RELAY
 from vms.incidents.priorities import parse_priorities
-from vms.incidents.queue import CLOSED, Incident, IncidentQueue
+from vms.incidents.queue import CHANNEL, CLOSED, Incident, IncidentQueue
 from vms.loans.feedback import Feedback
 from vms.loans.loans import Loans
 from vms.profile import Profile
@@ -42,7 +49,10 @@ from vms.recording.locks import EvidenceLocks
 from vms.recording.recorder import RecorderStatus
 from vms.recording.service import Recording
 from vms.site.address import address_path, lock_path, running
+from vms.site.changes import ChangeListener
+from vms.site.database import SiteAddress, SiteDatabase
 from vms.site.server import SiteServer
+from vms.site.workstations import Heartbeat, Workstations
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +67,11 @@ class SiteService:
                  mode: str | None = None, segment_s: float = 60.0,
                  on_status: Callable[[RecorderStatus], None] | None = None,
                  on_alarm: Callable[[str], None] | None = None,
-                 serve_clients: bool = True) -> None:
+                 serve_clients: bool = True, site: SiteAddress | None = None,
+                 workstation: str | None = None) -> None:
         """``cameras``: record only these (default every camera); ``devices``: watch only
-        these devices' events (default every registered device, followed as it changes)."""
+        these devices' events (default every registered device, followed as it changes);
+        ``site``: the control room's database to join, as ``workstation``."""
         self.profile = profile
         self.session = service_session()
         settings = profile.accounts.settings()
@@ -71,7 +83,15 @@ class SiteService:
         self.store = EventStore.for_profile(profile.data_dir)
         self.engine = EventEngine(self.store)
         prio = settings.value("call_priorities")
-        self.queue = IncidentQueue(profile, self.store, parse_priorities(prio) if prio else None)
+        self.site = site
+        self.site_db = SiteDatabase.open(site, profile.credentials) if site else None
+        self.queue = IncidentQueue(profile, self.site_db or self.store,
+                                   parse_priorities(prio) if prio else None,
+                                   workstation=workstation)
+        self._changes: ChangeListener | None = None
+        self._heartbeat: Heartbeat | None = None
+        self._unraised: list[Event] = []  # presses heard while the site database was away
+        self._unraised_lock = threading.Lock()
         self.recording: Recording | None = None
         if record and self.mode != OFF:
             self.recording = Recording(profile, self.session, segment_s=segment_s,
@@ -87,7 +107,9 @@ class SiteService:
         self.health_listeners: list[Callable[[Health], None]] = []
         self.engine.listeners.append(self._on_event)
         self.engine.health_listeners.append(self._on_health)
-        self.queue.listeners.append(self._on_incident)
+        if self.site_db is None:
+            self.queue.listeners.append(self._on_incident)
+        # on a site every change, this service's own too, arrives as a notification
         self.server: SiteServer | None = None  # while clients are served
         self._claim: filelock.BaseFileLock | None = None
         self._watched: dict[int, DeviceSource] = {}
@@ -113,7 +135,13 @@ class SiteService:
 
     # -- the pipeline (the service loop, or a worker thread for operator actions) ---------
     def _on_event(self, e: Event) -> None:
-        raised = self.queue.on_event(e)  # stored first, then raised
+        try:
+            raised = self.queue.on_event(e)  # stored first, then raised
+        except SiteUnavailable as exc:
+            with self._unraised_lock:
+                self._unraised.append(e)
+            log.error("%s; the alarm from %s is kept and raised when it answers", exc, e.device)
+            raised = None
         self.locks.on_event(e, raised)
         if self.recording is not None:
             self.recording.on_event(e)
@@ -127,6 +155,31 @@ class SiteService:
         if self.recording is not None:
             self.recording.on_incident(inc)
         self._tell(self.incident_listeners, inc)
+
+    def _heard(self, _channel: str, payload: str) -> None:
+        """A call changed on the site (by a desk, or by this service)."""
+        self._on_incident(self.queue.get(int(payload)))
+
+    def _site_back(self) -> None:
+        """The site database answers again: raise what waited, re-read every open call."""
+        self.raise_unraised()
+        for inc in self.queue.open_incidents():
+            self._on_incident(inc)
+
+    def raise_unraised(self) -> int:
+        """Raise the alarms heard while the site database was away; returns how many are
+        still waiting (it went away again)."""
+        with self._unraised_lock:
+            waiting, self._unraised = self._unraised, []
+        for i, e in enumerate(waiting):
+            try:
+                self.locks.on_event(e, self.queue.on_event(e))
+            except SiteUnavailable:
+                with self._unraised_lock:
+                    self._unraised[:0] = waiting[i:]
+                break
+        with self._unraised_lock:
+            return len(self._unraised)
 
     def _on_health(self, h: Health) -> None:
         if h.state != "ok" and h.state != "connecting":
@@ -181,6 +234,12 @@ class SiteService:
             self.locks.on_incident(inc)
             if self.recording is not None:
                 self.recording.on_incident(inc)
+        if self.site is not None:
+            creds = self.profile.credentials
+            self._changes = ChangeListener(SiteDatabase(self.site, creds), [CHANNEL], self._heard,
+                                           on_reconnect=self._site_back).start()
+            self._heartbeat = Heartbeat(Workstations(SiteDatabase(self.site, creds)),
+                                        self.queue.workstation).start()
         if self.serve_clients:
             self.server = SiteServer(self)
             self.loop.call(self.server.start(), timeout=10)
@@ -241,6 +300,8 @@ class SiteService:
                 await self._reconcile()
             except Exception:  # the registry busy for a moment: next time
                 log.exception("following the registry")
+            if self._unraised:  # the site database may be back before the listener knows
+                await asyncio.to_thread(self.raise_unraised)
 
     def stop(self) -> None:
         """Everything closed cleanly: subscriptions given back, segments finished."""
@@ -261,6 +322,10 @@ class SiteService:
             self.server = None
         if self.recording is not None:
             self.recording.stop()
+        if self._changes is not None:
+            self._changes.stop()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         if self.started:
             try:
                 self.profile.access.record(self.session, "service.stop",
@@ -271,6 +336,8 @@ class SiteService:
         self.loop.stop()
         self.index.close()
         self.store.close()
+        if self.site_db is not None:
+            self.site_db.close()
         if self._claim is not None:
             # another service may have claimed the address already
             with contextlib.suppress(OSError):

@@ -29,6 +29,18 @@ WORKSTATIONS_CHANNEL = "beacon_workstations"
 OPERATOR_LOST = "operator lost"
 
 
+def _running(pid: int) -> bool:
+    """Whether a process of this computer still runs (a desk restarted after a crash may
+    take its old name at once; another program using that name may not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but belongs to someone else
+        return True
+    return True
+
+
 class Workstations:
     def __init__(self, db: SiteDatabase, lost_after_s: float = LOST_AFTER_S) -> None:
         self.db = db
@@ -43,7 +55,8 @@ class Workstations:
                 "SELECT host, pid, seen > now() - make_interval(secs => ?) AS live "
                 "FROM workstations WHERE name = ? FOR UPDATE",
                 (self.lost_after_s, name)).fetchone()
-            if row is not None and row["live"] and (row["host"], row["pid"]) != (host, pid):
+            if row is not None and row["live"] and (row["host"], row["pid"]) != (host, pid) \
+                    and not (row["host"] == host and not _running(row["pid"])):
                 raise ConfigError(f"the workstation name '{name}' is in use on the site by "
                                   f"{row['host']} (process {row['pid']}): give this one another "
                                   "name with --workstation or VMS_WORKSTATION")
