@@ -4,7 +4,8 @@ an operator's desk process, so that races and kills involve real processes.
     python -m tests.site_desk PROFILE SITE WORKSTATION USER PASSWORD
 
 prints {"ready": true} once it is on the site (joined, heartbeat running), then answers
-each command with one line: {"do": "accept"|"close"|"hold", "id": N, "at": UNIX_TIME}
+each command with one line: {"do": "accept"|"close"|"hold", "id": N, "at": UNIX_TIME}, or
+{"do": "talk", "device": N} (take the site's talk lock for that caller)
 ("at": wait until then, so several desks act at the same instant).
 """
 
@@ -22,6 +23,7 @@ def main() -> int:
     from vms.incidents.queue import IncidentQueue
     from vms.profile import Profile
     from vms.site.database import SiteDatabase
+    from vms.site.talk_floor import TalkFloor
     from vms.site.workstations import Heartbeat, Workstations
 
     profile_dir, site, name, user, password = sys.argv[1:6]
@@ -31,6 +33,7 @@ def main() -> int:
     queue = IncidentQueue(profile, db, workstation=name)
     Heartbeat(Workstations(SiteDatabase(site, profile.credentials)), name, user,
               every_s=1.0).start()
+    floor = TalkFloor(SiteDatabase(site, profile.credentials), name)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         cmd: dict[str, Any] = json.loads(line)
@@ -40,6 +43,10 @@ def main() -> int:
                 inc = queue.accept(session, int(cmd["id"]))
             elif cmd["do"] == "hold":
                 inc = queue.hold(session, int(cmd["id"]))
+            elif cmd["do"] == "talk":  # the site's talk lock for a caller (a device id)
+                floor.take(int(cmd["device"]), user)
+                print(json.dumps({"ok": True, "talking": True}), flush=True)
+                continue
             else:
                 inc = queue.close(session, int(cmd["id"]), "test")
             out: dict[str, Any] = {"ok": True, "owner": inc.owner,

@@ -112,7 +112,9 @@ DEVICE_ACTIONS = {"LIVE_VIEW", "PTZ", "TALK", "RELAY", "DEVICE_CONFIGURE", "DEVI
 # Keyring reads that are not a device's login.
 NOT_DEVICE_LOGINS = {"vms/audit/log.py": "the audit chain's key",
                      "vms/evidence/ca.py": "the evidence CA's passphrase",
-                     "vms/evidence/signing.py": "whether the signing passphrase is kept"}
+                     "vms/evidence/signing.py": "whether the signing passphrase is kept",
+                     "vms/site/database.py": "the site database's password",
+                     "vms/cli/site.py": "the site database's password, put back if refused"}
 
 
 def _around_the_gate(source: str) -> list[int]:

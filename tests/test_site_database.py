@@ -23,13 +23,14 @@ from tests.pgcluster import SUPERUSER_PASSWORD, Cluster
 from tests.wall_helpers import register
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
-from vms.errors import ConfigError, PermissionDenied, SiteUnavailable
+from vms.errors import ConfigError, PermissionDenied, SiteUnavailable, TalkTaken
 from vms.events.engine import Event
 from vms.events.topics import DomainEvent
 from vms.incidents.queue import ACCEPTED, CHANNEL, ON_HOLD, IncidentQueue
 from vms.profile import Profile
 from vms.site.changes import CONNECTED, RECONNECTING, ChangeListener
 from vms.site.database import SiteAddress, SiteDatabase
+from vms.site.talk_floor import TalkFloor
 from vms.site.workstations import OPERATOR_LOST
 
 OPS = [(f"desk-op{i}", f"desk-op{i}-password") for i in range(1, 6)]
@@ -250,6 +251,7 @@ def test_a_desk_killed_mid_call_loses_its_operator_and_another_desk_takes_over(
     b = Desk(site.path, site_url, "desk-b", *OPS[1])
     changed: list[str] = []
     listener = ChangeListener(db, [CHANNEL], lambda _c, payload: changed.append(payload)).start()
+    floor = TalkFloor(SiteDatabase(site_url, site.profile.credentials), "desk-b")
     try:
         a.ready()
         b.ready()
@@ -261,6 +263,10 @@ def test_a_desk_killed_mid_call_loses_its_operator_and_another_desk_takes_over(
         refused = b.read()
         assert not refused["ok"] and refused["type"] == PermissionDenied.__name__
         assert "desk-op1 (at desk-a)" in refused["error"]
+        a.send(do="talk", device=site.ids["hp1"])
+        assert a.read()["talking"]
+        with pytest.raises(TalkTaken, match="desk-op1 at desk-a is talking to this caller"):
+            floor.take(site.ids["hp1"], "desk-op2")
         changed.clear()
         os.kill(a.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
@@ -274,8 +280,11 @@ def test_a_desk_killed_mid_call_loses_its_operator_and_another_desk_takes_over(
         b.send(do="accept", id=inc.id)
         took = b.read()
         assert took["ok"] and (took["owner"], took["workstation"]) == ("desk-op2", "desk-b")
+        floor.take(site.ids["hp1"], "desk-op2")  # the crashed desk's talk lock went with it
+        floor.give_back(site.ids["hp1"])
         print(f"operator lost after {lost_after:.1f} s")
     finally:
+        floor.close()
         listener.stop()
         a.close()
         b.close()

@@ -17,12 +17,14 @@ from ui import tasks
 from ui.desktop import Desktop
 from ui.main_window import MainWindow
 from ui.simulator_link import SimulatorLink
+from vms.cli.common import site_address, workstation
 from vms.coreloop import core_loop
 from vms.discovery.presence import Presence, PresenceListener
 from vms.errors import VmsError
 from vms.paths import resolve_data_dir
 from vms.profile import Profile
 from vms.site import attach
+from vms.site.desk import SiteDesk
 from vms.store import Registry
 
 
@@ -35,6 +37,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="profile directory (default: $VMS_DATA_DIR or the user data directory)")
     p.add_argument("--sim", action="store_true",
                    help="run on the simulated site (started on this profile if not running)")
+    p.add_argument("--site", metavar="postgresql://USER@HOST:PORT/DB",
+                   help="join a control room's shared site database (default: $VMS_SITE; "
+                        "none: this profile alone)")
+    p.add_argument("--workstation", metavar="NAME",
+                   help="this workstation's name on the site (default: $VMS_WORKSTATION or "
+                        "the computer's name)")
     p.add_argument("--clip-cache", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--quit-after-ready", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -60,16 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     except VmsError as exc:
         print(f"vms-desktop: {exc}", file=sys.stderr)
         return 2
+    desk: SiteDesk | None = None
     try:
+        address, name = site_address(args), workstation(args)
         # The profile's site service: the one 'vms serve' runs, else our own, started before
         # anyone signs in: calls ring, cameras record and footage locks from now until quit.
-        site = attach(profile)
+        site = attach(profile, site=address, workstation=name) if address else attach(profile)
+        if address is not None:  # a control room: this desk's calls are the site's
+            desk = SiteDesk(profile, address, name).start()
     except VmsError as exc:
         print(f"vms-desktop: the site service cannot start: {exc}", file=sys.stderr)
         profile.close()
         return 2
     link = SimulatorLink(data_dir)
-    desktop = Desktop(app, profile, link, site)
+    desktop = Desktop(app, profile, link, site, desk)
     if not desktop.start():
         desktop.close_site()
         profile.close()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from ui import tasks
 from ui.calls.desk import CallDesk
 from ui.calls.service_link import ServiceLink
+from ui.calls.site_indicator import SiteIndicator
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
 from ui.features.admin import AdminFeature
 from ui.features.devices import DeviceFeature
@@ -41,6 +42,7 @@ from vms.profile import Profile
 from vms.recording.index import RecordingIndex
 from vms.recording.onair import RecordingWatch
 from vms.site.client import SiteClient
+from vms.site.desk import SiteDesk
 from vms.site.service import SiteService
 
 CHECK_IDLE_MS = 2000
@@ -76,10 +78,13 @@ class IdleWatch(QObject):
 
 class Desktop(QObject):
     def __init__(self, app: QApplication, profile: Profile, link: SimulatorLink,
-                 site: SiteService | SiteClient) -> None:
+                 site: SiteService | SiteClient, desk: SiteDesk | None = None) -> None:
+        """``desk``: this workstation on a control room's site (calls shared with other
+        desks); None for a profile on its own."""
         super().__init__()
         self.app = app
         self.site = site
+        self.desk = desk
         self.profile = profile
         self.access = profile.access
         self.link = link
@@ -137,7 +142,9 @@ class Desktop(QObject):
         self.live = assemble(self.profile, session)
         # Calls, alarms and health come from the site service (this process's or another's);
         # it also records and locks. The index is opened here for playback and export.
-        service = ServiceLink(self.profile, session, self.site)
+        service = ServiceLink(self.profile, session, self.site, self.desk)
+        if self.desk is not None:
+            self.desk.signed_in(session.user)
         self.recordings = RecordingIndex(self.profile.data_dir / "recordings.db")
         self.live.pane.watch_recording(RecordingWatch(self.recordings).poll)
         self.calls = CallDesk(self.profile, service, self.live.hub, self.recordings)
@@ -151,6 +158,9 @@ class Desktop(QObject):
                   lambda e: win.statusBar().showMessage(f"Events are not watched: {e}"),
                   owner=self.calls)
         win.cameras.devices_loaded.connect(self.calls.keep_callers_warm)  # added, removed
+        indicator = SiteIndicator(self.desk)
+        service.site_state.connect(indicator.show_state)
+        win.statusBar().addPermanentWidget(indicator)
         self.window = win
         ctx = SignedIn(self.profile, session, win, self.svc, self.live, self.calls,
                        self.recordings, self.link)
@@ -230,6 +240,8 @@ class Desktop(QObject):
             self.watch = None
         if self.calls is not None:
             self.calls.hold_mine(reason)  # while the session can still sign for it
+        if self.desk is not None:
+            self.desk.signed_in(None)
         if session is not None:
             try:
                 self.access.sign_out(session, reason)
@@ -278,6 +290,8 @@ class Desktop(QObject):
     def close_site(self) -> None:
         """The site service this desktop ran stops with it (its calls stay in the queue for
         the next start, or for ``vms serve``); a client just hangs up."""
+        if self.desk is not None:
+            self.desk.stop()
         if isinstance(self.site, SiteService):
             self.site.stop()
         else:

@@ -149,6 +149,10 @@ class SiteUnavailable(VmsError):
     """The site's shared database cannot be reached (down, refusing us, or gone away)."""
 
 
+class TalkTaken(VmsError):
+    """Another operator on the site is talking to this caller; the message says who."""
+
+
 class CallTaken(IncidentError):
     """Another operator has the call; the message says who, and at which workstation."""
 

@@ -56,7 +56,9 @@ class CallDesk(QObject):
         self.service = service
         self.hub = hub
         self.session = service.session
-        self.talk = Talk(profile, self.session)
+        site_desk = service.desk
+        self.talk = Talk(profile, self.session,
+                         floor=site_desk.talk_floor if site_desk is not None else None)
         self.relay = RelayControl(profile, self.session)
         self.links = CameraLinks(profile, self.session)
         self.recordings = recordings  # for the pre-alarm clip of intrusions

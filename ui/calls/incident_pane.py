@@ -261,7 +261,7 @@ class IncidentPane(QWidget):
         inc = self.incident
         mine = inc.owner == self.session.user
         words = STATE_WORDS[inc.state]
-        owner = f" by {inc.owner}" if inc.owner and inc.state != NEW else ""
+        owner = f" by {inc.owner_words}" if inc.owner and inc.state != NEW else ""
         self.state.setStyleSheet("padding: 2px 8px; border-radius: 4px; color: white; "
                                  f"background: {'#c0392b' if inc.state == NEW else '#2c7a3f'};")
         self.state.setText(f"{words}{owner}")  # after the style: its size counts the padding
@@ -269,7 +269,8 @@ class IncidentPane(QWidget):
         self.state.setMinimumWidth(self.state.sizeHint().width())
         active = inc.state == ACCEPTED and mine
         self.accept_button.setEnabled(inc.state != CLOSED and not active)
-        self.accept_button.setText("On the call" if active else
+        taken = inc.state == ACCEPTED and not mine  # a colleague's, here or at another desk
+        self.accept_button.setText("On the call" if active else "Take over" if taken else
                                    "Resume call" if inc.accepted_utc else "Accept call")
         for w in (self.hold_button, self.handover_button):
             w.setEnabled(active)

@@ -22,6 +22,7 @@ from vms.events.store import EventStore
 from vms.incidents.queue import Incident, IncidentQueue
 from vms.profile import Profile
 from vms.site.client import SiteClient
+from vms.site.desk import SiteDesk
 from vms.site.service import SiteService
 from vms.store.devices import DeviceRow
 
@@ -32,28 +33,35 @@ class ServiceLink(QObject):
     incident_changed = Signal(object)  # Incident
     event_arrived = Signal(object)  # Event
     health_changed = Signal(object)  # Health (a copy)
+    site_state = Signal(str, str)  # CONNECTED or RECONNECTING, and the words for it
 
     def __init__(self, profile: Profile, session: Session,
-                 site: SiteService | SiteClient | None = None) -> None:
+                 site: SiteService | SiteClient | None = None,
+                 desk: SiteDesk | None = None) -> None:
         """With no ``site``, this service runs a site service of its own for the devices
-        given to ``start`` (recording nothing): a desk on its own, as tests build one."""
+        given to ``start`` (recording nothing): a desk on its own, as tests build one.
+        With a ``desk`` (a control room's site), calls are the site database's."""
         super().__init__()
         self.profile = profile
         self.session = session
         self.owned = site is None
         self.site: SiteService | SiteClient = site or SiteService(profile, record=False)
+        self.desk = desk
+        calls = desk.incident_listeners if desk is not None else self.site.incident_listeners
         self._hooks: list[tuple[list[Any], Any]] = [
             (self.site.listeners, self.event_arrived.emit),
-            (self.site.incident_listeners, self.incident_changed.emit),
+            (calls, self.incident_changed.emit),
             (self.site.health_listeners,
              lambda h: self.health_changed.emit(dataclasses.replace(h))),
         ]
+        if desk is not None:
+            self._hooks.append((desk.state_listeners, self.site_state.emit))
         for hooks, fn in self._hooks:
             hooks.append(fn)
 
     @property
     def queue(self) -> IncidentQueue:
-        return self.site.queue
+        return self.desk.queue if self.desk is not None else self.site.queue
 
     @property
     def store(self) -> EventStore:

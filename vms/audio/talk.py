@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import av
 import numpy as np
@@ -66,6 +67,7 @@ class TalkHandle:
         self._opening: asyncio.Task[object] | None = None
         self._idle = threading.Event()
         self._idle.set()
+        self.released: Callable[[], None] | None = None  # gives the site's talk lock back
 
     def _set(self, state: str, reason: str = "") -> None:
         self.state, self.reason = state, reason
@@ -141,15 +143,28 @@ class TalkHandle:
             if self._sender is not None:
                 await asyncio.gather(self._sender, return_exceptions=True)
             await self.channel.close()
+            if self.released is not None:
+                await asyncio.to_thread(self.released)
+                self.released = None
             self._set(CLOSED)
         return core_loop().submit(_close())
 
 
+class Floor(Protocol):
+    """Who may talk to a caller across a site (``vms.site.talk_floor.TalkFloor``)."""
+
+    def take(self, device_id: int, user: str) -> None: ...
+
+    def give_back(self, device_id: int) -> None: ...
+
+
 class Talk:
-    def __init__(self, profile: Profile, session: Session) -> None:
+    def __init__(self, profile: Profile, session: Session, floor: Floor | None = None) -> None:
+        """``floor``: on a control room's site, one operator talks to a caller at a time."""
         self.profile = profile
         self.session = session
         self.gate = DeviceGate(profile, session)
+        self.floor = floor
 
     def open(self, device_id: int, on_state: Callable[[str, str], None] | None = None,
              incident: int | None = None) -> TalkHandle:
@@ -160,8 +175,13 @@ class Talk:
         if stream is None or not stream.uri:
             raise DeviceError(f"{row.name} has no stream to talk on")
         user, password = gate.login(row)
+        if self.floor is not None:
+            self.floor.take(device_id, self.session.user)  # or who is talking, in words
         gate.done("talk.open", row, {"incident": incident})
         channel = TalkChannel(stream.uri, user, password, allow_basic=row.allow_basic_rtsp)
         handle = TalkHandle(channel, row.name, on_state)
+        if self.floor is not None:
+            floor = self.floor
+            handle.released = lambda: floor.give_back(device_id)
         core_loop().submit(handle._open())
         return handle

@@ -10,7 +10,6 @@ committed before listeners hear of it.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -76,6 +75,13 @@ class Incident:
     workstation: str | None = None  # where the owner took it: several desks share a site
 
     @property
+    def owner_words(self) -> str:
+        """Who has the call, and at which desk when several share the site."""
+        if not self.owner:
+            return ""
+        return f"{self.owner} at {self.workstation}" if self.workstation else self.owner
+
+    @property
     def title(self) -> str:
         return f"{KIND_WORDS.get(self.kind, self.kind)}: {self.device} ({self.area})"
 
@@ -86,6 +92,7 @@ CHANNEL = "beacon_incidents"  # the site database's notification of a changed in
 
 def _who(inc: Incident) -> str:
     return f"{inc.owner} (at {inc.workstation})" if inc.workstation else str(inc.owner)
+
 
 
 class QueueStore(Protocol):
@@ -105,7 +112,8 @@ class IncidentQueue:
                  workstation: str | None = None) -> None:
         self.profile = profile
         self.store = store
-        self.workstation = workstation or socket.gethostname()
+        # a site's desks each have a name; a profile on its own has one desk and records none
+        self.workstation = workstation
         self.priorities = {**PRIORITIES, **(priorities or {})}
         self.listeners: list[Listener] = []
         self._lock = threading.RLock()
@@ -183,12 +191,13 @@ class IncidentQueue:
         with self._lock:
             # One reading decides everything below, and the update expects exactly it: a
             # second reading could see another desk's accept and pass it as ours to take over.
-            inc = self._check(session, iid, "incident.accept")
+            inc = self.get(iid)
             if inc.state == ACCEPTED and inc.owner != session.user:
                 row = self.profile.registry.device(inc.device_id)
                 self.profile.access.require(session, Permission.CALL_FORCE_TAKE, row,
                                             action="incident.take_over",
                                             doing=f"take over the call {_who(inc)} has")
+            self._check(session, iid, "incident.accept", inc)
             if inc.state == ACCEPTED and inc.owner == session.user and \
                     inc.workstation == self.workstation:
                 return inc
@@ -196,8 +205,10 @@ class IncidentQueue:
                 if other.id != iid and other.state == ACCEPTED and other.owner == session.user:
                     self.hold(session, other.id, f"answering incident {iid}")
             accepted = inc.accepted_utc or utc_now()
-            if not self._change(iid, session.user, "accepted",
-                                {"from": inc.state, "previous": inc.owner},
+            detail = {"from": inc.state, "previous": inc.owner}
+            if self.workstation:
+                detail["workstation"] = self.workstation
+            if not self._change(iid, session.user, "accepted", detail,
                                 expect=(inc.state, inc.owner), state=ACCEPTED, owner=session.user,
                                 workstation=self.workstation, accepted_utc=accepted):
                 now = self.get(iid)
@@ -288,8 +299,10 @@ class IncidentQueue:
             return self._done(session, iid, "incident.close", {"outcome": outcome})
 
     # -- helpers ---------------------------------------------------------------------
-    def _check(self, session: Session, iid: int, action: str) -> Incident:
-        inc = self.get(iid)
+    def _check(self, session: Session, iid: int, action: str,
+               inc: Incident | None = None) -> Incident:
+        """The incident (read now, or as the caller read it), if this user may handle it."""
+        inc = inc or self.get(iid)
         row = self.profile.registry.device(inc.device_id)
         self.profile.access.require(session, Permission.CALL_HANDLE, row, action=action)
         if inc.state == CLOSED:

@@ -28,9 +28,13 @@ def describe(action: str, detail: dict[str, Any], local: Any = str) -> str:
         return "saw the call on screen"
     if action == "accepted":
         prev, was = d.get("previous"), d.get("from")
+        at = f" at {d['workstation']}" if d.get("workstation") else ""
         if was == "accepted" and prev:
-            return f"took the call over from {prev}"
-        return "resumed the call" if was == "on_hold" else "accepted the call"
+            return f"took the call over from {prev}{at}"
+        return ("resumed the call" if was == "on_hold" else "accepted the call") + at
+    if action == "operator lost":
+        return (f"lost its operator: {d.get('owner')}'s workstation {d.get('workstation')} "
+                "went silent; any operator may take the call")
     if action == "on hold":
         return "put the call on hold" + (f" ({d['reason']})" if d.get("reason") else "")
     if action == "handed over":

@@ -159,7 +159,7 @@ def unreachable(address: SiteAddress, exc: BaseException) -> SiteUnavailable:
 class SiteDatabase:
     def __init__(self, address: SiteAddress | str, credentials: CredentialStore) -> None:
         self.address = address if isinstance(address, SiteAddress) else SiteAddress.parse(address)
-        self._credentials = credentials
+        self.credentials = credentials
         self._local = threading.local()
 
     @classmethod
@@ -177,7 +177,7 @@ class SiteDatabase:
     def connect(self) -> psycopg.Connection[Row]:
         """A new autocommit connection (listeners and advisory locks need their own)."""
         a = self.address
-        stored = self._credentials.get(a.credential_key)
+        stored = self.credentials.get(a.credential_key)
         try:
             return psycopg.connect(host=a.host, port=a.port, dbname=a.dbname, user=a.user,
                                    password=stored[1] if stored else None,

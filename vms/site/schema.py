@@ -51,6 +51,12 @@ MIGRATIONS: tuple[str, ...] = (
         action TEXT NOT NULL,
         detail TEXT NOT NULL
     );
-    CREATE INDEX actions_incident ON incident_actions (incident_id, id)
+    CREATE INDEX actions_incident ON incident_actions (incident_id, id);
+    CREATE TABLE talking (              -- who holds a caller's talk lock (the lock decides)
+        device_id INTEGER PRIMARY KEY,
+        "user" TEXT NOT NULL,
+        workstation TEXT NOT NULL,
+        since TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
     """,
 )

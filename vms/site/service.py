@@ -25,6 +25,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -87,7 +88,8 @@ class SiteService:
         self.site_db = SiteDatabase.open(site, profile.credentials) if site else None
         self.queue = IncidentQueue(profile, self.site_db or self.store,
                                    parse_priorities(prio) if prio else None,
-                                   workstation=workstation)
+                                   workstation=(workstation or socket.gethostname())
+                                   if site else None)
         self._changes: ChangeListener | None = None
         self._heartbeat: Heartbeat | None = None
         self._unraised: list[Event] = []  # presses heard while the site database was away
@@ -239,7 +241,7 @@ class SiteService:
             self._changes = ChangeListener(SiteDatabase(self.site, creds), [CHANNEL], self._heard,
                                            on_reconnect=self._site_back).start()
             self._heartbeat = Heartbeat(Workstations(SiteDatabase(self.site, creds)),
-                                        self.queue.workstation).start()
+                                        self.queue.workstation or "", says_user=False).start()
         if self.serve_clients:
             self.server = SiteServer(self)
             self.loop.call(self.server.start(), timeout=10)

@@ -66,12 +66,19 @@ class Workstations:
                 "pid = EXCLUDED.pid, started = now(), seen = now()", (name, user, host, pid))
             tx.notify(WORKSTATIONS_CHANNEL, name)
 
-    def beat(self, name: str, user: str | None) -> list[int]:
-        """Say ``name`` is alive (and who is signed in there), then sweep: returns the ids of
-        calls this beat found their operator lost on."""
+    def beat(self, name: str, user: str | None, says_user: bool = True) -> list[int]:
+        """Say ``name`` is alive (and who is signed in there, unless ``says_user`` is False:
+        the site service inside a desktop beats for the same workstation, and only the desk
+        knows who sits at it), then sweep: returns the ids of calls this beat found their
+        operator lost on."""
         with self.db.transaction() as tx:
-            row = tx.execute('UPDATE workstations SET seen = now(), "user" = ? WHERE name = ? '
-                             "RETURNING name", (user, name)).fetchone()
+            here = (socket.gethostname(), os.getpid(), name)
+            if says_user:
+                row = tx.execute('UPDATE workstations SET seen = now(), "user" = ?, host = ?, '
+                                 "pid = ? WHERE name = ? RETURNING name", (user, *here)).fetchone()
+            else:
+                row = tx.execute("UPDATE workstations SET seen = now(), host = ?, pid = ? "
+                                 "WHERE name = ? RETURNING name", here).fetchone()
             if row is None:  # removed, or the database was replaced: join again
                 self.join(name, user)
         return self.sweep()
@@ -112,17 +119,21 @@ class Heartbeat:
     is logged once and tried again at the next beat (the desk says so from its listener)."""
 
     def __init__(self, stations: Workstations, name: str, user: str | None = None,
-                 every_s: float = HEARTBEAT_S) -> None:
+                 every_s: float = HEARTBEAT_S, says_user: bool = True) -> None:
         self.stations = stations
         self.name = name
         self.user = user
+        self.says_user = says_user
         self.every_s = every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vms-heartbeat", daemon=True)
         self._failing = False
 
     def start(self) -> Heartbeat:
-        self.stations.join(self.name, self.user)
+        if self.says_user:
+            self.stations.join(self.name, self.user)
+        else:
+            self.stations.beat(self.name, None, says_user=False)
         self._thread.start()
         return self
 
@@ -138,7 +149,7 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             try:
-                self.stations.beat(self.name, self.user)
+                self.stations.beat(self.name, self.user, self.says_user)
                 self._failing = False
             except VmsError as exc:
                 if not self._failing:

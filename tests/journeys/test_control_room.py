@@ -1,0 +1,126 @@
+"""Journey: an operator's desk in a control room of several workstations (issue 25).
+
+The desk joins the site's database (a real PostgreSQL the tests start) as "desk-1"; its
+status bar says so. A Help Point is pressed: the call rings here. A colleague at another
+workstation ("desk-2", another process) takes it first: this desk stops ringing, shows who
+has the call and where, and offers "Take over", which an operator is refused in words naming
+the colleague. The database is stopped: the status bar says what the desk cannot do; it comes
+back, and so does the desk.
+
+Set-up outside the windows: the simulated site, its Help Point registered, the two operators'
+accounts, and the site database's password in the keyring (``vms site password`` does that).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from tests.conftest import Sim, vms_cmd
+from tests.journeys.setup_site import simulated_site
+from tests.journeys.walk import look_at, sign_in
+from tests.pgcluster import SUPERUSER_PASSWORD, Cluster
+from ui.calls.site_indicator import SiteIndicator
+from ui.desktop import Desktop
+from ui.simulator_link import SimulatorLink
+from vms.access.roles import Role
+from vms.profile import Profile
+from vms.site.database import SiteAddress
+from vms.site.desk import SiteDesk
+
+SITE = """
+[[device]]
+name = "hp-market"
+kind = "help_point"
+location = "Market Square"
+"""
+AMA, AMA_PW = "ama-operator", "first-desk-on-nights"
+BEN, BEN_PW = "ben-operator", "second-desk-on-nights"
+
+
+@pytest.fixture()
+def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
+    with simulated_site(tmp_path, clip_cache, config=SITE,
+                        users={AMA: (Role.OPERATOR, AMA_PW), BEN: (Role.OPERATOR, BEN_PW)},
+                        registered=("hp-market",)) as both:
+        yield both
+
+
+@pytest.mark.timeout(300)
+def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
+                                      site_of: Callable[..., Any], pg_cluster: Cluster,
+                                      site_url: str) -> None:
+    sim, profile = site
+    address = SiteAddress.parse(site_url)
+    profile.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
+    desk = SiteDesk(profile, address, "desk-1").start()
+    desktop = Desktop(QApplication.instance(), profile, SimulatorLink(profile.data_dir),  # type: ignore[arg-type]
+                      site_of(profile, site=address, workstation="desk-1"), desk)
+    try:
+        sign_in(desktop, AMA, AMA_PW)
+        win, calls = desktop.window, desktop.calls
+        assert win is not None and calls is not None
+        indicator = win.statusBar().findChild(SiteIndicator)
+        assert indicator is not None
+        qtbot.waitUntil(lambda: indicator.text().startswith("Site: connected"), timeout=10000)
+        assert indicator.text() == "Site: connected (127.0.0.1 as desk-1)"
+
+        # -- a press rings at this desk -------------------------------------------------------
+        sim.cli("press", "hp-market")
+        qtbot.waitUntil(lambda: len(calls.panes) == 1, timeout=20000)
+        iid, pane = next(iter(calls.panes.items()))
+        qtbot.waitUntil(lambda: calls.alert.active, timeout=5000)
+        assert pane.accept_button.text() == "Accept call"
+
+        # -- a colleague at another workstation takes it first ---------------------------------
+        env = {"VMS_USER": BEN, "VMS_PASSWORD": BEN_PW, "VMS_SITE": site_url,
+               "VMS_WORKSTATION": "desk-2"}
+        import os
+
+        took = subprocess.run(vms_cmd("--data-dir", str(profile.data_dir), "calls", "accept",
+                                      str(iid)), env={**os.environ, **env},
+                              capture_output=True, text=True, timeout=60)
+        assert took.returncode == 0, took.stderr
+        qtbot.waitUntil(lambda: pane.state.text() == f"accepted by {BEN} at desk-2",
+                        timeout=10000)
+        assert not calls.alert.active, "the desk still rings for a call a colleague has"
+        assert pane.accept_button.text() == "Take over"
+        row = next(r for r in range(calls.queue_pane.table.rowCount())
+                   if calls.queue_pane.table.item(r, 2).text().startswith("hp-market"))
+        assert f"{BEN} at desk-2" in [calls.queue_pane.table.item(row, c).text()
+                                      for c in range(calls.queue_pane.table.columnCount())]
+        log = pane.call_log.entries
+        qtbot.waitUntil(lambda: any(BEN in log.item(i).text() for i in range(log.count())),
+                        timeout=10000)
+        look_at(pane, "control-room-taken-elsewhere.png")
+        look_at(win, "control-room-desk.png")
+
+        said: list[str] = []
+        win.statusBar().messageChanged.connect(said.append)
+        qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: any("Could not accept" in s for s in said), timeout=10000)
+        refusal = next(s for s in said if "Could not accept" in s)
+        assert f"take over the call {BEN} (at desk-2) has" in refusal, refusal
+
+        # -- the database goes away and comes back ---------------------------------------------
+        pg_cluster.stop()
+        try:
+            qtbot.waitUntil(lambda: indicator.text().startswith("Site: reconnecting"),
+                            timeout=15000)
+            assert "calls cannot be taken or updated until it is back" in indicator.text()
+            look_at(win, "control-room-reconnecting.png")
+        finally:
+            pg_cluster.start()
+        qtbot.waitUntil(lambda: indicator.text().startswith("Site: connected"), timeout=30000)
+        assert pane.state.text() == f"accepted by {BEN} at desk-2"
+    finally:
+        sim.cli("release", "hp-market")
+        desktop._end_session("journey over")
+        desk.stop()

@@ -1,0 +1,92 @@
+"""An operator's workstation on a control room's site: the shared call queue, its changes
+pushed from the database, and this desk's heartbeat.
+
+The desk acts on calls straight on the site database (accepting is the database's one
+conditional update, whoever else tries at the same moment) and hears every change, its own
+too, as a notification: one path for what it shows. Talking to a caller takes the site's
+talk lock for that Help Point (``talk_floor``). Device events, health and relay states
+still come from the profile's site service. After the database comes back the desk re-reads
+every open call, since notifications sent while it was away are gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from vms.credentials import CredentialStore
+from vms.errors import VmsError
+from vms.incidents.queue import CHANNEL, Incident, IncidentQueue
+from vms.profile import Profile
+from vms.site.changes import CONNECTED, RECONNECTING, ChangeListener
+from vms.site.database import SiteAddress, SiteDatabase
+from vms.site.talk_floor import TalkFloor
+from vms.site.workstations import Heartbeat, Workstations
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CONNECTED", "RECONNECTING", "SiteDesk"]
+
+
+class SiteDesk:
+    def __init__(self, profile: Profile, address: SiteAddress, workstation: str,
+                 priorities: dict[str, int] | None = None) -> None:
+        creds: CredentialStore = profile.credentials
+        self.address = address
+        self.db = SiteDatabase.open(address, creds)
+        self.queue = IncidentQueue(profile, self.db, priorities, workstation=workstation)
+        self.incident_listeners: list[Callable[[Incident], None]] = []
+        self.state_listeners: list[Callable[[str, str], None]] = []
+        self.state, self.words = RECONNECTING, f"joining {address}"
+        self._changes = ChangeListener(SiteDatabase(address, creds), [CHANNEL], self._heard,
+                                       on_reconnect=self._back, on_state=self._state)
+        self._heartbeat = Heartbeat(Workstations(SiteDatabase(address, creds)), workstation)
+        self.talk_floor = TalkFloor(SiteDatabase(address, creds), workstation)
+        self.started = False
+
+    @property
+    def workstation(self) -> str:
+        return self.queue.workstation or ""
+
+    def start(self) -> SiteDesk:
+        self._changes.start()
+        self._heartbeat.start()
+        self.started = True
+        return self
+
+    def signed_in(self, user: str | None) -> None:
+        """Who the other desks see at this workstation (None: nobody)."""
+        self._heartbeat.user = user
+
+    def _heard(self, _channel: str, payload: str) -> None:
+        self._tell(self.queue.get(int(payload)))
+
+    def _back(self) -> None:
+        for inc in self.queue.open_incidents():
+            self._tell(inc)
+
+    def _state(self, state: str, words: str) -> None:
+        self.state, self.words = state, words
+        for fn in list(self.state_listeners):
+            try:
+                fn(state, words)
+            except Exception:
+                log.exception("site state listener failed")
+
+    def _tell(self, inc: Incident) -> None:
+        for fn in list(self.incident_listeners):
+            try:
+                fn(inc)
+            except Exception:
+                log.exception("site incident listener failed")
+
+    def stop(self) -> None:
+        if self.started:
+            self._changes.stop()
+            try:
+                self._heartbeat.stop()
+            except VmsError as exc:
+                log.warning("leaving the site: %s", exc)
+            self.started = False
+        self.talk_floor.close()
+        self.db.close()
