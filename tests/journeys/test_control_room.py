@@ -4,8 +4,9 @@ The desk joins the site's database (a real PostgreSQL the tests start) as "desk-
 status bar says so. A Help Point is pressed: the call rings here. A colleague at another
 workstation ("desk-2", another process) takes it first: this desk stops ringing, shows who
 has the call and where, and offers "Take over", which an operator is refused in words naming
-the colleague. The database is stopped: the status bar says what the desk cannot do; it comes
-back, and so does the desk.
+the colleague. The colleague's workstation is killed mid-call: within 20 s the call rings
+here again as "operator lost", and this operator takes it. The database is stopped: the
+status bar says what the desk cannot do; it comes back, and so does the desk.
 
 Set-up outside the windows: the simulated site, its Help Point registered, the two operators'
 accounts, and the site database's password in the keyring (``vms site password`` does that).
@@ -13,7 +14,7 @@ accounts, and the site database's password in the keyring (``vms site password``
 
 from __future__ import annotations
 
-import subprocess
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import Sim, vms_cmd
+from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import look_at, sign_in
 from tests.pgcluster import SUPERUSER_PASSWORD, Cluster
+from tests.test_site_database import Desk
 from ui.calls.site_indicator import SiteIndicator
 from ui.desktop import Desktop
 from ui.simulator_link import SimulatorLink
@@ -61,6 +63,7 @@ def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
     address = SiteAddress.parse(site_url)
     profile.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
     desk = SiteDesk(profile, address, "desk-1").start()
+    colleague: Desk | None = None
     desktop = Desktop(QApplication.instance(), profile, SimulatorLink(profile.data_dir),  # type: ignore[arg-type]
                       site_of(profile, site=address, workstation="desk-1"), desk)
     try:
@@ -80,27 +83,24 @@ def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
         assert pane.accept_button.text() == "Accept call"
 
         # -- a colleague at another workstation takes it first ---------------------------------
-        env = {"VMS_USER": BEN, "VMS_PASSWORD": BEN_PW, "VMS_SITE": site_url,
-               "VMS_WORKSTATION": "desk-2"}
-        import os
-
-        took = subprocess.run(vms_cmd("--data-dir", str(profile.data_dir), "calls", "accept",
-                                      str(iid)), env={**os.environ, **env},
-                              capture_output=True, text=True, timeout=60)
-        assert took.returncode == 0, took.stderr
+        colleague = Desk(profile.data_dir, site_url, "desk-2", BEN, BEN_PW)
+        colleague.ready()
+        colleague.send(do="accept", id=iid)
+        assert colleague.read()["ok"]
         qtbot.waitUntil(lambda: pane.state.text() == f"accepted by {BEN} at desk-2",
                         timeout=10000)
         assert not calls.alert.active, "the desk still rings for a call a colleague has"
         assert pane.accept_button.text() == "Take over"
-        row = next(r for r in range(calls.queue_pane.table.rowCount())
-                   if calls.queue_pane.table.item(r, 2).text().startswith("hp-market"))
-        assert f"{BEN} at desk-2" in [calls.queue_pane.table.item(row, c).text()
-                                      for c in range(calls.queue_pane.table.columnCount())]
+        table = calls.queue_pane.table
+        row = next(r for r in range(table.rowCount())
+                   if table.item(r, 2).text().startswith("hp-market"))
+        assert f"{BEN} at desk-2" in [table.item(row, c).text()
+                                      for c in range(table.columnCount())]
         log = pane.call_log.entries
         qtbot.waitUntil(lambda: any(BEN in log.item(i).text() for i in range(log.count())),
                         timeout=10000)
-        look_at(pane, "control-room-taken-elsewhere.png")
-        look_at(win, "control-room-desk.png")
+        look_at(pane, "journey-control-room-taken-elsewhere.png")
+        look_at(win, "journey-control-room-desk.png")
 
         said: list[str] = []
         win.statusBar().messageChanged.connect(said.append)
@@ -109,18 +109,34 @@ def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
         refusal = next(s for s in said if "Could not accept" in s)
         assert f"take over the call {BEN} (at desk-2) has" in refusal, refusal
 
+        # -- the colleague's workstation dies mid-call: the call rings here again -------------
+        colleague.proc.send_signal(signal.SIGKILL)
+        qtbot.waitUntil(lambda: pane.state.text().startswith("operator lost"), timeout=25000)
+        assert pane.state.text() == f"operator lost: {BEN} at desk-2 went silent"
+        assert calls.alert.active, "a call whose operator was lost must ring"
+        assert pane.accept_button.text() == "Take call"
+        qtbot.waitUntil(lambda: any("went silent at desk-2" in log.item(i).text()
+                                    for i in range(log.count())), timeout=10000)
+        look_at(pane, "journey-control-room-operator-lost.png")
+        qtbot.mouseClick(pane.accept_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: pane.state.text() == f"accepted by {AMA} at desk-1",
+                        timeout=10000)
+        assert not calls.alert.active
+
         # -- the database goes away and comes back ---------------------------------------------
         pg_cluster.stop()
         try:
             qtbot.waitUntil(lambda: indicator.text().startswith("Site: reconnecting"),
                             timeout=15000)
             assert "calls cannot be taken or updated until it is back" in indicator.text()
-            look_at(win, "control-room-reconnecting.png")
+            look_at(win, "journey-control-room-reconnecting.png")
         finally:
             pg_cluster.start()
         qtbot.waitUntil(lambda: indicator.text().startswith("Site: connected"), timeout=30000)
-        assert pane.state.text() == f"accepted by {BEN} at desk-2"
+        assert pane.state.text() == f"accepted by {AMA} at desk-1"
     finally:
+        if colleague is not None:
+            colleague.close()
         sim.cli("release", "hp-market")
         desktop._end_session("journey over")
         desk.stop()

@@ -63,7 +63,7 @@ class CallKeys:
         desk, me = self.desk, self.desk.session.user
 
         def takeable(i: Incident) -> bool:
-            return i.state == NEW or (i.state == ON_HOLD and i.owner == me)
+            return i.state == NEW or (i.state == ON_HOLD and (i.owner == me or bool(i.lost_from)))
         front = self._in_front()
         if front is not None:
             inc = desk.queue_pane.items.get(front.incident.id, front.incident)

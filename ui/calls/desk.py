@@ -45,6 +45,11 @@ def _epoch(utc: str) -> float:
     return datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
 
 
+def _rings(inc: Incident) -> bool:
+    """Waiting for an operator: new, or its operator's workstation went silent mid-call."""
+    return inc.state == NEW or (inc.state == ON_HOLD and bool(inc.lost_from))
+
+
 class CallDesk(QObject):
     message = Signal(str)
     pane_shown = Signal(int, float)  # incident id, monotonic time the pane was shown
@@ -155,13 +160,13 @@ class CallDesk(QObject):
                 pane.shutdown()
                 pane.close()
                 pane.deleteLater()
-        elif inc.state == NEW and pane is None and inc.priority <= POP_UP_PRIORITY:
+        elif _rings(inc) and pane is None and inc.priority <= POP_UP_PRIORITY:
             self.show_pane(inc.id, inc, asked=False)
         self._alert()
 
     def _alert(self) -> None:
         waiting = [i for i in self.queue_pane.items.values()
-                   if i.state == NEW and i.priority <= POP_UP_PRIORITY]
+                   if _rings(i) and i.priority <= POP_UP_PRIORITY]
         if waiting and self.handles_calls:
             self.alert.start(self.panes.get(waiting[0].id))
         else:
@@ -264,7 +269,7 @@ class CallDesk(QObject):
         """The call to answer first: the most urgent (down to priority ``up_to``; None: any),
         then the oldest."""
         return min((i for i in self.queue_pane.items.values()
-                    if i.state == NEW and (up_to is None or i.priority <= up_to)),
+                    if _rings(i) and (up_to is None or i.priority <= up_to)),
                    key=lambda i: (i.priority, i.id), default=None)
 
     def answer_next(self) -> None:

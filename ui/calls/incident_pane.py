@@ -49,7 +49,7 @@ from vms.devices.links import CallUp, CameraLinks
 from vms.devices.relay import RelayControl
 from vms.events.engine import OK, Event, Health
 from vms.events.topics import INTRUSION, RELAY
-from vms.incidents.queue import ACCEPTED, CLOSED, KIND_WORDS, NEW, STATE_WORDS, Incident
+from vms.incidents.queue import ACCEPTED, CLOSED, KIND_WORDS, NEW, ON_HOLD, Incident
 from vms.loans.triage import Triage, alarm_time
 from vms.recording.index import RecordingIndex
 
@@ -260,10 +260,13 @@ class IncidentPane(QWidget):
     def _render(self) -> None:
         inc = self.incident
         mine = inc.owner == self.session.user
-        words = STATE_WORDS[inc.state]
+        lost = bool(inc.lost_from) and inc.state == ON_HOLD
+        words = inc.state_words
         owner = f" by {inc.owner_words}" if inc.owner and inc.state != NEW else ""
+        if inc.lost_from and inc.state == ON_HOLD:  # nobody has it now: say whose it was
+            owner = f": {inc.owner} at {inc.lost_from} went silent"
         self.state.setStyleSheet("padding: 2px 8px; border-radius: 4px; color: white; "
-                                 f"background: {'#c0392b' if inc.state == NEW else '#2c7a3f'};")
+                                 f"background: {'#c0392b' if inc.state == NEW or lost else '#2c7a3f'};")
         self.state.setText(f"{words}{owner}")  # after the style: its size counts the padding
         self.state.ensurePolished()  # the new style is applied now, not at the next paint
         self.state.setMinimumWidth(self.state.sizeHint().width())
@@ -271,6 +274,7 @@ class IncidentPane(QWidget):
         self.accept_button.setEnabled(inc.state != CLOSED and not active)
         taken = inc.state == ACCEPTED and not mine  # a colleague's, here or at another desk
         self.accept_button.setText("On the call" if active else "Take over" if taken else
+                                   "Take call" if lost else
                                    "Resume call" if inc.accepted_utc else "Accept call")
         for w in (self.hold_button, self.handover_button):
             w.setEnabled(active)

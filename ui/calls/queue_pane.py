@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from vms.events.engine import OK, Health
-from vms.incidents.queue import KIND_WORDS, NEW, STATE_WORDS, Incident
+from vms.incidents.queue import KIND_WORDS, NEW, Incident
 
 COLUMNS = ("P", "What", "Where", "State", "Operator", "Waiting")
 
@@ -116,7 +116,7 @@ class QueuePane(QWidget):
             inc = self.items[iid]
             waiting = _since(inc.raised_utc) if inc.state == NEW else None
             cells = (str(inc.priority), KIND_WORDS.get(inc.kind, inc.kind),
-                     f"{inc.device} ({inc.area})", STATE_WORDS[inc.state], inc.owner_words,
+                     f"{inc.device} ({inc.area})", inc.state_words, inc.owner_words,
                      f"{int(waiting // 60):02d}:{int(waiting % 60):02d}" if waiting is not None
                      else "")
             for c, text in enumerate(cells):

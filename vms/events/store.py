@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     state TEXT NOT NULL,            -- new, accepted, on_hold, closed
     owner TEXT,
     workstation TEXT,               -- where the owner took it (several desks: issue 25)
+    lost_from TEXT,                 -- the silent workstation whose operator was lost
     event_id INTEGER REFERENCES events(id),
     raised_utc TEXT NOT NULL,
     accepted_utc TEXT,
@@ -87,6 +88,7 @@ class EventStore(SqliteStore):
             with self.transaction() as t:  # two processes opening an old store: one renames
                 rename_column(t, "incidents", "site", "area")  # a device's grouping, before v6
                 add_column(t, "incidents", "workstation", "TEXT")
+                add_column(t, "incidents", "lost_from", "TEXT")
         except sqlite3.DatabaseError as exc:
             raise ProfileError(f"the event store {path} cannot be opened: {exc}") from None
 

@@ -49,8 +49,8 @@ OUTCOMES: dict[str, str] = {
 }
 
 
-_COLUMNS = frozenset({"state", "owner", "workstation", "accepted_utc", "closed_utc", "outcome", "notes",
-                      "police_informed_utc", "police_ref", "units"})
+_COLUMNS = frozenset({"state", "owner", "workstation", "lost_from", "accepted_utc", "closed_utc",
+                      "outcome", "notes", "police_informed_utc", "police_ref", "units"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,13 @@ class Incident:
     police_ref: str | None
     units: str | None
     workstation: str | None = None  # where the owner took it: several desks share a site
+    lost_from: str | None = None  # its operator's workstation went silent: anyone may take it
+
+    @property
+    def state_words(self) -> str:
+        if self.lost_from and self.state == ON_HOLD:
+            return "operator lost"
+        return STATE_WORDS.get(self.state, self.state)
 
     @property
     def owner_words(self) -> str:
@@ -210,7 +217,8 @@ class IncidentQueue:
                 detail["workstation"] = self.workstation
             if not self._change(iid, session.user, "accepted", detail,
                                 expect=(inc.state, inc.owner), state=ACCEPTED, owner=session.user,
-                                workstation=self.workstation, accepted_utc=accepted):
+                                workstation=self.workstation, lost_from=None,
+                                accepted_utc=accepted):
                 now = self.get(iid)
                 if now.state == ACCEPTED and now.owner is not None:
                     raise CallTaken(f"{_who(now)} has just taken this call")

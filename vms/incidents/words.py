@@ -32,9 +32,9 @@ def describe(action: str, detail: dict[str, Any], local: Any = str) -> str:
         if was == "accepted" and prev:
             return f"took the call over from {prev}{at}"
         return ("resumed the call" if was == "on_hold" else "accepted the call") + at
-    if action == "operator lost":
-        return (f"lost its operator: {d.get('owner')}'s workstation {d.get('workstation')} "
-                "went silent; any operator may take the call")
+    if action == "operator lost":  # logged under the lost operator's name
+        return (f"went silent at {d.get('workstation')} (the workstation stopped answering); "
+                "any operator may take the call")
     if action == "on hold":
         return "put the call on hold" + (f" ({d['reason']})" if d.get("reason") else "")
     if action == "handed over":

@@ -31,6 +31,7 @@ MIGRATIONS: tuple[str, ...] = (
         state TEXT NOT NULL CHECK (state IN ('new', 'accepted', 'on_hold', 'closed')),
         owner TEXT,
         workstation TEXT,
+        lost_from TEXT,                 -- the silent workstation whose operator was lost
         event_id BIGINT,
         raised_utc TEXT NOT NULL,
         accepted_utc TEXT,

@@ -93,14 +93,15 @@ class Workstations:
     def sweep(self) -> list[int]:
         with self.db.transaction() as tx:
             rows = tx.execute(
-                "UPDATE incidents SET state = ? WHERE state = ? AND workstation IN "
+                "UPDATE incidents SET state = ?, lost_from = workstation "
+                "WHERE state = ? AND workstation IN "
                 "(SELECT name FROM workstations WHERE seen < now() - make_interval(secs => ?)) "
                 "RETURNING id, owner, workstation",
                 (ON_HOLD, ACCEPTED, self.lost_after_s)).fetchall()
             for r in rows:
                 tx.execute('INSERT INTO incident_actions (incident_id, utc, "user", action, detail) '
                            "VALUES (?,?,?,?,?)",
-                           (r["id"], utc_now(), "system", OPERATOR_LOST,
+                           (r["id"], utc_now(), r["owner"] or "system", OPERATOR_LOST,
                             json.dumps({"owner": r["owner"], "workstation": r["workstation"]})))
                 tx.notify(CHANNEL, str(r["id"]))
         return [int(r["id"]) for r in rows]
