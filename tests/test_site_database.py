@@ -31,7 +31,7 @@ from vms.profile import Profile
 from vms.site.changes import CONNECTED, RECONNECTING, ChangeListener
 from vms.site.database import SiteAddress, SiteDatabase
 from vms.site.talk_floor import TalkFloor
-from vms.site.workstations import OPERATOR_LOST
+from vms.site.workstations import OPERATOR_LOST, Workstations
 
 OPS = [(f"desk-op{i}", f"desk-op{i}-password") for i in range(1, 6)]
 
@@ -349,8 +349,14 @@ def test_a_press_through_a_recording_host_reaches_every_workstation_through_rest
         serve.proc.wait(30)
         sim.cli("release", "hp1")
         sim.cli("press", "hp1")  # pressed again while no service ran
-        serve = Serve(path, "--site", site_url, "--workstation", "rec-1")
-        serve.wait_said("hp1 events: ok")
+        pg_cluster.stop()  # and the host starts while the database is away
+        try:
+            serve = Serve(path, "--site", site_url, "--workstation", "rec-1")
+            serve.wait_said("hp1 events: ok")
+            serve.wait_said("Site service running")
+        finally:
+            pg_cluster.start()
+        wait_for(lambda: serve.said("Help Point call"), 30, "the host to read the calls back")
         time.sleep(3)
         now = open_calls()
         assert [c["id"] for c in now] == [again[0]["id"]], now  # one call, not two
@@ -359,3 +365,33 @@ def test_a_press_through_a_recording_host_reaches_every_workstation_through_rest
         code = serve.stop()
         print("\n".join(serve.lines[-20:]))
     assert code == 0
+
+
+def test_a_desk_started_while_the_database_is_away_joins_when_it_answers(
+        pg_cluster: Cluster, site_url: str, tmp_path: Path) -> None:
+    from vms.site.desk import SiteDesk
+
+    path = tmp_path / "p"
+    ensure_admin(path)
+    p = Profile(path)
+    keep_password(p, site_url)
+    SiteDatabase.open(site_url, p.credentials).close()
+    pg_cluster.stop()
+    try:
+        desk = SiteDesk(p, SiteAddress.parse(site_url), "desk-5")  # no exception: it starts
+        desk.start()
+        assert desk.state == RECONNECTING
+        with pytest.raises(SiteUnavailable, match="cannot be reached"):
+            desk.queue.open_incidents()
+    finally:
+        pg_cluster.start()
+    try:
+        wait_for(lambda: desk.state == CONNECTED, 30, "the desk to join")
+        assert desk.queue.open_incidents() == []
+        stations = Workstations(SiteDatabase(site_url, p.credentials))
+        wait_for(lambda: any(r["name"] == "desk-5" for r in stations.all()), 15,
+                 "the desk's first heartbeat")
+        stations.db.close()
+    finally:
+        desk.stop()
+        p.close()

@@ -149,6 +149,10 @@ class SiteUnavailable(VmsError):
     """The site's shared database cannot be reached (down, refusing us, or gone away)."""
 
 
+class SiteError(VmsError):
+    """The site database refused a request (not a connection problem)."""
+
+
 class TalkTaken(VmsError):
     """Another operator on the site is talking to this caller; the message says who."""
 

@@ -63,6 +63,7 @@ class ChangeListener:
             try:
                 conn = self.db.connect()
             except SiteUnavailable as exc:
+                lost = True  # started while it was away: read everything once it answers
                 self._set(RECONNECTING, str(exc))
                 self._stop.wait(pause)
                 pause = min(pause * 2, 5.0)

@@ -23,7 +23,7 @@ from psycopg import pq
 from psycopg import sql as pgsql
 
 from vms.credentials import CredentialStore
-from vms.errors import ConfigError, SiteUnavailable
+from vms.errors import ConfigError, SiteError, SiteUnavailable
 
 CONNECT_TIMEOUT_S = 5
 SCHEMES = ("postgresql", "postgres")
@@ -123,6 +123,9 @@ class PgConnection:
         except psycopg.OperationalError as exc:
             if in_transaction or not self.raw.broken:
                 raise unreachable(self.address, exc) from None
+        except psycopg.Error as exc:  # refused (a bug, or tables not set up): words, not a trace
+            raise SiteError(f"the site database {self.address} refused a request: "
+                            f"{str(exc).strip().splitlines()[0]}") from exc
         if not query.lstrip().upper().startswith("SELECT"):
             raise SiteUnavailable(f"the site database {self.address} went away; it was "
                                   "reconnected, but this change may not have been kept: check it")
@@ -161,6 +164,7 @@ class SiteDatabase:
         self.address = address if isinstance(address, SiteAddress) else SiteAddress.parse(address)
         self.credentials = credentials
         self._local = threading.local()
+        self._migrated = False
 
     @classmethod
     def open(cls, address: SiteAddress | str, credentials: CredentialStore) -> SiteDatabase:
@@ -169,7 +173,17 @@ class SiteDatabase:
 
         db = cls(address, credentials)
         db.migrate(schema.MIGRATIONS, schema.NAME)
+        db._migrated = True
         return db
+
+    def ensure_schema(self) -> None:
+        """Set up or update the tables once (``open`` does it at once; a desk or host that
+        starts while the database is away does it when it answers)."""
+        from vms.site import schema
+
+        if not self._migrated:
+            self.migrate(schema.MIGRATIONS, schema.NAME)
+            self._migrated = True
 
     def notify(self, tx: PgConnection, channel: str, payload: str) -> None:
         tx.notify(channel, payload)

@@ -6,7 +6,9 @@ conditional update, whoever else tries at the same moment) and hears every chang
 too, as a notification: one path for what it shows. Talking to a caller takes the site's
 talk lock for that Help Point (``talk_floor``). Device events, health and relay states
 still come from the profile's site service. After the database comes back the desk re-reads
-every open call, since notifications sent while it was away are gone.
+every open call, since notifications sent while it was away are gone; a desk started while it
+was away starts all the same (live video needs no database) and reads the calls when it
+answers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from collections.abc import Callable
 
 from vms.credentials import CredentialStore
-from vms.errors import VmsError
+from vms.errors import SiteUnavailable, VmsError
 from vms.incidents.queue import CHANNEL, Incident, IncidentQueue
 from vms.profile import Profile
 from vms.site.changes import CONNECTED, RECONNECTING, ChangeListener
@@ -33,7 +35,11 @@ class SiteDesk:
                  priorities: dict[str, int] | None = None) -> None:
         creds: CredentialStore = profile.credentials
         self.address = address
-        self.db = SiteDatabase.open(address, creds)
+        self.db = SiteDatabase(address, creds)
+        try:
+            self.db.ensure_schema()
+        except SiteUnavailable as exc:  # the desk starts anyway: live video goes on
+            log.warning("%s; calls wait until it answers", exc)
         self.queue = IncidentQueue(profile, self.db, priorities, workstation=workstation)
         self.incident_listeners: list[Callable[[Incident], None]] = []
         self.state_listeners: list[Callable[[str, str], None]] = []
@@ -49,7 +55,7 @@ class SiteDesk:
         return self.queue.workstation or ""
 
     def start(self) -> SiteDesk:
-        self._changes.start()
+        self._changes.start(timeout=3.0)
         self._heartbeat.start()
         self.started = True
         return self
@@ -62,6 +68,7 @@ class SiteDesk:
         self._tell(self.queue.get(int(payload)))
 
     def _back(self) -> None:
+        self.db.ensure_schema()
         for inc in self.queue.open_incidents():
             self._tell(inc)
 

@@ -35,7 +35,7 @@ import filelock
 
 from vms.access.session import service_session
 from vms.coreloop import CoreLoop
-from vms.errors import ServiceRunning, SiteUnavailable, VmsError
+from vms.errors import ServiceRunning, SiteError, SiteUnavailable, VmsError
 from vms.events.engine import DeviceSource, Event, EventEngine, Health
 from vms.events.sources import event_sources
 from vms.events.store import EventStore
@@ -85,7 +85,7 @@ class SiteService:
         self.engine = EventEngine(self.store)
         prio = settings.value("call_priorities")
         self.site = site
-        self.site_db = SiteDatabase.open(site, profile.credentials) if site else None
+        self.site_db = SiteDatabase(site, profile.credentials) if site else None
         self.queue = IncidentQueue(profile, self.site_db or self.store,
                                    parse_priorities(prio) if prio else None,
                                    workstation=(workstation or socket.gethostname())
@@ -139,7 +139,7 @@ class SiteService:
     def _on_event(self, e: Event) -> None:
         try:
             raised = self.queue.on_event(e)  # stored first, then raised
-        except SiteUnavailable as exc:
+        except (SiteUnavailable, SiteError) as exc:
             with self._unraised_lock:
                 self._unraised.append(e)
             log.error("%s; the alarm from %s is kept and raised when it answers", exc, e.device)
@@ -162,11 +162,25 @@ class SiteService:
         """A call changed on the site (by a desk, or by this service)."""
         self._on_incident(self.queue.get(int(payload)))
 
+    def _catch_up(self) -> None:
+        """Calls closed while no service ran: end their locks. Calls still open: recorded and
+        locked again, as if the service had never stopped."""
+        if self.site_db is not None:
+            self.site_db.ensure_schema()
+        closed = [self.queue.get(iid) for iid in
+                  {lk.incident_id for lk in self.index.open_incident_locks() if lk.incident_id}]
+        self.locks.settle([i for i in closed if i.state == CLOSED])
+        for inc in self.queue.open_incidents():
+            self.locks.on_incident(inc)
+            if self.recording is not None:
+                self.recording.on_incident(inc)
+
     def _site_back(self) -> None:
         """The site database answers again: raise what waited, re-read every open call."""
+        self._catch_up()
         self.raise_unraised()
         for inc in self.queue.open_incidents():
-            self._on_incident(inc)
+            self._tell(self.incident_listeners, inc)
 
     def raise_unraised(self) -> int:
         """Raise the alarms heard while the site database was away; returns how many are
@@ -175,8 +189,10 @@ class SiteService:
             waiting, self._unraised = self._unraised, []
         for i, e in enumerate(waiting):
             try:
+                if self.site_db is not None:
+                    self.site_db.ensure_schema()
                 self.locks.on_event(e, self.queue.on_event(e))
-            except SiteUnavailable:
+            except (SiteUnavailable, SiteError):
                 with self._unraised_lock:
                     self._unraised[:0] = waiting[i:]
                 break
@@ -227,19 +243,14 @@ class SiteService:
     def _start(self) -> None:
         if self.recording is not None:
             self.recording.start(self.cameras)
-        # Calls closed while no service ran: end their locks. Calls still open: recorded and
-        # locked again, as if the service had never stopped.
-        closed = [self.queue.get(iid) for iid in
-                  {lk.incident_id for lk in self.index.open_incident_locks() if lk.incident_id}]
-        self.locks.settle([i for i in closed if i.state == CLOSED])
-        for inc in self.queue.open_incidents():
-            self.locks.on_incident(inc)
-            if self.recording is not None:
-                self.recording.on_incident(inc)
+        try:
+            self._catch_up()
+        except SiteUnavailable as exc:  # recording goes on; calls are read when it answers
+            log.error("%s; alarms are kept and raised when it answers", exc)
         if self.site is not None:
             creds = self.profile.credentials
             self._changes = ChangeListener(SiteDatabase(self.site, creds), [CHANNEL], self._heard,
-                                           on_reconnect=self._site_back).start()
+                                           on_reconnect=self._site_back).start(timeout=3.0)
             self._heartbeat = Heartbeat(Workstations(SiteDatabase(self.site, creds)),
                                         self.queue.workstation or "", says_user=False).start()
         if self.serve_clients:
@@ -303,7 +314,10 @@ class SiteService:
             except Exception:  # the registry busy for a moment: next time
                 log.exception("following the registry")
             if self._unraised:  # the site database may be back before the listener knows
-                await asyncio.to_thread(self.raise_unraised)
+                try:
+                    await asyncio.to_thread(self.raise_unraised)
+                except Exception:
+                    log.exception("raising the alarms kept while the site database was away")
 
     def stop(self) -> None:
         """Everything closed cleanly: subscriptions given back, segments finished."""

@@ -16,7 +16,7 @@ import socket
 import threading
 from typing import Any
 
-from vms.errors import ConfigError, VmsError
+from vms.errors import ConfigError, SiteUnavailable, VmsError
 from vms.events.store import utc_now
 from vms.incidents.queue import ACCEPTED, CHANNEL, ON_HOLD
 from vms.site.database import SiteDatabase
@@ -127,14 +127,20 @@ class Heartbeat:
         self.says_user = says_user
         self.every_s = every_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="vms-heartbeat", daemon=True)
         self._failing = False
+        self._thread = threading.Thread(target=self._run, name="vms-heartbeat", daemon=True)
 
     def start(self) -> Heartbeat:
-        if self.says_user:
-            self.stations.join(self.name, self.user)
-        else:
-            self.stations.beat(self.name, None, says_user=False)
+        """Join at once (a name in use is refused here); a database that is away is joined
+        at the first beat it answers."""
+        try:
+            if self.says_user:
+                self.stations.join(self.name, self.user)
+            else:
+                self.stations.beat(self.name, None, says_user=False)
+        except SiteUnavailable as exc:
+            log.warning("%s joins the site when it answers: %s", self.name, exc)
+            self._failing = True
         self._thread.start()
         return self
 
@@ -150,6 +156,7 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             try:
+                self.stations.db.ensure_schema()
                 self.stations.beat(self.name, self.user, self.says_user)
                 self._failing = False
             except VmsError as exc:
