@@ -22,14 +22,14 @@ def main() -> int:
     from vms.errors import VmsError
     from vms.incidents.queue import IncidentQueue
     from vms.profile import Profile
-    from vms.site.database import SiteDatabase
+    from vms.site.database import SiteDatabase, profile_key
     from vms.site.talk_floor import TalkFloor
     from vms.site.workstations import Heartbeat, Workstations
 
     profile_dir, site, name, user, password = sys.argv[1:6]
     profile = Profile(Path(profile_dir))
     session = profile.access.sign_in(user, password, via="desktop")
-    db = SiteDatabase.open(site, profile.credentials)
+    db = SiteDatabase.open(site, profile.credentials, profile_key(profile.data_dir))
     queue = IncidentQueue(profile, db, workstation=name)
     Heartbeat(Workstations(SiteDatabase(site, profile.credentials)), name, user,
               every_s=1.0).start()

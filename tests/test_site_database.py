@@ -25,6 +25,7 @@ from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.errors import ConfigError, PermissionDenied, SiteUnavailable, TalkTaken
 from vms.events.engine import Event
+from vms.events.store import utc_now
 from vms.events.topics import DomainEvent
 from vms.incidents.queue import ACCEPTED, CHANNEL, ON_HOLD, IncidentQueue
 from vms.profile import Profile
@@ -136,6 +137,11 @@ def test_the_site_password_is_checked_then_kept_in_the_keyring_only(site_url: st
     r = vms("site", "status")
     assert r.returncode == 0, r.stderr
     assert f"Site {site_url}: connected." in r.stdout
+    other = tmp_path / "another-profile"  # its device ids are not this profile's
+    r = subprocess.run(vms_cmd("--data-dir", str(other), "site", "status"),
+                       env={**ensure_admin(other), "VMS_SITE": site_url},
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "set up with another Beacon profile" in r.stderr, r.stderr
     for f in path.rglob("*"):  # the profile holds no copy of it: only the keyring does
         if f.is_file():
             assert SUPERUSER_PASSWORD.encode() not in f.read_bytes(), f
@@ -350,14 +356,18 @@ def test_a_press_through_a_recording_host_reaches_every_workstation_through_rest
         sim.cli("release", "hp1")
         sim.cli("press", "hp1")  # pressed again while no service ran
         pg_cluster.stop()  # and the host starts while the database is away
+        restarted = utc_now()
         try:
             serve = Serve(path, "--site", site_url, "--workstation", "rec-1")
             serve.wait_said("hp1 events: ok")
             serve.wait_said("Site service running")
         finally:
             pg_cluster.start()
-        wait_for(lambda: serve.said("Help Point call"), 30, "the host to read the calls back")
-        time.sleep(3)
+        def heard_again() -> bool:  # the held button, reported at resubscription, joined it
+            r = desk("show", str(again[0]["id"]), "--json")
+            return r.returncode == 0 and any(a["action"] == "event" and a["utc"] >= restarted
+                                             for a in json.loads(r.stdout)["actions"])
+        wait_for(heard_again, 40, "the restarted host to hear the held button")
         now = open_calls()
         assert [c["id"] for c in now] == [again[0]["id"]], now  # one call, not two
     finally:

@@ -23,7 +23,7 @@ from vms.discovery.presence import Presence, PresenceListener
 from vms.errors import VmsError
 from vms.paths import resolve_data_dir
 from vms.profile import Profile
-from vms.site import attach
+from vms.site import SiteService, attach
 from vms.site.desk import SiteDesk
 from vms.store import Registry
 
@@ -69,15 +69,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vms-desktop: {exc}", file=sys.stderr)
         return 2
     desk: SiteDesk | None = None
+    site = None
     try:
-        address, name = site_address(args), workstation(args)
+        address = site_address(args)
+        name = workstation(args) if address is not None else None
         # The profile's site service: the one 'vms serve' runs, else our own, started before
         # anyone signs in: calls ring, cameras record and footage locks from now until quit.
         site = attach(profile, site=address, workstation=name) if address else attach(profile)
-        if address is not None:  # a control room: this desk's calls are the site's
+        if address is not None and name is not None:  # a control room: calls are the site's
             desk = SiteDesk(profile, address, name).start()
     except VmsError as exc:
         print(f"vms-desktop: the site service cannot start: {exc}", file=sys.stderr)
+        if site is not None:
+            site.stop() if isinstance(site, SiteService) else site.close()
         profile.close()
         return 2
     link = SimulatorLink(data_dir)

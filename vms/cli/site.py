@@ -14,9 +14,9 @@ import json
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.cli.common import Subparsers, command, read_password, site_address
-from vms.errors import ConfigError
+from vms.errors import ConfigError, VmsError
 from vms.profile import Profile
-from vms.site.database import SiteAddress, SiteDatabase
+from vms.site.database import SiteAddress, SiteDatabase, profile_key
 
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -48,26 +48,22 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
         profile.access.require(session, Permission.SETTINGS, action="site.password")
         args.user = address.user
         password = read_password(args)
-        key = address.credential_key
-        before = profile.credentials.get(key)
-        profile.credentials.set(key, address.user, password)
-        try:
-            SiteDatabase.open(address, profile.credentials).close()
-        except Exception as exc:
-            # a password the database refuses is not kept (the one before stays)
-            if before is None:
-                profile.credentials.delete(key)
-            else:
-                profile.credentials.set(key, *before)
+        db = SiteDatabase(address, profile.credentials, profile_key(profile.data_dir))
+        try:  # a password the database refuses is never kept (the one before stays)
+            db.check_password(password)
+        except VmsError as exc:
             profile.access.record(session, "site.password", outcome="failed",
                                   detail={"site": str(address), "error": str(exc)})
             raise
+        profile.credentials.set(address.credential_key, address.user, password)
+        db.ensure_schema()
+        db.close()
         profile.access.record(session, "site.password", detail={"site": str(address)})
         print(f"The password for {address} is kept in this computer's credential store "
               f"({profile.credentials.name}); the site database answers.")
         return 0
     profile.access.check(session)  # anyone signed in may see who is on the site
-    db = SiteDatabase.open(address, profile.credentials)
+    db = SiteDatabase.open(address, profile.credentials, profile_key(profile.data_dir))
     try:
         from vms.site.workstations import Workstations
 

@@ -208,9 +208,6 @@ class IncidentQueue:
             if inc.state == ACCEPTED and inc.owner == session.user and \
                     inc.workstation == self.workstation:
                 return inc
-            for other in self.open_incidents():
-                if other.id != iid and other.state == ACCEPTED and other.owner == session.user:
-                    self.hold(session, other.id, f"answering incident {iid}")
             accepted = inc.accepted_utc or utc_now()
             detail = {"from": inc.state, "previous": inc.owner}
             if self.workstation:
@@ -224,24 +221,30 @@ class IncidentQueue:
                     raise CallTaken(f"{_who(now)} has just taken this call")
                 raise IncidentError(f"the call changed while you were accepting it (it is now "
                                     f"{STATE_WORDS.get(now.state, now.state)}): try again")
+            # only once it is ours: a desk that lost the race keeps its own caller
+            for other in self.open_incidents():
+                if other.id != iid and other.state == ACCEPTED and other.owner == session.user:
+                    self.hold(session, other.id, f"answering incident {iid}")
             return self._done(session, iid, "incident.accept")
 
     def hold(self, session: Session, iid: int, reason: str = "") -> Incident:
         with self._lock:
             inc = self._owned(session, iid, "incident.hold")
-            self._change(iid, session.user, "on hold", {"was": inc.state, "reason": reason},
-                         state=ON_HOLD)
+            self._still(inc, self._change(iid, session.user, "on hold",
+                                          {"was": inc.state, "reason": reason},
+                                          expect=(inc.state, inc.owner), state=ON_HOLD))
             return self._done(session, iid, "incident.hold")
 
     def hand_over(self, session: Session, iid: int, to_user: str) -> Incident:
         """Give the call to another operator: it waits, reserved for them, until they accept."""
         with self._lock:
-            self._owned(session, iid, "incident.handover")
+            inc = self._owned(session, iid, "incident.handover")
             target = self.profile.accounts.find(to_user)
             if target is None or target.disabled:
                 raise IncidentError(f"there is no active account '{to_user}' to hand the call to")
-            self._change(iid, session.user, "handed over", {"to": target.name},
-                         state=ON_HOLD, owner=target.name, workstation=None)
+            self._still(inc, self._change(iid, session.user, "handed over", {"to": target.name},
+                                          expect=(inc.state, inc.owner), state=ON_HOLD,
+                                          owner=target.name, workstation=None))
             return self._done(session, iid, "incident.handover", {"to": target.name})
 
     def note(self, session: Session, iid: int, text: str) -> Incident:
@@ -259,14 +262,15 @@ class IncidentQueue:
         """Record that the police were told: when, their CAD/incident number, units sent and
         what they were told."""
         with self._lock:
-            self._owned(session, iid, "incident.escalate")
+            inc = self._owned(session, iid, "incident.escalate")
             when = informed_utc or utc_now()
             detail = {"at": when, "reference": police_ref, "units": units}
             if said.strip():
                 detail["said"] = said.strip()
-            self._change(iid, session.user, "police informed", detail,
-                         police_informed_utc=when, police_ref=police_ref.strip() or None,
-                         units=units.strip() or None)
+            self._still(inc, self._change(iid, session.user, "police informed", detail,
+                                          expect=(inc.state, inc.owner), police_informed_utc=when,
+                                          police_ref=police_ref.strip() or None,
+                                          units=units.strip() or None))
             return self._done(session, iid, "incident.escalate", {"reference": police_ref})
 
     def presented(self, session: Session, iid: int) -> bool:
@@ -302,8 +306,10 @@ class IncidentQueue:
             if note.strip():
                 self.note(session, iid, note)
                 inc = self.get(iid)
-            self._change(iid, session.user, "closed", {"outcome": outcome, "was": inc.state},
-                         state=CLOSED, outcome=outcome, closed_utc=utc_now())
+            self._still(inc, self._change(iid, session.user, "closed",
+                                          {"outcome": outcome, "was": inc.state},
+                                          expect=(inc.state, inc.owner), state=CLOSED,
+                                          outcome=outcome, closed_utc=utc_now()))
             return self._done(session, iid, "incident.close", {"outcome": outcome})
 
     # -- helpers ---------------------------------------------------------------------
@@ -329,6 +335,16 @@ class IncidentQueue:
             raise PermissionDenied(f"{inc.owner} is handling this call, not {session.user}")
         return inc
 
+    def _still(self, seen: Incident, changed: bool) -> None:
+        """After a conditional change: if the call moved on meanwhile (a supervisor took it
+        over at another desk), say so instead of overwriting it."""
+        if not changed:
+            now = self.get(seen.id)
+            if now.owner and now.owner != seen.owner:
+                raise CallTaken(f"{_who(now)} has taken this call over")
+            raise IncidentError(f"the call changed meanwhile (it is now {now.state_words}): "
+                                "look again")
+
     def _change(self, iid: int, user: str, action: str, detail: dict[str, Any], *,
                 expect: tuple[str, str | None] | None = None, **cols: Any) -> bool:
         """Update the incident's columns and log the action, in one transaction that also
@@ -341,8 +357,9 @@ class IncidentQueue:
                 keys = ", ".join(f"{k} = ?" for k in cols)  # names from _COLUMNS only
                 where, args = "id = ?", list[Any]([iid])
                 if expect is not None:
-                    where += " AND state = ? AND owner IS NOT DISTINCT FROM ?"
-                    args += [expect[0], expect[1]]
+                    where += (" AND state = ? AND (owner = ? OR (owner IS NULL AND "
+                              "CAST(? AS TEXT) IS NULL))")
+                    args += [expect[0], expect[1], expect[1]]
                 row = tx.execute(f"UPDATE incidents SET {keys} WHERE {where} "  # noqa: S608
                                  "RETURNING id", (*cols.values(), *args)).fetchone()
                 if row is None:

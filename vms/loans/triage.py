@@ -22,7 +22,7 @@ from typing import Any
 from vms.access.roles import Permission
 from vms.access.session import Session
 from vms.errors import IncidentError
-from vms.events.store import utc_now
+from vms.events.store import EventStore, utc_now
 from vms.events.topics import INTRUSION
 from vms.evidence.utc import iso
 from vms.evidence.utc import parse as parse_utc
@@ -364,8 +364,9 @@ def _summary(values: list[float], target: float, breaches: int) -> dict[str, Any
 
 def alarm_time(queue: IncidentQueue, inc: Incident) -> float:
     """When the camera says the alarm happened (epoch seconds), on the same clock its
-    recording is indexed by; our receive time when the event carried no time."""
-    if inc.event_id is not None:
+    recording is indexed by; our receive time when the event carried no time, or when the
+    queue is a site's (the event is in the raising host's own store, not here)."""
+    if inc.event_id is not None and isinstance(queue.store, EventStore):
         row = queue.store.conn.execute("SELECT device_time FROM events WHERE id = ?",
                                        (inc.event_id,)).fetchone()
         if row is not None and row[0]:

@@ -10,11 +10,14 @@ placeholders, and runs here unchanged (``PgConnection`` turns them into psycopg'
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -39,14 +42,15 @@ class SiteAddress:
     @classmethod
     def parse(cls, text: str) -> SiteAddress:
         """``postgresql://user@host[:port]/db``; a password in it is refused, in words."""
+        shown = _redacted(text.strip())  # what an error may repeat: never a password
         try:
             u = urlsplit(text.strip())
             port = u.port or 5432
         except ValueError:
-            raise ConfigError(f"'{text}' is not a site address "
+            raise ConfigError(f"'{shown}' is not a site address "
                               "(postgresql://user@host:port/database)") from None
         if u.scheme not in SCHEMES:
-            raise ConfigError(f"'{text}' is not a site address: it should start with "
+            raise ConfigError(f"'{shown}' is not a site address: it should start with "
                               "postgresql:// (postgresql://user@host:port/database)")
         if u.password is not None:
             raise ConfigError("the site address must not hold the database password (addresses "
@@ -54,10 +58,10 @@ class SiteAddress:
                               "keep the password in the keyring with 'vms site password'")
         db = unquote(u.path.lstrip("/"))
         if not u.hostname or not u.username or not db or "/" in db:
-            raise ConfigError(f"'{text}' is not a complete site address: it needs a user, a "
+            raise ConfigError(f"'{shown}' is not a complete site address: it needs a user, a "
                               "host and a database (postgresql://user@host:port/database)")
         if u.query or u.fragment:
-            raise ConfigError(f"'{text}': a site address takes no options after '?' or '#'")
+            raise ConfigError(f"'{shown}': a site address takes no options after '?' or '#'")
         return cls(unquote(u.username), u.hostname, port, db)
 
     def __str__(self) -> str:
@@ -69,6 +73,15 @@ class SiteAddress:
     def credential_key(self) -> str:
         """The key of its password in the credential store (beside cameras' device uids)."""
         return f"site:{self}"
+
+
+def _redacted(text: str) -> str:
+    """The address with anything between '//' and '@' that holds a ':' blanked."""
+    head, sep, rest = text.partition("//")
+    who, at, where = rest.rpartition("@")
+    if sep and at and ":" in who:
+        return f"{head}//{who.split(':', 1)[0]}:***@{where}"
+    return text
 
 
 class Row(dict[str, Any]):
@@ -134,18 +147,21 @@ class PgConnection:
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
-        with ExitStack() as stack:
-            try:
-                if self.raw.closed:
-                    self._again()
-                stack.enter_context(self.raw.transaction())
-            except psycopg.OperationalError:
-                self._again()  # nothing was done yet: begin on a new connection
-                stack.enter_context(self.raw.transaction())
-            try:
+        try:
+            with ExitStack() as stack:
+                try:
+                    if self.raw.closed:
+                        self._again()
+                    stack.enter_context(self.raw.transaction())
+                except psycopg.OperationalError:
+                    self._again()  # nothing was done yet: begin on a new connection
+                    stack.enter_context(self.raw.transaction())
                 yield self
-            except psycopg.OperationalError as exc:
-                raise unreachable(self.address, exc) from None
+        except psycopg.OperationalError as exc:  # in the body, or at COMMIT
+            raise SiteUnavailable(f"the site database {self.address} went away during a "
+                                  f"change, which may or may not have been kept: look again "
+                                  f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else exc})"
+                                  ) from None
 
     def notify(self, channel: str, payload: str) -> None:
         """Sent at commit, with the change it announces (ids only; readers re-read)."""
@@ -159,31 +175,67 @@ def unreachable(address: SiteAddress, exc: BaseException) -> SiteUnavailable:
     return SiteUnavailable(f"the site database {address} cannot be reached: {text}")
 
 
+def profile_key(data_dir: Path) -> str:
+    """This profile's identity (made once, kept in the profile), which a site remembers.
+
+    Until devices and accounts move into the site database, a call names its device by the
+    profile registry's id, so every desk and host of one site must share one profile (a
+    shared folder): the site refuses another profile rather than mix up its cameras."""
+    path = data_dir / "site-profile-id"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = uuid.uuid4().hex
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(key, encoding="ascii")
+        try:
+            os.link(tmp, path)  # two processes making it at once: the first one wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path.read_text(encoding="ascii").strip()
+
+
 class SiteDatabase:
-    def __init__(self, address: SiteAddress | str, credentials: CredentialStore) -> None:
+    def __init__(self, address: SiteAddress | str, credentials: CredentialStore,
+                 profile: str | None = None) -> None:
+        """``profile``: the joining profile's ``profile_key``, checked when the tables are
+        set up (``open``, ``ensure_schema``)."""
         self.address = address if isinstance(address, SiteAddress) else SiteAddress.parse(address)
         self.credentials = credentials
+        self.profile = profile
         self._local = threading.local()
         self._migrated = False
 
     @classmethod
-    def open(cls, address: SiteAddress | str, credentials: CredentialStore) -> SiteDatabase:
+    def open(cls, address: SiteAddress | str, credentials: CredentialStore,
+             profile: str | None = None) -> SiteDatabase:
         """Join the site: connect, and set up or bring up to date its tables."""
-        from vms.site import schema
-
-        db = cls(address, credentials)
-        db.migrate(schema.MIGRATIONS, schema.NAME)
-        db._migrated = True
+        db = cls(address, credentials, profile)
+        db.ensure_schema()
         return db
 
     def ensure_schema(self) -> None:
         """Set up or update the tables once (``open`` does it at once; a desk or host that
-        starts while the database is away does it when it answers)."""
+        starts while the database is away does it when it answers), and check the profile."""
         from vms.site import schema
 
-        if not self._migrated:
-            self.migrate(schema.MIGRATIONS, schema.NAME)
-            self._migrated = True
+        if self._migrated:
+            return
+        self.migrate(schema.MIGRATIONS, schema.NAME)
+        if self.profile is not None:
+            with self.transaction() as tx:
+                tx.execute("INSERT INTO site_info (key, value) VALUES ('profile', ?) "
+                           "ON CONFLICT (key) DO NOTHING", (self.profile,))
+                row = tx.execute("SELECT value FROM site_info WHERE key = 'profile'").fetchone()
+            if row is None or row[0] != self.profile:
+                raise ConfigError(
+                    f"the site {self.address} was set up with another Beacon profile. Until "
+                    "devices and accounts move into the site database, every workstation and "
+                    "recording host of a site runs on the one profile (a shared folder): use "
+                    "that profile (--data-dir), or another site database")
+        self._migrated = True
 
     def notify(self, tx: PgConnection, channel: str, payload: str) -> None:
         tx.notify(channel, payload)
@@ -196,12 +248,26 @@ class SiteDatabase:
             return psycopg.connect(host=a.host, port=a.port, dbname=a.dbname, user=a.user,
                                    password=stored[1] if stored else None,
                                    connect_timeout=CONNECT_TIMEOUT_S, autocommit=True,
-                                   application_name="beacon-vms", row_factory=_rows)
+                                   application_name="beacon-vms", row_factory=_rows,
+                                   # a link that died silently (a firewall's idle timeout, a
+                                   # desk that lost power) is noticed in about 25 s, not 2 h:
+                                   # listeners hear again and a dead desk's talk lock frees
+                                   keepalives=1, keepalives_idle=10, keepalives_interval=5,
+                                   keepalives_count=3, tcp_user_timeout=25000)
         except psycopg.OperationalError as exc:
             if stored is None and "password" in str(exc):
                 raise SiteUnavailable(
                     f"the site database {a} wants a password and none is stored for it on this "
                     "computer: store it with 'vms site password'") from None
+            raise unreachable(a, exc) from None
+
+    def check_password(self, password: str) -> None:
+        """Sign in once with ``password`` (before it is kept); refused in words."""
+        a = self.address
+        try:
+            psycopg.connect(host=a.host, port=a.port, dbname=a.dbname, user=a.user,
+                            password=password, connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.OperationalError as exc:
             raise unreachable(a, exc) from None
 
     @property

@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 from vms.credentials import CredentialStore
 from vms.errors import SiteUnavailable, VmsError
-from vms.incidents.queue import CHANNEL, Incident, IncidentQueue
+from vms.incidents.queue import CHANNEL, CLOSED, Incident, IncidentQueue
 from vms.profile import Profile
 from vms.site.changes import CONNECTED, RECONNECTING, ChangeListener
-from vms.site.database import SiteAddress, SiteDatabase
+from vms.site.database import SiteAddress, SiteDatabase, profile_key
 from vms.site.talk_floor import TalkFloor
 from vms.site.workstations import Heartbeat, Workstations
 
@@ -35,7 +35,7 @@ class SiteDesk:
                  priorities: dict[str, int] | None = None) -> None:
         creds: CredentialStore = profile.credentials
         self.address = address
-        self.db = SiteDatabase(address, creds)
+        self.db = SiteDatabase(address, creds, profile_key(profile.data_dir))
         try:
             self.db.ensure_schema()
         except SiteUnavailable as exc:  # the desk starts anyway: live video goes on
@@ -48,6 +48,7 @@ class SiteDesk:
                                        on_reconnect=self._back, on_state=self._state)
         self._heartbeat = Heartbeat(Workstations(SiteDatabase(address, creds)), workstation)
         self.talk_floor = TalkFloor(SiteDatabase(address, creds), workstation)
+        self._shown: set[int] = set()  # open calls this desk has been told of
         self.started = False
 
     @property
@@ -68,8 +69,13 @@ class SiteDesk:
         self._tell(self.queue.get(int(payload)))
 
     def _back(self) -> None:
+        """Re-read what is open, and what this desk was told was open (a call closed while
+        the database was away must stop ringing here too)."""
         self.db.ensure_schema()
-        for inc in self.queue.open_incidents():
+        open_now = self.queue.open_incidents()
+        for iid in self._shown - {i.id for i in open_now}:
+            self._tell(self.queue.get(iid))
+        for inc in open_now:
             self._tell(inc)
 
     def _state(self, state: str, words: str) -> None:
@@ -81,6 +87,10 @@ class SiteDesk:
                 log.exception("site state listener failed")
 
     def _tell(self, inc: Incident) -> None:
+        if inc.state == CLOSED:
+            self._shown.discard(inc.id)
+        else:
+            self._shown.add(inc.id)
         for fn in list(self.incident_listeners):
             try:
                 fn(inc)

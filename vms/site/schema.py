@@ -53,6 +53,7 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT NOT NULL
     );
     CREATE INDEX actions_incident ON incident_actions (incident_id, id);
+    CREATE TABLE site_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE talking (              -- who holds a caller's talk lock (the lock decides)
         device_id INTEGER PRIMARY KEY,
         "user" TEXT NOT NULL,

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 from vms.errors import ConfigError, SiteUnavailable, VmsError
@@ -45,6 +46,7 @@ class Workstations:
     def __init__(self, db: SiteDatabase, lost_after_s: float = LOST_AFTER_S) -> None:
         self.db = db
         self.lost_after_s = lost_after_s
+        self._last_beat: float | None = None  # monotonic time of our last beat that landed
 
     def join(self, name: str, user: str | None = None) -> None:
         """Put this process on the site as ``name``; refused while another live process
@@ -65,6 +67,8 @@ class Workstations:
                 'ON CONFLICT (name) DO UPDATE SET "user" = EXCLUDED."user", host = EXCLUDED.host, '
                 "pid = EXCLUDED.pid, started = now(), seen = now()", (name, user, host, pid))
             tx.notify(WORKSTATIONS_CHANNEL, name)
+        if row is not None and (row["host"], row["pid"]) != (host, pid):
+            self._lost(name)  # taken back after a crash: its calls lost their operator
 
     def beat(self, name: str, user: str | None, says_user: bool = True) -> list[int]:
         """Say ``name`` is alive (and who is signed in there, unless ``says_user`` is False:
@@ -72,16 +76,22 @@ class Workstations:
         knows who sits at it), then sweep: returns the ids of calls this beat found their
         operator lost on."""
         with self.db.transaction() as tx:
-            here = (socket.gethostname(), os.getpid(), name)
+            mine = (name, socket.gethostname(), os.getpid())  # only our own row
             if says_user:
-                row = tx.execute('UPDATE workstations SET seen = now(), "user" = ?, host = ?, '
-                                 "pid = ? WHERE name = ? RETURNING name", (user, *here)).fetchone()
+                row = tx.execute('UPDATE workstations SET seen = now(), "user" = ? WHERE '
+                                 "name = ? AND host = ? AND pid = ? RETURNING name",
+                                 (user, *mine)).fetchone()
             else:
-                row = tx.execute("UPDATE workstations SET seen = now(), host = ?, pid = ? "
-                                 "WHERE name = ? RETURNING name", here).fetchone()
-            if row is None:  # removed, or the database was replaced: join again
-                self.join(name, user)
-        return self.sweep()
+                row = tx.execute("UPDATE workstations SET seen = now() WHERE name = ? AND "
+                                 "host = ? AND pid = ? RETURNING name", mine).fetchone()
+        if row is None:  # removed, replaced, or taken back after a crash: join again
+            self.join(name, user)
+        # Sweep only when our own last beat was recent: after the database was away, every
+        # desk's heartbeat is old, and the first to beat again must not call them all lost.
+        now = time.monotonic()
+        fresh = self._last_beat is not None and now - self._last_beat < self.lost_after_s
+        self._last_beat = now
+        return self.sweep() if fresh else []
 
     def leave(self, name: str) -> None:
         """A desk closing properly: its calls are not "lost", they were left as they are."""
@@ -91,13 +101,19 @@ class Workstations:
             tx.notify(WORKSTATIONS_CHANNEL, name)
 
     def sweep(self) -> list[int]:
+        return self._lost(None)
+
+    def _lost(self, name: str | None) -> list[int]:
+        """Put back the accepted calls of silent workstations (or of ``name``, which a new
+        process of that workstation has just taken over)."""
+        silent = ("(SELECT name FROM workstations WHERE seen < now() - make_interval(secs => ?))"
+                  if name is None else "(?)")
         with self.db.transaction() as tx:
             rows = tx.execute(
-                "UPDATE incidents SET state = ?, lost_from = workstation "
-                "WHERE state = ? AND workstation IN "
-                "(SELECT name FROM workstations WHERE seen < now() - make_interval(secs => ?)) "
+                "UPDATE incidents SET state = ?, lost_from = workstation "  # noqa: S608
+                f"WHERE state = ? AND workstation IN {silent} "
                 "RETURNING id, owner, workstation",
-                (ON_HOLD, ACCEPTED, self.lost_after_s)).fetchall()
+                (ON_HOLD, ACCEPTED, self.lost_after_s if name is None else name)).fetchall()
             for r in rows:
                 tx.execute('INSERT INTO incident_actions (incident_id, utc, "user", action, detail) '
                            "VALUES (?,?,?,?,?)",
@@ -159,7 +175,7 @@ class Heartbeat:
                 self.stations.db.ensure_schema()
                 self.stations.beat(self.name, self.user, self.says_user)
                 self._failing = False
-            except VmsError as exc:
+            except Exception as exc:  # the beat must outlive any one failure
                 if not self._failing:
                     log.warning("heartbeat of %s: %s", self.name, exc)
                 self._failing = True
