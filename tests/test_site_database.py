@@ -48,6 +48,28 @@ def keep_password(profile: Profile, url: str) -> None:
     profile.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
 
 
+def profile_on(tmp_path: Path, site_url: str) -> Profile:
+    """A profile with its administrator and the site password kept: nothing else."""
+    path = tmp_path / "p"
+    ensure_admin(path)
+    p = Profile(path)
+    keep_password(p, site_url)
+    return p
+
+
+def joined(sim: Sim, tmp_path: Path, site_url: str, operators: list[tuple[str, str]]
+           ) -> tuple[Any, SiteDatabase, IncidentQueue]:
+    """A profile with hp1 and these operators, its site password kept, and the site's queue
+    as a recording host raises calls into it."""
+    site = register(sim, tmp_path / "site", ["hp1"])
+    admin = site.profile.access.sign_in("root-admin", "test-admin-passphrase", via="test")
+    for user, password in operators:
+        UserAdmin(site.profile.access, admin).add(user, Role.OPERATOR, password)
+    keep_password(site.profile, site_url)
+    db = SiteDatabase.open(site_url, site.profile.credentials)
+    return site, db, IncidentQueue(site.profile, db, workstation="recording-host")
+
+
 class Desk:
     """One tests/site_desk.py process: a workstation on the site, signed in as ``user``."""
 
@@ -156,13 +178,7 @@ def test_the_site_password_is_checked_then_kept_in_the_keyring_only(site_url: st
 @pytest.mark.timeout(900)
 def test_five_desks_race_for_each_of_50_calls_and_exactly_one_wins(
         sim: Sim, site_url: str, tmp_path: Path) -> None:
-    site = register(sim, tmp_path / "site", ["hp1"])
-    admin = site.profile.access.sign_in("root-admin", "test-admin-passphrase", via="test")
-    for user, password in OPS:
-        UserAdmin(site.profile.access, admin).add(user, Role.OPERATOR, password)
-    keep_password(site.profile, site_url)
-    db = SiteDatabase.open(site_url, site.profile.credentials)
-    queue = IncidentQueue(site.profile, db, workstation="recording-host")
+    site, db, queue = joined(sim, tmp_path, site_url, OPS)
     desks = [Desk(site.path, site_url, f"desk-{i + 1}", u, pw) for i, (u, pw) in enumerate(OPS)]
     try:
         for d in desks:
@@ -202,10 +218,7 @@ def test_five_desks_race_for_each_of_50_calls_and_exactly_one_wins(
 
 def test_changes_are_pushed_and_a_database_restart_is_survived(
         pg_cluster: Cluster, site_url: str, tmp_path: Path) -> None:
-    path = tmp_path / "p"
-    ensure_admin(path)
-    p = Profile(path)
-    keep_password(p, site_url)
+    p = profile_on(tmp_path, site_url)
     db = SiteDatabase.open(site_url, p.credentials)
     writer = SiteDatabase(site_url, p.credentials)
     heard: list[str] = []
@@ -246,13 +259,7 @@ def test_changes_are_pushed_and_a_database_restart_is_survived(
 @pytest.mark.timeout(300)
 def test_a_desk_killed_mid_call_loses_its_operator_and_another_desk_takes_over(
         sim: Sim, site_url: str, tmp_path: Path) -> None:
-    site = register(sim, tmp_path / "site", ["hp1"])
-    admin = site.profile.access.sign_in("root-admin", "test-admin-passphrase", via="test")
-    for user, password in OPS[:2]:
-        UserAdmin(site.profile.access, admin).add(user, Role.OPERATOR, password)
-    keep_password(site.profile, site_url)
-    db = SiteDatabase.open(site_url, site.profile.credentials)
-    queue = IncidentQueue(site.profile, db, workstation="recording-host")
+    site, db, queue = joined(sim, tmp_path, site_url, OPS[:2])
     a = Desk(site.path, site_url, "desk-a", *OPS[0])
     b = Desk(site.path, site_url, "desk-b", *OPS[1])
     changed: list[str] = []
@@ -381,10 +388,7 @@ def test_a_desk_started_while_the_database_is_away_joins_when_it_answers(
         pg_cluster: Cluster, site_url: str, tmp_path: Path) -> None:
     from vms.site.desk import SiteDesk
 
-    path = tmp_path / "p"
-    ensure_admin(path)
-    p = Profile(path)
-    keep_password(p, site_url)
+    p = profile_on(tmp_path, site_url)
     SiteDatabase.open(site_url, p.credentials).close()
     pg_cluster.stop()
     try:
