@@ -409,3 +409,31 @@ def test_a_desk_started_while_the_database_is_away_joins_when_it_answers(
     finally:
         desk.stop()
         p.close()
+
+
+@pytest.mark.timeout(600)
+def test_the_control_room_benchmark_races_three_desks_on_the_given_site(
+        site_url: str, clip_cache: Path) -> None:
+    """``benchmarks/control_room.py`` on the site named by ``VMS_SITE``: three desk processes,
+    ``vms serve`` and the simulator; every race has one winner. Its timings are printed and
+    judged against their targets by the benchmark itself (timing is not a test's to assert)."""
+    env = {**os.environ, "VMS_SITE": site_url, "VMS_SITE_PASSWORD": SUPERUSER_PASSWORD}
+    out = subprocess.run([sys.executable, "benchmarks/control_room.py", "--presses", "10",
+                          "--clip-cache", str(clip_cache)], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=540)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    print(result)
+    assert result["site"] == "VMS_SITE" and result["desks"] == 3
+    assert result["race_trials"] == result["presses"] == 10
+    assert result["race_single_winner"] == 10
+    for key in ("press_to_all_desks_ms", "accept_to_others_ms", "reference_notify_ms"):
+        assert set(result[key]) == {"p50", "p95", "max"}, result
+    import psycopg
+
+    with psycopg.connect(site_url, password=SUPERUSER_PASSWORD) as c:  # the site's own record
+        calls = c.execute("SELECT state, owner FROM incidents").fetchall()
+        accepts = c.execute("SELECT incident_id, count(*) FROM incident_actions "
+                            "WHERE action = 'accepted' GROUP BY incident_id").fetchall()
+    assert len(calls) == 10 and all(state == "closed" and owner for state, owner in calls)
+    assert len(accepts) == 10 and all(n == 1 for _i, n in accepts), accepts
