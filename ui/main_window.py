@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
         self.open_users.setEnabled(can(Permission.USERS_MANAGE))
         self.open_audit: QAction = admin.addAction("Audit trail…")
         self.open_audit.setEnabled(can(Permission.AUDIT_VIEW))
+        self.open_workstations: QAction = admin.addAction("Workstations on the site…")
+        self.open_workstations.setEnabled(can(Permission.CALL_FORCE_TAKE)
+                                          or can(Permission.USERS_MANAGE))  # supervisors
         self.open_microphone: QAction = admin.addAction("Microphone…")
         self.open_microphone.setEnabled(can(Permission.SETTINGS))
         help_menu = self.menuBar().addMenu("&Help")

@@ -26,11 +26,12 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import look_at, sign_in
+from tests.journeys.walk import look_at, opened, sign_in
 from tests.pgcluster import SUPERUSER_PASSWORD, Cluster
 from tests.test_site_database import Desk
 from ui.calls.site_indicator import SiteIndicator
 from ui.desktop import Desktop
+from ui.dialogs.workstations import WorkstationsDialog
 from ui.simulator_link import SimulatorLink
 from vms.access.roles import Role
 from vms.profile import Profile
@@ -45,12 +46,14 @@ location = "Market Square"
 """
 AMA, AMA_PW = "ama-operator", "first-desk-on-nights"
 BEN, BEN_PW = "ben-operator", "second-desk-on-nights"
+SAM, SAM_PW = "sam-supervisor", "watching-the-room"
 
 
 @pytest.fixture()
 def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
     with simulated_site(tmp_path, clip_cache, config=SITE,
-                        users={AMA: (Role.OPERATOR, AMA_PW), BEN: (Role.OPERATOR, BEN_PW)},
+                        users={AMA: (Role.OPERATOR, AMA_PW), BEN: (Role.OPERATOR, BEN_PW),
+                               SAM: (Role.SUPERVISOR, SAM_PW)},
                         registered=("hp-market",)) as both:
         yield both
 
@@ -74,6 +77,7 @@ def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
         assert indicator is not None
         qtbot.waitUntil(lambda: indicator.text().startswith("Site: connected"), timeout=10000)
         assert indicator.text() == "Site: connected (127.0.0.1 as desk-1)"
+        assert not win.open_workstations.isEnabled(), "who is where is for supervisors"
 
         # -- a press rings at this desk -------------------------------------------------------
         sim.cli("press", "hp-market")
@@ -138,5 +142,51 @@ def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
         if colleague is not None:
             colleague.close()
         sim.cli("release", "hp-market")
+        desktop._end_session("journey over")
+        desk.stop()
+
+
+@pytest.mark.timeout(300)
+def test_a_supervisor_sees_who_is_signed_in_where(qtbot: QtBot, site: tuple[Sim, Profile],
+                                                  site_of: Callable[..., Any],
+                                                  site_url: str) -> None:
+    """Administration > Workstations on the site: this desk and a colleague's, who is signed
+    in at each; the colleague's desk dies and is shown silent, its operator lost."""
+    _sim, profile = site
+    address = SiteAddress.parse(site_url)
+    profile.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
+    desk = SiteDesk(profile, address, "desk-1").start()
+    colleague: Desk | None = None
+    desktop = Desktop(QApplication.instance(), profile, SimulatorLink(profile.data_dir),  # type: ignore[arg-type]
+                      site_of(profile, site=address, workstation="desk-1"), desk)
+    try:
+        sign_in(desktop, SAM, SAM_PW)
+        win = desktop.window
+        assert win is not None
+        assert win.open_workstations.isEnabled()
+        dialog = opened(qtbot, WorkstationsDialog, win.open_workstations.trigger)
+
+        def row(name: str) -> list[str] | None:
+            return next((r for r in dialog.rows if r[0].startswith(name)), None)
+        qtbot.waitUntil(lambda: row("desk-1") is not None, timeout=10000)
+        mine = row("desk-1")
+        assert mine is not None and mine[:3] == ["desk-1 (this desk)", SAM, "heard"], mine
+
+        colleague = Desk(profile.data_dir, site_url, "desk-2", BEN, BEN_PW)
+        colleague.ready()
+        qtbot.waitUntil(lambda: row("desk-2") is not None, timeout=10000)
+        assert row("desk-2")[:3] == ["desk-2", BEN, "heard"]  # type: ignore[index]
+        assert "2 workstations, 2 with someone signed in" in dialog.status.text()
+        look_at(dialog, "journey-control-room-workstations.png")
+
+        colleague.proc.send_signal(signal.SIGKILL)
+        qtbot.waitUntil(lambda: (row("desk-2") or [""] * 3)[2].endswith("operator lost"),
+                        timeout=30000)
+        assert "1 silent" in dialog.status.text()
+        look_at(dialog, "journey-control-room-workstation-lost.png")
+        dialog.close()
+    finally:
+        if colleague is not None:
+            colleague.close()
         desktop._end_session("journey over")
         desk.stop()

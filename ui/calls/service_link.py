@@ -34,6 +34,7 @@ class ServiceLink(QObject):
     event_arrived = Signal(object)  # Event
     health_changed = Signal(object)  # Health (a copy)
     site_state = Signal(str, str)  # CONNECTED or RECONNECTING, and the words for it
+    stations_changed = Signal()  # a workstation joined, left, or someone signed in or out
 
     def __init__(self, profile: Profile, session: Session,
                  site: SiteService | SiteClient | None = None,
@@ -56,6 +57,7 @@ class ServiceLink(QObject):
         ]
         if desk is not None:
             self._hooks.append((desk.state_listeners, self.site_state.emit))
+            self._hooks.append((desk.station_listeners, self.stations_changed.emit))
         for hooks, fn in self._hooks:
             hooks.append(fn)
 

@@ -3,11 +3,15 @@ user's own password."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
 from ui.dialogs.audio import MicrophoneDialog
 from ui.dialogs.audit_viewer import AuditViewer
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.sign_in import ChangePasswordDialog
 from ui.dialogs.users import UsersDialog
+from ui.dialogs.workstations import WorkstationsDialog
 from ui.features.signed_in import SignedIn
 from vms.access.admin import UserAdmin
 from vms.audit.trail import AuditTrail
@@ -22,10 +26,24 @@ class AdminFeature:
         win.open_audit.triggered.connect(self.show_audit)
         win.open_about.triggered.connect(
             lambda: DiagnosticsDialog(ctx.live.report, ctx.live.hub, win).exec())
+        desk = ctx.calls.service.desk
+        if desk is None:  # this profile alone: no other workstation to show
+            win.open_workstations.setEnabled(False)
+            win.open_workstations.setStatusTip("Only on a control room's site (--site or "
+                                               "VMS_SITE)")
+        else:
+            win.open_workstations.triggered.connect(
+                lambda: self._open(WorkstationsDialog(ctx.calls.service, desk, win)))
         win.open_microphone.triggered.connect(
             lambda: MicrophoneDialog(ctx.access, ctx.session, win).exec())
         win.change_password.triggered.connect(
             lambda: ChangePasswordDialog(ctx.access, ctx.session, win).exec())
+
+    @staticmethod
+    def _open(dialog: QDialog) -> None:
+        """Shown beside the desk, not over it: calls keep coming while a supervisor looks."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
 
     def show_audit(self) -> None:
         ctx = self.ctx

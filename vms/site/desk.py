@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from vms.credentials import CredentialStore
 from vms.errors import SiteUnavailable, VmsError
@@ -23,7 +24,7 @@ from vms.profile import Profile
 from vms.site.changes import CONNECTED, RECONNECTING, ChangeListener
 from vms.site.database import SiteAddress, SiteDatabase, profile_key
 from vms.site.talk_floor import TalkFloor
-from vms.site.workstations import Heartbeat, Workstations
+from vms.site.workstations import WORKSTATIONS_CHANNEL, Heartbeat, Workstations
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,10 @@ class SiteDesk:
         self.queue = IncidentQueue(profile, self.db, priorities, workstation=workstation)
         self.incident_listeners: list[Callable[[Incident], None]] = []
         self.state_listeners: list[Callable[[str, str], None]] = []
+        self.station_listeners: list[Callable[[], None]] = []  # who is where may have changed
         self.state, self.words = RECONNECTING, f"joining {address}"
-        self._changes = ChangeListener(SiteDatabase(address, creds), [CHANNEL], self._heard,
+        self._changes = ChangeListener(SiteDatabase(address, creds),
+                                       [CHANNEL, WORKSTATIONS_CHANNEL], self._heard,
                                        on_reconnect=self._back, on_state=self._state)
         self._heartbeat = Heartbeat(Workstations(SiteDatabase(address, creds)), workstation)
         self.talk_floor = TalkFloor(SiteDatabase(address, creds), workstation)
@@ -63,10 +66,24 @@ class SiteDesk:
 
     def signed_in(self, user: str | None) -> None:
         """Who the other desks see at this workstation (None: nobody)."""
-        self._heartbeat.user = user
+        self._heartbeat.say_user(user)
 
-    def _heard(self, _channel: str, payload: str) -> None:
-        self._tell(self.queue.get(int(payload)))
+    def workstations(self) -> list[dict[str, Any]]:
+        """Every workstation on the site: name, user, host, seen_utc, lost (a blocking read)."""
+        return Workstations(self.db).all()
+
+    def _heard(self, channel: str, payload: str) -> None:
+        if channel == WORKSTATIONS_CHANNEL:
+            self._stations_changed()
+        else:
+            self._tell(self.queue.get(int(payload)))
+
+    def _stations_changed(self) -> None:
+        for fn in list(self.station_listeners):
+            try:
+                fn()
+            except Exception:
+                log.exception("site workstation listener failed")
 
     def _back(self) -> None:
         """Re-read what is open, and what this desk was told was open (a call closed while
@@ -77,6 +94,7 @@ class SiteDesk:
             self._tell(self.queue.get(iid))
         for inc in open_now:
             self._tell(inc)
+        self._stations_changed()
 
     def _state(self, state: str, words: str) -> None:
         self.state, self.words = state, words

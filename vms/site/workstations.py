@@ -78,9 +78,13 @@ class Workstations:
         with self.db.transaction() as tx:
             mine = (name, socket.gethostname(), os.getpid())  # only our own row
             if says_user:
+                was = tx.execute('SELECT "user" FROM workstations WHERE name = ? AND host = ? '
+                                 "AND pid = ? FOR UPDATE", mine).fetchone()
                 row = tx.execute('UPDATE workstations SET seen = now(), "user" = ? WHERE '
                                  "name = ? AND host = ? AND pid = ? RETURNING name",
                                  (user, *mine)).fetchone()
+                if was is not None and was["user"] != user:  # signed in or out: say so
+                    tx.notify(WORKSTATIONS_CHANNEL, name)
             else:
                 row = tx.execute("UPDATE workstations SET seen = now() WHERE name = ? AND "
                                  "host = ? AND pid = ? RETURNING name", mine).fetchone()
@@ -143,8 +147,14 @@ class Heartbeat:
         self.says_user = says_user
         self.every_s = every_s
         self._stop = threading.Event()
+        self._now = threading.Event()  # beat at once (someone signed in or out)
         self._failing = False
         self._thread = threading.Thread(target=self._run, name="vms-heartbeat", daemon=True)
+
+    def say_user(self, user: str | None) -> None:
+        """Who is signed in here now: told to the site at once, not at the next beat."""
+        self.user = user
+        self._now.set()
 
     def start(self) -> Heartbeat:
         """Join at once (a name in use is refused here); a database that is away is joined
@@ -162,6 +172,7 @@ class Heartbeat:
 
     def stop(self, leave: bool = True) -> None:
         self._stop.set()
+        self._now.set()
         self._thread.join(5.0)
         if leave:
             try:
@@ -170,7 +181,11 @@ class Heartbeat:
                 log.warning("could not take %s off the site: %s", self.name, exc)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
+        while True:
+            self._now.wait(self.every_s)
+            self._now.clear()
+            if self._stop.is_set():
+                break
             try:
                 self.stations.db.ensure_schema()
                 self.stations.beat(self.name, self.user, self.says_user)
