@@ -437,3 +437,107 @@ def test_the_control_room_benchmark_races_three_desks_on_the_given_site(
                             "WHERE action = 'accepted' GROUP BY incident_id").fetchall()
     assert len(calls) == 10 and all(state == "closed" and owner for state, owner in calls)
     assert len(accepts) == 10 and all(n == 1 for _i, n in accepts), accepts
+
+
+@pytest.mark.timeout(420)
+def test_a_flood_through_a_host_killed_and_a_database_restart_loses_and_doubles_no_call(
+        sim: Sim, pg_cluster: Cluster, site_url: str, tmp_path: Path) -> None:
+    """Four devices flood motion at 10 a second through ``vms serve --site`` for a minute. In
+    it: a press; a PostgreSQL restart with a second press while it is down; SIGKILL of the
+    host and a restart. After: exactly the two calls, each once, both still open; every
+    subscription back (motion stored after the restart); recording resumed after a gap that
+    says why."""
+    from datetime import datetime
+
+    import psycopg
+
+    from tests.test_site_service import Serve
+    from vms.events.store import EventStore
+    from vms.recording.index import RecordingIndex
+    from vms.sim import control
+
+    names = ["hp1", "hp2", "cam1", "pid1"]
+    for hp in ("hp1", "hp2"):
+        sim.cli("release", hp)
+    site = register(sim, tmp_path / "site", names)  # continuous recording
+    keep_password(site.profile, site_url)
+    path, cam = site.path, site.ids["cam1"]
+    site.profile.close()
+
+    def open_calls() -> dict[tuple[str, str], list[int]]:
+        """The site's open calls by device and kind (the flood's motion raises its own)."""
+        with psycopg.connect(site_url, password=SUPERUSER_PASSWORD) as c:
+            rows = c.execute("SELECT device, kind, id FROM incidents WHERE state <> 'closed' "
+                             "ORDER BY id").fetchall()
+        out: dict[tuple[str, str], list[int]] = {}
+        for device, kind, iid in rows:
+            out.setdefault((device, kind), []).append(iid)
+        return out
+
+    def ts(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    index = RecordingIndex(path / "recordings.db")
+    serve = Serve(path, "--site", site_url, "--workstation", "rec-1")
+    try:
+        for n in names:
+            serve.wait_said(f"{n} events: ok")
+        wait_for(lambda: any(x.frames for x in index.segments(cam)), 30, "recording")
+        for n in names:
+            control.action(sim.data_dir, n, "flood", rate=10.0, duration=60.0)
+        flood_start = time.time()
+
+        sim.cli("press", "hp1")
+        wait_for(lambda: ("hp1", "help_button") in open_calls(), 20,
+                 "the first press in the site's queue")
+        pg_cluster.stop()
+        try:
+            sim.cli("press", "hp2")
+            serve.wait_said("is kept and raised when it answers", 20)
+        finally:
+            pg_cluster.start()
+        wait_for(lambda: ("hp2", "help_button") in open_calls(), 30,
+                 "the press made while the database was down")
+        before = open_calls()
+
+        serve.kill()  # SIGKILL in the flood
+        killed = time.time()
+        time.sleep(2)
+        serve = Serve(path, "--site", site_url, "--workstation", "rec-1")
+        for n in names:
+            serve.wait_said(f"{n} events: ok")
+        restarted = time.time()
+        wait_for(lambda: any(x.start_utc and ts(x.start_utc) > killed and x.frames
+                             for x in index.segments(cam)), 30, "recording to resume")
+        assert time.time() - flood_start < 55, "the flood ended before the host came back"
+
+        def motion_since_restart() -> set[str]:
+            store = EventStore.for_profile(path)
+            try:
+                return {e["device"] for e in store.events(limit=5000) if e["kind"] == "motion"
+                        and not e["initial"] and ts(e["received_utc"]) > restarted}
+            finally:
+                store.close()
+        wait_for(lambda: motion_since_restart() >= set(names), 20,
+                 "flood events from every device after the restart")
+        wait_for(lambda: not any(d["flooding"] for d in control.status(sim.data_dir)["devices"]
+                                 if d["name"] in names), 60, "the flood to end")
+        time.sleep(2)  # the held buttons' reports at resubscription have been handled
+        after = open_calls()
+        print(f"calls before the kill {before}, after {after}")
+        assert before == after, "a call was lost or raised again"
+        assert {("hp1", "help_button"), ("hp2", "help_button")} <= set(after), after
+        assert all(len(ids) == 1 for ids in after.values()), after  # one per device and kind
+        gaps = [g for g in index.gaps(cam) if g.reason == "recorder stopped unexpectedly"]
+        assert len(gaps) == 1 and gaps[0].end_utc, index.gaps(cam)
+        print(f"recording gap {ts(gaps[0].end_utc) - ts(gaps[0].start_utc):.1f} s: "
+              f"{gaps[0].reason}")
+    finally:
+        for hp in ("hp1", "hp2"):
+            sim.cli("release", hp, check=False)
+        for n in names:
+            control.action(sim.data_dir, n, "flood", rate=1.0, duration=0.001)  # stops it
+        code = serve.stop()
+        index.close()
+        print("\n".join(serve.lines[-20:]))
+    assert code == 0

@@ -66,6 +66,7 @@ class _Say:
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self._lock = threading.Lock()
+        self._told: dict[int, str] = {}  # each open call's last line: an alarm joined is not news
 
     def __call__(self, text: str) -> None:
         if not self.quiet:
@@ -79,8 +80,16 @@ class _Say:
         who = f" by {inc.owner}" if inc.owner and inc.state != "new" else ""
         who += f" at {inc.workstation}" if who and inc.workstation else ""
         end = f" ({inc.outcome})" if inc.outcome else ""
-        self(f"{KIND_WORDS.get(inc.kind, inc.kind)} {inc.id} at {inc.device} ({inc.area}): "
-             f"{STATE_WORDS.get(inc.state, inc.state)}{who}{end}")
+        text = (f"{KIND_WORDS.get(inc.kind, inc.kind)} {inc.id} at {inc.device} ({inc.area}): "
+                f"{STATE_WORDS.get(inc.state, inc.state)}{who}{end}")
+        with self._lock:
+            if self._told.get(inc.id) == text:
+                return  # another event joined the call (a flood says this 10 times a second)
+            if inc.state == "closed":
+                self._told.pop(inc.id, None)
+            else:
+                self._told[inc.id] = text
+        self(text)
 
     def health(self, h: Health) -> None:
         if h.state in ("ok", "retrying", "wrong credentials"):
