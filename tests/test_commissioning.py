@@ -255,3 +255,68 @@ def test_a_failed_registry_write_leaves_neither_rows_nor_a_password(sim: Sim, tm
         svc.register(rep, PASSWORD)
     assert_nothing_stored(tmp_path)
     assert svc.credentials.get(svc.registry.uid_for(rep)) is None
+
+
+def test_rename_and_move_are_checked_audited_and_refused_in_words(sim: Sim, tmp_path: Path
+                                                                  ) -> None:
+    """``vms devices rename`` and ``move`` (the desktop's "Name and place…" calls the same
+    service): saved, audited with old and new, and refused for a clash, control characters,
+    a digits-only name, or a user without the right."""
+    from vms.access.admin import UserAdmin
+    from vms.access.roles import Role
+    from vms.audit.log import Filter
+    from vms.errors import ConfigError, PermissionDenied
+
+    for name in ("cam1", "cam2"):
+        assert vms(tmp_path, "devices", "add", sim.address(name), "--user", USER,
+                   "--password-stdin", stdin=PASSWORD).returncode == 0
+    profile, admin = signed_in(tmp_path)
+    UserAdmin(profile.access, admin).add("ivy-installer", Role.INSTALLER, "ivy-installs-42")
+    profile.close()
+
+    def installer(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**ensure_admin(profile), "VMS_USER": "ivy-installer",
+               "VMS_PASSWORD": "ivy-installs-42"}
+        return subprocess.run(vms_cmd("--data-dir", str(profile), *args), capture_output=True,
+                              text=True, timeout=60, env=env)
+
+    refused = vms(tmp_path, "devices", "rename", "cam1", "Market Sq North")
+    assert refused.returncode == 2 and "needs the role of installers" in refused.stderr
+    res = installer(tmp_path, "devices", "rename", "cam1", "Market Sq North")
+    assert res.returncode == 0, res.stderr
+    assert "cam1 is now called Market Sq North" in res.stdout
+    res = installer(tmp_path, "devices", "move", "Market Sq North", "--area", "Town Centre",
+              "--location", "  Market Square,   north side ")
+    assert res.returncode == 0, res.stderr
+    assert "in area 'Town Centre' at Market Square, north side." in res.stdout
+    listed = {d["name"]: d for d in json.loads(vms(tmp_path, "devices", "list", "--json").stdout)}
+    assert sorted(listed) == ["Market Sq North", "cam2"]
+    moved = listed["Market Sq North"]
+    assert (moved["area"], moved["location"]) == ("Town Centre", "Market Square, north side")
+
+    clash = installer(tmp_path, "devices", "rename", "cam2", "MARKET SQ NORTH")
+    assert clash.returncode == 2 and "already called 'MARKET SQ NORTH'" in clash.stderr
+    digits = installer(tmp_path, "devices", "rename", "cam2", "42")
+    assert digits.returncode == 2 and "digits only" in digits.stderr
+
+    profile, admin = signed_in(tmp_path)
+    svc = Commissioning(profile, profile.access.sign_in("ivy-installer", "ivy-installs-42",
+                                                        via="test"))
+    cam2 = next(r for r in svc.devices() if r.name == "cam2")
+    with pytest.raises(ConfigError, match="cannot be shown"):
+        svc.rename(cam2.id, "cam\x1b[2Jtwo")
+    with pytest.raises(ConfigError, match="80 at most"):
+        svc.move(cam2.id, "x" * 81)
+    UserAdmin(profile.access, admin).add("olu-operator", Role.OPERATOR, "olu-watches-42")
+    op = profile.access.sign_in("olu-operator", "olu-watches-42", via="test")
+    with pytest.raises(PermissionDenied):
+        Commissioning(profile, op).rename(cam2.id, "Bus Station")
+    assert profile.registry.device(cam2.id).name == "cam2"
+    renamed = profile.audit.entries(Filter(action="device.rename"))
+    assert [(e.user, e.outcome) for e in renamed] == [
+        (ADMIN, "denied"), ("ivy-installer", "ok"), ("olu-operator", "denied")], renamed
+    assert renamed[1].detail == '{"from":"cam1","to":"Market Sq North"}'
+
+    move = profile.audit.entries(Filter(action="device.move"))
+    assert len(move) == 1 and json.loads(move[0].detail)["from_area"] == "Default area"
+    profile.close()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 from ui import tasks
 from ui.dialogs.credentials import DeviceLoginDialog
 from ui.dialogs.device_details import DeviceDetailsDialog
+from ui.dialogs.device_place import DevicePlaceDialog
 from ui.dialogs.discovery import DiscoveryDialog, defaults_for
 from ui.dialogs.events_watch import EventsWatchDialog
 from ui.dialogs.links import LinksDialog
@@ -29,6 +30,7 @@ class DeviceFeature:
         cameras.details_requested.connect(self.show_details)
         cameras.login_requested.connect(self.change_login)
         cameras.remove_requested.connect(self.remove)
+        cameras.place_requested.connect(self.name_and_place)
 
     def find_cameras(self) -> None:
         ctx = self.ctx
@@ -81,6 +83,24 @@ class DeviceFeature:
             if dlg.exec() == QDialog.DialogCode.Accepted:
                 ctx.say(f"{device.name}: the new login works and is kept in the keyring.")
         self._with_device(device_id, show, "the device's login", login=True)
+
+    def name_and_place(self, device_id: int) -> None:
+        ctx = self.ctx
+
+        def save(name: str, area: str, location: str) -> DeviceRow:
+            ctx.svc.rename(device_id, name)
+            return ctx.svc.move(device_id, area, location)
+
+        def show(rows: list[DeviceRow]) -> None:
+            device = next((r for r in rows if r.id == device_id), None)
+            if device is None:
+                return
+            dlg = DevicePlaceDialog(device, sorted({r.area for r in rows}), save, ctx.window)
+            if dlg.exec() == QDialog.DialogCode.Accepted and dlg.saved is not None:
+                ctx.window.cameras.refresh()  # the tree, then the wall's captions
+                row = dlg.saved
+                ctx.say(f"Saved: {row.name}, {row.location or 'no place given'}, in {row.area}.")
+        ctx.after(ctx.svc.devices, show, "the device's name and place")
 
     def remove(self, device_id: int) -> None:
         ctx = self.ctx

@@ -201,6 +201,7 @@ class WallPane(QWidget):
         """The devices this user may see (from the camera tree's poll)."""
         self.rows.clear()
         self.rows.update({r.id: r for r in rows})
+        self.wall.relabel()
         if not self.restored:
             self.restored = True
             self.restore()

@@ -219,6 +219,16 @@ class Wall(QWidget):
             tile.handle = self.hub.acquire(row.id, self._quality_for(tile, row, "sub"))
         tile.update()
 
+    def relabel(self) -> None:
+        """Names and places changed in the registry (a rename, a move): tiles say them now."""
+        for i, t in enumerate(self.tiles):
+            row = self.devices(t.device_id) if t.device_id is not None else None
+            if row is not None and (t.name, t.place) != (row.name, row.location or ""):
+                t.name, t.place = row.name, row.location or ""
+                t.update()
+                if i == self.selected:
+                    self.selected_changed.emit(row)  # the PTZ panel's title too
+
     def _unassign(self, tile: Tile) -> None:
         for h in (tile.handle, tile.pending):
             if h is not None:

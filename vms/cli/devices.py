@@ -44,6 +44,15 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     a.add_argument("--json", action="store_true", help="print JSON")
     a = acts.add_parser("remove", parents=[common], help="remove a device and its password")
     a.add_argument("id", type=int, help="device id (from 'vms devices list')")
+    a = acts.add_parser("rename", parents=[common],
+                        help="give a device the name operators know it by (audited)")
+    a.add_argument("device", help="device id or name")
+    a.add_argument("name", help="the new name")
+    a = acts.add_parser("move", parents=[common],
+                        help="put a device in another area and place (audited)")
+    a.add_argument("device", help="device id or name")
+    a.add_argument("--area", required=True, help="the area (made if new)")
+    a.add_argument("--location", default="", help="its place within the area")
     a = acts.add_parser("link", parents=[common], help="link a camera to a Help Point",
                         description="Link a camera to a device (usually a Help Point), so a call "
                                     "from the device shows the camera too. With --preset, the "
@@ -128,6 +137,17 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     if action == "remove":
         name = svc.remove(args.id)
         print(f"Removed device {args.id} ({name}) and its stored password.")
+        return 0
+    if action == "rename":
+        dev = device_ref(svc, args.device)
+        was = svc.registry.device(dev).name
+        row = svc.rename(dev, args.name)
+        print(f"Device {row.id}: {was} is now called {row.name}.")
+        return 0
+    if action == "move":
+        row = svc.move(device_ref(svc, args.device), args.area, args.location)
+        print(f"Device {row.id} ({row.name}) is in area '{row.area}'"
+              + (f" at {row.location}." if row.location else "."))
         return 0
     if action == "allow-basic-rtsp":
         allow = args.state == "on"

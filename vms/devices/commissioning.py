@@ -152,12 +152,58 @@ class Commissioning:
         self.gate.done("device.login", row, {"device_user": user})
         return row.name
 
+    def rename(self, device_id: int, name: str) -> DeviceRow:
+        """Give a device the name operators know it by (audited, old and new); every window
+        shows the registry's name, so the change is seen everywhere."""
+        row = self.gate.allowed(device_id, P.DEVICE_CONFIGURE, "device.rename")
+        name = _label(name, "name")
+        if not name:
+            raise ConfigError("enter a name for the camera")
+        if name.isdigit():
+            raise ConfigError("a name of digits only would be read as a device id: add a word")
+        if name == row.name:
+            return row
+        if any(d.id != device_id and d.name.casefold() == name.casefold()
+               for d in self.registry.devices()):
+            raise ConfigError(f"another device is already called '{name}': choose another name")
+        self.registry.rename_device(device_id, name)
+        self.gate.done("device.rename", row, {"from": row.name, "to": name})
+        return self.registry.device(device_id)
+
+    def move(self, device_id: int, area: str, location: str | None = None) -> DeviceRow:
+        """Put a device in another area (made if new) and place within it (audited)."""
+        row = self.gate.allowed(device_id, P.DEVICE_CONFIGURE, "device.move")
+        area = _label(area, "area")
+        if not area:
+            raise ConfigError("enter the area the camera belongs to")
+        place = _label(location or "", "location") or None
+        if (area, place) == (row.area, row.location):
+            return row
+        self.registry.place_device(device_id, area, place)
+        self.gate.done("device.move", row, {"from_area": row.area, "to_area": area,
+                                            "from_location": row.location, "to_location": place})
+        return self.registry.device(device_id)
+
     def remove(self, device_id: int) -> str:
         row = self.gate.allowed(device_id, P.DEVICE_REMOVE, "device.remove")
         self.registry.remove_device(device_id)
         self.credentials.delete(row.uid)
         self.gate.done("device.remove", row, {"address": row.address})
         return row.name
+
+
+MAX_LABEL = 80
+
+
+def _label(text: str, what: str) -> str:
+    """A name, area or place as typed, with its spaces tidied; refused if it holds control
+    characters or is longer than a tree, a tile caption or an audit line can show."""
+    if any(not ch.isprintable() and not ch.isspace() for ch in text):
+        raise ConfigError(f"the {what} holds characters that cannot be shown")
+    text = " ".join(text.split())
+    if len(text) > MAX_LABEL:
+        raise ConfigError(f"the {what} is {len(text)} characters long: {MAX_LABEL} at most")
+    return text
 
 
 async def onboard_many(targets: list[tuple[Target, str, str]], concurrency: int = 16,

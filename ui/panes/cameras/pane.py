@@ -49,6 +49,7 @@ class CamerasPane(QWidget):
     camera_activated = Signal(int)  # double-clicked or Enter: show it on the wall
     login_requested = Signal(int)
     remove_requested = Signal(int)
+    place_requested = Signal(int)  # right-click → Name and place… (installers)
     links_requested = Signal(int)  # right-click → Linked cameras… (installers)
     details_requested = Signal(int)  # right-click → Device details… (the commissioning view)
 
@@ -158,6 +159,11 @@ class CamerasPane(QWidget):
         details = menu.addAction("Device details…")
         details.triggered.connect(lambda: self.details_requested.emit(device_id))
         menu.addSeparator()
+        place = menu.addAction("Name and place…")
+        place.setEnabled(self.can_link)  # the device's settings, as linking is
+        place.triggered.connect(lambda: self.place_requested.emit(device_id))
+        if not self.can_link:
+            place.setToolTip("Renaming or moving a camera needs the installer role")
         login = menu.addAction("Change login…")
         login.setEnabled(self.can_link)  # the device's settings, as linking is
         login.triggered.connect(lambda: self.login_requested.emit(device_id))
