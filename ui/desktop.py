@@ -148,6 +148,7 @@ class Desktop(QObject):
         self.recordings = RecordingIndex(self.profile.data_dir / "recordings.db")
         self.live.pane.watch_recording(RecordingWatch(self.recordings).poll)
         self.calls = CallDesk(self.profile, service, self.live.hub, self.recordings)
+        self.calls.alarm_changed.connect(self.live.pane.wall.set_alarm)  # tiles in alarm
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
         self.calls.pane_shown.connect(lambda _iid, _t: self._call_over_fullscreen())

@@ -50,8 +50,14 @@ def _rings(inc: Incident) -> bool:
     return inc.state == NEW or (inc.state == ON_HOLD and bool(inc.lost_from))
 
 
+ALARM_WAITING, ALARM_HANDLED = "waiting", "handled"  # a device's tile border on the wall
+
+
 class CallDesk(QObject):
     message = Signal(str)
+    # device id, and ALARM_WAITING (nobody has it: flashing), ALARM_HANDLED (an operator has
+    # it) or "" (nothing open): the wall marks that device's tiles
+    alarm_changed = Signal(int, str)
     pane_shown = Signal(int, float)  # incident id, monotonic time the pane was shown
 
     def __init__(self, profile: Profile, service: ServiceLink, hub: FeedHub,
@@ -72,6 +78,7 @@ class CallDesk(QObject):
         self.queue_pane = QueuePane()
         self.alert = Alert(self)
         self.panes: dict[int, IncidentPane] = {}
+        self.alarms: dict[int, str] = {}  # device id -> ALARM_WAITING or ALARM_HANDLED
         self._activating: tuple[IncidentPane, float] | None = None  # the pane last given the keys
         self.locked = False  # the lock screen is up: no pane opens, the lock screen lists calls
         self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
@@ -171,6 +178,19 @@ class CallDesk(QObject):
             self.alert.start(self.panes.get(waiting[0].id))
         else:
             self.alert.stop()
+        self._mark_alarms()
+
+    def _mark_alarms(self) -> None:
+        """Each device with an open call or alarm, as its tiles should show it: waiting
+        beats handled when a device has both."""
+        now: dict[int, str] = {}
+        for i in self.queue_pane.items.values():
+            if now.get(i.device_id) != ALARM_WAITING:
+                now[i.device_id] = ALARM_WAITING if _rings(i) else ALARM_HANDLED
+        for did in set(self.alarms) | set(now):
+            if self.alarms.get(did) != now.get(did):
+                self.alarm_changed.emit(did, now.get(did, ""))
+        self.alarms = now
 
     def show_pane(self, iid: int, inc: Incident | None = None, *, asked: bool = True) -> None:
         """Show a call's pane over everything (a fullscreen wall included).

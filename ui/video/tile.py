@@ -80,6 +80,7 @@ def status_text(handle: FeedHandle | None, now: float | None = None) -> tuple[st
 
 
 class Tile(QWidget):
+    flash_on = True  # the phase of every waiting alarm's flashing border (the wall flips it)
     clicked = Signal(int)
     double_clicked = Signal(int)
     device_dropped = Signal(int, int)  # tile index, device id
@@ -94,6 +95,7 @@ class Tile(QWidget):
         self.handle: FeedHandle | None = None
         self.pending: FeedHandle | None = None  # the other stream, until it shows a picture
         self.selected = False
+        self.alarm = ""  # "waiting" (border flashes red), "handled" (amber) or ""
         self.shown = 0  # distinct frames painted (the benchmark's numerator)
         self._frame: Frame | None = None
         self._image: QImage | None = None
@@ -261,6 +263,17 @@ class Tile(QWidget):
         return top, bottom
 
     def _border(self, p: QPainter) -> None:
+        if self.alarm == "handled" or (self.alarm == "waiting" and Tile.flash_on):
+            pen = QPen(_ALARM if self.alarm == "waiting" else _HANDLED, ALARM_BORDER)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            p.setPen(pen)
+            half = ALARM_BORDER // 2
+            p.drawRect(self.rect().adjusted(half, half, -half - 1, -half - 1))
+            if self.selected:
+                p.setPen(_SELECTED)
+                p.drawRect(self.rect().adjusted(ALARM_BORDER, ALARM_BORDER,
+                                                -ALARM_BORDER - 1, -ALARM_BORDER - 1))
+            return
         if self.selected:
             p.setPen(_SELECTED)
             p.drawRect(self.rect().adjusted(1, 1, -2, -2))
@@ -316,6 +329,9 @@ _BLACK = QColor("#05070a")
 _SELECTED = QPen(QColor("#3d9bff"), 3)
 _EDGE = QPen(QColor("#1c232e"), 1)
 _REC = QColor("#ff4d4d")
+_ALARM = QColor("#ff3b30")  # a call or alarm nobody has taken: flashing
+_HANDLED = QColor("#f0a030")  # taken by an operator, still open: steady
+ALARM_BORDER = 6
 _NOT_REC = QColor("#f0b849")
 
 

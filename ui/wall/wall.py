@@ -22,6 +22,8 @@ from vms.store.devices import DeviceRow
 from vms.wall import streams
 from vms.wall.layouts import WallState, layout
 
+FLASH_MS = 500  # a waiting call's tiles: on half a second, off half a second
+
 TICK_MS = 40
 ARROWS = {Qt.Key.Key_Left: (-0.5, 0.0), Qt.Key.Key_Right: (0.5, 0.0),
           Qt.Key.Key_Up: (0.0, 0.5), Qt.Key.Key_Down: (0.0, -0.5)}
@@ -59,6 +61,10 @@ class Wall(QWidget):
         self._resize.setSingleShot(True)
         self._resize.setInterval(300)
         self._resize.timeout.connect(self.choose_streams)
+        self.alarms: dict[int, str] = {}  # device id -> "waiting" or "handled"
+        self._flasher = QTimer(self)  # runs only while a call waits: an idle wall pays nothing
+        self._flasher.setInterval(FLASH_MS)
+        self._flasher.timeout.connect(self._flash)
         self.apply(self.state)
 
     # -- state -------------------------------------------------------------------------
@@ -215,9 +221,34 @@ class Wall(QWidget):
             self.state.tiles[tile.index] = None
         tile.name = row.name if row else ""
         tile.place = (row.location or "") if row else ""
+        tile.alarm = self.alarms.get(device_id, "") if device_id is not None else ""
         if row is not None:
             tile.handle = self.hub.acquire(row.id, self._quality_for(tile, row, "sub"))
         tile.update()
+
+    def set_alarm(self, device_id: int, level: str) -> None:
+        """Mark the tiles of ``device_id``: "waiting" flashes their border red, "handled"
+        holds it amber, "" clears it (``CallDesk.alarm_changed``)."""
+        if level:
+            self.alarms[device_id] = level
+        else:
+            self.alarms.pop(device_id, None)
+        for t in self.tiles:
+            if t.device_id == device_id and t.alarm != level:
+                t.alarm = level
+                t.update()
+        if "waiting" in self.alarms.values():
+            if not self._flasher.isActive():
+                self._flasher.start()
+        else:
+            self._flasher.stop()
+            Tile.flash_on = True
+
+    def _flash(self) -> None:
+        Tile.flash_on = not Tile.flash_on
+        for t in self.tiles:
+            if t.alarm == "waiting" and t.isVisible():
+                t.update()
 
     def relabel(self) -> None:
         """Names and places changed in the registry (a rename, a move): tiles say them now."""
