@@ -126,7 +126,9 @@ class DeskProcess:
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--desk", str(profile), site, name,
              user, password], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, bufsize=1)
+            stderr=open(profile.parent / f"{name}.log", "w"),  # noqa: SIM115 (the child's)
+            text=True, bufsize=1)
+        self.log = profile.parent / f"{name}.log"
         self.seen: dict[tuple[int, str], float] = {}  # (call, state) -> first shown
         self.replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self.ready = threading.Event()
@@ -149,7 +151,12 @@ class DeskProcess:
         self.proc.stdin.flush()
 
     def reply(self, timeout: float = 30.0) -> dict[str, Any]:
-        return self.replies.get(timeout=timeout)
+        try:
+            return self.replies.get(timeout=timeout)
+        except queue.Empty:
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise SystemExit(f"benchmark failed: {self.name} did not answer in {timeout} s; "
+                             f"its log ends:\n{tail}") from None
 
     def stop(self) -> None:
         if self.proc.stdin is not None:
@@ -257,7 +264,9 @@ def main() -> None:
             desks = [DeskProcess(Path(tmp) / "site", url, f"desk-{i}", user, pw)
                      for i, (user, pw) in enumerate(ops, 1)]
             for d in desks:
-                wait(d.ready.is_set, 120, f"{d.name} ready")
+                if not d.ready.wait(120):
+                    raise SystemExit(f"benchmark failed: {d.name} not ready in 120 s; its log "
+                                     f"ends:\n{d.log.read_text(errors='replace')[-2000:]}")
             time.sleep(1.0)  # every desk's first heartbeat and LISTEN in place
 
             to_all: list[float] = []
@@ -267,8 +276,8 @@ def main() -> None:
                 t0 = time.time()
                 control.action(data, dev["name"], "press")
 
-                def new_call() -> int | None:
-                    ids = {i for d in desks for (i, s) in d.seen if s == "new"} - known
+                def new_call() -> int | None:  # the readers add to d.seen meanwhile: copies
+                    ids = {i for d in desks for (i, s) in list(d.seen) if s == "new"} - known
                     return min(ids) if ids else None
                 wait(lambda: new_call() is not None, 15, f"call for press {n + 1}")
                 iid = new_call()
@@ -284,7 +293,10 @@ def main() -> None:
                 answers = [(d, d.reply()) for d in desks]
                 winners = [(d, r) for d, r in answers if r["ok"]]
                 refused = [r for _d, r in answers if not r["ok"]]
-                if len(winners) == 1 and all("has" in r["error"] for r in refused):
+                # the others told who has it: "X (at desk-1) has just taken this call", or,
+                # for a desk that read the call after the accept, a refused take-over of it
+                if len(winners) == 1 and all(f"{winners[0][1]['owner']} (at " in r["error"]
+                                             for r in refused):
                     singles += 1
                 if winners:
                     won, said = winners[0]

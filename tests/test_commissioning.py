@@ -307,16 +307,25 @@ def test_rename_and_move_are_checked_audited_and_refused_in_words(sim: Sim, tmp_
         svc.rename(cam2.id, "cam\x1b[2Jtwo")
     with pytest.raises(ConfigError, match="80 at most"):
         svc.move(cam2.id, "x" * 81)
+    with pytest.raises(ConfigError, match="place is 81 characters"):  # all checked first:
+        svc.name_and_place(cam2.id, "Bus Station", "Town Centre", "y" * 81)
+    assert profile.registry.device(cam2.id).name == "cam2"  # nothing half-saved
+    row = svc.name_and_place(cam2.id, "Bus Station", "town centre", "Stand  B")
+    assert (row.name, row.area, row.location) == ("Bus Station", "Town Centre", "Stand B")
+    res = installer(tmp_path, "devices", "move", "Bus Station", "--area", "Depot")
+    assert res.returncode == 0 and "at Stand B." in res.stdout, res.stdout  # place kept
     UserAdmin(profile.access, admin).add("olu-operator", Role.OPERATOR, "olu-watches-42")
     op = profile.access.sign_in("olu-operator", "olu-watches-42", via="test")
     with pytest.raises(PermissionDenied):
-        Commissioning(profile, op).rename(cam2.id, "Bus Station")
-    assert profile.registry.device(cam2.id).name == "cam2"
+        Commissioning(profile, op).rename(cam2.id, "Bus Station 2")
+    assert profile.registry.device(cam2.id).name == "Bus Station"
     renamed = profile.audit.entries(Filter(action="device.rename"))
     assert [(e.user, e.outcome) for e in renamed] == [
-        (ADMIN, "denied"), ("ivy-installer", "ok"), ("olu-operator", "denied")], renamed
+        (ADMIN, "denied"), ("ivy-installer", "ok"), ("ivy-installer", "ok"),
+        ("olu-operator", "denied")], renamed
     assert renamed[1].detail == '{"from":"cam1","to":"Market Sq North"}'
 
     move = profile.audit.entries(Filter(action="device.move"))
-    assert len(move) == 1 and json.loads(move[0].detail)["from_area"] == "Default area"
+    assert [json.loads(m.detail)["to_area"] for m in move] == ["Town Centre", "Town Centre",
+                                                               "Depot"]
     profile.close()

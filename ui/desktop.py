@@ -25,7 +25,7 @@ from ui.calls.desk import CallDesk
 from ui.calls.service_link import ServiceLink
 from ui.calls.site_indicator import SiteIndicator
 from ui.dialogs.sign_in import ChangePasswordDialog, FirstRunDialog, LockDialog, SignInDialog
-from ui.features.admin import AdminFeature
+from ui.features.admin import CLOSES_ON_LOCK, AdminFeature
 from ui.features.devices import DeviceFeature
 from ui.features.evidence import EvidenceFeature
 from ui.features.keys import KeysFeature
@@ -148,7 +148,7 @@ class Desktop(QObject):
         self.recordings = RecordingIndex(self.profile.data_dir / "recordings.db")
         self.live.pane.watch_recording(RecordingWatch(self.recordings).poll)
         self.calls = CallDesk(self.profile, service, self.live.hub, self.recordings)
-        self.calls.alarm_changed.connect(self.live.pane.wall.set_alarm)  # tiles in alarm
+        self.calls.alarm_changed.connect(self.live.pane.set_alarm)  # tiles in alarm
         win = MainWindow(self.link, self.svc, self.live.pane, self.calls.queue_pane)
         self.calls.message.connect(lambda text: win.statusBar().showMessage(text, 10000))
         self.calls.pane_shown.connect(lambda _iid, _t: self._call_over_fullscreen())
@@ -205,6 +205,9 @@ class Desktop(QObject):
         win.wall.hide_windows(True)  # fullscreen and pop-out walls too
         if self.calls is not None:
             self.calls.hide_windows(True)
+        for w in QApplication.topLevelWidgets():  # side windows (who is where) shut
+            if w.property(CLOSES_ON_LOCK) and w.isVisible():
+                w.close()
         central = win.centralWidget()
         assert central is not None
         central.hide()  # nothing on screen while locked

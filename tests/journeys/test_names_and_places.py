@@ -69,6 +69,11 @@ def test_a_renamed_and_moved_camera_is_shown_so_everywhere_after_a_restart(
     desktop, win, _link = at_desk(profile, service, INSTALLER, INSTALLER_PW)
     tree, wall = win.cameras.tree, desktop.live.pane
     qtbot.waitUntil(lambda: sorted(captions(wall)) == ["cam1", "cam2"], timeout=20000)
+    cam1 = next(r.id for r in profile.registry.devices() if r.name == "cam1")
+    qtbot.waitUntil(lambda: service.health.get(cam1) is not None
+                    and service.health[cam1].subscriptions > 0, timeout=20000)
+    watching = service.health[cam1]
+    subscriptions = watching.subscriptions
 
     # -- cam1 gets the name operators know it by, in the town centre ---------------------------
     def rename(dlg: DevicePlaceDialog) -> None:
@@ -96,6 +101,11 @@ def test_a_renamed_and_moved_camera_is_shown_so_everywhere_after_a_restart(
         assert "already called 'market sq north'" in dlg.error.text(), dlg.error.text()
         assert dlg.isVisible() and dlg.name.text() == "market sq north"
         dlg.reject()
+
+    # The site service follows the rename without restarting the camera's subscription
+    # (a restart could miss a press): events carry the new name from now on.
+    qtbot.waitUntil(lambda: service.health[cam1].device == NEW_NAME, timeout=15000)
+    assert service.health[cam1] is watching and watching.subscriptions == subscriptions
 
     answer(DevicePlaceDialog, clash, lambda: choose(right_click(tree, "cam2"), "Name and place…"))
     assert any(row[2] == "cam2" for row in tree_rows(tree))

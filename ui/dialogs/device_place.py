@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
-from vms.devices.commissioning import MAX_LABEL
 from vms.store.devices import DeviceRow
 
 Save = Callable[[str, str, str], object]  # (name, area, location) -> the saved device
@@ -31,14 +30,12 @@ class DevicePlaceDialog(QDialog):
         self.setMinimumWidth(460)
         self.save = save
         self.saved: DeviceRow | None = None  # the device as saved
-        self.name = QLineEdit(device.name)
-        self.name.setMaxLength(MAX_LABEL)
+        self.name = QLineEdit(device.name)  # over-long text is refused in words, not cut
         self.area = QComboBox()
         self.area.setEditable(True)  # an existing area, or a new one typed in
         self.area.addItems(sorted(set(areas) | {device.area}))
         self.area.setCurrentText(device.area)
         self.location = QLineEdit(device.location or "")
-        self.location.setMaxLength(MAX_LABEL)
         self.location.setPlaceholderText("e.g. Market Square, north side")
         what = " ".join(x for x in (device.manufacturer, device.model) if x) or "device"
         intro = QLabel(f"{device.name} is the {what} at {device.host}. Its name is what "

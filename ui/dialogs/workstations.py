@@ -7,6 +7,7 @@ nothing (it is "silent" once its heartbeat is ``LOST_AFTER_S`` old)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -29,8 +30,12 @@ def describe(row: dict[str, Any], here: str) -> list[str]:
     """One workstation in words, as the table shows it."""
     name = row["name"] + (" (this desk)" if row["name"] == here else "")
     who = row["user"] or "nobody signed in"
-    state = (f"silent for over {LOST_AFTER_S:.0f} s: operator lost" if row["lost"]
-             else "heard")
+    if not row["lost"]:
+        state = "heard"
+    elif row["user"]:
+        state = f"silent for over {LOST_AFTER_S:.0f} s: operator lost"
+    else:  # nobody to lose: a recording host, or a desk nobody was signed in at
+        state = f"silent for over {LOST_AFTER_S:.0f} s: not heard"
     return [name, who, state, london(row["seen_utc"]), f"{row['host']} (process {row['pid']})"]
 
 
@@ -55,6 +60,8 @@ class WorkstationsDialog(QDialog):
         lay.addWidget(self.status)
         lay.addWidget(buttons)
         self._reading = False
+        self._again = False  # a change was pushed while a read was on its way
+        self.read_at = ""
         link.stations_changed.connect(self.reread)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.reread)
@@ -64,12 +71,15 @@ class WorkstationsDialog(QDialog):
     def reread(self) -> None:
         """Read the list off the GUI thread; one read at a time."""
         if self._reading:
+            self._again = True
             return
         self._reading = True
+        self._again = False
         tasks.run(self.desk.workstations, self._show, self._failed, owner=self)
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         self._reading = False
+        self.read_at = time.strftime("%H:%M:%S")
         here = self.desk.workstation
         self.rows = [describe(r, here) for r in rows]
         self.model.removeRows(0, self.model.rowCount())
@@ -80,17 +90,25 @@ class WorkstationsDialog(QDialog):
                     it.setForeground(QBrush(QColor("#ff8a80")))
             self.model.appendRow(items)
         silent = sum(1 for r in rows if r["lost"])
-        signed = sum(1 for r in rows if r["user"])
+        lost = sum(1 for r in rows if r["lost"] and r["user"])
+        signed = sum(1 for r in rows if r["user"] and not r["lost"])
         self.status.setText(
             f"{len(rows)} workstations, {signed} with someone signed in"
-            + (f", {silent} silent (their calls went on hold as 'operator lost')" if silent
-               else "") + ". Recording hosts show nobody signed in.")
+            + (f", {silent} silent" if silent else "")
+            + (f" ({lost} with an operator: their calls went on hold as 'operator lost')"
+               if lost else "") + ". Recording hosts show nobody signed in.")
         self.table.resizeColumnsToContents()
+        if self._again:
+            self.reread()
 
     def _failed(self, exc: BaseException) -> None:
         self._reading = False
-        self.status.setText(f"The site database cannot be read now: {exc}. The list is read "
-                            "again when it answers.")
+        seen = f"the list below is as read at {self.read_at}" if self.read_at else \
+            "nothing could be read yet"
+        self.status.setText(f"Cannot read the site now ({exc}); {seen}. It is read again "
+                            "when the database answers.")
+        if self._again:
+            self.reread()
 
     def done(self, r: int) -> None:
         self._timer.stop()

@@ -88,8 +88,7 @@ class DeviceFeature:
         ctx = self.ctx
 
         def save(name: str, area: str, location: str) -> DeviceRow:
-            ctx.svc.rename(device_id, name)
-            return ctx.svc.move(device_id, area, location)
+            return ctx.svc.name_and_place(device_id, name, area, location)
 
         def show(rows: list[DeviceRow]) -> None:
             device = next((r for r in rows if r.id == device_id), None)

@@ -154,6 +154,7 @@ class WallPane(QWidget):
         lay.addWidget(self.split, 1)
         self.wall.changed.connect(self._changed)
         self.wall.selected_changed.connect(ptz.set_device)
+        self.wall.selected_renamed.connect(ptz.retitle)
         self.wall.fullscreen_toggled.connect(self.toggle_fullscreen)
         self.wall.escape.connect(self.leave_fullscreen)
         self.wall.ptz_key.connect(self._ptz_key)
@@ -196,12 +197,18 @@ class WallPane(QWidget):
                                     else f"Not being recorded: {now.reason}")
                     tile.update()
 
+    def set_alarm(self, device_id: int, level: str) -> None:
+        """A device's open call or alarm, marked on its tiles on every wall (``Wall.set_alarm``)."""
+        for wall in [self.wall] + [p.wall for p in self.popouts if p.isVisible()]:
+            wall.set_alarm(device_id, level)
+
     # -- devices and restore -----------------------------------------------------------------
     def set_devices(self, rows: list[DeviceRow]) -> None:
         """The devices this user may see (from the camera tree's poll)."""
         self.rows.clear()
         self.rows.update({r.id: r for r in rows})
-        self.wall.relabel()
+        for wall in [self.wall] + [p.wall for p in self.popouts]:
+            wall.relabel()
         if not self.restored:
             self.restored = True
             self.restore()
@@ -316,6 +323,8 @@ class WallPane(QWidget):
     def pop_out(self) -> PopOut:
         name = self.saved_box.currentText() or self.wall.state.layout
         win = PopOut(self.hub, self.rows.get, self.wall.state, f"Beacon VMS — {name}")
+        for did, level in self.wall.alarms.items():  # a call waiting flashes there too
+            win.wall.set_alarm(did, level)
         self.popouts = [p for p in self.popouts if p.isVisible()] + [win]
         win.show()
         return win

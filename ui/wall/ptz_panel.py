@@ -119,6 +119,14 @@ class PtzPanel(QWidget):
                               "to stop.")
             self.refresh_presets()
 
+    def retitle(self, row: DeviceRow | None) -> None:
+        """The selected camera was renamed: say its new name, leaving presets and any
+        move in hand alone."""
+        if row is None or self.device is None or row.id != self.device.id:
+            return
+        self.device = row
+        self.title.setText(f"PTZ — {row.name}")
+
     # -- moves ---------------------------------------------------------------------------
     def start_move(self, pan: float, tilt: float, zoom: float = 0.0) -> None:
         if self.device is None or not self.allowed:

@@ -35,6 +35,7 @@ class Wall(QWidget):
     fullscreen_toggled = Signal()
     escape = Signal()
     ptz_key = Signal(float, float, bool)  # pan, tilt, pressed
+    selected_renamed = Signal(object)  # the selected tile's device, renamed or moved
 
     def __init__(self, hub: FeedHub, devices: Callable[[int], DeviceRow | None],
                  parent: QWidget | None = None) -> None:
@@ -258,7 +259,7 @@ class Wall(QWidget):
                 t.name, t.place = row.name, row.location or ""
                 t.update()
                 if i == self.selected:
-                    self.selected_changed.emit(row)  # the PTZ panel's title too
+                    self.selected_renamed.emit(row)  # the PTZ panel's title too
 
     def _unassign(self, tile: Tile) -> None:
         for h in (tile.handle, tile.pending):

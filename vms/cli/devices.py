@@ -52,7 +52,8 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                         help="put a device in another area and place (audited)")
     a.add_argument("device", help="device id or name")
     a.add_argument("--area", required=True, help="the area (made if new)")
-    a.add_argument("--location", default="", help="its place within the area")
+    a.add_argument("--location", default=None,
+                   help="its place within the area (default: keep it; \"\" clears it)")
     a = acts.add_parser("link", parents=[common], help="link a camera to a Help Point",
                         description="Link a camera to a device (usually a Help Point), so a call "
                                     "from the device shows the camera too. With --preset, the "

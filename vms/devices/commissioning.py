@@ -156,33 +156,49 @@ class Commissioning:
         """Give a device the name operators know it by (audited, old and new); every window
         shows the registry's name, so the change is seen everywhere."""
         row = self.gate.allowed(device_id, P.DEVICE_CONFIGURE, "device.rename")
-        name = _label(name, "name")
+        return self._name_and_place(row, name, row.area, row.location)
+
+    def move(self, device_id: int, area: str, location: str | None = None) -> DeviceRow:
+        """Put a device in another area (made if new) and place within it (audited);
+        ``location`` None keeps its place."""
+        row = self.gate.allowed(device_id, P.DEVICE_CONFIGURE, "device.move")
+        return self._name_and_place(row, row.name, area,
+                                    row.location if location is None else location)
+
+    def name_and_place(self, device_id: int, name: str, area: str,
+                       location: str | None) -> DeviceRow:
+        """Name, area and place at once (the desktop's dialog): all checked before anything
+        is written, then written together, so a refusal leaves the device as it was."""
+        row = self.gate.allowed(device_id, P.DEVICE_CONFIGURE, "device.rename")
+        return self._name_and_place(row, name, area, location)
+
+    def _name_and_place(self, row: DeviceRow, name: str, area: str,
+                        location: str | None) -> DeviceRow:
+        name, area = _label(name, "name"), _label(area, "area")
+        place = _label(location or "", "place") or None
         if not name:
             raise ConfigError("enter a name for the camera")
         if name.isdigit():
             raise ConfigError("a name of digits only would be read as a device id: add a word")
-        if name == row.name:
-            return row
-        if any(d.id != device_id and d.name.casefold() == name.casefold()
-               for d in self.registry.devices()):
-            raise ConfigError(f"another device is already called '{name}': choose another name")
-        self.registry.rename_device(device_id, name)
-        self.gate.done("device.rename", row, {"from": row.name, "to": name})
-        return self.registry.device(device_id)
-
-    def move(self, device_id: int, area: str, location: str | None = None) -> DeviceRow:
-        """Put a device in another area (made if new) and place within it (audited)."""
-        row = self.gate.allowed(device_id, P.DEVICE_CONFIGURE, "device.move")
-        area = _label(area, "area")
         if not area:
             raise ConfigError("enter the area the camera belongs to")
-        place = _label(location or "", "location") or None
-        if (area, place) == (row.area, row.location):
+        others = [d for d in self.registry.devices() if d.id != row.id]
+        if any(d.name.casefold() == name.casefold() for d in others):
+            raise ConfigError(f"another device is already called '{name}': choose another name")
+        # "town centre" is the Town Centre area already there, not a second one
+        area = next((d.area for d in others if d.area.casefold() == area.casefold()), area)
+        renamed = name != row.name
+        moved = (area, place) != (row.area, _label(row.location or "", "place") or None)
+        if not renamed and not moved:
             return row
-        self.registry.place_device(device_id, area, place)
-        self.gate.done("device.move", row, {"from_area": row.area, "to_area": area,
-                                            "from_location": row.location, "to_location": place})
-        return self.registry.device(device_id)
+        self.registry.set_name_and_place(row.id, name, area, place)
+        if renamed:
+            self.gate.done("device.rename", row, {"from": row.name, "to": name})
+        if moved:
+            self.gate.done("device.move", row, {"from_area": row.area, "to_area": area,
+                                                "from_location": row.location,
+                                                "to_location": place})
+        return self.registry.device(row.id)
 
     def remove(self, device_id: int) -> str:
         row = self.gate.allowed(device_id, P.DEVICE_REMOVE, "device.remove")

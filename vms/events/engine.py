@@ -117,6 +117,7 @@ class EventEngine:
         self._timers: dict[tuple[int, str, str], asyncio.TimerHandle] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._sources: dict[int, DeviceSource] = {}
+        self._labels: dict[int, tuple[str, str]] = {}  # name and area events carry, kept current
         self.listeners: list[Listener] = []
         self.health_listeners: list[HealthListener] = []
 
@@ -125,9 +126,19 @@ class EventEngine:
         """Start (or restart) the subscription of one device. Call on the core loop."""
         self.unwatch(src.device_id)
         self._sources[src.device_id] = src
+        self._labels[src.device_id] = (src.name, src.area)
         self.health[src.device_id] = Health(src.device_id, src.name)
         self._tasks[src.device_id] = asyncio.get_running_loop().create_task(
             self._run(src), name=f"events-{src.name}")
+
+    def relabel(self, src: DeviceSource) -> None:
+        """A device renamed or moved to another area: its events say so from now on, and its
+        subscription goes on (restarting it could miss a press). Call on the core loop."""
+        self._sources[src.device_id] = src
+        self._labels[src.device_id] = (src.name, src.area)
+        h = self.health.get(src.device_id)
+        if h is not None:
+            h.device = src.name
 
     def unwatch(self, device_id: int) -> None:
         task = self._tasks.pop(device_id, None)
@@ -288,7 +299,8 @@ class EventEngine:
         if not items:
             return []
         received = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
-        rows = [{"device_id": src.device_id, "device": src.name, "kind": ev.kind,
+        name, area = self._labels.get(src.device_id, (src.name, src.area))
+        rows = [{"device_id": src.device_id, "device": name, "kind": ev.kind,
                  "token": ev.token, "active": ev.active, "pulse": ev.pulse,
                  "initial": ev.initial, "synthetic": why,
                  "device_time": ev.device_time.isoformat() if ev.device_time else None,
@@ -301,7 +313,7 @@ class EventEngine:
             if not ev.pulse:
                 self.states[(src.device_id, ev.kind, ev.token)] = ev.active
                 self._bound(src, ev)
-            e = Event(eid, src.device_id, src.name, src.area, ev, now, why)
+            e = Event(eid, src.device_id, name, area, ev, now, why)
             out.append(e)
             if h is not None:
                 h.events += 1

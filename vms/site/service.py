@@ -282,8 +282,13 @@ class SiteService:
             self.engine.health.pop(did, None)
             del self._watched[did]
         for did, src in sources.items():
-            if self._watched.get(did) != src:
-                self._watched[did] = src
+            old = self._watched.get(did)
+            if old == src:
+                continue
+            self._watched[did] = src
+            if old is not None and dataclasses.replace(old, name=src.name, area=src.area) == src:
+                self.engine.relabel(src)  # renamed or moved: the subscription goes on
+            else:
                 self.engine.watch(src)
 
     def purge_personal_data(self, today: dt.date | None = None) -> int:

@@ -281,15 +281,12 @@ class Registry(ProfileStore):
                               [device_id]).fetchone()
         return str(row[0]) if row else None
 
-    def rename_device(self, device_id: int, name: str) -> None:
+    def set_name_and_place(self, device_id: int, name: str, area: str,
+                           location: str | None) -> None:
+        """A device's name, area (made if new) and place within it, in one transaction."""
         with self.transaction() as db:
-            db.execute("UPDATE devices SET name = ? WHERE id = ?", [name, device_id])
-
-    def place_device(self, device_id: int, area: str, location: str | None) -> None:
-        """Move a device to ``area`` (made if new) at ``location`` within it."""
-        with self.transaction() as db:
-            db.execute("UPDATE devices SET area_id = ?, location = ? WHERE id = ?",
-                       [self._area_id(db, area), location, device_id])
+            db.execute("UPDATE devices SET name = ?, area_id = ?, location = ? WHERE id = ?",
+                       [name, self._area_id(db, area), location, device_id])
 
     def set_allow_basic_rtsp(self, device_id: int, allow: bool) -> None:
         with self.transaction() as db:
