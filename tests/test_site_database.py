@@ -175,6 +175,18 @@ def test_the_site_password_is_checked_then_kept_in_the_keyring_only(site_url: st
         p.close()
 
 
+
+def pressed_while_away(pg_cluster: Cluster, sim: Sim, serve: Any, device: str) -> None:
+    """The site database stopped, ``device`` pressed, the host says it keeps the call for
+    later; the database started again."""
+    pg_cluster.stop()
+    try:
+        sim.cli("press", device)
+        serve.wait_said("is kept and raised when it answers", 20)
+    finally:
+        pg_cluster.start()
+
+
 @pytest.mark.timeout(900)
 def test_five_desks_race_for_each_of_50_calls_and_exactly_one_wins(
         sim: Sim, site_url: str, tmp_path: Path) -> None:
@@ -348,12 +360,7 @@ def test_a_press_through_a_recording_host_reaches_every_workstation_through_rest
         sim.cli("release", "hp1")
         assert open_calls() == []
 
-        pg_cluster.stop()
-        try:
-            sim.cli("press", "hp1")
-            serve.wait_said("is kept and raised when it answers", 20)
-        finally:
-            pg_cluster.start()
+        pressed_while_away(pg_cluster, sim, serve, "hp1")
         wait_for(open_calls, 30, "the press heard while the database was down, raised")
         again = open_calls()
         assert len(again) == 1 and again[0]["id"] != call["id"]
@@ -493,12 +500,7 @@ def test_a_flood_through_a_host_killed_and_a_database_restart_loses_and_doubles_
         sim.cli("press", "hp1")
         wait_for(lambda: ("hp1", "help_button") in open_calls(), 20,
                  "the first press in the site's queue")
-        pg_cluster.stop()
-        try:
-            sim.cli("press", "hp2")
-            serve.wait_said("is kept and raised when it answers", 20)
-        finally:
-            pg_cluster.start()
+        pressed_while_away(pg_cluster, sim, serve, "hp2")
         wait_for(lambda: ("hp2", "help_button") in open_calls(), 30,
                  "the press made while the database was down")
         before = open_calls()

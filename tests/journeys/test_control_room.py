@@ -58,17 +58,26 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
         yield both
 
 
+
+def desk_one(profile: Profile, site_url: str, site_of: Callable[..., Any]
+             ) -> tuple[Desktop, SiteDesk]:
+    """The desktop as "desk-1" on the site (its database password kept, as ``vms site
+    password`` does), not yet signed in."""
+    address = SiteAddress.parse(site_url)
+    profile.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
+    desk = SiteDesk(profile, address, "desk-1").start()
+    desktop = Desktop(QApplication.instance(), profile, SimulatorLink(profile.data_dir),  # type: ignore[arg-type]
+                      site_of(profile, site=address, workstation="desk-1"), desk)
+    return desktop, desk
+
+
 @pytest.mark.timeout(300)
 def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
                                       site_of: Callable[..., Any], pg_cluster: Cluster,
                                       site_url: str) -> None:
     sim, profile = site
-    address = SiteAddress.parse(site_url)
-    profile.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
-    desk = SiteDesk(profile, address, "desk-1").start()
+    desktop, desk = desk_one(profile, site_url, site_of)
     colleague: Desk | None = None
-    desktop = Desktop(QApplication.instance(), profile, SimulatorLink(profile.data_dir),  # type: ignore[arg-type]
-                      site_of(profile, site=address, workstation="desk-1"), desk)
     try:
         sign_in(desktop, AMA, AMA_PW)
         win, calls = desktop.window, desktop.calls
@@ -153,12 +162,8 @@ def test_a_supervisor_sees_who_is_signed_in_where(qtbot: QtBot, site: tuple[Sim,
     """Administration > Workstations on the site: this desk and a colleague's, who is signed
     in at each; the colleague's desk dies and is shown silent, its operator lost."""
     _sim, profile = site
-    address = SiteAddress.parse(site_url)
-    profile.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
-    desk = SiteDesk(profile, address, "desk-1").start()
+    desktop, desk = desk_one(profile, site_url, site_of)
     colleague: Desk | None = None
-    desktop = Desktop(QApplication.instance(), profile, SimulatorLink(profile.data_dir),  # type: ignore[arg-type]
-                      site_of(profile, site=address, workstation="desk-1"), desk)
     try:
         sign_in(desktop, SAM, SAM_PW)
         win = desktop.window
