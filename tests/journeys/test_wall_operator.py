@@ -19,12 +19,14 @@ Set-up outside the windows: the simulated site, its devices registered, the oper
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
@@ -56,12 +58,24 @@ def _live(qtbot: QtBot, tile: Tile, what: str) -> None:
     qtbot.waitUntil(lambda: tile.shown >= before + 3, timeout=15000)
 
 
-def _brightness(tile: Tile) -> float:
-    """Mean grey of the middle of what the tile paints (a sample of pixels)."""
+def _middle(tile: Tile) -> list[QColor]:
+    """A sample of the pixels the tile paints in its middle."""
     image = tile.grab().toImage()
     w, h = image.width(), image.height()
-    points = [(x, y) for x in range(w // 4, 3 * w // 4, 7) for y in range(h // 4, 3 * h // 4, 7)]
-    return sum(image.pixelColor(x, y).lightnessF() for x, y in points) / len(points)
+    return [image.pixelColor(x, y) for x in range(w // 4, 3 * w // 4, 7)
+            for y in range(h // 4, 3 * h // 4, 7)]
+
+
+def _brightness(tile: Tile) -> float:
+    """Mean grey of the middle of what the tile paints."""
+    sample = _middle(tile)
+    return sum(c.lightnessF() for c in sample) / len(sample)
+
+
+def _saturation(tile: Tile) -> float:
+    """Mean colour saturation of the middle of what the tile paints."""
+    sample = _middle(tile)
+    return sum(c.hslSaturationF() for c in sample) / len(sample)
 
 
 def _laid_out(wall: WallPane) -> None:
@@ -148,9 +162,11 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
     frame = cam2.frame
     assert frame is not None, "the tile lost its last picture instead of darkening it"
     words = cam2.not_live_words(frame)
-    assert words.split("\n")[0] in ("OFFLINE", "RECONNECTING"), words
+    head = words.split("\n")[0]
+    assert re.fullmatch(r"(OFFLINE|RECONNECTING) since \d\d:\d\d", head), words
     assert "last picture" in words and "s ago" in words, words
     assert _brightness(cam2) < 0.5 * _brightness(_tiles(wall)["cam1"]), "not darkened"
+    assert _saturation(cam2) < 0.3 * _saturation(_tiles(wall)["cam1"]), "not greyed out"
     look_at(win, "journey-wall-camera-offline.png")
     sim.cli("online", "cam2")
     _live(qtbot, cam2, "cam2")

@@ -99,6 +99,7 @@ class Tile(QWidget):
         self.shown = 0  # distinct frames painted (the benchmark's numerator)
         self._frame: Frame | None = None
         self._image: QImage | None = None
+        self._grey: tuple[int, QImage] | None = None  # the last picture greyed, when not live
         self._painted_seq = -1
         self._second = 0
         self._status_key: object = None
@@ -185,7 +186,7 @@ class Tile(QWidget):
                 self._painted_seq = frame.seq
                 self.shown += 1
             if self._status[0] != "Live":
-                self._not_live(p, target, frame)
+                self._not_live(p, target, frame, image)
         else:
             p.fillRect(rect, _BLACK)
         top, bottom = self._overlay_pixmaps(rect)
@@ -194,9 +195,14 @@ class Tile(QWidget):
             p.drawPixmap(0, rect.height() - bottom.height(), bottom)
         self._border(p)
 
-    def _not_live(self, p: QPainter, target: QRect, frame: Frame) -> None:
-        """An old picture must never pass for live: darken it and say so across the middle,
-        with how old it is."""
+    def _not_live(self, p: QPainter, target: QRect, frame: Frame, image: QImage) -> None:
+        """An old picture must never pass for live: grey it out, darken it and say so across
+        the middle, with since when and how old it is. The grey copy is made once per
+        picture (an offline tile's picture does not change)."""
+        if self._grey is None or self._grey[0] != frame.seq:
+            self._grey = (frame.seq, image.convertToFormat(QImage.Format.Format_Grayscale8))
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        p.drawImage(QRectF(target), self._grey[1])
         p.fillRect(target, QColor(0, 0, 0, 175))
         colour = self._status[1]
         font = QFont(self.font())
@@ -208,14 +214,17 @@ class Tile(QWidget):
                    self.not_live_words(frame))
 
     def not_live_words(self, frame: Frame) -> str:
-        """What is written across an old picture: the state in capitals, and its age."""
+        """What is written across an old picture: the state in capitals since the clock time
+        of the last picture ("OFFLINE since 21:14"), and its age."""
         text = self._status[0]
         word = "PICTURE FROZEN" if text.startswith("Live") else \
             text.split(":")[0].split(" —")[0].split(" (")[0].upper()
-        age = int(max(0.0, time.monotonic() - frame.received))
-        since = f"last picture {age // 60:d} min {age % 60:02d} s ago" if age >= 60 else \
-            f"last picture {age:d} s ago"
-        return f"{word}\n{since}"
+        age = max(0.0, time.monotonic() - frame.received)
+        at = time.strftime("%H:%M", time.localtime(time.time() - age))
+        n = int(age)
+        ago = f"last picture {n // 60:d} min {n % 60:02d} s ago" if n >= 60 else \
+            f"last picture {n:d} s ago"
+        return f"{word} since {at}\n{ago}"
 
     def _overlay_pixmaps(self, rect: QRect) -> tuple[QPixmap, QPixmap | None]:
         """The name/clock bar and the state box, drawn once per change, not once per frame."""

@@ -268,7 +268,7 @@ class Wall(QWidget):
         tile.handle = tile.pending = None
         tile.device_id = None
         tile.name = tile.place = ""
-        tile._frame = tile._image = None
+        tile._frame = tile._image = tile._grey = None
 
     def _quality_for(self, tile: Tile, row: DeviceRow, current: str) -> str:
         sub, main = row.stream("sub"), row.stream("main")
