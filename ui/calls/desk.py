@@ -18,6 +18,7 @@ from ui.calls.queue_pane import QueuePane
 from ui.calls.service_link import ServiceLink
 from ui.tasks import Leftover
 from ui.video.hub import FeedHandle, FeedHub
+from ui.video.tile import ALARM_HANDLED, ALARM_WAITING
 from vms.access.roles import Permission
 from vms.audio.talk import Talk
 from vms.devices.links import CameraLinks
@@ -48,9 +49,6 @@ def _epoch(utc: str) -> float:
 def _rings(inc: Incident) -> bool:
     """Waiting for an operator: new, or its operator's workstation went silent mid-call."""
     return inc.state == NEW or (inc.state == ON_HOLD and bool(inc.lost_from))
-
-
-ALARM_WAITING, ALARM_HANDLED = "waiting", "handled"  # a device's tile border on the wall
 
 
 class CallDesk(QObject):

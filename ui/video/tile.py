@@ -79,8 +79,10 @@ def status_text(handle: FeedHandle | None, now: float | None = None) -> tuple[st
     return "Stopped", colour
 
 
+ALARM_WAITING, ALARM_HANDLED = "waiting", "handled"  # a device's call: nobody has it / taken
+
+
 class Tile(QWidget):
-    flash_on = True  # the phase of every waiting alarm's flashing border (the wall flips it)
     clicked = Signal(int)
     double_clicked = Signal(int)
     device_dropped = Signal(int, int)  # tile index, device id
@@ -95,7 +97,8 @@ class Tile(QWidget):
         self.handle: FeedHandle | None = None
         self.pending: FeedHandle | None = None  # the other stream, until it shows a picture
         self.selected = False
-        self.alarm = ""  # "waiting" (border flashes red), "handled" (amber) or ""
+        self.alarm = ""  # ALARM_WAITING (border flashes red), ALARM_HANDLED (amber) or ""
+        self.flash_on = True  # the flashing border's phase, set by the wall
         self.shown = 0  # distinct frames painted (the benchmark's numerator)
         self._frame: Frame | None = None
         self._image: QImage | None = None
@@ -272,8 +275,8 @@ class Tile(QWidget):
         return top, bottom
 
     def _border(self, p: QPainter) -> None:
-        if self.alarm == "handled" or (self.alarm == "waiting" and Tile.flash_on):
-            pen = QPen(_ALARM if self.alarm == "waiting" else _HANDLED, ALARM_BORDER)
+        if self.alarm == ALARM_HANDLED or (self.alarm == ALARM_WAITING and self.flash_on):
+            pen = QPen(_ALARM if self.alarm == ALARM_WAITING else _HANDLED, ALARM_BORDER)
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
             p.setPen(pen)
             half = ALARM_BORDER // 2

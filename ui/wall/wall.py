@@ -17,7 +17,7 @@ from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from ui.video.hub import FeedHub
-from ui.video.tile import Tile
+from ui.video.tile import ALARM_WAITING, Tile
 from vms.store.devices import DeviceRow
 from vms.wall import streams
 from vms.wall.layouts import WallState, layout
@@ -62,7 +62,8 @@ class Wall(QWidget):
         self._resize.setSingleShot(True)
         self._resize.setInterval(300)
         self._resize.timeout.connect(self.choose_streams)
-        self.alarms: dict[int, str] = {}  # device id -> "waiting" or "handled"
+        self.alarms: dict[int, str] = {}  # device id -> ALARM_WAITING or ALARM_HANDLED
+        self._flash_on = True  # this wall's phase (a pop-out flashes on its own)
         self._flasher = QTimer(self)  # runs only while a call waits: an idle wall pays nothing
         self._flasher.setInterval(FLASH_MS)
         self._flasher.timeout.connect(self._flash)
@@ -223,33 +224,36 @@ class Wall(QWidget):
         tile.name = row.name if row else ""
         tile.place = (row.location or "") if row else ""
         tile.alarm = self.alarms.get(device_id, "") if device_id is not None else ""
+        tile.flash_on = self._flash_on
         if row is not None:
             tile.handle = self.hub.acquire(row.id, self._quality_for(tile, row, "sub"))
         tile.update()
 
     def set_alarm(self, device_id: int, level: str) -> None:
-        """Mark the tiles of ``device_id``: "waiting" flashes their border red, "handled"
-        holds it amber, "" clears it (``CallDesk.alarm_changed``)."""
+        """Mark the tiles of ``device_id``: ALARM_WAITING flashes their border red,
+        ALARM_HANDLED holds it amber, "" clears it (``CallDesk.alarm_changed``)."""
         if level:
             self.alarms[device_id] = level
         else:
             self.alarms.pop(device_id, None)
         for t in self.tiles:
             if t.device_id == device_id and t.alarm != level:
-                t.alarm = level
+                t.alarm, t.flash_on = level, self._flash_on
                 t.update()
-        if "waiting" in self.alarms.values():
+        if ALARM_WAITING in self.alarms.values():
             if not self._flasher.isActive():
                 self._flasher.start()
         else:
             self._flasher.stop()
-            Tile.flash_on = True
+            self._flash_on = True
 
     def _flash(self) -> None:
-        Tile.flash_on = not Tile.flash_on
+        self._flash_on = not self._flash_on
         for t in self.tiles:
-            if t.alarm == "waiting" and t.isVisible():
-                t.update()
+            if t.alarm == ALARM_WAITING:
+                t.flash_on = self._flash_on
+                if t.isVisible():
+                    t.update()
 
     def relabel(self) -> None:
         """Names and places changed in the registry (a rename, a move): tiles say them now."""

@@ -117,7 +117,6 @@ class EventEngine:
         self._timers: dict[tuple[int, str, str], asyncio.TimerHandle] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._sources: dict[int, DeviceSource] = {}
-        self._labels: dict[int, tuple[str, str]] = {}  # name and area events carry, kept current
         self.listeners: list[Listener] = []
         self.health_listeners: list[HealthListener] = []
 
@@ -126,7 +125,6 @@ class EventEngine:
         """Start (or restart) the subscription of one device. Call on the core loop."""
         self.unwatch(src.device_id)
         self._sources[src.device_id] = src
-        self._labels[src.device_id] = (src.name, src.area)
         self.health[src.device_id] = Health(src.device_id, src.name)
         self._tasks[src.device_id] = asyncio.get_running_loop().create_task(
             self._run(src), name=f"events-{src.name}")
@@ -134,8 +132,7 @@ class EventEngine:
     def relabel(self, src: DeviceSource) -> None:
         """A device renamed or moved to another area: its events say so from now on, and its
         subscription goes on (restarting it could miss a press). Call on the core loop."""
-        self._sources[src.device_id] = src
-        self._labels[src.device_id] = (src.name, src.area)
+        self._sources[src.device_id] = src  # what _commit names events by
         h = self.health.get(src.device_id)
         if h is not None:
             h.device = src.name
@@ -299,7 +296,8 @@ class EventEngine:
         if not items:
             return []
         received = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
-        name, area = self._labels.get(src.device_id, (src.name, src.area))
+        now_src = self._sources.get(src.device_id, src)  # relabelled since the task began
+        name, area = now_src.name, now_src.area
         rows = [{"device_id": src.device_id, "device": name, "kind": ev.kind,
                  "token": ev.token, "active": ev.active, "pulse": ev.pulse,
                  "initial": ev.initial, "synthetic": why,
