@@ -23,6 +23,7 @@ APT_PACKAGES=(
   tesseract-ocr                           # tests read the camera name burned into decoded video
   postgresql-15                           # tests start their own PostgreSQL for a shared site
   espeak-ng                               # tests speak to a Help Point with synthesised speech
+  pulseaudio pulseaudio-utils             # a null audio sink the tests record the alert from
   gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
                                           # GStreamer's ONVIF RTSP server: talk tests against it
   gcc python3-dev pkg-config libgirepository1.0-dev libcairo2-dev

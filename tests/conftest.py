@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests import audio_sink
 from vms.errors import VmsError
 from vms.sim.launcher import EPHEMERAL, SimProcess
 
@@ -26,6 +27,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen:configfile="
 _KEYRING_HOME = tempfile.mkdtemp(prefix="vms-test-keyring-")
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
 os.environ["XDG_DATA_HOME"] = _KEYRING_HOME
+
+# A null audio sink of this process's own, before anything touches Qt Multimedia: the desk's
+# alert is played for real and can be recorded (``tests/audio_sink.py``).
+audio_sink.start_for_tests()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VMS_SHARED_DIR", REPO.parent / "shared"))

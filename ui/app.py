@@ -12,11 +12,11 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-import resources
 from ui import tasks
 from ui.desktop import Desktop
 from ui.main_window import MainWindow
 from ui.simulator_link import SimulatorLink
+from ui.theme import theme
 from vms.cli.common import site_address, workstation
 from vms.coreloop import core_loop
 from vms.discovery.presence import Presence, PresenceListener
@@ -46,11 +46,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--clip-cache", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--quit-after-ready", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     return p.parse_args(argv)
-
-
-def theme() -> str:
-    """The desktop's one style sheet (what every window looks like, journeys' screenshots too)."""
-    return resources.path("styles/app.qss").read_text(encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

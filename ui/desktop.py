@@ -30,6 +30,7 @@ from ui.features.devices import DeviceFeature
 from ui.features.evidence import EvidenceFeature
 from ui.features.keys import KeysFeature
 from ui.features.loans import LoanFeature
+from ui.features.preferences import PreferencesFeature
 from ui.features.reports import ReportFeature
 from ui.features.signed_in import SignedIn
 from ui.main_window import MainWindow
@@ -100,6 +101,7 @@ class Desktop(QObject):
         self.signed_in: SignedIn | None = None
         self.features: list[object] = []
         self.leftovers: list[tasks.Leftover] = []  # what signed-out sessions left ending
+        self.house_style = app.styleSheet()  # what a sign-in looks like, whoever was before
         app.setQuitOnLastWindowClosed(False)
 
     # -- signing in ---------------------------------------------------------------
@@ -168,7 +170,8 @@ class Desktop(QObject):
         self.signed_in = ctx
         # Each feature wires its own menu actions and buttons.
         self.features = [DeviceFeature(ctx), EvidenceFeature(ctx, self.export_draft),
-                         LoanFeature(ctx), ReportFeature(ctx), AdminFeature(ctx), KeysFeature(ctx)]
+                         LoanFeature(ctx), ReportFeature(ctx), AdminFeature(ctx), KeysFeature(ctx),
+                         PreferencesFeature(ctx)]
         win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
         win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
         win.closed.connect(self.quit)
@@ -266,6 +269,7 @@ class Desktop(QObject):
             win.closed.disconnect(self.quit)
             win.close()
             win.deleteLater()
+            self.app.setStyleSheet(self.house_style)  # not the last user's own theme
 
     def _confirm_close(self) -> bool:
         """Closing with a call in hand: say what happens to it and let the operator choose."""

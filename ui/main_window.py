@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
 
         account = self.menuBar().addMenu("&Account")
         self.change_password = account.addAction("Change password…")
+        self.open_preferences: QAction = account.addAction("Sound and display…")
         self.lock_now = account.addAction("Lock")
         self.lock_now.setShortcut(QKeySequence(keys.LOCK.keys))
         account.addSeparator()

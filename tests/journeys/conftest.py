@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from ui.app import theme
+from ui.theme import theme
 
 
 @pytest.fixture(autouse=True)

@@ -106,7 +106,7 @@ def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
         assert pane.accept_button.text() == "Take over"
         table = calls.queue_pane.table
         row = next(r for r in range(table.rowCount())
-                   if table.item(r, 2).text().startswith("hp-market"))
+                   if table.item(r, 2).text().endswith("· hp-market"))
         assert f"{BEN} at desk-2" in [table.item(row, c).text()
                                       for c in range(table.columnCount())]
         log = pane.call_log.entries

@@ -33,6 +33,7 @@ from ui.dialogs.device_details import DeviceDetailsDialog
 from ui.dialogs.diagnostics import DiagnosticsDialog
 from ui.dialogs.discovery import DiscoveryDialog
 from ui.dialogs.events_watch import EventsWatchDialog
+from ui.dialogs.preferences import PreferencesDialog
 from ui.dialogs.sign_in import ChangePasswordDialog, LockDialog
 from ui.dialogs.users import UserForm, UsersDialog
 from ui.evidence.export_wizard import ExportWizard
@@ -98,6 +99,7 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
     answer(AuditViewer, check_and_close("audit trail"), win.open_audit.trigger)
     answer(DiagnosticsDialog, check_and_close("about / diagnostics"), win.open_about.trigger)
     answer(MicrophoneDialog, check_and_close("microphone"), win.open_microphone.trigger)
+    answer(PreferencesDialog, check_and_close("sound and display"), win.open_preferences.trigger)
     answer(DiscoveryDialog, check_and_close("find cameras"), win.cameras.find_button.click)
     qtbot.waitUntil(lambda: win.cameras.tree.model().rowCount() > 0, timeout=15000)
     answer(DeviceDetailsDialog, check_and_close("device details"),

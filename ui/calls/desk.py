@@ -75,6 +75,7 @@ class CallDesk(QObject):
             profile.access.can(self.session, Permission.LOANS_VIEW) else None
         self.queue_pane = QueuePane()
         self.alert = Alert(self)
+        self.alert.muted_changed.connect(self.queue_pane.show_muted)
         self.panes: dict[int, IncidentPane] = {}
         self.alarms: dict[int, str] = {}  # device id -> ALARM_WAITING or ALARM_HANDLED
         self._activating: tuple[IncidentPane, float] | None = None  # the pane last given the keys
@@ -91,6 +92,7 @@ class CallDesk(QObject):
         rows = profile.access.visible(self.session, profile.registry.devices())
         self.visible = {d.id for d in rows}
         self.places = {d.id: d.location or d.area for d in rows}  # where a caller stands
+        self.queue_pane.places = self.places  # the same dict: the queue names places too
         service.incident_changed.connect(self.on_incident)
         service.health_changed.connect(self._on_health)
         self.queue_pane.open_requested.connect(self.show_pane)

@@ -1,0 +1,94 @@
+"""A user's own settings: how loud their desk rings and what it looks like.
+
+Kept in the profile per user (like their wall) and applied at each of their sign-ins, so a
+night-shift operator's quieter alert or high-contrast screen does not follow them to the next
+person at the same desk. Changing them is audited: a muted alert is a supervisor's business.
+A value that cannot be read (an older or damaged row) falls back to its default rather than
+stopping the sign-in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vms.access.access import Access
+from vms.access.session import Session
+from vms.errors import ConfigError
+from vms.store.devices import now
+
+THEMES = {"dark": "Dark", "high-contrast": "High contrast"}
+AUDITED = ("alert_volume", "alert_muted", "theme")  # not how wide a column is
+MAX_COLUMNS_STATE = 4096
+_BASE64 = re.compile(r"[A-Za-z0-9+/=]*")
+
+
+@dataclass(frozen=True)
+class Preferences:
+    alert_volume: int = 100  # per cent of full scale, as the user sees it on the slider
+    alert_muted: bool = False
+    theme: str = "dark"
+    queue_columns: str = ""  # the call list's header (order, widths, hidden), as Qt saved it
+
+    def check(self) -> None:
+        if not 0 <= self.alert_volume <= 100:
+            raise ConfigError("the alert volume is a percentage from 0 to 100")
+        if self.theme not in THEMES:
+            raise ConfigError(f"there is no theme {self.theme!r}; the themes are "
+                              + ", ".join(THEMES))
+        if len(self.queue_columns) > MAX_COLUMNS_STATE or \
+                not _BASE64.fullmatch(self.queue_columns):
+            raise ConfigError("the call list's columns are not in the form they are saved in")
+
+    def to_rows(self) -> dict[str, str]:
+        return {"alert_volume": str(self.alert_volume),
+                "alert_muted": "1" if self.alert_muted else "0", "theme": self.theme,
+                "queue_columns": self.queue_columns}
+
+
+def _parse(rows: dict[str, str]) -> Preferences:
+    """One unreadable value keeps its default; the others still apply."""
+    default = Preferences()
+    volume = rows.get("alert_volume", "")
+    theme = rows.get("theme", default.theme)
+    columns = rows.get("queue_columns", "")
+    return Preferences(
+        alert_volume=int(volume) if volume.isdigit() and int(volume) <= 100
+        else default.alert_volume,
+        alert_muted=rows.get("alert_muted") == "1",
+        theme=theme if theme in THEMES else default.theme,
+        queue_columns=columns if len(columns) <= MAX_COLUMNS_STATE
+        and _BASE64.fullmatch(columns) else "")
+
+
+class UserPreferences:
+    """The signed-in user's preferences; nobody edits another user's."""
+
+    def __init__(self, access: Access, session: Session) -> None:
+        self.access = access
+        self.session = session
+
+    def load(self) -> Preferences:
+        rows = self.access.accounts.store.db.execute(
+            "SELECT key, value FROM user_preferences WHERE user_id = ?",
+            [self.session.user_id]).fetchall()
+        return _parse({k: v for k, v in rows})
+
+    def save(self, prefs: Preferences) -> Preferences:
+        """Store what changed and audit it (old and new value of each, but for the look of
+        the call list); returns ``prefs``."""
+        prefs.check()
+        before = self.load()
+        old, new = before.to_rows(), prefs.to_rows()
+        changed = {k: {"from": old[k], "to": v} for k, v in new.items() if old[k] != v}
+        if not changed:
+            return prefs
+        audited = {k: v for k, v in changed.items() if k in AUDITED}
+        stamp = now()
+        with self.access.accounts.store.transaction() as db:
+            for key in changed:
+                db.execute("INSERT OR REPLACE INTO user_preferences VALUES (?, ?, ?, ?)",
+                           [self.session.user_id, key, new[key], stamp])
+        if audited:
+            self.access.record(self.session, "preferences.change", detail=audited)
+        return prefs
