@@ -179,7 +179,7 @@ def walk_the_shift(qtbot: QtBot, sim: Sim, profile: Profile, desktop: Desktop) -
     assert want * 0.75 < test[0] < want * 1.25, ("the test", test[0], want)
     lower = ring_and_answer(qtbot, sim, calls, "hp-station")
     assert want * 0.75 < lower < want * 1.25, ("a call at 40 %", lower, want)
-    assert lower < loud / 3  # on the log scale 40 % is about a sixth of full amplitude
+    assert lower < loud / 3  # on the log scale 40 % is about a ninth of full amplitude
 
     # 3. Muted, with the high-contrast theme: the next call flashes and opens but is silent,
     #    and the queue says the sound is off.
