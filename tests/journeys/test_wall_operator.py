@@ -36,6 +36,7 @@ from ui.video.tile import Tile
 from ui.wall.pane import WallPane
 from vms.access.roles import Role
 from vms.profile import Profile
+from vms.wall.quality import words as quality_words
 
 OPERATOR, OPERATOR_PW = "walt-wall", "walt-watches-42"
 
@@ -108,6 +109,10 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
     places = {r.name: r.location for r in profile.registry.devices()}
     for name, tile in _tiles(wall).items():
         assert places[name] and tile.place == places[name], (name, tile.place)
+    # Issue 26: *a stream-quality mark (main/sub, frame rate, drops)*: the simulator sends
+    # 10 frames a second on the sub stream, and the wall shows every one.
+    for tile in _tiles(wall).values():
+        qtbot.waitUntil(lambda t=tile: quality_words(t.quality, t.rate) == "SD 10 fps", timeout=10000)
     qtbot.waitUntil(lambda: [h.state for h in calls.service.health.values()].count("ok") == 3,
                     timeout=30000)
     # The site service records every camera from the start; each tile says so.

@@ -1,9 +1,10 @@
 """One tile of the wall: paints its feed's latest frame and the overlays operators read.
 
 The tile never receives frames: ``tick`` (the wall's timer) looks at the feed's
-latest-frame slot and repaints only when something changed. Overlays: camera
-name, live clock, stream badge (SD/HD), and the state in words (connecting, live,
-reconnecting in N s, offline and why, wrong user name or password).
+latest-frame slot and repaints only when something changed. Overlays: place and camera
+name, live clock, the stream's quality (SD/HD and frames a second shown, with what the stream
+delivers when the wall shows clearly fewer: ``vms.wall.quality``), and the state in words
+(connecting, live, reconnecting in N s, offline and why, wrong user name or password).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 from ui.video.hub import FeedHandle
 from vms.media.feed import FeedState, Frame
 from vms.recording.onair import OnAir
+from vms.wall.quality import Rate, RateMeter, words
 
 DEVICE_MIME = "application/x-beacon-device"
 TILE_MIME = "application/x-beacon-tile"
@@ -100,6 +102,8 @@ class Tile(QWidget):
         self.alarm = ""  # ALARM_WAITING (border flashes red), ALARM_HANDLED (amber) or ""
         self.flash_on = True  # the flashing border's phase, set by the wall
         self.shown = 0  # distinct frames painted (the benchmark's numerator)
+        self.rate: Rate | None = None  # frames a second delivered and shown, once a second
+        self._meter = RateMeter()
         self._frame: Frame | None = None
         self._image: QImage | None = None
         self._grey: tuple[int, QImage] | None = None  # the last picture greyed, when not live
@@ -148,6 +152,8 @@ class Tile(QWidget):
         second = int(time.time())
         if second != self._second:
             self._clock = dt.datetime.fromtimestamp(second, LONDON).strftime("%H:%M:%S")
+            self.rate = self._meter.sample(now, feed, feed.frames, self.shown) \
+                if feed is not None else None
         key = (handle.error if handle else None, feed.status if feed else None, second)
         if key != self._status_key:  # words change at most once a second or on a new state
             self._status_key = key
@@ -232,10 +238,12 @@ class Tile(QWidget):
     def _overlay_pixmaps(self, rect: QRect) -> tuple[QPixmap, QPixmap | None]:
         """The name/clock bar and the state box, drawn once per change, not once per frame."""
         clock = self._clock
-        badge = {"main": "HD", "sub": "SD"}.get(self.quality or "", "")
+        is_live = self._status[0] == "Live"  # a frozen or lost stream has no rate to show
+        badge = words(self.quality, self.rate if is_live else None)
+        short = is_live and self.rate is not None and self.rate.short
         rec = self.recording if self.device_id is not None else None
         key = (rect.width(), rect.height(), self.index, self.name, self.place, clock, badge,
-               self._status[0], rec)
+               short, self._status[0], rec)
         if key == self._overlay_key and self._overlay is not None:
             return self._overlay
         font = QFont(self.font())
@@ -252,7 +260,13 @@ class Tile(QWidget):
                        f"{self.index + 1}  {self.place}  ·  {self.name}" if self.place
                        else f"{self.index + 1}  {self.name}")
             right = f"{clock}  {badge}" if badge else clock
-            p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right)
+            p.drawText(area.adjusted(0, 0, -fm.horizontalAdvance(f"  {badge}") if badge else 0,
+                                     0),
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, clock)
+            if badge:  # amber when the wall shows clearly fewer frames than arrive
+                p.setPen(_SHORT if short else QColor("#ffffff"))
+                p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                           badge)
             if rec is not None:  # recorded or not, seen at a glance; the reason is in words
                 mark = "● REC" if rec.recording else "NOT RECORDING"
                 p.setPen(_REC if rec.recording else _NOT_REC)
@@ -345,6 +359,7 @@ _ALARM = QColor("#ff3b30")  # a call or alarm nobody has taken: flashing
 _HANDLED = QColor("#f0a030")  # taken by an operator, still open: steady
 ALARM_BORDER = 6
 _NOT_REC = QColor("#f0b849")
+_SHORT = QColor("#f0b849")  # the wall shows clearly fewer frames than the stream delivers
 
 
 def _pixmap(w: int, h: int, dpr: float) -> QPixmap:
