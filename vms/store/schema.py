@@ -211,7 +211,31 @@ def _v7(c: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(c: sqlite3.Connection) -> None:
+    """Site maps: a plan image per area (the file is kept in the profile's ``maps`` folder)
+    and each device's pin on a plan, as fractions of the plan's width and height, so a plan
+    replaced by a sharper copy of the same drawing keeps its pins."""
+    _run(c, """
+    CREATE TABLE area_plans (
+        area_id INTEGER PRIMARY KEY REFERENCES areas(id) ON DELETE CASCADE,
+        file TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        changed_by TEXT
+    );
+    CREATE TABLE map_pins (
+        device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        area_id INTEGER NOT NULL REFERENCES areas(id) ON DELETE CASCADE,
+        x REAL NOT NULL CHECK (x >= 0 AND x <= 1),
+        y REAL NOT NULL CHECK (y >= 0 AND y <= 1),
+        changed_at TEXT NOT NULL,
+        changed_by TEXT
+    );
+    CREATE INDEX map_pins_area ON map_pins(area_id)
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 VERSION = len(MIGRATIONS)
 
 

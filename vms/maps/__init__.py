@@ -1,0 +1,1 @@
+"""Site maps: plan images per area and the devices pinned on them."""
