@@ -30,6 +30,7 @@ from ui.features.devices import DeviceFeature
 from ui.features.evidence import EvidenceFeature
 from ui.features.keys import KeysFeature
 from ui.features.loans import LoanFeature
+from ui.features.maps import MapsFeature
 from ui.features.preferences import PreferencesFeature
 from ui.features.reports import ReportFeature
 from ui.features.signed_in import SignedIn
@@ -171,7 +172,7 @@ class Desktop(QObject):
         # Each feature wires its own menu actions and buttons.
         self.features = [DeviceFeature(ctx), EvidenceFeature(ctx, self.export_draft),
                          LoanFeature(ctx), ReportFeature(ctx), AdminFeature(ctx), KeysFeature(ctx),
-                         PreferencesFeature(ctx)]
+                         PreferencesFeature(ctx), MapsFeature(ctx)]
         win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
         win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
         win.closed.connect(self.quit)

@@ -45,9 +45,10 @@ TREE = Key("Enter", "In the camera tree: put the camera on the wall", WALL)
 HELP = Key("F1", "Show this sheet of keys", DESK)
 LOCK = Key("Ctrl+L", "Lock the desktop", DESK)
 PLAYBACK = Key("Ctrl+P", "Open playback", DESK)
+MAP = Key("Ctrl+G", "Open the site map: each device's pin and its state", DESK)
 
 SHEET: tuple[Key, ...] = (
     ACCEPT_NEXT, HOLD, CLOSE, BLUE_LIGHT, MUTE, TALK, PUSH_TO_TALK,
     NEXT_TILE, PREVIOUS_TILE, SELECT_TILE, ENLARGE, LAYOUT, PRESET, MOVE, FULLSCREEN, TREE,
-    HELP, LOCK, PLAYBACK,
+    HELP, LOCK, PLAYBACK, MAP,
 )

@@ -92,10 +92,11 @@ def test_a_night_shift_from_the_keyboard(qtbot: QtBot, site: tuple[Sim, Profile]
     on_sheet = {k.keys for k in keys.SHEET if k.keys not in ranges}.union(*ranges.values())
     assert bound <= on_sheet, f"bound but not on the sheet: {bound - on_sheet}"
     by_widgets = {keys.PUSH_TO_TALK, keys.SELECT_TILE, keys.ENLARGE, keys.MOVE, keys.FULLSCREEN,
-                  keys.TREE, keys.LOCK, keys.PLAYBACK}  # key handlers and menu actions
+                  keys.TREE, keys.LOCK, keys.PLAYBACK, keys.MAP}  # key handlers, menu actions
     assert on_sheet - bound == {k.keys for k in by_widgets}, on_sheet - bound
     assert win.lock_now.shortcut().toString() == keys.LOCK.keys
     assert win.open_playback.shortcut().toString() == keys.PLAYBACK.keys
+    assert win.open_maps.shortcut().toString() == keys.MAP.keys
     look_at(sheet, "journey-keys-sheet.png")
     qtbot.waitUntil(lambda: QApplication.activeWindow() is sheet, timeout=5000)
     press(Qt.Key.Key_Escape)

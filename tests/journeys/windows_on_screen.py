@@ -44,6 +44,7 @@ from ui.loans.evaluation import EvaluationWindow
 from ui.loans.feedback import AnswersDialog, FeedbackDialog
 from ui.loans.report_dialog import ReportDialog
 from ui.main_window import MainWindow
+from ui.maps.window import MapWindow
 from ui.playback.window import PlaybackWindow
 from ui.reports.window import ReportsWindow
 from ui.simulator_link import SimulatorLink
@@ -113,6 +114,10 @@ def test_every_window_fits_this_screen(qtbot: QtBot, site: tuple[Sim, Profile],
     play = opened(qtbot, PlaybackWindow, win.open_playback.trigger)
     check(play, "playback")
     play.close()
+
+    site_map = opened(qtbot, MapWindow, win.open_maps.trigger)
+    check(site_map, "site map")
+    site_map.close()
 
     loans = opened(qtbot, LoansWindow, win.open_loans.trigger)
     check(loans, "loans")

@@ -88,6 +88,7 @@ class PopOut(QWidget):
 
 class WallPane(QWidget):
     message = Signal(str)
+    recording_changed = Signal(object)  # dict[int, OnAir]: which cameras are being recorded
 
     def __init__(self, hub: FeedHub, saved: SavedLayouts, ptz: PtzPanel,
                  parent: QWidget | None = None) -> None:
@@ -187,7 +188,10 @@ class WallPane(QWidget):
         tasks.run(source, done, failed)
 
     def set_recording(self, states: dict[int, OnAir]) -> None:
+        changed = states != self.on_air
         self.on_air = states
+        if changed:
+            self.recording_changed.emit(states)
         for wall in [self.wall] + [p.wall for p in self.popouts]:
             for tile in wall.tiles:
                 now = states.get(tile.device_id) if tile.device_id is not None else None
