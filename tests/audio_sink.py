@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -42,7 +44,8 @@ class NullSink:
         self.proc = subprocess.Popen(
             ["pulseaudio", "-n", "-F", str(self.dir / "default.pa"), "--daemonize=no",
              "--exit-idle-time=-1", "--use-pid-file=no", "--disable-shm=yes",
-             "--log-target=stderr"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+             "--log-target=stderr"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent)
         end = time.monotonic() + 15
         while subprocess.run(["pactl", "--server", self.server, "info"],
                              capture_output=True).returncode != 0:
@@ -74,7 +77,11 @@ class NullSink:
         finally:
             self._monitor = None
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
             path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
@@ -95,8 +102,10 @@ class NullSink:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            try:
                 self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -136,19 +145,38 @@ def wav_loudness(path: Path) -> float:
     return level(samples, rate)
 
 
+def _die_with_parent() -> None:
+    """In the child before it runs: a SIGKILLed test run takes its audio server with it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 _sink: NullSink | None = None
+_why_not = "PulseAudio is not installed (scripts/setup.sh installs pulseaudio and " \
+    "pulseaudio-utils)"
 
 
-def start_for_tests() -> NullSink | None:
-    """Once per test process, where PulseAudio is installed and no server was named."""
-    global _sink
-    if _sink is None and shutil.which("pulseaudio") and shutil.which("parec") \
-            and "PULSE_SERVER" not in os.environ:
+def start_for_tests() -> None:
+    """Once per test process, where PulseAudio is installed and no server was named. A sink
+    that fails to start fails the tests that listen to it, not the whole run."""
+    global _sink, _why_not
+    if _sink is not None or "PULSE_SERVER" in os.environ:
+        return
+    if not (shutil.which("pulseaudio") and shutil.which("parec")):
+        return
+    try:
         _sink = NullSink()
-        os.environ["PULSE_SERVER"] = _sink.server
-        atexit.register(_sink.stop)
-    return _sink
+    except (OSError, RuntimeError) as exc:
+        _why_not = f"the test audio sink did not start: {exc}"
+        return
+    os.environ["PULSE_SERVER"] = _sink.server
+    atexit.register(_sink.stop)
 
 
-def sink() -> NullSink | None:
+def sink() -> NullSink:
+    """The sink, or the test fails saying why there is none."""
+    if _sink is None:
+        import pytest
+
+        pytest.fail(f"no audio sink to record from: {_why_not}")
     return _sink

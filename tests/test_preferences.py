@@ -3,6 +3,7 @@ checked, audited with old and new values, and read back whole even when a row is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from tests.conftest import signed_in
 from vms.access.admin import UserAdmin
-from vms.access.preferences import Preferences, UserPreferences
+from vms.access.preferences import SOUND_AND_DISPLAY, Preferences, UserPreferences
 from vms.access.roles import Role
 from vms.audit.log import Filter
 from vms.errors import ConfigError
@@ -50,6 +51,15 @@ def test_preferences_are_per_user_checked_audited_and_survive_a_damaged_row(
         assert len(profile.audit.entries(Filter(action="preferences.change"))) == 1
         with pytest.raises(ConfigError):
             theirs.save(Preferences(queue_columns="<script>"))
+
+        # two saves of different settings at once (a column dragged while the sound is set):
+        # each writes only its own keys, so neither undoes the other
+        stale = theirs.load()
+        theirs.save(dataclasses.replace(stale, alert_volume=60), SOUND_AND_DISPLAY)
+        theirs.save(dataclasses.replace(stale, queue_columns="BBBB"), ("queue_columns",))
+        assert (theirs.load().alert_volume, theirs.load().queue_columns) == (60, "BBBB")
+        theirs.save(dataclasses.replace(stale, alert_volume=35), SOUND_AND_DISPLAY)
+        theirs.save(Preferences(35, True, "high-contrast", queue_columns="AAAA/w=="))
 
         with profile.store.transaction() as db:  # a damaged value keeps only itself default
             db.execute("UPDATE user_preferences SET value = 'loud' WHERE key = 'alert_volume' "

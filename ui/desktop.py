@@ -34,6 +34,7 @@ from ui.features.maps import MapsFeature
 from ui.features.preferences import PreferencesFeature
 from ui.features.reports import ReportFeature
 from ui.features.signed_in import SignedIn
+from ui.features.workspace import WorkspaceFeature
 from ui.main_window import MainWindow
 from ui.simulator_link import SimulatorLink
 from ui.wall.assembly import LiveWall, assemble
@@ -101,6 +102,7 @@ class Desktop(QObject):
         self.export_draft: dict[str, str] = {}  # the export wizard's fields, kept for reopening
         self.signed_in: SignedIn | None = None
         self.features: list[object] = []
+        self.workspace: WorkspaceFeature | None = None
         self.leftovers: list[tasks.Leftover] = []  # what signed-out sessions left ending
         self.house_style = app.styleSheet()  # what a sign-in looks like, whoever was before
         app.setQuitOnLastWindowClosed(False)
@@ -170,9 +172,11 @@ class Desktop(QObject):
                        self.recordings, self.link)
         self.signed_in = ctx
         # Each feature wires its own menu actions and buttons.
+        prefs, maps = PreferencesFeature(ctx), MapsFeature(ctx)
+        self.workspace = WorkspaceFeature(ctx, prefs, maps)
         self.features = [DeviceFeature(ctx), EvidenceFeature(ctx, self.export_draft),
                          LoanFeature(ctx), ReportFeature(ctx), AdminFeature(ctx), KeysFeature(ctx),
-                         PreferencesFeature(ctx), MapsFeature(ctx)]
+                         prefs, maps, self.workspace]
         win.lock_now.triggered.connect(lambda: self.lock("locked by the user"))
         win.sign_out.triggered.connect(lambda: self.sign_out("signed out"))
         win.closed.connect(self.quit)
@@ -238,6 +242,12 @@ class Desktop(QObject):
     def _end_session(self, reason: str, wait: float = QUIT_WAIT_S) -> None:
         """``wait``: seconds in all for streams and camera connections to close."""
         session, win = self.session, self.window
+        if self.workspace is not None and win is not None:
+            self.workspace.save()  # where the windows are, before any closes
+            self.workspace = None
+        for w in QApplication.topLevelWidgets():  # the session's side windows (the map)
+            if w.property(CLOSES_ON_LOCK) and w.isVisible():
+                w.close()
         self.session = self.window = self.svc = None
         if self.signed_in is not None:
             self.signed_in.ended = True  # reads on their way open nothing now

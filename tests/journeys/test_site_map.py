@@ -162,8 +162,8 @@ def walk(qtbot: QtBot, sim: Sim, profile: Profile, desktop: Desktop, plan: Path)
     qtbot.waitUntil(lambda: themap.pins[cam.device_id].y < 0.59, timeout=10000)
     moved_to = themap.pins[cam.device_id]
     look_at(themap, "journey-map-installer.png")
-    themap.close()
-    desktop._end_session("installer done", wait=0.0)
+    desktop._end_session("installer done", wait=0.0)  # Account > Sign out
+    assert shown(MapWindow) is None, "the installer's map stayed open after signing out"
 
     # -- the operator: the map as left, live, a press, the call, a camera on the wall -------
     sign_in(desktop, OPERATOR, OPERATOR_PW)
@@ -191,8 +191,7 @@ def walk(qtbot: QtBot, sim: Sim, profile: Profile, desktop: Desktop, plan: Path)
         red = [c for c in seen if c.red() > 200 and c.green() < 90]
         dark = [c for c in seen if c.red() < 90 and c.green() < 60]
         assert red and dark, f"the pin does not flash red: {[c.name() for c in seen]}"
-        while pin_colour(themap, hp).red() < 200:
-            qtbot.wait(50)
+        qtbot.waitUntil(lambda: pin_colour(themap, hp).red() > 200, timeout=3000)
         look_at(themap, "journey-map-in-alarm.png")
 
         # clicking the pin opens the call (its window to the front)

@@ -80,7 +80,7 @@ class QueuePane(QWidget):
         self._save_columns.timeout.connect(
             lambda: self.columns_changed.emit(self.columns_state()))
         header.sectionMoved.connect(self._columns_touched)
-        header.sectionResized.connect(self._columns_touched)
+        header.sectionResized.connect(self._column_resized)
         self.table.cellDoubleClicked.connect(lambda r, _c: self._emit(self.open_requested, r))
         self.empty = QLabel("No calls or alarms waiting.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -138,9 +138,19 @@ class QueuePane(QWidget):
         if not self._restoring:
             self._save_columns.start()
 
+    def _column_resized(self, logical: int, _old: int, _new: int) -> None:
+        """The last column stretches with the list: its width follows the window, and is not
+        the user's to keep (saving it would write at every resize of the dock)."""
+        header = self.table.horizontalHeader()
+        last = max((header.visualIndex(c) for c in range(header.count())
+                    if not header.isSectionHidden(c)), default=-1)
+        if header.visualIndex(logical) != last:
+            self._columns_touched()
+
     def _column_menu(self, pos: QPoint) -> None:
         header = self.table.horizontalHeader()
         menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         for c, name in enumerate(COLUMNS):
             act = menu.addAction(name)
             act.setCheckable(True)

@@ -27,18 +27,21 @@ from PySide6.QtWidgets import (
 
 from ui import tasks
 from ui.calls.alert import Alert
-from vms.access.preferences import THEMES, Preferences, UserPreferences
+from vms.access.preferences import SOUND_AND_DISPLAY, THEMES, Preferences, UserPreferences
 
 TEST_MS = 2500  # long enough to hear the alert's pattern twice
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, store: UserPreferences, current: Preferences,
+    def __init__(self, store: UserPreferences, current: Callable[[], Preferences],
                  apply: Callable[[Preferences], None], parent: QWidget | None = None) -> None:
+        """``current``: the user's settings as the desk holds them at the moment of asking
+        (the call list's columns may change while this is open)."""
         super().__init__(parent)
         self.store = store
         self.current = current
         self.apply = apply
+        now = current()
         self.setWindowTitle("Sound and display — Beacon VMS")
         heading = QLabel(f"Sound and display for {store.session.user}")
         heading.setObjectName("dialogHeading")
@@ -50,14 +53,14 @@ class PreferencesDialog(QDialog):
         self.volume.setRange(0, 100)
         self.volume.setSingleStep(5)
         self.volume.setPageStep(10)
-        self.volume.setValue(current.alert_volume)
+        self.volume.setValue(now.alert_volume)
         self.volume.setAccessibleName("Alert volume")
         self.volume_words = QLabel()
         self.volume_words.setMinimumWidth(48)
         self.volume.valueChanged.connect(self._level_changed)
         self.muted = QCheckBox("Mute the alert sound (calls still flash and open their window)")
         self.muted.setObjectName("alertMuted")
-        self.muted.setChecked(current.alert_muted)
+        self.muted.setChecked(now.alert_muted)
         self.muted.toggled.connect(self._level_changed)
         self.test_button = QPushButton("Play a test")
         self.test_button.setObjectName("alertTest")
@@ -66,7 +69,7 @@ class PreferencesDialog(QDialog):
         self.theme.setObjectName("theme")
         for key, words in THEMES.items():
             self.theme.addItem(words, key)
-        self.theme.setCurrentIndex(max(0, self.theme.findData(current.theme)))
+        self.theme.setCurrentIndex(max(0, self.theme.findData(now.theme)))
         level = QHBoxLayout()
         level.addWidget(self.volume, 1)
         level.addWidget(self.volume_words)
@@ -100,7 +103,7 @@ class PreferencesDialog(QDialog):
         self._level_changed()
 
     def chosen(self) -> Preferences:
-        return dataclasses.replace(self.current, alert_volume=self.volume.value(),
+        return dataclasses.replace(self.current(), alert_volume=self.volume.value(),
                                    alert_muted=self.muted.isChecked(),
                                    theme=str(self.theme.currentData()))
 
@@ -127,7 +130,8 @@ class PreferencesDialog(QDialog):
     def save(self) -> None:
         prefs = self.chosen()
         self.save_button.setEnabled(False)
-        tasks.run(lambda: self.store.save(prefs), self._saved, self._not_saved, owner=self)
+        tasks.run(lambda: self.store.save(prefs, SOUND_AND_DISPLAY), self._saved,
+                  self._not_saved, owner=self)
 
     def _saved(self, prefs: Preferences) -> None:
         self._test_done()

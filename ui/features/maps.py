@@ -21,8 +21,11 @@ class MapsFeature:
         self.window: MapWindow | None = None
         ctx.window.open_maps.triggered.connect(self.show)
 
+    def is_open(self) -> bool:
+        return self.window is not None and isValid(self.window) and self.window.isVisible()
+
     def show(self) -> MapWindow:
-        if self.window is not None and isValid(self.window) and self.window.isVisible():
+        if self.window is not None and self.is_open():
             self.window.raise_()
             self.window.activateWindow()
             return self.window

@@ -265,6 +265,11 @@ class MapWindow(QWidget):
         self.states: dict[int, PinState] = {}
         self.area = ""
         self._plan_item: QGraphicsPixmapItem | None = None
+        self._tick = 0  # counts reads and saves, to tell a read overtaken by either
+        self._latest_read = 0
+        self._last_save = 0
+        self._saving = 0  # pins being saved
+        self._reload_wanted = False  # a read was overtaken by a save: read again after it
 
         self.view = PlanView()
         self.area_box = QComboBox()
@@ -332,10 +337,19 @@ class MapWindow(QWidget):
 
     def reload(self) -> None:
         svc = self.plans_service
-        tasks.run(lambda: (svc.plans(), svc.pins()), self._loaded,
+        self._tick += 1
+        self._latest_read = generation = self._tick
+        tasks.run(lambda: (svc.plans(), svc.pins()),
+                  lambda result: self._loaded(generation, result),
                   lambda e: self._say(f"The site map cannot be read: {e}"), owner=self)
 
-    def _loaded(self, result: tuple[dict[str, Plan], dict[int, Pin]]) -> None:
+    def _loaded(self, generation: int, result: tuple[dict[str, Plan], dict[int, Pin]]) -> None:
+        if generation != self._latest_read:  # a newer read is on its way
+            return
+        if self._last_save > generation:  # a pin was saved after this read began
+            self._reload_wanted = True
+            self._reload_if_wanted()
+            return
         self.plans, self.pins = result
         areas = sorted(set(self.plans) | ({r.area for r in self.devices.values()}
                                           if self.can_edit else set()), key=str.casefold)
@@ -366,8 +380,8 @@ class MapWindow(QWidget):
                   lambda e: self._say(str(e)), owner=self)
 
     def _show(self, image: QImage | None, plan: Plan | None) -> None:
-        if plan is not None and plan.area != self.area:
-            return  # another area was chosen meanwhile
+        if plan is not None and plan != self.plans.get(self.area):
+            return  # another area, or a newer plan, was chosen meanwhile
         scene = self.view.scene()
         scene.clear()
         self.items.clear()
@@ -492,38 +506,59 @@ class MapWindow(QWidget):
             self.reload()
             return
         area, svc = self.area, self.plans_service
+        self._tick += 1  # a read already on its way may not know of this pin
+        self._last_save = self._tick
+        self._saving += 1
         tasks.run(lambda: svc.place(row, area, *where), self._placed, self._not_placed,
                   owner=self)
 
     def _not_placed(self, exc: BaseException) -> None:
+        self._saving -= 1
         self._say(f"Not saved: {exc}")
         self.reload()  # the pin goes back where it is kept
 
+    def _reload_if_wanted(self) -> None:
+        if self._reload_wanted and self._saving == 0:
+            self._reload_wanted = False
+            self.reload()
+
     def _placed(self, pin: Pin) -> None:
+        self._saving -= 1
         self.pins[pin.device_id] = pin
         item = self.items.get(pin.device_id)
-        if item is None:
-            item = self._add_pin(pin)
-        rect = self.view.plan_rect
-        item.setPos(rect.width() * pin.x, rect.height() * pin.y)
+        if pin.area != self.area:  # another plan was chosen while it was saved
+            if item is not None:
+                self.view.scene().removeItem(item)
+                self.items.pop(pin.device_id, None)
+        else:
+            if item is None:
+                item = self._add_pin(pin)
+            rect = self.view.plan_rect
+            item.setPos(rect.width() * pin.x, rect.height() * pin.y)
         self._fill_unplaced()
         self._say(f"{self.devices[pin.device_id].name} is on the plan of {pin.area} (saved).")
+        self._reload_if_wanted()
 
     def _unpin(self, device_id: int) -> None:
         row = self.devices.get(device_id)
         if row is None:
             return
         svc = self.plans_service
+        self._tick += 1
+        self._last_save = self._tick
+        self._saving += 1
         tasks.run(lambda: svc.unpin(row), lambda _r: self._unpinned(device_id),
-                  lambda e: self._say(f"Not saved: {e}"), owner=self)
+                  self._not_placed, owner=self)
 
     def _unpinned(self, device_id: int) -> None:
+        self._saving -= 1
         self.pins.pop(device_id, None)
         item = self.items.pop(device_id, None)
         if item is not None:
             self.view.scene().removeItem(item)
         self._fill_unplaced()
         self._say(f"{self.devices[device_id].name} is off the plan (saved).")
+        self._reload_if_wanted()
 
     def choose_plan(self) -> None:
         if not self.area:

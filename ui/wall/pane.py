@@ -102,6 +102,7 @@ class WallPane(QWidget):
         self.on_air: dict[int, OnAir] = {}
         self._on_air_source: Callable[[], dict[int, OnAir]] | None = None
         self._on_air_busy = False
+        self.closed = False  # shut down at sign-out; a read still on its way opens nothing
         self._on_air_timer = QTimer(self)
         self._on_air_timer.setInterval(ON_AIR_MS)
         self._on_air_timer.timeout.connect(self._poll_on_air)
@@ -222,6 +223,8 @@ class WallPane(QWidget):
                   self._failed)
 
     def _restored(self, result: tuple[WallState | None, list[str]]) -> None:
+        if self.closed:  # signed out before the saved wall was read: nothing to show it on
+            return
         state, names = result
         self._fill_names(names)
         if state is None:  # first sign-in: the cameras in order on a 2x2 wall
@@ -389,6 +392,7 @@ class WallPane(QWidget):
             self.ptz.stop_move()
 
     def shutdown(self) -> None:
+        self.closed = True
         if self._save.isActive():
             self._save.stop()
             try:

@@ -3,8 +3,9 @@
 An installer gives an area a plan (a PNG, JPEG or SVG drawing of the streets or the building)
 and drags each device's pin onto it; operators see live state on the pins. The plan file is
 copied into the profile (``maps/``) under its content hash, so the source can be moved or
-deleted, and a plan is checked before it is kept: by its first bytes for PNG and JPEG, and for
-SVG by the house XML parser (no DTD, no entities: an SVG is XML from outside). Pins are kept
+deleted (a replaced plan's file is kept: the audit trail names it). A plan is checked before
+it is kept: by its first bytes for PNG and JPEG, and for SVG by the house XML parser (no DTD,
+no entities: an SVG is XML from outside). Pins are kept
 as fractions of the plan's width and height. Every change is audited with what it replaced.
 """
 
@@ -122,7 +123,10 @@ class SitePlans:
             area_id = registry._area_id(db, area)
             old = db.execute("SELECT file FROM area_plans WHERE area_id = ?",
                              [area_id]).fetchone()
-            db.execute("INSERT OR REPLACE INTO area_plans VALUES (?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO area_plans (area_id, file, sha256, changed_at, changed_by) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (area_id) DO UPDATE SET "
+                       "file = excluded.file, sha256 = excluded.sha256, "
+                       "changed_at = excluded.changed_at, changed_by = excluded.changed_by",
                        [area_id, name, digest, now(), self.session.user])
         self.profile.access.record(self.session, "map.plan", detail={
             "area": area, "file": source.name, "sha256": digest, "format": FORMATS[kind],
@@ -145,7 +149,10 @@ class SitePlans:
             before = db.execute("SELECT a.name, m.x, m.y FROM map_pins m JOIN areas a "
                                 "ON a.id = m.area_id WHERE m.device_id = ?",
                                 [device.id]).fetchone()
-            db.execute("INSERT OR REPLACE INTO map_pins VALUES (?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO map_pins (device_id, area_id, x, y, changed_at, changed_by) "
+                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+                       "area_id = excluded.area_id, x = excluded.x, y = excluded.y, "
+                       "changed_at = excluded.changed_at, changed_by = excluded.changed_by",
                        [device.id, row[0], x, y, now(), self.session.user])
         self.profile.access.record(self.session, "map.pin", device=device, detail={
             "plan": area, "x": x, "y": y,

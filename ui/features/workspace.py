@@ -1,0 +1,113 @@
+"""Where a user's windows are (issue 26, workspaces across monitors): the main window (its
+size and screen, the call list docked or floating on another monitor) and the site map, kept
+per user when they sign out or quit and put back at their sign-in. A window whose screen has
+gone (a monitor unplugged, now or since the last shift) comes back onto one that remains."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QObject, QRect
+from PySide6.QtGui import QGuiApplication, QScreen
+from PySide6.QtWidgets import QApplication, QWidget
+
+from ui.features.maps import MapsFeature
+from ui.features.preferences import PreferencesFeature
+from ui.features.signed_in import SignedIn
+from vms.access.preferences import Preferences
+
+
+def _b64(data: QByteArray) -> str:
+    return bytes(data.toBase64().data()).decode()
+
+
+def _bytes(text: object) -> QByteArray:
+    return QByteArray.fromBase64(str(text).encode()) if isinstance(text, str) else QByteArray()
+
+
+def on_a_screen(w: QWidget) -> bool:
+    """At least a quarter of the window's title-bar end lies on some screen."""
+    frame = w.frameGeometry()
+    grip = QRect(frame.left(), frame.top(), frame.width(), min(40, frame.height()))
+    for screen in QGuiApplication.screens():
+        shared = screen.availableGeometry().intersected(grip)
+        if shared.width() * shared.height() * 4 >= grip.width() * grip.height():
+            return True
+    return False
+
+
+def bring_back(w: QWidget) -> None:
+    """Onto the primary screen, no larger than it, at its centre."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return
+    free = screen.availableGeometry()
+    if w.isMaximized() or w.isFullScreen():
+        w.showNormal()
+    width, height = min(w.width(), free.width()), min(w.height(), free.height())
+    w.resize(width, height)
+    w.move(free.center().x() - width // 2, free.center().y() - height // 2)
+
+
+class _ScreenWatch(QObject):
+    """Parented to the main window: the connection to the application ends with it."""
+
+    def __init__(self, owner: WorkspaceFeature, parent: QObject) -> None:
+        super().__init__(parent)
+        self.owner = owner
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.screenRemoved.connect(self.screen_removed)
+
+    def screen_removed(self, _screen: QScreen) -> None:
+        self.owner.rescue()
+
+
+class WorkspaceFeature:
+    def __init__(self, ctx: SignedIn, prefs: PreferencesFeature, maps: MapsFeature) -> None:
+        self.ctx = ctx
+        self.prefs = prefs
+        self.maps = maps
+        if ctx.window.calls_dock is not None:  # the call list may go to another monitor
+            ctx.window.calls_dock.setFeatures(ctx.window.calls_dock.features()
+                                              | ctx.window.calls_dock.DockWidgetFeature
+                                              .DockWidgetFloatable)
+        self.watch = _ScreenWatch(self, ctx.window)
+        prefs.on_loaded.append(self.restore)
+
+    def capture(self) -> str:
+        win = self.ctx.window
+        data: dict[str, Any] = {"main": {"geometry": _b64(win.saveGeometry()),
+                                         "state": _b64(win.saveState())}}
+        themap = self.maps.window
+        if themap is not None and self.maps.is_open():
+            data["map"] = {"geometry": _b64(themap.saveGeometry())}
+        return json.dumps(data)
+
+    def save(self) -> None:
+        """Called as the session ends, while its windows are still where the user left them."""
+        self.prefs.save_workspace(self.capture())
+
+    def restore(self, prefs: Preferences) -> None:
+        try:
+            data = json.loads(prefs.workspace) if prefs.workspace else {}
+        except ValueError:
+            data = {}
+        win = self.ctx.window
+        main = data.get("main") if isinstance(data, dict) else None
+        if isinstance(main, dict):
+            win.restoreGeometry(_bytes(main.get("geometry")))
+            win.restoreState(_bytes(main.get("state")))
+        themap = data.get("map") if isinstance(data, dict) else None
+        if isinstance(themap, dict):
+            self.maps.show().restoreGeometry(_bytes(themap.get("geometry")))
+        self.rescue()
+
+    def rescue(self) -> None:
+        """Every visible desk window off all screens comes back onto the primary one."""
+        for w in QApplication.topLevelWidgets():
+            if w.isVisible() and w.isWindow() and not on_a_screen(w):
+                bring_back(w)
+                self.ctx.say(f"{w.windowTitle() or 'A window'} was on a screen that is no "
+                             "longer there; it is back on this one.", 10000)
