@@ -110,9 +110,13 @@ def test_an_operator_watches_the_wall_through_fullscreen_a_call_and_an_offline_c
     for name, tile in _tiles(wall).items():
         assert places[name] and tile.place == places[name], (name, tile.place)
     # Issue 26: *a stream-quality mark (main/sub, frame rate, drops)*: the simulator sends
-    # 10 frames a second on the sub stream, and the wall shows every one.
+    # 10 frames a second on the sub stream; the mark says so (on a loaded machine a tile may
+    # show fewer than arrive, and then says both: "SD 8/10 fps").
     for tile in _tiles(wall).values():
-        qtbot.waitUntil(lambda t=tile: quality_words(t.quality, t.rate) == "SD 10 fps", timeout=10000)
+        qtbot.waitUntil(lambda t=tile: t.rate is not None and 8 <= t.rate.delivered <= 12,
+                        timeout=15000)
+        mark = quality_words(tile.quality, tile.rate)
+        assert re.fullmatch(r"SD (\d+/)?\d+ fps", mark), mark
     qtbot.waitUntil(lambda: [h.state for h in calls.service.health.values()].count("ok") == 3,
                     timeout=30000)
     # The site service records every camera from the start; each tile says so.
