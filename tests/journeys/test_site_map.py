@@ -9,6 +9,7 @@ operator.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,12 +22,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMenu
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import Sim
+from tests.conftest import ADMIN, ADMIN_PASSWORD, Sim
 from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import answer, at_desk, look_at, opened, shown, sign_in
 from ui.desktop import Desktop
 from ui.maps.window import MapWindow, PinItem
 from vms.access.roles import Role
+from vms.loans.loans import Loans
 from vms.profile import Profile
 
 INSTALLER, INSTALLER_PW = "ines-installer", "ines-installs-42"
@@ -51,8 +53,19 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
     with simulated_site(tmp_path, clip_cache,
                         users={INSTALLER: (Role.INSTALLER, INSTALLER_PW),
                                OPERATOR: (Role.OPERATOR, OPERATOR_PW)},
-                        registered=("cam1", "hp1")) as both:
-        yield both
+                        registered=("cam1", "hp1")) as (sim, profile):
+        admin = profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="cli")
+        loans = Loans(profile, admin)
+        try:  # cam1 is lent to a burgled household (its pin says so)
+            cam1 = next(d.id for d in profile.registry.devices() if d.name == "cam1")
+            loans.open_loan(name="12 Elm Road", address="12 Elm Road, Northampton NN1 1AA",
+                            lat=52.24, lon=-0.9, urn="NP/2026/0001", contact="",
+                            reason="repeat burglary", response_level="", on_test=False,
+                            devices=[cam1], installed=dt.date.today(), signage=True, notes="")
+        finally:
+            loans.close()
+            profile.access.sign_out(admin, "loan recorded")
+        yield sim, profile
 
 
 def pin_of(win: MapWindow, name: str) -> PinItem:
@@ -175,6 +188,13 @@ def walk(qtbot: QtBot, sim: Sim, profile: Profile, desktop: Desktop, plan: Path)
     assert not themap.plan_button.isVisible() and not themap.unplaced.isVisible()
     assert themap.pins[cam.device_id] == moved_to, "the installer's move was not kept"
     hp = pin_of(themap, "hp1")
+    lent = pin_of(themap, "cam1")
+    qtbot.waitUntil(lambda: lent.state.loan.startswith("12 Elm Road until "), timeout=10000)
+    assert not hp.state.loan and "On loan: 12 Elm Road" in lent.toolTip()
+    at = on_screen(themap, lent)
+    label = themap.view.viewport().grab().toImage().pixelColor(
+        at.x() - int(lent.text_w / 2) + 3, at.y() + 17)
+    assert label.blue() > 150 and label.red() < 80, f"the loan's label is {label.name()}"
     qtbot.waitUntil(lambda: hp.state.online is True, timeout=30000)
     qtbot.wait(200)
     green = pin_colour(themap, hp)

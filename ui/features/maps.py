@@ -12,6 +12,7 @@ from ui.features.signed_in import SignedIn
 from ui.maps.window import MapWindow
 from vms.access.roles import Permission
 from vms.incidents.queue import NEW
+from vms.loans.loans import Loans
 from vms.maps.plans import SitePlans
 
 
@@ -46,9 +47,20 @@ class MapsFeature:
         win.pin_activated.connect(self.activate)
         win.message.connect(lambda text: ctx.say(text, 8000))
         ctx.after(ctx.svc.devices, win.set_devices, "the site map")
+        if ctx.access.can(ctx.session, Permission.LOANS_VIEW):
+            ctx.after(self._on_loan, win.set_loans, "the loaned cameras on the map")
         self.window = win
         win.show()
         return win
+
+    def _on_loan(self) -> dict[int, str]:
+        """Devices deployed at victims' premises now (off the GUI thread)."""
+        loans = Loans(self.ctx.profile, self.ctx.session)
+        try:
+            return {device_id: f"{d.premises} until {d.end:%d %b %Y}"
+                    for d in loans.deployments() for device_id, _name in d.devices}
+        finally:
+            loans.close()
 
     def activate(self, device_id: int) -> None:
         """A pin clicked: the device's call (the one waiting first), else its camera on the

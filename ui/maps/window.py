@@ -66,6 +66,7 @@ RADIUS = 11.0
 
 _ONLINE, _OFFLINE, _UNKNOWN = QColor("#2fbf71"), QColor("#8a96a8"), QColor("#5d6b7d")
 _ALARM, _HANDLED, _REC = QColor("#ff3b30"), QColor("#f0a020"), QColor("#ff4d4d")
+_LOAN = QColor("#2563c9")  # loaned kit at a victim's premises: the pin's label
 
 
 def load_plan(plan: Plan) -> QImage:
@@ -104,6 +105,7 @@ class PinState:
     online: bool | None = None  # None: not heard of yet
     recording: bool = False
     alarm: str = ""
+    loan: str = ""  # on loan: where ("12 Elm Road until 4 Jan"); its label is blue
 
 
 class PinItem(QGraphicsObject):
@@ -153,7 +155,7 @@ class PinItem(QGraphicsObject):
             p.drawEllipse(QPointF(RADIUS * 0.8, -RADIUS * 0.8), 4.5, 4.5)
         box = QRectF(-self.text_w / 2, RADIUS + 4, self.text_w, self.text_h)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QBrush(QColor(0, 0, 0, 190)))
+        p.setBrush(QBrush(_LOAN if self.state.loan else QColor(0, 0, 0, 190)))
         p.drawRoundedRect(box, 3, 3)
         p.setPen(QColor("#ffffff"))
         p.setFont(self.font)
@@ -316,7 +318,9 @@ class MapWindow(QWidget):
                         "<span style='color:#8a96a8'>●</span> offline &nbsp; "
                         "<span style='color:#ff4d4d'>•</span> recording &nbsp; "
                         "<span style='color:#ff3b30'>●</span> call or alarm waiting (flashing) "
-                        "&nbsp; <span style='color:#f0a020'>●</span> taken &nbsp;·&nbsp; "
+                        "&nbsp; <span style='color:#f0a020'>●</span> taken &nbsp; "
+                        "<span style='background:#2563c9'>&nbsp;name&nbsp;</span> on loan "
+                        "&nbsp;·&nbsp; "
                         "click a pin: its call, or its camera on the wall's selected tile; "
                         "wheel to zoom, drag to pan" + (", drag a pin to move it"
                                                          if can_edit else ""))
@@ -404,6 +408,8 @@ class MapWindow(QWidget):
         label = f"{row.location} · {row.name}" if row.location else row.name
         item = PinItem(pin.device_id, label, self.can_edit)
         item.state = self.states.setdefault(pin.device_id, PinState())
+        if item.state.loan:
+            item.setToolTip(f"{label}\nOn loan: {item.state.loan}")
         rect = self.view.plan_rect
         item.setPos(rect.width() * pin.x, rect.height() * pin.y)
         self.view.scene().addItem(item)
@@ -429,6 +435,17 @@ class MapWindow(QWidget):
     def set_health(self, h: Health) -> None:
         self.states.setdefault(h.device_id, PinState()).online = h.state == OK
         self._repaint(h.device_id)
+
+    def set_loans(self, loans: dict[int, str]) -> None:
+        """Devices on loan (device id -> where and until when)."""
+        for device_id, st in self.states.items():
+            st.loan = loans.get(device_id, "")
+        for device_id, where in loans.items():
+            self.states.setdefault(device_id, PinState()).loan = where
+        for device_id, item in self.items.items():
+            item.setToolTip(item.label + (f"\nOn loan: {loans[device_id]}"
+                                          if device_id in loans else ""))
+            item.update()
 
     def set_recording(self, states: dict[int, OnAir]) -> None:
         for device_id, st in self.states.items():
