@@ -94,5 +94,37 @@ def test_plans_and_pins_are_for_installers_checked_and_audited(tmp_path: Path,
             ("otto-operator", "denied"), ("ian-installer", "ok"), ("ian-installer", "ok")]
         assert [json.loads(e.detail).get("area") for e in plans[1:]] == ["Town Centre",
                                                                         "Car Park"]
+
+        # the same from the command line, for installers' scripts
+        def as_user(user: str, pw: str, *args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(vms_cmd("--data-dir", str(profile_dir), "maps", *args),
+                                  capture_output=True, text=True, timeout=60,
+                                  env={**env, "VMS_USER": user, "VMS_PASSWORD": pw})
+
+        png.rename(tmp_path / "station.png")
+        refused = as_user("otto-operator", "otto-watches-42", "plan", "Station",
+                          str(tmp_path / "station.png"))
+        assert refused.returncode == 2 and "installer" in refused.stderr, refused.stderr
+        done = as_user("ian-installer", "ian-installs-42", "plan", "Station",
+                       str(tmp_path / "station.png"))
+        assert done.returncode == 0 and "Station has its plan (PNG" in done.stdout, done.stderr
+        done = as_user("ian-installer", "ian-installs-42", "pin", "hp1", "0.5", "0.25",
+                       "--plan", "Station")
+        assert done.returncode == 0, done.stderr
+        assert "hp1 is pinned on the plan of Station at 0.500, 0.250." in done.stdout
+        off = as_user("ian-installer", "ian-installs-42", "pin", "hp1", "2", "0.5",
+                      "--plan", "Station")
+        assert off.returncode == 2 and "must lie on the plan" in off.stderr, off.stderr
+        listed = json.loads(as_user("otto-operator", "otto-watches-42", "list",
+                                    "--json").stdout)
+        assert sorted(p["area"] for p in listed["plans"]) == ["Car Park", "Station",
+                                                              "Town Centre"]
+        assert {(p["device"], p["plan"], p["x"], p["y"]) for p in listed["pins"]} == {
+            ("cam1", "Car Park", 0.1, 0.9), ("hp1", "Station", 0.5, 0.25)}
+        done = as_user("ian-installer", "ian-installs-42", "unpin", "hp1")
+        assert done.returncode == 0 and "hp1 is off the plans." in done.stdout
+        text = as_user("otto-operator", "otto-watches-42", "list").stdout
+        assert "Car Park (PNG): cam1 at 0.100, 0.900" in text
+        assert "Station (PNG): no devices pinned" in text
     finally:
         profile.close()

@@ -22,6 +22,7 @@ from vms.cli import (
     events,
     evidence,
     feedback,
+    maps,
     report,
     serve,
     sim,
@@ -32,8 +33,8 @@ from vms.errors import VmsError
 from vms.paths import resolve_data_dir
 
 # In the order ``vms --help`` lists them.
-COMMANDS = (discover, devices, evidence, evaluate, events, serve, calls, site, report, feedback,
-            access, sim)
+COMMANDS = (discover, devices, maps, evidence, evaluate, events, serve, calls, site, report,
+            feedback, access, sim)
 
 
 def build_parser() -> argparse.ArgumentParser:
