@@ -32,6 +32,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
+from ui.video import caption
 from ui.video.hub import FeedHandle
 from vms.media.feed import FeedState, Frame
 from vms.recording.onair import OnAir
@@ -256,22 +257,21 @@ class Tile(QWidget):
             p.fillRect(QRect(0, 0, rect.width(), bar), QColor(0, 0, 0, 150))
             p.setPen(QColor("#ffffff"))
             area = QRect(6, 0, rect.width() - 12, bar)
-            p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                       f"{self.index + 1}  {self.place}  ·  {self.name}" if self.place
-                       else f"{self.index + 1}  {self.name}")
-            right = f"{clock}  {badge}" if badge else clock
-            p.drawText(area.adjusted(0, 0, -fm.horizontalAdvance(f"  {badge}") if badge else 0,
-                                     0),
-                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, clock)
-            if badge:  # amber when the wall shows clearly fewer frames than arrive
-                p.setPen(_SHORT if short else QColor("#ffffff"))
-                p.drawText(area, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                           badge)
-            if rec is not None:  # recorded or not, seen at a glance; the reason is in words
-                mark = "● REC" if rec.recording else "NOT RECORDING"
-                p.setPen(_REC if rec.recording else _NOT_REC)
-                p.drawText(area.adjusted(0, 0, -fm.horizontalAdvance(right + "   "), 0),
-                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, mark)
+            cap = caption.fit(area.width(), fm, self.index, self.place, self.name, clock, badge,
+                              None if rec is None else rec.recording)
+            middle = Qt.AlignmentFlag.AlignVCenter
+            p.drawText(area, middle | Qt.AlignmentFlag.AlignLeft, cap.left)
+            edge = area.right()
+            for part, colour in ((cap.badge, _SHORT if short else QColor("#ffffff")),
+                                 (cap.clock, QColor("#ffffff")),
+                                 (cap.rec, _REC if rec is not None and rec.recording
+                                  else _NOT_REC)):
+                if not part:  # right to left: quality, clock, recording mark
+                    continue
+                p.setPen(colour)
+                p.drawText(QRect(area.left(), 0, edge - area.left() + 1, bar),
+                           middle | Qt.AlignmentFlag.AlignRight, part)
+                edge -= fm.horizontalAdvance(part + caption.GAP)
         text, colour = self._status
         bottom = None
         if text:
