@@ -96,6 +96,8 @@ def main() -> int:
     ap.add_argument("--tiles", type=int, choices=sorted(WALLS), default=16)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clip-cache", type=Path, default=None)
+    ap.add_argument("--screenshot", type=Path, default=None,
+                    help="save the wall as it was at the end of the run (a PNG), for docs/")
     args = ap.parse_args()
     tiles = args.tiles
     layout, (width, height), targets = WALLS[tiles]
@@ -163,6 +165,8 @@ def main() -> int:
             app.exec()
             app_cpu, elapsed = cpu_now() - c0, time.monotonic() - t0
             lag = list(wall.lag_ms)
+            if args.screenshot is not None:  # after the measured window: not in the figures
+                pane.grab().save(str(args.screenshot))
             sent1 = sent()
             per_tile = []
             for t in wall.tiles:
