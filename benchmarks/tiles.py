@@ -165,8 +165,6 @@ def main() -> int:
             app.exec()
             app_cpu, elapsed = cpu_now() - c0, time.monotonic() - t0
             lag = list(wall.lag_ms)
-            if args.screenshot is not None:  # after the measured window: not in the figures
-                pane.grab().save(str(args.screenshot))
             sent1 = sent()
             per_tile = []
             for t in wall.tiles:
@@ -174,6 +172,8 @@ def main() -> int:
                 per_tile.append({"tile": t.name, "sent": s, "shown": t.shown - shown0[t.name],
                                  "decoded": t.handle.feed.frames - decoded0[t.name]})  # type: ignore[union-attr]
             rss_mb = psutil.Process().memory_info().rss / 2**20
+            if args.screenshot is not None:  # once every count is taken: not in the figures
+                pane.grab().save(str(args.screenshot))
             urls = [next(u for u in d["streams"].values() if u.endswith("/sub"))
                     for d in control.status(data)["devices"]]
             backend = live.report.chosen

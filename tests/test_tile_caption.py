@@ -34,7 +34,7 @@ def test_a_small_tile_drops_the_least_needed_first_and_never_overlaps(
         widths[width] = cap
     # an 8x8 wall on a 1920x1080 desk: tiles about 140 px wide
     small = widths[140]
-    assert small.clock == "" and small.badge == "SD" and small.rec == "●"
+    assert small.clock == "" and small.badge.startswith("SD"), small
     assert "cam12" in small.left, small  # the name is the last to go
     # dropped in order as the tile narrows: clock, then frame rate, REC, place, name
     order = [(c.clock != "", c.badge != "SD", c.rec == "● REC", "Market" in c.left,

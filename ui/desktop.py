@@ -210,6 +210,8 @@ class Desktop(QObject):
 
     def _lock(self, session: Session, win: MainWindow, reason: str) -> None:
         self.access.lock(session, reason)
+        if self.workspace is not None:
+            self.workspace.hold()  # the map closes below; a sign-out from the lock keeps it
         win.wall.hide_windows(True)  # fullscreen and pop-out walls too
         if self.calls is not None:
             self.calls.hide_windows(True)
@@ -228,6 +230,8 @@ class Desktop(QObject):
             self.sign_out("signed out from the lock screen")
             return
         central.show()
+        if self.workspace is not None:
+            self.workspace.release()
         win.wall.hide_windows(False)
         if calls is not None:
             calls.hide_windows(False)

@@ -5,13 +5,15 @@ takes as already registered."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import PASSWORD, USER, Sim, signed_in, start_sim
+from tests.conftest import ADMIN, ADMIN_PASSWORD, PASSWORD, USER, Sim, signed_in, start_sim
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.devices.commissioning import Commissioning
+from vms.loans.loans import Loans
 from vms.profile import Profile
 
 
@@ -39,3 +41,19 @@ def simulated_site(tmp_path: Path, clip_cache: Path, *, config: str | None = Non
     finally:
         profile.close()
         sim.stop()
+
+
+def lend(profile: Profile, device: str) -> None:
+    """``device`` lent to a burgled household at 12 Elm Road from today, as a loan
+    coordinator records it (a loan of the programme the journeys' set-up shares)."""
+    admin = profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="cli")
+    loans = Loans(profile, admin)
+    try:
+        did = next(d.id for d in profile.registry.devices() if d.name == device)
+        loans.open_loan(name="12 Elm Road", address="12 Elm Road, Northampton NN1 1AA",
+                        lat=52.24, lon=-0.9, urn="NP/2026/0001", contact="",
+                        reason="repeat burglary", response_level="", on_test=False,
+                        devices=[did], installed=dt.date.today(), signage=True, notes="")
+    finally:
+        loans.close()
+        profile.access.sign_out(admin, "loan recorded")

@@ -9,7 +9,6 @@ operator.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,13 +21,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMenu
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import ADMIN, ADMIN_PASSWORD, Sim
-from tests.journeys.setup_site import simulated_site
+from tests.conftest import Sim
+from tests.journeys.setup_site import lend, simulated_site
 from tests.journeys.walk import answer, at_desk, look_at, opened, shown, sign_in
 from ui.desktop import Desktop
 from ui.maps.window import MapWindow, PinItem
 from vms.access.roles import Role
-from vms.loans.loans import Loans
 from vms.profile import Profile
 
 INSTALLER, INSTALLER_PW = "ines-installer", "ines-installs-42"
@@ -54,17 +52,7 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
                         users={INSTALLER: (Role.INSTALLER, INSTALLER_PW),
                                OPERATOR: (Role.OPERATOR, OPERATOR_PW)},
                         registered=("cam1", "hp1")) as (sim, profile):
-        admin = profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="cli")
-        loans = Loans(profile, admin)
-        try:  # cam1 is lent to a burgled household (its pin says so)
-            cam1 = next(d.id for d in profile.registry.devices() if d.name == "cam1")
-            loans.open_loan(name="12 Elm Road", address="12 Elm Road, Northampton NN1 1AA",
-                            lat=52.24, lon=-0.9, urn="NP/2026/0001", contact="",
-                            reason="repeat burglary", response_level="", on_test=False,
-                            devices=[cam1], installed=dt.date.today(), signage=True, notes="")
-        finally:
-            loans.close()
-            profile.access.sign_out(admin, "loan recorded")
+        lend(profile, "cam1")  # its pin says so
         yield sim, profile
 
 

@@ -12,7 +12,6 @@ and the loan (the coordinator's journey records a loan through the windows).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,11 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import ADMIN, ADMIN_PASSWORD, Sim
-from tests.journeys.setup_site import simulated_site
+from tests.conftest import Sim
+from tests.journeys.setup_site import lend, simulated_site
 from tests.journeys.walk import answer, at_desk, look_at
 from ui.dialogs.audit_viewer import AuditViewer
 from vms.access.roles import Role
-from vms.loans.loans import Loans
 from vms.profile import Profile
 
 SUPERVISOR, SUPERVISOR_PW = "sam-supervisor", "sam-supervises-5"
@@ -38,17 +36,7 @@ SAID = "Two people at the rear door of 12 Elm Road with a crowbar"
 def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
     with simulated_site(tmp_path, clip_cache, registered=("pid1",),
                         users={SUPERVISOR: (Role.SUPERVISOR, SUPERVISOR_PW)}) as (sim, profile):
-        admin = profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="cli")
-        loans = Loans(profile, admin)
-        try:
-            pid = next(d.id for d in profile.registry.devices() if d.name == "pid1")
-            loans.open_loan(name="12 Elm Road", address="12 Elm Road, Northampton NN1 1AA",
-                            lat=52.24, lon=-0.9, urn="NP/2026/0001", contact="",
-                            reason="repeat burglary", response_level="", on_test=False,
-                            devices=[pid], installed=dt.date.today(), signage=True, notes="")
-        finally:
-            loans.close()
-            profile.access.sign_out(admin, "loan recorded")
+        lend(profile, "pid1")
         yield sim, profile
 
 

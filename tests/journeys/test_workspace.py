@@ -26,7 +26,7 @@ from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import answer, at_desk, shown, signing_in
 from ui.desktop import Desktop
-from ui.dialogs.sign_in import SignInDialog
+from ui.dialogs.sign_in import LockDialog, SignInDialog
 from ui.features.workspace import on_a_screen
 from ui.maps.window import MapWindow
 from vms.access.roles import Role
@@ -104,9 +104,16 @@ def walk(qtbot: QtBot, desktop: Desktop) -> None:
     assert on_a_screen(map2), map2.geometry()
     assert "no longer there" in win2.statusBar().currentMessage()
 
-    # -- and unplugged between shifts: signed out with the map off every screen -------------
+    # -- and unplugged between shifts: the map off every screen, the desk locked (which
+    #    closes the map), signed out from the lock screen ---------------------------------
     map2.move(screen.right() + 300, 200)
-    answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW), win2.sign_out.trigger)
+
+    def sign_out_at_lock(dlg: LockDialog) -> None:
+        dlg.sign_out.click()
+
+    answer(LockDialog, sign_out_at_lock,
+           lambda: answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW),
+                          win2.lock_now.trigger))
     qtbot.waitUntil(lambda: shown(MapWindow) is not None, timeout=10000)
     map3 = shown(MapWindow)
     assert map3 is not None and on_a_screen(map3), map3.geometry()

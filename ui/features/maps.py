@@ -4,7 +4,7 @@ else its camera on the wall's selected tile."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from shiboken6 import isValid
 
 from ui.features.admin import CLOSES_ON_LOCK
@@ -14,6 +14,8 @@ from vms.access.roles import Permission
 from vms.incidents.queue import NEW
 from vms.loans.loans import Loans
 from vms.maps.plans import SitePlans
+
+LOANS_EVERY_MS = 60_000
 
 
 class MapsFeature:
@@ -48,7 +50,15 @@ class MapsFeature:
         win.message.connect(lambda text: ctx.say(text, 8000))
         ctx.after(ctx.svc.devices, win.set_devices, "the site map")
         if ctx.access.can(ctx.session, Permission.LOANS_VIEW):
-            ctx.after(self._on_loan, win.set_loans, "the loaned cameras on the map")
+            # read now and every minute: the map may stay open all shift while loans end
+            def loans_read() -> None:
+                ctx.after(self._on_loan, lambda on: win.set_loans(on) if isValid(win) else None,
+                          "the loaned cameras on the map")
+            timer = QTimer(win)
+            timer.setInterval(LOANS_EVERY_MS)
+            timer.timeout.connect(loans_read)
+            timer.start()
+            loans_read()
         self.window = win
         win.show()
         return win

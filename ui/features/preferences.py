@@ -6,6 +6,8 @@ about, so two saves at the same moment never undo each other."""
 from __future__ import annotations
 
 import dataclasses
+import logging
+import sqlite3
 from collections.abc import Callable
 
 from PySide6.QtWidgets import QApplication
@@ -15,6 +17,9 @@ from ui.dialogs.preferences import PreferencesDialog
 from ui.features.signed_in import SignedIn
 from ui.theme import theme
 from vms.access.preferences import SOUND_AND_DISPLAY, Preferences, UserPreferences
+from vms.errors import VmsError
+
+log = logging.getLogger(__name__)
 
 
 class PreferencesFeature:
@@ -41,6 +46,15 @@ class PreferencesFeature:
     def save_workspace(self, state: str) -> None:
         self._save_field(dataclasses.replace(self.current, workspace=state), "workspace",
                          "workspace")
+
+    def save_workspace_now(self, state: str) -> None:
+        """At sign-out: written before the next sign-in can read it (one small row; the
+        session's sign-out record is written the same way)."""
+        self.current = dataclasses.replace(self.current, workspace=state)
+        try:
+            self.store.save(self.current, ("workspace",))
+        except (VmsError, sqlite3.Error) as exc:
+            log.warning("the workspace of %s was not saved: %s", self.ctx.session.user, exc)
 
     def _save_field(self, prefs: Preferences, key: str, words: str) -> None:
         """Keep one setting that is not the dialog's."""

@@ -5,6 +5,7 @@ gone (a monitor unplugged, now or since the last shift) comes back onto one that
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -63,6 +64,13 @@ class _ScreenWatch(QObject):
     def screen_removed(self, _screen: QScreen) -> None:
         self.owner.rescue()
 
+    def stop(self) -> None:
+        """The session ended: its window may linger until the event loop deletes it."""
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            with contextlib.suppress(RuntimeError, TypeError):
+                app.screenRemoved.disconnect(self.screen_removed)
+
 
 class WorkspaceFeature:
     def __init__(self, ctx: SignedIn, prefs: PreferencesFeature, maps: MapsFeature) -> None:
@@ -74,6 +82,8 @@ class WorkspaceFeature:
                                               | ctx.window.calls_dock.DockWidgetFeature
                                               .DockWidgetFloatable)
         self.watch = _ScreenWatch(self, ctx.window)
+        self.restored = False  # nothing is saved over the user's workspace before it is read
+        self.held: str | None = None  # taken as the desk locked, before side windows closed
         prefs.on_loaded.append(self.restore)
 
     def capture(self) -> str:
@@ -85,23 +95,41 @@ class WorkspaceFeature:
             data["map"] = {"geometry": _b64(themap.saveGeometry())}
         return json.dumps(data)
 
+    def hold(self) -> None:
+        """The desk locks and closes its side windows (the map): remember them as they were,
+        for a sign-out from the lock screen."""
+        self.held = self.capture()
+
+    def release(self) -> None:
+        self.held = None  # unlocked: the windows are back
+
     def save(self) -> None:
-        """Called as the session ends, while its windows are still where the user left them."""
-        self.prefs.save_workspace(self.capture())
+        """As the session ends, while its windows are still where the user left them (or as
+        they were when it locked). Written at once: the next sign-in, perhaps the same user's,
+        must read it."""
+        self.watch.stop()
+        if not self.restored:
+            return  # never read (signed out at once, or the read failed): keep what is stored
+        self.prefs.save_workspace_now(self.held or self.capture())
 
     def restore(self, prefs: Preferences) -> None:
+        self.restored = True
         try:
             data = json.loads(prefs.workspace) if prefs.workspace else {}
         except ValueError:
-            data = {}
+            data = None
+        ok = isinstance(data, dict)
         win = self.ctx.window
         main = data.get("main") if isinstance(data, dict) else None
         if isinstance(main, dict):
-            win.restoreGeometry(_bytes(main.get("geometry")))
-            win.restoreState(_bytes(main.get("state")))
+            ok = win.restoreGeometry(_bytes(main.get("geometry"))) and ok
+            ok = win.restoreState(_bytes(main.get("state"))) and ok
         themap = data.get("map") if isinstance(data, dict) else None
         if isinstance(themap, dict):
-            self.maps.show().restoreGeometry(_bytes(themap.get("geometry")))
+            ok = self.maps.show().restoreGeometry(_bytes(themap.get("geometry"))) and ok
+        if not ok:
+            self.ctx.say("Your window layout could not be put back; the standard one is "
+                         "used and kept from now on.", 10000)
         self.rescue()
 
     def rescue(self) -> None:

@@ -117,12 +117,3 @@ class UserPreferences:
         if audited:
             self.access.record(self.session, "preferences.change", detail=audited)
         return prefs
-        audited = {k: v for k, v in changed.items() if k in AUDITED}
-        stamp = now()
-        with self.access.accounts.store.transaction() as db:
-            for key in changed:
-                db.execute("INSERT OR REPLACE INTO user_preferences VALUES (?, ?, ?, ?)",
-                           [self.session.user_id, key, new[key], stamp])
-        if audited:
-            self.access.record(self.session, "preferences.change", detail=audited)
-        return prefs
