@@ -68,7 +68,7 @@ class _ScreenWatch(QObject):
         """The session ended: its window may linger until the event loop deletes it."""
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
-            with contextlib.suppress(RuntimeError, TypeError):
+            with contextlib.suppress(RuntimeError, TypeError):  # already gone with its window
                 app.screenRemoved.disconnect(self.screen_removed)
 
 

@@ -20,6 +20,7 @@ from lxml import etree
 
 from vms.access.roles import Permission
 from vms.access.session import Session
+from vms.devices.gate import DeviceGate
 from vms.errors import ConfigError, UnsafeXml
 from vms.profile import Profile
 from vms.safety import xmlsafe
@@ -72,6 +73,7 @@ class SitePlans:
         self.profile = profile
         self.session = session
         self.folder = profile.data_dir / "maps"
+        self.gate = DeviceGate(profile, session)  # a pin is an act on a device: one way in
 
     # -- reading ----------------------------------------------------------------------
     def plans(self) -> dict[str, Plan]:
@@ -135,8 +137,7 @@ class SitePlans:
 
     def place(self, device: DeviceRow, area: str, x: float, y: float) -> Pin:
         """Pin ``device`` at (x, y) on ``area``'s plan (moving it if pinned elsewhere)."""
-        self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE, device,
-                                    action="map.pin", doing="change site maps")
+        self.gate.check(device, Permission.DEVICE_CONFIGURE, "map.pin", doing="change site maps")
         if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= 1 and 0 <= y <= 1):
             raise ConfigError("a pin must lie on the plan")
         x, y = round(x, 5), round(y, 5)
@@ -154,16 +155,16 @@ class SitePlans:
                        "area_id = excluded.area_id, x = excluded.x, y = excluded.y, "
                        "changed_at = excluded.changed_at, changed_by = excluded.changed_by",
                        [device.id, row[0], x, y, now(), self.session.user])
-        self.profile.access.record(self.session, "map.pin", device=device, detail={
+        self.gate.done("map.pin", device, {
             "plan": area, "x": x, "y": y,
             "from": {"plan": before[0], "x": before[1], "y": before[2]} if before else None})
         return Pin(device.id, area, x, y)
 
     def unpin(self, device: DeviceRow) -> None:
-        self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE, device,
-                                    action="map.unpin", doing="change site maps")
+        self.gate.check(device, Permission.DEVICE_CONFIGURE, "map.unpin",
+                        doing="change site maps")
         with self.profile.registry.transaction() as db:
             gone = db.execute("DELETE FROM map_pins WHERE device_id = ?", [device.id]).rowcount
         if gone:
-            self.profile.access.record(self.session, "map.unpin", device=device)
+            self.gate.done("map.unpin", device)
 
