@@ -54,6 +54,13 @@ _INPUT = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseM
           QEvent.Type.Wheel, QEvent.Type.TouchBegin}
 
 
+def _close_side_windows() -> None:
+    """The session's side windows (who is where, the site map) shut: at lock and sign-out."""
+    for w in QApplication.topLevelWidgets():
+        if w.property(CLOSES_ON_LOCK) and w.isVisible():
+            w.close()
+
+
 class IdleWatch(QObject):
     """Counts keyboard and mouse input as activity; locks the session when it runs out."""
 
@@ -215,9 +222,7 @@ class Desktop(QObject):
         win.wall.hide_windows(True)  # fullscreen and pop-out walls too
         if self.calls is not None:
             self.calls.hide_windows(True)
-        for w in QApplication.topLevelWidgets():  # side windows (who is where) shut
-            if w.property(CLOSES_ON_LOCK) and w.isVisible():
-                w.close()
+        _close_side_windows()
         central = win.centralWidget()
         assert central is not None
         central.hide()  # nothing on screen while locked
@@ -249,9 +254,7 @@ class Desktop(QObject):
         if self.workspace is not None and win is not None:
             self.workspace.save()  # where the windows are, before any closes
             self.workspace = None
-        for w in QApplication.topLevelWidgets():  # the session's side windows (the map)
-            if w.property(CLOSES_ON_LOCK) and w.isVisible():
-                w.close()
+        _close_side_windows()
         self.session = self.window = self.svc = None
         if self.signed_in is not None:
             self.signed_in.ended = True  # reads on their way open nothing now

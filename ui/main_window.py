@@ -46,7 +46,8 @@ class MainWindow(QMainWindow):
             self.calls_dock = QDockWidget("Calls and alarms", self)
             self.calls_dock.setObjectName("callsDock")
             self.calls_dock.setWidget(calls)
-            self.calls_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+            self.calls_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                        | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.calls_dock)
             self.resizeDocks([self.calls_dock], [380], Qt.Orientation.Horizontal)
         self.cameras.devices_loaded.connect(wall.set_devices)

@@ -77,10 +77,6 @@ class WorkspaceFeature:
         self.ctx = ctx
         self.prefs = prefs
         self.maps = maps
-        if ctx.window.calls_dock is not None:  # the call list may go to another monitor
-            ctx.window.calls_dock.setFeatures(ctx.window.calls_dock.features()
-                                              | ctx.window.calls_dock.DockWidgetFeature
-                                              .DockWidgetFloatable)
         self.watch = _ScreenWatch(self, ctx.window)
         self.restored = False  # nothing is saved over the user's workspace before it is read
         self.held: str | None = None  # taken as the desk locked, before side windows closed

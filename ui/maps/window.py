@@ -80,24 +80,16 @@ def load_plan(plan: Plan) -> QImage:
         scale = SVG_LONG_SIDE / max(w, h)
         image = QImage(int(w * scale), int(h * scale), QImage.Format.Format_ARGB32_Premultiplied)
         image.fill(QColor("#1a1f27"))
-        with _painting(image) as p:
-            renderer.render(p)
+        painter = QPainter(image)
+        try:
+            renderer.render(painter)
+        finally:
+            painter.end()
         return image
     image = QImage(str(plan.path))
     if image.isNull():
         raise ValueError(f"the plan of {plan.area} cannot be read")
     return image
-
-
-class _painting:
-    def __init__(self, image: QImage) -> None:
-        self.painter = QPainter(image)
-
-    def __enter__(self) -> QPainter:
-        return self.painter
-
-    def __exit__(self, *_exc: object) -> None:
-        self.painter.end()
 
 
 @dataclass

@@ -359,7 +359,7 @@ _ALARM = QColor("#ff3b30")  # a call or alarm nobody has taken: flashing
 _HANDLED = QColor("#f0a030")  # taken by an operator, still open: steady
 ALARM_BORDER = 6
 _NOT_REC = QColor("#f0b849")
-_SHORT = QColor("#f0b849")  # the wall shows clearly fewer frames than the stream delivers
+_SHORT = _NOT_REC  # the same amber: the wall shows clearly fewer frames than arrive
 
 
 def _pixmap(w: int, h: int, dpr: float) -> QPixmap:
