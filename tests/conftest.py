@@ -136,8 +136,10 @@ def start_sim(data_dir: Path, clip_cache: Path, *extra: str, env: dict[str, str]
 
 @pytest.fixture(scope="session")
 def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Clips are encoded once per test session and shared by every simulator started in it."""
-    return tmp_path_factory.mktemp("clips")
+    """Clips are encoded once per test session and shared by every simulator started in it
+    (and with a test session run inside this one: ``VMS_TEST_CLIP_CACHE``)."""
+    given = os.environ.get("VMS_TEST_CLIP_CACHE")
+    return Path(given) if given else tmp_path_factory.mktemp("clips")
 
 
 @pytest.fixture(scope="session")

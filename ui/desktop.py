@@ -194,11 +194,20 @@ class Desktop(QObject):
         return win
 
     def _call_over_fullscreen(self) -> None:
-        """A caller must be seen at once: a fullscreen wall goes back into the main window
-        (a fullscreen window would stay over the call's window, or hide behind it)."""
+        """A caller must be seen at once: a fullscreen wall on the screen the call opens on
+        goes back into the main window, or a popped-out one to a window (a fullscreen window
+        would stay over the call's window, or hide behind it). Walls on other monitors stay
+        as they are."""
         win, calls = self.window, self.calls
-        if win is None or calls is None or not win.wall.fullscreen:
+        if win is None or calls is None:
             return
+        here = calls.calls_screen()
+        over = [p for p in win.wall.popouts
+                if p.isVisible() and p.isFullScreen() and p.screen() is here]
+        if not over and not win.wall.fullscreen:
+            return
+        for p in over:
+            p.showNormal()
         win.wall.leave_fullscreen()
         calls.raise_front()
         win.statusBar().showMessage("Left fullscreen for a call. Press F on the wall to go back "

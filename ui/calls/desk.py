@@ -8,7 +8,7 @@ from datetime import datetime
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication
 
 from ui import tasks
@@ -259,11 +259,22 @@ class CallDesk(QObject):
                          key=lambda p: (p.incident.priority, p.incident.id))
         return waiting[0] if waiting else None
 
+    def calls_screen(self) -> QScreen | None:
+        """Where this operator handles calls: the screen the call list is on (docked in the
+        main window, or floated off to a monitor of its own). A wall popped out onto another
+        monitor is never covered by a call that arrives (issue 26)."""
+        home = self.queue_pane.window()
+        if home is not None and home.isVisible():
+            return home.screen()
+        return QGuiApplication.primaryScreen()
+
     def _place(self, pane: IncidentPane) -> None:
-        """Fit the screen, and step each further pane down and right so none hides another."""
-        screen = QGuiApplication.primaryScreen()
+        """On the call list's screen, fitting it, each further pane stepped down and right so
+        none hides another."""
+        screen = self.calls_screen()
         if screen is None:
             return
+        pane.setScreen(screen)
         area = screen.availableGeometry()
         room_w, room_h = area.width() - FRAME_PX, area.height() - FRAME_PX  # with its frame
         pane.resize(min(pane.width(), room_w), min(pane.height(), room_h))

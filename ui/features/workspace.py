@@ -1,7 +1,8 @@
 """Where a user's windows are (issue 26, workspaces across monitors): the main window (its
-size and screen, the call list docked or floating on another monitor) and the site map, kept
-per user when they sign out or quit and put back at their sign-in. A window whose screen has
-gone (a monitor unplugged, now or since the last shift) comes back onto one that remains."""
+size and screen, the call list docked or floating on another monitor), walls popped out onto
+other monitors (their cameras, screen and fullscreen) and the site map, kept per user when they
+sign out or quit and put back at their sign-in. A window whose screen has gone (a monitor
+unplugged, now or since the last shift) comes back onto one that remains."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 from ui.features.maps import MapsFeature
 from ui.features.preferences import PreferencesFeature
 from ui.features.signed_in import SignedIn
+from ui.wall.pane import PopOut
 from vms.access.preferences import Preferences
+from vms.errors import VmsError
+from vms.store.devices import DeviceRow
+from vms.wall.layouts import WallState
 
 
 def _b64(data: QByteArray) -> str:
@@ -25,6 +30,27 @@ def _b64(data: QByteArray) -> str:
 
 def _bytes(text: object) -> QByteArray:
     return QByteArray.fromBase64(str(text).encode()) if isinstance(text, str) else QByteArray()
+
+
+def screen_named(name: object, index: object) -> QScreen | None:
+    """The screen a window was on: by its name, the index telling apart screens of one name
+    (X screens of one server are all called "screen"). None: that monitor is gone."""
+    screens = QGuiApplication.screens()
+    if isinstance(index, int) and 0 <= index < len(screens) and screens[index].name() == name:
+        return screens[index]
+    return next((s for s in screens if s.name() == name), None)
+
+
+def _screen_of(w: QWidget) -> dict[str, Any]:
+    screen = w.screen()
+    screens = QGuiApplication.screens()
+    return {"screen": screen.name(),
+            "screen_index": screens.index(screen) if screen in screens else None}
+
+
+def _wall(p: PopOut) -> dict[str, Any]:
+    return {"layout": p.wall.state.layout, "tiles": list(p.wall.state.tiles),
+            "full": p.isFullScreen(), "geometry": _b64(p.saveGeometry()), **_screen_of(p)}
 
 
 def on_a_screen(w: QWidget) -> bool:
@@ -80,15 +106,19 @@ class WorkspaceFeature:
         self.watch = _ScreenWatch(self, ctx.window)
         self.restored = False  # nothing is saved over the user's workspace before it is read
         self.held: str | None = None  # taken as the desk locked, before side windows closed
+        self.walls: list[dict[str, Any]] = []  # pop-out walls to put back once cameras are known
         prefs.on_loaded.append(self.restore)
 
     def capture(self) -> str:
         win = self.ctx.window
         data: dict[str, Any] = {"main": {"geometry": _b64(win.saveGeometry()),
-                                         "state": _b64(win.saveState())}}
+                                         "state": _b64(win.saveState()), **_screen_of(win)}}
         themap = self.maps.window
         if themap is not None and self.maps.is_open():
             data["map"] = {"geometry": _b64(themap.saveGeometry())}
+        walls = [_wall(p) for p in win.wall.popouts if p.isVisible()]
+        if walls:
+            data["walls"] = walls
         return json.dumps(data)
 
     def hold(self) -> None:
@@ -118,14 +148,52 @@ class WorkspaceFeature:
         win = self.ctx.window
         main = data.get("main") if isinstance(data, dict) else None
         if isinstance(main, dict):
+            screen = screen_named(main.get("screen"), main.get("screen_index"))
+            if screen is not None and screen is not win.screen():
+                # Where screens are not one desktop (X screens), the move hides the window.
+                win.setScreen(screen)
             ok = win.restoreGeometry(_bytes(main.get("geometry"))) and ok
+            if not win.isVisible():
+                win.show()
             ok = win.restoreState(_bytes(main.get("state"))) and ok
         themap = data.get("map") if isinstance(data, dict) else None
         if isinstance(themap, dict):
             ok = self.maps.show().restoreGeometry(_bytes(themap.get("geometry"))) and ok
+        walls = data.get("walls") if isinstance(data, dict) else None
+        if isinstance(walls, list) and walls:
+            ok = all(isinstance(w, dict) for w in walls) and ok
+            self.walls = [w for w in walls if isinstance(w, dict)]
+            if win.wall.rows:  # the cameras are known: a tile is never emptied for want of them
+                self._pop_walls(list(win.wall.rows.values()))
+            else:
+                win.cameras.devices_loaded.connect(self._pop_walls)
         if not ok:
             self.ctx.say("Your window layout could not be put back; the standard one is "
                          "used and kept from now on.", 10000)
+        self.rescue()
+
+    def _pop_walls(self, _rows: list[DeviceRow]) -> None:
+        """The walls that were popped out, once: with the cameras this user may see (a camera
+        since taken away leaves its tile empty), each on its monitor, fullscreen if it was."""
+        walls, self.walls = self.walls, []
+        win = self.ctx.window
+        if not walls or self.ctx.ended:
+            return
+        lost = False
+        for spec in walls:
+            try:
+                state = WallState.from_json(json.dumps(spec))
+            except VmsError:
+                lost = True
+                continue
+            screen = screen_named(spec.get("screen"), spec.get("screen_index"))
+            pop = win.wall.pop_out(state, screen, show=False)
+            lost = not pop.restoreGeometry(_bytes(spec.get("geometry"))) or lost
+            if screen is not None:
+                pop.setScreen(screen)  # as the geometry put it, or on the monitor it was
+            pop.showFullScreen() if spec.get("full") else pop.showNormal()
+        if lost:
+            self.ctx.say("A wall popped out last time could not be put back as it was.", 10000)
         self.rescue()
 
     def rescue(self) -> None:

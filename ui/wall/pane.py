@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QKeySequence, QScreen, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -63,7 +63,9 @@ class PopOut(QWidget):
     """A layout in its own window, for a second monitor. Shares the running streams."""
 
     def __init__(self, hub: FeedHub, devices: Callable[[int], DeviceRow | None],
-                 state: WallState, title: str) -> None:
+                 state: WallState, title: str, screen: QScreen | None = None) -> None:
+        """``screen``: where it opens, filling the screen's free area (another monitor than
+        the main window's, when there is one)."""
         super().__init__(None, Qt.WindowType.Window)
         self.setWindowTitle(title)
         self.wall = Wall(hub, devices, self)
@@ -74,9 +76,9 @@ class PopOut(QWidget):
         self.wall.fullscreen_toggled.connect(self._toggle_full)
         self.wall.escape.connect(self.showNormal)
         sized(self, 960, 600)
-        screens = QGuiApplication.screens()
-        if len(screens) > 1:
-            self.setGeometry(screens[1].availableGeometry())
+        if screen is not None:
+            self.setScreen(screen)
+            self.setGeometry(screen.availableGeometry())
 
     def _toggle_full(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -129,7 +131,7 @@ class WallPane(QWidget):
         self.snapshot_button.clicked.connect(lambda: self.snapshot())
         self.popout_button = QPushButton("Pop out")
         self.popout_button.setToolTip("Open this layout in its own window (a second monitor)")
-        self.popout_button.clicked.connect(self.pop_out)
+        self.popout_button.clicked.connect(lambda: self.pop_out())
         self.full_button = QPushButton("Fullscreen")
         self.full_button.setToolTip("The wall on the whole screen (F or F11; Esc to leave)")
         self.full_button.clicked.connect(self.toggle_fullscreen)
@@ -312,6 +314,7 @@ class WallPane(QWidget):
             self.leave_fullscreen()
             return
         host = _FullScreen(self.leave_fullscreen)
+        host.setScreen(self.window().screen())  # the monitor the wall is on, not the first
         host.box.addWidget(self.wall)
         self._full = host
         host.showFullScreen()
@@ -327,13 +330,23 @@ class WallPane(QWidget):
         host.close()
         host.deleteLater()
 
-    def pop_out(self) -> PopOut:
+    def pop_out(self, state: WallState | None = None, screen: QScreen | None = None,
+                show: bool = True) -> PopOut:
+        """This wall's layout (or ``state``) in a window of its own, on ``screen`` or else on
+        a monitor other than the main window's, if there is one."""
         name = self.saved_box.currentText() or self.wall.state.layout
-        win = PopOut(self.hub, self.rows.get, self.wall.state, f"Beacon VMS — {name}")
+        if state is not None:
+            name = state.layout.replace("x", "×")
+        if screen is None:
+            here = self.window().screen()
+            screen = next((s for s in QGuiApplication.screens() if s is not here), None)
+        win = PopOut(self.hub, self.rows.get, state or self.wall.state, f"Beacon VMS — {name}",
+                     screen)
         for did, level in self.wall.alarms.items():  # a call waiting flashes there too
             win.wall.set_alarm(did, level)
         self.popouts = [p for p in self.popouts if p.isVisible()] + [win]
-        win.show()
+        if show:
+            win.show()
         return win
 
     def snapshot(self, folder: Path | None = None, on_saved: Callable[[Path], None] | None = None
