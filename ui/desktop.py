@@ -202,13 +202,15 @@ class Desktop(QObject):
         if win is None or calls is None:
             return
         here = calls.calls_screen()
-        over = [p for p in win.wall.popouts
+        over = [p for p in win.wall.open_popouts()
                 if p.isVisible() and p.isFullScreen() and p.screen() is here]
-        if not over and not win.wall.fullscreen:
+        main_over = win.wall.fullscreen and here in (None, win.wall.fullscreen_on())
+        if not over and not main_over:
             return
         for p in over:
             p.showNormal()
-        win.wall.leave_fullscreen()
+        if main_over:
+            win.wall.leave_fullscreen()
         calls.raise_front()
         win.statusBar().showMessage("Left fullscreen for a call. Press F on the wall to go back "
                                     "to fullscreen.", 15000)
@@ -263,6 +265,8 @@ class Desktop(QObject):
         if self.workspace is not None and win is not None:
             self.workspace.save()  # where the windows are, before any closes
             self.workspace = None
+        if win is not None:
+            win.wall.flush()  # a layout changed a moment ago, saved while the session is valid
         _close_side_windows()
         self.session = self.window = self.svc = None
         if self.signed_in is not None:

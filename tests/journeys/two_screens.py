@@ -3,8 +3,10 @@ screens. An operator keeps the main window (the call list docked in it) on the r
 monitor and pops the wall out onto the left one, fullscreen. A Help Point is pressed: the call
 opens on the right, beside the call list, without taking the keyboard; the wall on the left
 stays fullscreen, keeps playing and flashes the Help Point's tile. F2 takes the call, F4 closes
-it. Signed out and in again, the wall is back on the left, fullscreen, with its cameras, and the
-main window on the right.
+it. A second wall of one camera is popped out and moved beside the main window. Signed out and
+in again, both walls are back where they were (the left one fullscreen) with their cameras, and
+the main window on the right. That second wall made fullscreen, a call leaves its fullscreen
+(it is on the call's monitor) and not the left one's.
 
 Not collected by itself (its name does not start with ``test_``): ``test_two_screens.py`` runs
 it in a pytest of its own, inside an Xvfb with two screens and Qt's xcb platform. With one
@@ -155,20 +157,53 @@ def walk(qtbot: QtBot, desktop: Desktop, sim: Sim, hp1: int) -> None:
     qtbot.waitUntil(lambda: not calls.panes, timeout=10000)
     tiles = list(pop.wall.state.tiles)
 
-    # -- Account > Sign out, and in again: the wall back on the left, fullscreen -------------
+    # -- a second wall, of one camera, in a window beside the main one on the right --------
+    box = win.wall.layout_box
+    box.setCurrentIndex(box.findData("1"))
+    box.activated.emit(box.currentIndex())  # as a choice in the list does
+    qtbot.waitUntil(lambda: win.wall.wall.state.layout == "1", timeout=5000)
+    win.wall.popout_button.click()
+    qtbot.waitUntil(lambda: len(win.wall.open_popouts()) == 2, timeout=5000)
+    beside = win.wall.open_popouts()[-1]
+    one = list(beside.wall.state.tiles)
+    assert beside.wall.state.layout == "1" and one != tiles
+    beside.setScreen(QGuiApplication.screens()[RIGHT])  # dragged there (another X screen)
+    beside.showNormal()
+    beside.setGeometry(1200, 600, 640, 400)
+    qtbot.waitUntil(lambda: on(beside) == RIGHT and beside.isVisible(), timeout=5000)
+
+    # -- Account > Sign out, and in again: both walls back where they were ---------------
     answer(SignInDialog, signing_in(OPERATOR, OPERATOR_PW), win.sign_out.trigger)
-    assert not pop.isVisible()
+    assert not pop.isVisible() and not beside.isVisible()
     win2 = desktop.window
-    assert win2 is not None and win2 is not win
-    qtbot.waitUntil(lambda: any(p.isVisible() for p in win2.wall.popouts), timeout=20000)
-    pop2 = next(p for p in win2.wall.popouts if p.isVisible())
-    assert pop2 is not pop
+    calls2 = desktop.calls
+    assert win2 is not None and win2 is not win and calls2 is not None
+    qtbot.waitUntil(lambda: len([p for p in win2.wall.open_popouts() if p.isVisible()]) == 2,
+                    timeout=20000)
+    pop2, beside2 = sorted(win2.wall.open_popouts(), key=lambda p: len(p.wall.tiles),
+                           reverse=True)
     qtbot.waitUntil(pop2.isFullScreen, timeout=5000)
     assert (on(pop2), on(win2)) == (LEFT, RIGHT), \
         f"the wall on screen {on(pop2)}, the main window on screen {on(win2)}"
+    assert on(beside2) == RIGHT and not beside2.isFullScreen(), \
+        "the second wall did not come back on the monitor it was moved to"
     assert win2.isVisible(), "the main window was put back on its monitor, but not shown"
     qtbot.waitUntil(lambda: lit(RIGHT) and lit(LEFT), timeout=10000)
-    assert pop2.wall.state.tiles == tiles
-    qtbot.waitUntil(lambda: frames(pop2) > 10, timeout=20000)
+    assert (pop2.wall.state.tiles, beside2.wall.state.tiles) == (tiles, one)
+    qtbot.waitUntil(lambda: win2.wall.ready, timeout=10000)
+    assert win2.wall.wall.state.layout == "1", "the wall's layout, chosen just before signing " \
+        "out, was lost"
+    qtbot.waitUntil(lambda: frames(pop2) > 10 and frames(beside2) > 5, timeout=20000)
     screenshot(QGuiApplication.screens()[LEFT], "two-screens-left-restored.png")
     screenshot(QGuiApplication.screens()[RIGHT], "two-screens-right-restored.png")
+
+    # -- the wall beside the call list made fullscreen: a call leaves it, not the other ----
+    QTest.keyClick(beside2.wall, Qt.Key.Key_F)
+    qtbot.waitUntil(beside2.isFullScreen, timeout=5000)
+    sim.cli("press", "hp1")
+    qtbot.waitUntil(lambda: any(p.isVisible() for p in calls2.panes.values()), timeout=15000)
+    sim.cli("release", "hp1")
+    pane2 = next(iter(calls2.panes.values()))
+    assert on(pane2) == RIGHT
+    qtbot.waitUntil(lambda: not beside2.isFullScreen(), timeout=5000)
+    assert pop2.isFullScreen() and on(pop2) == LEFT, "a call left fullscreen on the other monitor"

@@ -4,12 +4,16 @@ Its volume and mute are the signed-in user's (``vms.access.preferences``). The v
 what the user sees on a slider, so it is turned into the sound's amplitude on Qt's
 logarithmic scale: half-way sounds about half as loud, not a few decibels quieter. Muted,
 the taskbar and the call's window still flash and the queue says the sound is off.
+
+A desk with no sound output at all (no sound card, the headset unplugged, the audio service
+not running) would ring silently: ``audible`` says whether there is one, ``output_changed``
+when that changes, and the sound follows the system's default output when one comes back.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtMultimedia import QSoundEffect, QtAudio
+from PySide6.QtMultimedia import QMediaDevices, QSoundEffect, QtAudio
 from PySide6.QtWidgets import QApplication, QWidget
 
 from resources import path as resource
@@ -23,8 +27,14 @@ def amplitude(volume_percent: int) -> float:
                                        QtAudio.VolumeScale.LinearVolumeScale))
 
 
+def has_output() -> bool:
+    """The system offers somewhere to play sound."""
+    return bool(QMediaDevices.audioOutputs())
+
+
 class Alert(QObject):
     muted_changed = Signal(bool)
+    output_changed = Signal(bool)  # audible: the desk has a sound output
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -35,6 +45,20 @@ class Alert(QObject):
         self.muted = False
         self.volume = Preferences().alert_volume
         self.sound.setVolume(amplitude(self.volume))
+        self.audible = has_output()
+        self.devices = QMediaDevices(self)
+        self.devices.audioOutputsChanged.connect(self._outputs_changed)
+
+    def _outputs_changed(self) -> None:
+        audible = has_output()
+        if audible:  # a headset plugged in, the default changed: ring there
+            self.sound.setAudioDevice(QMediaDevices.defaultAudioOutput())
+            if self.active:
+                self.sound.stop()
+                self.sound.play()
+        if audible != self.audible:
+            self.audible = audible
+            self.output_changed.emit(audible)
 
     def set_level(self, volume_percent: int, muted: bool) -> None:
         """The user's volume and mute, applied at once to a sound already playing."""

@@ -99,6 +99,13 @@ class QueuePane(QWidget):
         self.muted_label.setWordWrap(True)
         self.muted_label.setStyleSheet("color: #f0b429; font-weight: bold;")
         self.muted_label.hide()
+        self.silent_label = QLabel("⚠ No sound output at this desk: a call's alert cannot be "
+                                   "heard. Plug in speakers or a headset, or check the "
+                                   "computer's sound settings. Calls still flash.")
+        self.silent_label.setObjectName("noSoundOutput")
+        self.silent_label.setWordWrap(True)
+        self.silent_label.setStyleSheet("color: #ff6b6b; font-weight: bold;")
+        self.silent_label.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.accept_button)
         buttons.addWidget(self.open_button)
@@ -107,6 +114,7 @@ class QueuePane(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.title)
         lay.addWidget(self.muted_label)
+        lay.addWidget(self.silent_label)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.empty)
         lay.addLayout(buttons)
@@ -186,6 +194,10 @@ class QueuePane(QWidget):
     def show_muted(self, muted: bool) -> None:
         """A muted alert is said where calls are listed, so it is not forgotten at handover."""
         self.muted_label.setVisible(muted)
+
+    def show_no_output(self, silent: bool) -> None:
+        """A desk that cannot make a sound must say so before the first call rings unheard."""
+        self.silent_label.setVisible(silent)
 
     def update_health(self, h: Health) -> None:
         self.health[h.device_id] = h

@@ -77,6 +77,11 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         form.addRow("Alert volume", level)
         form.addRow("", self.muted)
+        self.silent = QLabel("⚠ This desk has no sound output: no alert or test can be heard "
+                             "until speakers or a headset are plugged in.")
+        self.silent.setObjectName("noSoundOutput")
+        self.silent.setWordWrap(True)
+        form.addRow("", self.silent)
         form.addRow("Theme", self.theme)
         self.status = QLabel("")
         self.status.setObjectName("errorText")
@@ -96,6 +101,7 @@ class PreferencesDialog(QDialog):
         lay.addWidget(buttons)
         self.resize(560, 260)
         self.tester = Alert(self)  # its own sound: a test never stops a real call's alert
+        self.tester.output_changed.connect(lambda _audible: self._level_changed())
         self.test_timer = QTimer(self)
         self.test_timer.setSingleShot(True)
         self.test_timer.setInterval(TEST_MS)
@@ -113,7 +119,9 @@ class PreferencesDialog(QDialog):
         self.tester.set_level(self.volume.value(), False)
         if muted and self.test_timer.isActive():
             self._test_done()
-        self.test_button.setEnabled(not muted)  # a muted test would play nothing
+        # A muted test, or one with nowhere to play, would play nothing.
+        self.test_button.setEnabled(not muted and self.tester.audible)
+        self.silent.setVisible(not self.tester.audible)
     def play_test(self) -> None:
         if self.test_timer.isActive():
             self._test_done()

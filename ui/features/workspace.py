@@ -10,7 +10,7 @@ import contextlib
 import json
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QObject, QRect
+from PySide6.QtCore import QByteArray, QObject, QRect, Qt
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -116,7 +116,8 @@ class WorkspaceFeature:
         themap = self.maps.window
         if themap is not None and self.maps.is_open():
             data["map"] = {"geometry": _b64(themap.saveGeometry())}
-        walls = [_wall(p) for p in win.wall.popouts if p.isVisible()]
+        walls = [_wall(p) for p in win.wall.open_popouts() if p.isVisible()]
+        walls += self.walls  # not put back yet (the cameras not read, or the desk locked)
         if walls:
             data["walls"] = walls
         return json.dumps(data)
@@ -128,6 +129,8 @@ class WorkspaceFeature:
 
     def release(self) -> None:
         self.held = None  # unlocked: the windows are back
+        if self.walls and self.ctx.window.wall.restored:
+            self._pop_walls()  # their cameras were read while the desk was locked
 
     def save(self) -> None:
         """As the session ends, while its windows are still where the user left them (or as
@@ -163,21 +166,25 @@ class WorkspaceFeature:
         if isinstance(walls, list) and walls:
             ok = all(isinstance(w, dict) for w in walls) and ok
             self.walls = [w for w in walls if isinstance(w, dict)]
-            if win.wall.rows:  # the cameras are known: a tile is never emptied for want of them
-                self._pop_walls(list(win.wall.rows.values()))
+            if win.wall.restored:  # the cameras are known: no tile is emptied for want of them
+                self._pop_walls()
             else:
-                win.cameras.devices_loaded.connect(self._pop_walls)
+                win.cameras.devices_loaded.connect(
+                    self._pop_walls, Qt.ConnectionType.SingleShotConnection)
         if not ok:
             self.ctx.say("Your window layout could not be put back; the standard one is "
                          "used and kept from now on.", 10000)
         self.rescue()
 
-    def _pop_walls(self, _rows: list[DeviceRow]) -> None:
+    def _pop_walls(self, _rows: list[DeviceRow] | None = None) -> None:
         """The walls that were popped out, once: with the cameras this user may see (a camera
-        since taken away leaves its tile empty), each on its monitor, fullscreen if it was."""
+        since taken away leaves its tile empty), each on its monitor, fullscreen if it was.
+        Not while the desk is locked: they wait for it to be unlocked."""
+        if self.held is not None or self.ctx.ended:
+            return
         walls, self.walls = self.walls, []
         win = self.ctx.window
-        if not walls or self.ctx.ended:
+        if not walls:
             return
         lost = False
         for spec in walls:
@@ -191,7 +198,7 @@ class WorkspaceFeature:
             lost = not pop.restoreGeometry(_bytes(spec.get("geometry"))) or lost
             if screen is not None:
                 pop.setScreen(screen)  # as the geometry put it, or on the monitor it was
-            pop.showFullScreen() if spec.get("full") else pop.showNormal()
+            pop.showFullScreen() if spec.get("full") is True else pop.showNormal()
         if lost:
             self.ctx.say("A wall popped out last time could not be put back as it was.", 10000)
         self.rescue()

@@ -68,6 +68,7 @@ class PopOut(QWidget):
         the main window's, when there is one)."""
         super().__init__(None, Qt.WindowType.Window)
         self.setWindowTitle(title)
+        self.closed = False  # closed by the user: its streams are stopped, it never comes back
         self.wall = Wall(hub, devices, self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -84,6 +85,7 @@ class PopOut(QWidget):
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.closed = True
         self.wall.shutdown()
         super().closeEvent(event)
 
@@ -157,6 +159,7 @@ class WallPane(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.split, 1)
         self.wall.changed.connect(self._changed)
+        self._changed()  # the layout box names the wall's first layout, before any restore
         self.wall.selected_changed.connect(ptz.set_device)
         self.wall.selected_renamed.connect(ptz.retitle)
         self.wall.fullscreen_toggled.connect(self.toggle_fullscreen)
@@ -195,7 +198,7 @@ class WallPane(QWidget):
         self.on_air = states
         if changed:
             self.recording_changed.emit(states)
-        for wall in [self.wall] + [p.wall for p in self.popouts]:
+        for wall in [self.wall] + [p.wall for p in self.open_popouts()]:
             for tile in wall.tiles:
                 now = states.get(tile.device_id) if tile.device_id is not None else None
                 if now != tile.recording:
@@ -206,7 +209,7 @@ class WallPane(QWidget):
 
     def set_alarm(self, device_id: int, level: str) -> None:
         """A device's open call or alarm, marked on its tiles on every wall (``Wall.set_alarm``)."""
-        for wall in [self.wall] + [p.wall for p in self.popouts if p.isVisible()]:
+        for wall in [self.wall] + [p.wall for p in self.open_popouts()]:  # hidden by a lock too
             wall.set_alarm(device_id, level)
 
     # -- devices and restore -----------------------------------------------------------------
@@ -214,7 +217,7 @@ class WallPane(QWidget):
         """The devices this user may see (from the camera tree's poll)."""
         self.rows.clear()
         self.rows.update({r.id: r for r in rows})
-        for wall in [self.wall] + [p.wall for p in self.popouts]:
+        for wall in [self.wall] + [p.wall for p in self.open_popouts()]:
             wall.relabel()
         if not self.restored:
             self.restored = True
@@ -306,6 +309,10 @@ class WallPane(QWidget):
     def fullscreen(self) -> bool:
         return self._full is not None
 
+    def fullscreen_on(self) -> QScreen | None:
+        """The monitor the wall fills, if it is fullscreen."""
+        return self._full.screen() if self._full is not None else None
+
     def toggle_fullscreen(self) -> None:
         """The wall moves into a fullscreen window of its own and back. The wall itself is
         never made a window: turning a child widget into a native window and back, twice,
@@ -314,7 +321,9 @@ class WallPane(QWidget):
             self.leave_fullscreen()
             return
         host = _FullScreen(self.leave_fullscreen)
-        host.setScreen(self.window().screen())  # the monitor the wall is on, not the first
+        screen = self.window().screen()  # the monitor the wall is on, not the first
+        host.setScreen(screen)  # separate X screens
+        host.setGeometry(screen.geometry())  # monitors of one desktop (Windows)
         host.box.addWidget(self.wall)
         self._full = host
         host.showFullScreen()
@@ -344,7 +353,7 @@ class WallPane(QWidget):
                      screen)
         for did, level in self.wall.alarms.items():  # a call waiting flashes there too
             win.wall.set_alarm(did, level)
-        self.popouts = [p for p in self.popouts if p.isVisible()] + [win]
+        self.popouts = [*self.open_popouts(), win]
         if show:
             win.show()
         return win
@@ -395,8 +404,12 @@ class WallPane(QWidget):
         """While the session is locked no wall shows video, fullscreen or popped out."""
         if hide:
             self.leave_fullscreen()
-        for p in self.popouts:
+        for p in self.open_popouts():  # one the user closed stays closed
             p.setVisible(not hide)
+
+    def open_popouts(self) -> list[PopOut]:
+        """The walls popped out and not closed (hidden while the desk is locked)."""
+        return [p for p in self.popouts if not p.closed]
 
     def _ptz_key(self, pan: float, tilt: float, pressed: bool) -> None:
         if pressed:
@@ -404,14 +417,19 @@ class WallPane(QWidget):
         else:
             self.ptz.stop_move()
 
-    def shutdown(self) -> None:
-        self.closed = True
+    def flush(self) -> None:
+        """A change not yet saved is saved now (blocking, a row), while the session is still
+        valid: at sign-out, before the session ends."""
         if self._save.isActive():
             self._save.stop()
             try:
                 self.saved.save(WallState(self.wall.state.layout, list(self.wall.state.tiles)))
             except VmsError as exc:  # closing: the wall opens as last saved next time
                 log.warning("the wall's last layout was not saved: %s", exc)
+
+    def shutdown(self) -> None:
+        self.closed = True
+        self.flush()
         for p in self.popouts:
             p.close()
         self._on_air_timer.stop()

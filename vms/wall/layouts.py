@@ -81,5 +81,5 @@ class WallState:
             data: Any = json.loads(text)
             tiles = [None if t is None else int(t) for t in data.get("tiles", [])]
             return cls(str(data["layout"]), tiles)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
             raise ConfigError(f"a saved layout is damaged: {exc}") from exc
