@@ -21,7 +21,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMenu
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import Sim
+from tests.conftest import Sim, shared_path
 from tests.journeys.setup_site import lend, simulated_site
 from tests.journeys.walk import answer, at_desk, look_at, opened, shown, sign_in
 from ui.desktop import Desktop
@@ -53,6 +53,8 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
                                OPERATOR: (Role.OPERATOR, OPERATOR_PW)},
                         registered=("cam1", "hp1")) as (sim, profile):
         lend(profile, "cam1")  # its pin says so
+        # the police.uk files the crime evaluation reads, for loaned kit by coordinates
+        profile.accounts.set_setting("crimes_dir", str(shared_path("data/policeuk")), by="test")
         yield sim, profile
 
 
@@ -135,7 +137,8 @@ def walk(qtbot: QtBot, sim: Sim, profile: Profile, desktop: Desktop, plan: Path)
     assert win is not None
     # -- the installer: a plan for the area, two pins, one moved -----------------------------
     themap = opened(qtbot, MapWindow, win.open_maps.trigger)
-    qtbot.waitUntil(lambda: themap.area_box.count() == 1, timeout=10000)
+    qtbot.waitUntil(lambda: themap.area_box.count() == 2, timeout=10000)
+    assert themap.area_box.itemText(1) == "Loaned kit, by coordinates"  # installers see loans
     assert themap.area_box.currentText() == "Default area (no plan yet)"
     answer(QFileDialog, choosing(plan), themap.plan_button.click)
     qtbot.waitUntil(lambda: not themap.view.plan_rect.isEmpty(), timeout=10000)
@@ -226,3 +229,29 @@ def walk(qtbot: QtBot, sim: Sim, profile: Profile, desktop: Desktop, plan: Path)
                      Qt.KeyboardModifier.NoModifier, on_screen(themap, pin_of(themap, "cam1")))
     qtbot.waitUntil(lambda: wall.tiles[3].name == "cam1", timeout=5000)
     assert "cam1 is on tile 4" in win.statusBar().currentMessage()
+
+    # -- loaned kit by coordinates: cam1 at 12 Elm Road, with the street crime around it ------
+    box = themap.area_box
+    kit_entry = box.findText("Loaned kit, by coordinates")
+    assert kit_entry >= 0, [box.itemText(i) for i in range(box.count())]
+    box.setCurrentIndex(kit_entry)  # as a choice in the list does
+    qtbot.waitUntil(lambda: themap.kit is not None and "cam1" in
+                    [i.label.split(" · ")[-1] for i in themap.items.values()], timeout=15000)
+    kit = themap.kit
+    assert kit is not None and [k.device for k in kit.kit] == ["cam1"]
+    assert kit.months and len(kit.crimes) > 50 and kit.burglaries() > 0, kit.note
+    status = themap.status.text()
+    assert "1 camera on loan at 1 premises" in status and "was a burglary" in status, status
+    lent = pin_of(themap, "cam1")
+    assert lent.state.loan.startswith("12 Elm Road until ")
+    # the crimes are dots round it, burglaries magenta: read off the painted pixels
+    image = themap.view.viewport().grab().toImage()
+    magenta = sum(1 for x in range(0, image.width(), 3) for y in range(0, image.height(), 3)
+                  if (c := image.pixelColor(x, y)).red() > 180 and c.green() < 110
+                  and c.blue() > 200)
+    assert magenta > 3, "no burglary dot is drawn"
+    look_at(themap, "journey-map-loaned-kit.png")
+    wall.select(2)
+    QTest.mouseClick(themap.view.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, on_screen(themap, lent))
+    qtbot.waitUntil(lambda: wall.tiles[2].name == "cam1", timeout=5000)

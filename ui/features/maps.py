@@ -1,6 +1,7 @@
 """The site map (View → Site map, Ctrl+G): one window, fed the live state the desk already has
 (event health, recording, calls), acting on a pin's click: the device's call if it has one,
-else its camera on the wall's selected tile."""
+else its camera on the wall's selected tile. For those who may see loans, its area list also
+offers loaned kit by coordinates, with the police.uk crime near each premises."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ui.maps.window import MapWindow
 from vms.access.roles import Permission
 from vms.incidents.queue import NEW
 from vms.loans.loans import Loans
+from vms.maps.coordinates import KitMap, kit_map, loaned_kit
 from vms.maps.plans import SitePlans
 
 LOANS_EVERY_MS = 60_000
@@ -50,6 +52,7 @@ class MapsFeature:
         win.message.connect(lambda text: ctx.say(text, 8000))
         ctx.after(ctx.svc.devices, win.set_devices, "the site map")
         if ctx.access.can(ctx.session, Permission.LOANS_VIEW):
+            win.kit_source = self._kit
             # read now and every minute: the map may stay open all shift while loans end
             def loans_read() -> None:
                 ctx.after(self._on_loan, lambda on: win.set_loans(on) if isValid(win) else None,
@@ -71,6 +74,16 @@ class MapsFeature:
                     for d in loans.deployments() for device_id, _name in d.devices}
         finally:
             loans.close()
+
+    def _kit(self) -> KitMap:
+        """Loaned kit by coordinates, with the crime near it (off the GUI thread)."""
+        ctx = self.ctx
+        loans = Loans(ctx.profile, ctx.session)
+        try:
+            kit = loaned_kit(loans)
+        finally:
+            loans.close()
+        return kit_map(kit, str(ctx.access.accounts.settings().value("crimes_dir") or ""))
 
     def activate(self, device_id: int) -> None:
         """A pin clicked: the device's call (the one waiting first), else its camera on the

@@ -11,6 +11,7 @@ screen whatever the zoom (mouse wheel), so a plan of a whole town stays readable
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,14 +54,18 @@ from PySide6.QtWidgets import (
 )
 
 from ui import tasks
+from ui.maps import kit_scene
 from ui.screen import sized
 from ui.video.tile import ALARM_HANDLED, ALARM_WAITING, DEVICE_MIME
 from vms.events.engine import OK, Health
+from vms.maps.coordinates import Kit, KitMap
 from vms.maps.plans import Pin, Plan, SitePlans
 from vms.recording.onair import OnAir
 from vms.store.devices import DeviceRow
 
 FLASH_MS = 500
+KIT_AREA = "\x00loaned-kit"  # the area list's entry for loaned kit by coordinates
+KIT_WORDS = "Loaned kit, by coordinates"
 SVG_LONG_SIDE = 2400  # an SVG plan is drawn once at this size; zooming in stays sharp enough
 RADIUS = 11.0
 
@@ -259,6 +264,9 @@ class MapWindow(QWidget):
         self.states: dict[int, PinState] = {}
         self.area = ""
         self._plan_item: QGraphicsPixmapItem | None = None
+        # Set for users who may see loans: reads loaned kit by coordinates (off the GUI thread).
+        self.kit_source: Callable[[], KitMap] | None = None
+        self.kit: KitMap | None = None
         self._tick = 0  # counts reads and saves, to tell a read overtaken by either
         self._latest_read = 0
         self._last_save = 0
@@ -354,10 +362,12 @@ class MapWindow(QWidget):
         self.area_box.clear()
         for area in areas:
             self.area_box.addItem(area if area in self.plans else f"{area} (no plan yet)", area)
+        if self.kit_source is not None:
+            self.area_box.addItem(KIT_WORDS, KIT_AREA)
         self.area_box.setCurrentIndex(max(0, self.area_box.findData(keep)))
         self.area_box.blockSignals(False)
         self._mark_areas()
-        if not areas:
+        if not areas and self.kit_source is None:
             self._say("No area has a plan yet. An installer gives an area its plan here."
                       if not self.can_edit else "Choose Plan image… to give an area its plan.")
         self._area_chosen()
@@ -367,6 +377,12 @@ class MapWindow(QWidget):
         self.area = str(area) if area else ""
         plan = self.plans.get(self.area)
         self._fill_unplaced()
+        source = self.kit_source
+        if self.area == KIT_AREA and source is not None:
+            self._say("Reading the loans and the crime around them…")
+            tasks.run(source, self._show_kit,
+                      lambda e: self._say(f"The loaned kit cannot be shown: {e}"), owner=self)
+            return
         if plan is None:
             self._show(None, plan)
             if self.area:
@@ -395,6 +411,41 @@ class MapWindow(QWidget):
         shown = sum(1 for p in self.pins.values() if p.area == self.area)
         self._say(f"{self.area}: {shown} device{'s' if shown != 1 else ''} on the plan.")
 
+    def _show_kit(self, m: KitMap) -> None:
+        """Loaned kit where it is on the ground, with the crime near it."""
+        if self.area != KIT_AREA:
+            return  # another area was chosen meanwhile
+        self.kit = m
+        scene = self.view.scene()
+        scene.clear()
+        self.items.clear()
+        self._plan_item = None
+        self.view.plan_rect = kit_scene.draw(scene, m, self._add_kit_pin)
+        self.view.fit()
+        places = len({k.premises for k in m.kit})
+        said = [f"{len(m.kit)} camera{'s' if len(m.kit) != 1 else ''} on loan at {places} "
+                f"premises; grid squares are 100 m."]
+        if m.months:
+            span = m.months[0] if len(m.months) == 1 else f"{m.months[0]} to {m.months[-1]}"
+            said.append(f"{len(m.crimes)} street crimes within {m.radius_m:.0f} m (dashed) in "
+                        f"{span}, police.uk: a dot is a point police.uk puts crimes at, larger "
+                        f"for more; magenta where any of them ({m.burglaries()} in all) was a "
+                        "burglary.")
+        if m.note:
+            said.append(m.note)
+        self._say(" ".join(said))
+
+    def _add_kit_pin(self, k: Kit, pos: QPointF) -> None:
+        row = self.devices.get(k.device_id)
+        label = f"{row.location} · {k.device}" if row is not None and row.location else k.device
+        item = PinItem(k.device_id, label, False)
+        item.state = self.states.setdefault(k.device_id, PinState())
+        item.state.loan = item.state.loan or f"{k.premises} until {k.until:%d %b %Y}"
+        item.setToolTip(f"{label}\nOn loan: {item.state.loan}")
+        item.setPos(pos)
+        self.view.scene().addItem(item)
+        self.items[k.device_id] = item
+
     def _add_pin(self, pin: Pin) -> PinItem:
         row = self.devices[pin.device_id]
         label = f"{row.location} · {row.name}" if row.location else row.name
@@ -410,7 +461,7 @@ class MapWindow(QWidget):
 
     def _fill_unplaced(self) -> None:
         self.unplaced.clear()
-        if not self.can_edit:
+        if not self.can_edit or self.area == KIT_AREA:
             return
         for row in sorted(self.devices.values(), key=lambda r: r.name.casefold()):
             pin = self.pins.get(row.id)
@@ -471,6 +522,14 @@ class MapWindow(QWidget):
         elsewhere = []
         for i in range(self.area_box.count()):
             area = str(self.area_box.itemData(i))
+            if area == KIT_AREA:
+                on_loan = {k.device_id for k in self.kit.kit} if self.kit else set()
+                alarm = any(self.states.get(d, PinState()).alarm == ALARM_WAITING
+                            for d in on_loan)
+                self.area_box.setItemText(i, f"{KIT_WORDS} — ALARM" if alarm else KIT_WORDS)
+                if alarm and area != self.area:
+                    elsewhere.append(KIT_WORDS.lower())
+                continue
             alarm = any(s.alarm == ALARM_WAITING and self.pins.get(d) is not None
                         and self.pins[d].area == area for d, s in self.states.items())
             base = area if area in self.plans else f"{area} (no plan yet)"
@@ -509,6 +568,9 @@ class MapWindow(QWidget):
         row = self.devices.get(device_id)
         where = self._fraction(pos)
         if row is None or not self.can_edit:
+            return
+        if self.area == KIT_AREA:
+            self._say("Loaned kit is placed by its premises' coordinates, not by a pin.")
             return
         if where is None:
             self._say("A pin must be on the plan; it was put back.")

@@ -1,0 +1,127 @@
+"""Loaned kit by coordinates (issue 26): devices on loan at victims' premises have no plan to be
+pinned on, but their premises have a latitude and longitude. This lays them out as they are on
+the ground, in metres east and north of their middle, with the police.uk street crimes of the
+latest months near each premises, from the files the crime evaluation already reads.
+
+No map tiles: the control room has no internet, and distances and which crimes are near are what
+an operator needs. The projection is equirectangular about the middle: over a town (tens of
+kilometres) it is within a fraction of a per cent of the great-circle distance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vms.errors import CrimeDataError
+from vms.evaluation.compare import EARTH_RADIUS_M, distance_m
+from vms.evaluation.policeuk import find_files, read_file
+from vms.loans.loans import Loans
+
+RADIUS_M = 500.0  # crimes shown around each premises
+MONTHS = 3  # the latest months in the files
+BURGLARY = "Burglary"
+_MONTH_OF_FILE = re.compile(r"^(\d{4}-\d{2})-")
+
+
+@dataclass(frozen=True)
+class Kit:
+    """One device on loan, where its premises are."""
+
+    device_id: int
+    device: str
+    premises: str
+    until: dt.date
+    lat: float
+    lon: float
+    x: float = 0.0  # metres east of the middle
+    y: float = 0.0  # metres north of the middle
+
+
+@dataclass(frozen=True)
+class Crime:
+    x: float
+    y: float
+    crime_type: str
+    month: str
+
+
+@dataclass
+class KitMap:
+    kit: list[Kit] = field(default_factory=list)
+    crimes: list[Crime] = field(default_factory=list)
+    months: list[str] = field(default_factory=list)  # the months the crimes are from
+    radius_m: float = RADIUS_M
+    note: str = ""  # why there are no crimes, in plain words ("" when there are)
+
+    def burglaries(self) -> int:
+        return sum(1 for c in self.crimes if c.crime_type == BURGLARY)
+
+
+def _xy(lat: float, lon: float, lat0: float, lon0: float) -> tuple[float, float]:
+    k = math.pi / 180 * EARTH_RADIUS_M
+    return (lon - lon0) * k * math.cos(math.radians(lat0)), (lat - lat0) * k
+
+
+def loaned_kit(loans: Loans) -> list[Kit]:
+    """Devices deployed now, each with its premises' coordinates (not yet laid out)."""
+    premises = {p.id: p for p in loans.all_premises()}
+    out = []
+    for d in loans.deployments():
+        p = premises.get(d.premises_id)
+        if p is None:
+            continue
+        out += [Kit(device_id, name, d.premises, d.end, p.lat, p.lon)
+                for device_id, name in d.devices]
+    return sorted(out, key=lambda k: (k.premises.casefold(), k.device.casefold()))
+
+
+def kit_map(kit: list[Kit], crimes_dir: str, *, radius_m: float = RADIUS_M,
+            months: int = MONTHS) -> KitMap:
+    """``kit`` laid out, with the crimes within ``radius_m`` of any premises in the latest
+    ``months`` months of the files in ``crimes_dir`` ("" for none). Crime files that cannot be
+    read leave the kit shown and say why in ``note``: the loans matter more than the dots."""
+    if not kit:
+        return KitMap(radius_m=radius_m, note="No cameras are on loan now.")
+    lat0 = (min(k.lat for k in kit) + max(k.lat for k in kit)) / 2
+    lon0 = (min(k.lon for k in kit) + max(k.lon for k in kit)) / 2
+    laid = []
+    for k in kit:
+        x, y = _xy(k.lat, k.lon, lat0, lon0)
+        laid.append(Kit(k.device_id, k.device, k.premises, k.until, k.lat, k.lon, x, y))
+    out = KitMap(kit=laid, radius_m=radius_m)
+    if not crimes_dir:
+        out.note = ("No police.uk crime files are set for this desk (the crimes_dir setting, as "
+                    "the crime evaluation uses): the loans are shown without crime.")
+        return out
+    try:
+        files = find_files(Path(crimes_dir))
+        by_month: dict[str, list[Path]] = {}
+        for f in files:
+            m = _MONTH_OF_FILE.match(f.name)
+            if m:
+                by_month.setdefault(m.group(1), []).append(f)
+        out.months = sorted(by_month)[-months:]
+        rows = [r for month in out.months for f in by_month[month] for r in read_file(f)]
+    except (CrimeDataError, OSError) as exc:  # the kit is still shown, and why not crime
+        out.months = []
+        out.note = f"The crime files could not be read: {exc}"
+        return out
+    located = [r for r in rows if not math.isnan(r.lat)]
+    lats = np.array([r.lat for r in located], dtype=float)
+    lons = np.array([r.lon for r in located], dtype=float)
+    near = np.zeros(len(located), dtype=bool)
+    for p in {(k.lat, k.lon) for k in kit}:
+        near |= distance_m(p[0], p[1], lats, lons) <= radius_m
+    for i in np.flatnonzero(near):
+        r = located[int(i)]
+        x, y = _xy(r.lat, r.lon, lat0, lon0)
+        out.crimes.append(Crime(x, y, r.crime_type, r.month))
+    if not out.months:
+        out.note = f"No police.uk street files with a month in their name in {crimes_dir}."
+    return out
