@@ -11,11 +11,12 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from tests.conftest import PASSWORD, USER, Sim, ensure_admin, signed_in, vms_cmd
+from tests.plan_files import plans_pdf
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
 from vms.audit.log import Filter
 from vms.errors import ConfigError, PermissionDenied
-from vms.maps.plans import SitePlans
+from vms.maps.plans import PDF_LONG_SIDE, SitePlans, plan_pages
 
 SVG = b"""<?xml version="1.0"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="800" height="500">
@@ -51,7 +52,7 @@ def test_plans_and_pins_are_for_installers_checked_and_audited(tmp_path: Path,
 
         with pytest.raises(PermissionDenied):
             otto.set_plan("Town Centre", svg)
-        for bad, words in ((ENTITY_SVG, "DOCTYPE"), (b"%PDF-1.7 ...", "PNG, JPEG or SVG"),
+        for bad, words in ((ENTITY_SVG, "DOCTYPE"), (b"%PDF-1.7 ...", "the PDF cannot be read"),
                            (b"<?xml version='1.0'?><html/>", "not an SVG")):
             f = tmp_path / "bad.svg"
             f.write_bytes(bad)
@@ -126,5 +127,45 @@ def test_plans_and_pins_are_for_installers_checked_and_audited(tmp_path: Path,
         text = as_user("otto-operator", "otto-watches-42", "list").stdout
         assert "Car Park (PNG): cam1 at 0.100, 0.900" in text
         assert "Station (PNG): no devices pinned" in text
+    finally:
+        profile.close()
+
+
+def test_a_page_of_a_pdf_is_a_plan_kept_as_an_image(tmp_path: Path, qapp: object) -> None:
+    profile_dir = tmp_path / "p"
+    env = ensure_admin(profile_dir)
+    profile, admin = signed_in(profile_dir)
+    try:
+        UserAdmin(profile.access, admin).add("ian-installer", Role.INSTALLER, "ian-installs-42")
+        ian = SitePlans(profile, profile.access.sign_in("ian-installer", "ian-installs-42",
+                                                        via="test"))
+        pdf = tmp_path / "plans.pdf"
+        plans_pdf(pdf)
+        assert plan_pages(pdf) == 2
+        with pytest.raises(ConfigError, match="the PDF has 2 pages; there is no page 3"):
+            ian.set_plan("Town Centre", pdf, 3)
+        plan = ian.set_plan("Town Centre", pdf, 2)
+        assert plan.kind == "png"
+        image = QImage(str(plan.path))
+        assert max(image.width(), image.height()) == PDF_LONG_SIDE
+        assert abs(image.width() / image.height() - 297 / 210) < 0.01  # A4 landscape
+        middle = image.pixelColor(image.width() // 2, image.height() // 2)
+        street = image.pixelColor(image.width() // 5, image.height() // 5)
+        assert (middle.red(), middle.green()) == (255, 0) and street.name() == "#cccccc"
+        png = tmp_path / "plan.png"
+        assert image.save(str(png))
+        assert plan_pages(png) == 0
+        with pytest.raises(ConfigError, match="only for a PDF"):
+            ian.set_plan("Car Park", png, 2)
+        done = [json.loads(e.detail) for e in profile.audit.entries(Filter(action="map.plan"))
+                if e.outcome == "ok"]
+        assert done[-1]["format"] == "PNG" and done[-1]["from_pdf"]["page"] == 2
+        cover = subprocess.run(vms_cmd("--data-dir", str(profile_dir), "maps", "plan",
+                                       "Station", str(pdf), "--page", "1"),
+                               capture_output=True, text=True, timeout=60,
+                               env={**env, "VMS_USER": "ian-installer",
+                                    "VMS_PASSWORD": "ian-installs-42"})
+        assert cover.returncode == 0 and "Station has its plan (PNG" in cover.stdout, \
+            cover.stderr
     finally:
         profile.close()

@@ -18,12 +18,13 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMenu
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit, QMenu
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim, shared_path
 from tests.journeys.setup_site import lend, simulated_site
 from tests.journeys.walk import answer, at_desk, look_at, opened, shown, sign_in
+from tests.plan_files import plans_pdf
 from ui.desktop import Desktop
 from ui.maps.window import MapWindow, PinItem
 from vms.access.roles import Role
@@ -140,9 +141,23 @@ def walk(qtbot: QtBot, sim: Sim, profile: Profile, desktop: Desktop, plan: Path)
     qtbot.waitUntil(lambda: themap.area_box.count() == 2, timeout=10000)
     assert themap.area_box.itemText(1) == "Loaned kit, by coordinates"  # installers see loans
     assert themap.area_box.currentText() == "Default area (no plan yet)"
-    answer(QFileDialog, choosing(plan), themap.plan_button.click)
-    qtbot.waitUntil(lambda: not themap.view.plan_rect.isEmpty(), timeout=10000)
+    # first the architect's PDF: its second page is the plan (the first is a cover)
+    pdf = plan.with_name("town-centre-plans.pdf")
+    plans_pdf(pdf)
+    offered: list[int] = []
+
+    def second_page(dlg: QInputDialog) -> None:
+        offered.append(dlg.intMaximum())
+        dlg.setIntValue(2)
+        dlg.accept()
+    answer(QInputDialog, second_page,
+           lambda: answer(QFileDialog, choosing(pdf), themap.plan_button.click))
+    assert offered == [2], "the pages of the PDF were not offered"
+    qtbot.waitUntil(lambda: themap.view.plan_rect.height() > 1650, timeout=10000)  # A4
     assert themap.area_box.currentText() == "Default area"
+    # then a better drawing came, as an SVG
+    answer(QFileDialog, choosing(plan), themap.plan_button.click)
+    qtbot.waitUntil(lambda: themap.view.plan_rect.height() == 1600, timeout=10000)
     assert themap.unplaced.count() == 2
     drop(themap, "hp1", 0.62, 0.42)
     drop(themap, "cam1", 0.20, 0.60)

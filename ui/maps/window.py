@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QGraphicsSceneMouseEvent,
     QGraphicsView,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -59,7 +60,7 @@ from ui.screen import sized
 from ui.video.tile import ALARM_HANDLED, ALARM_WAITING, DEVICE_MIME
 from vms.events.engine import OK, Health
 from vms.maps.coordinates import Kit, KitMap
-from vms.maps.plans import Pin, Plan, SitePlans
+from vms.maps.plans import Pin, Plan, SitePlans, plan_pages
 from vms.recording.onair import OnAir
 from vms.store.devices import DeviceRow
 
@@ -279,7 +280,8 @@ class MapWindow(QWidget):
         self.area_box.setMinimumWidth(220)
         self.area_box.currentIndexChanged.connect(self._area_chosen)
         self.plan_button = QPushButton("Plan image…")
-        self.plan_button.setToolTip("Give this area its plan: a PNG, JPEG or SVG drawing")
+        self.plan_button.setToolTip("Give this area its plan: a PNG, JPEG or SVG drawing, or a "
+                                    "page of a PDF")
         self.plan_button.setVisible(can_edit)
         self.plan_button.clicked.connect(self.choose_plan)
         self.fit_button = QPushButton("Whole plan")
@@ -637,11 +639,27 @@ class MapWindow(QWidget):
         dlg = QFileDialog(self, f"The plan of {self.area}")
         dlg.setOption(QFileDialog.Option.DontUseNativeDialog)
         dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dlg.setNameFilter("Plans (*.png *.jpg *.jpeg *.svg)")
+        dlg.setNameFilter("Plans (*.png *.jpg *.jpeg *.svg *.pdf)")
         if dlg.exec() != QFileDialog.DialogCode.Accepted or not dlg.selectedFiles():
             return
-        path, area, svc = Path(dlg.selectedFiles()[0]), self.area, self.plans_service
-        tasks.run(lambda: svc.set_plan(area, path), lambda _plan: self.reload(),
+        path, area = Path(dlg.selectedFiles()[0]), self.area
+        tasks.run(lambda: plan_pages(path), lambda n: self._keep_plan(area, path, n),
+                  lambda e: self._say(f"The plan was not kept: {e}"), owner=self)
+
+    def _keep_plan(self, area: str, path: Path, pages: int) -> None:
+        """A PDF of several pages: which is the plan?"""
+        page = None
+        if pages > 1:
+            page, ok = QInputDialog.getInt(
+                self, "Which page?", f"{path.name} has {pages} pages. The plan of {area} is "
+                "page:", 1, 1, pages)
+            if not ok:
+                return
+        elif pages == 1:
+            page = 1
+        svc = self.plans_service
+        self._say(f"Keeping the plan of {area}…")
+        tasks.run(lambda: svc.set_plan(area, path, page), lambda _plan: self.reload(),
                   lambda e: self._say(f"The plan was not kept: {e}"), owner=self)
 
     def _say(self, text: str, alarm: bool = False) -> None:

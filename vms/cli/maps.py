@@ -16,7 +16,7 @@ from vms.profile import Profile
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     maps = sub.add_parser("maps", parents=[common], help="site plans and device pins",
-                          description="Give an area its plan (PNG, JPEG or SVG) and pin devices "
+                          description="Give an area its plan (PNG, JPEG, SVG or a PDF page) and pin devices "
                                       "on it, as fractions of the plan's width and height "
                                       "from its top left corner. Changes need the installer "
                                       "or administrator role and are audited.")
@@ -26,7 +26,8 @@ def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     a.add_argument("--json", action="store_true", help="print JSON")
     a = acts.add_parser("plan", parents=[common], help="give an area its plan image")
     a.add_argument("area", help="the area (made if new)")
-    a.add_argument("file", type=Path, help="a PNG, JPEG or SVG file")
+    a.add_argument("file", type=Path, help="a PNG, JPEG or SVG file, or a PDF")
+    a.add_argument("--page", type=int, help="of a PDF, the page that is the plan (default 1)")
     a = acts.add_parser("pin", parents=[common], help="pin a device on an area's plan")
     a.add_argument("device", help="device id or name")
     a.add_argument("x", type=float, help="0 (left edge) to 1 (right edge)")
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
                 f"{n} at {x:.3f}, {y:.3f}" for n, x, y in on) or "no devices pinned"))
         return 0
     if action == "plan":
-        plan = plans.set_plan(args.area, args.file)
+        plan = plans.set_plan(args.area, args.file, args.page)
         print(f"{plan.area} has its plan ({FORMATS[plan.kind]}, kept as {plan.path.name}).")
         return 0
     row = svc.registry.device(device_ref(svc, args.device))

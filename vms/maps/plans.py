@@ -1,21 +1,25 @@
 """Plans of areas and the device pins on them, for the desktop's site map.
 
-An installer gives an area a plan (a PNG, JPEG or SVG drawing of the streets or the building)
-and drags each device's pin onto it; operators see live state on the pins. The plan file is
-copied into the profile (``maps/``) under its content hash, so the source can be moved or
-deleted (a replaced plan's file is kept: the audit trail names it). A plan is checked before
-it is kept: by its first bytes for PNG and JPEG, and for SVG by the house XML parser (no DTD,
-no entities: an SVG is XML from outside). Pins are kept
-as fractions of the plan's width and height. Every change is audited with what it replaced.
+An installer gives an area a plan (a PNG, JPEG or SVG drawing of the streets or the building,
+or a page of a PDF, kept as a PNG drawn by pdfium) and drags each device's pin onto it;
+operators see live state on the pins. The plan file is copied into the profile (``maps/``)
+under its content hash, so the source can be moved or deleted (a replaced plan's file is kept:
+the audit trail names it). A plan is checked before it is kept: by its first bytes for PNG and
+JPEG, and for SVG by the house XML parser (no DTD, no entities: an SVG is XML from outside).
+Pins are kept as fractions of the plan's width and height. Every change is audited with what it
+replaced.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import pypdfium2 as pdfium
 from lxml import etree
 
 from vms.access.roles import Permission
@@ -27,6 +31,8 @@ from vms.safety import xmlsafe
 from vms.store.devices import DeviceRow, now
 
 MAX_PLAN_BYTES = 25 * 1024 * 1024
+PDF_LONG_SIDE = 2400  # pixels: a PDF page is drawn once at this size, as SVG plans are shown
+_PDFIUM = threading.Lock()  # pdfium is not thread-safe: one document at a time
 FORMATS = {"png": "PNG", "jpg": "JPEG", "svg": "SVG"}
 
 
@@ -62,8 +68,70 @@ def plan_kind(data: bytes) -> str:
         if etree.QName(root).localname != "svg":
             raise ConfigError("the file is XML but not an SVG drawing")
         return "svg"
-    raise ConfigError("a plan must be a PNG, JPEG or SVG image (a PDF page can be exported "
-                      "to one of these)")
+    raise ConfigError("a plan must be a PNG, JPEG or SVG image, or a page of a PDF")
+
+
+def is_pdf(data: bytes) -> bool:
+    return data[:1024].lstrip().startswith(b"%PDF-")
+
+
+def pdf_pages(data: bytes) -> int:
+    """How many pages a PDF has, or ConfigError in words."""
+    with _PDFIUM:
+        pdf = _open_pdf(data)
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
+
+
+def pdf_page_png(data: bytes, page: int) -> bytes:
+    """Page ``page`` (1: the first) of a PDF drawn on white as a PNG, its long side
+    ``PDF_LONG_SIDE`` pixels: architects' plans come as PDFs, and a plan is kept as an image
+    (pdfium, the PDF engine of Chrome, through pypdfium2)."""
+    with _PDFIUM:
+        pdf = _open_pdf(data)
+        try:
+            count = len(pdf)
+            if not 1 <= page <= count:
+                raise ConfigError(f"the PDF has {count} page{'s' if count != 1 else ''}; there "
+                                  f"is no page {page}")
+            sheet = pdf[page - 1]
+            width, height = sheet.get_size()  # points
+            if min(width, height) <= 0:
+                raise ConfigError(f"page {page} of the PDF has no size")
+            bitmap = sheet.render(scale=PDF_LONG_SIDE / max(width, height))
+            out = io.BytesIO()
+            bitmap.to_pil().save(out, "PNG")
+            return out.getvalue()
+        except pdfium.PdfiumError as exc:
+            raise ConfigError(f"page {page} of the PDF cannot be drawn: {exc}") from exc
+        finally:
+            pdf.close()
+
+
+def plan_pages(source: Path) -> int:
+    """How many pages a plan file offers: 0 for an image, else the PDF's page count."""
+    data = _read_plan(source)
+    return pdf_pages(data) if is_pdf(data) else 0
+
+
+def _read_plan(source: Path) -> bytes:
+    try:
+        size = source.stat().st_size
+        if size > MAX_PLAN_BYTES:
+            raise ConfigError(f"the plan is {size / 1e6:.0f} MB; at most "
+                              f"{MAX_PLAN_BYTES // 1024 // 1024} MB")
+        return source.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {source.name}: {exc.strerror}") from exc
+
+
+def _open_pdf(data: bytes) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:  # damaged, or locked with a password
+        raise ConfigError(f"the PDF cannot be read: {exc}") from exc
 
 
 class SitePlans:
@@ -97,20 +165,21 @@ class SitePlans:
         return {d: Pin(d, area, x, y) for d, area, x, y in rows if d in visible}
 
     # -- changing (installers and administrators) -------------------------------------
-    def set_plan(self, area: str, source: Path) -> Plan:
+    def set_plan(self, area: str, source: Path, page: int | None = None) -> Plan:
+        """``source``: a PNG, JPEG or SVG, or a PDF whose ``page`` (default the first) is kept
+        as a PNG."""
         self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE,
                                     action="map.plan", doing="change site maps")
         area = area.strip()
         if not area:
             raise ConfigError("which area is the plan of?")
-        try:
-            size = source.stat().st_size
-            if size > MAX_PLAN_BYTES:
-                raise ConfigError(f"the plan is {size / 1e6:.0f} MB; at most "
-                                  f"{MAX_PLAN_BYTES // 1024 // 1024} MB")
-            data = source.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read {source.name}: {exc.strerror}") from exc
+        data = _read_plan(source)
+        drawn_from = None
+        if is_pdf(data):
+            drawn_from = {"pdf_sha256": hashlib.sha256(data).hexdigest(), "page": page or 1}
+            data = pdf_page_png(data, page or 1)
+        elif page is not None:
+            raise ConfigError("a page is chosen only for a PDF plan")
         kind = plan_kind(data)
         digest = hashlib.sha256(data).hexdigest()
         name = f"{digest[:16]}.{kind}"
@@ -132,7 +201,8 @@ class SitePlans:
                        [area_id, name, digest, now(), self.session.user])
         self.profile.access.record(self.session, "map.plan", detail={
             "area": area, "file": source.name, "sha256": digest, "format": FORMATS[kind],
-            "replaced": old[0] if old else None})
+            "replaced": old[0] if old else None, **({"from_pdf": drawn_from}
+                                                    if drawn_from else {})})
         return Plan(area, target, kind)
 
     def place(self, device: DeviceRow, area: str, x: float, y: float) -> Pin:
