@@ -319,6 +319,15 @@ def test_rename_and_move_are_checked_audited_and_refused_in_words(sim: Sim, tmp_
     with pytest.raises(PermissionDenied):
         Commissioning(profile, op).rename(cam2.id, "Bus Station 2")
     assert profile.registry.device(cam2.id).name == "Bus Station"
+    # Two desks at one instant: both checks ran before either wrote. The write itself refuses
+    # the second (the check is repeated inside its transaction), on another desk's connection.
+    other_desk = Profile(tmp_path)
+    try:
+        with pytest.raises(ConfigError, match="already called 'Market Sq North'"):
+            other_desk.registry.set_name_and_place(cam2.id, "market sq north", "Depot", None)
+    finally:
+        other_desk.close()
+    assert profile.registry.device(cam2.id).name == "Bus Station"
     renamed = profile.audit.entries(Filter(action="device.rename"))
     assert [(e.user, e.outcome) for e in renamed] == [
         (ADMIN, "denied"), ("ivy-installer", "ok"), ("ivy-installer", "ok"),

@@ -283,8 +283,15 @@ class Registry(ProfileStore):
 
     def set_name_and_place(self, device_id: int, name: str, area: str,
                            location: str | None) -> None:
-        """A device's name, area (made if new) and place within it, in one transaction."""
+        """A device's name, area (made if new) and place within it, in one transaction. The
+        name is checked free inside it too: two desks naming two cameras alike at one instant
+        both passed the caller's check, and the second must still be refused."""
         with self.transaction() as db:
+            taken = db.execute("SELECT name FROM devices WHERE id != ? AND name = ? "
+                               "COLLATE NOCASE", [device_id, name]).fetchone()
+            if taken is not None:
+                raise ConfigError(f"another device is already called '{taken[0]}': choose "
+                                  "another name")
             db.execute("UPDATE devices SET name = ?, area_id = ?, location = ? WHERE id = ?",
                        [name, self._area_id(db, area), location, device_id])
 
