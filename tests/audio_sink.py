@@ -29,13 +29,15 @@ RATE = 48000
 
 
 class NullSink:
-    def __init__(self) -> None:
+    def __init__(self, plugged: bool = True) -> None:
+        """``plugged`` False: the server starts with no output at all (a desk whose headset
+        is not plugged in) until ``plug``."""
         self.dir = Path(tempfile.mkdtemp(prefix="vms-test-pulse-"))
         socket = self.dir / "native"
         (self.dir / "default.pa").write_text(
-            f"load-module module-null-sink sink_name={SINK} rate={RATE} channels=2\n"
-            f"set-default-sink {SINK}\n"
-            f"load-module module-native-protocol-unix auth-anonymous=1 socket={socket}\n")
+            (f"load-module module-null-sink sink_name={SINK} rate={RATE} channels=2\n"
+             f"set-default-sink {SINK}\n" if plugged else "")
+            + f"load-module module-native-protocol-unix auth-anonymous=1 socket={socket}\n")
         self.server = f"unix:{socket}"
         self._monitor: Path | None = None
         env = {**os.environ, "HOME": str(self.dir), "XDG_RUNTIME_DIR": str(self.dir),
@@ -54,6 +56,13 @@ class NullSink:
                 raise RuntimeError("the test audio sink did not start: "
                                    + (self.dir / "pulseaudio.log").read_text(errors="replace"))
             time.sleep(0.1)
+
+    def plug(self) -> None:
+        """The output appears, as a headset plugged in mid-shift does."""
+        for args in (["load-module", "module-null-sink", f"sink_name={SINK}", f"rate={RATE}",
+                      "channels=2"], ["set-default-sink", SINK]):
+            subprocess.run(["pactl", "--server", self.server, *args], check=True,
+                           capture_output=True, timeout=15)
 
     @contextlib.contextmanager
     def listening(self) -> Iterator[None]:
@@ -165,7 +174,8 @@ def start_for_tests() -> None:
     if not (shutil.which("pulseaudio") and shutil.which("parec")):
         return
     try:
-        _sink = NullSink()
+        # VMS_TEST_AUDIO=unplugged: a server with no output yet (tests/journeys/no_sound.py)
+        _sink = NullSink(plugged=os.environ.get("VMS_TEST_AUDIO") != "unplugged")
     except (OSError, RuntimeError) as exc:
         _why_not = f"the test audio sink did not start: {exc}"
         return

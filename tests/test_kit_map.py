@@ -15,8 +15,8 @@ from vms.evaluation.policeuk import load
 from vms.maps.coordinates import Kit, kit_map
 
 UNTIL = dt.date(2027, 1, 1)
-ELM = Kit(1, "cam1", "12 Elm Road", UNTIL, 52.24, -0.9)
-OAK = Kit(2, "cam2", "3 Oak Street", UNTIL, 52.249, -0.9)  # 1 km north
+ELM = Kit(1, "cam1", 1, "12 Elm Road", UNTIL, 52.24, -0.9)
+OAK = Kit(2, "cam2", 2, "3 Oak Street", UNTIL, 52.249, -0.9)  # 1 km north
 
 
 def test_the_crimes_kept_are_those_within_the_radius_in_the_latest_three_months() -> None:
@@ -52,3 +52,15 @@ def test_crime_files_that_cannot_be_read_leave_the_kit_shown_and_say_why(
     assert [k.device for k in m.kit] == ["cam1"] and m.crimes == []
     assert "could not be read" in m.note and "not a police.uk street-level crime file" in m.note
     assert kit_map([], str(tmp_path)).note == "No cameras are on loan now."
+
+
+def test_each_force_shows_its_own_latest_months(tmp_path: Path) -> None:
+    """Forces publish up to different months: one whose files stop earlier is not left out."""
+    folder = shared_path("data/policeuk")
+    for name in ("2019-02-northamptonshire-street.csv", "2018-10-nottinghamshire-street.csv"):
+        (tmp_path / name).write_bytes((folder / name).read_bytes())
+    nottingham = Kit(3, "cam3", 3, "Old Market Square", UNTIL, 52.9534, -1.1496)
+    m = kit_map([ELM, nottingham], str(tmp_path), months=1)
+    assert m.months == ["2018-10", "2019-02"]
+    assert {c.month for c in m.crimes if c.y > 0} == {"2018-10"}  # Nottingham, 79 km north
+    assert {c.month for c in m.crimes if c.y < 0} == {"2019-02"}

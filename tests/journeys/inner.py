@@ -1,5 +1,6 @@
-"""A journey that needs a process of its own: Qt fixes its platform, screens and sound
-devices once per process, and this test process has one offscreen screen and a sound sink.
+"""A journey that needs a process of its own: Qt fixes its platform and screens, and its
+connection to the sound server, once per process, and this test process has one offscreen
+screen and a sound server with an output.
 ``run`` runs one journey file (named without ``test_``, so it is not collected by itself) in
 a pytest of its own with the environment changed, sharing this session's encoded clips."""
 
@@ -14,10 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run(journey: str, tmp_path: Path, clip_cache: Path, timeout: float = 400,
-        **env: str) -> None:
-    """Run ``tests/journeys/<journey>`` with ``env`` added; fail with its output unless its one
-    test passed."""
-    full = {**os.environ, **env, "VMS_TEST_CLIP_CACHE": str(clip_cache)}
+        drop: tuple[str, ...] = (), **env: str) -> None:
+    """Run ``tests/journeys/<journey>`` with ``env`` added and the variables in ``drop``
+    removed; fail with its output unless its one test passed."""
+    full = {k: v for k, v in os.environ.items() if k not in drop}
+    full.update(env, VMS_TEST_CLIP_CACHE=str(clip_cache))
     done = subprocess.run(
         [sys.executable, "-m", "pytest", f"tests/journeys/{journey}", "-q",
          "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "inner")],

@@ -38,23 +38,32 @@ class Alert(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.sound = QSoundEffect(self)
-        self.sound.setSource(QUrl.fromLocalFile(str(resource("sounds/alert.wav"))))
-        self.sound.setLoopCount(QSoundEffect.Loop.Infinite.value)
         self.active = False
         self.muted = False
         self.volume = Preferences().alert_volume
-        self.sound.setVolume(amplitude(self.volume))
+        self.sound = self._new_sound()
         self.audible = has_output()
         self.devices = QMediaDevices(self)
         self.devices.audioOutputsChanged.connect(self._outputs_changed)
 
+    def _new_sound(self) -> QSoundEffect:
+        """The sound, on the system's default output as it is now. Qt's sound effect keeps the
+        output it was made with (one made with none stays silent, in error, when a headset
+        is plugged in later), so a change of outputs makes a new one."""
+        sound = QSoundEffect(QMediaDevices.defaultAudioOutput(), self)
+        sound.setSource(QUrl.fromLocalFile(str(resource("sounds/alert.wav"))))
+        sound.setLoopCount(QSoundEffect.Loop.Infinite.value)
+        sound.setVolume(amplitude(self.volume))
+        sound.setMuted(self.muted)
+        return sound
+
     def _outputs_changed(self) -> None:
         audible = has_output()
         if audible:  # a headset plugged in, the default changed: ring there
-            self.sound.setAudioDevice(QMediaDevices.defaultAudioOutput())
+            old, self.sound = self.sound, self._new_sound()
+            old.stop()
+            old.deleteLater()
             if self.active:
-                self.sound.stop()
                 self.sound.play()
         if audible != self.audible:
             self.audible = audible

@@ -78,9 +78,8 @@ class CallDesk(QObject):
         self.alert.muted_changed.connect(self.queue_pane.show_muted)
         self.handles_calls = profile.access.can(self.session, Permission.CALL_HANDLE)
         if self.handles_calls:  # only a desk that rings needs to be heard
-            self.alert.output_changed.connect(lambda audible: self.queue_pane.show_no_output(
-                not audible))
-            self.queue_pane.show_no_output(not self.alert.audible)
+            self.alert.output_changed.connect(self.queue_pane.show_audible)
+            self.queue_pane.show_audible(self.alert.audible)
         self.panes: dict[int, IncidentPane] = {}
         self.alarms: dict[int, str] = {}  # device id -> ALARM_WAITING or ALARM_HANDLED
         self._activating: tuple[IncidentPane, float] | None = None  # the pane last given the keys

@@ -195,9 +195,9 @@ class QueuePane(QWidget):
         """A muted alert is said where calls are listed, so it is not forgotten at handover."""
         self.muted_label.setVisible(muted)
 
-    def show_no_output(self, silent: bool) -> None:
+    def show_audible(self, audible: bool) -> None:
         """A desk that cannot make a sound must say so before the first call rings unheard."""
-        self.silent_label.setVisible(silent)
+        self.silent_label.setVisible(not audible)
 
     def update_health(self, h: Health) -> None:
         self.health[h.device_id] = h

@@ -122,6 +122,7 @@ class PreferencesDialog(QDialog):
         # A muted test, or one with nowhere to play, would play nothing.
         self.test_button.setEnabled(not muted and self.tester.audible)
         self.silent.setVisible(not self.tester.audible)
+
     def play_test(self) -> None:
         if self.test_timer.isActive():
             self._test_done()

@@ -58,12 +58,12 @@ def draw(scene: QGraphicsScene, m: KitMap, pin: Callable[[Kit, QPointF], None]) 
     ring = QPen(_RING, 0, Qt.PenStyle.DashLine)
     font = QFont()
     font.setPointSizeF(10)
-    places: dict[str, Kit] = {}
+    places: dict[int, Kit] = {}  # premises by id: two flats may share a name, or a point
     for k in m.kit:
-        places.setdefault(k.premises, k)
-    for name, k in places.items():
+        places.setdefault(k.premises_id, k)
+    for k in places.values():
         scene.addEllipse(k.x - r, -k.y - r, 2 * r, 2 * r, ring)
-        label = scene.addSimpleText(name, font)
+        label = scene.addSimpleText(k.premises, font)
         label.setBrush(QBrush(QColor("#c8d3e0")))
         label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         label.setPos(k.x - r, -k.y - r)
@@ -79,9 +79,10 @@ def draw(scene: QGraphicsScene, m: KitMap, pin: Callable[[Kit, QPointF], None]) 
             "\n".join(f"{n} × {kind}" for kind, n in kinds.most_common())
         _dot(scene, x, -y, min(18.0, 4 + 2.2 * math.sqrt(len(here) - 1)),
              _BURGLARY if burglary else _CRIME, tip)
-    stacked: dict[str, int] = {}
-    for k in m.kit:  # devices at one premises side by side, not on top of each other
-        n = stacked.get(k.premises, 0)
-        stacked[k.premises] = n + 1
+    stacked: dict[tuple[int, int], int] = {}
+    for k in m.kit:  # devices at one point side by side, not on top of each other
+        at = (round(k.x), round(k.y))
+        n = stacked.get(at, 0)
+        stacked[at] = n + 1
         pin(k, QPointF(k.x + n * 40 * max(1.0, rect.width() / 1000), -k.y))
     return rect

@@ -378,9 +378,11 @@ class MapWindow(QWidget):
         area = self.area_box.currentData()
         self.area = str(area) if area else ""
         plan = self.plans.get(self.area)
+        self.plan_button.setVisible(self.can_edit and self.area != KIT_AREA)
         self._fill_unplaced()
         source = self.kit_source
         if self.area == KIT_AREA and source is not None:
+            self._show(None, None)  # no plan's pins to drag while the kit is read
             self._say("Reading the loans and the crime around them…")
             tasks.run(source, self._show_kit,
                       lambda e: self._say(f"The loaned kit cannot be shown: {e}"), owner=self)
@@ -436,10 +438,13 @@ class MapWindow(QWidget):
         if m.note:
             said.append(m.note)
         self._say(" ".join(said))
+        self._mark_areas()
 
     def _add_kit_pin(self, k: Kit, pos: QPointF) -> None:
         row = self.devices.get(k.device_id)
-        label = f"{row.location} · {k.device}" if row is not None and row.location else k.device
+        if row is None:
+            return  # on loan, but not in this user's camera groups: no pin to click
+        label = f"{row.location} · {k.device}" if row.location else k.device
         item = PinItem(k.device_id, label, False)
         item.state = self.states.setdefault(k.device_id, PinState())
         item.state.loan = item.state.loan or f"{k.premises} until {k.until:%d %b %Y}"
@@ -524,10 +529,8 @@ class MapWindow(QWidget):
         elsewhere = []
         for i in range(self.area_box.count()):
             area = str(self.area_box.itemData(i))
-            if area == KIT_AREA:
-                on_loan = {k.device_id for k in self.kit.kit} if self.kit else set()
-                alarm = any(self.states.get(d, PinState()).alarm == ALARM_WAITING
-                            for d in on_loan)
+            if area == KIT_AREA:  # loans as read every minute, shown or not
+                alarm = any(s.loan and s.alarm == ALARM_WAITING for s in self.states.values())
                 self.area_box.setItemText(i, f"{KIT_WORDS} — ALARM" if alarm else KIT_WORDS)
                 if alarm and area != self.area:
                     elsewhere.append(KIT_WORDS.lower())
@@ -599,7 +602,9 @@ class MapWindow(QWidget):
         self._saving -= 1
         self.pins[pin.device_id] = pin
         item = self.items.get(pin.device_id)
-        if pin.area != self.area:  # another plan was chosen while it was saved
+        if self.area == KIT_AREA:
+            pass  # loaned kit shown meanwhile: its pins are not the plan's
+        elif pin.area != self.area:  # another plan was chosen while it was saved
             if item is not None:
                 self.view.scene().removeItem(item)
                 self.items.pop(pin.device_id, None)
@@ -626,7 +631,7 @@ class MapWindow(QWidget):
     def _unpinned(self, device_id: int) -> None:
         self._saving -= 1
         self.pins.pop(device_id, None)
-        item = self.items.pop(device_id, None)
+        item = self.items.pop(device_id, None) if self.area != KIT_AREA else None
         if item is not None:
             self.view.scene().removeItem(item)
         self._fill_unplaced()
@@ -634,7 +639,7 @@ class MapWindow(QWidget):
         self._reload_if_wanted()
 
     def choose_plan(self) -> None:
-        if not self.area:
+        if not self.area or self.area == KIT_AREA:  # loaned kit is laid out, not planned
             return
         dlg = QFileDialog(self, f"The plan of {self.area}")
         dlg.setOption(QFileDialog.Option.DontUseNativeDialog)

@@ -1,7 +1,8 @@
 """Loaned kit by coordinates (issue 26): devices on loan at victims' premises have no plan to be
 pinned on, but their premises have a latitude and longitude. This lays them out as they are on
 the ground, in metres east and north of their middle, with the police.uk street crimes of the
-latest months near each premises, from the files the crime evaluation already reads.
+latest months (each force's own latest: forces publish up to different months) near each
+premises, from the files the crime evaluation already reads.
 
 No map tiles: the control room has no internet, and distances and which crimes are near are what
 an operator needs. The projection is equirectangular about the middle: over a town (tens of
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,13 +22,13 @@ import numpy as np
 
 from vms.errors import CrimeDataError
 from vms.evaluation.compare import EARTH_RADIUS_M, distance_m
-from vms.evaluation.policeuk import find_files, read_file
+from vms.evaluation.policeuk import _Row, find_files, read_file
 from vms.loans.loans import Loans
 
 RADIUS_M = 500.0  # crimes shown around each premises
 MONTHS = 3  # the latest months in the files
 BURGLARY = "Burglary"
-_MONTH_OF_FILE = re.compile(r"^(\d{4}-\d{2})-")
+_MONTH_OF_FILE = re.compile(r"^(\d{4}-\d{2})-(.+)-street\.csv$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Kit:
 
     device_id: int
     device: str
+    premises_id: int
     premises: str
     until: dt.date
     lat: float
@@ -68,6 +71,35 @@ def _xy(lat: float, lon: float, lat0: float, lon0: float) -> tuple[float, float]
     return (lon - lon0) * k * math.cos(math.radians(lat0)), (lat - lat0) * k
 
 
+_CACHE: dict[tuple[str, int], tuple[object, list[tuple[str, str]], list[_Row]]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _latest_rows(folder: Path, months: int) -> tuple[list[tuple[str, str]], list[_Row]]:
+    """The rows of each force's latest ``months`` months (forces publish up to different
+    months), as (month, force) files chosen and rows. Kept while the folder's files are
+    unchanged: the map is opened many times a shift, the files change monthly."""
+    listing = tuple(sorted((str(p), st.st_mtime_ns, st.st_size)
+                           for p in folder.rglob("*-street.csv") for st in [p.stat()]))
+    key = (str(folder), months)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit[0] == listing:
+            return hit[1], hit[2]
+    by_force: dict[str, dict[str, list[Path]]] = {}
+    for f in find_files(folder):
+        m = _MONTH_OF_FILE.match(f.name)
+        if m:
+            by_force.setdefault(m.group(2), {}).setdefault(m.group(1), []).append(f)
+    chosen = [(month, force) for force, files in by_force.items()
+              for month in sorted(files)[-months:]]
+    rows = [r for month, force in chosen for f in by_force[force][month] for r in read_file(f)
+            if not math.isnan(r.lat)]
+    with _CACHE_LOCK:
+        _CACHE[key] = (listing, chosen, rows)
+    return chosen, rows
+
+
 def loaned_kit(loans: Loans) -> list[Kit]:
     """Devices deployed now, each with its premises' coordinates (not yet laid out)."""
     premises = {p.id: p for p in loans.all_premises()}
@@ -76,7 +108,7 @@ def loaned_kit(loans: Loans) -> list[Kit]:
         p = premises.get(d.premises_id)
         if p is None:
             continue
-        out += [Kit(device_id, name, d.premises, d.end, p.lat, p.lon)
+        out += [Kit(device_id, name, p.id, d.premises, d.end, p.lat, p.lon)
                 for device_id, name in d.devices]
     return sorted(out, key=lambda k: (k.premises.casefold(), k.device.casefold()))
 
@@ -93,26 +125,20 @@ def kit_map(kit: list[Kit], crimes_dir: str, *, radius_m: float = RADIUS_M,
     laid = []
     for k in kit:
         x, y = _xy(k.lat, k.lon, lat0, lon0)
-        laid.append(Kit(k.device_id, k.device, k.premises, k.until, k.lat, k.lon, x, y))
+        laid.append(Kit(k.device_id, k.device, k.premises_id, k.premises, k.until, k.lat, k.lon,
+                        x, y))
     out = KitMap(kit=laid, radius_m=radius_m)
     if not crimes_dir:
         out.note = ("No police.uk crime files are set for this desk (the crimes_dir setting, as "
                     "the crime evaluation uses): the loans are shown without crime.")
         return out
     try:
-        files = find_files(Path(crimes_dir))
-        by_month: dict[str, list[Path]] = {}
-        for f in files:
-            m = _MONTH_OF_FILE.match(f.name)
-            if m:
-                by_month.setdefault(m.group(1), []).append(f)
-        out.months = sorted(by_month)[-months:]
-        rows = [r for month in out.months for f in by_month[month] for r in read_file(f)]
+        chosen, rows = _latest_rows(Path(crimes_dir), months)
     except (CrimeDataError, OSError) as exc:  # the kit is still shown, and why not crime
-        out.months = []
         out.note = f"The crime files could not be read: {exc}"
         return out
-    located = [r for r in rows if not math.isnan(r.lat)]
+    out.months = sorted({month for month, _force in chosen})
+    located = rows
     lats = np.array([r.lat for r in located], dtype=float)
     lons = np.array([r.lon for r in located], dtype=float)
     near = np.zeros(len(located), dtype=bool)

@@ -170,9 +170,11 @@ class SitePlans:
         as a PNG."""
         self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE,
                                     action="map.plan", doing="change site maps")
-        area = area.strip()
+        area = " ".join(area.split())
         if not area:
             raise ConfigError("which area is the plan of?")
+        if not area.isprintable():
+            raise ConfigError("the area's name holds characters that cannot be shown")
         data = _read_plan(source)
         drawn_from = None
         if is_pdf(data):
