@@ -234,10 +234,17 @@ def test_ptz_press_and_hold_moves_the_camera_and_presets_work(qtbot: QtBot, site
     try:
         wall, panel = live.pane.wall, live.pane.ptz
         wall.apply(WallState("2x2", [site.ids["hp1"], site.ids["pid1"]]))
-        wall.select(0)
+        wall.select(1)
+        qtbot.waitUntil(lambda: panel.isVisible() and panel.width() > 100
+                        and wall.geometry().right() < panel.geometry().left(), timeout=5000)
+        narrow = wall.width()
+        wall.select(0)  # a fixed camera: no panel, and the wall takes its space
         assert not panel.buttons["▶"].isEnabled() and "fixed camera" in panel.note.text()
+        assert panel.isHidden()
+        qtbot.waitUntil(lambda: wall.width() > narrow + 100, timeout=5000)
         wall.select(1)
         assert panel.buttons["▶"].isEnabled() and panel.title.text() == "PTZ — pid1"
+        assert not panel.isHidden()
         start = site.sim.live("pid1")["ptz"]
         qtbot.mousePress(panel.buttons["▶"], Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: site.sim.live("pid1")["ptz"]["moving"], timeout=10000)

@@ -118,6 +118,8 @@ class PtzPanel(QWidget):
             self.note.setText("Hold a button (or an arrow key on the wall) to move; release "
                               "to stop.")
             self.refresh_presets()
+        # Shown only for a camera this user can steer: otherwise the wall takes its space.
+        self.setVisible(usable)
 
     def retitle(self, row: DeviceRow | None) -> None:
         """The selected camera was renamed: say its new name, leaving presets and any
