@@ -346,9 +346,11 @@ class WallPane(QWidget):
         name = self.saved_box.currentText() or self.wall.state.layout
         if state is not None:
             name = state.layout.replace("x", "×")
-        if screen is None:
+        if screen is None:  # a monitor with no wall on it yet, else one without the main window
             here = self.window().screen()
-            screen = next((s for s in QGuiApplication.screens() if s is not here), None)
+            taken = {p.screen() for p in self.open_popouts() if p.isVisible()}
+            others = [s for s in QGuiApplication.screens() if s is not here]
+            screen = next((s for s in others if s not in taken), others[0] if others else None)
         win = PopOut(self.hub, self.rows.get, state or self.wall.state, f"Beacon VMS — {name}",
                      screen)
         for did, level in self.wall.alarms.items():  # a call waiting flashes there too
