@@ -20,6 +20,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import resources  # noqa: E402
+from tests import audio_sink  # noqa: E402
+
+# A sound output of its own (the tests' null sink), or every screenshot of the call list would
+# say the desk cannot be heard: Xvfb machines have no sound card.
+audio_sink.start_for_tests()
 from ui.calls.desk import CallDesk  # noqa: E402
 from ui.calls.service_link import ServiceLink  # noqa: E402
 from ui.dialogs.audit_viewer import AuditViewer  # noqa: E402
