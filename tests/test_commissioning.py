@@ -325,6 +325,12 @@ def test_rename_and_move_are_checked_audited_and_refused_in_words(sim: Sim, tmp_
     try:
         with pytest.raises(ConfigError, match="already called 'Market Sq North'"):
             other_desk.registry.set_name_and_place(cam2.id, "market sq north", "Depot", None)
+        # not only ASCII: "STRASSE OST" is "Straße Ost", as the desktop's own check has it
+        cam1 = next(r for r in svc.devices() if r.name == "Market Sq North")
+        other_desk.registry.set_name_and_place(cam2.id, "Straße Ost", "Depot", "Stand B")
+        with pytest.raises(ConfigError, match="already called 'Straße Ost'"):
+            other_desk.registry.set_name_and_place(cam1.id, "STRASSE OST", cam1.area, None)
+        other_desk.registry.set_name_and_place(cam2.id, "Bus Station", "Depot", "Stand B")
     finally:
         other_desk.close()
     assert profile.registry.device(cam2.id).name == "Bus Station"

@@ -59,7 +59,9 @@ class Alert(QObject):
 
     def _outputs_changed(self) -> None:
         audible = has_output()
-        if audible:  # a headset plugged in, the default changed: ring there
+        moved = QMediaDevices.defaultAudioOutput() != self.sound.audioDevice()
+        broken = self.sound.status() == QSoundEffect.Status.Error
+        if audible and (moved or broken or not self.audible):  # a headset plugged in: ring there
             old, self.sound = self.sound, self._new_sound()
             old.stop()
             old.deleteLater()

@@ -424,10 +424,12 @@ class MapWindow(QWidget):
         scene.clear()
         self.items.clear()
         self._plan_item = None
-        self.view.plan_rect = kit_scene.draw(scene, m, self._add_kit_pin)
+        self.view.plan_rect = kit_scene.draw(scene, m, self._add_kit_pin,
+                                             lambda k: k.device_id in self.devices)
         self.view.fit()
-        places = len({k.premises for k in m.kit})
-        said = [f"{len(m.kit)} camera{'s' if len(m.kit) != 1 else ''} on loan at {places} "
+        seen = [k for k in m.kit if k.device_id in self.devices]  # those this user may see
+        places = len({k.premises_id for k in seen})
+        said = [f"{len(seen)} camera{'s' if len(seen) != 1 else ''} on loan at {places} "
                 f"premises; grid squares are 100 m."]
         if m.months:
             span = m.months[0] if len(m.months) == 1 else f"{m.months[0]} to {m.months[-1]}"
@@ -441,9 +443,7 @@ class MapWindow(QWidget):
         self._mark_areas()
 
     def _add_kit_pin(self, k: Kit, pos: QPointF) -> None:
-        row = self.devices.get(k.device_id)
-        if row is None:
-            return  # on loan, but not in this user's camera groups: no pin to click
+        row = self.devices[k.device_id]  # only those this user may see are drawn
         label = f"{row.location} · {k.device}" if row.location else k.device
         item = PinItem(k.device_id, label, False)
         item.state = self.states.setdefault(k.device_id, PinState())
@@ -488,6 +488,7 @@ class MapWindow(QWidget):
 
     def set_loans(self, loans: dict[int, str]) -> None:
         """Devices on loan (device id -> where and until when)."""
+        before = {d for d, st in self.states.items() if st.loan}
         for device_id, st in self.states.items():
             st.loan = loans.get(device_id, "")
         for device_id, where in loans.items():
@@ -496,6 +497,8 @@ class MapWindow(QWidget):
             item.setToolTip(item.label + (f"\nOn loan: {loans[device_id]}"
                                           if device_id in loans else ""))
             item.update()
+        if set(loans) != before:
+            self._mark_areas()  # an alarm on kit that is now (or no longer) on loan
 
     def set_recording(self, states: dict[int, OnAir]) -> None:
         for device_id, st in self.states.items():

@@ -96,6 +96,7 @@ def _latest_rows(folder: Path, months: int) -> tuple[list[tuple[str, str]], list
     rows = [r for month, force in chosen for f in by_force[force][month] for r in read_file(f)
             if not math.isnan(r.lat)]
     with _CACHE_LOCK:
+        _CACHE.clear()  # one folder's rows at a time: a changed setting frees the old ones
         _CACHE[key] = (listing, chosen, rows)
     return chosen, rows
 

@@ -287,11 +287,13 @@ class Registry(ProfileStore):
         name is checked free inside it too: two desks naming two cameras alike at one instant
         both passed the caller's check, and the second must still be refused."""
         with self.transaction() as db:
-            taken = db.execute("SELECT name FROM devices WHERE id != ? AND name = ? "
-                               "COLLATE NOCASE", [device_id, name]).fetchone()
-            if taken is not None:
-                raise ConfigError(f"another device is already called '{taken[0]}': choose "
-                                  "another name")
+            names = dict(db.execute("SELECT id, name FROM devices").fetchall())
+            if names.get(device_id) != name:  # renamed (a move keeps whatever name it has)
+                taken = [n for d, n in names.items()
+                         if d != device_id and n.casefold() == name.casefold()]
+                if taken:
+                    raise ConfigError(f"another device is already called '{taken[0]}': choose "
+                                      "another name")
             db.execute("UPDATE devices SET name = ?, area_id = ?, location = ? WHERE id = ?",
                        [name, self._area_id(db, area), location, device_id])
 
