@@ -157,6 +157,8 @@ def test_a_page_of_a_pdf_is_a_plan_kept_as_an_image(tmp_path: Path, qapp: object
         assert plan_pages(png) == 0
         with pytest.raises(ConfigError, match="only for a PDF"):
             ian.set_plan("Car Park", png, 2)
+        with pytest.raises(ConfigError, match="cannot be shown"):  # as the registry refuses
+            ian.set_plan("\x00loaned-kit", png)
         done = [json.loads(e.detail) for e in profile.audit.entries(Filter(action="map.plan"))
                 if e.outcome == "ok"]
         assert done[-1]["format"] == "PNG" and done[-1]["from_pdf"]["page"] == 2

@@ -29,7 +29,7 @@ from pytestqt.qtbot import QtBot
 from tests.conftest import Sim
 from tests.helppoint_helpers import speech
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import at_desk, look_at
+from tests.journeys.walk import at_desk, look_at, press
 from ui import keys
 from ui.calls.incident_pane import IncidentPane
 from ui.dialogs.key_sheet import KeySheet
@@ -60,13 +60,6 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
                         users={OPERATOR: (Role.OPERATOR, OPERATOR_PW)},
                         registered=("hp-market", "cam-gate")) as both:
         yield both
-
-
-def press(key: Qt.Key, modifier: Qt.KeyboardModifier = NONE) -> None:
-    """A key as a person presses it: to whatever has the keyboard."""
-    target = QApplication.focusWidget() or QApplication.activeWindow()
-    assert target is not None, "nothing has the keyboard"
-    QTest.keyClick(target, key, modifier)
 
 
 def test_a_night_shift_from_the_keyboard(qtbot: QtBot, site: tuple[Sim, Profile],

@@ -31,7 +31,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.conftest import Sim
 from tests.journeys.setup_site import simulated_site
-from tests.journeys.walk import answer, at_desk, signing_in
+from tests.journeys.walk import answer, at_desk, press, signing_in
 from tests.wall_helpers import pixels
 from ui.desktop import Desktop
 from ui.dialogs.sign_in import SignInDialog
@@ -56,13 +56,6 @@ def screenshot(screen: QScreen, name: str) -> None:
     folder = os.environ.get("VMS_SCREENSHOT_DIR")
     if folder:
         assert screen.grabWindow(0).save(str(Path(folder) / name))
-
-
-def press(key: Qt.Key) -> None:
-    """A key as a person presses it: to whatever has the keyboard."""
-    target = QApplication.focusWidget() or QApplication.activeWindow()
-    assert target is not None, "nothing has the keyboard"
-    QTest.keyClick(target, key)
 
 
 def on(w: QWidget) -> int:

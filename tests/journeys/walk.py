@@ -225,3 +225,10 @@ def logging_in(password: str) -> Callable[[QDialog], None]:
         assert box is not None
         box.button(QDialogButtonBox.StandardButton.Ok).click()
     return act
+
+
+def press(key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    """A key as a person presses it: to whatever has the keyboard."""
+    target = QApplication.focusWidget() or QApplication.activeWindow()
+    assert target is not None, "nothing has the keyboard"
+    QTest.keyClick(target, key, modifier)

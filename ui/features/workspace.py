@@ -189,7 +189,7 @@ class WorkspaceFeature:
         lost = False
         for spec in walls:
             try:
-                state = WallState.from_json(json.dumps(spec))
+                state = WallState.from_dict(spec)
             except VmsError:
                 lost = True
                 continue

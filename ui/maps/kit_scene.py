@@ -37,10 +37,9 @@ def _dot(scene: QGraphicsScene, x: float, y: float, px: float, colour: QColor,
     scene.addItem(dot)
 
 
-def draw(scene: QGraphicsScene, m: KitMap, pin: Callable[[Kit, QPointF], None],
-         shown: Callable[[Kit], bool] = lambda _k: True) -> QRectF:
-    """Draw ``m`` on an empty ``scene``; ``pin(kit, pos)`` adds the pin of each device that is
-    ``shown``. Returns the area to fit the view to."""
+def draw(scene: QGraphicsScene, m: KitMap, pin: Callable[[Kit, QPointF], None]) -> QRectF:
+    """Draw ``m`` on an empty ``scene``; ``pin(kit, pos)`` adds each device's pin. Returns the
+    area to fit the view to."""
     r = m.radius_m
     xs = [k.x for k in m.kit] or [0.0]
     ys = [-k.y for k in m.kit] or [0.0]
@@ -81,7 +80,7 @@ def draw(scene: QGraphicsScene, m: KitMap, pin: Callable[[Kit, QPointF], None],
         _dot(scene, x, -y, min(18.0, 4 + 2.2 * math.sqrt(len(here) - 1)),
              _BURGLARY if burglary else _CRIME, tip)
     stacked: dict[tuple[int, int], int] = {}
-    for k in filter(shown, m.kit):  # devices at one point side by side, not on top
+    for k in m.kit:  # devices at one point side by side, not on top of each other
         at = (round(k.x), round(k.y))
         n = stacked.get(at, 0)
         stacked[at] = n + 1

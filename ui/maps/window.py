@@ -11,6 +11,7 @@ screen whatever the zoom (mouse wheel), so a plan of a whole town stays readable
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -416,20 +417,17 @@ class MapWindow(QWidget):
         self._say(f"{self.area}: {shown} device{'s' if shown != 1 else ''} on the plan.")
 
     def _show_kit(self, m: KitMap) -> None:
-        """Loaned kit where it is on the ground, with the crime near it."""
+        """Loaned kit where it is on the ground, with the crime near it: the cameras this
+        user may see."""
         if self.area != KIT_AREA:
             return  # another area was chosen meanwhile
+        m = dataclasses.replace(m, kit=[k for k in m.kit if k.device_id in self.devices])
         self.kit = m
-        scene = self.view.scene()
-        scene.clear()
-        self.items.clear()
-        self._plan_item = None
-        self.view.plan_rect = kit_scene.draw(scene, m, self._add_kit_pin,
-                                             lambda k: k.device_id in self.devices)
+        self._show(None, None)
+        self.view.plan_rect = kit_scene.draw(self.view.scene(), m, self._add_kit_pin)
         self.view.fit()
-        seen = [k for k in m.kit if k.device_id in self.devices]  # those this user may see
-        places = len({k.premises_id for k in seen})
-        said = [f"{len(seen)} camera{'s' if len(seen) != 1 else ''} on loan at {places} "
+        places = len({k.premises_id for k in m.kit})
+        said = [f"{len(m.kit)} camera{'s' if len(m.kit) != 1 else ''} on loan at {places} "
                 f"premises; grid squares are 100 m."]
         if m.months:
             span = m.months[0] if len(m.months) == 1 else f"{m.months[0]} to {m.months[-1]}"
@@ -443,27 +441,26 @@ class MapWindow(QWidget):
         self._mark_areas()
 
     def _add_kit_pin(self, k: Kit, pos: QPointF) -> None:
-        row = self.devices[k.device_id]  # only those this user may see are drawn
-        label = f"{row.location} · {k.device}" if row.location else k.device
-        item = PinItem(k.device_id, label, False)
-        item.state = self.states.setdefault(k.device_id, PinState())
-        item.state.loan = item.state.loan or f"{k.premises} until {k.until:%d %b %Y}"
-        item.setToolTip(f"{label}\nOn loan: {item.state.loan}")
-        item.setPos(pos)
-        self.view.scene().addItem(item)
-        self.items[k.device_id] = item
+        state = self.states.setdefault(k.device_id, PinState())
+        state.loan = state.loan or f"{k.premises} until {k.until:%d %b %Y}"
+        self._put_pin(k.device_id, pos, editable=False)
 
     def _add_pin(self, pin: Pin) -> PinItem:
-        row = self.devices[pin.device_id]
+        rect = self.view.plan_rect
+        return self._put_pin(pin.device_id, QPointF(rect.width() * pin.x,
+                                                    rect.height() * pin.y), self.can_edit)
+
+    def _put_pin(self, device_id: int, pos: QPointF, editable: bool) -> PinItem:
+        """A device's pin on the scene at ``pos``, sharing its live state."""
+        row = self.devices[device_id]
         label = f"{row.location} · {row.name}" if row.location else row.name
-        item = PinItem(pin.device_id, label, self.can_edit)
-        item.state = self.states.setdefault(pin.device_id, PinState())
+        item = PinItem(device_id, label, editable)
+        item.state = self.states.setdefault(device_id, PinState())
         if item.state.loan:
             item.setToolTip(f"{label}\nOn loan: {item.state.loan}")
-        rect = self.view.plan_rect
-        item.setPos(rect.width() * pin.x, rect.height() * pin.y)
+        item.setPos(pos)
         self.view.scene().addItem(item)
-        self.items[pin.device_id] = item
+        self.items[device_id] = item
         return item
 
     def _fill_unplaced(self) -> None:

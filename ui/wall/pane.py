@@ -343,9 +343,8 @@ class WallPane(QWidget):
                 show: bool = True) -> PopOut:
         """This wall's layout (or ``state``) in a window of its own, on ``screen`` or else on
         a monitor other than the main window's, if there is one."""
-        name = self.saved_box.currentText() or self.wall.state.layout
-        if state is not None:
-            name = state.layout.replace("x", "×")
+        name = state.layout.replace("x", "×") if state is not None else \
+            self.saved_box.currentText() or self.wall.state.layout
         if screen is None:  # a monitor with no wall on it yet, else one without the main window
             here = self.window().screen()
             taken = {p.screen() for p in self.open_popouts() if p.isVisible()}

@@ -24,7 +24,7 @@ from vms.onvif.model import DeviceReport
 from vms.onvif.onboard import onboard
 from vms.profile import Profile
 from vms.store import Registry
-from vms.store.devices import DeviceRow
+from vms.store.devices import DeviceRow, label
 
 P = Permission
 
@@ -174,8 +174,8 @@ class Commissioning:
 
     def _name_and_place(self, row: DeviceRow, name: str, area: str,
                         location: str | None) -> DeviceRow:
-        name, area = _label(name, "name"), _label(area, "area")
-        place = _label(location or "", "place") or None
+        name, area = label(name, "name"), label(area, "area")
+        place = label(location or "", "place") or None
         if not name:
             raise ConfigError("enter a name for the camera")
         if name.isdigit():
@@ -188,7 +188,7 @@ class Commissioning:
         # "town centre" is the Town Centre area already there, not a second one
         area = next((d.area for d in others if d.area.casefold() == area.casefold()), area)
         renamed = name != row.name
-        moved = (area, place) != (row.area, _label(row.location or "", "place") or None)
+        moved = (area, place) != (row.area, label(row.location or "", "place") or None)
         if not renamed and not moved:
             return row
         self.registry.set_name_and_place(row.id, name, area, place)
@@ -206,20 +206,6 @@ class Commissioning:
         self.credentials.delete(row.uid)
         self.gate.done("device.remove", row, {"address": row.address})
         return row.name
-
-
-MAX_LABEL = 80
-
-
-def _label(text: str, what: str) -> str:
-    """A name, area or place as typed, with its spaces tidied; refused if it holds control
-    characters or is longer than a tree, a tile caption or an audit line can show."""
-    if any(not ch.isprintable() and not ch.isspace() for ch in text):
-        raise ConfigError(f"the {what} holds characters that cannot be shown")
-    text = " ".join(text.split())
-    if len(text) > MAX_LABEL:
-        raise ConfigError(f"the {what} is {len(text)} characters long: {MAX_LABEL} at most")
-    return text
 
 
 async def onboard_many(targets: list[tuple[Target, str, str]], concurrency: int = 16,

@@ -123,7 +123,11 @@ def find_files(folder: Path) -> list[Path]:
 
 
 def load(folder: Path) -> Crimes:
-    files = find_files(folder)
+    return read_files(find_files(folder))
+
+
+def read_files(files: list[Path]) -> Crimes:
+    """These street files, as columns."""
     rows = [r for p in files for r in read_file(p)]
     return Crimes(
         month=np.array([r.month for r in rows], dtype=object),

@@ -11,6 +11,7 @@ kilometres) it is within a fraction of a per cent of the great-circle distance.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -22,7 +23,7 @@ import numpy as np
 
 from vms.errors import CrimeDataError
 from vms.evaluation.compare import EARTH_RADIUS_M, distance_m
-from vms.evaluation.policeuk import _Row, find_files, read_file
+from vms.evaluation.policeuk import Crimes, find_files, read_files
 from vms.loans.loans import Loans
 
 RADIUS_M = 500.0  # crimes shown around each premises
@@ -71,21 +72,21 @@ def _xy(lat: float, lon: float, lat0: float, lon0: float) -> tuple[float, float]
     return (lon - lon0) * k * math.cos(math.radians(lat0)), (lat - lat0) * k
 
 
-_CACHE: dict[tuple[str, int], tuple[object, list[tuple[str, str]], list[_Row]]] = {}
+_cached: tuple[object, list[tuple[str, str]], Crimes] | None = None  # one folder at a time
 _CACHE_LOCK = threading.Lock()
 
 
-def _latest_rows(folder: Path, months: int) -> tuple[list[tuple[str, str]], list[_Row]]:
-    """The rows of each force's latest ``months`` months (forces publish up to different
-    months), as (month, force) files chosen and rows. Kept while the folder's files are
+def _latest(folder: Path, months: int) -> tuple[list[tuple[str, str]], Crimes]:
+    """Each force's latest ``months`` months (forces publish up to different months): the
+    (month, force) files chosen, and their crimes. Kept while the folder's files are
     unchanged: the map is opened many times a shift, the files change monthly."""
-    listing = tuple(sorted((str(p), st.st_mtime_ns, st.st_size)
-                           for p in folder.rglob("*-street.csv") for st in [p.stat()]))
-    key = (str(folder), months)
+    global _cached
+    listing = (str(folder), months, tuple(sorted(
+        (str(p), st.st_mtime_ns, st.st_size)
+        for p in folder.rglob("*-street.csv") for st in [p.stat()])))
     with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None and hit[0] == listing:
-            return hit[1], hit[2]
+        if _cached is not None and _cached[0] == listing:
+            return _cached[1], _cached[2]
     by_force: dict[str, dict[str, list[Path]]] = {}
     for f in find_files(folder):
         m = _MONTH_OF_FILE.match(f.name)
@@ -93,12 +94,10 @@ def _latest_rows(folder: Path, months: int) -> tuple[list[tuple[str, str]], list
             by_force.setdefault(m.group(2), {}).setdefault(m.group(1), []).append(f)
     chosen = [(month, force) for force, files in by_force.items()
               for month in sorted(files)[-months:]]
-    rows = [r for month, force in chosen for f in by_force[force][month] for r in read_file(f)
-            if not math.isnan(r.lat)]
+    crimes = read_files([f for month, force in chosen for f in by_force[force][month]])
     with _CACHE_LOCK:
-        _CACHE.clear()  # one folder's rows at a time: a changed setting frees the old ones
-        _CACHE[key] = (listing, chosen, rows)
-    return chosen, rows
+        _cached = (listing, chosen, crimes)
+    return chosen, crimes
 
 
 def loaned_kit(loans: Loans) -> list[Kit]:
@@ -126,29 +125,24 @@ def kit_map(kit: list[Kit], crimes_dir: str, *, radius_m: float = RADIUS_M,
     laid = []
     for k in kit:
         x, y = _xy(k.lat, k.lon, lat0, lon0)
-        laid.append(Kit(k.device_id, k.device, k.premises_id, k.premises, k.until, k.lat, k.lon,
-                        x, y))
+        laid.append(dataclasses.replace(k, x=x, y=y))
     out = KitMap(kit=laid, radius_m=radius_m)
     if not crimes_dir:
         out.note = ("No police.uk crime files are set for this desk (the crimes_dir setting, as "
                     "the crime evaluation uses): the loans are shown without crime.")
         return out
     try:
-        chosen, rows = _latest_rows(Path(crimes_dir), months)
+        chosen, crimes = _latest(Path(crimes_dir), months)
     except (CrimeDataError, OSError) as exc:  # the kit is still shown, and why not crime
         out.note = f"The crime files could not be read: {exc}"
         return out
     out.months = sorted({month for month, _force in chosen})
-    located = rows
-    lats = np.array([r.lat for r in located], dtype=float)
-    lons = np.array([r.lon for r in located], dtype=float)
-    near = np.zeros(len(located), dtype=bool)
-    for p in {(k.lat, k.lon) for k in kit}:
-        near |= distance_m(p[0], p[1], lats, lons) <= radius_m
+    near = np.zeros(crimes.rows, dtype=bool)  # unlocated rows (NaN) are near nothing
+    for lat, lon in {(k.lat, k.lon) for k in kit}:
+        near |= distance_m(lat, lon, crimes.lat, crimes.lon) <= radius_m
     for i in np.flatnonzero(near):
-        r = located[int(i)]
-        x, y = _xy(r.lat, r.lon, lat0, lon0)
-        out.crimes.append(Crime(x, y, r.crime_type, r.month))
+        x, y = _xy(crimes.lat[i], crimes.lon[i], lat0, lon0)
+        out.crimes.append(Crime(x, y, crimes.crime_type[i], crimes.month[i]))
     if not out.months:
         out.note = f"No police.uk street files with a month in their name in {crimes_dir}."
     return out

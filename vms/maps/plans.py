@@ -12,10 +12,12 @@ replaced.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from vms.devices.gate import DeviceGate
 from vms.errors import ConfigError, UnsafeXml
 from vms.profile import Profile
 from vms.safety import xmlsafe
-from vms.store.devices import DeviceRow, now
+from vms.store.devices import DeviceRow, label, now
 
 MAX_PLAN_BYTES = 25 * 1024 * 1024
 PDF_LONG_SIDE = 2400  # pixels: a PDF page is drawn once at this size, as SVG plans are shown
@@ -77,37 +79,30 @@ def is_pdf(data: bytes) -> bool:
 
 def pdf_pages(data: bytes) -> int:
     """How many pages a PDF has, or ConfigError in words."""
-    with _PDFIUM:
-        pdf = _open_pdf(data)
-        try:
-            return len(pdf)
-        finally:
-            pdf.close()
+    with _pdf(data) as pdf:
+        return len(pdf)
 
 
 def pdf_page_png(data: bytes, page: int) -> bytes:
     """Page ``page`` (1: the first) of a PDF drawn on white as a PNG, its long side
     ``PDF_LONG_SIDE`` pixels: architects' plans come as PDFs, and a plan is kept as an image
     (pdfium, the PDF engine of Chrome, through pypdfium2)."""
-    with _PDFIUM:
-        pdf = _open_pdf(data)
+    with _pdf(data) as pdf:
+        count = len(pdf)
+        if not 1 <= page <= count:
+            raise ConfigError(f"the PDF has {count} page{'s' if count != 1 else ''}; there "
+                              f"is no page {page}")
         try:
-            count = len(pdf)
-            if not 1 <= page <= count:
-                raise ConfigError(f"the PDF has {count} page{'s' if count != 1 else ''}; there "
-                                  f"is no page {page}")
             sheet = pdf[page - 1]
             width, height = sheet.get_size()  # points
             if min(width, height) <= 0:
                 raise ConfigError(f"page {page} of the PDF has no size")
             bitmap = sheet.render(scale=PDF_LONG_SIDE / max(width, height))
-            out = io.BytesIO()
-            bitmap.to_pil().save(out, "PNG")
-            return out.getvalue()
         except pdfium.PdfiumError as exc:
             raise ConfigError(f"page {page} of the PDF cannot be drawn: {exc}") from exc
-        finally:
-            pdf.close()
+        out = io.BytesIO()
+        bitmap.to_pil().save(out, "PNG")
+        return out.getvalue()
 
 
 def plan_pages(source: Path) -> int:
@@ -127,11 +122,18 @@ def _read_plan(source: Path) -> bytes:
         raise ConfigError(f"cannot read {source.name}: {exc.strerror}") from exc
 
 
-def _open_pdf(data: bytes) -> pdfium.PdfDocument:
-    try:
-        return pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:  # damaged, or locked with a password
-        raise ConfigError(f"the PDF cannot be read: {exc}") from exc
+@contextlib.contextmanager
+def _pdf(data: bytes) -> Iterator[pdfium.PdfDocument]:
+    """The document, one at a time (pdfium is not thread-safe), closed after."""
+    with _PDFIUM:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:  # damaged, or locked with a password
+            raise ConfigError(f"the PDF cannot be read: {exc}") from exc
+        try:
+            yield pdf
+        finally:
+            pdf.close()
 
 
 class SitePlans:
@@ -170,11 +172,9 @@ class SitePlans:
         as a PNG."""
         self.profile.access.require(self.session, Permission.DEVICE_CONFIGURE,
                                     action="map.plan", doing="change site maps")
-        area = " ".join(area.split())
+        area = label(area, "area")
         if not area:
             raise ConfigError("which area is the plan of?")
-        if not area.isprintable():
-            raise ConfigError("the area's name holds characters that cannot be shown")
         data = _read_plan(source)
         drawn_from = None
         if is_pdf(data):

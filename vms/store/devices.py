@@ -311,3 +311,17 @@ class Registry(ProfileStore):
             self._table(db, "device_event_rules").upsert({
                 "device_id": device_id, "rules": rules, "changed_at": now(),
                 "changed_by": user}, pk="device_id")
+
+
+MAX_LABEL = 80
+
+
+def label(text: str, what: str) -> str:
+    """A name, area or place as typed, with its spaces tidied; refused if it holds control
+    characters or is longer than a tree, a tile caption or an audit line can show."""
+    if any(not ch.isprintable() and not ch.isspace() for ch in text):
+        raise ConfigError(f"the {what} holds characters that cannot be shown")
+    text = " ".join(text.split())
+    if len(text) > MAX_LABEL:
+        raise ConfigError(f"the {what} is {len(text)} characters long: {MAX_LABEL} at most")
+    return text

@@ -79,6 +79,14 @@ class WallState:
     def from_json(cls, text: str) -> WallState:
         try:
             data: Any = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"a saved layout is damaged: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> WallState:
+        """From ``{"layout": ..., "tiles": [...]}`` as saved (other keys ignored)."""
+        try:
             tiles = [None if t is None else int(t) for t in data.get("tiles", [])]
             return cls(str(data["layout"]), tiles)
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
