@@ -110,7 +110,7 @@ def test_the_top_of_the_core_holds_only_entry_points_and_foundations() -> None:
 # services against the incident or clip, not by opening the device).
 DEVICE_ACTIONS = {"LIVE_VIEW", "PTZ", "TALK", "RELAY", "DEVICE_CONFIGURE", "DEVICE_REMOVE"}
 # Keyring reads that are not a device's login.
-NOT_DEVICE_LOGINS = {"vms/audit/log.py": "the audit chain's key",
+NOT_DEVICE_LOGINS = {"vms/audit/ledger.py": "the audit chain's key",
                      "vms/evidence/ca.py": "the evidence CA's passphrase",
                      "vms/evidence/signing.py": "whether the signing passphrase is kept",
                      "vms/site/database.py": "the site database's password",

@@ -167,10 +167,11 @@ def test_the_site_password_is_checked_then_kept_in_the_keyring_only(site_url: st
     for f in path.rglob("*"):  # the profile holds no copy of it: only the keyring does
         if f.is_file():
             assert SUPERUSER_PASSWORD.encode() not in f.read_bytes(), f
-    p = Profile(path)
-    try:
+    p = Profile(path, site=SiteAddress.parse(site_url))  # the site keeps the audit trail,
+    try:  # with what was held until the password was there
         entries = [e for e in p.audit.entries() if e.action == "site.password"]
         assert len(entries) == 2 and entries[-1].outcome == "ok"
+        assert "wants a password" in entries[0].details()["held"]
     finally:
         p.close()
 

@@ -59,15 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Beacon VMS")
     app.setStyleSheet(theme())
     try:
-        profile = Profile(data_dir)
+        address = site_address(args)
+        name = workstation(args) if address is not None else None
+        profile = Profile(data_dir, site=address, workstation=name)
     except VmsError as exc:
         print(f"vms-desktop: {exc}", file=sys.stderr)
         return 2
     desk: SiteDesk | None = None
     site = None
     try:
-        address = site_address(args)
-        name = workstation(args) if address is not None else None
         # The profile's site service: the one 'vms serve' runs, else our own, started before
         # anyone signs in: calls ring, cameras record and footage locks from now until quit.
         site = attach(profile, site=address, workstation=name) if address else attach(profile)

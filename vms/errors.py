@@ -124,6 +124,10 @@ class AuditError(VmsError):
     pass
 
 
+class SealKeyMissing(VmsError):
+    """The site's audit chain has a seal key that this computer's keyring does not hold."""
+
+
 # Errors of particular parts, here so that every error is a VmsError and found in one place.
 class CrimeDataError(VmsError):
     """A crime file that cannot be read as police.uk street-level data."""

@@ -15,7 +15,8 @@ from vms.access import passwords
 from vms.access.accounts import Accounts, User
 from vms.access.roles import CAMERA_SCOPED, Permission, Role, allowed, roles_with
 from vms.access.session import Session, workstation
-from vms.audit.log import LONDON, Actor, AuditLog
+from vms.audit.ledger import Ledger
+from vms.audit.log import LONDON, Actor
 from vms.errors import AccountLocked, PasswordChangeRequired, PermissionDenied, SignInFailed
 
 
@@ -31,15 +32,16 @@ def _roles_text(perm: Permission) -> str:
 
 
 class Access:
-    def __init__(self, accounts: Accounts, audit: AuditLog) -> None:
+    def __init__(self, accounts: Accounts, audit: Ledger, workstation: str | None = None) -> None:
         self.accounts = accounts
         self.audit = audit
+        self.workstation = workstation  # the site's name for this computer; None: its own
 
     # -- signing in ---------------------------------------------------------------
     def sign_in(self, name: str, password: str, *, via: str) -> Session:
         """Check a password; lock the account after repeated failures. The message for an
         unknown user and a wrong password is the same, so names cannot be probed."""
-        host = workstation()
+        host = self.workstation or workstation()
         if self.accounts.count() == 0:
             raise SignInFailed("this profile has no user accounts yet: create the first "
                                "administrator (vms users add NAME --role administrator "

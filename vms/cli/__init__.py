@@ -73,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
 def _signed_in(args: argparse.Namespace, data_dir: Path) -> int:
     """Everything but the simulator, the service, verification and evaluation runs as a
     signed-in user, and is audited as that user."""
+    from vms.cli.common import site_address, workstation
     from vms.profile import Profile
 
-    profile = Profile(data_dir)
+    site = site_address(args)
+    profile = Profile(data_dir, site=site, workstation=workstation(args) if site else None)
     try:
         if access.first_run(args, profile):
             return 0

@@ -136,13 +136,14 @@ def serve(args: argparse.Namespace, data_dir: Path) -> int:
     if not 2 <= args.segment_seconds <= 3600:
         raise ConfigError("--segment-seconds must be between 2 and 3600")
     logging.getLogger("vms").setLevel(logging.WARNING)
-    profile = Profile(data_dir)
+    site = site_address(args)
+    name = workstation(args) if site is not None else None
+    profile = Profile(data_dir, site=site, workstation=name)
     try:
         options: dict[str, object] = {"segment_s": args.segment_seconds}
-        site = site_address(args)
         if site is not None:
             options["site"] = site
-            options["workstation"] = workstation(args)
+            options["workstation"] = name
         if args.mode:
             options["mode"] = args.mode
         _run_service(profile, _Say(), args.duration, **options)

@@ -11,6 +11,7 @@ placeholders, and runs here unchanged (``PgConnection`` turns them into psycopg'
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -309,7 +310,7 @@ class SiteDatabase:
                                   f"(its {name} schema is version {have}, this one knows "
                                   f"{len(migrations)}): update Beacon on this computer")
             for step in migrations[have:]:
-                for stmt in step.split(";"):
+                for stmt in re.split(r";[ \t]*$", step, flags=re.MULTILINE):
                     if stmt.strip():
                         c.raw.execute(pgsql.SQL(stmt))
             c.raw.execute("INSERT INTO schema_versions (name, version) VALUES (%s, %s) "

@@ -5,6 +5,11 @@ on either; times are ISO-8601 UTC text in both, so they compare and sort the sam
 the database's own clock, so a desk with a wrong clock is neither lost nor kept alive.
 A device may have one open incident of a kind at a time: two recording hosts hearing the
 same press raise one call, never two.
+
+The audit trail (``vms/audit/site_log.py``) has the columns of the profile's ``audit.db``,
+so one ``Ledger`` writes and checks either. Triggers refuse UPDATE, DELETE and TRUNCATE on
+it; the hash chain and its seals catch anyone who drops them. A statement ends with a ``;``
+at the end of a line (a function body holds ``;`` inside a line).
 """
 
 from __future__ import annotations
@@ -60,5 +65,41 @@ MIGRATIONS: tuple[str, ...] = (
         workstation TEXT NOT NULL,
         since TIMESTAMPTZ NOT NULL DEFAULT now()
     )
+    """,
+    """
+    CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO audit_meta (key, value)
+        VALUES ('chain_id', replace(gen_random_uuid()::text, '-', ''));
+    CREATE TABLE audit (
+        seq BIGINT PRIMARY KEY,
+        "at" TEXT NOT NULL,
+        "user" TEXT NOT NULL,
+        role TEXT NOT NULL,
+        workstation TEXT NOT NULL,
+        via TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        device_id INTEGER,
+        device TEXT,
+        area TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        mac TEXT NOT NULL
+    );
+    CREATE INDEX audit_user ON audit (lower("user"));
+    CREATE INDEX audit_device ON audit (device_id);
+    CREATE INDEX audit_at ON audit ("at");
+    CREATE TABLE audit_held (           -- entries a workstation held while the site was away
+        hold_id TEXT PRIMARY KEY,       -- chained once, whoever flushes them
+        seq BIGINT NOT NULL
+    );
+    CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql
+        AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+    CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit
+        FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+    CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()
     """,
 )

@@ -75,6 +75,8 @@ class SiteService:
         ``site``: the control room's database to join, as ``workstation``."""
         self.profile = profile
         self.session = service_session()
+        if site is not None and workstation:
+            self.session.workstation = workstation  # its audit entries name the site's host
         settings = profile.accounts.settings()
         self.mode = mode or settings.value("recording_mode")
         self.cameras = cameras
