@@ -218,7 +218,7 @@ def main() -> None:
     from vms.profile import Profile
     from vms.sim import control
     from vms.sim.launcher import EPHEMERAL, SimProcess
-    from vms.site.database import SiteAddress, SiteDatabase, profile_key
+    from vms.site.database import SiteAddress, SiteDatabase
 
     cluster = None
     if os.environ.get("VMS_SITE"):
@@ -251,7 +251,7 @@ def main() -> None:
                 UserAdmin(profile.access, admin).add(user, Role.OPERATOR, pw)
             Commissioning(profile, admin).add(dev["onvif"], "admin", "beacon-sim")
             profile.credentials.set(address.credential_key, address.user, pg_password)
-            SiteDatabase.open(address, profile.credentials, profile_key(profile.data_dir)).close()
+            SiteDatabase.open(address, profile.credentials).close()
             profile.close()
 
             log = open(Path(tmp) / "serve.log", "w")  # noqa: SIM115 (closed with the process)

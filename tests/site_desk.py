@@ -22,18 +22,19 @@ def main() -> int:
     from vms.errors import VmsError
     from vms.incidents.queue import IncidentQueue
     from vms.profile import Profile
-    from vms.site.database import SiteDatabase, profile_key
+    from vms.site.database import SiteDatabase
     from vms.site.talk_floor import TalkFloor
     from vms.site.workstations import Heartbeat, Workstations
 
     profile_dir, site, name, user, password = sys.argv[1:6]
     profile = Profile(Path(profile_dir))
     session = profile.access.sign_in(user, password, via="desktop")
-    db = SiteDatabase.open(site, profile.credentials, profile_key(profile.data_dir))
+    db = SiteDatabase.open(site, profile.credentials)
     queue = IncidentQueue(profile, db, workstation=name)
     Heartbeat(Workstations(SiteDatabase(site, profile.credentials)), name, user,
               every_s=1.0).start()
-    floor = TalkFloor(SiteDatabase(site, profile.credentials), name)
+    floor = TalkFloor(SiteDatabase(site, profile.credentials), name,
+                      lambda i: profile.registry.device(i).uid)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         cmd: dict[str, Any] = json.loads(line)

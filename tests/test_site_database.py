@@ -23,7 +23,8 @@ from tests.pgcluster import SUPERUSER_PASSWORD, Cluster
 from tests.wall_helpers import register
 from vms.access.admin import UserAdmin
 from vms.access.roles import Role
-from vms.errors import ConfigError, PermissionDenied, SiteUnavailable, TalkTaken
+from vms.audit.log import Filter
+from vms.errors import ConfigError, IncidentError, PermissionDenied, SiteUnavailable, TalkTaken
 from vms.events.engine import Event
 from vms.events.store import utc_now
 from vms.events.topics import DomainEvent
@@ -159,11 +160,11 @@ def test_the_site_password_is_checked_then_kept_in_the_keyring_only(site_url: st
     r = vms("site", "status")
     assert r.returncode == 0, r.stderr
     assert f"Site {site_url}: connected." in r.stdout
-    other = tmp_path / "another-profile"  # its device ids are not this profile's
+    other = tmp_path / "another-profile"  # another computer's profile joins the same site
     r = subprocess.run(vms_cmd("--data-dir", str(other), "site", "status"),
                        env={**ensure_admin(other), "VMS_SITE": site_url},
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "set up with another Beacon profile" in r.stderr, r.stderr
+    assert r.returncode == 0 and f"Site {site_url}: connected." in r.stdout, r.stderr
     for f in path.rglob("*"):  # the profile holds no copy of it: only the keyring does
         if f.is_file():
             assert SUPERUSER_PASSWORD.encode() not in f.read_bytes(), f
@@ -277,7 +278,8 @@ def test_a_desk_killed_mid_call_loses_its_operator_and_another_desk_takes_over(
     b = Desk(site.path, site_url, "desk-b", *OPS[1])
     changed: list[str] = []
     listener = ChangeListener(db, [CHANNEL], lambda _c, payload: changed.append(payload)).start()
-    floor = TalkFloor(SiteDatabase(site_url, site.profile.credentials), "desk-b")
+    floor = TalkFloor(SiteDatabase(site_url, site.profile.credentials), "desk-b",
+                      lambda i: site.profile.registry.device(i).uid)
     try:
         a.ready()
         b.ready()
@@ -551,3 +553,74 @@ def test_a_flood_through_a_host_killed_and_a_database_restart_loses_and_doubles_
         index.close()
         print("\n".join(serve.lines[-20:]))
     assert code == 0
+
+
+@pytest.mark.timeout(300)
+def test_two_profiles_that_registered_the_same_help_point_share_its_calls_and_talk_lock(
+        sim: Sim, site_url: str, tmp_path: Path) -> None:
+    """A call names its device by the site-wide key (the registry's uid), so a desk on a profile
+    of its own, where hp1 has another id, reads the call as its own hp1, takes it, and holds
+    the one talk lock for that caller; a call for a camera its profile never registered is
+    refused in words, not put on the wrong camera."""
+    site, db, queue = joined(sim, tmp_path, site_url, OPS[:1])  # the host's profile: hp1 only
+    other = register(sim, tmp_path / "desk-b-profile", ["hp2", "hp1"])  # hp1 is id 2 here
+    admin = other.profile.access.sign_in("root-admin", "test-admin-passphrase", via="test")
+    UserAdmin(other.profile.access, admin).add(OPS[1][0], Role.OPERATOR, OPS[1][1])
+    keep_password(other.profile, site_url)
+    assert site.ids["hp1"] != other.ids["hp1"]
+    b = Desk(other.path, site_url, "desk-b", *OPS[1])
+    floor = TalkFloor(SiteDatabase(site_url, site.profile.credentials), "desk-a",
+                      lambda i: site.profile.registry.device(i).uid)
+    there = IncidentQueue(other.profile, SiteDatabase(site_url, other.profile.credentials),
+                          workstation="desk-b-reader")
+    try:
+        b.ready()
+        inc = queue.on_event(press(site.profile, site.ids["hp1"], 1))
+        assert inc is not None and inc.device_id == site.ids["hp1"]
+        seen = there.get(inc.id)  # the other profile's own id for the same Help Point
+        assert (seen.device_id, seen.device) == (other.ids["hp1"], "hp1")
+        b.send(do="accept", id=inc.id)
+        took = b.read()
+        assert took["ok"] and (took["owner"], took["workstation"]) == ("desk-op2", "desk-b")
+        assert queue.get(inc.id).owner == "desk-op2"  # and the host's profile sees it taken
+        b.send(do="talk", device=other.ids["hp1"])
+        assert b.read()["talking"]
+        with pytest.raises(TalkTaken, match="desk-op2 at desk-b is talking to this caller"):
+            floor.take(site.ids["hp1"], "desk-op1")
+        # hp1 pressed again, heard through a host on the other profile (its own id for hp1):
+        # it joins the same call, one per device and kind
+        assert there.on_event(press(other.profile, other.ids["hp1"], 2)) is None
+        assert [i.id for i in queue.open_incidents()] == [inc.id]
+        # hp2 is only the other profile's: its call is read as no camera of the host's
+        only_there = there.on_event(press(other.profile, other.ids["hp2"], 3))
+        assert only_there is not None
+        mine = queue.get(only_there.id)
+        assert mine.device_id == 0 and mine.device == "hp2"
+        with pytest.raises(IncidentError, match="not registered on this workstation's profile"):
+            queue.accept(site.operator, only_there.id)
+
+        # the site's audit trail finds a camera by its key, whatever its id on each profile:
+        # the host profile's hp1 has the other profile's hp2's id
+        assert site.ids["hp1"] == other.ids["hp2"]
+        address = SiteAddress.parse(site_url)
+        host, desk = Profile(site.path, site=address), Profile(other.path, site=address)
+        try:
+            host.access.record(host.access.sign_in(*OPS[0], via="cli"), "live.start",
+                               device=host.registry.device(site.ids["hp1"]))
+            host.audit.flush()  # its writer would a moment later
+            about = desk.audit.entries(Filter(device_id=other.ids["hp1"], action="live.start"))
+            assert [(e.device, e.device_id) for e in about] == [("hp1", site.ids["hp1"])]
+            assert desk.audit.is_about(about[0], {other.ids["hp1"]})
+            assert not desk.audit.is_about(about[0], {other.ids["hp2"]})
+            assert desk.audit.entries(Filter(device_id=other.ids["hp2"],
+                                             action="live.start")) == []
+        finally:
+            host.close()
+            desk.close()
+    finally:
+        floor.close()
+        b.close()
+        there.store.close()  # type: ignore[attr-defined]
+        db.close()
+        site.profile.close()
+        other.profile.close()

@@ -9,6 +9,7 @@ can each run on a profile of their own.
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import platformdirs
@@ -40,3 +41,23 @@ def sim_dir(data_dir: Path) -> Path:
     path = data_dir / "sim"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def profile_key(data_dir: Path) -> str:
+    """This profile's identity (made once, kept in the profile): what tells one profile's
+    records on a site from another's (its audit checkpoints; the profile whose device ids the
+    site's first calls used)."""
+    path = data_dir / "site-profile-id"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = uuid.uuid4().hex
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(key, encoding="ascii")
+        try:
+            os.link(tmp, path)  # two processes making it at once: the first one wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path.read_text(encoding="ascii").strip()

@@ -37,7 +37,8 @@ class Profile:
         if site is not None:
             from vms.audit.site_log import SiteAuditLog  # vms.site imports this module
 
-            self.audit = SiteAuditLog(data_dir, site, self.credentials)
+            self.audit = SiteAuditLog(data_dir, site, self.credentials,
+                                      lambda device_id: self.registry.device(device_id).uid)
         else:
             self.audit = AuditLog(data_dir, self.credentials)
         self.access = Access(self.accounts, self.audit, workstation if site else None)

@@ -2,14 +2,16 @@
 
 The desk joins the site's database (a real PostgreSQL the tests start) as "desk-1"; its
 status bar says so. A Help Point is pressed: the call rings here. A colleague at another
-workstation ("desk-2", another process) takes it first: this desk stops ringing, shows who
+workstation ("desk-2", another process, on a profile of its own that registered the same Help
+Point) takes it first: this desk stops ringing, shows who
 has the call and where, and offers "Take over", which an operator is refused in words naming
 the colleague. The colleague's workstation is killed mid-call: within 20 s the call rings
 here again as "operator lost", and this operator takes it. The database is stopped: the
 status bar says what the desk cannot do; it comes back, and so does the desk.
 
 Set-up outside the windows: the simulated site, its Help Point registered, the two operators'
-accounts, and the site database's password in the keyring (``vms site password`` does that).
+accounts, and the site database's password in the keyring (``vms site password`` does that);
+for the colleague's profile, the same Help Point and the colleague's account.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import Sim
+from tests.conftest import PASSWORD, USER, Sim, signed_in
 from tests.journeys.setup_site import simulated_site
 from tests.journeys.walk import look_at, opened, sign_in
 from tests.pgcluster import SUPERUSER_PASSWORD, Cluster
@@ -33,7 +35,9 @@ from ui.calls.site_indicator import SiteIndicator
 from ui.desktop import Desktop
 from ui.dialogs.workstations import WorkstationsDialog
 from ui.simulator_link import SimulatorLink
+from vms.access.admin import UserAdmin
 from vms.access.roles import Role
+from vms.devices.commissioning import Commissioning
 from vms.profile import Profile
 from vms.site.database import SiteAddress
 from vms.site.desk import SiteDesk
@@ -59,6 +63,20 @@ def site(tmp_path: Path, clip_cache: Path) -> Iterator[tuple[Sim, Profile]]:
 
 
 
+def colleague_profile(sim: Sim, path: Path, site_url: str) -> Path:
+    """Another workstation's own profile: the Help Point registered there, BEN's account and
+    the site password (nothing shared with desk-1's profile but the site)."""
+    other, admin = signed_in(path)
+    try:
+        Commissioning(other, admin).add(sim.address("hp-market"), USER, PASSWORD)
+        UserAdmin(other.access, admin).add(BEN, Role.OPERATOR, BEN_PW)
+        address = SiteAddress.parse(site_url)
+        other.credentials.set(address.credential_key, address.user, SUPERUSER_PASSWORD)
+    finally:
+        other.close()
+    return path
+
+
 def desk_one(profile: Profile, site_url: str, site_of: Callable[..., Any]
              ) -> tuple[Desktop, SiteDesk]:
     """The desktop as "desk-1" on the site (its database password kept, as ``vms site
@@ -74,7 +92,7 @@ def desk_one(profile: Profile, site_url: str, site_of: Callable[..., Any]
 @pytest.mark.timeout(300)
 def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
                                       site_of: Callable[..., Any], pg_cluster: Cluster,
-                                      site_url: str) -> None:
+                                      site_url: str, tmp_path: Path) -> None:
     sim, profile = site
     desktop, desk = desk_one(profile, site_url, site_of)
     colleague: Desk | None = None
@@ -96,7 +114,8 @@ def test_a_call_taken_at_another_desk(qtbot: QtBot, site: tuple[Sim, Profile],
         assert pane.accept_button.text() == "Accept call"
 
         # -- a colleague at another workstation takes it first ---------------------------------
-        colleague = Desk(profile.data_dir, site_url, "desk-2", BEN, BEN_PW)
+        colleague = Desk(colleague_profile(sim, tmp_path / "desk-2-profile", site_url),
+                         site_url, "desk-2", BEN, BEN_PW)
         colleague.ready()
         colleague.send(do="accept", id=iid)
         assert colleague.read()["ok"]

@@ -9,6 +9,7 @@ operator.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,13 +22,15 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit, QMenu
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import Sim, shared_path
+from tests.conftest import ADMIN, ADMIN_PASSWORD, Sim, shared_path
 from tests.journeys.setup_site import lend, simulated_site
 from tests.journeys.walk import answer, at_desk, look_at, opened, shown, sign_in
 from tests.plan_files import plans_pdf
 from ui.desktop import Desktop
+from ui.features.maps import LOANS_EVERY_MS
 from ui.maps.window import MapWindow, PinItem
 from vms.access.roles import Role
+from vms.loans.loans import Loans
 from vms.profile import Profile
 
 INSTALLER, INSTALLER_PW = "ines-installer", "ines-installs-42"
@@ -270,3 +273,18 @@ def walk(qtbot: QtBot, sim: Sim, profile: Profile, desktop: Desktop, plan: Path)
     QTest.mouseClick(themap.view.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, on_screen(themap, lent))
     qtbot.waitUntil(lambda: wall.tiles[2].name == "cam1", timeout=5000)
+
+    # the loan ends while the kit is on screen: at the next reading of the loans (every
+    # minute; its timer fired here) the view is drawn again without it
+    coordinator = profile.access.sign_in(ADMIN, ADMIN_PASSWORD, via="cli")
+    loans = Loans(profile, coordinator)
+    try:
+        (deployment,) = loans.deployments()
+        loans.remove(deployment.id, dt.date.today())
+    finally:
+        loans.close()
+    reading = next(t for t in themap.findChildren(QTimer) if t.interval() == LOANS_EVERY_MS)
+    reading.timeout.emit()
+    qtbot.waitUntil(lambda: themap.kit is not None and themap.kit.kit == [], timeout=15000)
+    assert "0 cameras on loan at 0 premises" in themap.status.text(), themap.status.text()
+    assert not [i for i in themap.items.values() if i.label.endswith("cam1")]

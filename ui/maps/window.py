@@ -269,6 +269,7 @@ class MapWindow(QWidget):
         # Set for users who may see loans: reads loaned kit by coordinates (off the GUI thread).
         self.kit_source: Callable[[], KitMap] | None = None
         self.kit: KitMap | None = None
+        self._loans: dict[int, str] | None = None  # as last read (None: not read yet)
         self._tick = 0  # counts reads and saves, to tell a read overtaken by either
         self._latest_read = 0
         self._last_save = 0
@@ -496,6 +497,9 @@ class MapWindow(QWidget):
             item.update()
         if set(loans) != before:
             self._mark_areas()  # an alarm on kit that is now (or no longer) on loan
+        changed, self._loans = self._loans is not None and loans != self._loans, dict(loans)
+        if changed and self.area == KIT_AREA:
+            self._area_chosen()  # the kit shown: read again as the loans are now
 
     def set_recording(self, states: dict[int, OnAir]) -> None:
         for device_id, st in self.states.items():

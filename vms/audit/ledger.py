@@ -178,6 +178,7 @@ class Ledger:
         with self._lock, self._write() as c:
             self._serialise(c)
             kid, key, replaced = self._current_key(c)
+            self._key = None  # kept once the transaction that may have made it commits
             if replaced:
                 self._insert(c, kid, key, {
                     **values, "at": utc_now(), "user": "system", "role": "system",
@@ -185,7 +186,9 @@ class Ledger:
                     "device": None, "area": None,
                     "detail": canonical_detail({"reason": "the previous seal key was not found "
                                                           "in the keyring"})})
-            return self._insert(c, kid, key, values)
+            e = self._insert(c, kid, key, values)
+        self._key = (kid, key)
+        return e
 
     def _insert(self, c: Connection, kid: str, key: bytes, values: dict[str, Any]) -> AuditEntry:
         last = c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -198,13 +201,17 @@ class Ledger:
         return e
 
     def _maybe_checkpoint(self, e: AuditEntry) -> None:
+        if self._checkpoint_wanted(e):
+            self.checkpoint()
+
+    def _checkpoint_wanted(self, e: AuditEntry) -> bool:
+        """At the first entry, every ``CHECKPOINT_EVERY`` entries or ``CHECKPOINT_SECONDS``."""
         if self._last_checkpoint is None:
             cps = self.checkpoints()
             self._last_checkpoint = (cps[-1].seq, time.monotonic()) if cps else (0, 0.0)
         seq, when = self._last_checkpoint
-        if (seq == 0 or e.seq - seq >= CHECKPOINT_EVERY
-                or time.monotonic() - when >= CHECKPOINT_SECONDS):
-            self.checkpoint()
+        return (seq == 0 or e.seq - seq >= CHECKPOINT_EVERY
+                or time.monotonic() - when >= CHECKPOINT_SECONDS)
 
     def checkpoint(self) -> Checkpoint | None:
         """Record the chain's head outside the table; returns it (None for an empty log)."""
@@ -229,7 +236,7 @@ class Ledger:
         # How many were written, so that a deleted or shortened file is noticed.
         try:
             c.execute(f"INSERT INTO {self._meta} (key, value) VALUES (?, '1') ON CONFLICT (key) "  # noqa: S608
-                      "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+                      f"DO UPDATE SET value = CAST(CAST({self._meta}.value AS INTEGER) + 1 AS TEXT)",
                       [self._written_key])
         except self._errors as exc:
             raise self._failed("checkpoint", exc) from None
@@ -269,8 +276,9 @@ class Ledger:
             where.append('lower("user") = lower(?)')
             params.append(f.user)
         if f is not None and f.device_id is not None:
-            where.append("device_id = ?")
-            params.append(f.device_id)
+            clause, args = self._device_where(f.device_id)
+            where.append(clause)
+            params += args
         if f is not None and f.action:
             if f.action.endswith("."):
                 where.append("substr(action, 1, ?) = ?")
@@ -295,6 +303,13 @@ class Ledger:
         except self._errors as exc:
             raise self._failed("read", exc) from None
 
+    def _device_where(self, device_id: int) -> tuple[str, list[object]]:
+        return "device_id = ?", [device_id]
+
+    def is_about(self, e: AuditEntry, device_ids: set[int]) -> bool:
+        """Whether the entry is about one of these cameras (ids of this profile)."""
+        return e.device_id in device_ids
+
     def actions(self) -> list[str]:
         return [r[0] for r in self._read().execute("SELECT DISTINCT action FROM audit ORDER BY 1")]
 
@@ -302,9 +317,12 @@ class Ledger:
         return [r[0] for r in self._read().execute('SELECT DISTINCT "user" FROM audit ORDER BY 1')]
 
     def verify(self) -> Verdict:
-        rows = self.entries()
-        cps = self.checkpoints()
+        # In this order: a checkpoint's line is written before its count, and records a head
+        # no newer than the entries read after it, so a writer busy meanwhile (another
+        # process, the site's writer thread) cannot make a sound chain look cut or shortened.
         written = self.checkpoints_written()
+        cps = self.checkpoints()
+        rows = self.entries()
         verdict = verify(rows, self.key_for, cps)
         name = self.checkpoint_path.name
         if rows and not cps:

@@ -21,7 +21,7 @@ from vms.events.store import EventStore
 from vms.incidents.queue import KIND_WORDS, OUTCOMES, STATE_WORDS, Incident, IncidentQueue
 from vms.incidents.words import describe
 from vms.profile import Profile
-from vms.site.database import SiteDatabase, profile_key
+from vms.site.database import SiteDatabase
 
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -61,7 +61,7 @@ def _queue(profile: Profile, args: argparse.Namespace) -> Iterator[IncidentQueue
 
     address = site_address(args)
     if address is not None:  # a control room: the queue every desk of the site shares
-        db = SiteDatabase.open(address, profile.credentials, profile_key(profile.data_dir))
+        db = SiteDatabase.open(address, profile.credentials)
         try:
             yield IncidentQueue(profile, db, workstation=workstation(args))
         finally:

@@ -17,7 +17,7 @@ from vms.access.session import Session
 from vms.cli.common import Subparsers, command, read_password, site_address
 from vms.errors import ConfigError, VmsError
 from vms.profile import Profile
-from vms.site.database import SiteAddress, SiteDatabase, profile_key
+from vms.site.database import SiteAddress, SiteDatabase
 
 
 def add_parsers(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
         profile.access.require(session, Permission.SETTINGS, action="site.password")
         args.user = address.user
         password = read_password(args)
-        db = SiteDatabase(address, profile.credentials, profile_key(profile.data_dir))
+        db = SiteDatabase(address, profile.credentials)
         try:  # a password the database refuses is never kept (the one before stays)
             db.check_password(password)
         except VmsError as exc:
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace, profile: Profile, session: Session) -> int:
     if args.action == "seal-key":
         return _seal_key(args, profile, session)
     profile.access.check(session)  # anyone signed in may see who is on the site
-    db = SiteDatabase.open(address, profile.credentials, profile_key(profile.data_dir))
+    db = SiteDatabase.open(address, profile.credentials)
     try:
         from vms.site.workstations import Workstations
 

@@ -77,8 +77,9 @@ def audit_extract(profile: Profile, cameras: list[int], since: str,
     """Audit entries about these cameras' viewing and recording, and this export's own
     start, each as stored with its chain hash."""
     out = []
+    ids = set(cameras)
     for e in profile.audit.entries(Filter(since=since)):  # viewing footage follows its time
-        if (e.device_id in cameras and e.action.startswith(VIEWING)) or \
+        if (e.action.startswith(VIEWING) and profile.audit.is_about(e, ids)) or \
                 package_marker in e.detail:
             out.append(e.to_json())
     return out

@@ -22,12 +22,15 @@ from vms.errors import (
     CallTaken,
     IncidentError,  # defined with every other error
     PermissionDenied,
+    VmsError,
 )
 from vms.events.engine import Event
 from vms.events.store import utc_now
 from vms.events.topics import HELP_BUTTON, INPUT, INTRUSION, LINE, MOTION, TAMPER
 from vms.incidents.priorities import PRIORITIES, SAME_AS
+from vms.paths import profile_key
 from vms.profile import Profile
+from vms.store.devices import DeviceRow
 
 NEW, ACCEPTED, ON_HOLD, CLOSED = "new", "accepted", "on_hold", "closed"
 STATE_WORDS = {NEW: "waiting", ACCEPTED: "accepted", ON_HOLD: "on hold", CLOSED: "closed"}
@@ -121,6 +124,10 @@ class IncidentQueue:
         self.store = store
         # a site's desks each have a name; a profile on its own has one desk and records none
         self.workstation = workstation
+        # on a site a call names its device by the registry's uid, the key every profile
+        # that registered the camera shares; each desk reads it as its own id
+        self.on_site = workstation is not None
+        self._original: bool | None = None  # this profile set the site up (read once)
         self.priorities = {**PRIORITIES, **(priorities or {})}
         self.listeners: list[Listener] = []
         self._lock = threading.RLock()
@@ -132,14 +139,18 @@ class IncidentQueue:
         if prio is None or not e.ev.active or e.synthetic:
             return None
         kind = SAME_AS.get(e.kind, e.kind)  # a line crossed and a field entered: one intrusion
+        uid = self._uid(e.device_id)
+        # a call raised before calls had keys (no uid) is the same device's by its id
+        device = (("(device_uid = ? OR (device_uid IS NULL AND device_id = ?))", (uid, e.device_id))
+                  if uid is not None else ("device_id = ?", (e.device_id,)))
         with self._lock:
             for _ in range(2):
                 # The same alarm again, or a lesser one (motion during an intrusion), joins the
                 # open incident of that device; a more urgent one (a press) raises its own.
                 row = self.store.conn.execute(
-                    "SELECT id FROM incidents WHERE device_id = ? AND state != ? AND "
+                    f"SELECT id FROM incidents WHERE {device[0]} AND state != ? AND "  # noqa: S608
                     "(kind = ? OR priority <= ?) ORDER BY priority, id LIMIT 1",
-                    (e.device_id, CLOSED, kind, prio)).fetchone()
+                    (*device[1], CLOSED, kind, prio)).fetchone()
                 if row is not None:
                     self._change(int(row[0]), "system", "event", {"event": e.id, "active": True})
                     return None
@@ -147,12 +158,14 @@ class IncidentQueue:
                     # On a site, another host may raise the same call this instant: the
                     # database keeps one open incident per device and kind, and the loser
                     # joins the winner's on the second pass.
+                    cols = "device_id, device, area, kind, priority, state, event_id, raised_utc"
+                    args: tuple[Any, ...] = (e.device_id, e.device, e.area, kind, prio, NEW,
+                                             e.id, utc_now())
+                    if uid is not None:
+                        cols, args = cols + ", device_uid", (*args, uid)
                     row = tx.execute(
-                        "INSERT INTO incidents (device_id, device, area, kind, priority, state, "
-                        "event_id, raised_utc) VALUES (?,?,?,?,?,?,?,?) "
-                        "ON CONFLICT DO NOTHING RETURNING id",
-                        (e.device_id, e.device, e.area, kind, prio, NEW, e.id,
-                         utc_now())).fetchone()
+                        f"INSERT INTO incidents ({cols}) VALUES ({','.join('?' * len(args))}) "  # noqa: S608
+                        "ON CONFLICT DO NOTHING RETURNING id", args).fetchone()
                     if row is None:
                         continue
                     iid = int(row[0])
@@ -169,17 +182,59 @@ class IncidentQueue:
         row = self.store.conn.execute("SELECT * FROM incidents WHERE id = ?", (iid,)).fetchone()
         if row is None:
             raise IncidentError(f"there is no incident {iid}")
-        return Incident(**dict(row))
+        return self.incident(row)
+
+    def incident(self, row: Any) -> Incident:
+        """A row as this desk's incident: on a site, its device is this profile's id for the
+        call's device key (0 for a camera this profile has not registered, and for a call
+        raised before calls had keys, whose id is another profile's)."""
+        d = dict(row)
+        uid = d.pop("device_uid", None)
+        if uid is not None:
+            d["device_id"] = self.profile.registry.id_for_uid(uid) or 0
+        elif self.on_site and not self._ids_are_ours():
+            d["device_id"] = 0
+        return Incident(**d)
+
+    def _uid(self, device_id: int) -> str | None:
+        """The device's site-wide key (None off a site, or for a device removed meanwhile:
+        its call is then raised by its id, not lost)."""
+        if not self.on_site:
+            return None
+        try:
+            return self.profile.registry.device(device_id).uid
+        except VmsError:
+            return None
+
+    def _ids_are_ours(self) -> bool:
+        """Whether this profile set the site up when calls named devices by its ids (before
+        the site-wide key): then the calls of that time are read with those ids."""
+        if self._original is None:
+            row = self.store.conn.execute(
+                "SELECT value FROM site_info WHERE key = 'profile'").fetchone()
+            self._original = row is not None and row[0] == profile_key(self.profile.data_dir)
+        return self._original
+
+    def device_keys(self, device_ids: list[int]) -> tuple[str, list[Any]]:
+        """A WHERE clause and its arguments for incidents of these devices of this profile."""
+        if not device_ids:
+            return "1 = 0", []
+        if not self.on_site:
+            return f"device_id IN ({','.join('?' * len(device_ids))})", list(device_ids)
+        uids = [u for u in (self._uid(i) for i in device_ids) if u is not None]
+        if not uids:
+            return "1 = 0", []
+        return f"device_uid IN ({','.join('?' * len(uids))})", uids
 
     def open_incidents(self) -> list[Incident]:
         rows = self.store.conn.execute(
             "SELECT * FROM incidents WHERE state != ? ORDER BY priority, id", (CLOSED,))
-        return [Incident(**dict(r)) for r in rows]
+        return [self.incident(r) for r in rows]
 
     def recently_closed(self, limit: int = 100) -> list[Incident]:
         rows = self.store.conn.execute(
             "SELECT * FROM incidents WHERE state = ? ORDER BY id DESC LIMIT ?", (CLOSED, limit))
-        return [Incident(**dict(r)) for r in rows]
+        return [self.incident(r) for r in rows]
 
     def actions(self, iid: int) -> list[dict[str, Any]]:
         rows = self.store.conn.execute(
@@ -200,7 +255,7 @@ class IncidentQueue:
             # second reading could see another desk's accept and pass it as ours to take over.
             inc = self.get(iid)
             if inc.state == ACCEPTED and inc.owner != session.user:
-                row = self.profile.registry.device(inc.device_id)
+                row = self._device(inc)
                 self.profile.access.require(session, Permission.CALL_FORCE_TAKE, row,
                                             action="incident.take_over",
                                             doing=f"take over the call {_who(inc)} has")
@@ -295,8 +350,7 @@ class IncidentQueue:
         inc = self._check(session, iid, f"incident.{action}")
         self._change(iid, session.user, action, detail)
         self.profile.access.record(session, f"incident.{action.replace(' ', '_')}",
-                                   device=self.profile.registry.device(inc.device_id),
-                                   detail={"incident": iid, **detail})
+                                   device=self._device(inc), detail={"incident": iid, **detail})
 
     def close(self, session: Session, iid: int, outcome: str, note: str = "") -> Incident:
         if outcome not in OUTCOMES:
@@ -317,11 +371,18 @@ class IncidentQueue:
                inc: Incident | None = None) -> Incident:
         """The incident (read now, or as the caller read it), if this user may handle it."""
         inc = inc or self.get(iid)
-        row = self.profile.registry.device(inc.device_id)
+        row = self._device(inc)
         self.profile.access.require(session, Permission.CALL_HANDLE, row, action=action)
         if inc.state == CLOSED:
             raise IncidentError(f"incident {iid} is closed")
         return inc
+
+    def _device(self, inc: Incident) -> DeviceRow:
+        if inc.device_id == 0:  # a site's call for a camera another profile registered
+            raise IncidentError(f"the camera of this call ({inc.device}, {inc.area}) is not "
+                                "registered on this workstation's profile: register it here to "
+                                "handle its calls")
+        return self.profile.registry.device(inc.device_id)
 
     def owned(self, session: Session, iid: int, action: str) -> Incident:
         """The incident, if this user has accepted it and it is open; otherwise an error."""
@@ -375,7 +436,7 @@ class IncidentQueue:
     def _done(self, session: Session, iid: int, action: str,
               detail: dict[str, Any] | None = None) -> Incident:
         inc = self.get(iid)
-        row = self.profile.registry.device(inc.device_id)
+        row = self._device(inc)
         self.profile.access.record(session, action, device=row,
                                    detail={"incident": iid, **(detail or {})})
         self._tell(inc)

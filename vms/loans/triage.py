@@ -301,13 +301,12 @@ class Triage:
         start = dt.datetime.combine(dep.installed, dt.time(), LONDON)
         last = dep.removed or today
         end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), LONDON)
-        ids = [d for d, _ in dep.devices]
-        marks = ",".join("?" * len(ids))
+        devices, args = self.queue.device_keys([d for d, _ in dep.devices])
         rows = self.queue.store.conn.execute(
-            f"SELECT * FROM incidents WHERE device_id IN ({marks}) AND kind = ? "  # noqa: S608
+            f"SELECT * FROM incidents WHERE {devices} AND kind = ? "  # noqa: S608
             "AND raised_utc >= ? AND raised_utc < ? ORDER BY id",
-            (*ids, INTRUSION, iso(start), iso(end)))
-        incidents = [inc for inc in (Incident(**dict(r)) for r in rows)
+            (*args, INTRUSION, iso(start), iso(end)))
+        incidents = [inc for inc in (self.queue.incident(r) for r in rows)
                      if not _before(inc.raised_utc, premises.created_utc)]
         by_decision: dict[str, int] = {k: 0 for k in (*DECISIONS, "undecided")}
         by_cause: dict[str, int] = {}

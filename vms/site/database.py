@@ -10,15 +10,12 @@ placeholders, and runs here unchanged (``PgConnection`` turns them into psycopg'
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -176,67 +173,28 @@ def unreachable(address: SiteAddress, exc: BaseException) -> SiteUnavailable:
     return SiteUnavailable(f"the site database {address} cannot be reached: {text}")
 
 
-def profile_key(data_dir: Path) -> str:
-    """This profile's identity (made once, kept in the profile), which a site remembers.
-
-    Until devices and accounts move into the site database, a call names its device by the
-    profile registry's id, so every desk and host of one site must share one profile (a
-    shared folder): the site refuses another profile rather than mix up its cameras."""
-    path = data_dir / "site-profile-id"
-    try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        key = uuid.uuid4().hex
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(key, encoding="ascii")
-        try:
-            os.link(tmp, path)  # two processes making it at once: the first one wins
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path.read_text(encoding="ascii").strip()
-
-
 class SiteDatabase:
-    def __init__(self, address: SiteAddress | str, credentials: CredentialStore,
-                 profile: str | None = None) -> None:
-        """``profile``: the joining profile's ``profile_key``, checked when the tables are
-        set up (``open``, ``ensure_schema``)."""
+    def __init__(self, address: SiteAddress | str, credentials: CredentialStore) -> None:
         self.address = address if isinstance(address, SiteAddress) else SiteAddress.parse(address)
         self.credentials = credentials
-        self.profile = profile
         self._local = threading.local()
         self._migrated = False
 
     @classmethod
-    def open(cls, address: SiteAddress | str, credentials: CredentialStore,
-             profile: str | None = None) -> SiteDatabase:
+    def open(cls, address: SiteAddress | str, credentials: CredentialStore) -> SiteDatabase:
         """Join the site: connect, and set up or bring up to date its tables."""
-        db = cls(address, credentials, profile)
+        db = cls(address, credentials)
         db.ensure_schema()
         return db
 
     def ensure_schema(self) -> None:
         """Set up or update the tables once (``open`` does it at once; a desk or host that
-        starts while the database is away does it when it answers), and check the profile."""
+        starts while the database is away does it when it answers)."""
         from vms.site import schema
 
-        if self._migrated:
-            return
-        self.migrate(schema.MIGRATIONS, schema.NAME)
-        if self.profile is not None:
-            with self.transaction() as tx:
-                tx.execute("INSERT INTO site_info (key, value) VALUES ('profile', ?) "
-                           "ON CONFLICT (key) DO NOTHING", (self.profile,))
-                row = tx.execute("SELECT value FROM site_info WHERE key = 'profile'").fetchone()
-            if row is None or row[0] != self.profile:
-                raise ConfigError(
-                    f"the site {self.address} was set up with another Beacon profile. Until "
-                    "devices and accounts move into the site database, every workstation and "
-                    "recording host of a site runs on the one profile (a shared folder): use "
-                    "that profile (--data-dir), or another site database")
-        self._migrated = True
+        if not self._migrated:
+            self.migrate(schema.MIGRATIONS, schema.NAME)
+            self._migrated = True
 
     def notify(self, tx: PgConnection, channel: str, payload: str) -> None:
         tx.notify(channel, payload)
@@ -298,22 +256,26 @@ class SiteDatabase:
         """Bring schema ``name`` up to ``len(migrations)``, each step once, in one transaction,
         under a lock held by one process at a time; a database newer than this code is refused
         rather than damaged. Returns the version."""
-        with self.transaction() as c:
-            c.raw.execute("SELECT pg_advisory_xact_lock(hashtext('beacon-schema'))")
-            c.raw.execute("CREATE TABLE IF NOT EXISTS schema_versions "
-                          "(name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-            row = c.raw.execute("SELECT version FROM schema_versions WHERE name = %s",
-                                (name,)).fetchone()
-            have = int(row[0]) if row else 0
-            if have > len(migrations):
-                raise ConfigError(f"the site database {self.address} was set up by a newer Beacon "
-                                  f"(its {name} schema is version {have}, this one knows "
-                                  f"{len(migrations)}): update Beacon on this computer")
-            for step in migrations[have:]:
-                for stmt in re.split(r";[ \t]*$", step, flags=re.MULTILINE):
-                    if stmt.strip():
-                        c.raw.execute(pgsql.SQL(stmt))
-            c.raw.execute("INSERT INTO schema_versions (name, version) VALUES (%s, %s) "
-                          "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version",
-                          (name, len(migrations)))
+        try:
+            with self.transaction() as c:
+                c.raw.execute("SELECT pg_advisory_xact_lock(hashtext('beacon-schema'))")
+                c.raw.execute("CREATE TABLE IF NOT EXISTS schema_versions "
+                              "(name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+                row = c.raw.execute("SELECT version FROM schema_versions WHERE name = %s",
+                                    (name,)).fetchone()
+                have = int(row[0]) if row else 0
+                if have > len(migrations):
+                    raise ConfigError(f"the site database {self.address} was set up by a newer Beacon "
+                                      f"(its {name} schema is version {have}, this one knows "
+                                      f"{len(migrations)}): update Beacon on this computer")
+                for step in migrations[have:]:
+                    for stmt in re.split(r";[ \t]*$", step, flags=re.MULTILINE):
+                        if stmt.strip():
+                            c.raw.execute(pgsql.SQL(stmt))
+                c.raw.execute("INSERT INTO schema_versions (name, version) VALUES (%s, %s) "
+                              "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version",
+                              (name, len(migrations)))
+        except psycopg.Error as exc:  # not allowed to create tables, a server too old...
+            raise SiteError(f"the site database {self.address} could not be set up: "
+                            f"{str(exc).strip().splitlines()[0]}") from exc
         return len(migrations)

@@ -22,7 +22,7 @@ from vms.errors import SiteUnavailable, VmsError
 from vms.incidents.queue import CHANNEL, CLOSED, Incident, IncidentQueue
 from vms.profile import Profile
 from vms.site.changes import CONNECTED, RECONNECTING, ChangeListener
-from vms.site.database import SiteAddress, SiteDatabase, profile_key
+from vms.site.database import SiteAddress, SiteDatabase
 from vms.site.talk_floor import TalkFloor
 from vms.site.workstations import WORKSTATIONS_CHANNEL, Heartbeat, Workstations
 
@@ -36,7 +36,7 @@ class SiteDesk:
                  priorities: dict[str, int] | None = None) -> None:
         creds: CredentialStore = profile.credentials
         self.address = address
-        self.db = SiteDatabase(address, creds, profile_key(profile.data_dir))
+        self.db = SiteDatabase(address, creds)
         try:
             self.db.ensure_schema()
         except SiteUnavailable as exc:  # the desk starts anyway: live video goes on
@@ -50,7 +50,8 @@ class SiteDesk:
                                        [CHANNEL, WORKSTATIONS_CHANNEL], self._heard,
                                        on_reconnect=self._back, on_state=self._state)
         self._heartbeat = Heartbeat(Workstations(SiteDatabase(address, creds)), workstation)
-        self.talk_floor = TalkFloor(SiteDatabase(address, creds), workstation)
+        self.talk_floor = TalkFloor(SiteDatabase(address, creds), workstation,
+                                    lambda device_id: profile.registry.device(device_id).uid)
         self._shown: set[int] = set()  # open calls this desk has been told of
         self.started = False
 

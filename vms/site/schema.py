@@ -4,7 +4,10 @@ The call queue has the columns of events.db's (``vms/events/store.py``) so one q
 on either; times are ISO-8601 UTC text in both, so they compare and sort the same. Heartbeats use
 the database's own clock, so a desk with a wrong clock is neither lost nor kept alive.
 A device may have one open incident of a kind at a time: two recording hosts hearing the
-same press raise one call, never two.
+same press raise one call, never two. A call names its device by its **site-wide key**, the
+registry's uid (the camera's ONVIF endpoint reference, else make, model and serial, else its
+address), so workstations on different profiles that registered the same camera agree on
+it; ``device_id`` is the raising host's own id, which each desk reads as its own.
 
 The audit trail (``vms/audit/site_log.py``) has the columns of the profile's ``audit.db``,
 so one ``Ledger`` writes and checks either. Triggers refuse UPDATE, DELETE and TRUNCATE on
@@ -91,8 +94,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX audit_user ON audit (lower("user"));
     CREATE INDEX audit_device ON audit (device_id);
     CREATE INDEX audit_at ON audit ("at");
-    CREATE TABLE audit_held (           -- entries a workstation held while the site was away
-        hold_id TEXT PRIMARY KEY,       -- chained once, whoever flushes them
+    CREATE TABLE audit_entry_ids (      -- each entry's id, made before its first try: one
+        entry_id TEXT PRIMARY KEY,      -- held, or retried after a lost commit, is chained once
         seq BIGINT NOT NULL
     );
     CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql
@@ -101,5 +104,18 @@ MIGRATIONS: tuple[str, ...] = (
         FOR EACH ROW EXECUTE FUNCTION audit_append_only();
     CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
         FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()
+    """,
+    """
+    ALTER TABLE incidents ADD COLUMN device_uid TEXT;
+    DROP INDEX incidents_one_open;
+    CREATE UNIQUE INDEX incidents_one_open ON incidents ((coalesce(device_uid, device_id::text)), kind)
+        WHERE state <> 'closed';
+    DROP TABLE talking;
+    CREATE TABLE talking (              -- who holds a caller's talk lock (the lock decides)
+        device_uid TEXT PRIMARY KEY,
+        "user" TEXT NOT NULL,
+        workstation TEXT NOT NULL,
+        since TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
     """,
 )

@@ -51,7 +51,7 @@ from vms.recording.recorder import RecorderStatus
 from vms.recording.service import Recording
 from vms.site.address import address_path, lock_path, running
 from vms.site.changes import ChangeListener
-from vms.site.database import SiteAddress, SiteDatabase, profile_key
+from vms.site.database import SiteAddress, SiteDatabase
 from vms.site.server import SiteServer
 from vms.site.workstations import Heartbeat, Workstations
 
@@ -87,7 +87,7 @@ class SiteService:
         self.engine = EventEngine(self.store)
         prio = settings.value("call_priorities")
         self.site = site
-        self.site_db = (SiteDatabase(site, profile.credentials, profile_key(profile.data_dir))
+        self.site_db = (SiteDatabase(site, profile.credentials)
                         if site else None)
         self.queue = IncidentQueue(profile, self.site_db or self.store,
                                    parse_priorities(prio) if prio else None,

@@ -166,6 +166,11 @@ class Registry(ProfileStore):
             raise UnknownDevice(f"no device with id {device_id} (see 'vms devices list')")
         return rows[0]
 
+    def id_for_uid(self, uid: str) -> int | None:
+        """This profile's id for the device with the site-wide key ``uid`` (None: not here)."""
+        row = self.db.conn.execute("SELECT id FROM devices WHERE uid = ?", [uid]).fetchone()
+        return int(row[0]) if row else None
+
     def devices(self) -> list[DeviceRow]:
         return self._devices("", [])
 
