@@ -624,3 +624,45 @@ def test_two_profiles_that_registered_the_same_help_point_share_its_calls_and_ta
         db.close()
         site.profile.close()
         other.profile.close()
+
+
+def test_a_site_set_up_before_calls_had_keys_keeps_its_open_call(
+        sim: Sim, site_url: str, tmp_path: Path) -> None:
+    """A site database at the first schema (calls named by the setting-up profile's ids), with
+    a call open and a talk row: brought up to date, that profile reads the call as its own
+    camera and a new press joins it; another profile reads it as no camera of its own."""
+    from vms.paths import profile_key
+    from vms.site import schema
+
+    site = register(sim, tmp_path / "first", ["hp1"])
+    keep_password(site.profile, site_url)
+    old = SiteDatabase(site_url, site.profile.credentials)
+    old.migrate(schema.MIGRATIONS[:1], schema.NAME)
+    with old.transaction() as tx:
+        tx.execute("INSERT INTO site_info (key, value) VALUES ('profile', ?)",
+                   (profile_key(site.path),))
+        iid = tx.execute("INSERT INTO incidents (device_id, device, area, kind, priority, state, "
+                         "raised_utc) VALUES (?, 'hp1', 'Default area', 'help_button', 1, 'new', "
+                         "?) RETURNING id", (site.ids["hp1"], utc_now())).fetchone()[0]
+        tx.execute('INSERT INTO talking (device_id, "user", workstation) VALUES (?, ?, ?)',
+                   (site.ids["hp1"], "desk-op1", "desk-a"))
+    old.close()
+    other = register(sim, tmp_path / "second", ["hp2", "hp1"])
+    db = SiteDatabase.open(site_url, site.profile.credentials)  # brought up to date
+    try:
+        queue = IncidentQueue(site.profile, db, workstation="desk-a")
+        assert [(i.id, i.device_id) for i in queue.open_incidents()] == [(iid, site.ids["hp1"])]
+        assert queue.on_event(press(site.profile, site.ids["hp1"], 1)) is None  # joins it
+        assert len(queue.open_incidents()) == 1
+        theirs = IncidentQueue(other.profile, db, workstation="desk-b")
+        assert theirs.get(iid).device_id == 0  # its id is the first profile's, not theirs
+        floor = TalkFloor(SiteDatabase(site_url, site.profile.credentials), "desk-a",
+                          lambda i: site.profile.registry.device(i).uid)
+        try:
+            floor.take(site.ids["hp1"], "desk-op1")  # the old row went with the old table
+        finally:
+            floor.close()
+    finally:
+        db.close()
+        site.profile.close()
+        other.profile.close()
