@@ -40,6 +40,20 @@ CHECKPOINT_SECONDS = 300.0
 
 COLUMNS = ("seq", "at", "user", "role", "workstation", "via", "action", "outcome", "device_id",
            "device", "area", "detail", "prev_hash", "hash", "key_id", "mac")
+_NULLABLE = {"device_id": "INTEGER", "device": "TEXT", "area": "TEXT"}
+
+
+def audit_table(seq_type: str, if_not_exists: bool = False) -> str:
+    """The audit table as both stores create it, from one list: its sequence SQLite's
+    ``INTEGER PRIMARY KEY`` (the row id) or PostgreSQL's ``BIGINT``, every other column the
+    same in each. A column added later is a migration of its own in each store, not a change
+    to this list (which migrations already run have used)."""
+    cols = [f"seq {seq_type} PRIMARY KEY",
+            *(f'"{c}" {_NULLABLE.get(c, "TEXT NOT NULL")}' for c in COLUMNS[1:])]
+    return (f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}audit (\n    "
+            + ",\n    ".join(cols) + "\n)")
+
+
 _SELECT = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + " FROM audit"  # noqa: S608
 _INSERT = ("INSERT INTO audit (" + ", ".join(f'"{c}"' for c in COLUMNS) + ") VALUES ("  # noqa: S608
            + ", ".join("?" * len(COLUMNS)) + ")")

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from vms.audit.chain import AuditEntry
-from vms.audit.ledger import Actor, Ledger, utc_now, values
+from vms.audit.ledger import Actor, Ledger, audit_table, utc_now, values
 from vms.credentials import CredentialStore, open_store
 from vms.errors import AuditError
 from vms.safety.spreadsheet import cell
@@ -32,26 +32,9 @@ __all__ = ["Actor", "AuditLog", "Filter", "london", "to_csv", "utc_now"]
 
 LONDON = ZoneInfo("Europe/London")
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    user TEXT NOT NULL,
-    role TEXT NOT NULL,
-    workstation TEXT NOT NULL,
-    via TEXT NOT NULL,
-    action TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    device_id INTEGER,
-    device TEXT,
-    area TEXT,
-    detail TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    mac TEXT NOT NULL
-);
+{audit_table("INTEGER", if_not_exists=True)};
 CREATE INDEX IF NOT EXISTS audit_user ON audit(user);
 CREATE INDEX IF NOT EXISTS audit_device ON audit(device_id);
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
